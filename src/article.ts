@@ -1,0 +1,64 @@
+/**
+ * The Article: what every publisher (feeds, pages, ActivityPub) is built from.
+ * Parsing produces a `ParsedArticle`; the store gives it a stable id and its dates.
+ */
+
+/** An image: an absolute URL, or a path relative to `ARTICLES_DIR` that Herald serves. */
+export interface ArticleImage {
+  readonly src: string;
+  readonly alt?: string;
+}
+
+/** What the parser makes of one file: everything but the store-assigned id and dates. */
+export interface ParsedArticle {
+  /** Path relative to `ARTICLES_DIR`, with `/` separators. */
+  readonly path: string;
+  readonly slug: string;
+  /** True when the slug came from front matter (then it identifies the article across renames). */
+  readonly explicitSlug: boolean;
+  readonly title: string;
+  /** Plain text, never empty. */
+  readonly summary: string;
+  /** Sanitised HTML. */
+  readonly contentHtml: string;
+  /** BCP 47 tag, e.g. `de`. */
+  readonly language: string;
+  readonly tags: readonly string[];
+  readonly image?: ArticleImage;
+  readonly author?: string;
+  /** From front matter; `undefined` means "when first seen". A future date means "publish then". */
+  readonly date?: Date;
+  /** From front matter. */
+  readonly updated?: Date;
+  readonly draft: boolean;
+  readonly pinned: boolean;
+  /** Hash of everything above that readers see; equal hashes mean nothing to republish. */
+  readonly hash: string;
+}
+
+/** A published (or once published) article, as the store keeps it. */
+export interface Article {
+  /** Random, stable across edits, renames and title changes; never reused. */
+  readonly id: string;
+  readonly path: string;
+  readonly slug: string;
+  readonly title: string;
+  readonly summary: string;
+  readonly contentHtml: string;
+  readonly language: string;
+  readonly tags: readonly string[];
+  readonly image?: ArticleImage;
+  readonly author?: string;
+  readonly pinned: boolean;
+  readonly published: Date;
+  readonly updated: Date;
+  readonly hash: string;
+}
+
+export type ArticleChange =
+  | { readonly type: "created"; readonly article: Article }
+  | { readonly type: "updated"; readonly article: Article }
+  | { readonly type: "deleted"; readonly article: Article };
+
+/** A change as the store recorded it: `seq` orders all changes and never repeats. */
+export type ChangeEvent = ArticleChange & { readonly seq: number; readonly at: Date };

@@ -1,0 +1,60 @@
+import type { Article, ChangeEvent, ParsedArticle } from "../article.ts";
+
+/** What a scan saw of one file: size and modification time decide whether it is read again. */
+export interface FileStamp {
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+/** A file the scan could not use, with the reason a person can act on. */
+export interface Skipped {
+  readonly path: string;
+  readonly reason: string;
+  /** 1-based line of the problem, where known. */
+  readonly line?: number;
+}
+
+/** One file of a scan: parsed now, skipped now, or unchanged since it was last read. */
+export type ScannedFile =
+  | { readonly kind: "parsed"; readonly stamp: FileStamp; readonly article: ParsedArticle }
+  | { readonly kind: "skipped"; readonly stamp: FileStamp; readonly skipped: Skipped }
+  | { readonly kind: "unchanged"; readonly path: string };
+
+export type ArticleState = "published" | "scheduled" | "draft" | "deleted";
+
+/** An article with its state, for pages that must tell "gone" (410) from "never was" (404). */
+export interface ArticleRecord {
+  readonly article: Article;
+  readonly state: ArticleState;
+}
+
+export interface ListOptions {
+  readonly limit?: number;
+  readonly tag?: string;
+}
+
+/**
+ * The durable state: articles, the files they came from, and the log of change events
+ * with a delivery cursor per subscriber. SQLite and PostgreSQL implement it.
+ */
+export interface ArticleStore {
+  /** Stamps of the files last read, keyed by path relative to `ARTICLES_DIR`. */
+  fileStamps(): Promise<ReadonlyMap<string, FileStamp>>;
+  /**
+   * Records one complete scan (every file present is listed) and returns the change
+   * events it caused, already durable. Files not listed are gone.
+   */
+  apply(files: readonly ScannedFile[], now: Date): Promise<readonly ChangeEvent[]>;
+  /** Change events after the subscriber's cursor, oldest first. */
+  pending(subscriber: string): Promise<readonly ChangeEvent[]>;
+  /** Moves the subscriber's cursor: events up to `seq` were handled successfully. */
+  markDelivered(subscriber: string, seq: number): Promise<void>;
+  /** Published articles, newest first. */
+  listPublished(options?: ListOptions): Promise<readonly Article[]>;
+  countPublished(): Promise<number>;
+  findBySlug(slug: string): Promise<ArticleRecord | undefined>;
+  findById(id: string): Promise<ArticleRecord | undefined>;
+  /** Every article the store knows, any state, for `articles:check`. */
+  listAll(): Promise<readonly ArticleRecord[]>;
+  close(): Promise<void>;
+}

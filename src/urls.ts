@@ -1,0 +1,23 @@
+/**
+ * Every public path Herald serves that other modules link to, in one place.
+ * Federation paths (actor, inbox, outbox, …) are Fedify's and live in `federation/`.
+ */
+export const paths = {
+  home: "/",
+  rss: "/feed.xml",
+  atom: "/atom.xml",
+  json: "/feed.json",
+  article: (slug: string) => `/articles/${encodeURIComponent(slug)}`,
+  /** The ActivityPub object (and feed GUID) of an article: keyed by its stable id, not its slug. */
+  object: (id: string) => `/objects/${encodeURIComponent(id)}`,
+  tag: (tag: string) => `/tags/${encodeURIComponent(tag)}`,
+  tagRss: (tag: string) => `/tags/${encodeURIComponent(tag)}/feed.xml`,
+  tagAtom: (tag: string) => `/tags/${encodeURIComponent(tag)}/atom.xml`,
+  tagJson: (tag: string) => `/tags/${encodeURIComponent(tag)}/feed.json`,
+  /** Images referenced by a path relative to `ARTICLES_DIR`. */
+  media: (path: string) => `/media/${path.split("/").map(encodeURIComponent).join("/")}`,
+} as const;
+
+export function absolute(origin: URL, path: string): URL {
+  return new URL(path, origin);
+}
