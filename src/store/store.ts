@@ -28,6 +28,14 @@ export interface ArticleRecord {
   readonly state: ArticleState;
 }
 
+/** An article with what only the store knows about it. */
+export interface StoredArticle extends ArticleRecord {
+  /** The slug came from front matter, so it identifies the article across renames. */
+  readonly explicitSlug: boolean;
+  /** When the article's file was first seen; a plain-text article's publication date. */
+  readonly firstSeen: Date;
+}
+
 export interface ListOptions {
   readonly limit?: number;
   readonly tag?: string;
@@ -45,9 +53,14 @@ export interface ArticleStore {
    * events it caused, already durable. Files not listed are gone.
    */
   apply(files: readonly ScannedFile[], now: Date): Promise<readonly ChangeEvent[]>;
-  /** Change events after the subscriber's cursor, oldest first. */
-  pending(subscriber: string): Promise<readonly ChangeEvent[]>;
-  /** Moves the subscriber's cursor: events up to `seq` were handled successfully. */
+  /** Registers a subscriber of change events; a new one starts after the latest event. */
+  subscribe(subscriber: string): Promise<void>;
+  /** Up to `limit` change events after the subscriber's cursor, oldest first. */
+  pending(subscriber: string, limit?: number): Promise<readonly ChangeEvent[]>;
+  /**
+   * Moves the subscriber's cursor: events up to `seq` were handled successfully. Events
+   * every subscriber has handled are forgotten.
+   */
   markDelivered(subscriber: string, seq: number): Promise<void>;
   /** Published articles, newest first. */
   listPublished(options?: ListOptions): Promise<readonly Article[]>;

@@ -1,0 +1,201 @@
+import { accessSync, constants, mkdirSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { validateDetailed } from "node-cron";
+
+export type PostType = "article" | "note";
+export type LogLevel = "debug" | "info" | "warning" | "error";
+
+/** Everything Herald reads from its environment, parsed and checked. See CONTRACT.md. */
+export interface Config {
+  readonly port: number;
+  /** Public origin; every URL, the `acct:` host and the actor ids derive from it. */
+  readonly publicUrl: URL;
+  readonly articlesDir: string;
+  readonly keysDir: string;
+  readonly dataDir: string;
+  readonly scanSchedule: string;
+  readonly accountUsername: string;
+  readonly allowPrivateAddress: boolean;
+  readonly databaseUrl?: URL;
+  readonly redisUrl?: URL;
+  // Extensions of the contract:
+  readonly siteTitle: string;
+  readonly siteDescription: string;
+  /** Language of the site's own pages and feeds, and of articles whose language can't be told. */
+  readonly siteLanguage: string;
+  /** How many articles the feeds carry. */
+  readonly feedLimit: number;
+  readonly postType: PostType;
+  readonly logLevel: LogLevel;
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(problems.join("\n"));
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads the configuration from `env` (the process environment merged with `.env`).
+ * Pure: touches neither the file system nor `process.env`. Every bad value is
+ * reported at once, one line each, in a thrown `ConfigError`.
+ */
+export function loadConfig(env: Env): Config {
+  const problems: string[] = [];
+  const read = <T>(name: string, fallback: T, parse: (value: string) => T): T => {
+    const raw = env[name]?.trim();
+    if (raw === undefined || raw === "") return fallback;
+    try {
+      return parse(raw);
+    } catch (error) {
+      if (!(error instanceof Invalid)) throw error;
+      problems.push(`${name} ${error.message} (got "${raw}").`);
+      return fallback;
+    }
+  };
+
+  const port = read("PORT", 8080, parsePort);
+  const publicUrl = read("PUBLIC_URL", new URL(`http://localhost:${port}`), parseOrigin);
+  const config: Config = {
+    port,
+    publicUrl,
+    articlesDir: resolve(read("ARTICLES_DIR", "./articles", String)),
+    keysDir: resolve(read("KEYS_DIR", "./keys", String)),
+    dataDir: resolve(read("DATA_DIR", "./data", String)),
+    scanSchedule: read("SCAN_SCHEDULE", "* * * * *", parseCron),
+    accountUsername: read("ACCOUNT_USERNAME", "news", parseUsername),
+    allowPrivateAddress: read("ALLOW_PRIVATE_ADDRESS", false, parseBoolean),
+    databaseUrl: read<URL | undefined>("DATABASE_URL", undefined, (v) =>
+      parseServiceUrl(v, ["postgres:", "postgresql:"]),
+    ),
+    redisUrl: read<URL | undefined>("REDIS_URL", undefined, (v) =>
+      parseServiceUrl(v, ["redis:", "rediss:"]),
+    ),
+    siteTitle: read("SITE_TITLE", publicUrl.hostname, String),
+    siteDescription: read("SITE_DESCRIPTION", `News from ${publicUrl.hostname}`, String),
+    siteLanguage: read("SITE_LANGUAGE", "en", parseLanguage),
+    feedLimit: read("FEED_LIMIT", 50, (v) => parseInteger(v, 1, 10_000)),
+    postType: read("POST_TYPE", "article", (v) => oneOf(v, ["article", "note"] as const)),
+    logLevel: read("LOG_LEVEL", "info", (v) =>
+      oneOf(v, ["debug", "info", "warning", "error"] as const),
+    ),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/**
+ * Checks the folders of a loaded configuration: `ARTICLES_DIR` must be a readable folder;
+ * `KEYS_DIR` and `DATA_DIR` are created when missing and must be writable.
+ */
+export function checkFolders(config: Config): void {
+  const problems: string[] = [];
+  const folders = [
+    ["ARTICLES_DIR", config.articlesDir, constants.R_OK | constants.X_OK, false],
+    ["KEYS_DIR", config.keysDir, constants.R_OK | constants.W_OK | constants.X_OK, true],
+    ["DATA_DIR", config.dataDir, constants.R_OK | constants.W_OK | constants.X_OK, true],
+  ] as const;
+  for (const [name, path, mode, create] of folders) {
+    try {
+      if (create) mkdirSync(path, { recursive: true });
+      if (!statSync(path).isDirectory()) {
+        problems.push(`${name} is not a folder: ${path}`);
+        continue;
+      }
+      accessSync(path, mode);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const why =
+        code === "ENOENT"
+          ? "does not exist"
+          : code === "EACCES"
+            ? `is not ${create ? "writable" : "readable"}`
+            : `cannot be used (${code ?? String(error)})`;
+      problems.push(`${name} ${why}: ${path}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+}
+
+/** Thrown by the parsers below; its message completes "NAME …". */
+class Invalid extends Error {}
+
+function parsePort(value: string): number {
+  return parseInteger(value, 0, 65_535);
+}
+
+function parseInteger(value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    throw new Invalid(`must be a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(value: string, allowed: readonly T[]): T {
+  const found = allowed.find((a) => a === value);
+  if (found === undefined) throw new Invalid(`must be one of ${allowed.join(", ")}`);
+  return found;
+}
+
+function parseBoolean(value: string): boolean {
+  const v = value.toLowerCase();
+  if (["true", "1", "yes"].includes(v)) return true;
+  if (["false", "0", "no"].includes(v)) return false;
+  throw new Invalid('must be "true" or "false"');
+}
+
+function parseOrigin(value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Invalid("must be an origin like https://news.example");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new Invalid("must start with https:// (or http:// for local testing)");
+  }
+  if (url.pathname !== "/" || url.search || url.hash || url.username || url.password) {
+    throw new Invalid("must be an origin only, like https://news.example (no path, query or user)");
+  }
+  return new URL(url.origin);
+}
+
+function parseServiceUrl(value: string, protocols: readonly string[]): URL {
+  const url = URL.parse(value);
+  if (url && protocols.includes(url.protocol)) return url;
+  throw new Invalid(`must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}`);
+}
+
+function parseCron(value: string): string {
+  const fields = value.split(/\s+/).length;
+  if (fields !== 5 && fields !== 6) {
+    throw new Invalid("must be a cron expression of 5 or 6 fields, like */5 * * * *");
+  }
+  const result = validateDetailed(value);
+  if (!result.valid) {
+    const why = result.errors.map((e) => `${e.field}: ${e.message}`).join("; ");
+    throw new Invalid(`is not a valid cron expression (${why})`);
+  }
+  return value;
+}
+
+function parseUsername(value: string): string {
+  if (/^[a-z0-9_]{1,30}$/i.test(value)) return value;
+  throw new Invalid("must be 1 to 30 letters, digits or underscores");
+}
+
+function parseLanguage(value: string): string {
+  try {
+    const [canonical] = Intl.getCanonicalLocales(value);
+    if (canonical) return canonical;
+  } catch {
+    // reported below
+  }
+  throw new Invalid("must be a BCP 47 language tag like de or en-GB");
+}

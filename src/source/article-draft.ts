@@ -1,0 +1,68 @@
+import { createHash } from "node:crypto";
+import { posix } from "node:path";
+import type { ArticleImage, ParsedArticle } from "../article.ts";
+import { cutAtWord, detectLanguage, slugify } from "./text.ts";
+
+export interface ParseOptions {
+  /** For articles whose language is neither given nor detectable. */
+  readonly defaultLanguage: string;
+}
+
+/** What a format-specific parser found, before the rules every article shares are applied. */
+export interface Draft {
+  readonly path: string;
+  readonly title?: string;
+  /** A title derived from the text, for when none is given. */
+  readonly fallbackTitle: (language: string) => string;
+  readonly summary?: string;
+  /** The lead paragraph as plain text. */
+  readonly lead: string;
+  /** All the text, for language detection. */
+  readonly plainText: string;
+  readonly contentHtml: string;
+  readonly language?: string;
+  readonly tags: readonly string[];
+  readonly image?: ArticleImage;
+  readonly author?: string;
+  readonly date?: Date;
+  readonly updated?: Date;
+  readonly draft: boolean;
+  readonly pinned: boolean;
+  readonly slug?: string;
+}
+
+const titleLength = 140;
+const summaryLength = 300;
+
+/** Applies the shared rules: language, title, summary (never empty), slug and hash. */
+export function finishArticle(draft: Draft, options: ParseOptions): ParsedArticle {
+  const language =
+    draft.language ??
+    detectLanguage(`${draft.title ?? ""}\n${draft.plainText}`) ??
+    options.defaultLanguage;
+  const title = draft.title ?? cutAtWord(draft.fallbackTitle(language), titleLength);
+  const summary =
+    draft.summary ?? (draft.lead !== "" ? cutAtWord(draft.lead, summaryLength) : title);
+  const fileSlug = slugify(posix.basename(draft.path).replace(/\.[^.]*$/, ""));
+  const seen = {
+    title,
+    summary,
+    contentHtml: draft.contentHtml,
+    language,
+    tags: draft.tags,
+    image: draft.image,
+    author: draft.author,
+    date: draft.date,
+    updated: draft.updated,
+    draft: draft.draft,
+    pinned: draft.pinned,
+  };
+  return {
+    ...seen,
+    path: draft.path,
+    slug: draft.slug ?? (fileSlug || slugify(title) || "article"),
+    explicitSlug: draft.slug !== undefined,
+    // The slug is left out: a renamed file with the same text is the same article.
+    hash: createHash("sha256").update(JSON.stringify(seen)).digest("base64url"),
+  };
+}

@@ -1,0 +1,266 @@
+import { posix } from "node:path";
+import MarkdownIt, { type Token } from "markdown-it";
+import { isMap, LineCounter, parseDocument, type YAMLMap } from "yaml";
+import type { ArticleImage } from "../article.ts";
+import type { Skipped } from "../store/store.ts";
+import { type Draft, finishArticle, type ParseOptions } from "./article-draft.ts";
+import { sanitizeArticleHtml } from "./sanitize.ts";
+import { firstSentence, squash } from "./text.ts";
+
+const markdown = new MarkdownIt({ html: true, linkify: true, typographer: false });
+
+// A YAML block between `---` lines at the very top (Jekyll/Hugo style). The YAML itself is
+// parsed by `yaml`, which tells us the line of every error and every key.
+const frontMatterPattern = /^---[ \t]*\r?\n([\s\S]*?)(?:^|\r?\n)(?:---|\.\.\.)[ \t]*(?:\r?\n|$)/;
+
+/** Thrown while reading front matter; becomes a `Skipped` naming the line. */
+class FrontMatterError extends Error {
+  readonly line: number | undefined;
+  constructor(message: string, line?: number) {
+    super(message);
+    this.line = line;
+  }
+}
+
+/** Parses a Markdown file with optional YAML front matter. */
+export function parseMarkdown(path: string, text: string, options: ParseOptions) {
+  try {
+    const { fields, body, bodyLine } = splitFrontMatter(text);
+    return finishArticle(toDraft(path, fields, body, bodyLine), options);
+  } catch (error) {
+    if (!(error instanceof FrontMatterError)) throw error;
+    const skipped: Skipped = { path, reason: error.message, line: error.line };
+    return skipped;
+  }
+}
+
+interface FrontMatter {
+  readonly get: (key: string) => unknown;
+  readonly lineOf: (key: string) => number;
+}
+
+function splitFrontMatter(text: string) {
+  const match = frontMatterPattern.exec(text);
+  if (!match) {
+    if (/^---[ \t]*\r?\n/.test(text)) {
+      throw new FrontMatterError("front matter is not closed: add a line `---` after it", 1);
+    }
+    return { fields: noFrontMatter, body: text, bodyLine: 1 };
+  }
+  const yaml = match[1] ?? "";
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(yaml, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const lineAt = (offset: number) => lineCounter.linePos(offset).line + 1; // +1: the `---` line
+  const [error] = doc.errors;
+  if (error) {
+    const line = error.linePos ? error.linePos[0].line + 1 : undefined;
+    throw new FrontMatterError(`front matter is not valid YAML: ${firstLine(error.message)}`, line);
+  }
+  if (doc.contents !== null && !isMap(doc.contents)) {
+    throw new FrontMatterError("front matter must be a list of `key: value` lines", 2);
+  }
+  const map = doc.contents as YAMLMap | null;
+  const fields: FrontMatter = {
+    get: (key) => doc.get(key),
+    lineOf: (key) => {
+      const pair = map?.items.find(
+        (item) => String((item.key as { value?: unknown })?.value) === key,
+      );
+      const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+      return range ? lineAt(range[0]) : 2;
+    },
+  };
+  const bodyLine = text.slice(0, match[0].length).split("\n").length;
+  return { fields, body: text.slice(match[0].length), bodyLine };
+}
+
+const noFrontMatter: FrontMatter = { get: () => undefined, lineOf: () => 1 };
+
+function firstLine(message: string): string {
+  return (message.split("\n")[0] ?? message).replace(/ at line \d+, column \d+:?$/, "");
+}
+
+function toDraft(path: string, fields: FrontMatter, body: string, bodyLine: number): Draft {
+  const tokens = markdown.parse(body, {});
+  const title = optionalString(fields, "title");
+  // Without a front-matter title, a leading `# Heading` is the title (and not repeated in the body).
+  const headingTitle = title === undefined ? leadingHeading(tokens) : undefined;
+  const bodyTokens = headingTitle === undefined ? tokens : tokens.slice(3);
+  const paragraphs = paragraphTexts(bodyTokens);
+  const lead = leadParagraph(bodyTokens);
+  const contentHtml = sanitizeArticleHtml(
+    markdown.renderer.render(bodyTokens, markdown.options, {}),
+  );
+  const plainText = paragraphs.join("\n");
+  if (squash(plainText) === "" && (title ?? headingTitle) === undefined) {
+    throw new FrontMatterError("the article has no text", bodyLine);
+  }
+  return {
+    path,
+    title: title ?? headingTitle,
+    fallbackTitle: (language) => firstSentence(lead || (paragraphs[0] ?? ""), language),
+    summary: optionalString(fields, "summary"),
+    lead,
+    plainText,
+    contentHtml,
+    language: optionalLanguage(fields),
+    tags: tagList(fields),
+    image: image(fields, path),
+    author: optionalString(fields, "author"),
+    date: optionalDate(fields, "date"),
+    updated: optionalDate(fields, "updated"),
+    draft: optionalBoolean(fields, "draft") ?? false,
+    pinned: optionalBoolean(fields, "pinned") ?? false,
+    slug: optionalSlug(fields),
+  };
+}
+
+function leadingHeading(tokens: readonly Token[]): string | undefined {
+  const [open, inline] = tokens;
+  if (open?.type !== "heading_open" || open.tag !== "h1" || !inline) return undefined;
+  return squash(inlineText(inline));
+}
+
+/** The plain text of the first paragraph proper (not a heading or list). */
+function leadParagraph(tokens: readonly Token[]): string {
+  const at = tokens.findIndex(
+    (t, i) => t.type === "inline" && tokens[i - 1]?.type === "paragraph_open",
+  );
+  const token = tokens[at];
+  return token ? squash(inlineText(token)) : "";
+}
+
+/** The plain text of every paragraph (and heading, list item, quote) in order. */
+function paragraphTexts(tokens: readonly Token[]): string[] {
+  return tokens
+    .filter((token) => token.type === "inline")
+    .map((token) => squash(inlineText(token)))
+    .filter((text) => text !== "");
+}
+
+function inlineText(token: Token): string {
+  return (token.children ?? [])
+    .map((child) => {
+      if (child.type === "text" || child.type === "code_inline") return child.content;
+      if (child.type === "softbreak" || child.type === "hardbreak") return " ";
+      return "";
+    })
+    .join("");
+}
+
+function optionalString(fields: FrontMatter, key: string): string | undefined {
+  const value = fields.get(key);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "string" || typeof value === "number") {
+    const text = squash(String(value));
+    return text === "" ? undefined : text;
+  }
+  throw new FrontMatterError(`\`${key}\` must be text`, fields.lineOf(key));
+}
+
+function optionalBoolean(fields: FrontMatter, key: string): boolean | undefined {
+  const value = fields.get(key);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "boolean") return value;
+  throw new FrontMatterError(`\`${key}\` must be true or false`, fields.lineOf(key));
+}
+
+const isoDate =
+  /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+function optionalDate(fields: FrontMatter, key: string): Date | undefined {
+  const value = optionalString(fields, key);
+  if (value === undefined) return undefined;
+  if (isoDate.test(value)) {
+    // A date or time without an offset is read as UTC, whatever the server's time zone.
+    const hasOffset = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(value) && value.length > 10;
+    const date = new Date(hasOffset ? value : value.length === 10 ? value : `${value}Z`);
+    if (!Number.isNaN(date.getTime())) return date;
+  }
+  throw new FrontMatterError(
+    `\`${key}\` must be an ISO 8601 date like 2026-11-28 or 2026-11-28T09:30:00+01:00 (got "${value}")`,
+    fields.lineOf(key),
+  );
+}
+
+function optionalLanguage(fields: FrontMatter): string | undefined {
+  const value = optionalString(fields, "language") ?? optionalString(fields, "lang");
+  if (value === undefined) return undefined;
+  try {
+    const [canonical] = Intl.getCanonicalLocales(value);
+    if (canonical) return canonical;
+  } catch {
+    // reported below
+  }
+  const key = fields.get("language") === undefined ? "lang" : "language";
+  throw new FrontMatterError(
+    `\`${key}\` must be a BCP 47 language tag like de or en-GB (got "${value}")`,
+    fields.lineOf(key),
+  );
+}
+
+function tagList(fields: FrontMatter): string[] {
+  const value = fields.get("tags");
+  if (value === undefined || value === null) return [];
+  const items = typeof value === "string" ? value.split(",") : value;
+  if (
+    !Array.isArray(items) &&
+    !(typeof items === "object" && items !== null && "toJSON" in items)
+  ) {
+    throw new FrontMatterError(
+      "`tags` must be a list, like [politics, europe]",
+      fields.lineOf("tags"),
+    );
+  }
+  const list = Array.isArray(items) ? items : (items as { toJSON(): unknown }).toJSON();
+  if (!Array.isArray(list) || !list.every((t) => typeof t === "string" || typeof t === "number")) {
+    throw new FrontMatterError("`tags` must be a list of words", fields.lineOf("tags"));
+  }
+  const tags = list.map((t) => squash(String(t)).replace(/^#/, "")).filter((t) => t !== "");
+  return [...new Set(tags)];
+}
+
+const slugPattern = /^[a-z0-9]+(?:[-_][a-z0-9]+)*$/;
+
+function optionalSlug(fields: FrontMatter): string | undefined {
+  const value = optionalString(fields, "slug");
+  if (value === undefined) return undefined;
+  if (slugPattern.test(value)) return value;
+  throw new FrontMatterError(
+    `\`slug\` may hold only lower-case letters, digits and dashes (got "${value}")`,
+    fields.lineOf("slug"),
+  );
+}
+
+function image(fields: FrontMatter, articlePath: string): ArticleImage | undefined {
+  const value = fields.get("image");
+  if (value === undefined || value === null) return undefined;
+  const raw = value as { get?: (k: string) => unknown };
+  const src = typeof value === "string" ? value : raw.get?.("src");
+  const alt = typeof value === "string" ? optionalString(fields, "image_alt") : raw.get?.("alt");
+  const line = fields.lineOf("image");
+  if (
+    typeof src !== "string" ||
+    src.trim() === "" ||
+    (alt !== undefined && typeof alt !== "string")
+  ) {
+    throw new FrontMatterError("`image` must be a path or URL, or { src, alt }", line);
+  }
+  return { src: imageSource(src.trim(), articlePath, line), ...(alt ? { alt: squash(alt) } : {}) };
+}
+
+/** An absolute http(s) URL stays; a path is resolved against the article's folder. */
+function imageSource(src: string, articlePath: string, line: number): string {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(src)) {
+    const url = URL.parse(src);
+    if (url && (url.protocol === "https:" || url.protocol === "http:")) return url.href;
+    throw new FrontMatterError("`image` URL must start with https:// or http://", line);
+  }
+  const resolved = src.startsWith("/")
+    ? posix.normalize(src.slice(1))
+    : posix.join(posix.dirname(articlePath), src);
+  if (resolved.startsWith("../") || resolved === "..") {
+    throw new FrontMatterError("`image` must stay inside the articles folder", line);
+  }
+  return resolved;
+}

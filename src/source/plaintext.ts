@@ -1,0 +1,28 @@
+import type { ParsedArticle } from "../article.ts";
+import { finishArticle, type ParseOptions } from "./article-draft.ts";
+import { escapeHtml, firstSentence, squash } from "./text.ts";
+
+/**
+ * Parses a plain-text article: one paragraph per line, no title line, no metadata.
+ * The title is the first sentence; the date is when the file was first seen (the store's job).
+ */
+export function parsePlainText(path: string, text: string, options: ParseOptions): ParsedArticle {
+  const paragraphs = text
+    .split(/\r?\n/)
+    .map(squash)
+    .filter((line) => line !== "");
+  const lead = paragraphs[0] ?? "";
+  return finishArticle(
+    {
+      path,
+      fallbackTitle: (language) => firstSentence(lead, language),
+      lead,
+      plainText: paragraphs.join("\n"),
+      contentHtml: paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join("\n"),
+      tags: [],
+      draft: false,
+      pinned: false,
+    },
+    options,
+  );
+}

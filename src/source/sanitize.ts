@@ -1,0 +1,43 @@
+import sanitizeHtml from "sanitize-html";
+
+// What an article body may contain: text structure, links, images, tables, code.
+// Nothing that runs (script, style, iframe, event handlers, javascript: URLs) survives.
+const options: sanitizeHtml.IOptions = {
+  allowedTags: [
+    ...sanitizeHtml.defaults.allowedTags.filter((tag) => tag !== "style"),
+    "img",
+    "picture",
+    "source",
+    "del",
+    "ins",
+    "sup",
+    "sub",
+    "details",
+    "summary",
+  ],
+  allowedAttributes: {
+    a: ["href", "title", "hreflang"],
+    img: ["src", "alt", "title", "width", "height", "loading"],
+    source: ["srcset", "type", "media"],
+    abbr: ["title"],
+    blockquote: ["cite"],
+    q: ["cite"],
+    ol: ["start", "reversed", "type"],
+    li: ["value"],
+    td: ["colspan", "rowspan", "align"],
+    th: ["colspan", "rowspan", "align", "scope"],
+    time: ["datetime"],
+    code: ["class"],
+    "*": ["lang", "dir", "id"],
+  },
+  allowedClasses: { code: [/^language-[\w-]+$/] },
+  allowedSchemes: ["http", "https", "mailto"],
+  allowedSchemesByTag: { img: ["http", "https"] },
+  allowProtocolRelative: false,
+  disallowedTagsMode: "discard",
+};
+
+/** Makes rendered article HTML safe to embed in pages, feeds and ActivityPub posts. */
+export function sanitizeArticleHtml(html: string): string {
+  return sanitizeHtml(html, options);
+}

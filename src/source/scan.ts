@@ -1,0 +1,66 @@
+import { readdirSync, realpathSync, statSync } from "node:fs";
+import { join, relative, sep } from "node:path";
+import type { FileStamp, Skipped } from "../store/store.ts";
+
+/** A file found in `ARTICLES_DIR`, with a path relative to it using `/`. */
+export interface FoundFile {
+  readonly path: string;
+  readonly absolutePath: string;
+  readonly stamp: FileStamp;
+}
+
+/** Files that sit beside articles and are served as media, not reported as bad articles. */
+export const mediaExtensions = [".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".svg"] as const;
+
+/**
+ * Lists every candidate article file below `dir` with its size and mtime, without reading
+ * any. Hidden files and folders, editor backups and media files are left out; a symbolic link
+ * pointing outside `dir` is refused. Synchronous on purpose: stat-ing 10,000 files this way
+ * takes a few milliseconds, far less than the same number of promises.
+ */
+export function listArticleFiles(dir: string): { files: FoundFile[]; refused: Skipped[] } {
+  const root = realpathSync(dir);
+  const files: FoundFile[] = [];
+  const refused: Skipped[] = [];
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    const absolutePath = join(entry.parentPath, entry.name);
+    const path = relative(root, absolutePath).split(sep).join("/");
+    if (path.split("/").some((part) => part.startsWith(".")) || ignored(entry.name)) continue;
+    if (entry.isDirectory()) continue;
+    if (entry.isSymbolicLink()) {
+      const target = safeRealpath(absolutePath);
+      if (target === undefined || !(target === root || target.startsWith(root + sep))) {
+        refused.push({ path, reason: "a symbolic link to a place outside the articles folder" });
+        continue;
+      }
+    } else if (!entry.isFile()) {
+      continue;
+    }
+    try {
+      const stats = statSync(absolutePath);
+      if (!stats.isFile()) continue;
+      files.push({ path, absolutePath, stamp: { size: stats.size, mtimeMs: stats.mtimeMs } });
+    } catch {
+      refused.push({ path, reason: "the file cannot be read" });
+    }
+  }
+  return { files, refused };
+}
+
+function ignored(name: string): boolean {
+  const lower = name.toLowerCase();
+  return (
+    lower.endsWith("~") ||
+    lower.endsWith(".swp") ||
+    lower.endsWith(".tmp") ||
+    mediaExtensions.some((ext) => lower.endsWith(ext))
+  );
+}
+
+function safeRealpath(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}

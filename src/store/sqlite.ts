@@ -1,0 +1,273 @@
+import { randomUUID } from "node:crypto";
+import type { DatabaseSync, SQLInputValue } from "node:sqlite";
+import type { Article, ChangeEvent } from "../article.ts";
+import { decodeArticle, encodeArticle } from "./codec.ts";
+import { diffArticles } from "./diff.ts";
+import type {
+  ArticleRecord,
+  ArticleState,
+  ArticleStore,
+  FileStamp,
+  ListOptions,
+  ScannedFile,
+  StoredArticle,
+} from "./store.ts";
+
+const schema = `
+  CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ms REAL NOT NULL,
+    article_id TEXT,
+    problem TEXT
+  ) STRICT;
+  CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    slug TEXT NOT NULL,
+    state TEXT NOT NULL,
+    explicit_slug INTEGER NOT NULL,
+    first_seen TEXT NOT NULL,
+    published TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    data TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX IF NOT EXISTS articles_slug ON articles (slug);
+  CREATE INDEX IF NOT EXISTS articles_state_published ON articles (state, published);
+  CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    type TEXT NOT NULL,
+    data TEXT NOT NULL
+  ) STRICT;
+  CREATE TABLE IF NOT EXISTS cursors (
+    subscriber TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+  ) STRICT;
+`;
+
+interface ArticleRow {
+  readonly data: string;
+  readonly state: string;
+  readonly explicit_slug: number;
+  readonly first_seen: string;
+}
+
+/**
+ * The article store in SQLite (`node:sqlite`). Takes an open database, so Fedify's
+ * KV store and queue can share the same file.
+ */
+export class SqliteArticleStore implements ArticleStore {
+  readonly #db: DatabaseSync;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
+    db.exec(schema);
+  }
+
+  async fileStamps(): Promise<ReadonlyMap<string, FileStamp>> {
+    const rows = this.#db.prepare("SELECT path, size, mtime_ms FROM files").all() as {
+      path: string;
+      size: number;
+      mtime_ms: number;
+    }[];
+    return new Map(rows.map((r) => [r.path, { size: r.size, mtimeMs: r.mtime_ms }]));
+  }
+
+  async apply(files: readonly ScannedFile[], now: Date): Promise<readonly ChangeEvent[]> {
+    const db = this.#db;
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      const events = this.#applyInTransaction(files, now);
+      db.exec("COMMIT");
+      return events;
+    } catch (error) {
+      db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  #applyInTransaction(files: readonly ScannedFile[], now: Date): ChangeEvent[] {
+    const db = this.#db;
+    const links = new Map(
+      (
+        db.prepare("SELECT path, article_id FROM files").all() as {
+          path: string;
+          article_id: string | null;
+        }[]
+      ).map((r) => [r.path, r.article_id]),
+    );
+    const present = new Set(files.map((f) => (f.kind === "unchanged" ? f.path : pathOf(f))));
+    const gone = [...links.keys()].filter((path) => !present.has(path));
+    const parsed = files.flatMap((f) => (f.kind === "parsed" ? [f.article] : []));
+    const due = this.#select("WHERE state = 'scheduled' AND published <= ?", now.toISOString());
+
+    const deleteFile = db.prepare("DELETE FROM files WHERE path = ?");
+    for (const path of gone) deleteFile.run(path);
+    const putFile = db.prepare(
+      `INSERT INTO files (path, size, mtime_ms, article_id, problem) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
+         article_id = excluded.article_id, problem = excluded.problem`,
+    );
+    for (const file of files) {
+      if (file.kind !== "skipped") continue;
+      // A bad file keeps its last good version published; only its stamp and problem change.
+      const { path, reason } = file.skipped;
+      putFile.run(path, file.stamp.size, file.stamp.mtimeMs, links.get(path) ?? null, reason);
+    }
+    if (parsed.length === 0 && gone.length === 0 && due.length === 0) return [];
+
+    const live = (ids: readonly (string | null | undefined)[]) =>
+      this.#byIds(ids.filter((id): id is string => typeof id === "string")).filter(
+        (r) => r.state !== "deleted",
+      );
+    const byPath = new Map(
+      live(parsed.map((p) => links.get(p.path))).map((r) => [r.article.path, r] as const),
+    );
+    const vanished = live(gone.map((path) => links.get(path)));
+    const slugs = new Map(
+      (
+        db.prepare("SELECT slug, id FROM articles WHERE state != 'deleted'").all() as {
+          slug: string;
+          id: string;
+        }[]
+      ).map((r) => [r.slug, r.id]),
+    );
+    const result = diffArticles({ parsed, byPath, vanished, due, slugs, now, newId: randomUUID });
+
+    const putArticle = db.prepare(
+      `INSERT INTO articles (id, slug, state, explicit_slug, first_seen, published, hash, data)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET slug = excluded.slug, state = excluded.state,
+         explicit_slug = excluded.explicit_slug, published = excluded.published,
+         hash = excluded.hash, data = excluded.data`,
+    );
+    for (const { article, state, explicitSlug, firstSeen } of result.writes) {
+      putArticle.run(
+        article.id,
+        article.slug,
+        state,
+        explicitSlug ? 1 : 0,
+        firstSeen.toISOString(),
+        article.published.toISOString(),
+        article.hash,
+        encodeArticle(article),
+      );
+    }
+    for (const file of files) {
+      if (file.kind !== "parsed") continue;
+      const { path } = file.article;
+      putFile.run(path, file.stamp.size, file.stamp.mtimeMs, result.links.get(path) ?? null, null);
+    }
+    const at = now.toISOString();
+    const putEvent = db.prepare("INSERT INTO events (at, type, data) VALUES (?, ?, ?)");
+    return result.changes.map((change) => {
+      const { lastInsertRowid } = putEvent.run(at, change.type, encodeArticle(change.article));
+      return { ...change, seq: Number(lastInsertRowid), at: now };
+    });
+  }
+
+  async subscribe(subscriber: string): Promise<void> {
+    this.#db
+      .prepare(
+        `INSERT INTO cursors (subscriber, seq)
+         VALUES (?, (SELECT coalesce(max(seq), 0) FROM events)) ON CONFLICT DO NOTHING`,
+      )
+      .run(subscriber);
+  }
+
+  async pending(subscriber: string, limit = 500): Promise<readonly ChangeEvent[]> {
+    const rows = this.#db
+      .prepare(
+        `SELECT seq, at, type, data FROM events
+         WHERE seq > (SELECT seq FROM cursors WHERE subscriber = ?) ORDER BY seq LIMIT ?`,
+      )
+      .all(subscriber, limit) as { seq: number; at: string; type: string; data: string }[];
+    return rows.map((r) => ({
+      type: r.type as ChangeEvent["type"],
+      article: decodeArticle(r.data),
+      seq: r.seq,
+      at: new Date(r.at),
+    }));
+  }
+
+  async markDelivered(subscriber: string, seq: number): Promise<void> {
+    const db = this.#db;
+    db.prepare("UPDATE cursors SET seq = max(seq, ?) WHERE subscriber = ?").run(seq, subscriber);
+    db.prepare("DELETE FROM events WHERE seq <= (SELECT min(seq) FROM cursors)").run();
+  }
+
+  async listPublished(options: ListOptions = {}): Promise<readonly Article[]> {
+    const limit = options.limit ?? -1;
+    const rows = (
+      options.tag === undefined
+        ? this.#db
+            .prepare(
+              "SELECT data FROM articles WHERE state = 'published' ORDER BY published DESC, id LIMIT ?",
+            )
+            .all(limit)
+        : this.#db
+            .prepare(
+              `SELECT data FROM articles WHERE state = 'published'
+                 AND EXISTS (SELECT 1 FROM json_each(data, '$.tags') WHERE value = ?)
+               ORDER BY published DESC, id LIMIT ?`,
+            )
+            .all(options.tag, limit)
+    ) as { data: string }[];
+    return rows.map((r) => decodeArticle(r.data));
+  }
+
+  async countPublished(): Promise<number> {
+    const row = this.#db
+      .prepare("SELECT count(*) AS n FROM articles WHERE state = 'published'")
+      .get() as { n: number };
+    return row.n;
+  }
+
+  async findBySlug(slug: string): Promise<ArticleRecord | undefined> {
+    // A live article wins over a deleted one that had the same slug.
+    const [record] = this.#select(
+      "WHERE slug = ? ORDER BY state = 'deleted', published DESC LIMIT 1",
+      slug,
+    );
+    return record;
+  }
+
+  async findById(id: string): Promise<ArticleRecord | undefined> {
+    return this.#byIds([id])[0];
+  }
+
+  async listAll(): Promise<readonly ArticleRecord[]> {
+    return this.#select("ORDER BY published DESC");
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.isOpen) this.#db.close();
+  }
+
+  #byIds(ids: readonly string[]): StoredArticle[] {
+    const found: StoredArticle[] = [];
+    // Chunked: SQLite limits the number of parameters of one statement.
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      found.push(...this.#select(`WHERE id IN (${chunk.map(() => "?").join(",")})`, ...chunk));
+    }
+    return found;
+  }
+
+  #select(where: string, ...params: SQLInputValue[]): StoredArticle[] {
+    const rows = this.#db
+      .prepare(`SELECT data, state, explicit_slug, first_seen FROM articles ${where}`)
+      .all(...params) as unknown as ArticleRow[];
+    return rows.map((r) => ({
+      article: decodeArticle(r.data),
+      state: r.state as ArticleState,
+      explicitSlug: r.explicit_slug === 1,
+      firstSeen: new Date(r.first_seen),
+    }));
+  }
+}
+
+function pathOf(file: Exclude<ScannedFile, { kind: "unchanged" }>): string {
+  return file.kind === "parsed" ? file.article.path : file.skipped.path;
+}
