@@ -1,14 +1,11 @@
-import { readFileSync } from "node:fs";
 import { getLogger } from "@logtape/logtape";
 import type { ChangeEvent } from "./article.ts";
-import { isParsed, type ParseOptions, parseArticle } from "./source/parse.ts";
+import type { ParseOptions } from "./source/parse.ts";
+import { readArticleFile } from "./source/read.ts";
 import { type FoundFile, listArticleFiles } from "./source/scan.ts";
 import type { ArticleStore, ScannedFile, Skipped } from "./store/store.ts";
 
 const logger = getLogger(["herald", "pipeline"]);
-
-/** Files larger than this are refused unread: no article is 5 MiB of text. */
-export const maxArticleBytes = 5 * 1024 * 1024;
 
 /** Something that publishes change events: the feeds, the fediverse account. */
 export interface Publisher {
@@ -70,7 +67,7 @@ async function readAll(files: readonly FoundFile[], options: ParseOptions): Prom
   const result: ScannedFile[] = [];
   let lastReport = performance.now();
   for (const [index, file] of files.entries()) {
-    result.push(readOne(file, options));
+    result.push(readArticleFile(file, options));
     if (index % 100 === 99) {
       await new Promise((resolve) => setImmediate(resolve));
       if (performance.now() - lastReport > 2000) {
@@ -83,29 +80,6 @@ async function readAll(files: readonly FoundFile[], options: ParseOptions): Prom
     }
   }
   return result;
-}
-
-function readOne(file: FoundFile, options: ParseOptions): ScannedFile {
-  const { path, stamp } = file;
-  if (stamp.size > maxArticleBytes) {
-    const size = (stamp.size / 1024 / 1024).toFixed(1);
-    return {
-      kind: "skipped",
-      stamp,
-      skipped: { path, reason: `too large (${size} MiB; at most 5 MiB)` },
-    };
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file.absolutePath);
-  } catch (error) {
-    const reason = `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
-    return { kind: "skipped", stamp, skipped: { path, reason } };
-  }
-  const result = parseArticle(path, bytes, options);
-  return isParsed(result)
-    ? { kind: "parsed", stamp, article: result }
-    : { kind: "skipped", stamp, skipped: result };
 }
 
 /**

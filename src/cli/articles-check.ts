@@ -1,0 +1,96 @@
+/**
+ * `npm run articles:check`: validates the articles folder without publishing anything.
+ * Prints a line per article (slug, language, date, state, title) and a line per problem;
+ * exits with 1 when there are problems.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { ConfigError, loadConfig } from "../config.ts";
+import { readEnvironment } from "../env.ts";
+import { readArticleFile } from "../source/read.ts";
+import { listArticleFiles } from "../source/scan.ts";
+import { SqliteArticleStore } from "../store/sqlite.ts";
+import type { ArticleRecord, Skipped } from "../store/store.ts";
+
+async function main(): Promise<number> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(readEnvironment(process.env));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const problem of error.problems) console.error(`Configuration error: ${problem}`);
+    return 2;
+  }
+  if (!existsSync(config.articlesDir)) {
+    console.error(`ARTICLES_DIR does not exist: ${config.articlesDir}`);
+    return 2;
+  }
+  const known = await knownArticles(join(config.dataDir, "herald.sqlite"));
+  const { files, refused } = listArticleFiles(config.articlesDir);
+  const problems: Skipped[] = [...refused];
+  const now = new Date();
+  const rows: string[][] = [];
+  for (const file of files.sort((a, b) => a.path.localeCompare(b.path))) {
+    const result = readArticleFile(file, { defaultLanguage: config.siteLanguage });
+    if (result.kind === "skipped") {
+      problems.push(result.skipped);
+      continue;
+    }
+    if (result.kind !== "parsed") continue;
+    const article = result.article;
+    const record = known.get(article.path);
+    const date = article.date ?? record?.article.published;
+    const state = article.draft
+      ? "draft"
+      : article.date && article.date > now
+        ? "scheduled"
+        : record?.state === "published"
+          ? "published"
+          : "new";
+    rows.push([
+      record?.article.slug ?? article.slug,
+      article.language,
+      date ? day(date) : "(when first seen)",
+      state,
+      article.title,
+    ]);
+  }
+  printTable(rows);
+  for (const { path, line, reason } of problems) {
+    console.log(`problem  ${line ? `${path}:${line}` : path}: ${reason}`);
+  }
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  console.log(`${plural(rows.length, "article")}, ${plural(problems.length, "problem")}.`);
+  return problems.length > 0 ? 1 : 0;
+}
+
+/** What the running service has published, by file path, if it has run here before. */
+async function knownArticles(dbFile: string): Promise<Map<string, ArticleRecord>> {
+  if (!existsSync(dbFile)) return new Map();
+  const store = new SqliteArticleStore(new DatabaseSync(dbFile));
+  try {
+    const records = await store.listAll();
+    return new Map(records.filter((r) => r.state !== "deleted").map((r) => [r.article.path, r]));
+  } finally {
+    await store.close();
+  }
+}
+
+function day(date: Date): string {
+  return date.toISOString().slice(0, 16).replace("T", " ");
+}
+
+function printTable(rows: readonly string[][]): void {
+  const widths = rows.reduce<number[]>(
+    (w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)),
+    [],
+  );
+  for (const row of rows) {
+    console.log(
+      row.map((cell, i) => (i < row.length - 1 ? cell.padEnd(widths[i] ?? 0) : cell)).join("  "),
+    );
+  }
+}
+
+process.exitCode = await main();

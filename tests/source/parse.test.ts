@@ -1,0 +1,238 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import type { ParsedArticle } from "../../src/article.ts";
+import { isParsed, parseArticle } from "../../src/source/parse.ts";
+import type { Skipped } from "../../src/store/store.ts";
+import { seedPath } from "../helpers/articles.ts";
+
+const options = { defaultLanguage: "en" };
+const utf8 = (text: string) => new TextEncoder().encode(text);
+
+function parsed(path: string, text: string | Uint8Array): ParsedArticle {
+  const result = parseArticle(path, typeof text === "string" ? utf8(text) : text, options);
+  if (!isParsed(result)) throw new Error(`expected an article, got: ${result.reason}`);
+  return result;
+}
+
+function skipped(path: string, text: string | Uint8Array): Skipped {
+  const result = parseArticle(path, typeof text === "string" ? utf8(text) : text, options);
+  if (isParsed(result)) throw new Error(`expected a skip, got article "${result.title}"`);
+  return result;
+}
+
+describe("parseArticle() on the seed story", () => {
+  const text = readFileSync(seedPath, "utf8");
+  const lines = text.split("\n");
+  const article = parsed("belarus-nordkorea.txt", readFileSync(seedPath));
+
+  it("has ten paragraphs and no title line", () => {
+    expect(lines).toHaveLength(10);
+  });
+
+  it("takes the first sentence as the title", () => {
+    expect(article.title).toBe(
+      "Wie die beiden Länder am Montag mitteilten, wird der Außenminister von Weißrussland diese Woche Nordkorea besuchen.",
+    );
+  });
+
+  it("detects German", () => {
+    expect(article.language).toBe("de");
+  });
+
+  it("keeps all ten paragraphs, in order, with umlauts, ß and „…“ intact", () => {
+    const paragraphs = [...article.contentHtml.matchAll(/<p>(.*?)<\/p>/g)].map((m) => m[1]);
+    expect(paragraphs).toEqual(lines.map((line) => line.trim()));
+    expect(article.contentHtml).toContain("„Dreieckskooperation“");
+    expect(article.contentHtml).toContain("Weißrussland");
+    expect(article.contentHtml).not.toContain("&amp;");
+  });
+
+  it("summarises with the lead paragraph, cut at a word boundary near 300 characters", () => {
+    const lead = lines[0] ?? "";
+    expect(lead.length).toBeGreaterThan(300);
+    expect(article.summary.endsWith("…")).toBe(true);
+    const body = article.summary.slice(0, -1);
+    expect(lead.startsWith(body)).toBe(true);
+    expect(lead[body.length]).toBe(" ");
+    expect(body.length).toBeGreaterThan(250);
+    expect(body.length).toBeLessThanOrEqual(300);
+  });
+
+  it("takes its slug from the file name, and no date (the store dates it when first seen)", () => {
+    expect(article.slug).toBe("belarus-nordkorea");
+    expect(article.explicitSlug).toBe(false);
+    expect(article.date).toBeUndefined();
+    expect(article.draft).toBe(false);
+  });
+});
+
+describe("parseArticle() on Markdown", () => {
+  it("reads every front matter field", () => {
+    const article = parsed(
+      "news/2026/budget.md",
+      `---
+title: "Budget: Tom & Jerry <3 „Zitat“"
+date: 2026-03-01T09:30:00+01:00
+updated: 2026-03-02
+summary: The short version.
+tags: [politics, "Europe"]
+language: en-GB
+draft: false
+image: { src: photo.jpg, alt: A photo }
+slug: budget-2026
+author: Ada Lovelace
+pinned: true
+---
+Body text with **bold**.
+`,
+    );
+    expect(article).toMatchObject({
+      title: "Budget: Tom & Jerry <3 „Zitat“",
+      summary: "The short version.",
+      tags: ["politics", "Europe"],
+      language: "en-GB",
+      draft: false,
+      pinned: true,
+      slug: "budget-2026",
+      explicitSlug: true,
+      author: "Ada Lovelace",
+      image: { src: "news/2026/photo.jpg", alt: "A photo" },
+    });
+    expect(article.date?.toISOString()).toBe("2026-03-01T08:30:00.000Z");
+    expect(article.updated?.toISOString()).toBe("2026-03-02T00:00:00.000Z");
+    expect(article.contentHtml).toBe("<p>Body text with <strong>bold</strong>.</p>\n");
+  });
+
+  it("reads a date without an offset as UTC", () => {
+    expect(parsed("a.md", "---\ndate: 2026-03-01T09:30\n---\nText.").date?.toISOString()).toBe(
+      "2026-03-01T09:30:00.000Z",
+    );
+  });
+
+  it("takes a leading # heading as the title and leaves it out of the body", () => {
+    const article = parsed("a.md", "# The Headline\n\nFirst paragraph.\n\nSecond.");
+    expect(article.title).toBe("The Headline");
+    expect(article.contentHtml).not.toContain("<h1>");
+    expect(article.summary).toBe("First paragraph.");
+  });
+
+  it("without a title or heading, takes the first sentence", () => {
+    const article = parsed("a.md", "Rain is expected tomorrow. Bring an umbrella.");
+    expect(article.title).toBe("Rain is expected tomorrow.");
+  });
+
+  it("uses the lead paragraph, not a heading, as the summary", () => {
+    const article = parsed("a.md", "---\ntitle: T\n---\n## Section\n\nThe lead.\n");
+    expect(article.summary).toBe("The lead.");
+  });
+
+  it("removes scripts, iframes, styles, event handlers and javascript: links", () => {
+    const article = parsed(
+      "a.md",
+      `---
+title: Safe
+---
+Hello <script>alert(1)</script> <iframe src="https://evil.test"></iframe>
+<style>body{display:none}</style>
+<img src="https://img.test/a.png" onerror="alert(2)" alt="a">
+<a href="javascript:alert(3)">x</a> <a href="https://ok.test/" onclick="alert(4)">ok</a>
+[link](javascript:alert(5))
+`,
+    );
+    const html = article.contentHtml;
+    for (const bad of ["<script", "<iframe", "<style", "onerror", "onclick", 'href="javascript:']) {
+      expect(html).not.toContain(bad);
+    }
+    expect(html).toContain('<img src="https://img.test/a.png" alt="a" />');
+    expect(html).toContain('<a href="https://ok.test/">ok</a>');
+  });
+
+  it("detects the language when none is given", () => {
+    const article = parsed(
+      "a.md",
+      "Le gouvernement a annoncé mardi une nouvelle réforme des retraites, qui sera présentée au parlement la semaine prochaine.",
+    );
+    expect(article.language).toBe("fr");
+  });
+
+  it("accepts tags as a comma-separated string and drops duplicates and #", () => {
+    expect(parsed("a.md", '---\ntags: "a, #b, a"\n---\nText.').tags).toEqual(["a", "b"]);
+  });
+
+  it("gives the same hash for the same text under another name, and another for an edit", () => {
+    const a = parsed("a.md", "---\ntitle: T\n---\nText.");
+    const b = parsed("sub/b.md", "---\ntitle: T\n---\nText.");
+    const c = parsed("a.md", "---\ntitle: T\n---\nText, edited.");
+    expect(a.hash).toBe(b.hash);
+    expect(a.hash).not.toBe(c.hash);
+  });
+});
+
+describe("parseArticle() on bad files", () => {
+  it.each([
+    ["empty.md", "", "the file is empty"],
+    ["blank.txt", "  \n\n ", "the file is empty"],
+    ["photo.pdf", "%PDF-1.4", "a .pdf file is not an article (use .md or .txt)"],
+    ["noext", "text", "a file without extension is not an article (use .md or .txt)"],
+  ])("%s: %s", (path, text, reason) => {
+    expect(skipped(path, text)).toEqual({ path, reason });
+  });
+
+  it("names the line of broken YAML", () => {
+    const result = skipped("a.md", "---\ntitle: ok\ntags: [a, b\n---\nText.");
+    expect(result.reason).toMatch(/^front matter is not valid YAML/);
+    expect(result.line).toBe(3);
+  });
+
+  it("names the line of a bad date", () => {
+    expect(skipped("a.md", "---\ntitle: ok\n\ndate: tomorrow\n---\nText.")).toEqual({
+      path: "a.md",
+      reason:
+        '`date` must be an ISO 8601 date like 2026-11-28 or 2026-11-28T09:30:00+01:00 (got "tomorrow")',
+      line: 4,
+    });
+  });
+
+  it.each([
+    ["draft: perhaps", "`draft` must be true or false"],
+    ["title: [a, b]", "`title` must be text"],
+    ["language: 12345678901", "`language` must be a BCP 47 language tag"],
+    ["slug: Hello World", "`slug` may hold only lower-case letters, digits and dashes"],
+    ["image: javascript:alert(1)", "`image` URL must start with https:// or http://"],
+    ["image: ../../etc/passwd", "`image` must stay inside the articles folder"],
+    ["tags: {a: 1}", "`tags` must be a list"],
+  ])("refuses %s", (line, reason) => {
+    const result = skipped("a.md", `---\n${line}\n---\nText.`);
+    expect(result.reason).toContain(reason);
+    expect(result.line).toBe(2);
+  });
+
+  it("refuses front matter that is not closed", () => {
+    expect(skipped("a.md", "---\ntitle: ok\nText.")).toMatchObject({ line: 1 });
+  });
+
+  it("refuses front matter that is not a mapping", () => {
+    expect(skipped("a.md", "---\n- a\n- b\n---\nText.").reason).toContain("key: value");
+  });
+
+  it("refuses undecodable text, naming the line", () => {
+    const bytes = new Uint8Array([...utf8("line one\nline two "), 0xc3, 0x28, ...utf8("\n")]);
+    expect(skipped("a.txt", bytes)).toEqual({
+      path: "a.txt",
+      reason: "not valid UTF-8 text (save the file as UTF-8)",
+      line: 2,
+    });
+  });
+
+  it("refuses binary data", () => {
+    expect(skipped("a.md", new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 1])).reason).toBe(
+      "binary data, not text",
+    );
+  });
+
+  it("refuses a Markdown file with front matter but no text", () => {
+    expect(skipped("a.md", "---\ndate: 2026-01-01\n---\n\n").reason).toBe(
+      "the article has no text",
+    );
+  });
+});

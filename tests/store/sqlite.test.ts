@@ -1,0 +1,7 @@
+import { sqliteStore } from "../helpers/articles.ts";
+import { describeArticleStore } from "./store-contract.ts";
+
+describeArticleStore("SqliteArticleStore", async () => {
+  const fixture = sqliteStore();
+  return { store: fixture.store, reopen: () => fixture.reopen() };
+});
