@@ -1,0 +1,155 @@
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, checkFolders, loadConfig } from "../src/config.ts";
+import { readEnvironment } from "../src/env.ts";
+import { tempDir } from "./helpers/articles.ts";
+
+function problems(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("loadConfig()", () => {
+  it("has the contract's defaults", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 8080,
+      scanSchedule: "* * * * *",
+      accountUsername: "news",
+      allowPrivateAddress: false,
+      databaseUrl: undefined,
+      redisUrl: undefined,
+    });
+    expect(config.publicUrl.href).toBe("http://localhost:8080/");
+    expect(config.articlesDir).toBe(join(process.cwd(), "articles"));
+    expect(config.keysDir).toBe(join(process.cwd(), "keys"));
+    expect(config.dataDir).toBe(join(process.cwd(), "data"));
+  });
+
+  it("derives PUBLIC_URL from PORT", () => {
+    expect(loadConfig({ PORT: "9000" }).publicUrl.href).toBe("http://localhost:9000/");
+  });
+
+  it("reads every variable", () => {
+    const config = loadConfig({
+      PORT: "3000",
+      PUBLIC_URL: "https://news.test",
+      ARTICLES_DIR: "/srv/articles",
+      KEYS_DIR: "/srv/keys",
+      DATA_DIR: "/srv/data",
+      SCAN_SCHEDULE: "*/10 * * * * *",
+      ACCOUNT_USERNAME: "zeitung",
+      ALLOW_PRIVATE_ADDRESS: "true",
+      DATABASE_URL: "postgres://localhost/herald",
+      REDIS_URL: "redis://localhost:6379",
+    });
+    expect(config).toMatchObject({
+      port: 3000,
+      articlesDir: "/srv/articles",
+      keysDir: "/srv/keys",
+      dataDir: "/srv/data",
+      scanSchedule: "*/10 * * * * *",
+      accountUsername: "zeitung",
+      allowPrivateAddress: true,
+    });
+    expect(config.publicUrl.href).toBe("https://news.test/");
+    expect(config.databaseUrl?.href).toBe("postgres://localhost/herald");
+    expect(config.redisUrl?.protocol).toBe("redis:");
+  });
+
+  it("reports every bad value at once, one line each, naming the variable", () => {
+    expect(
+      problems({
+        PORT: "eighty",
+        PUBLIC_URL: "news.test/path",
+        SCAN_SCHEDULE: "every minute",
+        ALLOW_PRIVATE_ADDRESS: "maybe",
+        DATABASE_URL: "mysql://db",
+        REDIS_URL: "localhost:6379",
+        ACCOUNT_USERNAME: "no spaces",
+      }),
+    ).toEqual([
+      'PORT must be a whole number from 0 to 65535 (got "eighty").',
+      'PUBLIC_URL must be an origin like https://news.example (got "news.test/path").',
+      'SCAN_SCHEDULE must be a cron expression of 5 or 6 fields, like */5 * * * * (got "every minute").',
+      'ACCOUNT_USERNAME must be 1 to 30 letters, digits or underscores (got "no spaces").',
+      'ALLOW_PRIVATE_ADDRESS must be "true" or "false" (got "maybe").',
+      'DATABASE_URL must be a URL starting with postgres:// or postgresql:// (got "mysql://db").',
+      'REDIS_URL must be a URL starting with redis:// or rediss:// (got "localhost:6379").',
+    ]);
+  });
+
+  it.each([
+    ["https://news.test/blog", "no path"],
+    ["ftp://news.test", "https://"],
+    ["https://news.test/?a=1", "no path"],
+  ])("refuses PUBLIC_URL %s", (url, why) => {
+    expect(problems({ PUBLIC_URL: url })[0]).toContain(why);
+  });
+
+  it("refuses a cron expression that does not parse, saying why", () => {
+    expect(problems({ SCAN_SCHEDULE: "61 * * * *" })[0]).toMatch(
+      /^SCAN_SCHEDULE is not a valid cron expression \(minute: .*\) \(got "61 \* \* \* \*"\)\.$/,
+    );
+  });
+});
+
+describe("checkFolders()", () => {
+  it("creates missing key and data folders", () => {
+    const root = tempDir();
+    mkdirSync(join(root, "articles"));
+    const config = loadConfig({
+      ARTICLES_DIR: join(root, "articles"),
+      KEYS_DIR: join(root, "k"),
+      DATA_DIR: join(root, "d"),
+    });
+    expect(() => checkFolders(config)).not.toThrow();
+  });
+
+  it("names a missing articles folder and a data folder that is a file", () => {
+    const root = tempDir();
+    writeFileSync(join(root, "file"), "");
+    const config = loadConfig({
+      ARTICLES_DIR: join(root, "nope"),
+      KEYS_DIR: join(root, "k"),
+      DATA_DIR: join(root, "file"),
+    });
+    expect(() => checkFolders(config)).toThrow(ConfigError);
+    try {
+      checkFolders(config);
+    } catch (error) {
+      expect((error as ConfigError).problems).toEqual([
+        `ARTICLES_DIR does not exist: ${join(root, "nope")}`,
+        expect.stringMatching(/^DATA_DIR /),
+      ]);
+    }
+  });
+
+  it.skipIf(process.getuid?.() === 0)("names an unreadable articles folder", () => {
+    const root = tempDir();
+    mkdirSync(join(root, "a"));
+    chmodSync(join(root, "a"), 0o000);
+    const config = loadConfig({ ARTICLES_DIR: join(root, "a"), KEYS_DIR: root, DATA_DIR: root });
+    expect(() => checkFolders(config)).toThrow(/ARTICLES_DIR is not readable/);
+  });
+});
+
+describe("readEnvironment()", () => {
+  it("reads .env, and the process environment wins", () => {
+    const file = join(tempDir(), ".env");
+    writeFileSync(file, "PORT=9999\nSITE_TITLE='Die Zeitung'\n# comment\n");
+    const env = readEnvironment({ PORT: "1234" }, file);
+    expect(env.PORT).toBe("1234");
+    expect(env.SITE_TITLE).toBe("Die Zeitung");
+  });
+
+  it("is fine without a .env file", () => {
+    expect(readEnvironment({ A: "1" }, join(tempDir(), ".env"))).toEqual({ A: "1" });
+  });
+});

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { startSchedule } from "../src/schedule.ts";
+
+describe("startSchedule()", () => {
+  it("runs on the schedule and never two runs at once", async () => {
+    let running = 0;
+    let maxRunning = 0;
+    let runs = 0;
+    const schedule = startSchedule("* * * * * *", async () => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      running--;
+      runs++;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 3600));
+    await schedule.stop();
+    expect(runs).toBeGreaterThanOrEqual(1);
+    expect(maxRunning).toBe(1);
+  });
+
+  it("joins a run under way when asked to run now", async () => {
+    let runs = 0;
+    const schedule = startSchedule("0 0 1 1 *", async () => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      runs++;
+    });
+    await Promise.all([schedule.runNow(), schedule.runNow()]);
+    expect(runs).toBe(1);
+    await schedule.runNow();
+    expect(runs).toBe(2);
+    await schedule.stop();
+  });
+
+  it("keeps going after a failed run", async () => {
+    let calls = 0;
+    const schedule = startSchedule("0 0 1 1 *", async () => {
+      calls++;
+      if (calls === 1) throw new Error("boom");
+    });
+    await schedule.runNow();
+    await schedule.runNow();
+    expect(calls).toBe(2);
+    await schedule.stop();
+  });
+});
