@@ -1,9 +1,9 @@
 import { getLogger } from "@logtape/logtape";
-import type { ChangeEvent } from "./article.ts";
+import type { Article, ChangeEvent } from "./article.ts";
 import type { ParseOptions } from "./source/parse.ts";
 import { readArticleFile } from "./source/read.ts";
-import { type FoundFile, listArticleFiles } from "./source/scan.ts";
-import type { ArticleStore, ScannedFile, Skipped } from "./store/store.ts";
+import { listArticleFiles } from "./source/scan.ts";
+import type { ArticleStore, Skipped } from "./store/store.ts";
 
 const logger = getLogger(["herald", "pipeline"]);
 
@@ -23,6 +23,13 @@ export interface PipelineDeps {
   readonly now?: () => Date;
 }
 
+/** A change, without the article's content: what a scan report keeps. */
+export interface ChangeSummary {
+  readonly type: ChangeEvent["type"];
+  readonly seq: number;
+  readonly article: Pick<Article, "id" | "slug" | "path" | "title" | "language">;
+}
+
 export interface ScanReport {
   /** Files present. */
   readonly files: number;
@@ -30,29 +37,46 @@ export interface ScanReport {
   readonly read: number;
   /** Files refused or skipped this time, with the reason. */
   readonly skipped: readonly Skipped[];
-  readonly changes: readonly ChangeEvent[];
+  readonly changes: readonly ChangeSummary[];
   readonly durationMs: number;
 }
+
+/** How many files a scan reads before it stores them: bounds memory on a large first import. */
+const batchSize = 500;
 
 /** One scan: files → parser → store (change events) → each publisher in turn. */
 export async function runScan(deps: PipelineDeps): Promise<ScanReport> {
   const started = performance.now();
+  const now = (deps.now ?? (() => new Date()))();
   const { files, refused } = listArticleFiles(deps.articlesDir);
   const stamps = await deps.store.fileStamps();
-  const isUnchanged = (file: FoundFile) => {
+  const changed = files.filter((file) => {
     const known = stamps.get(file.path);
-    return known?.size === file.stamp.size && known.mtimeMs === file.stamp.mtimeMs;
-  };
-  const unchanged = files.filter(isUnchanged);
-  const changed = files.filter((file) => !isUnchanged(file));
-  const read = await readAll(changed, deps.parseOptions);
-  const scanned: ScannedFile[] = [
-    ...unchanged.map((file) => ({ kind: "unchanged", path: file.path }) as const),
-    ...read,
-  ];
-  const changes = await deps.store.apply(scanned, (deps.now ?? (() => new Date()))());
+    return known?.size !== file.stamp.size || known.mtimeMs !== file.stamp.mtimeMs;
+  });
+  const present = new Set(files.map((file) => file.path));
+  const gone = [...stamps.keys()].filter((path) => !present.has(path));
+  const changes: ChangeSummary[] = [];
+  const skipped: Skipped[] = [...refused];
+  let lastReport = performance.now();
+  for (let start = 0; start === 0 || start < changed.length; start += batchSize) {
+    const batch = changed
+      .slice(start, start + batchSize)
+      .map((f) => readArticleFile(f, deps.parseOptions));
+    const final = start + batchSize >= changed.length;
+    const events = await deps.store.apply({ files: batch, gone, final }, now);
+    changes.push(...events.map(summarize));
+    skipped.push(...batch.flatMap((f) => (f.kind === "skipped" ? [f.skipped] : [])));
+    if (!final && performance.now() - lastReport > 2000) {
+      logger.info("Reading articles: {done} of {total} files.", {
+        done: start + batchSize,
+        total: changed.length,
+      });
+      lastReport = performance.now();
+    }
+    await new Promise((resolve) => setImmediate(resolve)); // let requests in between batches
+  }
   await deliver(deps.store, deps.publishers);
-  const skipped = [...refused, ...read.flatMap((f) => (f.kind === "skipped" ? [f.skipped] : []))];
   return {
     files: files.length,
     read: changed.length,
@@ -62,24 +86,9 @@ export async function runScan(deps: PipelineDeps): Promise<ScanReport> {
   };
 }
 
-/** Reads and parses files, yielding to the event loop now and then and logging progress. */
-async function readAll(files: readonly FoundFile[], options: ParseOptions): Promise<ScannedFile[]> {
-  const result: ScannedFile[] = [];
-  let lastReport = performance.now();
-  for (const [index, file] of files.entries()) {
-    result.push(readArticleFile(file, options));
-    if (index % 100 === 99) {
-      await new Promise((resolve) => setImmediate(resolve));
-      if (performance.now() - lastReport > 2000) {
-        logger.info("Reading articles: {done} of {total} files.", {
-          done: index + 1,
-          total: files.length,
-        });
-        lastReport = performance.now();
-      }
-    }
-  }
-  return result;
+function summarize({ type, seq, article }: ChangeEvent): ChangeSummary {
+  const { id, slug, path, title, language } = article;
+  return { type, seq, article: { id, slug, path, title, language } };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { posix } from "node:path";
 import MarkdownIt, { type Token } from "markdown-it";
-import { isMap, LineCounter, parseDocument, type YAMLMap } from "yaml";
+import { isMap, isScalar, LineCounter, parse, parseDocument, YAMLError } from "yaml";
 import type { ArticleImage } from "../article.ts";
 import type { Skipped } from "../store/store.ts";
 import { type Draft, finishArticle, type ParseOptions } from "./article-draft.ts";
@@ -48,30 +48,35 @@ function splitFrontMatter(text: string) {
     return { fields: noFrontMatter, body: text, bodyLine: 1 };
   }
   const yaml = match[1] ?? "";
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(yaml, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  const lineAt = (offset: number) => lineCounter.linePos(offset).line + 1; // +1: the `---` line
-  const [error] = doc.errors;
-  if (error) {
-    const line = error.linePos ? error.linePos[0].line + 1 : undefined;
+  let data: unknown;
+  try {
+    data = parse(yaml, { prettyErrors: true, uniqueKeys: true });
+  } catch (error) {
+    if (!(error instanceof YAMLError)) throw error;
+    const line = error.linePos ? error.linePos[0].line + 1 : undefined; // +1: the `---` line
     throw new FrontMatterError(`front matter is not valid YAML: ${firstLine(error.message)}`, line);
   }
-  if (doc.contents !== null && !isMap(doc.contents)) {
+  if (data !== null && data !== undefined && (typeof data !== "object" || Array.isArray(data))) {
     throw new FrontMatterError("front matter must be a list of `key: value` lines", 2);
   }
-  const map = doc.contents as YAMLMap | null;
+  const map = (data ?? {}) as Record<string, unknown>;
   const fields: FrontMatter = {
-    get: (key) => doc.get(key),
-    lineOf: (key) => {
-      const pair = map?.items.find(
-        (item) => String((item.key as { value?: unknown })?.value) === key,
-      );
-      const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
-      return range ? lineAt(range[0]) : 2;
-    },
+    get: (key) => (Object.hasOwn(map, key) ? map[key] : undefined),
+    // Only needed to report a bad value, so the YAML is parsed again, with positions, then.
+    lineOf: (key) => lineOfKey(yaml, key),
   };
   const bodyLine = text.slice(0, match[0].length).split("\n").length;
   return { fields, body: text.slice(match[0].length), bodyLine };
+}
+
+function lineOfKey(yaml: string, key: string): number {
+  const lineCounter = new LineCounter();
+  const contents = parseDocument(yaml, { lineCounter }).contents;
+  const pair = isMap(contents)
+    ? contents.items.find((item) => isScalar(item.key) && String(item.key.value) === key)
+    : undefined;
+  const offset = isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
+  return offset === undefined ? 2 : lineCounter.linePos(offset).line + 1; // +1: the `---` line
 }
 
 const noFrontMatter: FrontMatter = { get: () => undefined, lineOf: () => 1 };
@@ -86,19 +91,19 @@ function toDraft(path: string, fields: FrontMatter, body: string, bodyLine: numb
   // Without a front-matter title, a leading `# Heading` is the title (and not repeated in the body).
   const headingTitle = title === undefined ? leadingHeading(tokens) : undefined;
   const bodyTokens = headingTitle === undefined ? tokens : tokens.slice(3);
-  const paragraphs = paragraphTexts(bodyTokens);
   const lead = leadParagraph(bodyTokens);
-  const contentHtml = sanitizeArticleHtml(
-    markdown.renderer.render(bodyTokens, markdown.options, {}),
-  );
-  const plainText = paragraphs.join("\n");
-  if (squash(plainText) === "" && (title ?? headingTitle) === undefined) {
+  const plainText = leadingText(bodyTokens, 2000);
+  const rendered = markdown.renderer.render(bodyTokens, markdown.options, {});
+  // markdown-it escapes all text and refuses javascript: links; only raw HTML written into
+  // the Markdown can carry anything dangerous, so only then is the (slower) sanitiser needed.
+  const contentHtml = hasRawHtml(bodyTokens) ? sanitizeArticleHtml(rendered) : rendered;
+  if (plainText === "" && (title ?? headingTitle) === undefined) {
     throw new FrontMatterError("the article has no text", bodyLine);
   }
   return {
     path,
     title: title ?? headingTitle,
-    fallbackTitle: (language) => firstSentence(lead || (paragraphs[0] ?? ""), language),
+    fallbackTitle: (language) => firstSentence(lead || plainText.split("\n")[0] || "", language),
     summary: optionalString(fields, "summary"),
     lead,
     plainText,
@@ -130,12 +135,25 @@ function leadParagraph(tokens: readonly Token[]): string {
   return token ? squash(inlineText(token)) : "";
 }
 
-/** The plain text of every paragraph (and heading, list item, quote) in order. */
-function paragraphTexts(tokens: readonly Token[]): string[] {
-  return tokens
-    .filter((token) => token.type === "inline")
-    .map((token) => squash(inlineText(token)))
-    .filter((text) => text !== "");
+/** The plain text of the paragraphs, headings and list items, one a line, up to `max` characters. */
+function leadingText(tokens: readonly Token[], max: number): string {
+  const lines: string[] = [];
+  let length = 0;
+  for (const token of tokens) {
+    if (token.type !== "inline" || length >= max) continue;
+    const text = squash(inlineText(token));
+    if (text === "") continue;
+    lines.push(text);
+    length += text.length + 1;
+  }
+  return lines.join("\n");
+}
+
+function hasRawHtml(tokens: readonly Token[]): boolean {
+  return tokens.some(
+    (token) =>
+      token.type === "html_block" || token.children?.some((child) => child.type === "html_inline"),
+  );
 }
 
 function inlineText(token: Token): string {
@@ -235,9 +253,9 @@ function optionalSlug(fields: FrontMatter): string | undefined {
 function image(fields: FrontMatter, articlePath: string): ArticleImage | undefined {
   const value = fields.get("image");
   if (value === undefined || value === null) return undefined;
-  const raw = value as { get?: (k: string) => unknown };
-  const src = typeof value === "string" ? value : raw.get?.("src");
-  const alt = typeof value === "string" ? optionalString(fields, "image_alt") : raw.get?.("alt");
+  const raw = (typeof value === "object" ? value : {}) as { src?: unknown; alt?: unknown };
+  const src = typeof value === "string" ? value : raw.src;
+  const alt = typeof value === "string" ? optionalString(fields, "image_alt") : raw.alt;
   const line = fields.lineOf("image");
   if (
     typeof src !== "string" ||

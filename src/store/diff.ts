@@ -7,12 +7,16 @@ export interface DiffInput {
   readonly parsed: readonly ParsedArticle[];
   /** The live (not deleted) article each re-read path belonged to. */
   readonly byPath: ReadonlyMap<string, StoredArticle>;
-  /** Live articles whose file is gone this scan: deleted, unless a new file is the same article. */
+  /**
+   * Live articles whose file is gone this scan: candidates for a renamed file, and deleted
+   * when `final` (the scan's last batch) if none was.
+   */
   readonly vanished: readonly StoredArticle[];
+  readonly final: boolean;
   /** Scheduled articles whose time has come. */
   readonly due: readonly StoredArticle[];
-  /** Slugs in use by live articles, with the article id. */
-  readonly slugs: ReadonlyMap<string, string>;
+  /** The live article using a slug, if any. */
+  readonly slugOwner: (slug: string) => string | undefined;
   readonly now: Date;
   readonly newId: () => string;
 }
@@ -24,6 +28,8 @@ export interface DiffResult {
   readonly changes: readonly ArticleChange[];
   /** Which article each parsed path now yields. */
   readonly links: ReadonlyMap<string, string>;
+  /** Vanished articles a new file turned out to be (renamed or moved). */
+  readonly claimed: ReadonlySet<string>;
 }
 
 /**
@@ -41,7 +47,9 @@ export function diffArticles(input: DiffInput): DiffResult {
   const writes = new Map<string, StoredArticle>();
   const changes: ArticleChange[] = [];
   const links = new Map<string, string>();
-  const slugs = new Map(input.slugs);
+  // Slugs taken or freed by this scan, over what the store knows.
+  const slugs = new Map<string, string | undefined>();
+  const ownerOf = (slug: string) => (slugs.has(slug) ? slugs.get(slug) : input.slugOwner(slug));
   const unclaimed = [...input.vanished];
 
   const write = (record: StoredArticle) => {
@@ -49,13 +57,13 @@ export function diffArticles(input: DiffInput): DiffResult {
     return record;
   };
   const retire = (record: StoredArticle) => {
-    slugs.delete(record.article.slug);
+    slugs.set(record.article.slug, undefined);
     write({ ...record, state: "deleted" });
     if (record.state === "published") changes.push({ type: "deleted", article: record.article });
   };
   const uniqueSlug = (wanted: string, id: string) => {
     let slug = wanted;
-    for (let n = 2; slugs.has(slug) && slugs.get(slug) !== id; n++) slug = `${wanted}-${n}`;
+    for (let n = 2; ![undefined, id].includes(ownerOf(slug)); n++) slug = `${wanted}-${n}`;
     slugs.set(slug, id);
     return slug;
   };
@@ -73,7 +81,7 @@ export function diffArticles(input: DiffInput): DiffResult {
       continue;
     }
     const id = previous.article.id;
-    if (previous.article.slug !== parsed.slug) slugs.delete(previous.article.slug);
+    if (previous.article.slug !== parsed.slug) slugs.set(previous.article.slug, undefined);
     const slug = uniqueSlug(parsed.slug, id);
     const edited = previous.article.hash !== parsed.hash || previous.article.slug !== slug;
     const record = revise(previous, parsed, slug, state, edited, now);
@@ -86,7 +94,7 @@ export function diffArticles(input: DiffInput): DiffResult {
     links.set(parsed.path, id);
   }
 
-  for (const record of unclaimed) retire(record);
+  if (input.final) for (const record of unclaimed) retire(record);
 
   for (const record of input.due) {
     if (writes.has(record.article.id)) continue;
@@ -94,7 +102,10 @@ export function diffArticles(input: DiffInput): DiffResult {
     changes.push({ type: "created", article: published.article });
   }
 
-  return { writes: [...writes.values()], changes, links };
+  const claimed = new Set(
+    input.vanished.filter((r) => !unclaimed.includes(r)).map((r) => r.article.id),
+  );
+  return { writes: [...writes.values()], changes, links, claimed };
 }
 
 function stateOf(parsed: ParsedArticle, now: Date): ArticleState {

@@ -9,6 +9,7 @@ import type {
   ArticleStore,
   FileStamp,
   ListOptions,
+  ScanBatch,
   ScannedFile,
   StoredArticle,
 } from "./store.ts";
@@ -74,11 +75,11 @@ export class SqliteArticleStore implements ArticleStore {
     return new Map(rows.map((r) => [r.path, { size: r.size, mtimeMs: r.mtime_ms }]));
   }
 
-  async apply(files: readonly ScannedFile[], now: Date): Promise<readonly ChangeEvent[]> {
+  async apply(batch: ScanBatch, now: Date): Promise<readonly ChangeEvent[]> {
     const db = this.#db;
     db.exec("BEGIN IMMEDIATE");
     try {
-      const events = this.#applyInTransaction(files, now);
+      const events = this.#applyInTransaction(batch, now);
       db.exec("COMMIT");
       return events;
     } catch (error) {
@@ -87,23 +88,14 @@ export class SqliteArticleStore implements ArticleStore {
     }
   }
 
-  #applyInTransaction(files: readonly ScannedFile[], now: Date): ChangeEvent[] {
+  #applyInTransaction({ files, gone, final }: ScanBatch, now: Date): ChangeEvent[] {
     const db = this.#db;
-    const links = new Map(
-      (
-        db.prepare("SELECT path, article_id FROM files").all() as {
-          path: string;
-          article_id: string | null;
-        }[]
-      ).map((r) => [r.path, r.article_id]),
-    );
-    const present = new Set(files.map((f) => (f.kind === "unchanged" ? f.path : pathOf(f))));
-    const gone = [...links.keys()].filter((path) => !present.has(path));
     const parsed = files.flatMap((f) => (f.kind === "parsed" ? [f.article] : []));
-    const due = this.#select("WHERE state = 'scheduled' AND published <= ?", now.toISOString());
+    const links = this.#links([...files.map(pathOf), ...gone]);
+    const due = final
+      ? this.#select("WHERE state = 'scheduled' AND published <= ?", now.toISOString())
+      : [];
 
-    const deleteFile = db.prepare("DELETE FROM files WHERE path = ?");
-    for (const path of gone) deleteFile.run(path);
     const putFile = db.prepare(
       `INSERT INTO files (path, size, mtime_ms, article_id, problem) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
@@ -115,25 +107,30 @@ export class SqliteArticleStore implements ArticleStore {
       const { path, reason } = file.skipped;
       putFile.run(path, file.stamp.size, file.stamp.mtimeMs, links.get(path) ?? null, reason);
     }
-    if (parsed.length === 0 && gone.length === 0 && due.length === 0) return [];
+    const vanishedIds = gone.flatMap((path) => links.get(path) ?? []);
+    if (parsed.length === 0 && (!final || vanishedIds.length === 0) && due.length === 0) {
+      if (final) this.#deleteFiles(gone);
+      return [];
+    }
 
-    const live = (ids: readonly (string | null | undefined)[]) =>
-      this.#byIds(ids.filter((id): id is string => typeof id === "string")).filter(
+    const live = (ids: Iterable<string | undefined>) =>
+      this.#byIds([...new Set(ids)].filter((id): id is string => id !== undefined)).filter(
         (r) => r.state !== "deleted",
       );
     const byPath = new Map(
       live(parsed.map((p) => links.get(p.path))).map((r) => [r.article.path, r] as const),
     );
-    const vanished = live(gone.map((path) => links.get(path)));
-    const slugs = new Map(
-      (
-        db.prepare("SELECT slug, id FROM articles WHERE state != 'deleted'").all() as {
-          slug: string;
-          id: string;
-        }[]
-      ).map((r) => [r.slug, r.id]),
-    );
-    const result = diffArticles({ parsed, byPath, vanished, due, slugs, now, newId: randomUUID });
+    const slugOwner = db.prepare("SELECT id FROM articles WHERE slug = ? AND state != 'deleted'");
+    const result = diffArticles({
+      parsed,
+      byPath,
+      vanished: live(vanishedIds),
+      final,
+      due,
+      slugOwner: (slug) => (slugOwner.get(slug) as { id: string } | undefined)?.id,
+      now,
+      newId: randomUUID,
+    });
 
     const putArticle = db.prepare(
       `INSERT INTO articles (id, slug, state, explicit_slug, first_seen, published, hash, data)
@@ -159,6 +156,10 @@ export class SqliteArticleStore implements ArticleStore {
       const { path } = file.article;
       putFile.run(path, file.stamp.size, file.stamp.mtimeMs, result.links.get(path) ?? null, null);
     }
+    // A renamed file's old path is settled now; the other gone paths with the last batch.
+    this.#deleteFiles(
+      final ? gone : gone.filter((path) => result.claimed.has(links.get(path) ?? "")),
+    );
     const at = now.toISOString();
     const putEvent = db.prepare("INSERT INTO events (at, type, data) VALUES (?, ?, ?)");
     return result.changes.map((change) => {
@@ -245,14 +246,30 @@ export class SqliteArticleStore implements ArticleStore {
     if (this.#db.isOpen) this.#db.close();
   }
 
-  #byIds(ids: readonly string[]): StoredArticle[] {
-    const found: StoredArticle[] = [];
-    // Chunked: SQLite limits the number of parameters of one statement.
-    for (let i = 0; i < ids.length; i += 500) {
-      const chunk = ids.slice(i, i + 500);
-      found.push(...this.#select(`WHERE id IN (${chunk.map(() => "?").join(",")})`, ...chunk));
+  /** The article each of `paths` yields, for the paths the store knows and that yield one. */
+  #links(paths: readonly string[]): Map<string, string> {
+    const links = new Map<string, string>();
+    for (const chunk of chunks(paths)) {
+      const rows = this.#db
+        .prepare(
+          `SELECT path, article_id FROM files
+           WHERE article_id IS NOT NULL AND path IN (${chunk.map(() => "?").join(",")})`,
+        )
+        .all(...chunk) as { path: string; article_id: string }[];
+      for (const row of rows) links.set(row.path, row.article_id);
     }
-    return found;
+    return links;
+  }
+
+  #deleteFiles(paths: readonly string[]): void {
+    const statement = this.#db.prepare("DELETE FROM files WHERE path = ?");
+    for (const path of paths) statement.run(path);
+  }
+
+  #byIds(ids: readonly string[]): StoredArticle[] {
+    return chunks(ids).flatMap((chunk) =>
+      this.#select(`WHERE id IN (${chunk.map(() => "?").join(",")})`, ...chunk),
+    );
   }
 
   #select(where: string, ...params: SQLInputValue[]): StoredArticle[] {
@@ -268,6 +285,13 @@ export class SqliteArticleStore implements ArticleStore {
   }
 }
 
-function pathOf(file: Exclude<ScannedFile, { kind: "unchanged" }>): string {
+function pathOf(file: ScannedFile): string {
   return file.kind === "parsed" ? file.article.path : file.skipped.path;
+}
+
+/** Splits a list for `IN (…)`: SQLite limits the number of parameters of one statement. */
+function chunks<T>(items: readonly T[], size = 500): T[][] {
+  const result: T[][] = [];
+  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
+  return result;
 }

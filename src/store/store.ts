@@ -14,11 +14,26 @@ export interface Skipped {
   readonly line?: number;
 }
 
-/** One file of a scan: parsed now, skipped now, or unchanged since it was last read. */
+/** A file read in a scan: parsed, or skipped with a reason. */
 export type ScannedFile =
   | { readonly kind: "parsed"; readonly stamp: FileStamp; readonly article: ParsedArticle }
-  | { readonly kind: "skipped"; readonly stamp: FileStamp; readonly skipped: Skipped }
-  | { readonly kind: "unchanged"; readonly path: string };
+  | { readonly kind: "skipped"; readonly stamp: FileStamp; readonly skipped: Skipped };
+
+/**
+ * Part of a scan. A scan reads its new and changed files in batches, so that memory does not
+ * grow with the size of the folder; each batch is applied (and durable) on its own.
+ */
+export interface ScanBatch {
+  /** Files read in this batch. */
+  readonly files: readonly ScannedFile[];
+  /** Files the store knew that are no longer there (the same list for every batch of a scan). */
+  readonly gone: readonly string[];
+  /**
+   * The scan's last batch: articles of gone files are deleted now (unless a new file turned
+   * out to be the same article), and scheduled articles whose time has come are published.
+   */
+  readonly final: boolean;
+}
 
 export type ArticleState = "published" | "scheduled" | "draft" | "deleted";
 
@@ -48,11 +63,8 @@ export interface ListOptions {
 export interface ArticleStore {
   /** Stamps of the files last read, keyed by path relative to `ARTICLES_DIR`. */
   fileStamps(): Promise<ReadonlyMap<string, FileStamp>>;
-  /**
-   * Records one complete scan (every file present is listed) and returns the change
-   * events it caused, already durable. Files not listed are gone.
-   */
-  apply(files: readonly ScannedFile[], now: Date): Promise<readonly ChangeEvent[]>;
+  /** Records one batch of a scan and returns the change events it caused, already durable. */
+  apply(batch: ScanBatch, now: Date): Promise<readonly ChangeEvent[]>;
   /** Registers a subscriber of change events; a new one starts after the latest event. */
   subscribe(subscriber: string): Promise<void>;
   /** Up to `limit` change events after the subscriber's cursor, oldest first. */

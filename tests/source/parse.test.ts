@@ -147,6 +147,14 @@ Hello <script>alert(1)</script> <iframe src="https://evil.test"></iframe>
     expect(html).toContain('<a href="https://ok.test/">ok</a>');
   });
 
+  it("refuses javascript: links written in Markdown syntax, without raw HTML", () => {
+    const article = parsed(
+      "a.md",
+      "[x](javascript:alert(1)) ![y](javascript:alert(2)) <javascript:alert(3)>",
+    );
+    expect(article.contentHtml).not.toMatch(/(href|src)="javascript:/);
+  });
+
   it("detects the language when none is given", () => {
     const article = parsed(
       "a.md",

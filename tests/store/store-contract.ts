@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { ChangeEvent } from "../../src/article.ts";
 import { isParsed, parseArticle } from "../../src/source/parse.ts";
-import type { ArticleStore, ScannedFile } from "../../src/store/store.ts";
+import type { ArticleStore, ScanBatch, ScannedFile } from "../../src/store/store.ts";
 
 /** A store under test, and a way to simulate a restart on the same data. */
 export interface StoreFixture {
@@ -20,7 +20,21 @@ function file(path: string, text: string): ScannedFile {
     ? { kind: "parsed", stamp, article: result }
     : { kind: "skipped", stamp, skipped: result };
 }
-const same = (path: string): ScannedFile => ({ kind: "unchanged", path });
+const same = (path: string) => path;
+
+/** One complete scan, in one batch: files read now, and paths present but unchanged. */
+let known = new Set<string>();
+function scan(...entries: (ScannedFile | string)[]): ScanBatch {
+  const files = entries.filter((e): e is ScannedFile => typeof e !== "string");
+  const present = new Set(
+    entries.map((e) =>
+      typeof e === "string" ? e : e.kind === "parsed" ? e.article.path : e.skipped.path,
+    ),
+  );
+  const gone = [...known].filter((path) => !present.has(path));
+  known = present;
+  return { files, gone, final: true };
+}
 const summary = (events: readonly ChangeEvent[]) =>
   events.map((e) => `${e.type} ${e.article.slug}`);
 
@@ -32,18 +46,19 @@ export function describeArticleStore(name: string, open: () => Promise<StoreFixt
     beforeEach(async () => {
       fixture = await open();
       store = fixture.store;
+      known = new Set();
     });
 
     it("reports a new file as created, once", async () => {
-      const events = await store.apply([file("a.md", "# A\n\nText.")], t0);
+      const events = await store.apply(scan(file("a.md", "# A\n\nText.")), t0);
       expect(summary(events)).toEqual(["created a"]);
       expect(events[0]?.article).toMatchObject({ title: "A", published: t0, updated: t0 });
-      expect(await store.apply([same("a.md")], minutes(1))).toEqual([]);
+      expect(await store.apply(scan(same("a.md")), minutes(1))).toEqual([]);
     });
 
     it("reports an edit as updated, keeping the id and publication date, with a newer updated", async () => {
-      const [created] = await store.apply([file("a.md", "# A\n\nText.")], t0);
-      const [updated] = await store.apply([file("a.md", "# A\n\nText, edited.")], minutes(5));
+      const [created] = await store.apply(scan(file("a.md", "# A\n\nText.")), t0);
+      const [updated] = await store.apply(scan(file("a.md", "# A\n\nText, edited.")), minutes(5));
       expect(updated?.type).toBe("updated");
       expect(updated?.article.id).toBe(created?.article.id);
       expect(updated?.article.published).toEqual(t0);
@@ -52,13 +67,13 @@ export function describeArticleStore(name: string, open: () => Promise<StoreFixt
     });
 
     it("reports nothing when a file is rewritten with the same content", async () => {
-      await store.apply([file("a.md", "# A\n\nText.")], t0);
-      expect(await store.apply([file("a.md", "# A\n\nText.")], minutes(1))).toEqual([]);
+      await store.apply(scan(file("a.md", "# A\n\nText.")), t0);
+      expect(await store.apply(scan(file("a.md", "# A\n\nText.")), minutes(1))).toEqual([]);
     });
 
     it("reports a removed file as deleted, and answers its slug as deleted", async () => {
-      const [created] = await store.apply([file("a.md", "# A\n\nText.")], t0);
-      const events = await store.apply([], minutes(1));
+      const [created] = await store.apply(scan(file("a.md", "# A\n\nText.")), t0);
+      const events = await store.apply(scan(), minutes(1));
       expect(summary(events)).toEqual(["deleted a"]);
       expect(events[0]?.article.id).toBe(created?.article.id);
       expect((await store.findBySlug("a"))?.state).toBe("deleted");
@@ -66,9 +81,9 @@ export function describeArticleStore(name: string, open: () => Promise<StoreFixt
     });
 
     it("never reuses a deleted article's id when the file comes back", async () => {
-      const [first] = await store.apply([file("a.md", "# A\n\nText.")], t0);
-      await store.apply([], minutes(1));
-      const [again] = await store.apply([file("a.md", "# A\n\nText.")], minutes(2));
+      const [first] = await store.apply(scan(file("a.md", "# A\n\nText.")), t0);
+      await store.apply(scan(), minutes(1));
+      const [again] = await store.apply(scan(file("a.md", "# A\n\nText.")), minutes(2));
       expect(again?.type).toBe("created");
       expect(again?.article.id).not.toBe(first?.article.id);
       expect((await store.findById(first?.article.id ?? ""))?.state).toBe("deleted");
@@ -76,84 +91,105 @@ export function describeArticleStore(name: string, open: () => Promise<StoreFixt
     });
 
     it("keeps the state across a restart: no events for unchanged files", async () => {
-      await store.apply([file("a.md", "# A\n\nText.")], t0);
+      await store.apply(scan(file("a.md", "# A\n\nText.")), t0);
       const reopened = await fixture.reopen();
-      expect(await reopened.apply([same("a.md")], minutes(1))).toEqual([]);
+      expect(await reopened.apply(scan(same("a.md")), minutes(1))).toEqual([]);
       expect((await reopened.fileStamps()).has("a.md")).toBe(true);
       expect(await reopened.countPublished()).toBe(1);
     });
 
     it("treats a renamed file with the same text as the same article", async () => {
-      const [created] = await store.apply([file("a.md", "# A\n\nText.")], t0);
-      const events = await store.apply([file("sub/b.md", "# A\n\nText.")], minutes(1));
+      const [created] = await store.apply(scan(file("a.md", "# A\n\nText.")), t0);
+      const events = await store.apply(scan(file("sub/b.md", "# A\n\nText.")), minutes(1));
       expect(summary(events)).toEqual(["updated b"]);
       expect(events[0]?.article.id).toBe(created?.article.id);
       expect(events[0]?.article.path).toBe("sub/b.md");
     });
 
     it("treats a moved file with the same text and slug as unchanged", async () => {
-      await store.apply([file("a.md", "# A\n\nText.")], t0);
-      expect(await store.apply([file("old/a.md", "# A\n\nText.")], minutes(1))).toEqual([]);
+      await store.apply(scan(file("a.md", "# A\n\nText.")), t0);
+      expect(await store.apply(scan(file("old/a.md", "# A\n\nText.")), minutes(1))).toEqual([]);
       expect((await store.findBySlug("a"))?.article.path).toBe("old/a.md");
     });
 
     it("treats a renamed and edited file that keeps its front-matter slug as the same article", async () => {
-      const [created] = await store.apply([file("a.md", "---\nslug: story\n---\nText.")], t0);
+      const [created] = await store.apply(scan(file("a.md", "---\nslug: story\n---\nText.")), t0);
       const events = await store.apply(
-        [file("b.md", "---\nslug: story\n---\nNew text.")],
+        scan(file("b.md", "---\nslug: story\n---\nNew text.")),
         minutes(1),
       );
       expect(summary(events)).toEqual(["updated story"]);
       expect(events[0]?.article.id).toBe(created?.article.id);
     });
 
+    it("applies a scan in batches: a rename across batches, deletions only with the last batch", async () => {
+      const [created] = await store.apply(
+        scan(file("a.md", "# A\n\nText."), file("b.md", "# B\n\nText.")),
+        t0,
+      );
+      const gone = ["a.md", "b.md"];
+      const first = await store.apply(
+        { files: [file("renamed.md", "# A\n\nText.")], gone, final: false },
+        minutes(1),
+      );
+      expect(summary(first)).toEqual(["updated renamed"]);
+      expect(first[0]?.article.id).toBe(created?.article.id);
+      expect(await store.countPublished()).toBe(2);
+      const last = await store.apply(
+        { files: [file("c.md", "# C\n\nText.")], gone, final: true },
+        minutes(1),
+      );
+      expect(summary(last)).toEqual(["created c", "deleted b"]);
+      expect([...(await store.fileStamps()).keys()].sort()).toEqual(["c.md", "renamed.md"]);
+    });
+
     it("never publishes a draft, and deletes a published article turned into a draft", async () => {
-      expect(await store.apply([file("d.md", "---\ndraft: true\n---\nText.")], t0)).toEqual([]);
+      expect(await store.apply(scan(file("d.md", "---\ndraft: true\n---\nText.")), t0)).toEqual([]);
       expect(await store.countPublished()).toBe(0);
-      await store.apply([file("a.md", "# A\n\nText.")], t0);
+      await store.apply(scan(file("a.md", "# A\n\nText.")), t0);
       const events = await store.apply(
-        [file("a.md", "---\ndraft: true\n---\n# A\n\nText.")],
+        scan(file("a.md", "---\ndraft: true\n---\n# A\n\nText.")),
         minutes(1),
       );
       expect(summary(events)).toEqual(["deleted a"]);
-      const [back] = await store.apply([file("a.md", "# A\n\nText.")], minutes(2));
+      const [back] = await store.apply(scan(file("a.md", "# A\n\nText.")), minutes(2));
       expect(back?.type).toBe("created");
       expect(back?.article.id).not.toBe(events[0]?.article.id);
     });
 
     it("publishes a future-dated article at the first scan after its date", async () => {
       const text = "---\ndate: 2026-03-01T12:30:00Z\n---\nLater.";
-      expect(await store.apply([file("f.md", text)], t0)).toEqual([]);
-      expect(await store.apply([same("f.md")], minutes(29))).toEqual([]);
-      const events = await store.apply([same("f.md")], minutes(31));
+      expect(await store.apply(scan(file("f.md", text)), t0)).toEqual([]);
+      expect(await store.apply(scan(same("f.md")), minutes(29))).toEqual([]);
+      const events = await store.apply(scan(same("f.md")), minutes(31));
       expect(summary(events)).toEqual(["created f"]);
       expect(events[0]?.article.published).toEqual(minutes(30));
-      expect(await store.apply([same("f.md")], minutes(32))).toEqual([]);
+      expect(await store.apply(scan(same("f.md")), minutes(32))).toEqual([]);
     });
 
     it("keeps the last good version of an article whose file turns bad", async () => {
-      await store.apply([file("a.md", "# A\n\nText.")], t0);
+      await store.apply(scan(file("a.md", "# A\n\nText.")), t0);
       const bad = file("a.md", "---\ntitle: [broken\n---\nText.");
       expect(bad.kind).toBe("skipped");
-      expect(await store.apply([bad], minutes(1))).toEqual([]);
+      expect(await store.apply(scan(bad), minutes(1))).toEqual([]);
       expect((await store.findBySlug("a"))?.state).toBe("published");
       expect((await store.fileStamps()).get("a.md")).toEqual(
         bad.kind === "skipped" ? bad.stamp : undefined,
       );
-      const fixed = await store.apply([file("a.md", "# A\n\nText, fixed.")], minutes(2));
+      const fixed = await store.apply(scan(file("a.md", "# A\n\nText, fixed.")), minutes(2));
       expect(summary(fixed)).toEqual(["updated a"]);
     });
 
     it("gives a plain-text article the time it was first seen as its date, forever", async () => {
-      await store.apply([file("n.txt", "Erster Satz. Zweiter Satz.")], t0);
+      await store.apply(scan(file("n.txt", "Erster Satz. Zweiter Satz.")), t0);
       const [edit] = await store.apply(
-        [file("n.txt", "Erster Satz. Zweiter, neuer Satz.")],
+        scan(file("n.txt", "Erster Satz. Zweiter, neuer Satz.")),
         minutes(60),
       );
       expect(edit?.article.published).toEqual(t0);
       const reopened = await fixture.reopen();
       const [again] = await reopened.apply(
-        [file("n.txt", "Erster Satz. Dritter Satz.")],
+        scan(file("n.txt", "Erster Satz. Dritter Satz.")),
         minutes(120),
       );
       expect(again?.article.published).toEqual(t0);
@@ -161,7 +197,7 @@ export function describeArticleStore(name: string, open: () => Promise<StoreFixt
 
     it("keeps slugs unique among live articles", async () => {
       const events = await store.apply(
-        [file("x/news.md", "# One\n\nA."), file("y/news.md", "# Two\n\nB.")],
+        scan(file("x/news.md", "# One\n\nA."), file("y/news.md", "# Two\n\nB.")),
         t0,
       );
       expect(summary(events).sort()).toEqual(["created news", "created news-2"]);
@@ -169,11 +205,11 @@ export function describeArticleStore(name: string, open: () => Promise<StoreFixt
 
     it("lists published articles newest first, by tag, and counts them", async () => {
       await store.apply(
-        [
+        scan(
           file("old.md", "---\ndate: 2026-01-01\ntags: [x]\n---\nOld."),
           file("new.md", "---\ndate: 2026-02-01\ntags: [x, y]\n---\nNew."),
           file("draft.md", "---\ndraft: true\ntags: [x]\n---\nDraft."),
-        ],
+        ),
         t0,
       );
       expect((await store.listPublished()).map((a) => a.slug)).toEqual(["new", "old"]);
@@ -189,7 +225,7 @@ export function describeArticleStore(name: string, open: () => Promise<StoreFixt
 
     it("offers events to a subscriber until it marks them delivered, across a restart", async () => {
       await store.subscribe("feeds");
-      await store.apply([file("a.md", "# A\n\nText."), file("b.md", "# B\n\nText.")], t0);
+      await store.apply(scan(file("a.md", "# A\n\nText."), file("b.md", "# B\n\nText.")), t0);
       const pending = await store.pending("feeds");
       expect(summary(pending)).toEqual(["created a", "created b"]);
       const reopened = await fixture.reopen();
@@ -201,10 +237,10 @@ export function describeArticleStore(name: string, open: () => Promise<StoreFixt
 
     it("starts a new subscriber after the latest event, and keeps events others still need", async () => {
       await store.subscribe("feeds");
-      await store.apply([file("a.md", "# A\n\nText.")], t0);
+      await store.apply(scan(file("a.md", "# A\n\nText.")), t0);
       await store.subscribe("late");
       expect(await store.pending("late")).toEqual([]);
-      await store.apply([same("a.md"), file("b.md", "# B\n\nText.")], minutes(1));
+      await store.apply(scan(same("a.md"), file("b.md", "# B\n\nText.")), minutes(1));
       const late = await store.pending("late");
       await store.markDelivered("late", late.at(-1)?.seq ?? 0);
       expect(summary(await store.pending("feeds"))).toEqual(["created a", "created b"]);

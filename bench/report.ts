@@ -1,0 +1,26 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+
+const file = new URL("../docs/BENCHMARKS.md", import.meta.url);
+const header = `# Benchmarks
+
+Figures from \`npm run bench\` (or the single script named in each section), on the project's
+2-core machine. The machines are shared and noisy: each section compares against a baseline
+measured in the same run, and the ratios are what counts.
+`;
+
+/** Replaces (or appends) the section `## title` of docs/BENCHMARKS.md. */
+export function writeSection(title: string, body: string): void {
+  const text = existsSync(file) ? readFileSync(file, "utf8") : header;
+  const heading = `## ${title}`;
+  const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? "CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  const section = `${heading}\n\nMeasured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${machine}.\n\n${body.trim()}\n`;
+  const start = text.indexOf(`${heading}\n`);
+  let next = start === -1 ? -1 : text.indexOf("\n## ", start + heading.length);
+  if (next !== -1) next += 1;
+  const updated =
+    start === -1
+      ? `${text.trimEnd()}\n\n${section}`
+      : `${text.slice(0, start)}${section}${next === -1 ? "" : `\n${text.slice(next)}`}`;
+  writeFileSync(file, updated);
+}
