@@ -152,6 +152,8 @@ export interface Tamper {
   readonly algorithm?: string | null;
   /** More request headers, sent and available for `signedHeaders`. */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Headers set (lower-case names) after signing, e.g. a `digest` matching `bodyAfterSigning`. */
+  readonly headersAfterSigning?: Readonly<Record<string, string>>;
 }
 
 export interface FakeRemote {
@@ -440,6 +442,7 @@ async function start(options: FakeRemoteOptions, shared: UserKeys | undefined): 
         algorithm: tamper.algorithm,
       });
     }
+    Object.assign(headers, lowerCaseKeys(tamper.headersAfterSigning ?? {}));
     return send("POST", inbox, headers, tamper.bodyAfterSigning ?? body);
   }
 
