@@ -3,9 +3,9 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { signRequest, verifyRequest } from "@fedify/fedify";
 import { afterEach, describe, expect, it } from "vitest";
-import { digestHeader } from "./cavage-signature.ts";
 import {
   AS_CONTEXT,
+  digestHeader,
   type FakeRemote,
   type FakeRemoteOptions,
   type JsonObject,
@@ -43,7 +43,9 @@ function note(from: FakeRemote, user = "alice"): JsonObject {
 describe("fake remote documents", () => {
   it("serves a WebFinger JRD whose self link names the actor", async () => {
     const a = await remote({ users: ["alice", "bob"] });
-    const response = await fetch(`${a.origin.href}.well-known/webfinger?resource=acct:bob@${a.host}`);
+    const response = await fetch(
+      `${a.origin.href}.well-known/webfinger?resource=acct:bob@${a.host}`,
+    );
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^application\/jrd\+json/);
     const jrd = (await response.json()) as { subject: string; links: JsonObject[] };
@@ -53,7 +55,9 @@ describe("fake remote documents", () => {
       type: "application/activity+json",
       href: a.actorUrl("bob").href,
     });
-    const missing = await fetch(`${a.origin.href}.well-known/webfinger?resource=acct:carol@${a.host}`);
+    const missing = await fetch(
+      `${a.origin.href}.well-known/webfinger?resource=acct:carol@${a.host}`,
+    );
     expect(missing.status).toBe(404);
     const otherHost = await fetch(`${a.origin.href}.well-known/webfinger?resource=acct:bob@x.test`);
     expect(otherHost.status).toBe(404);
@@ -62,7 +66,9 @@ describe("fake remote documents", () => {
 
   it("serves a Person with inbox, shared inbox, collections and a usable public key", async () => {
     const a = await remote({ keyPair: undefined });
-    const response = await fetch(a.actorUrl(), { headers: { accept: "application/activity+json" } });
+    const response = await fetch(a.actorUrl(), {
+      headers: { accept: "application/activity+json" },
+    });
     expect(response.headers.get("content-type")).toMatch(/^application\/activity\+json/);
     const actor = (await response.json()) as Record<string, unknown>;
     const id = a.actorUrl().href;
@@ -105,7 +111,12 @@ describe("fake remote inboxes", () => {
     const result = await a.post("alice", b.inboxUrl("bob"), note(a));
     expect(result.status).toBe(202);
     const [got] = b.received();
-    expect(got).toMatchObject({ verified: true, status: 202, path: "/users/bob/inbox", user: "bob" });
+    expect(got).toMatchObject({
+      verified: true,
+      status: 202,
+      path: "/users/bob/inbox",
+      user: "bob",
+    });
     expect(got?.type).toBe("Create");
     expect(got?.signer?.href).toBe(a.actorUrl().href);
     expect(got?.keyId).toBe(a.keyId().href);
@@ -136,7 +147,9 @@ describe("fake remote inboxes", () => {
     {
       name: "a body changed after signing",
       send: (a, b) =>
-        a.post("alice", b.sharedInbox, note(a), { bodyAfterSigning: JSON.stringify({ ...note(a), to: [] }) }),
+        a.post("alice", b.sharedInbox, note(a), {
+          bodyAfterSigning: JSON.stringify({ ...note(a), to: [] }),
+        }),
       status: 401,
       reason: /^Invalid Digest value\. Computed SHA-256 digest: /,
     },
@@ -193,7 +206,8 @@ describe("fake remote inboxes", () => {
       name: "a key whose owner is not the activity's actor",
       send: (a, b) => a.post("bob", b.sharedInbox, note(a, "alice")),
       status: 401,
-      reason: /^Key .*\/users\/bob#main-key belongs to .*\/users\/bob, not to the activity's actor .*\/users\/alice$/,
+      reason:
+        /^Key .*\/users\/bob#main-key belongs to .*\/users\/bob, not to the activity's actor .*\/users\/alice$/,
     },
     {
       name: "a keyId that cannot be fetched",
@@ -211,7 +225,9 @@ describe("fake remote inboxes", () => {
     {
       name: "a POST signature without the Digest",
       send: (a, b) =>
-        a.post("alice", b.sharedInbox, note(a), { signedHeaders: ["(request-target)", "host", "date"] }),
+        a.post("alice", b.sharedInbox, note(a), {
+          signedHeaders: ["(request-target)", "host", "date"],
+        }),
       status: 401,
       reason: /^Mastodon requires the Digest header to be signed when doing a POST request$/,
     },
@@ -299,9 +315,9 @@ describe("fake remote client actions", () => {
   it("deletes with the key already gone when asked, so receivers cannot verify", async () => {
     const a = await remote();
     const b = await remote();
-    await expect(a.deleteActor("alice", { inboxes: [b.sharedInbox], goneFirst: true })).rejects.toThrow(
-      "HTTP 401",
-    );
+    await expect(
+      a.deleteActor("alice", { inboxes: [b.sharedInbox], goneFirst: true }),
+    ).rejects.toThrow("HTTP 401");
     expect(b.received()[0]?.reason).toMatch(/answered HTTP 410/);
   });
 
@@ -387,7 +403,11 @@ async function loopbackLoader(url: string) {
 }
 
 /** A server whose every request is judged by Fedify's verifyRequest (draft-cavage). */
-async function fedifyVerifier(): Promise<{ url: URL; verdicts: (string | null)[]; close(): Promise<unknown> }> {
+async function fedifyVerifier(): Promise<{
+  url: URL;
+  verdicts: (string | null)[];
+  close(): Promise<unknown>;
+}> {
   const verdicts: (string | null)[] = [];
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];

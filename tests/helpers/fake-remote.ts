@@ -1,52 +1,65 @@
 /**
  * A fake Mastodon-like fediverse server for Herald's federation tests: real HTTP on 127.0.0.1,
- * signing and checking draft-cavage HTTP Signatures the way Mastodon does (see
- * `cavage-signature.ts`), written with `node:http` and `node:crypto` only so that Herald (built on
- * Fedify) is not just tested against Fedify itself.
+ * signing and checking draft-cavage HTTP Signatures the way Mastodon does, written with
+ * `node:http` and `node:crypto` only (no Fedify, no signature library) so that Herald, built on
+ * Fedify, is not just tested against Fedify itself.
  *
- * Behaviour taken from Mastodon (github.com/mastodon/mastodon):
- * - inbox: `app/controllers/activitypub/inboxes_controller.rb` (401 on a bad signature, 202 once
- *   accepted) and `app/lib/signed_request.rb` (the checks);
- * - key lookup: `app/services/activitypub/fetch_remote_key_service.rb` and `JsonLdHelper#fetch_resource`
- *   (dereference the keyId with `Accept: application/activity+json, application/ld+json`, only a
- *   200 with an ActivityPub content type counts, the document's `id` must match, a bare Key must be
- *   claimed back by its owner's `publicKey`);
- * - actor check: `app/services/activitypub/process_collection_service.rb` (`different_actor?`);
- *   Mastodon then falls back to a Linked Data Signature and otherwise drops the activity silently
- *   with 202; this fake knows no LD signatures and answers 401 with a reason instead, so tests see it;
- * - WebFinger: `app/lib/webfinger.rb` (client) and `app/serializers/webfinger_serializer.rb`;
- * - activities: `FollowSerializer`, `UndoFollowSerializer`, `DeleteActorSerializer`.
+ * Written from Mastodon's sources (github.com/mastodon/mastodon, read in late 2025); each module
+ * under `fake-remote/` names the files it follows:
+ * - `cavage-signature.ts`: signing and checking (`http_signature_draft.rb`, `request.rb`,
+ *   `signed_request.rb`, `concerns/signature_verification.rb`);
+ * - `verifier.ts`: key lookup and actor check (`fetch_remote_key_service.rb`,
+ *   `process_collection_service.rb`);
+ * - `client.ts`: outgoing GETs and deliveries (`json_ld_helper.rb`, `delivery_worker.rb`);
+ * - `activitypub.ts`: documents and activities (`webfinger_serializer.rb`, `follow_serializer.rb`,
+ *   `undo_follow_serializer.rb`, `delete_actor_serializer.rb`);
+ * - here: the server and its inboxes (`activitypub/inboxes_controller.rb`: 401 with the reason on
+ *   a bad signature, 202 once accepted), and WebFinger lookups (`app/lib/webfinger.rb`).
  */
 
-import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject, randomUUID } from "node:crypto";
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPair,
+  type KeyObject,
+  randomUUID,
+} from "node:crypto";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import {
-  checkSignature,
-  digestHeader,
-  GET_SIGNED_HEADERS,
-  httpDate,
-  type IncomingRequest,
-  POST_SIGNED_HEADERS,
-  SignatureError,
-  signatureHeader,
-  verifySignature,
-} from "./cavage-signature.ts";
+  ACTIVITY_CONTENT_TYPE,
+  actorDocument,
+  actorUrlOf,
+  asArray,
+  deleteActorActivity,
+  emptyCollection,
+  followActivity,
+  isActivityContentType,
+  isObject,
+  type JsonObject,
+  parseJsonObject,
+  undoFollowActivity,
+  webfingerJrd,
+  webfingerUser,
+} from "./fake-remote/activitypub.ts";
+import { createClient, type GetOptions, type Tamper } from "./fake-remote/client.ts";
+import { answer, flattenHeaders, type HttpResult, readBody } from "./fake-remote/http.ts";
+import { createVerifier } from "./fake-remote/verifier.ts";
 
-export const AS_CONTEXT = "https://www.w3.org/ns/activitystreams";
-export const SECURITY_CONTEXT = "https://w3id.org/security/v1";
-export const PUBLIC_COLLECTION = "https://www.w3.org/ns/activitystreams#Public";
-/** The Accept header of Mastodon's ActivityPub fetches (`JsonLdHelper#build_request`). */
-export const ACTIVITY_ACCEPT = "application/activity+json, application/ld+json";
-const ACTIVITY_CONTENT_TYPE = "application/activity+json";
-/** `ActivityPub::FetchRemoteActorService::SUPPORTED_TYPES`. */
-const ACTOR_TYPES = ["Application", "Group", "Organization", "Person", "Service"];
+export {
+  ACTIVITY_ACCEPT,
+  AS_CONTEXT,
+  type JsonObject,
+  PUBLIC_COLLECTION,
+  SECURITY_CONTEXT,
+} from "./fake-remote/activitypub.ts";
+export { digestHeader } from "./fake-remote/cavage-signature.ts";
+export type { GetOptions, Tamper } from "./fake-remote/client.ts";
+export type { HttpResult } from "./fake-remote/http.ts";
+
 const BODY_LIMIT = 1024 * 1024;
-
-/** A JSON object as received or sent. */
-export type JsonObject = { readonly [key: string]: unknown };
 
 /** An RSA key pair in PEM (PKCS#8 private, SPKI public). */
 export interface FakeKeyPair {
@@ -115,13 +128,6 @@ export type ReceivedFilter =
       readonly user?: string;
     };
 
-/** A raw HTTP answer. */
-export interface HttpResult {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-}
-
 /** What {@link FakeRemote.lookup} found. */
 export interface LookupResult {
   /** The WebFinger JRD. */
@@ -130,30 +136,6 @@ export interface LookupResult {
   readonly actor: JsonObject;
   readonly inbox: URL;
   readonly sharedInbox: URL | undefined;
-}
-
-/** Ways to spoil a request made by {@link FakeRemote.post}, for hostile tests. */
-export interface Tamper {
-  /** Send no `Signature` header. */
-  readonly unsigned?: boolean;
-  /** The `Date` to send and sign; default now. */
-  readonly date?: Date;
-  /** The `Digest` header to send and sign instead of the body's. */
-  readonly digest?: string;
-  /** The body actually sent, after `Digest` and signature were made over the activity. */
-  readonly bodyAfterSigning?: string;
-  /** The `keyId` to announce; default `actorUrl#main-key`. */
-  readonly keyId?: string;
-  /** Sign with this private key instead of the user's own. */
-  readonly privateKeyPem?: string;
-  /** The covered headers; default `(request-target) host date digest`. */
-  readonly signedHeaders?: readonly string[];
-  /** The `algorithm` parameter; default `rsa-sha256`; `null` leaves it out. */
-  readonly algorithm?: string | null;
-  /** More request headers, sent and available for `signedHeaders`. */
-  readonly headers?: Readonly<Record<string, string>>;
-  /** Headers set (lower-case names) after signing, e.g. a `digest` matching `bodyAfterSigning`. */
-  readonly headersAfterSigning?: Readonly<Record<string, string>>;
 }
 
 export interface FakeRemote {
@@ -187,9 +169,9 @@ export interface FakeRemote {
    * GETs an ActivityPub document (`Accept: application/activity+json, application/ld+json`),
    * optionally signed; throws unless 200 with an ActivityPub content type and a JSON object body.
    */
-  fetchObject(url: URL, options?: { readonly signAs?: string }): Promise<JsonObject>;
+  fetchObject(url: URL, options?: GetOptions): Promise<JsonObject>;
   /** A raw GET, optionally signed, for tests of what a server answers. Never throws on status. */
-  get(url: URL, options?: { readonly signAs?: string; readonly accept?: string }): Promise<HttpResult>;
+  get(url: URL, options?: GetOptions): Promise<HttpResult>;
   /**
    * `user` follows `target` (an actor URL): fetches the actor, POSTs a signed `Follow` with a fresh
    * id to its `inbox`, and returns the Follow's id. Throws unless the inbox answers 2xx.
@@ -214,7 +196,12 @@ export interface FakeRemote {
    * POSTs `activity` (an object, serialized here, or a raw string) to `inbox`, signed as `user`
    * exactly as Mastodon's delivery does, or spoiled per `tamper`. Never throws on status.
    */
-  post(user: string, inbox: URL, activity: JsonObject | string, tamper?: Tamper): Promise<HttpResult>;
+  post(
+    user: string,
+    inbox: URL,
+    activity: JsonObject | string,
+    tamper?: Tamper,
+  ): Promise<HttpResult>;
 
   /** Inbox requests received so far, oldest first, optionally filtered. */
   received(filter?: ReceivedFilter): readonly ReceivedRequest[];
@@ -243,18 +230,20 @@ export function loadFixtureKeyPair(): FakeKeyPair {
 
 /**
  * Starts `count` fake servers on distinct ports, all signing with one key pair (the fixture pair
- * unless `options.keyPair` is given), so that a thousand hosts start in well under a second.
+ * unless `options.keyPair` is given, parsed once), so that a thousand hosts start in about a second.
+ * If one fails to start, the others are closed and the error is thrown.
  */
 export async function startFakeRemotes(
   count: number,
   options: Omit<FakeRemoteOptions, "port"> = {},
 ): Promise<FakeRemote[]> {
-  const keyPair = options.keyPair ?? loadFixtureKeyPair();
-  const keys = parseKeyPair(keyPair);
+  const keys = parseKeyPair(options.keyPair ?? loadFixtureKeyPair());
   const started = await Promise.allSettled(
-    Array.from({ length: count }, () => start({ ...options, keyPair }, keys)),
+    Array.from({ length: count }, () => start(options, keys)),
   );
-  const remotes = started.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+  const remotes = started.flatMap((result) =>
+    result.status === "fulfilled" ? [result.value] : [],
+  );
   const failure = started.find((result) => result.status === "rejected");
   if (failure !== undefined) {
     await Promise.all(remotes.map((remote) => remote.close()));
@@ -273,14 +262,11 @@ interface UserKeys {
   readonly privateKey: KeyObject;
 }
 
-interface KnownKey {
-  readonly owner: URL;
-  readonly publicKey: KeyObject;
-}
-
 function parseKeyPair(keyPair: FakeKeyPair): UserKeys {
   return {
-    publicKeyPem: createPublicKey(keyPair.publicKeyPem).export({ type: "spki", format: "pem" }).toString(),
+    publicKeyPem: createPublicKey(keyPair.publicKeyPem)
+      .export({ type: "spki", format: "pem" })
+      .toString(),
     privateKey: createPrivateKey(keyPair.privateKeyPem),
   };
 }
@@ -293,453 +279,222 @@ async function generateUserKeys(): Promise<UserKeys> {
   };
 }
 
-async function start(options: FakeRemoteOptions, shared: UserKeys | undefined): Promise<FakeRemote> {
+function listen(server: http.Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+async function start(
+  options: FakeRemoteOptions,
+  shared: UserKeys | undefined,
+): Promise<FakeRemote> {
   const users = options.users ?? ["alice"];
   if (users.length === 0) throw new Error("A fake remote needs at least one user.");
   for (const user of users) {
     if (!/^[a-z0-9_]+$/.test(user)) throw new Error(`Usernames are [a-z0-9_]+ (got "${user}").`);
   }
-  if (options.signKeyFetchesAs !== undefined && !users.includes(options.signKeyFetchesAs)) {
-    throw new Error(`signKeyFetchesAs must be a hosted user (got "${options.signKeyFetchesAs}").`);
+  const signKeyFetchesAs = options.signKeyFetchesAs;
+  if (signKeyFetchesAs !== undefined && !users.includes(signKeyFetchesAs)) {
+    throw new Error(`signKeyFetchesAs must be a hosted user (got "${signKeyFetchesAs}").`);
   }
   const keys = new Map<string, UserKeys>();
   for (const user of users) keys.set(user, shared ?? (await generateUserKeys()));
-  const timeoutMs = options.requestTimeoutMs ?? 10_000;
-  const agent = new http.Agent({ keepAlive: true });
+
   const server = http.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, options.port ?? 0);
   const origin = new URL(`http://127.0.0.1:${port}`);
   const host = origin.host;
+  const agent = new http.Agent({ keepAlive: true });
 
   let mode: FakeRemoteMode = options.mode ?? "ok";
   const log: ReceivedRequest[] = [];
   const waiters = new Set<(request: ReceivedRequest) => void>();
-  const knownKeys = new Map<string, KnownKey>();
-  const knownActors = new Map<string, JsonObject>();
-  const follows = new Map<string, URL>(); // `${user} ${target}` → Follow id
-  const deleted = new Set<string>();
   const closers = new Set<(error: Error) => void>();
+  const knownActors = new Map<string, JsonObject>();
+  const follows = new Map<string, URL>(); // `${user} ${target}` → the last Follow's id
+  const deleted = new Set<string>();
 
   const userOf = (user: string | undefined): string => {
     const name = user ?? users[0] ?? "";
     if (!keys.has(name)) throw new Error(`No user "${name}" on ${host} (has ${users.join(", ")}).`);
     return name;
   };
-  const actorUrl = (user?: string) => new URL(`/users/${userOf(user)}`, origin);
-  const keyIdOf = (user?: string) => new URL(`/users/${userOf(user)}#main-key`, origin);
-  const keysOf = (user: string): UserKeys => {
+  const keysOf = (user: string | undefined): UserKeys => {
     const found = keys.get(userOf(user));
     if (found === undefined) throw new Error(`No keys for ${user}.`);
     return found;
   };
+  const actorUrl = (user?: string) => actorUrlOf(origin, userOf(user));
+  const keyIdOf = (user?: string) => new URL(`${actorUrl(user).href}#main-key`);
+  const hosted = (user: string | undefined) =>
+    user !== undefined && keys.has(user) && !deleted.has(user);
 
-  // ---- outgoing requests ----------------------------------------------------------------------
-
-  /** One request over node:http; refuses anything but plain http to loopback. */
-  function send(
-    method: "GET" | "POST",
-    url: URL,
-    headers: Readonly<Record<string, string>>,
-    body?: string,
-  ): Promise<HttpResult> {
-    if (url.protocol !== "http:" || !isLoopback(url.hostname)) {
-      return Promise.reject(new Error(`The fake remote only talks to http://127.0.0.1 (got ${url.href}).`));
-    }
-    return new Promise((resolve, reject) => {
-      const request = http.request(
-        url,
-        { method, headers, agent, setHost: false, timeout: timeoutMs },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on("data", (chunk: Buffer) => chunks.push(chunk));
-          response.on("error", reject);
-          response.on("end", () =>
-            resolve({
-              status: response.statusCode ?? 0,
-              headers: flattenHeaders(response.headers),
-              body: Buffer.concat(chunks).toString("utf8"),
-            }),
-          );
-        },
-      );
-      request.on("timeout", () =>
-        request.destroy(new Error(`${method} ${url.href} timed out after ${timeoutMs} ms.`)),
-      );
-      request.on("error", reject);
-      request.end(body);
-    });
-  }
-
-  function signedGetHeaders(url: URL, accept: string, signAs: string | undefined) {
-    const headers: Record<string, string> = {
-      host: url.host,
-      date: httpDate(new Date()),
-      accept,
-      "user-agent": `fake-remote (Mastodon-like; +${origin.href})`,
-    };
-    if (signAs !== undefined) {
-      headers.signature = signatureHeader({
-        method: "GET",
-        url,
-        headers,
-        covered: GET_SIGNED_HEADERS,
-        keyId: keyIdOf(signAs).href,
-        privateKey: keysOf(signAs).privateKey,
-      });
-    }
-    return headers;
-  }
-
-  function get(url: URL, opts: { readonly signAs?: string; readonly accept?: string } = {}) {
-    return send("GET", url, signedGetHeaders(url, opts.accept ?? ACTIVITY_ACCEPT, opts.signAs));
-  }
-
-  async function fetchObject(url: URL, opts: { readonly signAs?: string } = {}): Promise<JsonObject> {
-    const response = await get(url, opts);
-    if (response.status !== 200) throw new Error(`GET ${url.href} answered HTTP ${response.status}.`);
-    const type = response.headers["content-type"] ?? "";
-    if (!isActivityContentType(type)) {
-      throw new Error(`GET ${url.href} answered Content-Type "${type}", not ActivityPub.`);
-    }
-    const json = parseJsonObject(response.body);
-    if (json === undefined) throw new Error(`GET ${url.href} answered no JSON object.`);
-    return json;
-  }
-
-  async function post(
-    user: string,
-    inbox: URL,
-    activity: JsonObject | string,
-    tamper: Tamper = {},
-  ): Promise<HttpResult> {
-    const body = typeof activity === "string" ? activity : JSON.stringify(activity);
-    const headers: Record<string, string> = {
-      host: inbox.host,
-      date: httpDate(tamper.date ?? new Date()),
-      digest: tamper.digest ?? digestHeader(body),
-      "content-type": ACTIVITY_CONTENT_TYPE,
-      "user-agent": `fake-remote (Mastodon-like; +${origin.href})`,
-      ...lowerCaseKeys(tamper.headers ?? {}),
-    };
-    if (tamper.unsigned !== true) {
-      headers.signature = signatureHeader({
-        method: "POST",
-        url: inbox,
-        headers,
-        covered: tamper.signedHeaders ?? POST_SIGNED_HEADERS,
-        keyId: tamper.keyId ?? keyIdOf(user).href,
-        privateKey:
-          tamper.privateKeyPem === undefined
-            ? keysOf(user).privateKey
-            : createPrivateKey(tamper.privateKeyPem),
-        algorithm: tamper.algorithm,
-      });
-    }
-    Object.assign(headers, lowerCaseKeys(tamper.headersAfterSigning ?? {}));
-    return send("POST", inbox, headers, tamper.bodyAfterSigning ?? body);
-  }
-
-  async function deliver(user: string, inbox: URL, activity: JsonObject): Promise<void> {
-    const response = await post(user, inbox, activity);
-    if (response.status < 200 || response.status > 299) {
-      throw new Error(
-        `POST ${activity.type} to ${inbox.href} answered HTTP ${response.status}: ${response.body.slice(0, 500)}`,
-      );
-    }
-  }
+  const client = createClient({
+    outgoing: { agent, timeoutMs: options.requestTimeoutMs ?? 10_000 },
+    origin,
+    keyIdOf,
+    privateKeyOf: (user) => keysOf(user).privateKey,
+  });
+  const verify = createVerifier((url) => client.fetchObject(url, { signAs: signKeyFetchesAs }));
 
   async function remoteActor(target: URL): Promise<JsonObject> {
-    const known = knownActors.get(target.href);
-    if (known !== undefined) return known;
-    const actor = await fetchObject(target);
-    knownActors.set(target.href, actor);
-    return actor;
+    const known = knownActors.get(target.href) ?? (await client.fetchObject(target));
+    knownActors.set(target.href, known);
+    return known;
   }
 
-  // ---- key lookup (verifier side) -------------------------------------------------------------
-
-  /** `FetchRemoteKeyService#call` with `id: false`: the actor owning `keyId`, and its key. */
-  async function fetchKey(keyId: string): Promise<KnownKey> {
-    let url: URL;
-    try {
-      url = new URL(keyId);
-    } catch {
-      throw new SignatureError(`Public key not found for key ${keyId}`);
-    }
-    const fetch = (target: URL) => fetchObject(target, { signAs: options.signKeyFetchesAs });
-    let json = await fetch(url);
-    if (typeof json.id !== "string") throw new SignatureError(`Unable to fetch key JSON at ${keyId}`);
-    if (json.id !== stripHash(url) && json.id !== keyId) {
-      // `fetch_resource(uri, false)` trusts the id it got and dereferences that instead.
-      const id = json.id;
-      json = await fetch(new URL(id));
-      if (json.id !== id) throw new SignatureError(`Fetched URI ${id} has wrong id ${String(json.id)}`);
-    }
-    if (!hasContext(json)) throw new SignatureError(`Unsupported JSON-LD context for document ${keyId}`);
-    if (isActor(json)) return keyOfActor(json, keyId);
-    if (typeof json.publicKeyPem === "string" && json.owner !== undefined) {
-      const ownerId = idOf(json.owner) ?? "";
-      const owner = await fetch(new URL(ownerId));
-      if (owner.id !== ownerId || !hasContext(owner) || !isActor(owner)) {
-        throw new SignatureError(`Unable to fetch actor JSON ${ownerId}`);
-      }
-      if (!asArray(owner.publicKey).some((key) => idOf(key) === json.id)) {
-        throw new SignatureError(`publicKey id for ${ownerId} does not correspond to ${String(json.id)}`);
-      }
-      return { owner: new URL(ownerId), publicKey: createPublicKey(json.publicKeyPem) };
-    }
-    throw new SignatureError(`Unexpected object type for key ${keyId}`);
+  async function inboxOf(target: URL): Promise<URL> {
+    const actor = await remoteActor(target);
+    if (typeof actor.inbox !== "string") throw new Error(`Actor ${target.href} has no inbox.`);
+    return new URL(actor.inbox);
   }
 
-  function keyOfActor(actor: JsonObject, keyId: string): KnownKey {
-    const key = asArray(actor.publicKey).find((entry) => idOf(entry) === keyId);
-    const pem = isObject(key) ? key.publicKeyPem : undefined;
-    if (typeof pem !== "string") {
-      throw new SignatureError(`Actor ${String(actor.id)} has no publicKey with id ${keyId}`);
-    }
-    if (isObject(key) && key.owner !== undefined && idOf(key.owner) !== actor.id) {
-      throw new SignatureError(`Key ${keyId} is owned by ${String(idOf(key.owner))}, not ${String(actor.id)}`);
-    }
-    try {
-      return { owner: new URL(String(actor.id)), publicKey: createPublicKey(pem) };
-    } catch {
-      throw new SignatureError(`Key ${keyId} holds no usable public key`);
-    }
-  }
-
-  // ---- inbox ----------------------------------------------------------------------------------
-
-  type Verdict =
-    | { readonly ok: true; readonly keyId: string; readonly signer: URL; readonly activity: JsonObject }
-    | { readonly ok: false; readonly status: number; readonly reason: string; readonly keyId?: string; readonly signer?: URL };
-
-  async function verifyInbox(incoming: IncomingRequest): Promise<Verdict> {
-    let keyId: string | undefined;
-    try {
-      const checked = checkSignature(incoming, new Date());
-      keyId = checked.keyId;
-      const cached = knownKeys.get(keyId);
-      let key = cached ?? (await fetchKey(keyId));
-      let good = verifySignature(incoming, checked, key.publicKey);
-      if (!good && cached !== undefined) {
-        // Mastodon refreshes the actor's key once before refusing (`actor_refresh_key!`).
-        key = await fetchKey(keyId);
-        good = verifySignature(incoming, checked, key.publicKey);
-      }
-      knownKeys.set(keyId, key);
-      if (!good) {
-        return {
-          ok: false,
-          status: 401,
-          keyId,
-          reason: `Verification failed for ${key.owner.href} using rsa-sha256 (RSASSA-PKCS1-v1_5 with SHA-256)`,
-        };
-      }
-      const activity = parseJsonObject(Buffer.from(incoming.body).toString("utf8"));
-      if (activity === undefined) {
-        return { ok: false, status: 400, keyId, signer: key.owner, reason: "Body is not a JSON object" };
-      }
-      const actor = idOf(activity.actor);
-      if (actor !== undefined && actor !== key.owner.href) {
-        return {
-          ok: false,
-          status: 401,
-          keyId,
-          signer: key.owner,
-          reason: `Key ${keyId} belongs to ${key.owner.href}, not to the activity's actor ${actor}`,
-        };
-      }
-      return { ok: true, keyId, signer: key.owner, activity };
-    } catch (error) {
-      const reason =
-        error instanceof SignatureError
-          ? error.message
-          : `Failed to fetch remote data: ${error instanceof Error ? error.message : String(error)}`;
-      return { ok: false, status: 401, reason, keyId };
-    }
-  }
-
-  function record(entry: Omit<ReceivedRequest, "seq" | "receivedAt">): ReceivedRequest {
+  function record(entry: Omit<ReceivedRequest, "seq" | "receivedAt">): void {
     const request: ReceivedRequest = { seq: log.length + 1, receivedAt: new Date(), ...entry };
     log.push(request);
     for (const waiter of waiters) waiter(request);
-    return request;
   }
 
   async function onInbox(
     req: http.IncomingMessage,
     res: http.ServerResponse,
-    path: string,
     user: string | undefined,
   ): Promise<void> {
     const modeNow = mode;
-    const body = await readBody(req);
+    const body = await readBody(req, BODY_LIMIT);
     const headers = flattenHeaders(req.headers);
     const rawBody = body === undefined ? "" : body.toString("utf8");
     const activity = parseJsonObject(rawBody);
-    const base = {
-      path,
-      user,
-      headers,
-      rawBody,
-      activity,
-      type: typeof activity?.type === "string" ? activity.type : undefined,
-      mode: modeNow,
+    const type = typeof activity?.type === "string" ? activity.type : undefined;
+    const path = new URL(req.url ?? "/", origin).pathname;
+    const base = { path, user, headers, rawBody, activity, type, mode: modeNow };
+    const refuse = (status: number, reason: string, more: Partial<ReceivedRequest> = {}) => {
+      record({
+        ...base,
+        verified: false,
+        reason,
+        keyId: undefined,
+        signer: undefined,
+        status,
+        ...more,
+      });
+      if (status !== 0) answer(res, status, { error: reason });
     };
     if (modeNow !== "ok") {
+      // "hang" answers nothing; close() drops the socket.
       const status = modeNow === "down-500" ? 500 : modeNow === "gone-410" ? 410 : 0;
-      record({ ...base, verified: false, reason: `inbox mode is ${modeNow}`, keyId: undefined, signer: undefined, status });
-      if (status !== 0) answer(res, status, { error: `inbox mode is ${modeNow}` });
-      return; // "hang": no answer; close() drops the socket
+      return refuse(status, `inbox mode is ${modeNow}`);
     }
-    if (body === undefined) {
-      record({ ...base, verified: false, reason: "Body too large", keyId: undefined, signer: undefined, status: 413 });
-      answer(res, 413, { error: "Body too large" });
-      return;
-    }
-    const verdict = await verifyInbox({
+    if (body === undefined) return refuse(413, "Body too large");
+    const verdict = await verify({
       method: req.method ?? "POST",
       fullPath: req.url ?? path,
       header: (name) => headers[name],
       body,
     });
-    if (verdict.ok) {
-      record({ ...base, verified: true, reason: undefined, keyId: verdict.keyId, signer: verdict.signer, status: 202 });
-      res.writeHead(202).end();
-    } else {
-      record({
-        ...base,
-        verified: false,
-        reason: verdict.reason,
+    if (!verdict.ok) {
+      return refuse(verdict.status, verdict.reason, {
         keyId: verdict.keyId,
         signer: verdict.signer,
-        status: verdict.status,
       });
-      answer(res, verdict.status, { error: verdict.reason });
     }
+    record({
+      ...base,
+      verified: true,
+      reason: undefined,
+      keyId: verdict.keyId,
+      signer: verdict.signer,
+      status: 202,
+    });
+    res.writeHead(202).end();
   }
 
-  // ---- documents ------------------------------------------------------------------------------
-
-  function actorDocument(user: string): JsonObject {
-    const id = actorUrl(user).href;
-    return {
-      "@context": [AS_CONTEXT, SECURITY_CONTEXT],
-      id,
-      type: "Person",
-      preferredUsername: user,
-      name: user,
-      summary: `<p>Fake Mastodon-like account ${user}@${host} for tests.</p>`,
-      url: new URL(`/@${user}`, origin).href,
-      inbox: `${id}/inbox`,
-      outbox: `${id}/outbox`,
-      followers: `${id}/followers`,
-      following: `${id}/following`,
-      manuallyApprovesFollowers: false,
-      discoverable: true,
-      endpoints: { sharedInbox: new URL("/inbox", origin).href },
-      publicKey: { id: keyIdOf(user).href, owner: id, publicKeyPem: keysOf(user).publicKeyPem },
-    };
-  }
-
-  function webfinger(resource: string | null): { status: number; json: JsonObject } {
-    if (resource === null || resource === "") return { status: 400, json: { error: "resource is required" } };
-    const acct = /^acct:([a-z0-9_]+)@(.+)$/.exec(resource);
-    const byUrl = /^\/users\/([a-z0-9_]+)$/.exec(safePath(resource, origin) ?? "");
-    const user = acct !== null && acct[2] === host ? acct[1] : byUrl?.[1];
-    if (user === undefined || !keys.has(user) || deleted.has(user)) {
-      return { status: 404, json: { error: "not found" } };
-    }
-    const actor = actorUrl(user).href;
-    const profile = new URL(`/@${user}`, origin).href;
-    return {
-      status: 200,
-      json: {
-        subject: `acct:${user}@${host}`,
-        aliases: [profile, actor],
-        links: [
-          { rel: "http://webfinger.net/rel/profile-page", type: "text/html", href: profile },
-          { rel: "self", type: ACTIVITY_CONTENT_TYPE, href: actor },
-        ],
-      },
-    };
-  }
-
-  function emptyCollection(id: string): JsonObject {
-    return { "@context": AS_CONTEXT, id, type: "OrderedCollection", totalItems: 0, orderedItems: [] };
-  }
-
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", origin);
     const path = url.pathname;
     if (req.method === "POST") {
-      if (path === "/inbox") return onInbox(req, res, path, undefined);
-      const inbox = /^\/users\/([a-z0-9_]+)\/inbox$/.exec(path);
-      if (inbox?.[1] !== undefined && keys.has(inbox[1]) && !deleted.has(inbox[1])) {
-        return onInbox(req, res, path, inbox[1]);
-      }
+      if (path === "/inbox") return onInbox(req, res, undefined);
+      const owner = /^\/users\/([a-z0-9_]+)\/inbox$/.exec(path)?.[1];
+      if (hosted(owner)) return onInbox(req, res, owner);
       req.resume();
       return answer(res, 404, { error: "not found" });
     }
-    if (req.method !== "GET" && req.method !== "HEAD") return answer(res, 405, { error: "method not allowed" });
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      return answer(res, 405, { error: "method not allowed" });
+    }
     if (path === "/.well-known/webfinger") {
-      const found = webfinger(url.searchParams.get("resource"));
-      return answer(res, found.status, found.json, "application/jrd+json; charset=utf-8");
+      const resource = url.searchParams.get("resource") ?? "";
+      if (resource === "") return answer(res, 400, { error: "resource is required" });
+      const user = webfingerUser(origin, resource);
+      if (!hosted(user) || user === undefined) return answer(res, 404, { error: "not found" });
+      return answer(res, 200, webfingerJrd(origin, user), "application/jrd+json; charset=utf-8");
     }
     const match = /^\/users\/([a-z0-9_]+)(\/(outbox|followers|following))?$/.exec(path);
     const user = match?.[1];
     if (user === undefined || !keys.has(user)) return answer(res, 404, { error: "not found" });
     if (deleted.has(user)) return answer(res, 410, { error: "gone" });
-    const document = match?.[3] === undefined ? actorDocument(user) : emptyCollection(url.href);
+    const document =
+      match?.[3] === undefined
+        ? actorDocument(origin, user, keysOf(user).publicKeyPem)
+        : emptyCollection(url.href);
     return answer(res, 200, document, `${ACTIVITY_CONTENT_TYPE}; charset=utf-8`);
   }
 
   server.on("request", (req, res) => {
-    handle(req, res).catch((error: unknown) => {
+    route(req, res).catch((error: unknown) => {
       if (!res.headersSent) answer(res, 500, { error: String(error) });
     });
   });
 
-  // ---- the handle given to tests --------------------------------------------------------------
-
-  const remote: FakeRemote = {
+  return {
     origin,
     host,
     port,
     users,
     sharedInbox: new URL("/inbox", origin),
     actorUrl,
-    inboxUrl: (user) => new URL(`/users/${userOf(user)}/inbox`, origin),
+    inboxUrl: (user) => new URL(`${actorUrl(user).href}/inbox`),
     keyId: keyIdOf,
     handle: (user) => `${userOf(user)}@${host}`,
-    publicKeyPem: (user) => keysOf(userOf(user)).publicKeyPem,
+    publicKeyPem: (user) => keysOf(user).publicKeyPem,
+    get: client.get,
+    fetchObject: client.fetchObject,
+    post: client.post,
 
-    async lookup(handleText, opts = {}) {
-      const acct = handleText.replace(/^acct:/, "").replace(/^@/, "");
+    async lookup(handle, lookupOptions = {}) {
+      const acct = handle.replace(/^acct:/, "").replace(/^@/, "");
       const at = acct.lastIndexOf("@");
-      if (at <= 0) throw new Error(`Not a handle: "${handleText}".`);
+      if (at <= 0) throw new Error(`Not a handle: "${handle}".`);
       // Mastodon puts the resource in the query as is: acct:user@host, not percent-encoded.
-      const wf = new URL(`http://${acct.slice(at + 1)}/.well-known/webfinger?resource=acct:${acct}`);
-      const response = await get(wf, { signAs: opts.signAs, accept: "application/jrd+json, application/json" });
-      if (response.status !== 200) throw new Error(`WebFinger for ${acct} answered HTTP ${response.status}.`);
+      const webfinger = new URL(
+        `http://${acct.slice(at + 1)}/.well-known/webfinger?resource=acct:${acct}`,
+      );
+      const response = await client.get(webfinger, {
+        signAs: lookupOptions.signAs,
+        accept: "application/jrd+json, application/json",
+      });
+      if (response.status !== 200) {
+        throw new Error(`WebFinger for ${acct} answered HTTP ${response.status}.`);
+      }
       const jrd = parseJsonObject(response.body);
       if (jrd === undefined || typeof jrd.subject !== "string" || jrd.subject === "") {
         throw new Error(`WebFinger for ${acct} answered no JRD with a subject.`);
       }
       const self = asArray(jrd.links).find(
-        (link) => isObject(link) && link.rel === "self" && isActivityContentType(String(link.type ?? "")),
+        (link) =>
+          isObject(link) && link.rel === "self" && isActivityContentType(String(link.type ?? "")),
       );
       const href = isObject(self) ? self.href : undefined;
-      if (typeof href !== "string") throw new Error(`WebFinger for ${acct} has no self link to an actor.`);
+      if (typeof href !== "string") {
+        throw new Error(`WebFinger for ${acct} has no self link to an actor.`);
+      }
       const actorUrlFound = new URL(href);
-      const actor = await fetchObject(actorUrlFound, opts);
+      const actor = await client.fetchObject(actorUrlFound, lookupOptions);
       if (actor.id !== actorUrlFound.href) {
         throw new Error(`Actor at ${href} has id ${String(actor.id)}.`);
       }
@@ -755,77 +510,47 @@ async function start(options: FakeRemoteOptions, shared: UserKeys | undefined): 
       };
     },
 
-    fetchObject,
-    get,
-    post,
-
     async follow(user, target) {
-      const actor = await remoteActor(target);
-      if (typeof actor.inbox !== "string") throw new Error(`Actor ${target.href} has no inbox.`);
-      const id = new URL(`/users/${userOf(user)}#follows/${randomUUID()}`, origin);
-      await deliver(user, new URL(actor.inbox), {
-        "@context": AS_CONTEXT,
-        id: id.href,
-        type: "Follow",
-        actor: actorUrl(user).href,
-        object: target.href,
-      });
-      follows.set(`${user} ${target.href}`, id);
+      const id = new URL(`${actorUrl(user).href}#follows/${randomUUID()}`);
+      await client.deliver(user, await inboxOf(target), followActivity(id, actorUrl(user), target));
+      follows.set(`${userOf(user)} ${target.href}`, id);
       return id;
     },
 
     async unfollow(user, target) {
-      const actor = await remoteActor(target);
-      if (typeof actor.inbox !== "string") throw new Error(`Actor ${target.href} has no inbox.`);
+      const key = `${userOf(user)} ${target.href}`;
       const followId =
-        follows.get(`${user} ${target.href}`) ??
-        new URL(`/users/${userOf(user)}#follows/${randomUUID()}`, origin);
-      const id = new URL(`${followId.href}/undo`);
-      await deliver(user, new URL(actor.inbox), {
-        "@context": AS_CONTEXT,
-        id: id.href,
-        type: "Undo",
-        actor: actorUrl(user).href,
-        object: { id: followId.href, type: "Follow", actor: actorUrl(user).href, object: target.href },
-      });
-      follows.delete(`${user} ${target.href}`);
-      return id;
+        follows.get(key) ?? new URL(`${actorUrl(user).href}#follows/${randomUUID()}`);
+      const undo = undoFollowActivity(followId, actorUrl(user), target);
+      await client.deliver(user, await inboxOf(target), undo);
+      follows.delete(key);
+      return new URL(String(undo.id));
     },
 
-    async deleteActor(user, opts = {}) {
+    async deleteActor(user, deleteOptions = {}) {
       const name = userOf(user);
+      const followed = [...follows.keys()]
+        .filter((key) => key.startsWith(`${name} `))
+        .map((key) => new URL(key.slice(name.length + 1)));
+      // Mastodon delivers to each account's preferred inbox: the shared one if any.
       const inboxes =
-        opts.inboxes ??
+        deleteOptions.inboxes ??
         (await Promise.all(
-          [...follows.keys()]
-            .filter((key) => key.startsWith(`${name} `))
-            .map(async (key) => {
-              const actor = await remoteActor(new URL(key.slice(name.length + 1)));
-              const shared = isObject(actor.endpoints) ? actor.endpoints.sharedInbox : undefined;
-              return new URL(String(typeof shared === "string" ? shared : actor.inbox));
-            }),
+          followed.map(async (target) => {
+            const actor = await remoteActor(target);
+            const shared = isObject(actor.endpoints) ? actor.endpoints.sharedInbox : undefined;
+            return typeof shared === "string" ? new URL(shared) : inboxOf(target);
+          }),
         ));
       const unique = [...new Map(inboxes.map((inbox) => [inbox.href, inbox])).values()];
-      const actor = actorUrl(name).href;
-      const id = new URL(`${actor}#delete`);
-      if (opts.goneFirst === true) deleted.add(name);
+      const activity = deleteActorActivity(actorUrl(name));
+      if (deleteOptions.goneFirst === true) deleted.add(name);
       try {
-        await Promise.all(
-          unique.map((inbox) =>
-            deliver(name, inbox, {
-              "@context": [AS_CONTEXT, SECURITY_CONTEXT],
-              id: id.href,
-              type: "Delete",
-              actor,
-              to: [PUBLIC_COLLECTION],
-              object: actor,
-            }),
-          ),
-        );
+        await Promise.all(unique.map((inbox) => client.deliver(name, inbox, activity)));
       } finally {
         deleted.add(name);
       }
-      return id;
+      return new URL(String(activity.id));
     },
 
     received(filter) {
@@ -840,8 +565,8 @@ async function start(options: FakeRemoteOptions, shared: UserKeys | undefined): 
       );
     },
 
-    waitFor(predicate, opts = {}) {
-      const timeoutMs = opts.timeoutMs ?? 5_000;
+    waitFor(predicate, waitOptions = {}) {
+      const timeoutMs = waitOptions.timeoutMs ?? 5_000;
       const matches = (request: ReceivedRequest) =>
         request.verified && request.activity !== undefined && predicate(request.activity, request);
       const already = log.find(matches);
@@ -863,7 +588,11 @@ async function start(options: FakeRemoteOptions, shared: UserKeys | undefined): 
         };
         const timer = setTimeout(() => {
           done();
-          reject(new Error(`waitFor on ${host}: nothing matched within ${timeoutMs} ms; ${describe(log)}`));
+          reject(
+            new Error(
+              `waitFor on ${host}: nothing matched within ${timeoutMs} ms; ${describe(log)}`,
+            ),
+          );
         }, timeoutMs);
         waiters.add(waiter);
         closers.add(onClose);
@@ -885,103 +614,6 @@ async function start(options: FakeRemoteOptions, shared: UserKeys | undefined): 
       await closed;
     },
   };
-  return remote;
-}
-
-// ---- small pure helpers ---------------------------------------------------------------------
-
-function isLoopback(hostname: string): boolean {
-  return hostname === "127.0.0.1" || hostname === "localhost" || hostname === "[::1]";
-}
-
-/** Mastodon's `valid_activitypub_content_type?`. */
-function isActivityContentType(value: string): boolean {
-  const [type = "", ...params] = value.split(";").map((part) => part.trim());
-  if (type.toLowerCase() === "application/activity+json") return true;
-  if (type.toLowerCase() !== "application/ld+json") return false;
-  return params.some(
-    (param) =>
-      param.startsWith('profile="') && param.slice(9, -1).split(/\s+/).includes(AS_CONTEXT),
-  );
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function asArray(value: unknown): readonly unknown[] {
-  return Array.isArray(value) ? value : value === undefined ? [] : [value];
-}
-
-/** `value_or_id`. */
-function idOf(value: unknown): string | undefined {
-  if (typeof value === "string") return value;
-  return isObject(value) && typeof value.id === "string" ? value.id : undefined;
-}
-
-function isActor(json: JsonObject): boolean {
-  return asArray(json.type).some((type) => typeof type === "string" && ACTOR_TYPES.includes(type));
-}
-
-/** `supported_context?`: the ActivityStreams context, alone or in the list. */
-function hasContext(json: JsonObject): boolean {
-  return asArray(json["@context"]).includes(AS_CONTEXT);
-}
-
-function stripHash(url: URL): string {
-  const copy = new URL(url);
-  copy.hash = "";
-  return copy.href;
-}
-
-function safePath(value: string, origin: URL): string | undefined {
-  try {
-    const url = new URL(value);
-    return url.origin === origin.origin ? url.pathname : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function parseJsonObject(text: string): JsonObject | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return isObject(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function flattenHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
-  const flat: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  return flat;
-}
-
-function lowerCaseKeys(headers: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
-}
-
-/** The whole body, or `undefined` past 1 MiB. */
-function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= BODY_LIMIT) chunks.push(chunk);
-    });
-    req.on("end", () => resolve(size > BODY_LIMIT ? undefined : Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
-
-function answer(res: http.ServerResponse, status: number, json: JsonObject, type = "application/json; charset=utf-8"): void {
-  const body = JSON.stringify(json);
-  res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body) });
-  res.end(res.req.method === "HEAD" ? undefined : body);
 }
 
 function describe(log: readonly ReceivedRequest[]): string {

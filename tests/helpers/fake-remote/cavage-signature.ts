@@ -138,9 +138,7 @@ export function checkSignature(request: IncomingRequest, now: Date): CheckedSign
   const params = parseSignatureParams(header);
   const keyId = params.keyId ?? "";
   if (keyId === "" || (params.signature ?? "") === "") {
-    throw new SignatureError(
-      "Incompatible request signature. keyId and signature are required",
-    );
+    throw new SignatureError("Incompatible request signature. keyId and signature are required");
   }
   const algorithm = params.algorithm ?? "hs2019";
   if (algorithm !== "rsa-sha256" && algorithm !== "hs2019") {
@@ -179,7 +177,10 @@ export function matchesTimeWindow(
   }
   let expires = (params.expires ?? "") !== "" ? rubyToI(params.expires ?? "") * 1000 : undefined;
   if (created !== undefined) {
-    expires = Math.min(expires ?? created + DEFAULT_EXPIRY_MS, created + EXPIRATION_WINDOW_LIMIT_MS);
+    expires = Math.min(
+      expires ?? created + DEFAULT_EXPIRY_MS,
+      created + EXPIRATION_WINDOW_LIMIT_MS,
+    );
     if (created > now.getTime() + CLOCK_SKEW_MARGIN_MS) return false;
   }
   if (expires !== undefined && now.getTime() > expires + CLOCK_SKEW_MARGIN_MS) return false;
@@ -216,7 +217,9 @@ function checkStrength(signedHeaders: readonly string[], method: string): void {
     );
   }
   if (method === "GET" && !signedHeaders.includes("host")) {
-    throw new SignatureError("Mastodon requires the Host header to be signed when doing a GET request");
+    throw new SignatureError(
+      "Mastodon requires the Host header to be signed when doing a GET request",
+    );
   }
   if (method === "POST" && !signedHeaders.includes("digest")) {
     throw new SignatureError(

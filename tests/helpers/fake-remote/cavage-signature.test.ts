@@ -6,8 +6,8 @@ import {
   digestHeader,
   type IncomingRequest,
   matchesTimeWindow,
-  parseSignatureParams,
   POST_SIGNED_HEADERS,
+  parseSignatureParams,
   SignatureError,
   signatureHeader,
   verifySignature,
@@ -16,7 +16,7 @@ import {
 const NOW = new Date("2025-03-01T12:00:00Z");
 const MINUTE = 60_000;
 const privateKey = createPrivateKey(
-  readFileSync(new URL("../fixtures/rsa-2048.pem", import.meta.url), "utf8"),
+  readFileSync(new URL("../../fixtures/rsa-2048.pem", import.meta.url), "utf8"),
 );
 const publicKey = createPublicKey(privateKey);
 
@@ -46,7 +46,9 @@ function signedPost(body: string, date: Date, covered = POST_SIGNED_HEADERS): In
 describe("parseSignatureParams()", () => {
   it("reads quoted and token values, tolerating spaces and the bogus 'Signature ' prefix", () => {
     expect(
-      parseSignatureParams('Signature keyId="k#1" , algorithm=hs2019,headers="date",signature="a/b="'),
+      parseSignatureParams(
+        'Signature keyId="k#1" , algorithm=hs2019,headers="date",signature="a/b="',
+      ),
     ).toEqual({ keyId: "k#1", algorithm: "hs2019", headers: "date", signature: "a/b=" });
   });
 
