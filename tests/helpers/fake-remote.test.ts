@@ -437,17 +437,21 @@ async function fedifyVerifier(): Promise<{
   return handle;
 }
 
-describe("interop with Fedify (draft-cavage)", () => {
+function fixturePrivateCryptoKey(): Promise<webcrypto.CryptoKey> {
+  return webcrypto.subtle.importKey(
+    "pkcs8",
+    createPrivateKey(fixture.privateKeyPem).export({ type: "pkcs8", format: "der" }),
+    { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+    true, // Fedify's signRequest insists on an extractable key
+    ["sign"],
+  );
+}
+
+describe("interop with Fedify", () => {
   it("accepts a POST signed by Fedify's signRequest", async () => {
     const a = await remote();
     const b = await remote();
-    const privateKey = await webcrypto.subtle.importKey(
-      "pkcs8",
-      createPrivateKey(fixture.privateKeyPem).export({ type: "pkcs8", format: "der" }),
-      { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
-      true, // Fedify's signRequest insists on an extractable key
-      ["sign"],
-    );
+    const privateKey = await fixturePrivateCryptoKey();
     const unsigned = new Request(b.sharedInbox, {
       method: "POST",
       headers: { "content-type": "application/activity+json" },
@@ -459,6 +463,20 @@ describe("interop with Fedify (draft-cavage)", () => {
     const response = await fetch(signed);
     expect(response.status).toBe(202);
     expect(b.received()[0]).toMatchObject({ verified: true, keyId: a.keyId().href });
+  });
+
+  it("refuses Fedify's RFC 9421 first knock with a reason, so Fedify falls back to cavage", async () => {
+    const a = await remote();
+    const b = await remote();
+    const privateKey = await fixturePrivateCryptoKey();
+    const signed = await signRequest(
+      new Request(b.sharedInbox, { method: "POST", body: JSON.stringify(note(a)) }),
+      privateKey,
+      a.keyId(),
+      { spec: "rfc9421" },
+    );
+    expect((await fetch(signed)).status).toBe(401);
+    expect(b.received()[0]?.reason).toMatch(/^RFC 9421 HTTP Message Signatures are not supported/);
   });
 
   it("makes POSTs and signed GETs that Fedify's verifyRequest accepts, and tampered ones it refuses", async () => {

@@ -4,13 +4,13 @@
  * `node:http` and `node:crypto` only (no Fedify, no signature library) so that Herald, built on
  * Fedify, is not just tested against Fedify itself.
  *
- * Written from Mastodon's sources (github.com/mastodon/mastodon, read in late 2025); each module
- * under `fake-remote/` names the files it follows:
+ * Written from Mastodon's sources (github.com/mastodon/mastodon); each module under `fake-remote/`
+ * names the files it follows:
  * - `cavage-signature.ts`: signing and checking (`http_signature_draft.rb`, `request.rb`,
  *   `signed_request.rb`, `concerns/signature_verification.rb`);
  * - `verifier.ts`: key lookup and actor check (`fetch_remote_key_service.rb`,
  *   `process_collection_service.rb`);
- * - `client.ts`: outgoing GETs and deliveries (`json_ld_helper.rb`, `delivery_worker.rb`);
+ * - `client.ts`: outgoing GETs and deliveries (`jsonld_helper.rb`, `request.rb`);
  * - `activitypub.ts`: documents and activities (`webfinger_serializer.rb`, `follow_serializer.rb`,
  *   `undo_follow_serializer.rb`, `delete_actor_serializer.rb`);
  * - here: the server and its inboxes (`activitypub/inboxes_controller.rb`: 401 with the reason on

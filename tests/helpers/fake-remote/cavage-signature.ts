@@ -3,7 +3,8 @@
  * them, written from Mastodon's Ruby sources and not from Fedify, so that Herald's federation tests
  * meet an independent implementation. `node:crypto` only.
  *
- * Sources read (github.com/mastodon/mastodon, main branch as stored in late 2025):
+ * Sources read (github.com/mastodon/mastodon, as stored in the search index; `signed_request.rb`
+ * at 2551cc84, `signature_verification.rb` at 9120f127):
  * - signing: `app/lib/http_signature_draft.rb` (`sign`, `request_target`) and `app/lib/request.rb`
  *   (Host, Date, `Digest: SHA-256=<base64>`, `keyId` = `key_uri_for(actor)` = `actorUri#main-key`);
  * - checking: `app/lib/signed_request.rb` (`SignedRequest::HttpSignature`, `matches_time_window?`)

@@ -1,8 +1,9 @@
 /**
  * The requests a Mastodon server makes, signed as one of its accounts: GETs like
- * `JsonLdHelper#fetch_resource` and POSTs like `ActivityPub::DeliveryWorker` (`Request` with
- * `on_behalf_of`: Host, Date, `Digest: SHA-256=…`, `Content-Type: application/activity+json`,
- * signature over `(request-target) host date digest`), plus ways to spoil them.
+ * `JsonLdHelper#fetch_resource` (`app/helpers/jsonld_helper.rb`) and inbox deliveries like
+ * `Request#on_behalf_of` (`app/lib/request.rb`: Host, Date, `Digest: SHA-256=…`,
+ * `Content-Type: application/activity+json`, signature over `(request-target) host date digest`),
+ * plus ways to spoil them.
  */
 
 import { createPrivateKey, type KeyObject } from "node:crypto";

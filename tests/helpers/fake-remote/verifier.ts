@@ -4,7 +4,7 @@
  * `actor_refresh_key!`), then the key's owner compared with the activity's actor
  * (`ProcessCollectionService#different_actor?`). Mastodon would then try a Linked Data Signature
  * and otherwise drop the activity silently with 202; the fake knows no LD signatures and answers
- * 401 with a reason instead, so that tests see it.
+ * 401 with a reason instead, so that tests see it. RFC 9421 signatures are refused with 401 too.
  */
 
 import { createPublicKey, type KeyObject } from "node:crypto";
@@ -57,6 +57,12 @@ export function createVerifier(
 
   return async (request) => {
     let keyId: string | undefined;
+    if (request.header("signature-input") !== undefined) {
+      // Mastodon checks RFC 9421 signatures when `Signature-Input` is present (`SignedRequest`);
+      // this fake does not, like Mastodon before 4.4. A 401 makes Fedify knock again with cavage.
+      const reason = "RFC 9421 HTTP Message Signatures are not supported here (draft-cavage only)";
+      return { ok: false, status: 401, reason };
+    }
     try {
       const checked = checkSignature(request, new Date());
       keyId = checked.keyId;
