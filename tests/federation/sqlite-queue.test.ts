@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,7 +14,39 @@ import {
 import { milliseconds } from "./duration.ts";
 import { queueContract, waitUntil } from "./queue-contract.ts";
 
-const crashWorker = fileURLToPath(new URL("../fixtures/queue-crash-worker.ts", import.meta.url));
+const worker = fileURLToPath(new URL("../fixtures/queue-worker.ts", import.meta.url));
+
+interface Worker {
+  readonly child: ChildProcessWithoutNullStreams;
+  /** Lines the worker printed so far. */
+  readonly lines: string[];
+  stderr(): string;
+}
+
+/** Starts `tests/fixtures/queue-worker.ts` in its own Node process and waits until it listens. */
+async function startWorker(path: string, leaseMs: number, mode: "hang" | "drain") {
+  const child = spawn(process.execPath, [worker, path, String(leaseMs), mode]);
+  const lines: string[] = [];
+  let partial = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk) => {
+    const text = partial + String(chunk);
+    const parts = text.split("\n");
+    partial = parts.pop() ?? "";
+    lines.push(...parts);
+  });
+  child.stderr.on("data", (chunk) => {
+    stderr += String(chunk);
+  });
+  const started: Worker = { child, lines, stderr: () => stderr };
+  try {
+    await waitUntil(() => lines.includes("listening"), 10_000);
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw new Error(`The worker did not start. stderr: ${stderr}`, { cause: error });
+  }
+  return started;
+}
 
 async function tempDir(): Promise<string> {
   return await mkdtemp(join(tmpdir(), "herald-queue-"));
@@ -39,6 +71,7 @@ describe("SqliteMessageQueue", () => {
   let handles: DatabaseSync[];
   let stops: AbortController[];
   let running: Promise<void>[];
+  let children: ChildProcessWithoutNullStreams[];
 
   beforeEach(async () => {
     dir = await tempDir();
@@ -46,9 +79,13 @@ describe("SqliteMessageQueue", () => {
     handles = [];
     stops = [];
     running = [];
+    children = [];
   });
 
   afterEach(async () => {
+    for (const child of children) {
+      if (child.exitCode == null && child.signalCode == null) child.kill("SIGKILL");
+    }
     for (const controller of stops) controller.abort();
     await Promise.all(running);
     for (const db of handles) db.close();
@@ -66,6 +103,12 @@ describe("SqliteMessageQueue", () => {
     stops.push(controller);
     running.push(queue.listen(handler, { signal: controller.signal }));
     return controller;
+  }
+
+  async function spawnWorker(leaseMs: number, mode: "hang" | "drain"): Promise<Worker> {
+    const started = await startWorker(path, leaseMs, mode);
+    children.push(started.child);
+    return started;
   }
 
   function rows(db: DatabaseSync): number {
@@ -180,24 +223,9 @@ describe("SqliteMessageQueue", () => {
     });
     await queue.enqueue({ job: "survives a crash" });
 
-    const child = spawn(process.execPath, [crashWorker, path, String(leaseMs)], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += String(chunk);
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += String(chunk);
-    });
-    try {
-      await waitUntil(() => stdout.includes("claimed"), 10_000);
-    } catch (error) {
-      child.kill("SIGKILL");
-      throw new Error(`The worker did not claim the message. stderr: ${stderr}`, { cause: error });
-    }
-    expect(stdout).toBe('claimed {"job":"survives a crash"}\n');
+    const { child, lines } = await spawnWorker(leaseMs, "hang");
+    await waitUntil(() => lines.some((line) => line.startsWith("claimed")), 5_000);
+    expect(lines).toContain('claimed {"job":"survives a crash"}');
     // Let the worker renew its lease at least once before it dies.
     await sleep(leaseMs / 2);
     const exited = once(child, "exit");
@@ -223,6 +251,32 @@ describe("SqliteMessageQueue", () => {
     await sleep(leaseMs * 2);
     expect(handled).toHaveLength(1);
     expect(rows(db)).toBe(0);
+  });
+
+  it("hands each of 200 messages to exactly one of two listener processes", async () => {
+    const { queue } = open();
+    const workers = [await spawnWorker(5_000, "drain"), await spawnWorker(5_000, "drain")];
+    const count = 200;
+    for (let n = 0; n < count; n += 10) {
+      await queue.enqueueMany(Array.from({ length: 10 }, (_, i) => n + i));
+    }
+    const handled = () => workers.flatMap((w) => w.lines.filter((l) => l.startsWith("handled ")));
+    await waitUntil(() => handled().length >= count, 20_000);
+    await sleep(300);
+    const times = new Map<string, number>();
+    for (const line of handled()) times.set(line, (times.get(line) ?? 0) + 1);
+    expect(times.size).toBe(count);
+    expect([...times.values()].every((n) => n === 1)).toBe(true);
+    for (const w of workers)
+      expect(w.lines.filter((l) => l.startsWith("handled ")).length).toBeGreaterThan(0);
+    expect(queue.depth()).toEqual({ queued: 0, ready: 0, delayed: 0, inFlight: 0 });
+
+    // SIGTERM aborts the listener; the process then ends on its own.
+    for (const w of workers) {
+      const exited = once(w.child, "exit");
+      w.child.kill("SIGTERM");
+      expect(await exited).toEqual([0, null]);
+    }
   });
 
   it("drops a message that was handed out too often without an acknowledgement", async () => {
