@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { testMessageQueue } from "@fedify/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   SqliteMessageQueue,
@@ -63,6 +64,27 @@ queueContract("SqliteMessageQueue", async () => {
     },
     dispose: () => rm(dir, { recursive: true, force: true }),
   };
+});
+
+describe("SqliteMessageQueue under Fedify's own testMessageQueue()", () => {
+  it("passes, ordering keys included", { timeout: 60_000 }, async () => {
+    const dir = await tempDir();
+    const handles: DatabaseSync[] = [];
+    try {
+      await testMessageQueue(
+        () => {
+          const db = new DatabaseSync(join(dir, "herald.sqlite"));
+          handles.push(db);
+          return new SqliteMessageQueue(db, { pollInterval: { milliseconds: 50 } });
+        },
+        ({ controller }) => controller.abort(),
+        { testOrderingKey: true },
+      );
+    } finally {
+      for (const db of handles) db.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("SqliteMessageQueue", () => {
