@@ -20,6 +20,7 @@ interface Row {
  * Fedify's key–value store on `node:sqlite`. Keys are stored as their JSON text and values
  * as JSON, so only JSON values round-trip (Fedify stores nothing else). An entry with a TTL
  * is never returned once it has expired; expired rows are deleted by a periodic sweep.
+ * The connection may be shared as long as no transaction on it spans an `await`.
  */
 export class SqliteKvStore implements KvStore {
   readonly #db: DatabaseSync;

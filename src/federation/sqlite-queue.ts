@@ -71,6 +71,10 @@ interface Claimed {
  *
  * Do not wrap this in Fedify's `ParallelMessageQueue`: its handler returns before the work
  * is done, so the message would be deleted early. Use the `workers` option instead.
+ *
+ * The connection may be shared (with the article store, the KV store) as long as no
+ * transaction on it spans an `await`. Abort the listeners and await `listen()` before
+ * closing it.
  */
 export class SqliteMessageQueue implements MessageQueue {
   readonly nativeRetrial = false;
