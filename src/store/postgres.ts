@@ -65,7 +65,7 @@ export interface PostgresStoreOptions {
    * schema (normally `public`). Letters, digits and `_` only.
    */
   readonly schema?: string;
-  /** Connections in the pool (default 10); a held scan lock keeps one of them. */
+  /** Connections in the pool (default 10); a held scan lock takes one more. */
   readonly max?: number;
 }
 
@@ -85,10 +85,13 @@ export async function openPostgresArticleStore(
     max: options.max ?? 10,
     // `CREATE … IF NOT EXISTS` answers with a notice each start; postgres prints them by default.
     onnotice: (notice) => logger.debug("PostgreSQL: {message}", { message: notice.message }),
-    ...(schema === undefined ? {} : { connection: { search_path: `"${schema}"` } }),
+    connection: {
+      application_name: "herald",
+      ...(schema === undefined ? {} : { search_path: `"${schema}"` }),
+    },
   });
   try {
-    return new PostgresArticleStore(sql, await createTables(sql, schema));
+    return new PostgresArticleStore(sql, await createTables(sql, schema), url);
   } catch (error) {
     await sql.end();
     throw error;
@@ -119,14 +122,19 @@ interface ArticleRow {
 /** The article store in PostgreSQL, shared by every process given the same database and schema. */
 export class PostgresArticleStore implements ArticleStore {
   readonly #sql: Sql;
+  readonly #url: URL;
   /** Advisory lock names, per schema: stores in other schemas of the database are unrelated. */
   readonly #applyLock: string;
   readonly #scanLock: string;
   readonly #held = new Set<ScanLock>();
 
-  /** Use `openPostgresArticleStore()`: the tables must exist in `schema`, on `sql`'s search path. */
-  constructor(sql: Sql, schema: string) {
+  /**
+   * Use `openPostgresArticleStore()`: the tables must exist in `schema`, on the search path
+   * of `sql`'s connections; `url` is the database `sql` connects to, for the scan lock.
+   */
+  constructor(sql: Sql, schema: string, url: URL) {
     this.#sql = sql;
+    this.#url = url;
     this.#applyLock = `herald:apply:${schema}`;
     this.#scanLock = `herald:scan:${schema}`;
   }
@@ -307,23 +315,44 @@ export class PostgresArticleStore implements ArticleStore {
   }
 
   async tryLockScan(): Promise<ScanLock | undefined> {
-    // A session advisory lock lives on one connection: keep that connection out of the pool
-    // while the lock is held. The lock ends with the session, so a killed holder frees it as
-    // soon as PostgreSQL sees the connection close; short keepalives make that a minute or
-    // so even when the holder's machine vanishes without closing it.
-    const connection = await this.#sql.reserve();
+    // A session advisory lock belongs to one connection, and ends with it: a killed holder
+    // frees it as soon as PostgreSQL sees the connection close, and short keepalives make
+    // that a minute or so when the holder's machine vanishes without closing it. The lock
+    // gets a connection of its own, never recycled while held. (Not `sql.reserve()`: a query
+    // on a reserved connection that has died crashes the process in postgres 3.4.)
+    let lost = false;
+    let releasing = false;
+    const connection = postgres(this.#url.href, {
+      max: 1,
+      max_lifetime: null,
+      idle_timeout: 0, // none, whatever PGIDLE_TIMEOUT says: the lock would go with it
+      fetch_types: false,
+      onnotice: (notice) => logger.debug("PostgreSQL: {message}", { message: notice.message }),
+      onclose: () => {
+        if (releasing || lost) return;
+        lost = true;
+        logger.warn("The scan lock's database connection closed; the lock is lost.");
+      },
+      connection: {
+        application_name: "herald scan lock",
+        tcp_keepalives_idle: 30,
+        tcp_keepalives_interval: 10,
+        tcp_keepalives_count: 3,
+      },
+    });
+    const end = async () => {
+      releasing = true;
+      await connection.end({ timeout: 5 });
+    };
     try {
       const [row] = await connection<{ locked: boolean }[]>`
-        SELECT set_config('tcp_keepalives_idle', '30', false),
-          set_config('tcp_keepalives_interval', '10', false),
-          set_config('tcp_keepalives_count', '3', false),
-          pg_try_advisory_lock(hashtextextended(${this.#scanLock}, 0)) AS locked`;
+        SELECT pg_try_advisory_lock(hashtextextended(${this.#scanLock}, 0)) AS locked`;
       if (row?.locked !== true) {
-        connection.release();
+        await end();
         return undefined;
       }
     } catch (error) {
-      connection.release();
+      await end();
       throw error;
     }
     let released = false;
@@ -332,16 +361,10 @@ export class PostgresArticleStore implements ArticleStore {
         if (released) return;
         released = true;
         this.#held.delete(lock);
-        try {
-          await connection`SELECT pg_advisory_unlock(hashtextextended(${this.#scanLock}, 0))`;
-        } catch (error) {
-          // The session is gone, and the lock with it.
-          logger.warn("Could not release the scan lock; its connection failed: {error}", {
-            error,
-          });
-        } finally {
-          connection.release();
-        }
+        // Ending the session releases its locks; no unlock statement needed.
+        await end().catch((error: unknown) => {
+          logger.warn("Closing the scan lock's connection failed: {error}", { error });
+        });
       },
     };
     this.#held.add(lock);
