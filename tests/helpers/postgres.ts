@@ -61,7 +61,8 @@ export async function postgresStore(schema = `herald_test_${randomUUID().replace
   };
 }
 
-async function dropSchema(schema: string): Promise<void> {
+/** Drops a test schema and everything in it. */
+export async function dropSchema(schema: string): Promise<void> {
   const sql = postgres(testDatabaseUrl.href, { max: 1, onnotice: () => {} });
   try {
     await sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`;
