@@ -83,7 +83,7 @@ export async function openPostgresArticleStore(
   }
   const sql = postgres(url.href, {
     max: options.max ?? 10,
-    // `CREATE … IF NOT EXISTS` answers with a notice each start; postgres prints them by default.
+    // postgres prints notices (`… already exists, skipping`) with console.log by default.
     onnotice: (notice) => logger.debug("PostgreSQL: {message}", { message: notice.message }),
     connection: {
       application_name: "herald",
@@ -104,8 +104,14 @@ async function createTables(sql: Sql, schema: string | undefined): Promise<strin
     // Two processes starting at once would race on `IF NOT EXISTS` (a unique violation in
     // the catalog); one lock for the whole database is plenty for a few statements at start.
     await tx`SELECT pg_advisory_xact_lock(hashtextextended('herald:ddl', 0))`;
-    if (schema !== undefined) await tx.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
-    await tx.unsafe(tables).simple();
+    // Creating anything needs the CREATE privilege even when it exists: look first, so a
+    // role that may only read and write the tables can start once they are there.
+    const [found] = await tx<{ found: boolean }[]>`
+      SELECT to_regclass('herald_cursors') IS NOT NULL AS found`;
+    if (found?.found !== true) {
+      if (schema !== undefined) await tx.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      await tx.unsafe(tables).simple();
+    }
     const [row] = await tx<{ schema: string }[]>`SELECT current_schema() AS schema`;
     if (row === undefined) throw new Error("PostgreSQL did not answer current_schema().");
     return row.schema;
@@ -161,7 +167,9 @@ export class PostgresArticleStore implements ArticleStore {
     { files, gone, final }: ScanBatch,
     now: Date,
   ): Promise<ChangeEvent[]> {
-    const parsed = files.flatMap((f) => (f.kind === "parsed" ? [f.article] : []));
+    const good = files.flatMap((f) => (f.kind === "parsed" ? [f] : []));
+    const bad = files.flatMap((f) => (f.kind === "skipped" ? [f] : []));
+    const parsed = good.map((f) => f.article);
     const links = await this.#links(tx, [...files.map(pathOf), ...gone]);
     const due = final
       ? await this.#select(tx, tx`WHERE state = 'scheduled' AND published <= ${now}`)
@@ -174,18 +182,9 @@ export class PostgresArticleStore implements ArticleStore {
         article_id = excluded.article_id, problem = excluded.problem`;
     // Statements issued together are pipelined on the transaction's connection.
     await Promise.all(
-      files.flatMap((file) =>
-        // A bad file keeps its last good version published; only its stamp and problem change.
-        file.kind === "skipped"
-          ? [
-              putFile(
-                file.skipped.path,
-                file.stamp,
-                links.get(file.skipped.path),
-                file.skipped.reason,
-              ),
-            ]
-          : [],
+      // A bad file keeps its last good version published; only its stamp and problem change.
+      bad.map(({ stamp, skipped: { path, reason } }) =>
+        putFile(path, stamp, links.get(path), reason),
       ),
     );
     const vanishedIds = gone.flatMap((path) => links.get(path) ?? []);
@@ -228,11 +227,7 @@ export class PostgresArticleStore implements ArticleStore {
       ),
     );
     await Promise.all(
-      files.flatMap((file) =>
-        file.kind === "parsed"
-          ? [putFile(file.article.path, file.stamp, result.links.get(file.article.path))]
-          : [],
-      ),
+      good.map(({ stamp, article: { path } }) => putFile(path, stamp, result.links.get(path))),
     );
     // A renamed file's old path is settled now; the other gone paths with the last batch.
     await this.#deleteFiles(
