@@ -8,7 +8,9 @@ import { createApp } from "./http/app.ts";
 import { configureLogging } from "./logging.ts";
 import { type Publisher, runScan } from "./pipeline.ts";
 import { startSchedule } from "./schedule.ts";
+import { openPostgresArticleStore } from "./store/postgres.ts";
 import { SqliteArticleStore } from "./store/sqlite.ts";
+import type { ArticleStore } from "./store/store.ts";
 import { paths } from "./urls.ts";
 
 const logger = getLogger(["herald"]);
@@ -16,8 +18,9 @@ const logger = getLogger(["herald"]);
 async function main(): Promise<void> {
   const config = readConfig();
   await configureLogging(config.logLevel);
-  const db = new DatabaseSync(join(config.dataDir, "herald.sqlite"));
-  const store = new SqliteArticleStore(db);
+  const store: ArticleStore = config.databaseUrl
+    ? await openPostgresArticleStore(config.databaseUrl)
+    : new SqliteArticleStore(new DatabaseSync(join(config.dataDir, "herald.sqlite")));
   const publishers: Publisher[] = [];
   for (const publisher of publishers) await store.subscribe(publisher.name);
 

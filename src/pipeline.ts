@@ -39,14 +39,33 @@ export interface ScanReport {
   readonly skipped: readonly Skipped[];
   readonly changes: readonly ChangeSummary[];
   readonly durationMs: number;
+  /** Another scan, in this or another process, held the scan lock: this one did nothing. */
+  readonly busy: boolean;
 }
 
 /** How many files a scan reads before it stores them: bounds memory on a large first import. */
 const batchSize = 500;
 
-/** One scan: files → parser → store (change events) → each publisher in turn. */
+/**
+ * One scan: files → parser → store (change events) → each publisher in turn. Skipped, with
+ * `busy` in the report, while another scan holds the store's scan lock.
+ */
 export async function runScan(deps: PipelineDeps): Promise<ScanReport> {
   const started = performance.now();
+  const lock = await deps.store.tryLockScan();
+  if (lock === undefined) {
+    logger.debug("Another scan is running; this one is skipped.");
+    const durationMs = performance.now() - started;
+    return { files: 0, read: 0, skipped: [], changes: [], durationMs, busy: true };
+  }
+  try {
+    return await scan(deps, started);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function scan(deps: PipelineDeps, started: number): Promise<ScanReport> {
   const now = (deps.now ?? (() => new Date()))();
   const { files, refused } = listArticleFiles(deps.articlesDir);
   const stamps = await deps.store.fileStamps();
@@ -83,6 +102,7 @@ export async function runScan(deps: PipelineDeps): Promise<ScanReport> {
     skipped,
     changes,
     durationMs: performance.now() - started,
+    busy: false,
   };
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { DatabaseSync, SQLInputValue } from "node:sqlite";
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import type { Article, ChangeEvent } from "../article.ts";
 import { decodeArticle, encodeArticle } from "./codec.ts";
 import { diffArticles } from "./diff.ts";
@@ -10,6 +10,7 @@ import type {
   FileStamp,
   ListOptions,
   ScanBatch,
+  ScanLock,
   ScannedFile,
   StoredArticle,
 } from "./store.ts";
@@ -59,6 +60,7 @@ interface ArticleRow {
  */
 export class SqliteArticleStore implements ArticleStore {
   readonly #db: DatabaseSync;
+  readonly #held = new Set<ScanLock>();
 
   constructor(db: DatabaseSync) {
     this.#db = db;
@@ -242,7 +244,41 @@ export class SqliteArticleStore implements ArticleStore {
     return this.#select("ORDER BY published DESC");
   }
 
+  async tryLockScan(): Promise<ScanLock | undefined> {
+    const file = this.#db.location();
+    // An in-memory database is this connection's alone: a lock in this object is enough.
+    if (file === null) return this.#held.size > 0 ? undefined : this.#hold(async () => {});
+    // The lock is a write transaction left open on a file of its own next to the database
+    // (on the database itself it would stop every writer). SQLite takes it with an OS file
+    // lock, which other connections see (in this process too) and which the OS drops when
+    // the process dies, however it dies.
+    const lockDb = new DatabaseSync(`${file}-scanlock`, { timeout: 0 });
+    try {
+      lockDb.exec("BEGIN IMMEDIATE");
+    } catch (error) {
+      lockDb.close();
+      if (isBusy(error)) return undefined;
+      throw error;
+    }
+    return this.#hold(async () => lockDb.close()); // closing rolls back and unlocks
+  }
+
+  #hold(unlock: () => Promise<void>): ScanLock {
+    let released = false;
+    const lock: ScanLock = {
+      release: async () => {
+        if (released) return;
+        released = true;
+        this.#held.delete(lock);
+        await unlock();
+      },
+    };
+    this.#held.add(lock);
+    return lock;
+  }
+
   async close(): Promise<void> {
+    await Promise.all([...this.#held].map((lock) => lock.release()));
     if (this.#db.isOpen) this.#db.close();
   }
 
@@ -283,6 +319,12 @@ export class SqliteArticleStore implements ArticleStore {
       firstSeen: new Date(r.first_seen),
     }));
   }
+}
+
+/** SQLITE_BUSY (5), in any of its extended forms. */
+function isBusy(error: unknown): boolean {
+  const code = (error as { errcode?: unknown } | null)?.errcode;
+  return typeof code === "number" && (code & 0xff) === 5;
 }
 
 function pathOf(file: ScannedFile): string {

@@ -51,6 +51,12 @@ export interface StoredArticle extends ArticleRecord {
   readonly firstSeen: Date;
 }
 
+/** The scan lock, held; see `ArticleStore.tryLockScan()`. */
+export interface ScanLock {
+  /** Gives the lock up. Safe to call more than once; never throws. */
+  release(): Promise<void>;
+}
+
 export interface ListOptions {
   readonly limit?: number;
   readonly tag?: string;
@@ -81,5 +87,18 @@ export interface ArticleStore {
   findById(id: string): Promise<ArticleRecord | undefined>;
   /** Every article the store knows, any state, for `articles:check`. */
   listAll(): Promise<readonly ArticleRecord[]>;
+  /**
+   * Takes the scan lock if it is free, so that one scan (and its deliveries) runs at a time
+   * across every process and store instance sharing this store's data. Resolves at once: to
+   * `undefined` while anyone holds it, this same instance included (it is not re-entrant).
+   *
+   * The lock is held until `release()`, `close()`, or the death of the holder: it belongs to
+   * the holder's process (SQLite: an OS file lock) or database session (PostgreSQL: a session
+   * advisory lock), so a crashed or killed holder frees it without any timeout. A lost
+   * session (PostgreSQL restarted) frees it too, while the holder may still be scanning:
+   * the lock saves duplicate work; `apply()` is safe without it.
+   */
+  tryLockScan(): Promise<ScanLock | undefined>;
+  /** Closes the store, releasing a scan lock it still holds. */
   close(): Promise<void>;
 }

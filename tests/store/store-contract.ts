@@ -1,12 +1,45 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import type { ChangeEvent } from "../../src/article.ts";
 import { isParsed, parseArticle } from "../../src/source/parse.ts";
-import type { ArticleStore, ScanBatch, ScannedFile } from "../../src/store/store.ts";
+import type { ArticleStore, ScanBatch, ScanLock, ScannedFile } from "../../src/store/store.ts";
 
-/** A store under test, and a way to simulate a restart on the same data. */
+/** A store under test, and ways to reach the same data as a restart or another process would. */
 export interface StoreFixture {
   readonly store: ArticleStore;
+  /** Closes the store and opens it again: a restart. */
   reopen(): Promise<ArticleStore>;
+  /** A second instance on the same data, as another process would open it; closed after the test. */
+  another(): Promise<ArticleStore>;
+  /** Arguments for `tests/helpers/hold-scan-lock.ts` to open the same data in a child process. */
+  readonly holderArgs: readonly string[];
+}
+
+const holderScript = fileURLToPath(new URL("../helpers/hold-scan-lock.ts", import.meta.url));
+
+/** A child process that holds the scan lock of the fixture's data, and what it said. */
+async function lockInChild(args: readonly string[]) {
+  const child = spawn(process.execPath, [holderScript, ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  onTestFinished(() => {
+    child.kill("SIGKILL");
+  });
+  const [line] = (await once(createInterface({ input: child.stdout }), "line")) as [string];
+  return { child, said: line };
+}
+
+/** Tries to take the scan lock until it succeeds or `ms` have passed. */
+async function lockWithin(store: ArticleStore, ms: number): Promise<ScanLock | undefined> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const lock = await store.tryLockScan();
+    if (lock !== undefined || Date.now() > deadline) return lock;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 const t0 = new Date("2026-03-01T12:00:00Z");
@@ -244,6 +277,58 @@ export function describeArticleStore(name: string, open: () => Promise<StoreFixt
       const late = await store.pending("late");
       await store.markDelivered("late", late.at(-1)?.seq ?? 0);
       expect(summary(await store.pending("feeds"))).toEqual(["created a", "created b"]);
+    });
+
+    it("applies the same scan from two instances at once as one set of events", async () => {
+      const other = await fixture.another();
+      await store.subscribe("feeds");
+      const batch = scan(
+        ...Array.from({ length: 30 }, (_, i) => file(`n${i}.md`, `# N${i}\n\nText ${i}.`)),
+      );
+      const [mine, theirs] = await Promise.all([store.apply(batch, t0), other.apply(batch, t0)]);
+      expect([mine.length, theirs.length].sort((a, b) => a - b)).toEqual([0, 30]);
+      expect(summary(await store.pending("feeds"))).toEqual(summary([...mine, ...theirs]));
+      expect(await other.countPublished()).toBe(30);
+      expect(await store.apply(scan(...batch.files), minutes(1))).toEqual([]);
+    });
+
+    it("gives the scan lock to one holder at a time, and again once released", async () => {
+      const other = await fixture.another();
+      const lock = await store.tryLockScan();
+      expect(lock).toBeDefined();
+      expect(await other.tryLockScan()).toBeUndefined();
+      expect(await store.tryLockScan()).toBeUndefined();
+      await lock?.release();
+      await lock?.release();
+      const theirs = await other.tryLockScan();
+      expect(theirs).toBeDefined();
+      expect(await store.tryLockScan()).toBeUndefined();
+      await theirs?.release();
+      const again = await store.tryLockScan();
+      expect(again).toBeDefined();
+      await again?.release();
+    });
+
+    it("frees the scan lock when the store holding it is closed", async () => {
+      const other = await fixture.another();
+      expect(await other.tryLockScan()).toBeDefined();
+      expect(await store.tryLockScan()).toBeUndefined();
+      await other.close();
+      const lock = await store.tryLockScan();
+      expect(lock).toBeDefined();
+      await lock?.release();
+    });
+
+    it("frees the scan lock when the process holding it is killed", async () => {
+      const { child, said } = await lockInChild(fixture.holderArgs);
+      expect(said).toBe("locked");
+      expect(await store.tryLockScan()).toBeUndefined();
+      child.kill("SIGKILL");
+      await once(child, "exit");
+      // PostgreSQL ends the session when it sees the connection close: soon, not at once.
+      const lock = await lockWithin(store, 10_000);
+      expect(lock).toBeDefined();
+      await lock?.release();
     });
   });
 }
