@@ -1,0 +1,127 @@
+/**
+ * Pushes change events to followers: created → `Create`, updated → `Update`,
+ * deleted → `Delete` (a `Tombstone`), through Fedify's persistent queue.
+ */
+import type { Context, Federation, KvStore, OutboxPermanentFailureHandler } from "@fedify/fedify";
+import { getLogger } from "@logtape/logtape";
+import type { ChangeEvent } from "../article.ts";
+import type { FollowerStore } from "./followers.ts";
+import { objectContextOf, objectId, type PostType, toActivity } from "./objects.ts";
+
+const logger = getLogger(["herald", "federation", "publisher"]);
+
+export interface QuietImportOptions {
+  /**
+   * A created article whose `published` is older than this at its event is not pushed
+   * (milliseconds; default 6 hours): Mastodon buries backdated posts, and a flood of
+   * them reads as spam. It still appears in the outbox, featured and the feeds.
+   */
+  readonly maxAgeMs?: number;
+  /**
+   * Whether the first batch of events the publisher ever handles is an import that is not
+   * pushed (default true). Remembered in the KV store, so a replay after a crash decides the
+   * same. An empty batch decides nothing: the first scan that finds articles is the import.
+   */
+  readonly firstBatch?: boolean;
+}
+
+export interface PublisherDeps {
+  readonly kv: KvStore;
+}
+
+export interface PublisherOptions {
+  readonly origin: URL;
+  /** The account's username (= actor identifier). */
+  readonly username: string;
+  readonly postType: PostType;
+  readonly quietImport?: QuietImportOptions;
+}
+
+export type ChangeSubscriber = (events: readonly ChangeEvent[]) => Promise<void>;
+
+export const DEFAULT_QUIET_IMPORT_AGE_MS = 6 * 60 * 60 * 1000;
+/** The last `seq` of the first batch: events up to it are the initial import. */
+export const IMPORT_THROUGH_SEQ_KEY = ["herald", "federation", "importThroughSeq"] as const;
+
+/**
+ * A change subscriber that enqueues one activity per event, in order, and returns once
+ * all are durably queued. Activity ids derive from the object id and `seq`, so when a
+ * crash makes the caller hand the same events again, receivers see the same ids and
+ * drop the duplicates.
+ */
+export function createFederationPublisher(
+  federation: Federation<void>,
+  deps: PublisherDeps,
+  options: PublisherOptions,
+): ChangeSubscriber {
+  const maxAgeMs = options.quietImport?.maxAgeMs ?? DEFAULT_QUIET_IMPORT_AGE_MS;
+  const firstBatchIsImport = options.quietImport?.firstBatch ?? true;
+  return async (events) => {
+    const importThroughSeq = await initialImportThrough(deps.kv, events, firstBatchIsImport);
+    const ctx: Context<void> = federation.createContext(options.origin, undefined);
+    const objects = objectContextOf(ctx, options.username, options.postType);
+    for (const event of events) {
+      if (event.type === "created") {
+        if (event.seq <= importThroughSeq) {
+          logger.debug("Not pushing {slug}: part of the initial import.", {
+            slug: event.article.slug,
+          });
+          continue;
+        }
+        if (event.at.getTime() - event.article.published.getTime() > maxAgeMs) {
+          logger.info("Not pushing {slug}: published {published}, long before it was found.", {
+            slug: event.article.slug,
+            published: event.article.published.toISOString(),
+          });
+          continue;
+        }
+      }
+      const activity = toActivity(event, objects);
+      await ctx.sendActivity({ identifier: options.username }, "followers", activity, {
+        preferSharedInbox: true,
+        // FEP-8fcf: lets Mastodon drop follows we no longer know about.
+        syncCollection: true,
+        // Create, Update and Delete of one article arrive in the order they happened.
+        orderingKey: objectId(event.article.id, objects).href,
+      });
+      logger.info("Queued {type} of {slug} for followers.", {
+        type: event.type,
+        slug: event.article.slug,
+      });
+    }
+  };
+}
+
+/** The `seq` through which created events are the initial import (0: none are). */
+async function initialImportThrough(
+  kv: KvStore,
+  events: readonly ChangeEvent[],
+  firstBatchIsImport: boolean,
+): Promise<number> {
+  const stored = await kv.get<number>(IMPORT_THROUGH_SEQ_KEY);
+  if (stored != null) return stored;
+  if (events.length === 0) return 0;
+  const through = firstBatchIsImport ? Math.max(...events.map((event) => event.seq)) : 0;
+  // Recorded before anything is sent: a replay of this batch after a crash must decide alike.
+  await kv.set(IMPORT_THROUGH_SEQ_KEY, through);
+  if (through > 0) {
+    logger.info("Initial import of {count} changes: new articles are not pushed to followers.", {
+      count: events.length,
+    });
+  }
+  return through;
+}
+
+/** A follower's own inbox answers 410 Gone: the account is gone, stop delivering to it. */
+export function onPermanentFailure(followers: FollowerStore): OutboxPermanentFailureHandler<void> {
+  return async (_ctx, failure) => {
+    if (failure.reason !== "http" || failure.statusCode !== 410) return;
+    for (const actorId of failure.actorIds) {
+      const follower = await followers.get(actorId);
+      // A shared inbox speaks for a whole server, not for one account.
+      if (follower == null || follower.inbox.href !== failure.inbox.href) continue;
+      await followers.removeByActor(actorId);
+      logger.info("Removed follower {actor}: its inbox is gone.", { actor: actorId.href });
+    }
+  };
+}
