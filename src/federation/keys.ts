@@ -63,7 +63,7 @@ export async function loadOrCreateKeys(keysDir: string, kv: KvStore): Promise<Ac
 
 async function createKeys(keysDir: string, kv: KvStore): Promise<AccountKeys> {
   await mkdir(keysDir, { recursive: true, mode: 0o700 });
-  const rsa = await generateCryptoKeyPair("RSASSA-PKCS1-v1_5");
+  const rsa = await generateRsaKeyPair();
   const ed25519 = await generateCryptoKeyPair("Ed25519");
   await writeKeyPair(join(keysDir, KEY_FILES.rsa), rsa);
   await writeKeyPair(join(keysDir, KEY_FILES.ed25519), ed25519);
@@ -71,6 +71,20 @@ async function createKeys(keysDir: string, kv: KvStore): Promise<AccountKeys> {
   await kv.set(KEYS_CREATED_KEY, createdAt.toISOString());
   logger.info("Created the account's key pairs in {keysDir}; back this folder up.", { keysDir });
   return { rsa, ed25519, createdAt };
+}
+
+/** RSA-2048, as Mastodon's own keys (Fedify's `generateCryptoKeyPair()` makes 4096 bits). */
+async function generateRsaKeyPair(): Promise<CryptoKeyPair> {
+  return await crypto.subtle.generateKey(
+    {
+      name: "RSASSA-PKCS1-v1_5",
+      modulusLength: 2048,
+      publicExponent: new Uint8Array([0x01, 0x00, 0x01]),
+      hash: "SHA-256",
+    },
+    true,
+    ["sign", "verify"],
+  );
 }
 
 async function readKeyPair(path: string): Promise<CryptoKeyPair | undefined> {

@@ -224,7 +224,11 @@ export function summaryOf(article: Article): string {
 
 function htmlToText(html: string): string {
   return html
-    .replace(/<[^>]*>/g, " ")
+    .replace(
+      /<\/?(p|br|div|li|ul|ol|h[1-6]|blockquote|pre|figure|figcaption|tr|td|th)\b[^>]*>/gi,
+      " ",
+    )
+    .replace(/<[^>]*>/g, "")
     .replace(/&nbsp;/g, " ")
     .replace(/&lt;/g, "<")
     .replace(/&gt;/g, ">")
