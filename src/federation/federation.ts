@@ -15,7 +15,13 @@ import { getLogger } from "@logtape/logtape";
 import type { Article } from "../article.ts";
 import type { ArticleStore } from "../store/store.ts";
 import { absolute, paths } from "../urls.ts";
-import { type AccountProfile, type ActorType, type ProfileField, toActor } from "./actor.ts";
+import {
+  type AccountProfile,
+  type ActorType,
+  DEFAULT_USERNAME,
+  type ProfileField,
+  toActor,
+} from "./actor.ts";
 import {
   dispatchFeatured,
   dispatchFollowers,
@@ -34,6 +40,7 @@ import {
 import type { AccountKeys } from "./keys.ts";
 import { toNodeInfo } from "./nodeinfo.ts";
 import {
+  DEFAULT_POST_TYPE,
   type ObjectContext,
   objectContextOf,
   type PostType,
@@ -98,8 +105,6 @@ export interface FederationDeps {
   readonly followers: FollowerStore;
 }
 
-export const DEFAULT_USERNAME = "news";
-
 /**
  * Fedify's default gives up after about half an hour; a server that is down for a day
  * or a weekend must still get the posts. 16 attempts: ~1 min doubling to 12 h, ~4 days.
@@ -139,7 +144,7 @@ export function registerFederation(
 ): void {
   const { store, followers, keys } = deps;
   const username = options.username ?? DEFAULT_USERNAME;
-  const postType = options.postType ?? "article";
+  const postType = options.postType ?? DEFAULT_POST_TYPE;
   const profile = resolveProfile(options, keys.createdAt);
   const isAccount = (identifier: string) => identifier === username;
   const objectContext = (ctx: Parameters<typeof objectContextOf>[0]) =>
@@ -251,3 +256,4 @@ export function resolveProfile(options: FederationOptions, keysCreatedAt: Date):
 }
 
 export type { ObjectContext, PostType };
+export { DEFAULT_USERNAME };

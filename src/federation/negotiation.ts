@@ -5,10 +5,18 @@
  * so caches keep the two apart.
  */
 import type { Federation } from "@fedify/fedify";
-import { type Request, type RequestHandler, Router } from "express";
+import { type Request, type Response, Router } from "express";
+import type { Article } from "../article.ts";
 import type { ArticleStore } from "../store/store.ts";
 import { absolute, paths } from "../urls.ts";
-import { objectContextOf, objectId, type PostType, toTombstone } from "./objects.ts";
+import { DEFAULT_USERNAME } from "./actor.ts";
+import {
+  DEFAULT_POST_TYPE,
+  objectContextOf,
+  objectId,
+  type PostType,
+  toTombstone,
+} from "./objects.ts";
 
 export interface NegotiationDeps {
   readonly federation: Federation<void>;
@@ -17,8 +25,10 @@ export interface NegotiationDeps {
 
 export interface NegotiationOptions {
   readonly origin: URL;
-  readonly username: string;
-  readonly postType: PostType;
+  /** Default `news`. */
+  readonly username?: string;
+  /** Default `article`. */
+  readonly postType?: PostType;
   /** Where a browser asking for the actor goes; default the home page. */
   readonly profileUrl?: URL;
 }
@@ -36,12 +46,18 @@ const ACTIVITY_JSON = "application/activity+json";
  */
 export function negotiateFederation(deps: NegotiationDeps, options: NegotiationOptions): Router {
   const { federation, store } = deps;
-  const context = () =>
-    objectContextOf(
-      federation.createContext(options.origin, undefined),
-      options.username,
-      options.postType,
-    );
+  const username = options.username ?? DEFAULT_USERNAME;
+  const postType = options.postType ?? DEFAULT_POST_TYPE;
+  const objects = () =>
+    objectContextOf(federation.createContext(options.origin, undefined), username, postType);
+  const sendTombstone = async (res: Response, article: Article): Promise<void> => {
+    const tombstone = toTombstone(article, objects());
+    const json = await tombstone.toJsonLd({
+      format: "compact",
+      contextLoader: federation.createContext(options.origin, undefined).contextLoader,
+    });
+    res.status(410).set("Content-Type", ACTIVITY_JSON).send(JSON.stringify(json));
+  };
   const router = Router();
 
   router.get(expressPath(paths.object(":id")), async (req, res, next) => {
@@ -49,8 +65,8 @@ export function negotiateFederation(deps: NegotiationDeps, options: NegotiationO
     const record = await store.findById(String(req.params.id));
     if (record == null || record.state === "draft" || record.state === "scheduled") return next();
     if (record.state === "deleted") {
-      if (!acceptsActivityPub(req)) return void res.status(410).type("text/plain").send("Gone.\n");
-      return void (await sendTombstone(res, record.article, deps, options));
+      if (acceptsActivityPub(req)) return await sendTombstone(res, record.article);
+      return void res.status(410).type("text/plain").send("Gone.\n");
     }
     if (acceptsActivityPub(req)) return next();
     res.redirect(303, absolute(options.origin, paths.article(record.article.slug)).href);
@@ -61,32 +77,19 @@ export function negotiateFederation(deps: NegotiationDeps, options: NegotiationO
     if (!acceptsActivityPub(req)) return next();
     const record = await store.findBySlug(String(req.params.slug));
     if (record?.state === "published") {
-      return res.redirect(303, objectId(record.article.id, context()).href);
+      return res.redirect(303, objectId(record.article.id, objects()).href);
     }
-    if (record?.state === "deleted")
-      return void (await sendTombstone(res, record.article, deps, options));
+    if (record?.state === "deleted") return await sendTombstone(res, record.article);
     next();
   });
 
   router.get("/users/:identifier", (req, res, next) => {
-    if (req.params.identifier !== options.username || acceptsActivityPub(req)) return next();
+    if (req.params.identifier !== username || acceptsActivityPub(req)) return next();
     res.vary("Accept");
     res.redirect(303, (options.profileUrl ?? absolute(options.origin, paths.home)).href);
   });
 
   return router;
-}
-
-async function sendTombstone(
-  res: Parameters<RequestHandler>[1],
-  article: Parameters<typeof toTombstone>[0],
-  deps: NegotiationDeps,
-  options: NegotiationOptions,
-): Promise<void> {
-  const ctx = deps.federation.createContext(options.origin, undefined);
-  const tombstone = toTombstone(article, objectContextOf(ctx, options.username, options.postType));
-  const json = await tombstone.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader });
-  res.status(410).set("Content-Type", ACTIVITY_JSON).send(JSON.stringify(json));
 }
 
 /** `paths.article(":slug")` is `/articles/%3Aslug`: undo the encoding of the placeholder. */

@@ -21,6 +21,7 @@ import { toInstant } from "./temporal.ts";
 
 /** How articles appear in the fediverse: Mastodon shows an `Article` as title, summary and link. */
 export type PostType = "article" | "note";
+export const DEFAULT_POST_TYPE: PostType = "article";
 
 export interface ObjectContext {
   /** The public origin (`PUBLIC_URL`). */

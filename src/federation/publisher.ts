@@ -5,8 +5,15 @@
 import type { Context, Federation, KvStore, OutboxPermanentFailureHandler } from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
 import type { ChangeEvent } from "../article.ts";
+import { DEFAULT_USERNAME } from "./actor.ts";
 import type { FollowerStore } from "./followers.ts";
-import { objectContextOf, objectId, type PostType, toActivity } from "./objects.ts";
+import {
+  DEFAULT_POST_TYPE,
+  objectContextOf,
+  objectId,
+  type PostType,
+  toActivity,
+} from "./objects.ts";
 
 const logger = getLogger(["herald", "federation", "publisher"]);
 
@@ -31,9 +38,10 @@ export interface PublisherDeps {
 
 export interface PublisherOptions {
   readonly origin: URL;
-  /** The account's username (= actor identifier). */
-  readonly username: string;
-  readonly postType: PostType;
+  /** The account's username (= actor identifier); default `news`. */
+  readonly username?: string;
+  /** Default `article`. */
+  readonly postType?: PostType;
   readonly quietImport?: QuietImportOptions;
 }
 
@@ -56,10 +64,12 @@ export function createFederationPublisher(
 ): ChangeSubscriber {
   const maxAgeMs = options.quietImport?.maxAgeMs ?? DEFAULT_QUIET_IMPORT_AGE_MS;
   const firstBatchIsImport = options.quietImport?.firstBatch ?? true;
+  const username = options.username ?? DEFAULT_USERNAME;
+  const postType = options.postType ?? DEFAULT_POST_TYPE;
   return async (events) => {
     const importThroughSeq = await initialImportThrough(deps.kv, events, firstBatchIsImport);
     const ctx: Context<void> = federation.createContext(options.origin, undefined);
-    const objects = objectContextOf(ctx, options.username, options.postType);
+    const objects = objectContextOf(ctx, username, postType);
     for (const event of events) {
       if (event.type === "created") {
         if (event.seq <= importThroughSeq) {
@@ -77,7 +87,7 @@ export function createFederationPublisher(
         }
       }
       const activity = toActivity(event, objects);
-      await ctx.sendActivity({ identifier: options.username }, "followers", activity, {
+      await ctx.sendActivity({ identifier: username }, "followers", activity, {
         preferSharedInbox: true,
         // FEP-8fcf: lets Mastodon drop follows we no longer know about.
         syncCollection: true,
