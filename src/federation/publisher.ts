@@ -25,11 +25,13 @@ export interface QuietImportOptions {
    */
   readonly maxAgeMs?: number;
   /**
-   * Whether the first batch of events the publisher ever handles is an import that is not
-   * pushed (default true). Remembered in the KV store, so a replay after a crash decides the
-   * same. An empty batch decides nothing: the first scan that finds articles is the import.
+   * Whether the articles of the first scan are an import that is not pushed (default true).
+   * The first scan is the one that recorded the first events this publisher sees: a scan
+   * records all its events at one time (`at`), however many batches deliver them. That time
+   * is kept in the KV store, so a replay after a crash decides the same. A scan that finds
+   * nothing records no events and decides nothing.
    */
-  readonly firstBatch?: boolean;
+  readonly firstScan?: boolean;
 }
 
 export interface PublisherDeps {
@@ -48,8 +50,8 @@ export interface PublisherOptions {
 export type ChangeSubscriber = (events: readonly ChangeEvent[]) => Promise<void>;
 
 export const DEFAULT_QUIET_IMPORT_AGE_MS = 6 * 60 * 60 * 1000;
-/** The last `seq` of the first batch: events up to it are the initial import. */
-export const IMPORT_THROUGH_SEQ_KEY = ["herald", "federation", "importThroughSeq"] as const;
+/** When the first scan recorded its events (ISO 8601), or `none` when it is no import. */
+export const IMPORT_SCAN_KEY = ["herald", "federation", "importScanAt"] as const;
 
 /**
  * A change subscriber that enqueues one activity per event, in order, and returns once
@@ -63,16 +65,16 @@ export function createFederationPublisher(
   options: PublisherOptions,
 ): ChangeSubscriber {
   const maxAgeMs = options.quietImport?.maxAgeMs ?? DEFAULT_QUIET_IMPORT_AGE_MS;
-  const firstBatchIsImport = options.quietImport?.firstBatch ?? true;
+  const firstScanIsImport = options.quietImport?.firstScan ?? true;
   const username = options.username ?? DEFAULT_USERNAME;
   const postType = options.postType ?? DEFAULT_POST_TYPE;
   return async (events) => {
-    const importThroughSeq = await initialImportThrough(deps.kv, events, firstBatchIsImport);
+    const importScanAt = await initialImportTime(deps.kv, events, firstScanIsImport);
     const ctx: Context<void> = federation.createContext(options.origin, undefined);
     const objects = objectContextOf(ctx, username, postType);
     for (const event of events) {
       if (event.type === "created") {
-        if (event.seq <= importThroughSeq) {
+        if (importScanAt != null && event.at.getTime() <= importScanAt) {
           logger.debug("Not pushing {slug}: part of the initial import.", {
             slug: event.article.slug,
           });
@@ -102,24 +104,21 @@ export function createFederationPublisher(
   };
 }
 
-/** The `seq` through which created events are the initial import (0: none are). */
-async function initialImportThrough(
+/** When the first scan recorded its events (ms), or undefined when there is no import. */
+async function initialImportTime(
   kv: KvStore,
   events: readonly ChangeEvent[],
-  firstBatchIsImport: boolean,
-): Promise<number> {
-  const stored = await kv.get<number>(IMPORT_THROUGH_SEQ_KEY);
-  if (stored != null) return stored;
-  if (events.length === 0) return 0;
-  const through = firstBatchIsImport ? Math.max(...events.map((event) => event.seq)) : 0;
-  // Recorded before anything is sent: a replay of this batch after a crash must decide alike.
-  await kv.set(IMPORT_THROUGH_SEQ_KEY, through);
-  if (through > 0) {
-    logger.info("Initial import of {count} changes: new articles are not pushed to followers.", {
-      count: events.length,
-    });
-  }
-  return through;
+  firstScanIsImport: boolean,
+): Promise<number | undefined> {
+  const stored = await kv.get<string>(IMPORT_SCAN_KEY);
+  if (stored != null) return stored === "none" ? undefined : Date.parse(stored);
+  const first = events[0];
+  if (first == null) return undefined;
+  // Recorded before anything is sent: a replay after a crash must decide alike.
+  await kv.set(IMPORT_SCAN_KEY, firstScanIsImport ? first.at.toISOString() : "none");
+  if (!firstScanIsImport) return undefined;
+  logger.info("First scan: its articles are an import, not pushed to followers.");
+  return first.at.getTime();
 }
 
 /** A follower's own inbox answers 410 Gone: the account is gone, stop delivering to it. */

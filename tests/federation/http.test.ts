@@ -293,7 +293,7 @@ describe("the inbox", () => {
     const publish = createFederationPublisher(
       federation,
       { kv },
-      { origin, username: "news", postType: "article", quietImport: { firstBatch: false } },
+      { origin, username: "news", postType: "article", quietImport: { firstScan: false } },
     );
     await publish([created(article, 1, article.published)]);
     await eventually(async () => alice.received.some((r) => r.body.includes('"Create"')));

@@ -69,11 +69,11 @@ function setUp(options: Partial<PublisherOptions> = {}) {
   return { federation, publish: publisher(), publisher, publisherOptions };
 }
 
-/** A live publisher: its first batch (the import) is already behind it. */
+/** A live publisher: the first scan (the import, an hour before PUBLISHED) is behind it. */
 async function live(options: Partial<PublisherOptions> = {}) {
   const setup = setUp(options);
   const imported = anArticle({ id: "imported", slug: "imported" });
-  await setup.publish([created(imported, 1)]);
+  await setup.publish([created(imported, 1, later(PUBLISHED, -HOUR))]);
   expect(setup.federation.sentActivities).toHaveLength(0);
   return setup;
 }
@@ -144,26 +144,32 @@ describe("createFederationPublisher()", () => {
     expect(ids.slice(3)).toEqual(ids.slice(0, 3));
   });
 
-  it("does not push the first scan's articles, and remembers that across a replay", async () => {
+  it("does not push the first scan's articles, however many batches bring them", async () => {
     const { federation, publish, publisher } = setUp();
-    const firstScan = [created(anArticle(), 1), created(anArticle({ id: "b", slug: "b" }), 2)];
-    await publish(firstScan);
+    const scanAt = PUBLISHED;
+    const firstBatch = [
+      created(anArticle(), 1, scanAt),
+      created(anArticle({ id: "b", slug: "b" }), 2, scanAt),
+    ];
+    await publish(firstBatch);
     // The process died before the cursor moved: a new publisher gets the same batch.
-    await publisher()(firstScan);
+    await publisher()(firstBatch);
+    await publish([created(anArticle({ id: "c", slug: "c" }), 3, scanAt)]);
     expect(federation.sentActivities).toHaveLength(0);
-    await publish([created(anArticle({ id: "c", slug: "c" }), 3)]);
+    const nextScan = later(scanAt, 60_000);
+    await publish([created(anArticle({ id: "d", slug: "d", published: nextScan }), 4, nextScan)]);
     expect(federation.sentActivities).toHaveLength(1);
   });
 
-  it("lets an empty first batch decide nothing", async () => {
+  it("lets an empty first call decide nothing", async () => {
     const { federation, publish } = setUp();
     await publish([]);
     await publish([created(anArticle(), 1)]);
     expect(federation.sentActivities).toHaveLength(0);
   });
 
-  it("pushes the first batch when told it is no import", async () => {
-    const { federation, publish } = setUp({ quietImport: { firstBatch: false } });
+  it("pushes the first scan when told it is no import", async () => {
+    const { federation, publish } = setUp({ quietImport: { firstScan: false } });
     await publish([created(anArticle(), 1)]);
     expect(federation.sentActivities[0]?.activity).toBeInstanceOf(Create);
   });
@@ -205,7 +211,7 @@ describe("createFederationPublisher() with Fedify's queue", () => {
     const publish = createFederationPublisher(
       federation,
       { kv },
-      { origin: ORIGIN, username: "news", postType: "article", quietImport: { firstBatch: false } },
+      { origin: ORIGIN, username: "news", postType: "article", quietImport: { firstScan: false } },
     );
     await publish([created(anArticle(), 1)]);
     expect(queue.messages).toHaveLength(1);
@@ -252,7 +258,7 @@ describe("loadOrCreateKeys() keys in the publisher", () => {
           origin: ORIGIN,
           username: "news",
           postType: "article",
-          quietImport: { firstBatch: false },
+          quietImport: { firstScan: false },
         },
       );
       await publish([created(anArticle(), 1)]);
