@@ -91,7 +91,7 @@ export interface FederationOptions {
   readonly profile?: ProfileOptions;
   /** Default `article`. */
   readonly postType?: PostType;
-  /** Read by `createFederationPublisher()`. */
+  /** Read by `createFederationPublisher()`, which takes these same options. */
   readonly quietImport?: QuietImportOptions;
   /** Outgoing delivery retries; default: from a minute up to 12 h apart, for about 4 days. */
   readonly retry?: CreateExponentialBackoffPolicyOptions;

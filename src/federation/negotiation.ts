@@ -29,8 +29,8 @@ export interface NegotiationOptions {
   readonly username?: string;
   /** Default `article`. */
   readonly postType?: PostType;
-  /** Where a browser asking for the actor goes; default the home page. */
-  readonly profileUrl?: URL;
+  /** `profile.url` is where a browser asking for the actor goes; default the home page. */
+  readonly profile?: { readonly url?: URL };
 }
 
 const ACTIVITY_JSON = "application/activity+json";
@@ -86,7 +86,7 @@ export function negotiateFederation(deps: NegotiationDeps, options: NegotiationO
   router.get("/users/:identifier", (req, res, next) => {
     if (req.params.identifier !== username || acceptsActivityPub(req)) return next();
     res.vary("Accept");
-    res.redirect(303, (options.profileUrl ?? absolute(options.origin, paths.home)).href);
+    res.redirect(303, (options.profile?.url ?? absolute(options.origin, paths.home)).href);
   });
 
   return router;

@@ -20,7 +20,7 @@ import {
 import { CryptographicKey, Endpoints, Follow, Person, Undo } from "@fedify/vocab";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildFederation } from "../../src/federation/federation.ts";
+import { buildFederation, type FederationOptions } from "../../src/federation/federation.ts";
 import { createSqliteFollowerStore, type FollowerStore } from "../../src/federation/followers.ts";
 import { loadOrCreateKeys } from "../../src/federation/keys.ts";
 import { federationMiddleware } from "../../src/federation/mount.ts";
@@ -105,6 +105,7 @@ let origin: URL;
 let federation: Federation<void>;
 let followers: FollowerStore;
 let kv: MemoryKvStore;
+let options: FederationOptions;
 const stopQueue = new AbortController();
 const alice = new RemoteActor();
 
@@ -121,14 +122,17 @@ beforeAll(async () => {
   const keys = await loadOrCreateKeys(join(dir, "keys"), kv);
   herald = createServer();
   origin = await listen(herald);
-  federation = buildFederation(
-    { origin, allowPrivateAddress: true },
-    { store, kv, queue: new InProcessMessageQueue(), keys, followers },
-  );
+  // One options object for all three, as the app's config supplies it.
+  options = { origin, allowPrivateAddress: true, quietImport: { firstScan: false } };
+  federation = buildFederation(options, {
+    store,
+    kv,
+    queue: new InProcessMessageQueue(),
+    keys,
+    followers,
+  });
   const app = express();
-  app.use(
-    federationMiddleware({ federation, store }, { origin, username: "news", postType: "article" }),
-  );
+  app.use(federationMiddleware({ federation, store }, options));
   app.get("/articles/:slug", (_req, res) => void res.type("html").send("<p>The page.</p>"));
   app.use((_req, res) => void res.status(404).type("text").send("Not found.\n"));
   herald.on("request", app);
@@ -290,11 +294,7 @@ describe("the inbox", () => {
   });
 
   it("delivers a new article as a Create to the follower's shared inbox", async () => {
-    const publish = createFederationPublisher(
-      federation,
-      { kv },
-      { origin, username: "news", postType: "article", quietImport: { firstScan: false } },
-    );
+    const publish = createFederationPublisher(federation, { kv }, options);
     await publish([created(article, 1, article.published)]);
     await eventually(async () => alice.received.some((r) => r.body.includes('"Create"')));
     const delivery = alice.received.find((r) => r.body.includes('"Create"'));
