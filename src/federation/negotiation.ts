@@ -48,14 +48,12 @@ export function negotiateFederation(deps: NegotiationDeps, options: NegotiationO
   const { federation, store } = deps;
   const username = options.username ?? DEFAULT_USERNAME;
   const postType = options.postType ?? DEFAULT_POST_TYPE;
-  const objects = () =>
-    objectContextOf(federation.createContext(options.origin, undefined), username, postType);
+  const context = () => federation.createContext(options.origin, undefined);
+  const objects = () => objectContextOf(context(), username, postType);
   const sendTombstone = async (res: Response, article: Article): Promise<void> => {
-    const tombstone = toTombstone(article, objects());
-    const json = await tombstone.toJsonLd({
-      format: "compact",
-      contextLoader: federation.createContext(options.origin, undefined).contextLoader,
-    });
+    const ctx = context();
+    const tombstone = toTombstone(article, objectContextOf(ctx, username, postType));
+    const json = await tombstone.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader });
     res.status(410).set("Content-Type", ACTIVITY_JSON).send(JSON.stringify(json));
   };
   const router = Router();
