@@ -4,7 +4,7 @@
  */
 import type { Context, PageItems } from "@fedify/fedify";
 import type { Create, Recipient } from "@fedify/vocab";
-import type { ArticleStore } from "../store/store.ts";
+import type { PublishedArticles } from "./articles.ts";
 import type { FollowerStore } from "./followers.ts";
 import { type ObjectContext, type Post, toCreate, toPost } from "./objects.ts";
 
@@ -63,7 +63,7 @@ export function followersFirstCursor(ctx: Context<void>): string | null {
 
 /** A page of the outbox: newest first, one `Create` per published article. */
 export async function dispatchOutbox(
-  store: ArticleStore,
+  store: PublishedArticles,
   ctx: ObjectContext,
   cursor: string | null,
 ): Promise<PageItems<Create>> {
@@ -80,7 +80,7 @@ export async function dispatchOutbox(
 
 /** The featured ("pinned") posts: articles marked `pinned`, or else the latest few. */
 export async function dispatchFeatured(
-  store: ArticleStore,
+  store: PublishedArticles,
   ctx: ObjectContext,
 ): Promise<PageItems<Post>> {
   const published = await store.listPublished();

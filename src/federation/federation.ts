@@ -13,7 +13,6 @@ import {
 import { Activity, Article as ArticleObject, Delete, Follow, Note, Undo } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { Article } from "../article.ts";
-import type { ArticleStore } from "../store/store.ts";
 import { absolute, paths } from "../urls.ts";
 import {
   type AccountProfile,
@@ -22,6 +21,7 @@ import {
   type ProfileField,
   toActor,
 } from "./actor.ts";
+import type { PublishedArticles } from "./articles.ts";
 import {
   dispatchFeatured,
   dispatchFollowers,
@@ -98,7 +98,7 @@ export interface FederationOptions {
 }
 
 export interface FederationDeps {
-  readonly store: ArticleStore;
+  readonly store: PublishedArticles;
   readonly kv: KvStore;
   readonly queue: MessageQueue;
   readonly keys: AccountKeys;

@@ -7,9 +7,9 @@
 import type { Federation } from "@fedify/fedify";
 import { type Request, type Response, Router } from "express";
 import type { Article } from "../article.ts";
-import type { ArticleStore } from "../store/store.ts";
 import { absolute, paths } from "../urls.ts";
 import { DEFAULT_USERNAME } from "./actor.ts";
+import type { PublishedArticles } from "./articles.ts";
 import {
   DEFAULT_POST_TYPE,
   objectContextOf,
@@ -20,7 +20,7 @@ import {
 
 export interface NegotiationDeps {
   readonly federation: Federation<void>;
-  readonly store: ArticleStore;
+  readonly store: PublishedArticles;
 }
 
 export interface NegotiationOptions {

@@ -1,15 +1,10 @@
 /**
  * Fixed inputs for the federation tests: articles, change events, and an in-memory
- * `ArticleStore` standing in for the SQLite store (written elsewhere) so the federation
- * can be tested on its own.
+ * article store (the part the federation reads) so the federation is tested on its own.
  */
 import type { Article, ChangeEvent } from "../../src/article.ts";
-import type {
-  ArticleRecord,
-  ArticleState,
-  ArticleStore,
-  ListOptions,
-} from "../../src/store/store.ts";
+import type { PublishedArticles } from "../../src/federation/articles.ts";
+import type { ArticleRecord, ArticleState, ListOptions } from "../../src/store/store.ts";
 
 export const ORIGIN = new URL("https://news.test");
 export const PUBLISHED = new Date("2026-03-01T10:00:00.000Z");
@@ -49,7 +44,7 @@ export function deleted(article: Article, seq: number, at: Date): ChangeEvent {
 /** Articles by state; `findById("explode")` throws, for error-path tests. */
 export function memoryArticleStore(
   records: readonly { article: Article; state: ArticleState }[],
-): ArticleStore {
+): PublishedArticles {
   const all = (): ArticleRecord[] => [...records];
   const published = () =>
     all()
@@ -57,10 +52,6 @@ export function memoryArticleStore(
       .map((record) => record.article)
       .sort((a, b) => b.published.getTime() - a.published.getTime());
   return {
-    fileStamps: async () => new Map(),
-    apply: async () => [],
-    pending: async () => [],
-    markDelivered: async () => {},
     listPublished: async (options: ListOptions = {}) =>
       published()
         .filter((article) => options.tag == null || article.tags.includes(options.tag))
@@ -71,8 +62,6 @@ export function memoryArticleStore(
       if (id === "explode") throw new Error("The store is down.");
       return all().find((record) => record.article.id === id);
     },
-    listAll: async () => all(),
-    close: async () => {},
   };
 }
 
