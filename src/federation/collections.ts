@@ -1,0 +1,94 @@
+/**
+ * The account's collections: followers (paged, counted), outbox (paged, newest first, one
+ * `Create` per published article) and featured (pinned articles, or else the latest few).
+ */
+import type { Context, PageItems } from "@fedify/fedify";
+import type { Create, Recipient } from "@fedify/vocab";
+import type { PublishedArticles } from "./articles.ts";
+import type { FollowerStore } from "./followers.ts";
+import { type ObjectContext, type Post, toCreate, toPost } from "./objects.ts";
+
+export const PAGE_SIZE = 20;
+/** How many of the latest articles are featured when none is pinned. */
+export const FEATURED_FALLBACK = 3;
+
+/**
+ * A page of followers, or with `cursor` null all of them (Fedify asks for all when it
+ * delivers to "followers"). With `filter` (FEP-8fcf `base-url`), only those on that server.
+ */
+export async function dispatchFollowers(
+  followers: FollowerStore,
+  cursor: string | null,
+  filter?: URL,
+): Promise<PageItems<Recipient>> {
+  if (cursor == null) {
+    const recipients = (await followers.inboxes()).flatMap((group) =>
+      group.actorIds.map(
+        (id): Recipient => ({
+          id,
+          inboxId: group.inbox,
+          endpoints: group.sharedInbox ? { sharedInbox: group.inbox } : null,
+        }),
+      ),
+    );
+    return {
+      items:
+        filter == null
+          ? recipients
+          : recipients.filter((recipient) => recipient.id?.href.startsWith(filter.href)),
+    };
+  }
+  const page = await followers.list({ cursor, limit: PAGE_SIZE });
+  return {
+    items: page.items.map((follower) => ({
+      id: follower.id,
+      inboxId: follower.inbox,
+      endpoints: follower.sharedInbox == null ? null : { sharedInbox: follower.sharedInbox },
+    })),
+    nextCursor: page.nextCursor ?? null,
+  };
+}
+
+/**
+ * The first followers page, or none (so Fedify answers with the whole collection) when the
+ * request is a FEP-8fcf synchronization (`?base-url=`): Mastodon reads only the first page
+ * and unfollows whoever it does not find there.
+ */
+export function followersFirstCursor(ctx: Context<void>): string | null {
+  if ("request" in ctx && ctx.request instanceof Request) {
+    if (new URL(ctx.request.url).searchParams.has("base-url")) return null;
+  }
+  return "0";
+}
+
+/** A page of the outbox: newest first, one `Create` per published article. */
+export async function dispatchOutbox(
+  store: PublishedArticles,
+  ctx: ObjectContext,
+  cursor: string | null,
+): Promise<PageItems<Create>> {
+  const offset = parseOffset(cursor);
+  // The store lists without an offset; a news site's article count keeps this cheap.
+  const articles = await store.listPublished({ limit: offset + PAGE_SIZE + 1 });
+  const page = articles.slice(offset, offset + PAGE_SIZE);
+  return {
+    items: page.map((article) => toCreate(article, ctx)),
+    nextCursor: articles.length > offset + PAGE_SIZE ? String(offset + PAGE_SIZE) : null,
+    prevCursor: offset > 0 ? String(Math.max(0, offset - PAGE_SIZE)) : null,
+  };
+}
+
+/** The featured ("pinned") posts: articles marked `pinned`, or else the latest few. */
+export async function dispatchFeatured(
+  store: PublishedArticles,
+  ctx: ObjectContext,
+): Promise<PageItems<Post>> {
+  const published = await store.listPublished();
+  const pinned = published.filter((article) => article.pinned);
+  const featured = pinned.length > 0 ? pinned : published.slice(0, FEATURED_FALLBACK);
+  return { items: featured.map((article) => toPost(article, ctx)) };
+}
+
+function parseOffset(cursor: string | null): number {
+  return cursor != null && /^\d{1,9}$/.test(cursor) ? Number(cursor) : 0;
+}

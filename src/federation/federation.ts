@@ -1,0 +1,259 @@
+/**
+ * The fediverse account, wired in one place: every route Fedify serves, read top to
+ * bottom like a route table. Handlers live in their own modules; this file only connects.
+ */
+import {
+  type CreateExponentialBackoffPolicyOptions,
+  createExponentialBackoffPolicy,
+  createFederation,
+  type Federation,
+  type KvStore,
+  type MessageQueue,
+} from "@fedify/fedify";
+import { Activity, Article as ArticleObject, Delete, Follow, Note, Undo } from "@fedify/vocab";
+import { getLogger } from "@logtape/logtape";
+import type { Article } from "../article.ts";
+import { absolute, paths } from "../urls.ts";
+import {
+  type AccountProfile,
+  type ActorType,
+  DEFAULT_USERNAME,
+  type ProfileField,
+  toActor,
+} from "./actor.ts";
+import type { PublishedArticles } from "./articles.ts";
+import {
+  dispatchFeatured,
+  dispatchFollowers,
+  dispatchOutbox,
+  followersFirstCursor,
+} from "./collections.ts";
+import type { FollowerStore } from "./followers.ts";
+import {
+  type InboxDeps,
+  onDeleted,
+  onFollowed,
+  onOtherActivity,
+  onUnfollowed,
+  onUnverifiedActivity,
+} from "./inbox.ts";
+import type { AccountKeys } from "./keys.ts";
+import { toNodeInfo } from "./nodeinfo.ts";
+import {
+  DEFAULT_POST_TYPE,
+  type ObjectContext,
+  objectContextOf,
+  type PostType,
+  toArticleObject,
+  toNote,
+} from "./objects.ts";
+import { onPermanentFailure, type QuietImportOptions } from "./publisher.ts";
+
+const logger = getLogger(["herald", "federation"]);
+
+/** Fedify's URI templates. `object` must stay `paths.object()` of `src/urls.ts`. */
+export const federationPaths = {
+  actor: "/users/{identifier}",
+  inbox: "/users/{identifier}/inbox",
+  sharedInbox: "/inbox",
+  outbox: "/users/{identifier}/outbox",
+  followers: "/users/{identifier}/followers",
+  following: "/users/{identifier}/following",
+  featured: "/users/{identifier}/featured",
+  object: "/objects/{id}",
+  nodeInfo: "/nodeinfo/2.1",
+} as const;
+
+/** The profile as configured: everything optional, `resolveProfile()` fills in the rest. */
+export interface ProfileOptions {
+  readonly type?: ActorType;
+  readonly name?: string;
+  readonly summary?: string;
+  readonly avatar?: URL;
+  readonly header?: URL;
+  /** The home page; default the origin's `/`. */
+  readonly url?: URL;
+  /** Default: the web site and its three feeds. */
+  readonly fields?: readonly ProfileField[];
+  readonly discoverable?: boolean;
+  readonly indexable?: boolean;
+  /** Default: when the key pairs were created. */
+  readonly published?: Date;
+}
+
+export interface FederationOptions {
+  /** `PUBLIC_URL`: every id and the handle's host derive from it, even behind a proxy. */
+  readonly origin: URL;
+  /** `ACCOUNT_USERNAME`; default `news`. It is also the actor's identifier in its URLs. */
+  readonly username?: string;
+  /** Lets federation reach loopback/private addresses and plain-http peers: tests only. */
+  readonly allowPrivateAddress?: boolean;
+  readonly profile?: ProfileOptions;
+  /** Default `article`. */
+  readonly postType?: PostType;
+  /** Read by `createFederationPublisher()`, which takes these same options. */
+  readonly quietImport?: QuietImportOptions;
+  /** Outgoing delivery retries; default: from a minute up to 12 h apart, for about 4 days. */
+  readonly retry?: CreateExponentialBackoffPolicyOptions;
+}
+
+export interface FederationDeps {
+  readonly store: PublishedArticles;
+  readonly kv: KvStore;
+  readonly queue: MessageQueue;
+  readonly keys: AccountKeys;
+  readonly followers: FollowerStore;
+}
+
+/**
+ * Fedify's default gives up after about half an hour; a server that is down for a day
+ * or a weekend must still get the posts. 16 attempts: ~1 min doubling to 12 h, ~4 days.
+ */
+export const DEFAULT_RETRY: CreateExponentialBackoffPolicyOptions = {
+  initialDelay: { minutes: 1 },
+  maxDelay: { hours: 12 },
+  maxAttempts: 16,
+};
+
+export function buildFederation(
+  options: FederationOptions,
+  deps: FederationDeps,
+): Federation<void> {
+  const federation = createFederation<void>({
+    kv: deps.kv,
+    queue: deps.queue,
+    origin: options.origin.origin,
+    allowPrivateAddress: options.allowPrivateAddress ?? false,
+    // Mastodon and Fedify peers understand draft-cavage; skip the RFC 9421 knock first.
+    firstKnock: "draft-cavage-http-signatures-12",
+    outboxRetryPolicy: createExponentialBackoffPolicy(options.retry ?? DEFAULT_RETRY),
+  });
+  registerFederation(federation, options, deps);
+  return federation;
+}
+
+/**
+ * Registers every dispatcher and listener on `federation` (a real one, or
+ * `@fedify/testing`'s mock). Setters are called one by one, not chained: the mock's
+ * setters return the federation, not themselves.
+ */
+export function registerFederation(
+  federation: Federation<void>,
+  options: FederationOptions,
+  deps: FederationDeps,
+): void {
+  const { store, followers, keys } = deps;
+  const username = options.username ?? DEFAULT_USERNAME;
+  const postType = options.postType ?? DEFAULT_POST_TYPE;
+  const profile = resolveProfile(options, keys.createdAt);
+  const isAccount = (identifier: string) => identifier === username;
+  const objectContext = (ctx: Parameters<typeof objectContextOf>[0]) =>
+    objectContextOf(ctx, username, postType);
+  const inboxDeps: InboxDeps = {
+    followers,
+    identifier: username,
+    allowPrivateAddress: options.allowPrivateAddress ?? false,
+  };
+
+  // The actor, its keys, and the handle WebFinger resolves to it.
+  const actor = federation.setActorDispatcher(federationPaths.actor, async (ctx, identifier) =>
+    isAccount(identifier)
+      ? toActor(ctx, identifier, username, profile, await ctx.getActorKeyPairs(identifier))
+      : null,
+  );
+  // RSA first: the actor's `publicKey` is the first pair's.
+  actor.setKeyPairsDispatcher((_ctx, identifier) =>
+    isAccount(identifier) ? [keys.rsa, keys.ed25519] : [],
+  );
+  actor.mapHandle((_ctx, handle) =>
+    handle.toLowerCase() === username.toLowerCase() ? username : null,
+  );
+
+  // Inboxes: personal and shared.
+  federation
+    .setInboxListeners(federationPaths.inbox, federationPaths.sharedInbox)
+    .on(Follow, onFollowed(inboxDeps))
+    .on(Undo, onUnfollowed(inboxDeps))
+    .on(Delete, onDeleted(inboxDeps))
+    .on(Activity, onOtherActivity)
+    .onUnverifiedActivity(onUnverifiedActivity(inboxDeps))
+    .onError((_ctx, error) => logger.error("Inbox activity failed: {error}", { error }))
+    .setSharedKeyDispatcher(() => ({ identifier: username }));
+
+  // Collections.
+  const outbox = federation.setOutboxDispatcher(
+    federationPaths.outbox,
+    (ctx, identifier, cursor) =>
+      isAccount(identifier) ? dispatchOutbox(store, objectContext(ctx), cursor) : null,
+  );
+  outbox.setFirstCursor(() => "0");
+  outbox.setCounter((_ctx, identifier) => (isAccount(identifier) ? store.countPublished() : null));
+
+  const followersCollection = federation.setFollowersDispatcher(
+    federationPaths.followers,
+    (_ctx, identifier, cursor, filter) =>
+      isAccount(identifier) ? dispatchFollowers(followers, cursor, filter) : null,
+  );
+  followersCollection.setFirstCursor(followersFirstCursor);
+  followersCollection.setCounter((_ctx, identifier) =>
+    isAccount(identifier) ? followers.count() : null,
+  );
+
+  const following = federation.setFollowingDispatcher(federationPaths.following, (_ctx, id) =>
+    isAccount(id) ? { items: [] } : null,
+  );
+  following.setCounter((_ctx, identifier) => (isAccount(identifier) ? 0 : null));
+
+  federation.setFeaturedDispatcher(federationPaths.featured, (ctx, identifier) =>
+    isAccount(identifier) ? dispatchFeatured(store, objectContext(ctx)) : null,
+  );
+
+  // Articles, at `paths.object(id)`. Deleted ones answer 410 in `negotiation.ts`: Fedify's
+  // object dispatchers cannot answer with a status other than 200 or 404.
+  const published = async (id: string): Promise<Article | null> => {
+    const record = await store.findById(id);
+    return record?.state === "published" ? record.article : null;
+  };
+  if (postType === "note") {
+    federation.setObjectDispatcher(Note, federationPaths.object, async (ctx, { id }) => {
+      const article = await published(id);
+      return article == null ? null : toNote(article, objectContext(ctx));
+    });
+  } else {
+    federation.setObjectDispatcher(ArticleObject, federationPaths.object, async (ctx, { id }) => {
+      const article = await published(id);
+      return article == null ? null : toArticleObject(article, objectContext(ctx));
+    });
+  }
+
+  federation.setNodeInfoDispatcher(federationPaths.nodeInfo, async () =>
+    toNodeInfo(await store.countPublished()),
+  );
+
+  federation.setOutboxPermanentFailureHandler(onPermanentFailure(followers));
+}
+
+export function resolveProfile(options: FederationOptions, keysCreatedAt: Date): AccountProfile {
+  const profile = options.profile ?? {};
+  const origin = options.origin;
+  return {
+    type: profile.type ?? "Service",
+    name: profile.name ?? options.username ?? DEFAULT_USERNAME,
+    ...(profile.summary == null ? {} : { summary: profile.summary }),
+    ...(profile.avatar == null ? {} : { avatar: profile.avatar }),
+    ...(profile.header == null ? {} : { header: profile.header }),
+    url: profile.url ?? absolute(origin, paths.home),
+    fields: profile.fields ?? [
+      { name: "Website", value: absolute(origin, paths.home) },
+      { name: "RSS", value: absolute(origin, paths.rss) },
+      { name: "Atom", value: absolute(origin, paths.atom) },
+      { name: "JSON Feed", value: absolute(origin, paths.json) },
+    ],
+    discoverable: profile.discoverable ?? true,
+    indexable: profile.indexable ?? true,
+    published: profile.published ?? keysCreatedAt,
+  };
+}
+
+export type { ObjectContext, PostType };
+export { DEFAULT_USERNAME };

@@ -1,0 +1,151 @@
+/**
+ * What the account does with received activities: it accepts every follow, forgets
+ * unfollows and deleted actors, and ignores everything else.
+ */
+import {
+  FetchError,
+  type InboxContext,
+  type RequestContext,
+  type UnverifiedActivityReason,
+  validatePublicUrl,
+} from "@fedify/fedify";
+import { Accept, type Activity, Delete, Follow, isActor, type Undo } from "@fedify/vocab";
+import { getLogger } from "@logtape/logtape";
+import type { FollowerStore } from "./followers.ts";
+
+const logger = getLogger(["herald", "federation", "inbox"]);
+
+export interface InboxDeps {
+  readonly followers: FollowerStore;
+  /** The account's actor identifier. */
+  readonly identifier: string;
+  /** When false, followers whose inboxes are private or loopback addresses are refused. */
+  readonly allowPrivateAddress: boolean;
+  readonly now?: () => Date;
+}
+
+/** `Follow`: accept automatically (a signed `Accept`) and remember where to deliver. */
+export function onFollowed(deps: InboxDeps) {
+  return async (ctx: InboxContext<void>, follow: Follow): Promise<void> => {
+    const actorUri = ctx.getActorUri(deps.identifier);
+    if (follow.objectId?.href !== actorUri.href) return;
+    if (follow.id == null || follow.actorId == null) return;
+    const follower = await follow.getActor({
+      documentLoader: ctx.documentLoader,
+      contextLoader: ctx.contextLoader,
+      suppressError: true,
+    });
+    if (follower == null || !isActor(follower) || follower.id == null) return;
+    if (follower.id.href !== follow.actorId.href || follower.inboxId == null) return;
+    const sharedInbox = follower.endpoints?.sharedInbox ?? undefined;
+    if (!(await areDeliverable([follower.inboxId, sharedInbox], deps.allowPrivateAddress))) {
+      logger.warn("Refused follower {actor}: its inbox is not a public address.", {
+        actor: follower.id.href,
+      });
+      return;
+    }
+    await deps.followers.add({
+      id: follower.id,
+      inbox: follower.inboxId,
+      ...(sharedInbox == null ? {} : { sharedInbox }),
+      followId: follow.id,
+      createdAt: (deps.now ?? (() => new Date()))(),
+    });
+    await ctx.sendActivity(
+      { identifier: deps.identifier },
+      follower,
+      new Accept({
+        // Derived from the follow, so a redelivered Follow yields the same Accept.
+        id: new URL(`#accepts/${encodeURIComponent(follow.id.href)}`, actorUri),
+        actor: actorUri,
+        to: follower.id,
+        object: follow,
+      }),
+    );
+    logger.info("{actor} follows the account.", { actor: follower.id.href });
+  };
+}
+
+/** `Undo(Follow)`: the follower leaves. */
+export function onUnfollowed(deps: InboxDeps) {
+  return async (ctx: InboxContext<void>, undo: Undo): Promise<void> => {
+    const actorId = undo.actorId;
+    if (actorId == null) return;
+    const object = await undo.getObject({
+      documentLoader: ctx.documentLoader,
+      contextLoader: ctx.contextLoader,
+      suppressError: true,
+    });
+    if (object == null) {
+      // A bare, undereferenceable follow id: only its own follower may undo it.
+      if (undo.objectId != null) await deps.followers.removeByFollow(undo.objectId, actorId);
+      return;
+    }
+    if (!(object instanceof Follow)) return;
+    if (object.objectId?.href !== ctx.getActorUri(deps.identifier).href) return;
+    if (object.actorId?.href !== actorId.href) return;
+    if (await deps.followers.removeByActor(actorId)) {
+      logger.info("{actor} unfollowed the account.", { actor: actorId.href });
+    }
+  };
+}
+
+/** `Delete` of an actor by itself: the account is gone, and so is the follower. */
+export function onDeleted(deps: InboxDeps) {
+  return async (_ctx: InboxContext<void>, deletion: Delete): Promise<void> => {
+    const actorId = deletion.actorId;
+    if (actorId == null || deletion.objectId?.href !== actorId.href) return;
+    if (await deps.followers.removeByActor(actorId)) {
+      logger.info("Removed follower {actor}: the account was deleted.", { actor: actorId.href });
+    }
+  };
+}
+
+/** Any other activity (replies, likes, boosts): nothing to do. */
+export function onOtherActivity(_ctx: InboxContext<void>, activity: Activity): void {
+  logger.debug("Ignored a {type} activity.", { type: activity.constructor.name });
+}
+
+/**
+ * A deleted account's `Delete` cannot be verified: its key is gone (410). Mastodon keeps
+ * retrying until it gets a 2xx, so answer 202, and drop the follower once its actor
+ * document itself answers 410.
+ */
+export function onUnverifiedActivity(deps: InboxDeps) {
+  return async (
+    ctx: RequestContext<void>,
+    activity: Activity,
+    reason: UnverifiedActivityReason,
+  ): Promise<Response | undefined> => {
+    if (!(activity instanceof Delete)) return undefined;
+    if (reason.type !== "keyFetchError" || !("status" in reason.result)) return undefined;
+    if (reason.result.status !== 410) return undefined;
+    const actorId = activity.actorId;
+    if (actorId != null && activity.objectId?.href === actorId.href) {
+      if (await isGone(ctx, actorId)) await deps.followers.removeByActor(actorId);
+    }
+    return new Response(null, { status: 202 });
+  };
+}
+
+async function isGone(ctx: RequestContext<void>, actorId: URL): Promise<boolean> {
+  try {
+    await ctx.documentLoader(actorId.href);
+    return false;
+  } catch (error) {
+    return error instanceof FetchError && error.response?.status === 410;
+  }
+}
+
+async function areDeliverable(
+  inboxes: readonly (URL | undefined)[],
+  allowPrivateAddress: boolean,
+): Promise<boolean> {
+  if (allowPrivateAddress) return true;
+  try {
+    for (const inbox of inboxes) if (inbox != null) await validatePublicUrl(inbox.href);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * What the express app mounts: the whole federation, in front of everything else.
+ */
+import { integrateFederation } from "@fedify/express";
+import type { Federation, FederationFetchOptions } from "@fedify/fedify";
+import { getLogger } from "@logtape/logtape";
+import { type RequestHandler, Router } from "express";
+import { DEFAULT_INBOX_BODY_LIMIT, limitInboxBody } from "./body-limit.ts";
+import { federationPaths } from "./federation.ts";
+import {
+  acceptsActivityPub,
+  type NegotiationDeps,
+  type NegotiationOptions,
+  negotiateFederation,
+} from "./negotiation.ts";
+
+const logger = getLogger(["herald", "federation", "http"]);
+
+export interface FederationMiddlewareOptions extends NegotiationOptions {
+  /** Inbox POST bodies above this get 413 before they are read; default 1 MiB. */
+  readonly maxInboxBytes?: number;
+}
+
+/**
+ * The federation as one express router, in this order:
+ * 1. inbox POST body limit (413 before Fedify reads the body);
+ * 2. content negotiation for articles, objects and the actor (redirects, 410 Tombstones);
+ * 3. requests that do not want ActivityStreams skip Fedify (it would answer 406);
+ * 4. Fedify itself through `@fedify/express`.
+ * Mount it first, before any body parser: `app.use(federationMiddleware(...))`.
+ */
+export function federationMiddleware(
+  deps: NegotiationDeps,
+  options: FederationMiddlewareOptions,
+): Router {
+  const router = Router();
+  router.post(
+    [federationPaths.sharedInbox, expressPath(federationPaths.inbox)],
+    limitInboxBody(options.maxInboxBytes ?? DEFAULT_INBOX_BODY_LIMIT),
+  );
+  router.use(negotiateFederation(deps, options));
+  router.use(skipUnlessActivityPub);
+  router.use(integrateFederation(crashSafe(deps.federation), () => undefined));
+  return router;
+}
+
+/** Browsers and feed readers go straight to the app; WebFinger and NodeInfo are Fedify's. */
+const skipUnlessActivityPub: RequestHandler = (req, _res, next) => {
+  if (req.method === "POST" || acceptsActivityPub(req) || isDiscovery(req.path)) return next();
+  next("router");
+};
+
+function isDiscovery(path: string): boolean {
+  return path.startsWith("/.well-known/") || path === federationPaths.nodeInfo;
+}
+
+/**
+ * `@fedify/express` 1.10.12 awaits `federation.fetch()` without a `catch`: one throwing
+ * dispatcher is an unhandled rejection, which ends the process. And on a request that is
+ * not for ActivityStreams it calls `next()` and then writes its own 406 too, which throws
+ * once the app has answered. This Fedify answers 500 instead of throwing, and 406 without
+ * handing the request on (step 3 already sent those requests to the app).
+ */
+export function crashSafe(federation: Federation<void>): Federation<void> {
+  const fetch = async (request: Request, options: FederationFetchOptions<void>) => {
+    try {
+      return await federation.fetch(request, { ...options, onNotAcceptable: notAcceptable });
+    } catch (error) {
+      logger.error("Federation failed on {method} {url}: {error}", {
+        method: request.method,
+        url: request.url,
+        error,
+      });
+      return new Response("Internal Server Error\n", { status: 500 });
+    }
+  };
+  return new Proxy(federation, {
+    get: (target, property) => {
+      if (property === "fetch") return fetch;
+      const value: unknown = Reflect.get(target, property, target);
+      // Fedify's methods use private fields: call them on the real object.
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+function notAcceptable(): Response {
+  return new Response("Not Acceptable\n", { status: 406, headers: { Vary: "Accept" } });
+}
+
+/** `/users/{identifier}/inbox` → `/users/:identifier/inbox`. */
+function expressPath(template: string): string {
+  return template.replace(/\{(\w+)\}/g, ":$1");
+}

@@ -1,0 +1,254 @@
+/**
+ * Pure converters from articles and change events to ActivityStreams objects and
+ * activities. Everything they need (origin, actor, followers) comes in `ObjectContext`.
+ */
+import type { Context } from "@fedify/fedify";
+import {
+  Article as ArticleObject,
+  Create,
+  Delete,
+  Document,
+  Hashtag,
+  LanguageString,
+  Note,
+  PUBLIC_COLLECTION,
+  Tombstone,
+  Update,
+} from "@fedify/vocab";
+import type { Article, ChangeEvent } from "../article.ts";
+import { absolute, paths } from "../urls.ts";
+import { toInstant } from "./temporal.ts";
+
+/** How articles appear in the fediverse: Mastodon shows an `Article` as title, summary and link. */
+export type PostType = "article" | "note";
+export const DEFAULT_POST_TYPE: PostType = "article";
+
+export interface ObjectContext {
+  /** The public origin (`PUBLIC_URL`). */
+  readonly origin: URL;
+  readonly actorId: URL;
+  readonly followersId: URL;
+  readonly postType: PostType;
+}
+
+export type Post = ArticleObject | Note;
+
+/** Builds an `ObjectContext` from a Fedify context, so ids are the ones Fedify routes. */
+export function objectContextOf(
+  ctx: Context<void>,
+  identifier: string,
+  postType: PostType,
+): ObjectContext {
+  return {
+    origin: new URL(ctx.canonicalOrigin),
+    actorId: ctx.getActorUri(identifier),
+    followersId: ctx.getFollowersUri(identifier),
+    postType,
+  };
+}
+
+/** The ActivityPub id of an article: its stable store id, never its slug. */
+export function objectId(articleId: string, ctx: ObjectContext): URL {
+  return absolute(ctx.origin, paths.object(articleId));
+}
+
+export interface PostOptions {
+  /** Overrides `updated` (an `Update` must carry a newer time than the last one). */
+  readonly updated?: Date;
+}
+
+/** The article as the configured post type. */
+export function toPost(article: Article, ctx: ObjectContext, options: PostOptions = {}): Post {
+  return ctx.postType === "note"
+    ? toNote(article, ctx, options)
+    : toArticleObject(article, ctx, options);
+}
+
+export function toArticleObject(
+  article: Article,
+  ctx: ObjectContext,
+  options: PostOptions = {},
+): ArticleObject {
+  return new ArticleObject({
+    ...commonFields(article, ctx, options),
+    name: article.title,
+    // Mastodon shows an Article as name + summary + link and drops `content`, so the
+    // summary must never be empty.
+    summary: summaryOf(article),
+    contents: [article.contentHtml, new LanguageString(article.contentHtml, article.language)],
+  });
+}
+
+/** A `Note` for timelines that show content: the title in bold, the text, then the link. */
+export function toNote(article: Article, ctx: ObjectContext, options: PostOptions = {}): Note {
+  const url = absolute(ctx.origin, paths.article(article.slug)).href;
+  const html =
+    `<p><strong>${escapeHtml(article.title)}</strong></p>${article.contentHtml}` +
+    `<p><a href="${escapeHtml(url)}">${escapeHtml(url)}</a></p>`;
+  // No `name` (Mastodon would take the Note for a poll vote) and no `summary` (a content warning).
+  return new Note({
+    ...commonFields(article, ctx, options),
+    contents: [html, new LanguageString(html, article.language)],
+  });
+}
+
+export function toTombstone(article: Article, ctx: ObjectContext, deletedAt?: Date): Tombstone {
+  return new Tombstone({
+    id: objectId(article.id, ctx),
+    formerType: ctx.postType === "note" ? Note : ArticleObject,
+    deleted: deletedAt == null ? null : toInstant(deletedAt),
+  });
+}
+
+type EventOf<T extends ChangeEvent["type"]> = ChangeEvent & { readonly type: T };
+
+/**
+ * A `Create` for a new article. Its id needs no `seq`: an object is created once (store ids
+ * are never reused), and this way the outbox lists the very `Create` that was delivered.
+ */
+export function toCreate(article: Article, ctx: ObjectContext): Create {
+  const id = objectId(article.id, ctx);
+  return new Create({
+    id: new URL(`${id.href}#create`),
+    actor: ctx.actorId,
+    published: toInstant(article.published),
+    to: PUBLIC_COLLECTION,
+    cc: ctx.followersId,
+    object: toPost(article, ctx),
+  });
+}
+
+/**
+ * An `Update` whose id derives from the event's `seq`, so re-sending the same event yields
+ * the same id. Its `updated` is never older than the event: Mastodon ignores an edit
+ * whose `updated` is not newer than the one it already has.
+ */
+export function toUpdate(event: EventOf<"updated">, ctx: ObjectContext): Update {
+  const { article } = event;
+  const updated = latest(article.updated, event.at);
+  return new Update({
+    id: new URL(`${objectId(article.id, ctx).href}#update-${event.seq}`),
+    actor: ctx.actorId,
+    published: toInstant(updated),
+    to: PUBLIC_COLLECTION,
+    cc: ctx.followersId,
+    object: toPost(article, ctx, { updated }),
+  });
+}
+
+export function toDelete(event: EventOf<"deleted">, ctx: ObjectContext): Delete {
+  return new Delete({
+    id: new URL(`${objectId(event.article.id, ctx).href}#delete-${event.seq}`),
+    actor: ctx.actorId,
+    published: toInstant(event.at),
+    to: PUBLIC_COLLECTION,
+    cc: ctx.followersId,
+    object: toTombstone(event.article, ctx, event.at),
+  });
+}
+
+export function toActivity(event: ChangeEvent, ctx: ObjectContext): Create | Update | Delete {
+  switch (event.type) {
+    case "created":
+      return toCreate(event.article, ctx);
+    case "updated":
+      return toUpdate(event, ctx);
+    case "deleted":
+      return toDelete(event, ctx);
+    default:
+      return event satisfies never;
+  }
+}
+
+function commonFields(article: Article, ctx: ObjectContext, options: PostOptions) {
+  const updated = options.updated ?? article.updated;
+  const image = imageOf(article, ctx);
+  return {
+    id: objectId(article.id, ctx),
+    attribution: ctx.actorId,
+    to: PUBLIC_COLLECTION,
+    cc: ctx.followersId,
+    url: absolute(ctx.origin, paths.article(article.slug)),
+    published: toInstant(article.published),
+    // Only an edit has `updated`; Mastodon marks a post carrying one as edited.
+    updated: updated.getTime() > article.published.getTime() ? toInstant(updated) : null,
+    tags: article.tags.map((tag) => toHashtag(tag, ctx)),
+    attachments: image == null ? [] : [image],
+  };
+}
+
+export function toHashtag(tag: string, ctx: ObjectContext): Hashtag {
+  return new Hashtag({
+    href: absolute(ctx.origin, paths.tag(tag)),
+    name: `#${tag.replace(/\s+/g, "")}`,
+  });
+}
+
+function imageOf(article: Article, ctx: ObjectContext): Document | undefined {
+  if (article.image == null) return undefined;
+  const { src, alt } = article.image;
+  const url = isAbsoluteUrl(src) ? new URL(src) : absolute(ctx.origin, paths.media(src));
+  return new Document({
+    url,
+    mediaType: imageMediaType(url.pathname),
+    name: alt == null || alt.trim() === "" ? null : alt,
+  });
+}
+
+function isAbsoluteUrl(src: string): boolean {
+  return /^https?:\/\//i.test(src) && URL.canParse(src);
+}
+
+const IMAGE_TYPES: Readonly<Record<string, string>> = {
+  avif: "image/avif",
+  gif: "image/gif",
+  jpeg: "image/jpeg",
+  jpg: "image/jpeg",
+  png: "image/png",
+  svg: "image/svg+xml",
+  webp: "image/webp",
+};
+
+function imageMediaType(pathname: string): string | null {
+  const extension = /\.([a-z0-9]+)$/i.exec(pathname)?.[1]?.toLowerCase();
+  return extension == null ? null : (IMAGE_TYPES[extension] ?? null);
+}
+
+/** The article's summary, or failing that the start of its text, or its title. */
+export function summaryOf(article: Article): string {
+  const summary = article.summary.trim();
+  if (summary !== "") return summary;
+  const text = htmlToText(article.contentHtml);
+  if (text === "") return article.title;
+  return text.length > 500 ? `${text.slice(0, 499).trimEnd()}…` : text;
+}
+
+function htmlToText(html: string): string {
+  return html
+    .replace(
+      /<\/?(p|br|div|li|ul|ol|h[1-6]|blockquote|pre|figure|figcaption|tr|td|th)\b[^>]*>/gi,
+      " ",
+    )
+    .replace(/<[^>]*>/g, "")
+    .replace(/&nbsp;/g, " ")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, "&")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+export function escapeHtml(text: string): string {
+  return text
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;");
+}
+
+function latest(a: Date, b: Date): Date {
+  return a.getTime() >= b.getTime() ? a : b;
+}

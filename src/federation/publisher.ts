@@ -1,0 +1,136 @@
+/**
+ * Pushes change events to followers: created → `Create`, updated → `Update`,
+ * deleted → `Delete` (a `Tombstone`), through Fedify's persistent queue.
+ */
+import type { Context, Federation, KvStore, OutboxPermanentFailureHandler } from "@fedify/fedify";
+import { getLogger } from "@logtape/logtape";
+import type { ChangeEvent } from "../article.ts";
+import { DEFAULT_USERNAME } from "./actor.ts";
+import type { FollowerStore } from "./followers.ts";
+import {
+  DEFAULT_POST_TYPE,
+  objectContextOf,
+  objectId,
+  type PostType,
+  toActivity,
+} from "./objects.ts";
+
+const logger = getLogger(["herald", "federation", "publisher"]);
+
+export interface QuietImportOptions {
+  /**
+   * A created article whose `published` is older than this at its event is not pushed
+   * (milliseconds; default 6 hours): Mastodon buries backdated posts, and a flood of
+   * them reads as spam. It still appears in the outbox, featured and the feeds.
+   */
+  readonly maxAgeMs?: number;
+  /**
+   * Whether the articles of the first scan are an import that is not pushed (default true).
+   * The first scan is the one that recorded the first events this publisher sees: a scan
+   * records all its events at one time (`at`), however many batches deliver them. That time
+   * is kept in the KV store, so a replay after a crash decides the same. A scan that finds
+   * nothing records no events and decides nothing.
+   */
+  readonly firstScan?: boolean;
+}
+
+export interface PublisherDeps {
+  readonly kv: KvStore;
+}
+
+export interface PublisherOptions {
+  readonly origin: URL;
+  /** The account's username (= actor identifier); default `news`. */
+  readonly username?: string;
+  /** Default `article`. */
+  readonly postType?: PostType;
+  readonly quietImport?: QuietImportOptions;
+}
+
+export type ChangeSubscriber = (events: readonly ChangeEvent[]) => Promise<void>;
+
+export const DEFAULT_QUIET_IMPORT_AGE_MS = 6 * 60 * 60 * 1000;
+/** When the first scan recorded its events (ISO 8601), or `none` when it is no import. */
+export const IMPORT_SCAN_KEY = ["herald", "federation", "importScanAt"] as const;
+
+/**
+ * A change subscriber that enqueues one activity per event, in order, and returns once
+ * all are durably queued. Activity ids derive from the object id and `seq`, so when a
+ * crash makes the caller hand the same events again, receivers see the same ids and
+ * drop the duplicates.
+ */
+export function createFederationPublisher(
+  federation: Federation<void>,
+  deps: PublisherDeps,
+  options: PublisherOptions,
+): ChangeSubscriber {
+  const maxAgeMs = options.quietImport?.maxAgeMs ?? DEFAULT_QUIET_IMPORT_AGE_MS;
+  const firstScanIsImport = options.quietImport?.firstScan ?? true;
+  const username = options.username ?? DEFAULT_USERNAME;
+  const postType = options.postType ?? DEFAULT_POST_TYPE;
+  return async (events) => {
+    const importScanAt = await initialImportTime(deps.kv, events, firstScanIsImport);
+    const ctx: Context<void> = federation.createContext(options.origin, undefined);
+    const objects = objectContextOf(ctx, username, postType);
+    for (const event of events) {
+      if (event.type === "created") {
+        if (importScanAt != null && event.at.getTime() <= importScanAt) {
+          logger.debug("Not pushing {slug}: part of the initial import.", {
+            slug: event.article.slug,
+          });
+          continue;
+        }
+        if (event.at.getTime() - event.article.published.getTime() > maxAgeMs) {
+          logger.info("Not pushing {slug}: published {published}, long before it was found.", {
+            slug: event.article.slug,
+            published: event.article.published.toISOString(),
+          });
+          continue;
+        }
+      }
+      const activity = toActivity(event, objects);
+      await ctx.sendActivity({ identifier: username }, "followers", activity, {
+        preferSharedInbox: true,
+        // FEP-8fcf: lets Mastodon drop follows we no longer know about.
+        syncCollection: true,
+        // Create, Update and Delete of one article arrive in the order they happened.
+        orderingKey: objectId(event.article.id, objects).href,
+      });
+      logger.info("Queued {type} of {slug} for followers.", {
+        type: event.type,
+        slug: event.article.slug,
+      });
+    }
+  };
+}
+
+/** When the first scan recorded its events (ms), or undefined when there is no import. */
+async function initialImportTime(
+  kv: KvStore,
+  events: readonly ChangeEvent[],
+  firstScanIsImport: boolean,
+): Promise<number | undefined> {
+  const stored = await kv.get<string>(IMPORT_SCAN_KEY);
+  if (stored != null) return stored === "none" ? undefined : Date.parse(stored);
+  const first = events[0];
+  if (first == null) return undefined;
+  // Recorded before anything is sent: a replay after a crash must decide alike.
+  await kv.set(IMPORT_SCAN_KEY, firstScanIsImport ? first.at.toISOString() : "none");
+  if (!firstScanIsImport) return undefined;
+  logger.info("First scan: its articles are an import, not pushed to followers.");
+  return first.at.getTime();
+}
+
+/** A follower's own inbox answers 410 Gone: the account is gone, stop delivering to it. */
+export function onPermanentFailure(followers: FollowerStore): OutboxPermanentFailureHandler<void> {
+  return async (_ctx, failure) => {
+    if (failure.reason !== "http" || failure.statusCode !== 410) return;
+    for (const actorId of failure.actorIds) {
+      const follower = await followers.get(actorId);
+      // A shared inbox speaks for a whole server, not for one account.
+      if (follower == null || follower.inbox.href !== failure.inbox.href) continue;
+      await followers.removeByActor(actorId);
+      logger.info("Removed follower {actor}: its inbox is gone.", { actor: actorId.href });
+    }
+  };
+}

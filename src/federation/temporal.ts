@@ -1,0 +1,20 @@
+/**
+ * `Date` ↔ `Temporal.Instant` for Fedify's vocabulary. Node 24 has no global `Temporal`,
+ * so instants come from the polyfill Fedify itself uses; its class types differ from the
+ * `esnext.temporal` lib types Fedify declares, hence the runtime guard instead of a cast.
+ */
+import { Temporal as Polyfill } from "@js-temporal/polyfill";
+
+export function toInstant(date: Date): Temporal.Instant {
+  const instant: unknown = Polyfill.Instant.fromEpochMilliseconds(date.getTime());
+  if (!isInstant(instant)) throw new TypeError("The Temporal polyfill did not make an Instant.");
+  return instant;
+}
+
+export function toDate(instant: Temporal.Instant): Date {
+  return new Date(instant.epochMilliseconds);
+}
+
+function isInstant(value: unknown): value is Temporal.Instant {
+  return Object.prototype.toString.call(value) === "[object Temporal.Instant]";
+}

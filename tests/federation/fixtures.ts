@@ -1,0 +1,72 @@
+/**
+ * Fixed inputs for the federation tests: articles, change events, and an in-memory
+ * article store (the part the federation reads) so the federation is tested on its own.
+ */
+import type { Article, ChangeEvent } from "../../src/article.ts";
+import type { PublishedArticles } from "../../src/federation/articles.ts";
+import type { ArticleRecord, ArticleState, ListOptions } from "../../src/store/store.ts";
+
+export const ORIGIN = new URL("https://news.test");
+export const PUBLISHED = new Date("2026-03-01T10:00:00.000Z");
+export const EDITED = new Date("2026-03-02T08:30:00.000Z");
+
+export function anArticle(overrides: Partial<Article> = {}): Article {
+  return {
+    id: "0b7e8f2c-4d6a-4c1e-9a53-2f1d8c7b6a01",
+    path: "2026/hello-world.md",
+    slug: "hello-world",
+    title: "Hello, <world>",
+    summary: "The first story of Herald.",
+    contentHtml: "<p>Grüße aus der <em>Redaktion</em>.</p>",
+    language: "de",
+    tags: ["news", "world"],
+    image: { src: "images/cover.jpg", alt: "A newsroom at dawn" },
+    pinned: false,
+    published: PUBLISHED,
+    updated: PUBLISHED,
+    hash: "h1",
+    ...overrides,
+  };
+}
+
+export function created(article: Article, seq: number, at: Date = article.published): ChangeEvent {
+  return { type: "created", article, seq, at };
+}
+
+export function updated(article: Article, seq: number, at: Date): ChangeEvent {
+  return { type: "updated", article, seq, at };
+}
+
+export function deleted(article: Article, seq: number, at: Date): ChangeEvent {
+  return { type: "deleted", article, seq, at };
+}
+
+/** Articles by state; `findById("explode")` throws, for error-path tests. */
+export function memoryArticleStore(
+  records: readonly { article: Article; state: ArticleState }[],
+): PublishedArticles {
+  const all = (): ArticleRecord[] => [...records];
+  const published = () =>
+    all()
+      .filter((record) => record.state === "published")
+      .map((record) => record.article)
+      .sort((a, b) => b.published.getTime() - a.published.getTime());
+  return {
+    listPublished: async (options: ListOptions = {}) =>
+      published()
+        .filter((article) => options.tag == null || article.tags.includes(options.tag))
+        .slice(0, options.limit ?? Number.POSITIVE_INFINITY),
+    countPublished: async () => published().length,
+    findBySlug: async (slug) => all().find((record) => record.article.slug === slug),
+    findById: async (id) => {
+      if (id === "explode") throw new Error("The store is down.");
+      return all().find((record) => record.article.id === id);
+    },
+  };
+}
+
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+}

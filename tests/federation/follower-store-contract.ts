@@ -1,0 +1,93 @@
+/**
+ * The contract every `FollowerStore` meets; each implementation's test runs it.
+ */
+import { beforeEach, describe, expect, it } from "vitest";
+import type { Follower, FollowerStore } from "../../src/federation/followers.ts";
+
+export function followerStoreContract(
+  name: string,
+  open: () => Promise<{ store: FollowerStore; close: () => Promise<void> }>,
+): void {
+  describe(`FollowerStore contract: ${name}`, () => {
+    let store: FollowerStore;
+    beforeEach(async (context) => {
+      const opened = await open();
+      store = opened.store;
+      context.onTestFinished(opened.close);
+    });
+
+    it("adds a follower with its inboxes, follow id and time", async () => {
+      await store.add(alice);
+      expect(await store.get(alice.id)).toEqual(alice);
+      expect(await store.count()).toBe(1);
+    });
+
+    it("refreshes a follower that follows again instead of adding it twice", async () => {
+      await store.add(alice);
+      const refollow = { ...alice, followId: new URL("https://a.test/follows/2") };
+      await store.add(refollow);
+      expect(await store.count()).toBe(1);
+      expect((await store.get(alice.id))?.followId).toEqual(refollow.followId);
+    });
+
+    it("removes by follow id only when the actor matches", async () => {
+      await store.add(alice);
+      expect(await store.removeByFollow(alice.followId, bob.id)).toBe(false);
+      expect(await store.count()).toBe(1);
+      expect(await store.removeByFollow(alice.followId, alice.id)).toBe(true);
+      expect(await store.count()).toBe(0);
+    });
+
+    it("removes by actor id", async () => {
+      await store.add(alice);
+      await store.add(bob);
+      expect(await store.removeByActor(alice.id)).toBe(true);
+      expect(await store.removeByActor(alice.id)).toBe(false);
+      expect(await store.get(alice.id)).toBeUndefined();
+      expect(await store.count()).toBe(1);
+    });
+
+    it("lists in pages, oldest first", async () => {
+      for (const follower of [carol, alice, bob]) await store.add(follower);
+      const first = await store.list({ limit: 2 });
+      expect(first.items.map((f) => f.id.href)).toEqual([alice.id.href, bob.id.href]);
+      expect(first.nextCursor).toBeDefined();
+      const second = await store.list({ limit: 2, cursor: first.nextCursor });
+      expect(second.items.map((f) => f.id.href)).toEqual([carol.id.href]);
+      expect(second.nextCursor).toBeUndefined();
+    });
+
+    it("groups delivery inboxes by shared inbox", async () => {
+      for (const follower of [alice, bob, carol]) await store.add(follower);
+      const groups = await store.inboxes();
+      const shared = groups.find((group) => group.inbox.href === "https://a.test/inbox");
+      expect(shared?.sharedInbox).toBe(true);
+      expect(shared?.actorIds.map((id) => id.href).sort()).toEqual([alice.id.href, bob.id.href]);
+      const personal = groups.find((group) => group.inbox.href === carol.inbox.href);
+      expect(personal?.sharedInbox).toBe(false);
+      expect(personal?.actorIds).toEqual([carol.id]);
+      expect(groups).toHaveLength(2);
+    });
+  });
+}
+
+const alice: Follower = {
+  id: new URL("https://a.test/users/alice"),
+  inbox: new URL("https://a.test/users/alice/inbox"),
+  sharedInbox: new URL("https://a.test/inbox"),
+  followId: new URL("https://a.test/follows/1"),
+  createdAt: new Date("2026-03-01T00:00:00.000Z"),
+};
+const bob: Follower = {
+  id: new URL("https://a.test/users/bob"),
+  inbox: new URL("https://a.test/users/bob/inbox"),
+  sharedInbox: new URL("https://a.test/inbox"),
+  followId: new URL("https://a.test/follows/3"),
+  createdAt: new Date("2026-03-02T00:00:00.000Z"),
+};
+const carol: Follower = {
+  id: new URL("https://c.test/carol"),
+  inbox: new URL("https://c.test/carol/inbox"),
+  followId: new URL("https://c.test/carol/follows/9"),
+  createdAt: new Date("2026-03-03T00:00:00.000Z"),
+};

@@ -1,0 +1,201 @@
+import { DatabaseSync } from "node:sqlite";
+import { generateCryptoKeyPair, InProcessMessageQueue, MemoryKvStore } from "@fedify/fedify";
+import {
+  Article as ArticleObject,
+  Article as AS,
+  Create,
+  Delete,
+  Document,
+  Hashtag,
+  LanguageString,
+  Note,
+  PUBLIC_COLLECTION,
+  Tombstone,
+  Update,
+} from "@fedify/vocab";
+import { describe, expect, it } from "vitest";
+import { buildFederation } from "../../src/federation/federation.ts";
+import { createSqliteFollowerStore } from "../../src/federation/followers.ts";
+import {
+  type ObjectContext,
+  objectContextOf,
+  objectId,
+  toActivity,
+  toArticleObject,
+  toCreate,
+  toNote,
+  toUpdate,
+} from "../../src/federation/objects.ts";
+import { toDate } from "../../src/federation/temporal.ts";
+import {
+  anArticle,
+  collect,
+  deleted,
+  EDITED,
+  memoryArticleStore,
+  ORIGIN,
+  PUBLISHED,
+  updated,
+} from "./fixtures.ts";
+
+const ctx: ObjectContext = {
+  origin: ORIGIN,
+  actorId: new URL("https://news.test/users/news"),
+  followersId: new URL("https://news.test/users/news/followers"),
+  postType: "article",
+};
+const noteCtx: ObjectContext = { ...ctx, postType: "note" };
+const OBJECT_ID = "https://news.test/objects/0b7e8f2c-4d6a-4c1e-9a53-2f1d8c7b6a01";
+
+describe("toArticleObject()", () => {
+  it("has the article's id, title, summary, page and dates", () => {
+    const object = toArticleObject(anArticle(), ctx);
+    expect(object).toBeInstanceOf(ArticleObject);
+    expect(object.id?.href).toBe(OBJECT_ID);
+    expect(object.name?.toString()).toBe("Hello, <world>");
+    expect(object.summary?.toString()).toBe("The first story of Herald.");
+    expect(object.url).toEqual(new URL("https://news.test/articles/hello-world"));
+    expect(object.published && toDate(object.published)).toEqual(PUBLISHED);
+    expect(object.updated).toBeNull();
+  });
+
+  it("carries `updated` once the article was edited", () => {
+    const object = toArticleObject(anArticle({ updated: EDITED }), ctx);
+    expect(object.updated && toDate(object.updated)).toEqual(EDITED);
+  });
+
+  it("has the full content, also as contentMap keyed by the article's language", async () => {
+    const object = toArticleObject(anArticle(), ctx);
+    const languages = object.contents
+      .filter((content) => content instanceof LanguageString)
+      .map((content) => content.locale.baseName);
+    expect(languages).toEqual(["de"]);
+    expect(object.content?.toString()).toBe("<p>Grüße aus der <em>Redaktion</em>.</p>");
+    const json = (await object.toJsonLd({ format: "compact" })) as Record<string, unknown>;
+    expect(json.contentMap).toEqual({ de: "<p>Grüße aus der <em>Redaktion</em>.</p>" });
+  });
+
+  it("is public, copies followers, and is attributed to the account", () => {
+    const object = toArticleObject(anArticle(), ctx);
+    expect(object.toIds).toEqual([PUBLIC_COLLECTION]);
+    expect(object.ccIds).toEqual([ctx.followersId]);
+    expect(object.attributionId).toEqual(ctx.actorId);
+  });
+
+  it("tags with Hashtags that link to the tag pages", async () => {
+    const tags = await collect(toArticleObject(anArticle(), ctx).getTags());
+    expect(tags.every((tag) => tag instanceof Hashtag)).toBe(true);
+    expect(
+      tags.map((tag) => [tag.name?.toString(), tag instanceof Hashtag && tag.href?.href]),
+    ).toEqual([
+      ["#news", "https://news.test/tags/news"],
+      ["#world", "https://news.test/tags/world"],
+    ]);
+  });
+
+  it("attaches a relative image through the media path, with its alt text", async () => {
+    const [image] = await collect(toArticleObject(anArticle(), ctx).getAttachments());
+    expect(image).toBeInstanceOf(Document);
+    const document = image as Document;
+    expect(document.url).toEqual(new URL("https://news.test/media/images/cover.jpg"));
+    expect(document.mediaType).toBe("image/jpeg");
+    expect(document.name?.toString()).toBe("A newsroom at dawn");
+  });
+
+  it("keeps an absolute image URL as it is", async () => {
+    const article = anArticle({ image: { src: "https://cdn.test/a.webp" } });
+    const [image] = await collect(toArticleObject(article, ctx).getAttachments());
+    expect((image as Document).url).toEqual(new URL("https://cdn.test/a.webp"));
+    expect((image as Document).mediaType).toBe("image/webp");
+  });
+
+  it("never has an empty summary", () => {
+    const fromText = toArticleObject(anArticle({ summary: "  " }), ctx);
+    expect(fromText.summary?.toString()).toBe("Grüße aus der Redaktion.");
+    const fromTitle = toArticleObject(anArticle({ summary: "", contentHtml: "<p></p>" }), ctx);
+    expect(fromTitle.summary?.toString()).toBe("Hello, <world>");
+  });
+});
+
+describe("toNote()", () => {
+  it("puts the escaped title in bold before the text, then the link; no name or summary", () => {
+    const note = toNote(anArticle(), noteCtx);
+    expect(note).toBeInstanceOf(Note);
+    const content = note.content?.toString() ?? "";
+    expect(content.startsWith("<p><strong>Hello, &lt;world&gt;</strong></p><p>Grüße")).toBe(true);
+    expect(content).toContain('href="https://news.test/articles/hello-world"');
+    expect(note.name).toBeNull();
+    expect(note.summary).toBeNull();
+    expect(
+      note.contents.some((c) => c instanceof LanguageString && c.locale.baseName === "de"),
+    ).toBe(true);
+  });
+});
+
+describe("activities", () => {
+  it("gives a Create the object's id plus #create, the same every time", () => {
+    const create = toCreate(anArticle(), ctx);
+    expect(create).toBeInstanceOf(Create);
+    expect(create.id?.href).toBe(`${OBJECT_ID}#create`);
+    expect(create.actorId).toEqual(ctx.actorId);
+    expect(toCreate(anArticle(), ctx).id).toEqual(create.id);
+  });
+
+  it("wraps the configured post type", async () => {
+    expect(await toCreate(anArticle(), ctx).getObject()).toBeInstanceOf(ArticleObject);
+    expect(await toCreate(anArticle(), noteCtx).getObject()).toBeInstanceOf(Note);
+  });
+
+  it("derives Update ids from the event's seq, and dates the edit no earlier than the event", async () => {
+    const at = new Date("2026-03-05T00:00:00.000Z");
+    const update = toUpdate(
+      { ...updated(anArticle({ updated: EDITED }), 7, at), type: "updated" },
+      ctx,
+    );
+    expect(update).toBeInstanceOf(Update);
+    expect(update.id?.href).toBe(`${OBJECT_ID}#update-7`);
+    const object = await update.getObject();
+    expect(object?.updated && toDate(object.updated)).toEqual(at);
+    const again = toActivity(updated(anArticle({ updated: EDITED }), 7, at), ctx);
+    expect(again.id).toEqual(update.id);
+    expect(toActivity(updated(anArticle(), 8, at), ctx).id?.href).toBe(`${OBJECT_ID}#update-8`);
+  });
+
+  it("deletes with a Tombstone of the object", async () => {
+    const at = new Date("2026-03-06T00:00:00.000Z");
+    const deletion = toActivity(deleted(anArticle(), 9, at), ctx);
+    expect(deletion).toBeInstanceOf(Delete);
+    expect(deletion.id?.href).toBe(`${OBJECT_ID}#delete-9`);
+    const tombstone = await deletion.getObject();
+    expect(tombstone).toBeInstanceOf(Tombstone);
+    expect(tombstone?.id?.href).toBe(OBJECT_ID);
+    expect(deletion.toIds).toEqual([PUBLIC_COLLECTION]);
+    expect(deletion.ccIds).toEqual([ctx.followersId]);
+  });
+});
+
+describe("objectContextOf()", () => {
+  it("yields the ids Fedify routes, so objectId() matches the object dispatcher", async () => {
+    const federation = buildFederation(
+      { origin: ORIGIN },
+      {
+        store: memoryArticleStore([]),
+        kv: new MemoryKvStore(),
+        queue: new InProcessMessageQueue(),
+        keys: {
+          rsa: await generateCryptoKeyPair("RSASSA-PKCS1-v1_5"),
+          ed25519: await generateCryptoKeyPair("Ed25519"),
+          createdAt: PUBLISHED,
+        },
+        followers: createSqliteFollowerStore(new DatabaseSync(":memory:")),
+      },
+    );
+    const fedifyCtx = federation.createContext(new URL("http://internal:8080/"), undefined);
+    const objects = objectContextOf(fedifyCtx, "news", "article");
+    expect(objects.origin).toEqual(new URL("https://news.test/"));
+    expect(objects.actorId.href).toBe("https://news.test/users/news");
+    expect(fedifyCtx.getObjectUri(AS, { id: anArticle().id })).toEqual(
+      objectId(anArticle().id, objects),
+    );
+  });
+});
