@@ -1,6 +1,14 @@
 import { Feed } from "feed";
 import { entryAt, type FeedEntry, type FeedHead } from "./model.ts";
-import { escapeXml, forCdata, forXmlJsText, marker, replaceMarkers, textToHtml } from "./xml.ts";
+import {
+  escapeXml,
+  forCdata,
+  forXmlJsText,
+  marker,
+  markerPattern,
+  replaceMarkers,
+  textToHtml,
+} from "./xml.ts";
 
 const root = '<feed xmlns="http://www.w3.org/2005/Atom">';
 
@@ -40,7 +48,10 @@ export function renderAtom(head: FeedHead, entries: readonly FeedEntry[]): strin
   }
   return replaceMarkers(
     xml.replace(root, `${root.slice(0, -1)} xml:lang="${escapeXml(head.language)}">`),
-    /<entry>(?<ws>\s*)<title type="html"><!\[CDATA\[\u0000herald:(?<index>\d+)\u0000\]\]><\/title>/g,
+    new RegExp(
+      `<entry>(?<ws>\\s*)<title type="html"><!\\[CDATA\\[${markerPattern}\\]\\]></title>`,
+      "g",
+    ),
     entries.length,
     (index, { ws = "\n" }) => {
       const entry = entryAt(entries, index);

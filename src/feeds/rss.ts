@@ -1,6 +1,14 @@
 import { Feed } from "feed";
 import { entryAt, type FeedEntry, type FeedHead } from "./model.ts";
-import { escapeXml, forCdata, forXmlJsText, marker, replaceMarkers, textToHtml } from "./xml.ts";
+import {
+  escapeXml,
+  forCdata,
+  forXmlJsText,
+  marker,
+  markerPattern,
+  replaceMarkers,
+  textToHtml,
+} from "./xml.ts";
 
 /** RSS 2.0 with `content:encoded`, Dublin Core author and language, and atom:link self/hub. */
 export function renderRss(head: FeedHead, entries: readonly FeedEntry[]): string {
@@ -46,7 +54,7 @@ export function renderRss(head: FeedHead, entries: readonly FeedEntry[]): string
   });
   return replaceMarkers(
     feed.rss2(),
-    /<title><!\[CDATA\[\u0000herald:(?<index>\d+)\u0000\]\]><\/title>/g,
+    new RegExp(`<title><!\\[CDATA\\[${markerPattern}\\]\\]></title>`, "g"),
     entries.length,
     (index) => `<title>${escapeXml(entryAt(entries, index).title)}</title>`,
   );

@@ -47,6 +47,9 @@ export function marker(index: number): string {
   return `\u0000herald:${index}\u0000`;
 }
 
+/** Matches a `marker()` in a regular expression, capturing its number as group `index`. */
+export const markerPattern = "\u0000herald:(?<index>\\d+)\u0000";
+
 /**
  * Replaces each `pattern` match (its group `index` names the marker) with `replace(index, match)`
  * and checks that every marker was found exactly once.
