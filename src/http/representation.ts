@@ -1,6 +1,15 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { brotliCompressSync, constants, gzipSync } from "node:zlib";
+import { promisify } from "node:util";
+import {
+  type BrotliOptions,
+  brotliCompress,
+  brotliCompressSync,
+  constants,
+  gzip,
+  gzipSync,
+  type ZlibOptions,
+} from "node:zlib";
 
 /** One content coding of a representation, with its response headers ready to write. */
 export interface Variant {
@@ -31,7 +40,10 @@ export interface Representation {
 }
 
 export interface RepresentationOptions {
-  /** 0–11; the default 11 is slow but runs once per change. */
+  /**
+   * 0–11. Default: 11 (and gzip -9) up to 256 KiB, else 9 (and gzip -6): brotli 11 takes
+   * seconds per MB, quality 9 about 40 ms.
+   */
   readonly brotliQuality?: number;
 }
 
@@ -41,8 +53,9 @@ export interface SendOptions {
 }
 
 /**
- * Builds a representation. A string body is encoded as UTF-8 and its content type gets
- * `charset=utf-8` unless it names a charset.
+ * Builds a representation, compressing on the calling thread: fine for small bodies such as
+ * the stylesheet. A string body is encoded as UTF-8 and its content type gets `charset=utf-8`
+ * unless it names a charset.
  */
 export function makeRepresentation(
   body: string | Uint8Array,
@@ -50,23 +63,78 @@ export function makeRepresentation(
   lastModified: Date,
   options: RepresentationOptions = {},
 ): Representation {
-  const identityBody = typeof body === "string" ? Buffer.from(body, "utf8") : Buffer.from(body);
+  const input = prepare(body, contentType, options);
+  return assemble(
+    input,
+    lastModified,
+    gzipSync(input.bytes, input.gzip),
+    brotliCompressSync(input.bytes, input.brotli),
+  );
+}
+
+const gzipAsync = promisify(gzip);
+const brotliAsync = promisify(brotliCompress);
+
+/** Like `makeRepresentation`, but compresses in the thread pool: use it for feeds and pages. */
+export async function makeRepresentationAsync(
+  body: string | Uint8Array,
+  contentType: string,
+  lastModified: Date,
+  options: RepresentationOptions = {},
+): Promise<Representation> {
+  const input = prepare(body, contentType, options);
+  const [gzipBody, brBody] = await Promise.all([
+    gzipAsync(input.bytes, input.gzip),
+    brotliAsync(input.bytes, input.brotli),
+  ]);
+  return assemble(input, lastModified, gzipBody, brBody);
+}
+
+interface Prepared {
+  readonly bytes: Buffer;
+  readonly type: string;
+  readonly gzip: ZlibOptions;
+  readonly brotli: BrotliOptions;
+}
+
+const maxEffortBytes = 256 * 1024;
+
+function prepare(
+  body: string | Uint8Array,
+  contentType: string,
+  options: RepresentationOptions,
+): Prepared {
+  const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : Buffer.from(body);
   const type =
     typeof body === "string" && !/;\s*charset=/i.test(contentType)
       ? `${contentType}; charset=utf-8`
       : contentType;
+  const small = bytes.length <= maxEffortBytes;
+  return {
+    bytes,
+    type,
+    gzip: { level: small ? 9 : 6 },
+    brotli: {
+      params: {
+        [constants.BROTLI_PARAM_QUALITY]: options.brotliQuality ?? (small ? 11 : 9),
+        [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+        [constants.BROTLI_PARAM_MODE]: /^(text\/|application\/[^;]*(json|xml))/i.test(type)
+          ? constants.BROTLI_MODE_TEXT
+          : constants.BROTLI_MODE_GENERIC,
+      },
+    },
+  };
+}
+
+function assemble(
+  input: Prepared,
+  lastModified: Date,
+  gzipBody: Buffer,
+  brBody: Buffer,
+): Representation {
+  const { bytes: identityBody, type } = input;
   const modified = new Date(Math.floor(lastModified.getTime() / 1000) * 1000);
   const hash = createHash("sha256").update(identityBody).digest("base64url").slice(0, 27);
-  const gzipBody = gzipSync(identityBody, { level: 9 });
-  const brBody = brotliCompressSync(identityBody, {
-    params: {
-      [constants.BROTLI_PARAM_QUALITY]: options.brotliQuality ?? constants.BROTLI_MAX_QUALITY,
-      [constants.BROTLI_PARAM_SIZE_HINT]: identityBody.length,
-      [constants.BROTLI_PARAM_MODE]: /^(text\/|application\/[^;]*(json|xml))/i.test(type)
-        ? constants.BROTLI_MODE_TEXT
-        : constants.BROTLI_MODE_GENERIC,
-    },
-  });
   const compresses = (compressed: Buffer) => compressed.length < identityBody.length;
   const vary = compresses(gzipBody) || compresses(brBody);
   const variant = (coding: Variant["coding"], bytes: Buffer): Variant => {

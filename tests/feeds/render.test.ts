@@ -58,7 +58,7 @@ describe("renderFeeds()", () => {
     expect(json.items?.[0]?.summary).toBe("Only the summary.");
   });
 
-  it("keeps titles with &, <, \" and „…“ exactly as written in every format", () => {
+  it('keeps titles with &, <, " and „…“ exactly as written in every format', () => {
     const articles = tricky.map((title, index) =>
       makeArticle({
         id: `t${index}`,
@@ -139,7 +139,9 @@ describe("renderFeeds()", () => {
     expect(after.rss.items?.map((item) => item.guid?.value)).toEqual([
       "https://news.test/objects/kept",
     ]);
-    expect(after.atom.entries?.map((entry) => entry.id)).toEqual(["https://news.test/objects/kept"]);
+    expect(after.atom.entries?.map((entry) => entry.id)).toEqual([
+      "https://news.test/objects/kept",
+    ]);
     expect(after.json.items?.map((item) => item.id)).toEqual(["https://news.test/objects/kept"]);
     expect(after.rendered.rss + after.rendered.atom + after.rendered.json).not.toContain("removed");
   });
@@ -280,7 +282,10 @@ describe("renderFeeds()", () => {
   });
 
   it("drops characters XML cannot carry instead of writing a broken document", () => {
-    const article = makeArticle({ title: "Bell\u0007 and NUL\u0000", contentHtml: "<p>x\u000by</p>" });
+    const article = makeArticle({
+      title: "Bell\u0007 and NUL\u0000",
+      contentHtml: "<p>x\u000by</p>",
+    });
     const { rss, atom } = parseAll([article]);
     expect(rss.items?.[0]?.title).toBe("Bell and NUL");
     expect(atom.entries?.[0]?.content?.value).toBe("<p>xy</p>");

@@ -25,7 +25,9 @@ interface Element {
   readonly attrs: ReadonlyArray<{ readonly name: string; readonly value: string }>;
   readonly childNodes?: readonly Node[];
 }
-type Node = Element | { readonly nodeName: string; readonly value?: string; readonly childNodes?: readonly Node[] };
+type Node =
+  | Element
+  | { readonly nodeName: string; readonly value?: string; readonly childNodes?: readonly Node[] };
 
 /** Every element of a page, parsed by parse5 (a real HTML parser). */
 function elements(page: string): Element[] {
@@ -72,9 +74,9 @@ function expectSoundPage(page: string) {
   expect(meta(page, "viewport")).toEqual(["width=device-width, initial-scale=1"]);
   expect(byTag(page, "link").some((l) => attr(l, "rel") === "stylesheet")).toBe(true);
   expect(all.filter((e) => e.tagName === "script" || e.tagName === "style")).toEqual([]);
-  expect(all.filter((e) => e.attrs.some((a) => a.name === "style" || a.name.startsWith("on")))).toEqual(
-    [],
-  );
+  expect(
+    all.filter((e) => e.attrs.some((a) => a.name === "style" || a.name.startsWith("on"))),
+  ).toEqual([]);
   expect(page.startsWith("<!doctype html>")).toBe(true);
 }
 

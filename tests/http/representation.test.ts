@@ -1,11 +1,12 @@
-import type { AddressInfo } from "node:net";
 import { request as httpRequest, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   etagMatches,
   makeRepresentation,
+  makeRepresentationAsync,
   type Representation,
   sendRepresentation,
 } from "../../src/http/representation.ts";
@@ -77,6 +78,29 @@ describe("makeRepresentation()", () => {
     expect(rep.br?.body.length).toBeLessThan(rep.identity.body.length);
     expect(tiny.gzip).toBeUndefined();
     expect(tiny.br).toBeUndefined();
+  });
+});
+
+describe("makeRepresentationAsync()", () => {
+  it("builds the same representation, compressing off the event loop", async () => {
+    const built = await makeRepresentationAsync(body, "application/rss+xml", lastModified);
+    expect(built.etag).toBe(rep.etag);
+    expect(built.contentType).toBe(rep.contentType);
+    expect(built.lastModified).toEqual(rep.lastModified);
+    expect(gunzipSync(built.gzip?.body ?? Buffer.alloc(0)).equals(rep.identity.body)).toBe(true);
+    expect(brotliDecompressSync(built.br?.body ?? Buffer.alloc(0)).equals(rep.identity.body)).toBe(
+      true,
+    );
+    expect(built.br?.headers).toEqual(rep.br?.headers);
+  });
+
+  it("keeps a binary body's content type as given", async () => {
+    const png = await makeRepresentationAsync(
+      new Uint8Array([137, 80, 78, 71]),
+      "image/png",
+      lastModified,
+    );
+    expect(png.contentType).toBe("image/png");
   });
 });
 
