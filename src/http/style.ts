@@ -63,6 +63,7 @@ blockquote { margin: 1rem 0; padding-left: 1rem; border-left: 4px solid var(--su
 .pinned { color: var(--accent); font-weight: 600; }
 .articles { list-style: none; padding: 0; margin: 0; }
 .articles > li { padding: 1rem 0; border-bottom: 1px solid var(--surface); }
+.articles > li:last-child { border-bottom: 0; }
 .card p { margin: 0.25rem 0; }
 .lead-image { margin: 1rem 0; }
 .content { font-size: 1.05rem; }
