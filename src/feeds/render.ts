@@ -1,0 +1,59 @@
+import type { Article } from "../article.ts";
+import { paths } from "../urls.ts";
+import { renderAtom } from "./atom.ts";
+import { renderJsonFeed } from "./json-feed.ts";
+import { type FeedSite, newestFirst, toFeedEntry, toFeedHead } from "./model.ts";
+import { renderRss } from "./rss.ts";
+
+export type { FeedSite } from "./model.ts";
+
+/** The three documents of one set of feeds, rendered once per change. */
+export interface RenderedFeeds {
+  readonly rss: string;
+  readonly atom: string;
+  readonly json: string;
+  /** The newest article date (`new Date(0)` with no articles): use it as Last-Modified. */
+  readonly updated: Date;
+}
+
+/** Media types to serve the documents with. */
+export const feedContentTypes = {
+  rss: "application/rss+xml; charset=utf-8",
+  atom: "application/atom+xml; charset=utf-8",
+  json: "application/feed+json; charset=utf-8",
+} as const;
+
+/**
+ * Renders RSS 2.0, Atom 1.0 and JSON Feed 1.1 from exactly the given articles (the caller passes
+ * the latest N), newest first. Pure: equal input gives equal bytes.
+ */
+export function renderFeeds(articles: readonly Article[], site: FeedSite): RenderedFeeds {
+  const entries = [...articles].sort(newestFirst).map((article) => toFeedEntry(article, site));
+  const head = toFeedHead(site, entries);
+  return {
+    rss: renderRss(head, entries),
+    atom: renderAtom(head, entries),
+    json: renderJsonFeed(head, entries),
+    updated: head.updated,
+  };
+}
+
+/** The site's feed settings, without where the feeds live. */
+export type FeedSiteBase = Omit<FeedSite, "homePath" | "feedPaths" | "tag">;
+
+/** The `FeedSite` of the home feeds, or of one tag's feeds. */
+export function feedSiteFor(base: FeedSiteBase, tag?: string): FeedSite {
+  if (tag === undefined) {
+    return {
+      ...base,
+      homePath: paths.home,
+      feedPaths: { rss: paths.rss, atom: paths.atom, json: paths.json },
+    };
+  }
+  return {
+    ...base,
+    tag,
+    homePath: paths.tag(tag),
+    feedPaths: { rss: paths.tagRss(tag), atom: paths.tagAtom(tag), json: paths.tagJson(tag) },
+  };
+}

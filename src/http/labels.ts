@@ -1,0 +1,85 @@
+import { type Html, html } from "./html.ts";
+
+/** The words of the page frame, in one language. */
+export interface Labels {
+  /** BCP 47 tag of these words; also the locale for dates. */
+  readonly lang: string;
+  readonly skip: string;
+  readonly latest: string;
+  readonly nothingYet: string;
+  readonly follow: string;
+  readonly followHow: (handle: Html) => Html;
+  readonly followSite: (siteUrl: Html) => Html;
+  readonly feeds: string;
+  readonly feedsHow: string;
+  readonly published: string;
+  readonly updated: string;
+  readonly by: string;
+  readonly tags: string;
+  readonly pinned: string;
+  readonly tagHeading: (tag: string) => string;
+  readonly tagFeeds: string;
+  readonly goneTitle: string;
+  readonly goneText: string;
+  readonly notFoundTitle: string;
+  readonly notFoundText: string;
+  readonly backHome: string;
+}
+
+const en: Labels = {
+  lang: "en",
+  skip: "Skip to content",
+  latest: "Latest articles",
+  nothingYet: "Nothing has been published yet.",
+  follow: "Follow",
+  followHow: (handle) =>
+    html`Follow ${handle} from Mastodon or any other fediverse server: copy the handle, paste it into your server’s search, open the account and choose <em>Follow</em>.`,
+  followSite: (siteUrl) =>
+    html`Pasting this site’s address, ${siteUrl}, into the search works too.`,
+  feeds: "Feeds",
+  feedsHow: "Or subscribe in a feed reader:",
+  published: "Published",
+  updated: "updated",
+  by: "by",
+  tags: "Tags",
+  pinned: "Pinned",
+  tagHeading: (tag) => `Articles tagged “${tag}”`,
+  tagFeeds: "Feeds for this tag:",
+  goneTitle: "Article removed",
+  goneText: "This article has been removed and is no longer available.",
+  notFoundTitle: "Page not found",
+  notFoundText: "There is nothing at this address.",
+  backHome: "Go to the home page",
+};
+
+const de: Labels = {
+  lang: "de",
+  skip: "Zum Inhalt springen",
+  latest: "Neueste Artikel",
+  nothingYet: "Noch ist nichts veröffentlicht.",
+  follow: "Folgen",
+  followHow: (handle) =>
+    html`Folgen Sie ${handle} von Mastodon oder einem anderen Fediverse-Server aus: Kopieren Sie die Adresse, fügen Sie sie in die Suche Ihres Servers ein, öffnen Sie das Konto und wählen Sie <em>Folgen</em>.`,
+  followSite: (siteUrl) =>
+    html`Die Adresse dieser Website, ${siteUrl}, in die Suche einzufügen, funktioniert ebenfalls.`,
+  feeds: "Feeds",
+  feedsHow: "Oder abonnieren Sie einen Feed:",
+  published: "Veröffentlicht am",
+  updated: "aktualisiert am",
+  by: "von",
+  tags: "Schlagwörter",
+  pinned: "Angeheftet",
+  tagHeading: (tag) => `Artikel zum Schlagwort „${tag}“`,
+  tagFeeds: "Feeds zu diesem Schlagwort:",
+  goneTitle: "Artikel entfernt",
+  goneText: "Dieser Artikel wurde entfernt und ist nicht mehr verfügbar.",
+  notFoundTitle: "Seite nicht gefunden",
+  notFoundText: "Unter dieser Adresse gibt es nichts.",
+  backHome: "Zur Startseite",
+};
+
+/** The labels for a site language (by its primary subtag); English when there are none. */
+export function labelsFor(language: string): Labels {
+  const primary = language.split("-")[0]?.toLowerCase();
+  return primary === "de" ? de : en;
+}

@@ -1,0 +1,236 @@
+import type { Article } from "../article.ts";
+import { articleLinks } from "../feeds/links.ts";
+import { absolute, paths } from "../urls.ts";
+import { type Html, html, langAttr, layout, raw } from "./html.ts";
+import { type Labels, labelsFor } from "./labels.ts";
+import { stylesheetPath } from "./style.ts";
+
+/** What every page shows of the site. */
+export interface PageSite {
+  /** `PUBLIC_URL`. */
+  readonly origin: URL;
+  readonly title: string;
+  readonly description: string;
+  /** BCP 47 tag of the site; picks the language of the page frame, too. */
+  readonly language: string;
+  /** The fediverse account, `@news@news.test` (the leading `@` is optional). */
+  readonly handle: string;
+  /**
+   * The actor id. Linked from the home page as `application/activity+json`, so pasting the
+   * site's address into Mastodon's search finds the account as well.
+   */
+  readonly actor?: URL;
+  /** Default `/style.css`; a versioned path (`/style.css?v=…`) lets it be cached for long. */
+  readonly stylesheet?: string;
+  /** For displayed dates; default `UTC`. `<time datetime>` is always UTC. */
+  readonly timeZone?: string;
+}
+
+interface FeedPaths {
+  readonly rss: string;
+  readonly atom: string;
+  readonly json: string;
+}
+
+const homeFeeds: FeedPaths = { rss: paths.rss, atom: paths.atom, json: paths.json };
+
+function tagFeeds(tag: string): FeedPaths {
+  return { rss: paths.tagRss(tag), atom: paths.tagAtom(tag), json: paths.tagJson(tag) };
+}
+
+export function renderHomePage(site: PageSite, articles: readonly Article[]): string {
+  const labels = labelsFor(site.language);
+  const home = absolute(site.origin, paths.home);
+  const pinnedFirst = [...articles.filter((a) => a.pinned), ...articles.filter((a) => !a.pinned)];
+  return page(site, labels, {
+    lang: site.language,
+    title: site.title,
+    description: site.description,
+    head: html`<link rel="canonical" href="${home.href}">
+${feedAlternates(site, homeFeeds, site.title)}${
+  site.actor === undefined
+    ? ""
+    : html`<link rel="alternate" type="application/activity+json" href="${site.actor.href}">\n`
+}<meta property="og:type" content="website">
+<meta property="og:title" content="${site.title}">
+<meta property="og:description" content="${site.description}">
+<meta property="og:url" content="${home.href}">
+`,
+    main: html`<h1>${site.title}</h1>
+<p class="lede">${site.description}</p>
+<section class="follow" aria-labelledby="follow"${langAttr(labels.lang, site.language)}>
+<h2 id="follow">${labels.follow}</h2>
+<p>${labels.followHow(html`<code class="handle">${handle(site)}</code>`)}</p>
+${site.actor === undefined ? "" : html`<p>${labels.followSite(html`<code>${home.href}</code>`)}</p>\n`}<p>${labels.feedsHow} ${feedList(site, homeFeeds)}</p>
+</section>
+<section aria-labelledby="latest">
+<h2 id="latest"${langAttr(labels.lang, site.language)}>${labels.latest}</h2>
+${articleList(site, labels, pinnedFirst, site.language)}
+</section>`,
+  });
+}
+
+export function renderTagPage(site: PageSite, tag: string, articles: readonly Article[]): string {
+  const labels = labelsFor(site.language);
+  const feeds = tagFeeds(tag);
+  const heading = labels.tagHeading(tag);
+  return page(site, labels, {
+    lang: site.language,
+    title: `${heading} – ${site.title}`,
+    head: html`<link rel="canonical" href="${absolute(site.origin, paths.tag(tag)).href}">
+${feedAlternates(site, feeds, `${site.title}: ${tag}`)}`,
+    main: html`<h1>${heading}</h1>
+<p${langAttr(labels.lang, site.language)}>${labels.tagFeeds} ${feedList(site, feeds)}</p>
+${articleList(site, labels, articles, site.language)}`,
+  });
+}
+
+export function renderArticlePage(site: PageSite, article: Article): string {
+  const labels = labelsFor(site.language);
+  const links = articleLinks(article, site.origin);
+  const frame = langAttr(labels.lang, article.language);
+  const image =
+    links.image === undefined
+      ? ""
+      : html`<figure class="lead-image"><img src="${links.image.href}" alt="${article.image?.alt ?? ""}"></figure>\n`;
+  return page(site, labels, {
+    lang: article.language,
+    title: `${article.title} – ${site.title}`,
+    description: article.summary,
+    head: html`<link rel="canonical" href="${links.url.href}">
+<link rel="alternate" type="application/activity+json" href="${links.id.href}">
+${feedAlternates(site, homeFeeds, site.title)}<meta name="fediverse:creator" content="${handle(site)}">
+<meta property="og:type" content="article">
+<meta property="og:title" content="${article.title}">
+<meta property="og:description" content="${article.summary}">
+<meta property="og:url" content="${links.url.href}">
+<meta property="og:site_name" content="${site.title}">
+${
+  links.image === undefined
+    ? html`<meta name="twitter:card" content="summary">\n`
+    : html`<meta property="og:image" content="${links.image.href}">
+${article.image?.alt === undefined ? "" : html`<meta property="og:image:alt" content="${article.image.alt}">\n`}<meta name="twitter:card" content="summary_large_image">
+`
+}<meta property="article:published_time" content="${article.published.toISOString()}">
+<meta property="article:modified_time" content="${article.updated.toISOString()}">
+${article.tags.map((tag) => html`<meta property="article:tag" content="${tag}">\n`)}`,
+    main: html`<article class="article">
+<header>
+<h1>${article.title}</h1>
+<p class="meta"${frame}>${dateLine(site, labels, article)}</p>
+</header>
+${image}<div class="content">
+${raw(article.contentHtml)}
+</div>
+${
+  article.tags.length === 0
+    ? ""
+    : html`<footer>
+<nav aria-labelledby="tags"${frame}><h2 id="tags" class="visually-hidden">${labels.tags}</h2>
+<ul class="tags">${article.tags.map(
+        (tag) =>
+          html`<li><a href="${absolute(site.origin, paths.tag(tag)).href}" rel="tag">#${tag}</a></li>`,
+      )}</ul>
+</nav>
+</footer>
+`
+}</article>`,
+  });
+}
+
+/** For an article that was published and then deleted: serve with status 410. */
+export function renderGonePage(site: PageSite): string {
+  const labels = labelsFor(site.language);
+  return messagePage(site, labels, labels.goneTitle, labels.goneText);
+}
+
+/** Serve with status 404. */
+export function renderNotFoundPage(site: PageSite): string {
+  const labels = labelsFor(site.language);
+  return messagePage(site, labels, labels.notFoundTitle, labels.notFoundText);
+}
+
+function messagePage(site: PageSite, labels: Labels, title: string, text: string): string {
+  return page(site, labels, {
+    lang: labels.lang,
+    title: `${title} – ${site.title}`,
+    head: html`<meta name="robots" content="noindex">\n`,
+    main: html`<h1>${title}</h1>
+<p>${text}</p>
+<p><a href="${absolute(site.origin, paths.home).href}">${labels.backHome}</a></p>`,
+  });
+}
+
+interface PageContent {
+  readonly lang: string;
+  readonly title: string;
+  readonly description?: string;
+  readonly head: Html;
+  readonly main: Html;
+}
+
+function page(site: PageSite, labels: Labels, content: PageContent): string {
+  const home = absolute(site.origin, paths.home);
+  return layout({
+    ...content,
+    stylesheet: site.stylesheet ?? stylesheetPath,
+    chromeLang: labels.lang,
+    skipLabel: labels.skip,
+    header: html`<p class="site-title"><a href="${home.href}" rel="home">${site.title}</a></p>`,
+    footer: html`<p><code class="handle">${handle(site)}</code> · ${feedList(site, homeFeeds)}</p>`,
+  });
+}
+
+function handle(site: PageSite): string {
+  return `@${site.handle.replace(/^@/, "")}`;
+}
+
+function feedAlternates(site: PageSite, feeds: FeedPaths, title: string): Html {
+  const alternate = (type: string, path: string, format: string) =>
+    html`<link rel="alternate" type="${type}" title="${title} (${format})" href="${absolute(site.origin, path).href}">\n`;
+  return html`${alternate("application/rss+xml", feeds.rss, "RSS")}${alternate("application/atom+xml", feeds.atom, "Atom")}${alternate("application/feed+json", feeds.json, "JSON Feed")}`;
+}
+
+function feedList(site: PageSite, feeds: FeedPaths): Html {
+  const link = (path: string, type: string, name: string) =>
+    html`<a href="${absolute(site.origin, path).href}" type="${type}">${name}</a>`;
+  return html`${link(feeds.rss, "application/rss+xml", "RSS")} · ${link(feeds.atom, "application/atom+xml", "Atom")} · ${link(feeds.json, "application/feed+json", "JSON Feed")}`;
+}
+
+function articleList(
+  site: PageSite,
+  labels: Labels,
+  articles: readonly Article[],
+  pageLang: string,
+): Html {
+  if (articles.length === 0) {
+    return html`<p${langAttr(labels.lang, pageLang)}>${labels.nothingYet}</p>`;
+  }
+  const items = articles.map((article) => {
+    const url = articleLinks(article, site.origin).url;
+    return html`<li><article class="card"${langAttr(article.language, pageLang)}>
+<h3><a href="${url.href}">${article.title}</a></h3>
+<p class="meta"${langAttr(labels.lang, article.language)}>${article.pinned ? html`<span class="pinned">${labels.pinned}</span> · ` : ""}${time(site, labels, article.published)}</p>
+<p>${article.summary}</p>
+</article></li>
+`;
+  });
+  return html`<ol class="articles">
+${items}</ol>`;
+}
+
+function dateLine(site: PageSite, labels: Labels, article: Article): Html {
+  // Show "updated" only for a real edit, not for the seconds between first sight and storing.
+  const edited = article.updated.getTime() - article.published.getTime() >= 60_000;
+  return html`${labels.published} ${time(site, labels, article.published)}${
+    edited ? html`, ${labels.updated} ${time(site, labels, article.updated)}` : ""
+  }${article.author === undefined ? "" : html` ${labels.by} <span class="author">${article.author}</span>`}`;
+}
+
+function time(site: PageSite, labels: Labels, date: Date): Html {
+  const text = new Intl.DateTimeFormat(labels.lang, {
+    dateStyle: "long",
+    timeZone: site.timeZone ?? "UTC",
+  }).format(date);
+  return html`<time datetime="${date.toISOString()}">${text}</time>`;
+}

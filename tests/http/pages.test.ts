@@ -1,0 +1,234 @@
+import { parse } from "parse5";
+import { describe, expect, it } from "vitest";
+import {
+  type PageSite,
+  renderArticlePage,
+  renderGonePage,
+  renderHomePage,
+  renderNotFoundPage,
+  renderTagPage,
+} from "../../src/http/pages.ts";
+import { stylesheet } from "../../src/http/style.ts";
+import { makeArticle, origin } from "../helpers/article-fixture.ts";
+
+const site: PageSite = {
+  origin,
+  title: "Herald News",
+  description: "News from the test suite.",
+  language: "en",
+  handle: "@news@news.test",
+  actor: new URL("https://news.test/users/news"),
+};
+
+interface Element {
+  readonly tagName: string;
+  readonly attrs: ReadonlyArray<{ readonly name: string; readonly value: string }>;
+  readonly childNodes?: readonly Node[];
+}
+type Node =
+  | Element
+  | { readonly nodeName: string; readonly value?: string; readonly childNodes?: readonly Node[] };
+
+/** Every element of a page, parsed by parse5 (a real HTML parser). */
+function elements(page: string): Element[] {
+  const found: Element[] = [];
+  const walk = (node: Node) => {
+    if ("tagName" in node) found.push(node);
+    for (const child of node.childNodes ?? []) walk(child);
+  };
+  walk(parse(page) as unknown as Node);
+  return found;
+}
+
+function attr(element: Element | undefined, name: string): string | undefined {
+  return element?.attrs.find((a) => a.name === name)?.value;
+}
+
+function text(node: Node): string {
+  if ("value" in node && node.nodeName === "#text") return node.value ?? "";
+  return (node.childNodes ?? []).map(text).join("");
+}
+
+function byTag(page: string, tag: string): Element[] {
+  return elements(page).filter((e) => e.tagName === tag);
+}
+
+function alternates(page: string): Record<string, string | undefined> {
+  const links = byTag(page, "link").filter((l) => attr(l, "rel") === "alternate");
+  return Object.fromEntries(links.map((l) => [attr(l, "type") ?? "", attr(l, "href")]));
+}
+
+function meta(page: string, key: string): string[] {
+  return byTag(page, "meta")
+    .filter((m) => attr(m, "name") === key || attr(m, "property") === key)
+    .map((m) => attr(m, "content") ?? "");
+}
+
+/** What any page must be: landmarks, one h1, viewport, stylesheet, no scripts or inline styles. */
+function expectSoundPage(page: string) {
+  const all = elements(page);
+  expect(all.filter((e) => e.tagName === "main")).toHaveLength(1);
+  expect(all.filter((e) => e.tagName === "h1")).toHaveLength(1);
+  expect(all.some((e) => e.tagName === "header")).toBe(true);
+  expect(all.some((e) => e.tagName === "footer")).toBe(true);
+  expect(meta(page, "viewport")).toEqual(["width=device-width, initial-scale=1"]);
+  expect(byTag(page, "link").some((l) => attr(l, "rel") === "stylesheet")).toBe(true);
+  expect(all.filter((e) => e.tagName === "script" || e.tagName === "style")).toEqual([]);
+  expect(
+    all.filter((e) => e.attrs.some((a) => a.name === "style" || a.name.startsWith("on"))),
+  ).toEqual([]);
+  expect(page.startsWith("<!doctype html>")).toBe(true);
+}
+
+describe("renderHomePage()", () => {
+  const articles = [
+    makeArticle({ id: "b", slug: "second", title: "Second & last", language: "de" }),
+    makeArticle({ id: "a", slug: "first", title: "First" }),
+  ];
+  const page = renderHomePage(site, articles);
+
+  it("is a sound page in the site's language", () => {
+    expectSoundPage(page);
+    expect(attr(byTag(page, "html")[0], "lang")).toBe("en");
+  });
+
+  it("links RSS, Atom and JSON Feed for autodiscovery with absolute URLs", () => {
+    expect(alternates(page)).toMatchObject({
+      "application/rss+xml": "https://news.test/feed.xml",
+      "application/atom+xml": "https://news.test/atom.xml",
+      "application/feed+json": "https://news.test/feed.json",
+      "application/activity+json": "https://news.test/users/news",
+    });
+  });
+
+  it("lists the articles with title, date and summary", () => {
+    const cards = byTag(page, "article");
+    expect(cards.map((card) => text(byTagIn(card, "a")[0] ?? card))).toEqual([
+      "Second & last",
+      "First",
+    ]);
+    expect(attr(cards[0], "lang")).toBe("de");
+    expect(attr(cards[1], "lang")).toBeUndefined();
+    expect(byTagIn(cards[0] as Element, "time").map((t) => attr(t, "datetime"))).toEqual([
+      "2024-05-01T08:00:00.000Z",
+    ]);
+    expect(text(cards[0] as Element)).toContain("A short summary.");
+  });
+
+  it("shows the fediverse handle and how to follow it from Mastodon", () => {
+    const follow = elements(page).find((e) => attr(e, "class") === "follow");
+    expect(follow).toBeDefined();
+    expect(text(follow as Element)).toContain("@news@news.test");
+    expect(text(follow as Element)).toMatch(/Mastodon.*search/s);
+  });
+});
+
+function byTagIn(root: Element, tag: string): Element[] {
+  const found: Element[] = [];
+  const walk = (node: Node) => {
+    if ("tagName" in node && node.tagName === tag) found.push(node);
+    for (const child of node.childNodes ?? []) walk(child);
+  };
+  walk(root);
+  return found;
+}
+
+describe("renderArticlePage()", () => {
+  const article = makeArticle({
+    id: "obj-1",
+    slug: "grüße",
+    title: "Grüße <script>alert(1)</script> & mehr",
+    summary: "Eine Zusammenfassung.",
+    contentHtml: "<p>Der <strong>volle</strong> Text.</p>",
+    language: "de",
+    tags: ["Politik", "R&D"],
+    image: { src: "bilder/foto.jpg", alt: "Ein Foto" },
+    author: "Anna",
+    updated: new Date("2024-05-03T10:00:00Z"),
+  });
+  const page = renderArticlePage(site, article);
+
+  it("is a sound page in the article's language", () => {
+    expectSoundPage(page);
+    expect(attr(byTag(page, "html")[0], "lang")).toBe("de");
+    // The frame's words are the site's (English) ones.
+    const header = byTag(page, "header").find((h) => attr(h, "class") === "site-header");
+    expect(attr(header, "lang")).toBe("en");
+  });
+
+  it("escapes the title and includes the full content", () => {
+    expect(text(byTag(page, "h1")[0] as Element)).toBe(article.title);
+    expect(byTag(page, "script")).toEqual([]);
+    expect(text(byTag(page, "strong")[0] as Element)).toBe("volle");
+  });
+
+  it("names its canonical URL, object, feeds and fediverse creator", () => {
+    const canonical = byTag(page, "link").find((l) => attr(l, "rel") === "canonical");
+    expect(attr(canonical, "href")).toBe("https://news.test/articles/gr%C3%BC%C3%9Fe");
+    expect(alternates(page)).toMatchObject({
+      "application/activity+json": "https://news.test/objects/obj-1",
+      "application/rss+xml": "https://news.test/feed.xml",
+    });
+    expect(meta(page, "fediverse:creator")).toEqual(["@news@news.test"]);
+  });
+
+  it("has Open Graph tags with an absolute image", () => {
+    expect(meta(page, "og:type")).toEqual(["article"]);
+    expect(meta(page, "og:title")).toEqual([article.title]);
+    expect(meta(page, "og:url")).toEqual(["https://news.test/articles/gr%C3%BC%C3%9Fe"]);
+    expect(meta(page, "og:image")).toEqual(["https://news.test/media/bilder/foto.jpg"]);
+    expect(meta(page, "og:image:alt")).toEqual(["Ein Foto"]);
+    expect(meta(page, "article:tag")).toEqual(["Politik", "R&D"]);
+    expect(meta(page, "article:published_time")).toEqual(["2024-05-01T08:00:00.000Z"]);
+  });
+
+  it("links its tags to the tag pages and marks up its dates", () => {
+    const tagLinks = byTag(page, "a").filter((a) => attr(a, "rel") === "tag");
+    expect(tagLinks.map((a) => attr(a, "href"))).toEqual([
+      "https://news.test/tags/Politik",
+      "https://news.test/tags/R%26D",
+    ]);
+    expect(byTag(page, "time").map((t) => attr(t, "datetime"))).toEqual([
+      "2024-05-01T08:00:00.000Z",
+      "2024-05-03T10:00:00.000Z",
+    ]);
+    const img = byTag(page, "img")[0];
+    expect(attr(img, "alt")).toBe("Ein Foto");
+  });
+});
+
+describe("renderTagPage()", () => {
+  const page = renderTagPage(site, "R&D", [makeArticle({ tags: ["R&D"] })]);
+
+  it("lists its articles and links its own three feeds", () => {
+    expectSoundPage(page);
+    expect(alternates(page)).toEqual({
+      "application/rss+xml": "https://news.test/tags/R%26D/feed.xml",
+      "application/atom+xml": "https://news.test/tags/R%26D/atom.xml",
+      "application/feed+json": "https://news.test/tags/R%26D/feed.json",
+    });
+    expect(text(byTag(page, "h1")[0] as Element)).toContain("R&D");
+    expect(byTag(page, "article")).toHaveLength(1);
+  });
+});
+
+describe("renderGonePage() and renderNotFoundPage()", () => {
+  it("tell a removed article from a missing page, in the site's language", () => {
+    const gone = renderGonePage({ ...site, language: "de" });
+    expectSoundPage(gone);
+    expect(attr(byTag(gone, "html")[0], "lang")).toBe("de");
+    expect(text(byTag(gone, "h1")[0] as Element)).toBe("Artikel entfernt");
+    expect(meta(gone, "robots")).toEqual(["noindex"]);
+
+    const missing = renderNotFoundPage(site);
+    expectSoundPage(missing);
+    expect(text(byTag(missing, "h1")[0] as Element)).toBe("Page not found");
+  });
+});
+
+describe("stylesheet", () => {
+  it("reads well on a phone and follows the dark mode preference", () => {
+    expect(stylesheet).toContain("prefers-color-scheme: dark");
+    expect(stylesheet).toMatch(/max-width: \d+rem/);
+  });
+});
