@@ -1,6 +1,7 @@
 import { accessSync, constants, mkdirSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { validateDetailed } from "node-cron";
+import type { ActorType } from "./federation/actor.ts";
 
 export type PostType = "article" | "note";
 export type LogLevel = "debug" | "info" | "warning" | "error";
@@ -27,6 +28,23 @@ export interface Config {
   readonly feedLimit: number;
   readonly postType: PostType;
   readonly logLevel: LogLevel;
+  readonly logFormat: "text" | "json";
+  /** Author named in feeds for articles that name none. */
+  readonly siteAuthor: string;
+  /** A WebSub hub to announce feed changes to. */
+  readonly websubHub?: URL;
+  readonly account: AccountConfig;
+  /** Created articles dated further back than this are not pushed to followers. */
+  readonly quietImportHours: number;
+}
+
+/** How the fediverse account presents itself. Images are an https URL or a local file. */
+export interface AccountConfig {
+  readonly type: ActorType;
+  readonly name: string;
+  readonly bio: string;
+  readonly avatar?: string;
+  readonly header?: string;
 }
 
 export class ConfigError extends Error {
@@ -61,6 +79,8 @@ export function loadConfig(env: Env): Config {
 
   const port = read("PORT", 8080, parsePort);
   const publicUrl = read("PUBLIC_URL", new URL(`http://localhost:${port}`), parseOrigin);
+  const siteTitle = read("SITE_TITLE", publicUrl.hostname, String);
+  const siteDescription = read("SITE_DESCRIPTION", `News from ${publicUrl.hostname}`, String);
   const config: Config = {
     port,
     publicUrl,
@@ -76,14 +96,29 @@ export function loadConfig(env: Env): Config {
     redisUrl: read<URL | undefined>("REDIS_URL", undefined, (v) =>
       parseServiceUrl(v, ["redis:", "rediss:"]),
     ),
-    siteTitle: read("SITE_TITLE", publicUrl.hostname, String),
-    siteDescription: read("SITE_DESCRIPTION", `News from ${publicUrl.hostname}`, String),
+    siteTitle,
+    siteDescription,
     siteLanguage: read("SITE_LANGUAGE", "en", parseLanguage),
     feedLimit: read("FEED_LIMIT", 50, (v) => parseInteger(v, 1, 10_000)),
     postType: read("POST_TYPE", "article", (v) => oneOf(v, ["article", "note"] as const)),
     logLevel: read("LOG_LEVEL", "info", (v) =>
       oneOf(v, ["debug", "info", "warning", "error"] as const),
     ),
+    logFormat: read("LOG_FORMAT", "text", (v) => oneOf(v, ["text", "json"] as const)),
+    siteAuthor: read("SITE_AUTHOR", siteTitle, String),
+    websubHub: read<URL | undefined>("WEBSUB_HUB", undefined, (v) =>
+      parseServiceUrl(v, ["https:", "http:"]),
+    ),
+    account: {
+      type: read("ACCOUNT_TYPE", "Service", (v) =>
+        oneOf(v, ["Service", "Person", "Organization", "Application", "Group"] as const),
+      ),
+      name: read("ACCOUNT_NAME", siteTitle, String),
+      bio: read("ACCOUNT_BIO", siteDescription, String),
+      avatar: read<string | undefined>("ACCOUNT_AVATAR", undefined, parseImage),
+      header: read<string | undefined>("ACCOUNT_HEADER", undefined, parseImage),
+    },
+    quietImportHours: read("QUIET_IMPORT_HOURS", 6, (v) => parseInteger(v, 0, 24 * 365)),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -117,6 +152,17 @@ export function checkFolders(config: Config): void {
             ? `is not ${create ? "writable" : "readable"}`
             : `cannot be used (${code ?? String(error)})`;
       problems.push(`${name} ${why}: ${path}`);
+    }
+  }
+  for (const [name, image] of [
+    ["ACCOUNT_AVATAR", config.account.avatar],
+    ["ACCOUNT_HEADER", config.account.header],
+  ] as const) {
+    if (image === undefined || /^https?:/.test(image)) continue;
+    try {
+      accessSync(image, constants.R_OK);
+    } catch {
+      problems.push(`${name} is not a readable file: ${image}`);
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -170,6 +216,17 @@ function parseServiceUrl(value: string, protocols: readonly string[]): URL {
   const url = URL.parse(value);
   if (url && protocols.includes(url.protocol)) return url;
   throw new Invalid(`must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}`);
+}
+
+/** An https URL, or a path to a local image file (resolved against the working folder). */
+function parseImage(value: string): string {
+  if (/^https?:\/\//i.test(value)) return parseServiceUrl(value, ["https:", "http:"]).href;
+  if (!/\.(png|jpe?g|gif|webp|avif)$/i.test(value)) {
+    throw new Invalid(
+      "must be an https:// URL or the path of a .png, .jpg, .gif, .webp or .avif file",
+    );
+  }
+  return resolve(value);
 }
 
 function parseCron(value: string): string {

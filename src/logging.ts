@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { inspect } from "node:util";
 import { configure, getConsoleSink, getTextFormatter, jsonLinesFormatter } from "@logtape/logtape";
 import type { LogLevel } from "./config.ts";
@@ -19,6 +20,8 @@ export async function configureLogging(level: LogLevel, format: "text" | "json" 
         });
   await configure({
     reset: true,
+    // Fedify attaches request context (ids, URLs) to its log records through this.
+    contextLocalStorage: new AsyncLocalStorage(),
     sinks: { console: getConsoleSink({ formatter }) },
     loggers: [
       { category: ["herald"], lowestLevel: level, sinks: ["console"] },

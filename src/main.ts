@@ -1,75 +1,134 @@
+/**
+ * The composition root: configuration → stores → federation and site → HTTP + schedule.
+ * Everything else is a factory; only this file starts things.
+ */
 import type { Server } from "node:http";
-import { join } from "node:path";
+import { extname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { getLogger } from "@logtape/logtape";
 import { type Config, ConfigError, checkFolders, loadConfig } from "./config.ts";
 import { readEnvironment } from "./env.ts";
+import { buildFederation, type FederationOptions } from "./federation/federation.ts";
+import { createSqliteFollowerStore } from "./federation/followers.ts";
+import { loadOrCreateKeys, MissingKeysError } from "./federation/keys.ts";
+import { federationMiddleware } from "./federation/mount.ts";
+import { createFederationPublisher } from "./federation/publisher.ts";
+import { SqliteKvStore } from "./federation/sqlite-kv.ts";
+import { SqliteMessageQueue } from "./federation/sqlite-queue.ts";
 import { createApp } from "./http/app.ts";
+import { createSite } from "./http/site.ts";
 import { configureLogging } from "./logging.ts";
-import { type Publisher, runScan } from "./pipeline.ts";
+import { type Publisher, runScan, type ScanReport } from "./pipeline.ts";
 import { startSchedule } from "./schedule.ts";
 import { openPostgresArticleStore } from "./store/postgres.ts";
 import { SqliteArticleStore } from "./store/sqlite.ts";
 import type { ArticleStore } from "./store/store.ts";
-import { paths } from "./urls.ts";
+import { absolute, paths } from "./urls.ts";
 
 const logger = getLogger(["herald"]);
 
 async function main(): Promise<void> {
   const config = readConfig();
-  await configureLogging(config.logLevel);
+  await configureLogging(config.logLevel, config.logFormat);
+  const db = new DatabaseSync(join(config.dataDir, "herald.sqlite"));
   const store: ArticleStore = config.databaseUrl
     ? await openPostgresArticleStore(config.databaseUrl)
-    : new SqliteArticleStore(new DatabaseSync(join(config.dataDir, "herald.sqlite")));
-  const publishers: Publisher[] = [];
+    : new SqliteArticleStore(db);
+  const kv = new SqliteKvStore(db);
+  const queue = new SqliteMessageQueue(db);
+  const followers = createSqliteFollowerStore(db);
+  const keys = await loadOrCreateKeys(config.keysDir, kv).catch((error: unknown) => {
+    if (!(error instanceof MissingKeysError)) throw error;
+    logger.fatal("{message}", { message: error.message });
+    process.exit(2);
+  });
+
+  const handle = `@${config.accountUsername}@${config.publicUrl.host}`;
+  const accountImages = localImages(config);
+  const federationOptions = toFederationOptions(config, accountImages);
+  const federation = buildFederation(federationOptions, { store, kv, queue, keys, followers });
+  const actor = federation.createContext(config.publicUrl).getActorUri(config.accountUsername);
+  const site = createSite(store, {
+    page: {
+      origin: config.publicUrl,
+      title: config.siteTitle,
+      description: config.siteDescription,
+      language: config.siteLanguage,
+      handle,
+      actor,
+    },
+    feed: {
+      origin: config.publicUrl,
+      title: config.siteTitle,
+      description: config.siteDescription,
+      language: config.siteLanguage,
+      author: config.siteAuthor,
+      ...(config.websubHub ? { hub: config.websubHub } : {}),
+    },
+    limit: config.feedLimit,
+  });
+  // In this order: the site first, so a post never links to a page that is not there yet.
+  const publishers: Publisher[] = [
+    site.publisher,
+    {
+      name: "federation",
+      publish: createFederationPublisher(federation, { kv }, federationOptions),
+    },
+  ];
   for (const publisher of publishers) await store.subscribe(publisher.name);
 
-  const app = createApp({ config, store });
+  const app = createApp({
+    site,
+    federation: federationMiddleware({ federation, store }, federationOptions),
+    articlesDir: config.articlesDir,
+    accountImages: Object.fromEntries(
+      Object.values(accountImages).map(({ name, file }) => [name, file]),
+    ),
+    ready: async () => {
+      await store.countPublished();
+      queue.depth();
+    },
+  });
   const server = await listen(app, config.port);
-  printStartup(config);
+  const stopQueue = new AbortController();
+  const delivering = federation.startQueue(undefined, { signal: stopQueue.signal });
+  printStartup(config, handle);
 
   const scan = async () => {
-    const report = await runScan({
-      articlesDir: config.articlesDir,
-      parseOptions: { defaultLanguage: config.siteLanguage },
-      store,
-      publishers,
-    });
-    for (const { path, reason, line } of report.skipped) {
-      logger.warn("Skipped {path}: {reason}", { path: line ? `${path}:${line}` : path, reason });
-    }
-    for (const change of report.changes) {
-      const { title, language, slug } = change.article;
-      logger.info("Article {type}: {title} ({language}, /articles/{slug})", {
-        type: change.type,
-        title,
-        language,
-        slug,
-      });
-    }
-    if (report.read > 0 || report.changes.length > 0) {
-      logger.info("Scanned {files} files ({read} read) in {ms} ms: {changes} changes.", {
-        files: report.files,
-        read: report.read,
-        ms: Math.round(report.durationMs),
-        changes: report.changes.length,
-      });
-    }
+    logScan(
+      await runScan({
+        articlesDir: config.articlesDir,
+        parseOptions: { defaultLanguage: config.siteLanguage },
+        store,
+        publishers,
+      }),
+    );
   };
   const schedule = startSchedule(config.scanSchedule, scan);
   await schedule.runNow();
-  logger.info("{count} articles published; scanning on schedule {schedule}.", {
-    count: await store.countPublished(),
-    schedule: config.scanSchedule,
-  });
+  logger.info(
+    "{count} articles published, {followers} followers; scanning on schedule {schedule}.",
+    {
+      count: await store.countPublished(),
+      followers: await followers.count(),
+      schedule: config.scanSchedule,
+    },
+  );
 
   const shutdown = async (signal: string) => {
     logger.info("Received {signal}; shutting down.", { signal });
-    const force = setTimeout(() => process.exit(1), 10_000);
+    const force = setTimeout(() => {
+      logger.error("Shutdown took more than 10 s; exiting anyway.");
+      process.exit(1);
+    }, 10_000);
     force.unref();
     await schedule.stop();
+    server.closeIdleConnections();
     await new Promise((resolve) => server.close(resolve));
+    stopQueue.abort();
+    await delivering;
     await store.close();
+    if (db.isOpen) db.close();
     process.exit(0);
   };
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
@@ -88,22 +147,95 @@ function readConfig(): Config {
   }
 }
 
+/** Avatar and header given as local files: served by the app, linked by URL. */
+function localImages(config: Config) {
+  const images: Record<string, { name: string; file: string; url: URL }> = {};
+  for (const [kind, value] of Object.entries({
+    avatar: config.account.avatar,
+    header: config.account.header,
+  })) {
+    if (value === undefined || /^https?:/.test(value)) continue;
+    const name = `${kind}${extname(value).toLowerCase()}`;
+    images[kind] = { name, file: value, url: absolute(config.publicUrl, `/account/${name}`) };
+  }
+  return images;
+}
+
+function toFederationOptions(
+  config: Config,
+  images: ReturnType<typeof localImages>,
+): FederationOptions {
+  const image = (kind: "avatar" | "header") => {
+    const url = images[kind]?.url ?? URL.parse(config.account[kind] ?? "");
+    return url ? { [kind]: url } : {};
+  };
+  return {
+    origin: config.publicUrl,
+    username: config.accountUsername,
+    allowPrivateAddress: config.allowPrivateAddress,
+    postType: config.postType,
+    profile: {
+      type: config.account.type,
+      name: config.account.name,
+      summary: config.account.bio,
+      ...image("avatar"),
+      ...image("header"),
+    },
+    quietImport: { maxAgeMs: config.quietImportHours * 3_600_000 },
+  };
+}
+
+function logScan(report: ScanReport): void {
+  for (const { path, reason, line } of report.skipped) {
+    logger.warn("Skipped {path}: {reason}", { path: line ? `${path}:${line}` : path, reason });
+  }
+  // A first import of thousands of files gets a summary, not a line per article.
+  if (report.changes.length <= 20) {
+    for (const { type, article } of report.changes) {
+      logger.info("Article {type}: {title} ({language}, {path})", {
+        type,
+        title: article.title,
+        language: article.language,
+        path: paths.article(article.slug),
+      });
+    }
+  }
+  if (report.read > 0 || report.changes.length > 0) {
+    const count = (type: string) => report.changes.filter((c) => c.type === type).length;
+    logger.info(
+      "Scanned {files} files ({read} read) in {ms} ms: {created} created, {updated} updated, {deleted} deleted.",
+      {
+        files: report.files,
+        read: report.read,
+        ms: Math.round(report.durationMs),
+        created: count("created"),
+        updated: count("updated"),
+        deleted: count("deleted"),
+      },
+    );
+  }
+}
+
 function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, (error?: Error) => (error ? reject(error) : resolve(server)));
   });
 }
 
-function printStartup(config: Config): void {
-  const url = (path: string) => new URL(path, config.publicUrl).href;
-  const handle = `@${config.accountUsername}@${config.publicUrl.host}`;
+function printStartup(config: Config, handle: string): void {
+  const url = (path: string) => absolute(config.publicUrl, path).href;
   logger.info("Herald is listening on port {port}.", { port: config.port });
   logger.info("Home page:   {url}", { url: url(paths.home) });
   logger.info("RSS 2.0:     {url}", { url: url(paths.rss) });
   logger.info("Atom 1.0:    {url}", { url: url(paths.atom) });
   logger.info("JSON Feed:   {url}", { url: url(paths.json) });
-  logger.info("Fediverse:   {handle}", { handle });
+  logger.info("Fediverse:   {handle} (search for it in Mastodon to follow)", { handle });
   logger.info("Articles:    {dir}", { dir: config.articlesDir });
+  logger.info("State:       {backend}", {
+    backend: config.databaseUrl
+      ? `PostgreSQL (${config.databaseUrl.host})`
+      : `SQLite in ${config.dataDir}`,
+  });
 }
 
 await main();

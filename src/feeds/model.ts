@@ -21,6 +21,11 @@ export interface FeedSite {
   readonly hub?: URL;
   /** Set for a tag's feeds: it is added to the feed title. */
   readonly tag?: string;
+  /**
+   * The last change to these feeds, if later than their newest article: a removal changes a
+   * feed but leaves no article behind to date it.
+   */
+  readonly changed?: Date;
 }
 
 /** The feed-level data every format writes. */
@@ -87,7 +92,10 @@ export function toFeedEntry(article: Article, site: FeedSite): FeedEntry {
 
 export function toFeedHead(site: FeedSite, entries: readonly FeedEntry[]): FeedHead {
   const title = xmlSafe(site.tag === undefined ? site.title : `${site.title}: ${site.tag}`);
-  const updated = entries.reduce((newest, entry) => latest(newest, entry.updated), new Date(0));
+  const updated = entries.reduce(
+    (newest, entry) => latest(newest, entry.updated),
+    site.changed ?? new Date(0),
+  );
   return {
     title,
     description: xmlSafe(site.description),

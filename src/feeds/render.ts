@@ -39,7 +39,7 @@ export function renderFeeds(articles: readonly Article[], site: FeedSite): Rende
 }
 
 /** The site's feed settings, without where the feeds live. */
-export type FeedSiteBase = Omit<FeedSite, "homePath" | "feedPaths" | "tag">;
+export type FeedSiteBase = Omit<FeedSite, "homePath" | "feedPaths" | "tag" | "changed">;
 
 /** The `FeedSite` of the home feeds, or of one tag's feeds. */
 export function feedSiteFor(base: FeedSiteBase, tag?: string): FeedSite {

@@ -1,22 +1,162 @@
-import express, { type Express } from "express";
-import type { Config } from "../config.ts";
-import type { ArticleStore } from "../store/store.ts";
+import { extname } from "node:path";
+import { getLogger } from "@logtape/logtape";
+import express, {
+  type ErrorRequestHandler,
+  type Express,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from "express";
+import { mediaExtensions } from "../source/scan.ts";
+import { paths } from "../urls.ts";
+import { type Representation, sendRepresentation } from "./representation.ts";
+import type { FeedFormat, Site } from "./site.ts";
+import { stylesheetPath } from "./style.ts";
+
+const logger = getLogger(["herald", "http"]);
 
 export interface AppDeps {
-  readonly config: Config;
-  readonly store: ArticleStore;
+  readonly site: Site;
+  /** Fedify and content negotiation, mounted before every route (see federation/mount.ts). */
+  readonly federation?: RequestHandler;
+  readonly articlesDir: string;
+  /** Local image files of the account (avatar, header), served at `/account/<name>`. */
+  readonly accountImages?: Readonly<Record<string, string>>;
+  /** For `/readyz`: throws when a backend (store, queue) cannot be reached. */
+  readonly ready?: () => Promise<void>;
 }
 
-/** The HTTP surface; nothing listens until main.ts says so. */
+const cacheControl = {
+  page: "public, max-age=60",
+  feed: "public, max-age=60",
+  asset: "public, max-age=86400",
+  error: "no-cache",
+} as const;
+
+// Pages load nothing but their own stylesheet and images; no script of any kind runs.
+const contentSecurityPolicy =
+  "default-src 'none'; style-src 'self'; img-src 'self' https: data:; " +
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** The HTTP surface, as a route table; nothing listens until main.ts says so. */
 export function createApp(deps: AppDeps): Express {
+  const { site } = deps;
   const app = express();
   app.disable("x-powered-by");
+  app.set("etag", false); // representations carry their own strong ETags
+  app.use(securityHeaders);
+
   app.get("/healthz", (_req, res) => {
     res.type("text/plain").send("ok\n");
   });
-  app.get("/", async (_req, res) => {
-    const articles = await deps.store.listPublished({ limit: deps.config.feedLimit });
-    res.json(articles.map((a) => ({ title: a.title, slug: a.slug })));
+  app.get("/readyz", async (_req, res) => {
+    try {
+      await deps.ready?.();
+      res.type("text/plain").send("ready\n");
+    } catch (error) {
+      logger.warn("Not ready: {error}", { error });
+      res.status(503).type("text/plain").send("not ready\n");
+    }
   });
+
+  if (deps.federation) app.use(deps.federation);
+
+  app.get(paths.home, async (req, res) => send(req, res, await site.home(), cacheControl.page));
+  app.get(stylesheetPath, (req, res) => send(req, res, site.stylesheet, cacheControl.asset));
+  const feedRoutes: [string, FeedFormat][] = [
+    [paths.rss, "rss"],
+    [paths.atom, "atom"],
+    [paths.json, "json"],
+  ];
+  for (const [path, format] of feedRoutes) {
+    app.get(path, async (req, res) => sendOr404(req, res, await site.feed(format)));
+  }
+  app.get(paths.article(":slug"), async (req, res) => {
+    const page = await site.articlePage(String(req.params.slug));
+    if (page === undefined) {
+      notFound(req, res);
+      return;
+    }
+    res.status(page.status);
+    send(req, res, page.body, page.status === 200 ? cacheControl.page : cacheControl.error);
+  });
+  app.get(paths.tag(":tag"), async (req, res) =>
+    sendOr404(req, res, await site.tagPage(String(req.params.tag))),
+  );
+  const tagFeedRoutes: [(tag: string) => string, FeedFormat][] = [
+    [paths.tagRss, "rss"],
+    [paths.tagAtom, "atom"],
+    [paths.tagJson, "json"],
+  ];
+  for (const [path, format] of tagFeedRoutes) {
+    app.get(path(":tag"), async (req, res) =>
+      sendOr404(req, res, await site.feed(format, String(req.params.tag))),
+    );
+  }
+
+  // Images next to the articles; nothing else from that folder, and never a dotfile.
+  app.use(
+    "/media",
+    (req, res, next) => {
+      const extension = extname(req.path).toLowerCase();
+      if ((mediaExtensions as readonly string[]).includes(extension)) next();
+      else notFound(req, res);
+    },
+    express.static(deps.articlesDir, {
+      dotfiles: "deny",
+      index: false,
+      redirect: false,
+      fallthrough: true,
+      maxAge: "1d",
+    }),
+  );
+  for (const [name, file] of Object.entries(deps.accountImages ?? {})) {
+    app.get(`/account/${name}`, (_req, res) => {
+      res.sendFile(file, { maxAge: "1d", dotfiles: "allow" });
+    });
+  }
+
+  app.use(notFound);
+  app.use(errorHandler);
   return app;
+
+  function sendOr404(req: Request, res: Response, body: Representation | undefined): void {
+    if (body === undefined) {
+      notFound(req, res);
+      return;
+    }
+    send(
+      req,
+      res,
+      body,
+      body.contentType.startsWith("text/html") ? cacheControl.page : cacheControl.feed,
+    );
+  }
+
+  function notFound(req: Request, res: Response): void {
+    res.status(404);
+    send(req, res, site.notFound, cacheControl.error);
+  }
 }
+
+function send(req: Request, res: Response, body: Representation, cache: string): void {
+  if (body.contentType.startsWith("text/html")) {
+    res.setHeader("Content-Security-Policy", contentSecurityPolicy);
+  }
+  sendRepresentation(req, res, body, { cacheControl: cache });
+}
+
+const securityHeaders: RequestHandler = (_req, res, next) => {
+  res.setHeader("X-Content-Type-Options", "nosniff");
+  res.setHeader("Referrer-Policy", "strict-origin-when-cross-origin");
+  next();
+};
+
+const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
+  logger.error("Request {method} {path} failed: {error}", {
+    method: req.method,
+    path: req.path,
+    error,
+  });
+  if (!res.headersSent) res.status(500).type("text/plain").send("Internal Server Error\n");
+};

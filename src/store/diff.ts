@@ -56,10 +56,13 @@ export function diffArticles(input: DiffInput): DiffResult {
     writes.set(record.article.id, record);
     return record;
   };
+  // A deleted article keeps its last version, dated with its deletion: feeds that lost it
+  // changed then, and its Tombstone says when.
   const retire = (record: StoredArticle) => {
     slugs.set(record.article.slug, undefined);
-    write({ ...record, state: "deleted" });
-    if (record.state === "published") changes.push({ type: "deleted", article: record.article });
+    const article = { ...record.article, updated: later(now, record.article.updated, 1) };
+    write({ ...record, state: "deleted", article });
+    if (record.state === "published") changes.push({ type: "deleted", article });
   };
   const uniqueSlug = (wanted: string, id: string) => {
     let slug = wanted;

@@ -291,6 +291,15 @@ export class PostgresArticleStore implements ArticleStore {
     return row?.n ?? 0;
   }
 
+  async lastChange(tag?: string): Promise<Date | undefined> {
+    const sql = this.#sql;
+    const tagged = tag === undefined ? sql`` : sql`AND data -> 'tags' ? ${tag}`;
+    const [row] = await sql<{ t: string | null }[]>`
+      SELECT max(data ->> 'updated') AS t FROM herald_articles
+      WHERE state IN ('published', 'deleted') ${tagged}`;
+    return row?.t ? new Date(row.t) : undefined;
+  }
+
   async findBySlug(slug: string): Promise<ArticleRecord | undefined> {
     const sql = this.#sql;
     // A live article wins over a deleted one that had the same slug.

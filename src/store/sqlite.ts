@@ -227,6 +227,23 @@ export class SqliteArticleStore implements ArticleStore {
     return row.n;
   }
 
+  async lastChange(tag?: string): Promise<Date | undefined> {
+    const where = "WHERE state IN ('published', 'deleted')";
+    const row = (
+      tag === undefined
+        ? this.#db
+            .prepare(`SELECT max(json_extract(data, '$.updated')) AS t FROM articles ${where}`)
+            .get()
+        : this.#db
+            .prepare(
+              `SELECT max(json_extract(data, '$.updated')) AS t FROM articles ${where}
+               AND EXISTS (SELECT 1 FROM json_each(data, '$.tags') WHERE value = ?)`,
+            )
+            .get(tag)
+    ) as { t: string | null };
+    return row.t ? new Date(row.t) : undefined;
+  }
+
   async findBySlug(slug: string): Promise<ArticleRecord | undefined> {
     // A live article wins over a deleted one that had the same slug.
     const [record] = this.#select(

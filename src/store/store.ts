@@ -83,6 +83,11 @@ export interface ArticleStore {
   /** Published articles, newest first. */
   listPublished(options?: ListOptions): Promise<readonly Article[]>;
   countPublished(): Promise<number>;
+  /**
+   * When the published set last changed (an article published, edited or deleted), overall or
+   * for one tag: the newest `updated` of published and deleted articles.
+   */
+  lastChange(tag?: string): Promise<Date | undefined>;
   findBySlug(slug: string): Promise<ArticleRecord | undefined>;
   findById(id: string): Promise<ArticleRecord | undefined>;
   /** Every article the store knows, any state, for `articles:check`. */

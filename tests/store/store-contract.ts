@@ -113,6 +113,20 @@ export function describeArticleStore(name: string, open: () => Promise<StoreFixt
       expect(await store.countPublished()).toBe(0);
     });
 
+    it("dates the last change, overall and per tag, including a deletion", async () => {
+      expect(await store.lastChange()).toBeUndefined();
+      await store.apply(
+        scan(file("a.md", "---\ntags: [x]\n---\nA."), file("b.md", "---\ntags: [y]\n---\nB.")),
+        t0,
+      );
+      expect(await store.lastChange()).toEqual(t0);
+      await store.apply(scan(same("a.md")), minutes(5)); // b.md removed
+      expect(await store.lastChange()).toEqual(minutes(5));
+      expect(await store.lastChange("x")).toEqual(t0);
+      expect(await store.lastChange("y")).toEqual(minutes(5));
+      expect(await store.lastChange("z")).toBeUndefined();
+    });
+
     it("never reuses a deleted article's id when the file comes back", async () => {
       const [first] = await store.apply(scan(file("a.md", "# A\n\nText.")), t0);
       await store.apply(scan(), minutes(1));
