@@ -18,6 +18,15 @@ export const paths = {
   media: (path: string) => `/media/${path.split("/").map(encodeURIComponent).join("/")}`,
 } as const;
 
+/** The same paths as express route patterns (parameters are not percent-encoded there). */
+export const routes = {
+  article: "/articles/:slug",
+  tag: "/tags/:tag",
+  tagRss: "/tags/:tag/feed.xml",
+  tagAtom: "/tags/:tag/atom.xml",
+  tagJson: "/tags/:tag/feed.json",
+} as const;
+
 export function absolute(origin: URL, path: string): URL {
   return new URL(path, origin);
 }

@@ -1,4 +1,6 @@
-import { extname } from "node:path";
+import { realpathSync } from "node:fs";
+import { realpath, stat } from "node:fs/promises";
+import { extname, join, sep } from "node:path";
 import { getLogger } from "@logtape/logtape";
 import express, {
   type ErrorRequestHandler,
@@ -8,7 +10,7 @@ import express, {
   type Response,
 } from "express";
 import { mediaExtensions } from "../source/scan.ts";
-import { paths } from "../urls.ts";
+import { paths, routes } from "../urls.ts";
 import { type Representation, sendRepresentation } from "./representation.ts";
 import type { FeedFormat, Site } from "./site.ts";
 import { stylesheetPath } from "./style.ts";
@@ -71,45 +73,42 @@ export function createApp(deps: AppDeps): Express {
   for (const [path, format] of feedRoutes) {
     app.get(path, async (req, res) => sendOr404(req, res, await site.feed(format)));
   }
-  app.get(paths.article(":slug"), async (req, res) => {
+  app.get(routes.article, async (req, res) => {
     const page = await site.articlePage(String(req.params.slug));
     if (page === undefined) {
       notFound(req, res);
       return;
     }
-    res.status(page.status);
-    send(req, res, page.body, page.status === 200 ? cacheControl.page : cacheControl.error);
+    send(
+      req,
+      res,
+      page.body,
+      page.status === 200 ? cacheControl.page : cacheControl.error,
+      page.status,
+    );
   });
-  app.get(paths.tag(":tag"), async (req, res) =>
+  app.get(routes.tag, async (req, res) =>
     sendOr404(req, res, await site.tagPage(String(req.params.tag))),
   );
-  const tagFeedRoutes: [(tag: string) => string, FeedFormat][] = [
-    [paths.tagRss, "rss"],
-    [paths.tagAtom, "atom"],
-    [paths.tagJson, "json"],
+  const tagFeedRoutes: [string, FeedFormat][] = [
+    [routes.tagRss, "rss"],
+    [routes.tagAtom, "atom"],
+    [routes.tagJson, "json"],
   ];
   for (const [path, format] of tagFeedRoutes) {
-    app.get(path(":tag"), async (req, res) =>
+    app.get(path, async (req, res) =>
       sendOr404(req, res, await site.feed(format, String(req.params.tag))),
     );
   }
 
-  // Images next to the articles; nothing else from that folder, and never a dotfile.
-  app.use(
-    "/media",
-    (req, res, next) => {
-      const extension = extname(req.path).toLowerCase();
-      if ((mediaExtensions as readonly string[]).includes(extension)) next();
-      else notFound(req, res);
-    },
-    express.static(deps.articlesDir, {
-      dotfiles: "deny",
-      index: false,
-      redirect: false,
-      fallthrough: true,
-      maxAge: "1d",
-    }),
-  );
+  // Images next to the articles; nothing else from that folder: no dotfile, no article,
+  // nothing a symbolic link leads to outside it.
+  const mediaRoot = realpathSync(deps.articlesDir);
+  app.get("/media/*path", async (req, res) => {
+    const file = await mediaFile(mediaRoot, (req.params as { path: string[] }).path);
+    if (file === undefined) notFound(req, res);
+    else res.sendFile(file, { maxAge: "1d", dotfiles: "deny" });
+  });
   for (const [name, file] of Object.entries(deps.accountImages ?? {})) {
     app.get(`/account/${name}`, (_req, res) => {
       res.sendFile(file, { maxAge: "1d", dotfiles: "allow" });
@@ -134,16 +133,36 @@ export function createApp(deps: AppDeps): Express {
   }
 
   function notFound(req: Request, res: Response): void {
-    res.status(404);
-    send(req, res, site.notFound, cacheControl.error);
+    send(req, res, site.notFound, cacheControl.error, 404);
   }
 }
 
-function send(req: Request, res: Response, body: Representation, cache: string): void {
+function send(
+  req: Request,
+  res: Response,
+  body: Representation,
+  cache: string,
+  status = 200,
+): void {
   if (body.contentType.startsWith("text/html")) {
     res.setHeader("Content-Security-Policy", contentSecurityPolicy);
   }
-  sendRepresentation(req, res, body, { cacheControl: cache });
+  sendRepresentation(req, res, body, { cacheControl: cache, status });
+}
+
+async function mediaFile(root: string, parts: readonly string[]): Promise<string | undefined> {
+  if (parts.some((part) => part.startsWith(".") || part.includes("/") || part.includes("\\"))) {
+    return undefined;
+  }
+  const extension = extname(parts.at(-1) ?? "").toLowerCase();
+  if (!(mediaExtensions as readonly string[]).includes(extension)) return undefined;
+  try {
+    const file = await realpath(join(root, ...parts));
+    if (!file.startsWith(root + sep) || !(await stat(file)).isFile()) return undefined;
+    return file;
+  } catch {
+    return undefined;
+  }
 }
 
 const securityHeaders: RequestHandler = (_req, res, next) => {

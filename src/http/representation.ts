@@ -50,6 +50,8 @@ export interface RepresentationOptions {
 export interface SendOptions {
   /** E.g. `public, max-age=60`. */
   readonly cacheControl: string;
+  /** Default 200. Other statuses (404, 410) are always sent whole: validators are for 200s. */
+  readonly status?: number;
 }
 
 /**
@@ -186,19 +188,37 @@ export function sendRepresentation(
   options: SendOptions,
 ): void {
   const variant = selectVariant(rep, req.headers["accept-encoding"]);
+  const status = options.status ?? 200;
   const ifNoneMatch = req.headers["if-none-match"];
   const notModified =
-    ifNoneMatch === undefined
+    status === 200 &&
+    (ifNoneMatch === undefined
       ? isNotModifiedSince(req.headers["if-modified-since"], rep.lastModified)
-      : etagMatches(ifNoneMatch, variant.etag);
+      : etagMatches(ifNoneMatch, variant.etag));
+  // Keep a `Vary` set before (e.g. `Accept`, by content negotiation) beside ours.
+  const vary = res.getHeader("Vary");
+  if (vary !== undefined) res.removeHeader("Vary");
+  const headers = (list: readonly string[]) =>
+    mergeVary([...list, "Cache-Control", options.cacheControl], vary);
   if (notModified) {
-    res.writeHead(304, [...variant.notModifiedHeaders, "Cache-Control", options.cacheControl]);
+    res.writeHead(304, headers(variant.notModifiedHeaders));
     res.end();
     return;
   }
-  res.writeHead(200, [...variant.headers, "Cache-Control", options.cacheControl]);
+  res.writeHead(status, headers(variant.headers));
   if (req.method === "HEAD") res.end();
   else res.end(variant.body);
+}
+
+function mergeVary(
+  headers: string[],
+  earlier: number | string | readonly string[] | undefined,
+): string[] {
+  if (earlier === undefined) return headers;
+  const at = headers.indexOf("Vary");
+  if (at === -1) return [...headers, "Vary", String(earlier)];
+  headers[at + 1] = `${String(earlier)}, ${headers[at + 1]}`;
+  return headers;
 }
 
 /** br, then gzip, then identity, by the client's q-values (ties go to br). */

@@ -1,0 +1,230 @@
+import { copyFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import { parseAtomFeed, parseJsonFeed, parseRssFeed } from "feedsmith";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { createApp } from "../../src/http/app.ts";
+import { createSite } from "../../src/http/site.ts";
+import { runScan } from "../../src/pipeline.ts";
+import { articlesDir, seedPath, sqliteStore, tempDir } from "../helpers/articles.ts";
+
+const seedTitle =
+  "Wie die beiden Länder am Montag mitteilten, wird der Außenminister von Weißrussland diese Woche Nordkorea besuchen.";
+
+/** Herald's web side on a real server on 127.0.0.1, over a real SQLite store and folder. */
+async function startSite() {
+  const articles = articlesDir();
+  copyFileSync(seedPath, articles.path("belarus-nordkorea.txt"));
+  const { store } = sqliteStore();
+  const site = createSite(store, {
+    page: {
+      origin: new URL("http://news.test"),
+      title: "Die Zeitung",
+      description: "Nachrichten",
+      language: "de",
+      handle: "@news@news.test",
+    },
+    feed: {
+      origin: new URL("http://news.test"),
+      title: "Die Zeitung",
+      description: "Nachrichten",
+      language: "de",
+      author: "Redaktion",
+    },
+    limit: 50,
+  });
+  await store.subscribe(site.publisher.name);
+  let clock = Date.parse("2026-03-01T12:00:00Z");
+  const scan = () =>
+    runScan({
+      articlesDir: articles.dir,
+      parseOptions: { defaultLanguage: "en" },
+      store,
+      publishers: [site.publisher],
+      now: () => {
+        clock += 60_000;
+        return new Date(clock);
+      },
+    });
+  await scan();
+  const server = createApp({ site, articlesDir: articles.dir }).listen(0, "127.0.0.1");
+  await new Promise((resolve) => server.once("listening", resolve));
+  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const get = (path: string, headers: Record<string, string> = {}) =>
+    fetch(`${base}${path}`, { headers, redirect: "manual" });
+  return { articles, scan, get, store, base };
+}
+
+async function feeds(get: (path: string) => Promise<Response>) {
+  return {
+    rss: parseRssFeed(await (await get("/feed.xml")).text()),
+    atom: parseAtomFeed(await (await get("/atom.xml")).text()),
+    json: parseJsonFeed(await (await get("/feed.json")).json()),
+  };
+}
+
+describe("createApp() with the site", () => {
+  it("serves the seed story in all three feeds, in full, with its derived title and language", async () => {
+    const { get } = await startSite();
+    const { rss, atom, json } = await feeds(get);
+    expect(rss.items?.[0]?.title).toBe(seedTitle);
+    expect(atom.entries?.[0]?.title?.value ?? atom.entries?.[0]?.title).toBe(seedTitle);
+    expect(json.items?.[0]?.title).toBe(seedTitle);
+    expect(rss.items?.[0]?.content?.encoded).toContain("„Dreieckskooperation“");
+    expect(json.items?.[0]?.content_html?.match(/<p>/g)).toHaveLength(10);
+    expect(json.language).toBe("de");
+    const page = await get(new URL(json.items?.[0]?.url ?? "").pathname);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('<html lang="de"');
+    expect(html).toContain("Im Mittelpunkt der Reise");
+  });
+
+  it("lists articles on the home page with the three autodiscovery links and the handle", async () => {
+    const { get } = await startSite();
+    const response = await get("/");
+    expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    const html = await response.text();
+    for (const type of ["application/rss+xml", "application/atom+xml", "application/feed+json"]) {
+      expect(html).toMatch(new RegExp(`<link rel="alternate" type="${type.replace("+", "\\+")}"`));
+    }
+    expect(html).toContain("@news@news.test");
+    expect(html).toContain("Weißrussland");
+    expect(response.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+
+  it("publishes a new file at the next scan, keeps its id on edit, and answers 410 once it is removed", async () => {
+    const { get, scan, articles } = await startSite();
+    articles.write(
+      "budget.md",
+      "---\ntitle: Budget & Co\ntags: [politik]\n---\nDer Haushalt steht.",
+    );
+    await scan();
+    const first = await feeds(get);
+    const id = first.json.items?.find((item) => item.title === "Budget & Co")?.id;
+    expect(id).toBeDefined();
+    expect(first.rss.items?.map((item) => item.title)).toContain("Budget & Co");
+    expect(first.atom.entries).toHaveLength(2);
+
+    articles.write(
+      "budget.md",
+      "---\ntitle: Budget & Co\ntags: [politik]\n---\nDer Haushalt steht, fast.",
+    );
+    await scan();
+    const edited = await feeds(get);
+    const item = edited.json.items?.find((i) => i.title === "Budget & Co");
+    expect(item?.id).toBe(id);
+    expect(item?.content_html).toContain("fast.");
+
+    articles.remove("budget.md");
+    await scan();
+    const after = await feeds(get);
+    expect(after.json.items?.map((i) => i.id)).not.toContain(id);
+    expect(after.rss.items).toHaveLength(1);
+    const page = await get("/articles/budget");
+    expect(page.status).toBe(410);
+    expect(await page.text()).toContain("<html");
+  });
+
+  it("answers 304 for a matching ETag and for If-Modified-Since at or after the last change", async () => {
+    const { get } = await startSite();
+    const first = await get("/feed.xml");
+    const etag = first.headers.get("etag") ?? "";
+    const lastModified = first.headers.get("last-modified") ?? "";
+    expect((await get("/feed.xml", { "If-None-Match": etag })).status).toBe(304);
+    expect((await get("/feed.xml", { "If-Modified-Since": lastModified })).status).toBe(304);
+    const later = new Date(Date.parse(lastModified) + 60_000).toUTCString();
+    expect((await get("/feed.xml", { "If-Modified-Since": later })).status).toBe(304);
+    const earlier = new Date(Date.parse(lastModified) - 1000).toUTCString();
+    expect((await get("/feed.xml", { "If-Modified-Since": earlier })).status).toBe(200);
+    expect(
+      (await get("/", { "If-None-Match": (await get("/")).headers.get("etag") ?? "" })).status,
+    ).toBe(304);
+  });
+
+  it("moves Last-Modified and the ETag when an article is removed", async () => {
+    const { get, scan, articles } = await startSite();
+    articles.write("a.md", "---\ntitle: A\ndate: 2020-01-01\n---\nOld news.");
+    await scan();
+    const before = await get("/feed.xml");
+    articles.remove("a.md");
+    await scan();
+    const after = await get("/feed.xml", {
+      "If-Modified-Since": before.headers.get("last-modified") ?? "",
+    });
+    expect(after.status).toBe(200);
+    expect(after.headers.get("etag")).not.toBe(before.headers.get("etag"));
+  });
+
+  it("compresses with gzip and brotli when asked, to the same bytes", async () => {
+    const { get, base } = await startSite();
+    const plain = Buffer.from(await (await get("/feed.json")).arrayBuffer());
+    const gz = await fetchRaw(base, "/feed.json", "gzip");
+    const br = await fetchRaw(base, "/feed.json", "br");
+    expect(gz.encoding).toBe("gzip");
+    expect(br.encoding).toBe("br");
+    expect(gunzipSync(gz.body).equals(plain)).toBe(true);
+    expect(brotliDecompressSync(br.body).equals(plain)).toBe(true);
+  });
+
+  it("answers HEAD without a body", async () => {
+    const { base } = await startSite();
+    const response = await fetch(`${base}/atom.xml`, { method: "HEAD" });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("application/atom+xml; charset=utf-8");
+    expect(await response.text()).toBe("");
+  });
+
+  it("serves tag pages and their own feeds, and 404 for unknown tags and paths", async () => {
+    const { get, scan, articles } = await startSite();
+    articles.write("a.md", "---\ntitle: Wahl\ntags: [politik]\n---\nText.");
+    await scan();
+    const page = await get("/tags/politik");
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('href="http://news.test/tags/politik/feed.xml"');
+    const feed = parseRssFeed(await (await get("/tags/politik/feed.xml")).text());
+    expect(feed.items?.map((i) => i.title)).toEqual(["Wahl"]);
+    expect((await get("/tags/unbekannt")).status).toBe(404);
+    expect((await get("/tags/unbekannt/feed.json")).status).toBe(404);
+    expect((await get("/no/such/page")).status).toBe(404);
+    expect((await get("/articles/no-such-article")).status).toBe(404);
+  });
+
+  it("serves images beside the articles, and nothing else from that folder", async () => {
+    const { get, articles } = await startSite();
+    articles.write("photos/pic.png", "PNG");
+    articles.write(".secret.png", "hidden");
+    const outside = join(tempDir(), "key.png");
+    writeFileSync(outside, "secret");
+    symlinkSync(outside, articles.path("link.png"));
+    const image = await get("/media/photos/pic.png");
+    expect(image.status).toBe(200);
+    expect(image.headers.get("content-type")).toBe("image/png");
+    expect((await get("/media/belarus-nordkorea.txt")).status).toBe(404);
+    expect((await get("/media/.secret.png")).status).not.toBe(200);
+    expect((await get("/media/..%2f..%2fetc%2fpasswd.png")).status).toBe(404);
+    expect((await get("/media/link.png")).status).toBe(404);
+    expect((await get("/media/.secret.png")).status).toBe(404);
+  });
+});
+
+/** fetch() decodes bodies itself; node:http shows the bytes as sent. */
+function fetchRaw(base: string, path: string, encoding: string) {
+  const url = new URL(path, base);
+  return new Promise<{ encoding: string | undefined; body: Buffer }>((resolve, reject) => {
+    request(url, { headers: { "Accept-Encoding": encoding } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () =>
+        resolve({ encoding: res.headers["content-encoding"], body: Buffer.concat(chunks) }),
+      );
+    })
+      .on("error", reject)
+      .end();
+  });
+}
