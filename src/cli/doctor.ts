@@ -1,0 +1,267 @@
+/**
+ * `npm run doctor [-- https://news.example]`: a federation self-test against a running
+ * instance, seen from outside as Mastodon sees it, plus what only this machine can check
+ * (key files, the delivery queue). One line per check with a verdict; exit 1 on a failure.
+ */
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { type Config, ConfigError, loadConfig } from "../config.ts";
+import { readEnvironment } from "../env.ts";
+import { SqliteMessageQueue } from "../federation/sqlite-queue.ts";
+import { paths } from "../urls.ts";
+
+type Verdict = "ok" | "warn" | "fail";
+interface Check {
+  readonly verdict: Verdict;
+  readonly what: string;
+  readonly detail: string;
+}
+
+const marks: Record<Verdict, string> = { ok: "ok  ", warn: "warn", fail: "FAIL" };
+const activityJson = "application/activity+json";
+
+async function main(): Promise<number> {
+  let config: Config;
+  try {
+    config = loadConfig(readEnvironment(process.env));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const problem of error.problems) console.error(`Configuration error: ${problem}`);
+    return 2;
+  }
+  const target = process.argv[2] ? new URL(process.argv[2]) : config.publicUrl;
+  console.log(`Herald doctor: ${target.origin} (@${config.accountUsername}@${target.host})\n`);
+  const checks: Check[] = [];
+  const report = (check: Check) => {
+    checks.push(check);
+    console.log(`${marks[check.verdict]}  ${check.what}: ${check.detail}`);
+  };
+  for await (const check of remoteChecks(target, config)) report(check);
+  for (const check of localChecks(config)) report(check);
+  const failed = checks.filter((c) => c.verdict === "fail").length;
+  const warned = checks.filter((c) => c.verdict === "warn").length;
+  console.log(
+    `\n${failed === 0 ? "Federation looks healthy" : "Federation has problems"}: ${checks.length} checks, ${failed} failed, ${warned} warnings.`,
+  );
+  return failed > 0 ? 1 : 0;
+}
+
+async function* remoteChecks(origin: URL, config: Config): AsyncGenerator<Check> {
+  const get = (url: URL | string, accept: string) =>
+    fetch(url, {
+      headers: { Accept: accept },
+      redirect: "manual",
+      signal: AbortSignal.timeout(10_000),
+    });
+
+  if (
+    origin.protocol !== "https:" &&
+    !["localhost", "127.0.0.1", "[::1]"].includes(origin.hostname)
+  ) {
+    yield fail("HTTPS", `${origin.origin} is plain http: Mastodon only federates over https`);
+  } else if (origin.protocol !== "https:") {
+    yield warn("HTTPS", "plain http on loopback: fine for testing, not for the fediverse");
+  } else {
+    yield ok("HTTPS", origin.origin);
+  }
+
+  let home: Response;
+  try {
+    home = await get(origin, "text/html");
+  } catch (error) {
+    yield fail("PUBLIC_URL reachable", `${origin.origin} did not answer (${describe(error)})`);
+    return;
+  }
+  yield home.ok
+    ? ok("PUBLIC_URL reachable", `GET / answered ${home.status}`)
+    : fail("PUBLIC_URL reachable", `GET / answered ${home.status}`);
+  const canonical = /<link rel="canonical" href="([^"]+)"/.exec(await home.text())?.[1];
+  yield canonical && new URL(canonical).origin === origin.origin
+    ? ok("PUBLIC_URL matches", `the site calls itself ${canonical}`)
+    : fail(
+        "PUBLIC_URL matches",
+        `the site calls itself ${canonical ?? "nothing"}; set PUBLIC_URL=${origin.origin} on the server`,
+      );
+
+  const serverDate = Date.parse(home.headers.get("date") ?? "");
+  const skew = Math.abs(serverDate - Date.now()) / 1000;
+  yield Number.isNaN(serverDate)
+    ? warn("Clock", "the server sent no Date header")
+    : skew < 30
+      ? ok("Clock", `server and this machine agree within ${Math.round(skew)} s`)
+      : fail(
+          "Clock",
+          `the server's clock is ${Math.round(skew)} s off: signatures older than an hour are refused`,
+        );
+
+  const resource = `acct:${config.accountUsername}@${origin.host}`;
+  const finger = await get(
+    new URL(`/.well-known/webfinger?resource=${encodeURIComponent(resource)}`, origin),
+    "application/jrd+json",
+  );
+  const jrd = finger.ok
+    ? ((await finger.json()) as { links?: { rel: string; type?: string; href?: string }[] })
+    : undefined;
+  const self = jrd?.links?.find((l) => l.rel === "self" && l.type === activityJson)?.href;
+  if (!self) {
+    yield fail("WebFinger", `${resource} answered ${finger.status} without a self link`);
+    return;
+  }
+  yield ok("WebFinger", `${resource} → ${self}`);
+
+  const actorResponse = await get(self, activityJson);
+  const actor = actorResponse.ok ? ((await actorResponse.json()) as Record<string, unknown>) : {};
+  const endpoints = actor.endpoints as { sharedInbox?: string } | undefined;
+  const publicKey = actor.publicKey as { publicKeyPem?: string } | undefined;
+  const missing = [
+    ["inbox", actor.inbox],
+    ["outbox", actor.outbox],
+    ["followers", actor.followers],
+    ["endpoints.sharedInbox", endpoints?.sharedInbox],
+    ["publicKey", publicKey?.publicKeyPem],
+  ].flatMap(([name, value]) => (value ? [] : [name]));
+  yield actorResponse.ok && missing.length === 0
+    ? ok(
+        "Actor",
+        `${String(actor.type)} "${String(actor.name ?? actor.preferredUsername)}" with inbox, outbox, followers, shared inbox and key`,
+      )
+    : fail(
+        "Actor",
+        `GET ${self} answered ${actorResponse.status}${missing.length ? `; missing ${missing.join(", ")}` : ""}`,
+      );
+  yield actor.id === self
+    ? ok("Actor id", "matches the WebFinger link")
+    : fail(
+        "Actor id",
+        `${String(actor.id)} differs from ${self}: check PUBLIC_URL and the proxy's Host header`,
+      );
+  const vary = actorResponse.headers.get("vary") ?? "";
+  yield /accept/i.test(vary)
+    ? ok("Vary: Accept", "set, so caches keep HTML and ActivityPub apart")
+    : fail("Vary: Accept", "missing on the actor: a cache in front may serve HTML to servers");
+  const asHtml = await get(self, "text/html");
+  yield asHtml.status < 400
+    ? ok(
+        "Content negotiation",
+        `a browser at the actor gets ${asHtml.status} ${asHtml.headers.get("location") ?? asHtml.headers.get("content-type") ?? ""}`,
+      )
+    : fail("Content negotiation", `a browser at the actor gets ${asHtml.status}`);
+
+  const nodeinfo = await get(new URL("/.well-known/nodeinfo", origin), "application/json");
+  yield nodeinfo.ok
+    ? ok("NodeInfo", "discoverable")
+    : warn("NodeInfo", `answered ${nodeinfo.status}`);
+
+  yield* articleCheck(origin, String(actor.outbox ?? ""), get);
+}
+
+/** What Mastodon will show of the newest article. */
+async function* articleCheck(
+  origin: URL,
+  outboxUrl: string,
+  get: (url: URL | string, accept: string) => Promise<Response>,
+): AsyncGenerator<Check> {
+  const feed = await get(new URL(paths.json, origin), "application/feed+json");
+  const newest = feed.ok
+    ? ((await feed.json()) as { items?: { id: string }[] }).items?.[0]
+    : undefined;
+  if (!newest) {
+    yield warn("Posts", "no article published yet");
+    return;
+  }
+  const response = await get(newest.id, activityJson);
+  if (!response.ok) {
+    yield fail("Post", `GET ${newest.id} answered ${response.status}`);
+    return;
+  }
+  const object = (await response.json()) as Record<string, unknown>;
+  const text = (html: unknown) =>
+    String(html ?? "")
+      .replace(/<[^>]+>/g, " ")
+      .replace(/\s+/g, " ")
+      .trim();
+  if (object.type === "Note") {
+    yield ok(
+      "Post (Note)",
+      `Mastodon shows the full text: "${text(object.content).slice(0, 120)}…"`,
+    );
+  } else {
+    const summary = text(object.summary);
+    yield summary
+      ? ok(
+          "Post (Article)",
+          `Mastodon shows the title "${String(object.name)}", the summary "${summary.slice(0, 100)}…" and a link to ${String(object.url)}`,
+        )
+      : fail("Post (Article)", "no summary: Mastodon would show a title and a bare link");
+  }
+  yield object.contentMap
+    ? ok("Post language", `contentMap in ${Object.keys(object.contentMap as object).join(", ")}`)
+    : warn("Post language", "no contentMap: Mastodon cannot tell the language");
+  const outbox = outboxUrl ? await get(outboxUrl, activityJson) : undefined;
+  const total = outbox?.ok
+    ? ((await outbox.json()) as { totalItems?: number }).totalItems
+    : undefined;
+  yield total === undefined
+    ? fail("Outbox", `answered ${outbox?.status ?? "nothing"}`)
+    : ok("Outbox", `${total} posts`);
+}
+
+function localChecks(config: Config): Check[] {
+  const checks: Check[] = [];
+  if (
+    !existsSync(config.keysDir) ||
+    readdirSync(config.keysDir).filter((f) => f.endsWith(".json")).length === 0
+  ) {
+    checks.push(
+      warn(
+        "Key files",
+        `none in ${config.keysDir} (run the doctor on the server, or the keys are elsewhere)`,
+      ),
+    );
+  } else {
+    for (const file of readdirSync(config.keysDir).filter((f) => f.endsWith(".json"))) {
+      const mode = statSync(join(config.keysDir, file)).mode & 0o777;
+      checks.push(
+        mode & 0o077
+          ? fail(
+              "Key file",
+              `${file} has mode ${mode.toString(8)}: run chmod 600 ${join(config.keysDir, file)}`,
+            )
+          : ok("Key file", `${file} is private (mode ${mode.toString(8)})`),
+      );
+    }
+  }
+  const dbFile = join(config.dataDir, "herald.sqlite");
+  if (config.databaseUrl === undefined && existsSync(dbFile)) {
+    const db = new DatabaseSync(dbFile);
+    try {
+      const depth = new SqliteMessageQueue(db).depth();
+      checks.push(
+        depth.queued > 1000
+          ? warn(
+              "Delivery queue",
+              `${depth.queued} waiting (${depth.delayed} retrying later): deliveries are behind`,
+            )
+          : ok(
+              "Delivery queue",
+              `${depth.queued} waiting, ${depth.delayed} retrying later, ${depth.inFlight} in flight`,
+            ),
+      );
+    } finally {
+      db.close();
+    }
+  }
+  return checks;
+}
+
+const ok = (what: string, detail: string): Check => ({ verdict: "ok", what, detail });
+const warn = (what: string, detail: string): Check => ({ verdict: "warn", what, detail });
+const fail = (what: string, detail: string): Check => ({ verdict: "fail", what, detail });
+
+function describe(error: unknown): string {
+  const cause = (error as { cause?: { code?: string } }).cause;
+  return cause?.code ?? (error instanceof Error ? error.message : String(error));
+}
+
+process.exitCode = await main();
