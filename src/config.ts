@@ -4,6 +4,8 @@ import { validateDetailed } from "node-cron";
 import type { ActorType } from "./federation/actor.ts";
 
 export type PostType = "article" | "note";
+/** `web` serves and scans (and enqueues deliveries), `worker` delivers, `all` does both. */
+export type Role = "web" | "worker" | "all";
 export type LogLevel = "debug" | "info" | "warning" | "error";
 
 /** Everything Herald reads from its environment, parsed and checked. See CONTRACT.md. */
@@ -20,6 +22,7 @@ export interface Config {
   readonly databaseUrl?: URL;
   readonly redisUrl?: URL;
   // Extensions of the contract:
+  readonly role: Role;
   readonly siteTitle: string;
   readonly siteDescription: string;
   /** Language of the site's own pages and feeds, and of articles whose language can't be told. */
@@ -96,6 +99,7 @@ export function loadConfig(env: Env): Config {
     redisUrl: read<URL | undefined>("REDIS_URL", undefined, (v) =>
       parseServiceUrl(v, ["redis:", "rediss:"]),
     ),
+    role: read("ROLE", "all", (v) => oneOf(v, ["web", "worker", "all"] as const)),
     siteTitle,
     siteDescription,
     siteLanguage: read("SITE_LANGUAGE", "en", parseLanguage),

@@ -15,7 +15,7 @@ import { federationMiddleware } from "./federation/mount.ts";
 import { createFederationPublisher } from "./federation/publisher.ts";
 import { SqliteKvStore } from "./federation/sqlite-kv.ts";
 import { SqliteMessageQueue } from "./federation/sqlite-queue.ts";
-import { createApp } from "./http/app.ts";
+import { createApp, createHealthApp } from "./http/app.ts";
 import { createSite } from "./http/site.ts";
 import { configureLogging } from "./logging.ts";
 import { type Publisher, runScan, type ScanReport } from "./pipeline.ts";
@@ -77,21 +77,28 @@ async function main(): Promise<void> {
   ];
   for (const publisher of publishers) await store.subscribe(publisher.name);
 
-  const app = createApp({
-    site,
-    federation: federationMiddleware({ federation, store }, federationOptions),
-    articlesDir: config.articlesDir,
-    accountImages: Object.fromEntries(
-      Object.values(accountImages).map(({ name, file }) => [name, file]),
-    ),
-    ready: async () => {
-      await store.countPublished();
-      queue.depth();
-    },
-  });
+  const ready = async () => {
+    await store.countPublished();
+    queue.depth();
+  };
+  const serves = config.role !== "worker";
+  const delivers = config.role !== "web";
+  const app = serves
+    ? createApp({
+        site,
+        federation: federationMiddleware({ federation, store }, federationOptions),
+        articlesDir: config.articlesDir,
+        accountImages: Object.fromEntries(
+          Object.values(accountImages).map(({ name, file }) => [name, file]),
+        ),
+        ready,
+      })
+    : createHealthApp(ready);
   const server = await listen(app, config.port);
   const stopQueue = new AbortController();
-  const delivering = federation.startQueue(undefined, { signal: stopQueue.signal });
+  const delivering = delivers
+    ? federation.startQueue(undefined, { signal: stopQueue.signal })
+    : Promise.resolve();
   printStartup(config, handle);
 
   const scan = async () => {
@@ -104,16 +111,15 @@ async function main(): Promise<void> {
       }),
     );
   };
-  const schedule = startSchedule(config.scanSchedule, scan);
-  await schedule.runNow();
-  logger.info(
-    "{count} articles published, {followers} followers; scanning on schedule {schedule}.",
-    {
-      count: await store.countPublished(),
-      followers: await followers.count(),
-      schedule: config.scanSchedule,
-    },
-  );
+  // Workers only deliver; the scan (and its schedule) belongs to the web processes.
+  const schedule = serves ? startSchedule(config.scanSchedule, scan) : undefined;
+  await schedule?.runNow();
+  logger.info("Published: {count} articles. Followers: {followers}. Role: {role}{scanning}.", {
+    count: await store.countPublished(),
+    followers: await followers.count(),
+    role: config.role,
+    scanning: schedule ? `; scanning on schedule ${config.scanSchedule}` : "",
+  });
 
   const shutdown = async (signal: string) => {
     logger.info("Received {signal}; shutting down.", { signal });
@@ -122,7 +128,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, 10_000);
     force.unref();
-    await schedule.stop();
+    await schedule?.stop();
     server.closeIdleConnections();
     await new Promise((resolve) => server.close(resolve));
     stopQueue.abort();

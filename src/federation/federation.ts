@@ -124,6 +124,9 @@ export function buildFederation(
     queue: deps.queue,
     origin: options.origin.origin,
     allowPrivateAddress: options.allowPrivateAddress ?? false,
+    // Deliveries run where the process's role says (main.ts calls startQueue()), never as a
+    // side effect of enqueueing: a web process must not deliver.
+    manuallyStartQueue: true,
     // Mastodon and Fedify peers understand draft-cavage; skip the RFC 9421 knock first.
     firstKnock: "draft-cavage-http-signatures-12",
     outboxRetryPolicy: createExponentialBackoffPolicy(options.retry ?? DEFAULT_RETRY),

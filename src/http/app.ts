@@ -48,18 +48,7 @@ export function createApp(deps: AppDeps): Express {
   app.set("etag", false); // representations carry their own strong ETags
   app.use(securityHeaders);
 
-  app.get("/healthz", (_req, res) => {
-    res.type("text/plain").send("ok\n");
-  });
-  app.get("/readyz", async (_req, res) => {
-    try {
-      await deps.ready?.();
-      res.type("text/plain").send("ready\n");
-    } catch (error) {
-      logger.warn("Not ready: {error}", { error });
-      res.status(503).type("text/plain").send("not ready\n");
-    }
-  });
+  addHealthRoutes(app, deps.ready);
 
   if (deps.federation) app.use(deps.federation);
 
@@ -135,6 +124,29 @@ export function createApp(deps: AppDeps): Express {
   function notFound(req: Request, res: Response): void {
     send(req, res, site.notFound, cacheControl.error, 404);
   }
+}
+
+/** A delivery worker's whole HTTP surface: is it alive, can it reach its backends. */
+export function createHealthApp(ready?: () => Promise<void>): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  addHealthRoutes(app, ready);
+  return app;
+}
+
+function addHealthRoutes(app: Express, ready?: () => Promise<void>): void {
+  app.get("/healthz", (_req, res) => {
+    res.type("text/plain").send("ok\n");
+  });
+  app.get("/readyz", async (_req, res) => {
+    try {
+      await ready?.();
+      res.type("text/plain").send("ready\n");
+    } catch (error) {
+      logger.warn("Not ready: {error}", { error });
+      res.status(503).type("text/plain").send("not ready\n");
+    }
+  });
 }
 
 function send(
