@@ -46,16 +46,16 @@ export interface Lease {
 }
 
 /** What a queue's storage does for {@link listenWithLeases}. */
-export interface LeaseSource {
+export interface LeaseSource<L extends Lease = Lease> {
   /**
    * Claims the next due message for `token`, or answers how many milliseconds until one
    * may be due (`undefined`: nothing known to come).
    */
-  claim(token: string): Promise<{ readonly lease: Lease } | { readonly idleMs?: number }>;
+  claim(token: string): Promise<{ readonly lease: L } | { readonly idleMs?: number | undefined }>;
   /** Extends the lease; false if it is no longer `token`'s. */
-  renew(lease: Lease, token: string): Promise<boolean>;
+  renew(lease: L, token: string): Promise<boolean>;
   /** Removes the handled message; false if it was no longer leased to `token`. */
-  acknowledge(lease: Lease, token: string): Promise<boolean>;
+  acknowledge(lease: L, token: string): Promise<boolean>;
 }
 
 export interface ListenSettings {
@@ -85,9 +85,22 @@ export function listenSettings(options: LeaseOptions, defaultPollMs: number): Li
 /** Idle listeners, woken early by a local enqueue, a notification from elsewhere, or an abort. */
 export class Sleepers {
   readonly #sleepers = new Set<() => void>();
+  #wakes = 0;
 
-  sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    if (signal?.aborted) return Promise.resolve();
+  /** Counts wake-ups; pass it to `sleep()` to skip the sleep if one came since. */
+  get wakes(): number {
+    return this.#wakes;
+  }
+
+  /**
+   * Sleeps `ms`, or less if woken or aborted. With `since` (a `wakes` value read before
+   * looking for work), does not sleep at all if a wake-up came in the meantime: a message
+   * enqueued while a listener was finding nothing must not wait for the next poll.
+   */
+  sleep(ms: number, signal: AbortSignal | undefined, since?: number): Promise<void> {
+    if (signal?.aborted || (since !== undefined && since !== this.#wakes)) {
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -102,6 +115,7 @@ export class Sleepers {
   }
 
   wake(): void {
+    this.#wakes++;
     for (const wake of [...this.#sleepers]) wake();
   }
 }
@@ -115,8 +129,8 @@ export class Sleepers {
  * message is logged and dropped too, since Fedify retries by enqueueing anew
  * (`nativeRetrial` is false).
  */
-export async function listenWithLeases(
-  source: LeaseSource,
+export async function listenWithLeases<L extends Lease>(
+  source: LeaseSource<L>,
   // biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
   handler: (message: any) => Promise<void> | void,
   signal: AbortSignal | undefined,
@@ -126,7 +140,8 @@ export async function listenWithLeases(
   const work = async () => {
     while (signal?.aborted !== true) {
       const token = crypto.randomUUID();
-      let claimed: Awaited<ReturnType<LeaseSource["claim"]>>;
+      const wakes = sleepers.wakes;
+      let claimed: Awaited<ReturnType<LeaseSource<L>["claim"]>>;
       try {
         claimed = await source.claim(token);
       } catch (error) {
@@ -140,16 +155,16 @@ export async function listenWithLeases(
         sleepers.wake();
       } else {
         const idle = Math.min(settings.pollMs, Math.max(1, claimed.idleMs ?? Infinity));
-        await sleepers.sleep(idle, signal);
+        await sleepers.sleep(idle, signal, wakes);
       }
     }
   };
   await Promise.all(Array.from({ length: settings.workers }, work));
 }
 
-async function handle(
-  source: LeaseSource,
-  lease: Lease,
+async function handle<L extends Lease>(
+  source: LeaseSource<L>,
+  lease: L,
   token: string,
   // biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
   handler: (message: any) => Promise<void> | void,
@@ -180,7 +195,7 @@ async function handle(
   await acknowledge(source, lease, token);
 }
 
-async function renew(source: LeaseSource, lease: Lease, token: string): Promise<void> {
+async function renew<L extends Lease>(source: LeaseSource<L>, lease: L, token: string) {
   try {
     if (!(await source.renew(lease, token))) {
       logger.warn("Lost the lease on message {id}; another listener may run it too.", {
@@ -192,7 +207,7 @@ async function renew(source: LeaseSource, lease: Lease, token: string): Promise<
   }
 }
 
-async function acknowledge(source: LeaseSource, lease: Lease, token: string): Promise<void> {
+async function acknowledge<L extends Lease>(source: LeaseSource<L>, lease: L, token: string) {
   try {
     if (!(await source.acknowledge(lease, token))) {
       logger.warn("Message {id} was no longer leased to this listener when it finished.", {

@@ -198,9 +198,11 @@ export class PostgresMessageQueue implements MessageQueue {
     // first message, so this one looks past them.
     const busyKeys: string[] = [];
     for (;;) {
-      type Outcome = { lease: Lease } | { busyKey: string } | undefined;
-      const outcome = await this.#sql.begin("isolation level read committed", async (tx): Promise<Outcome> => {
-        const [candidate] = await tx<{ id: string; ordering_key: string | null }[]>`
+      type Outcome = { lease: Lease } | { busyKey: string } | { idleMs: number | undefined };
+      const outcome = await this.#sql.begin(
+        "isolation level read committed",
+        async (tx): Promise<Outcome> => {
+          const [candidate] = await tx<{ id: string; ordering_key: string | null }[]>`
           SELECT id, ordering_key FROM ${this.#table} AS m
           WHERE m.scheduled <= now()
             AND (m.lease_until IS NULL OR m.lease_until <= now())
@@ -209,20 +211,27 @@ export class PostgresMessageQueue implements MessageQueue {
           ORDER BY m.scheduled, m.id
           LIMIT 1
           FOR UPDATE SKIP LOCKED`;
-        if (candidate === undefined) return undefined;
-        const { id, ordering_key: key } = candidate;
-        if (key !== null) {
-          const [lock] = await tx<{ locked: boolean }[]>`
+          if (candidate === undefined) {
+            // In the same transaction, so on the same clock reading (now() is its start): a
+            // message falling due in between is either claimable above or counted here.
+            const [next] = await tx<{ ms: number | null }[]>`
+            SELECT (extract(epoch FROM min(scheduled) - now()) * 1000)::double precision AS ms
+            FROM ${this.#table} WHERE scheduled > now()`;
+            return { idleMs: next?.ms ?? undefined };
+          }
+          const { id, ordering_key: key } = candidate;
+          if (key !== null) {
+            const [lock] = await tx<{ locked: boolean }[]>`
             SELECT pg_try_advisory_xact_lock(
               hashtextextended(${this.#lockPrefix + key}, 0)) AS locked`;
-          if (lock?.locked !== true) return { busyKey: key };
-          // A new statement, so a new snapshot: every other claim of this key has
-          // committed (each holds the key's lock until then) and shows here.
-          const [check] = await tx<{ first: boolean }[]>`
+            if (lock?.locked !== true) return { busyKey: key };
+            // A new statement, so a new snapshot: every other claim of this key has
+            // committed (each holds the key's lock until then) and shows here.
+            const [check] = await tx<{ first: boolean }[]>`
             SELECT ${this.#firstOfKey()} AS first FROM ${this.#table} AS m WHERE m.id = ${id}`;
-          if (check?.first !== true) return { busyKey: key };
-        }
-        const [lease] = await tx<Lease[]>`
+            if (check?.first !== true) return { busyKey: key };
+          }
+          const [lease] = await tx<Lease[]>`
           UPDATE ${this.#table}
           SET lease_token = ${token},
             lease_until = now() + ${this.#settings.leaseMs}::double precision
@@ -230,19 +239,12 @@ export class PostgresMessageQueue implements MessageQueue {
             deliveries = deliveries + 1
           WHERE id = ${id}
           RETURNING id::text, message, deliveries`;
-        return lease === undefined ? undefined : { lease: { ...lease } };
-      });
-      if (outcome === undefined) return { idleMs: await this.#untilNextDue() };
-      if ("lease" in outcome) return outcome;
+          return lease === undefined ? { idleMs: 0 } : { lease: { ...lease } };
+        },
+      );
+      if (!("busyKey" in outcome)) return outcome;
       busyKeys.push(outcome.busyKey);
     }
-  }
-
-  async #untilNextDue(): Promise<number | undefined> {
-    const [row] = await this.#sql<{ ms: number | null }[]>`
-      SELECT (extract(epoch FROM min(scheduled) - now()) * 1000)::double precision AS ms
-      FROM ${this.#table} WHERE scheduled > now()`;
-    return row?.ms ?? undefined;
   }
 
   async #renew(lease: Lease, token: string): Promise<boolean> {
