@@ -205,6 +205,32 @@ export function leasedQueueContract(
       expect(keyed).toEqual([0, 1, 2, 3, 4, 5]);
     });
 
+    it("keeps each ordering key one at a time and in order under many concurrent listeners", async () => {
+      const queues = await Promise.all([1, 2, 3].map(() => fixture.open({ ...fast, workers: 4 })));
+      const keys = ["a", "b", "c"];
+      const order = new Map(keys.map((key) => [key, [] as number[]]));
+      const running = new Set<string>();
+      let overlaps = 0;
+      for (const queue of queues) {
+        listen(queue, async (message) => {
+          const { key, n } = message as { key: string; n: number };
+          if (running.has(key)) overlaps++;
+          running.add(key);
+          await sleep(Math.random() * 3);
+          order.get(key)?.push(n);
+          running.delete(key);
+        });
+      }
+      const count = 30;
+      for (let n = 0; n < count; n++) {
+        for (const key of keys) await queues[n % 3]?.enqueue({ key, n }, { orderingKey: key });
+      }
+      await waitUntil(() => keys.every((key) => order.get(key)?.length === count), 15_000);
+      const expected = Array.from({ length: count }, (_, n) => n);
+      for (const key of keys) expect(order.get(key)).toEqual(expected);
+      expect(overlaps).toBe(0);
+    });
+
     it("renews the lease of a long handler, so no other listener takes its message", async () => {
       const options = { ...fast, lease: { milliseconds: 150 } };
       const a = await fixture.open(options);

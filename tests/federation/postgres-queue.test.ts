@@ -103,6 +103,28 @@ describe.skipIf(!postgresAvailable)("PostgreSQL", () => {
       expect(await first.getDepth()).toMatchObject({ queued: 1 });
     });
 
+    it("does not claim a key's message while another claim of that key holds its lock", async () => {
+      const { schema, sql, listen } = await setup();
+      const queue = await openPostgresMessageQueue(sql, { pollInterval: { milliseconds: 20 } });
+      await queue.enqueue("keyed", { orderingKey: "k" });
+      await queue.enqueue("free");
+      // What a claim of key k holds until it commits (see #claim):
+      const lockName = `herald:queue:${JSON.stringify([schema.schema, "herald_queue"])}:k`;
+      const holder = schema.connect();
+      const handled: unknown[] = [];
+      await holder.begin(async (tx) => {
+        await tx`SELECT pg_advisory_xact_lock(hashtextextended(${lockName}, 0))`;
+        listen(queue, (message) => {
+          handled.push(message);
+        });
+        await waitUntil(() => handled.length === 1);
+        await sleep(200);
+        expect(handled).toEqual(["free"]);
+      });
+      await waitUntil(() => handled.length === 2);
+      expect(handled).toEqual(["free", "keyed"]);
+    });
+
     it("drops a message that was handed out too often without an acknowledgement", async () => {
       const { sql, listen } = await setup();
       const queue = await openPostgresMessageQueue(sql, {
