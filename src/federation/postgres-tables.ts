@@ -14,11 +14,12 @@ export async function createTablesOnce(
     // Two processes starting at once would race on `IF NOT EXISTS` (a unique violation in
     // the catalog); one lock for the whole database is plenty for a few statements at start.
     await tx`SELECT pg_advisory_xact_lock(hashtextextended('herald:ddl', 0))`;
-    const [found] = await tx<{ found: boolean }[]>`
-      SELECT to_regclass(${`"${table}"`}) IS NOT NULL AS found`;
-    if (found?.found !== true) await tx.unsafe(ddl).simple();
-    const [row] = await tx<{ schema: string | null }[]>`SELECT current_schema() AS schema`;
-    if (row?.schema == null) throw new Error("PostgreSQL has no current schema to create in.");
+    const [row] = await tx<{ schema: string | null; found: boolean }[]>`
+      SELECT current_schema() AS schema, to_regclass(${`"${table}"`}) IS NOT NULL AS found`;
+    if (row?.schema == null) {
+      throw new Error("PostgreSQL has no current schema: none on the search_path exists.");
+    }
+    if (!row.found) await tx.unsafe(ddl).simple();
     return row.schema;
   });
 }
