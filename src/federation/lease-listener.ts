@@ -19,7 +19,11 @@ export interface LeaseOptions {
    * lease has run out. 30 s by default.
    */
   readonly lease?: Duration;
-  /** Handlers one `listen()` runs at once. 1 by default. */
+  /**
+   * Handlers one `listen()` runs at once. 1 by default. Use this, not Fedify's
+   * `ParallelMessageQueue`: its handler returns before the work is done, so the message
+   * would be removed early and lost if the process died.
+   */
   readonly workers?: number;
   /**
    * Deliveries after which a message that never got acknowledged (its listener died each
