@@ -50,9 +50,13 @@ describe.skipIf(!redisAvailable)("Redis", () => {
       const keys = [];
       for await (const { key } of kv.list(["[a]"])) keys.push(key);
       expect(keys).toEqual([["[a]", "?"]]);
-      const all = [];
-      for await (const { key } of other.list()) all.push(key);
-      expect(all).toEqual([["x"]]);
+      const theirs = [];
+      for await (const { key } of other.list()) theirs.push(key);
+      expect(theirs).toEqual([["x"]]);
+      // Its keys lie under this store's prefix too, but are not this store's.
+      const mine = [];
+      for await (const { key } of kv.list()) mine.push(key);
+      expect(mine).toEqual([["*"], ["[a]", "?"], ["\\"]]);
     });
 
     it("rejects a value that is not JSON", async () => {
