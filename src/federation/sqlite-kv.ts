@@ -1,6 +1,14 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { isDeepStrictEqual } from "node:util";
 import type { KvKey, KvStore, KvStoreListEntry, KvStoreSetOptions } from "@fedify/fedify";
+import {
+  compareKeys,
+  decodeKey,
+  encodeKey,
+  encodeValue,
+  normalizeValue,
+  prefixRange,
+} from "./kv-codec.ts";
 import { immediate, tableName, toMilliseconds, tuneConnection } from "./sqlite-connection.ts";
 
 export interface SqliteKvStoreOptions {
@@ -52,8 +60,7 @@ export class SqliteKvStore implements KvStore {
       ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires`);
     this.#delete = db.prepare(`DELETE FROM "${table}" WHERE key = :key`);
     this.#listAll = db.prepare(`SELECT key, value FROM "${table}" WHERE ${live}`);
-    // Keys under a prefix share the prefix's JSON text up to its closing bracket, followed by
-    // a comma; `,` + 1 is `-`, so the half-open range [lo, hi) holds exactly those keys.
+    // The half-open range [lo, hi) holds exactly the keys under a prefix (see prefixRange).
     this.#listPrefix = db.prepare(`
       SELECT key, value FROM "${table}"
       WHERE (key = :exact OR (key >= :lo AND key < :hi)) AND ${live}`);
@@ -92,7 +99,7 @@ export class SqliteKvStore implements KvStore {
     const swapped = immediate(this.#db, () => {
       const row = this.#get.get({ key: encodeKey(key), now: Date.now() }) as Row | undefined;
       const current = row == null ? undefined : JSON.parse(row.value);
-      if (!isDeepStrictEqual(current, normalize(expectedValue))) return false;
+      if (!isDeepStrictEqual(current, normalizeValue(expectedValue))) return false;
       this.#write(key, newValue, options);
       return true;
     });
@@ -111,17 +118,10 @@ export class SqliteKvStore implements KvStore {
     if (prefix == null || prefix.length === 0) {
       rows = this.#listAll.all({ now }) as unknown[] as Row[];
     } else {
-      const exact = encodeKey(prefix);
-      const open = exact.slice(0, -1);
-      rows = this.#listPrefix.all({
-        exact,
-        lo: `${open},`,
-        hi: `${open}-`,
-        now,
-      }) as unknown[] as Row[];
+      rows = this.#listPrefix.all({ ...prefixRange(prefix), now }) as unknown[] as Row[];
     }
     const entries = rows.map((row) => ({
-      key: JSON.parse(row.key) as KvKey,
+      key: decodeKey(row.key),
       value: JSON.parse(row.value) as unknown,
     }));
     entries.sort((a, b) => compareKeys(a.key, b.key));
@@ -150,31 +150,4 @@ export class SqliteKvStore implements KvStore {
   #maybeSweep(): void {
     if (Date.now() - this.#lastSweep >= SWEEP_INTERVAL_MS) this.deleteExpired();
   }
-}
-
-function encodeKey(key: KvKey): string {
-  return JSON.stringify(key);
-}
-
-function encodeValue(value: unknown): string {
-  const json = JSON.stringify(value);
-  if (json === undefined) {
-    throw new TypeError(`A key–value store value must be JSON (got ${typeof value}).`);
-  }
-  return json;
-}
-
-/** The value as it would read back after a JSON round trip, for comparing with stored ones. */
-function normalize(value: unknown): unknown {
-  return value === undefined ? undefined : JSON.parse(encodeValue(value));
-}
-
-function compareKeys(a: KvKey, b: KvKey): number {
-  const length = Math.min(a.length, b.length);
-  for (let i = 0; i < length; i++) {
-    const x = a[i] as string;
-    const y = b[i] as string;
-    if (x !== y) return x < y ? -1 : 1;
-  }
-  return a.length - b.length;
 }

@@ -5,43 +5,27 @@ import type {
   MessageQueueEnqueueOptions,
   MessageQueueListenOptions,
 } from "@fedify/fedify";
-import { getLogger } from "@logtape/logtape";
+import {
+  encodeMessage,
+  type Lease,
+  type LeaseOptions,
+  type LeaseSource,
+  type ListenSettings,
+  listenSettings,
+  listenWithLeases,
+  type QueueDepth,
+  Sleepers,
+} from "./lease-listener.ts";
 import { immediate, tableName, toMilliseconds, tuneConnection } from "./sqlite-connection.ts";
 
-const logger = getLogger(["herald", "federation", "queue"]);
+export type { QueueDepth } from "./lease-listener.ts";
 
-type Duration = Temporal.Duration | Temporal.DurationLikeObject;
-
-export interface SqliteMessageQueueOptions {
+export interface SqliteMessageQueueOptions extends LeaseOptions {
   /** Table to keep the messages in; created if missing. `"herald_queue"` by default. */
   readonly tableName?: string;
-  /**
-   * How often an idle listener looks for messages enqueued by other processes (or by other
-   * queue objects in this one; this object's own `enqueue` wakes its listeners at once).
-   * 250 ms by default.
-   */
-  readonly pollInterval?: Duration;
-  /**
-   * How long a claimed message stays reserved for its listener. A running handler renews
-   * the lease every third of it; a message whose listener died is handed out again once the
-   * lease has run out. 30 s by default.
-   */
-  readonly lease?: Duration;
-  /** Handlers this object's `listen()` runs at once. 1 by default. */
-  readonly workers?: number;
-  /**
-   * Deliveries after which a message that never got acknowledged (its listener died each
-   * time, e.g. a handler that crashes the process) is dropped instead of handed out again.
-   * 5 by default.
-   */
-  readonly maxDeliveries?: number;
-}
-
-/** {@link MessageQueueDepth} plus the messages whose handler is running now. */
-export interface QueueDepth extends MessageQueueDepth {
-  readonly ready: number;
-  readonly delayed: number;
-  readonly inFlight: number;
+  // `pollInterval`: 250 ms by default. It is how an idle listener hears of messages enqueued
+  // by other processes (or by other queue objects in this one; this object's own `enqueue`
+  // wakes its listeners at once).
 }
 
 interface Claimed {
@@ -80,10 +64,7 @@ export class SqliteMessageQueue implements MessageQueue {
   readonly nativeRetrial = false;
 
   readonly #db: DatabaseSync;
-  readonly #pollMs: number;
-  readonly #leaseMs: number;
-  readonly #workers: number;
-  readonly #maxDeliveries: number;
+  readonly #settings: ListenSettings;
   readonly #insert: StatementSync;
   readonly #claim: StatementSync;
   readonly #renew: StatementSync;
@@ -91,21 +72,13 @@ export class SqliteMessageQueue implements MessageQueue {
   readonly #nextDue: StatementSync;
   readonly #depth: StatementSync;
   /** Wakes this object's idle listeners: after an enqueue, or after an ack frees an ordering key. */
-  readonly #sleepers = new Set<() => void>();
+  readonly #sleepers = new Sleepers();
+  readonly #source: LeaseSource;
 
   constructor(db: DatabaseSync, options: SqliteMessageQueueOptions = {}) {
     const table = tableName(options.tableName ?? "herald_queue");
     this.#db = db;
-    this.#pollMs = toMilliseconds(options.pollInterval ?? { milliseconds: 250 });
-    this.#leaseMs = toMilliseconds(options.lease ?? { seconds: 30 });
-    this.#workers = options.workers ?? 1;
-    this.#maxDeliveries = options.maxDeliveries ?? 5;
-    if (!(this.#pollMs > 0 && this.#leaseMs > 0)) {
-      throw new RangeError("The poll interval and the lease must be positive.");
-    }
-    if (!(Number.isInteger(this.#workers) && this.#workers >= 1)) {
-      throw new RangeError(`workers must be a positive integer (got ${this.#workers}).`);
-    }
+    this.#settings = listenSettings(options, 250);
     tuneConnection(db);
     db.exec(`
       CREATE TABLE IF NOT EXISTS "${table}" (
@@ -152,12 +125,21 @@ export class SqliteMessageQueue implements MessageQueue {
         COALESCE(SUM(NOT COALESCE(lease_until > :now, 0) AND scheduled <= :now), 0) AS ready,
         COALESCE(SUM(NOT COALESCE(lease_until > :now, 0) AND scheduled > :now), 0) AS delayed
       FROM "${table}"`);
+    this.#source = {
+      claim: async (token) => this.#claimOne(token),
+      renew: async (lease, token) => {
+        const until = Date.now() + this.#settings.leaseMs;
+        return this.#renew.run({ id: Number(lease.id), token, until }).changes > 0;
+      },
+      acknowledge: async (lease, token) =>
+        this.#ack.run({ id: Number(lease.id), token }).changes > 0,
+    };
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
   async enqueue(message: any, options?: MessageQueueEnqueueOptions): Promise<void> {
     this.#insertOne(encodeMessage(message), options);
-    this.#wake();
+    this.#sleepers.wake();
   }
 
   /** All messages or none: one transaction. */
@@ -168,7 +150,7 @@ export class SqliteMessageQueue implements MessageQueue {
     immediate(this.#db, () => {
       for (const message of encoded) this.#insertOne(message, options);
     });
-    this.#wake();
+    this.#sleepers.wake();
   }
 
   /**
@@ -182,9 +164,7 @@ export class SqliteMessageQueue implements MessageQueue {
     handler: (message: any) => Promise<void> | void,
     options: MessageQueueListenOptions = {},
   ): Promise<void> {
-    const { signal } = options;
-    const workers = Array.from({ length: this.#workers }, () => this.#work(handler, signal));
-    await Promise.all(workers);
+    await listenWithLeases(this.#source, handler, options.signal, this.#settings, this.#sleepers);
   }
 
   async getDepth(): Promise<MessageQueueDepth> {
@@ -213,126 +193,18 @@ export class SqliteMessageQueue implements MessageQueue {
     });
   }
 
-  async #work(
-    // biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
-    handler: (message: any) => Promise<void> | void,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    while (signal?.aborted !== true) {
-      let claimed: Claimed | undefined;
-      const token = crypto.randomUUID();
-      try {
-        const now = Date.now();
-        claimed = this.#claim.get({ token, now, until: now + this.#leaseMs }) as
-          | Claimed
-          | undefined;
-      } catch (error) {
-        logger.error("Could not claim a message; trying again: {error}", { error });
-        await this.#sleep(this.#pollMs, signal);
-        continue;
-      }
-      if (claimed == null) {
-        await this.#sleep(this.#idleWait(), signal);
-        continue;
-      }
-      await this.#handle(claimed, token, handler);
+  /** Claims the next due message, or answers how long until the next delayed one is due. */
+  #claimOne(token: string): { lease: Lease } | { idleMs?: number } {
+    // One clock reading for both: a message falling due in between is claimed or counted.
+    const now = Date.now();
+    const claimed = this.#claim.get({ token, now, until: now + this.#settings.leaseMs }) as
+      | Claimed
+      | undefined;
+    if (claimed !== undefined) {
+      const { id, message, deliveries } = claimed;
+      return { lease: { id: String(id), message, deliveries } };
     }
+    const due = (this.#nextDue.get({ now }) as { due: number | null } | undefined)?.due;
+    return due == null ? {} : { idleMs: due - now };
   }
-
-  async #handle(
-    claimed: Claimed,
-    token: string,
-    // biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
-    handler: (message: any) => Promise<void> | void,
-  ): Promise<void> {
-    const { id, deliveries } = claimed;
-    if (deliveries > this.#maxDeliveries) {
-      logger.error("Dropped message {id}: handed out {deliveries} times and never acknowledged.", {
-        id,
-        deliveries,
-        message: claimed.message,
-      });
-      this.#acknowledge(id, token);
-      return;
-    }
-    const renewal = setInterval(() => this.#renewLease(id, token), this.#leaseMs / 3);
-    try {
-      await handler(JSON.parse(claimed.message));
-    } catch (error) {
-      logger.error("Dropped message {id}: its handler failed: {error}", {
-        id,
-        error,
-        message: claimed.message,
-      });
-    } finally {
-      clearInterval(renewal);
-    }
-    this.#acknowledge(id, token);
-    // An ack may free an ordering key another idle listener of ours is waiting for.
-    this.#wake();
-  }
-
-  #renewLease(id: number, token: string): void {
-    try {
-      const { changes } = this.#renew.run({ id, token, until: Date.now() + this.#leaseMs });
-      if (changes === 0) {
-        logger.warn("Lost the lease on message {id}; another listener may run it too.", { id });
-      }
-    } catch (error) {
-      logger.warn("Could not renew the lease on message {id}: {error}", { id, error });
-    }
-  }
-
-  #acknowledge(id: number, token: string): void {
-    try {
-      const { changes } = this.#ack.run({ id, token });
-      if (changes === 0) {
-        logger.warn("Message {id} was no longer leased to this listener when it finished.", {
-          id,
-        });
-      }
-    } catch (error) {
-      // The row stays; it is handed out again when the lease runs out.
-      logger.error("Could not remove handled message {id}: {error}", { id, error });
-    }
-  }
-
-  /** Until the next poll, or sooner when a delayed message falls due before it. */
-  #idleWait(): number {
-    try {
-      const now = Date.now();
-      const due = (this.#nextDue.get({ now }) as { due: number | null } | undefined)?.due;
-      return due == null ? this.#pollMs : Math.min(this.#pollMs, Math.max(1, due - now));
-    } catch {
-      return this.#pollMs;
-    }
-  }
-
-  #sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    if (signal?.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", done);
-        this.#sleepers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal?.addEventListener("abort", done, { once: true });
-      this.#sleepers.add(done);
-    });
-  }
-
-  #wake(): void {
-    for (const wake of [...this.#sleepers]) wake();
-  }
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
-function encodeMessage(message: any): string {
-  const json = JSON.stringify(message);
-  if (json === undefined) {
-    throw new TypeError(`A queued message must be JSON (got ${typeof message}).`);
-  }
-  return json;
 }
