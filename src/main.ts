@@ -8,13 +8,12 @@ import { DatabaseSync } from "node:sqlite";
 import { getLogger } from "@logtape/logtape";
 import { type Config, ConfigError, checkFolders, loadConfig } from "./config.ts";
 import { readEnvironment } from "./env.ts";
+import { openFederationBackends } from "./federation/backends.ts";
 import { buildFederation, type FederationOptions } from "./federation/federation.ts";
 import { createSqliteFollowerStore } from "./federation/followers.ts";
 import { loadOrCreateKeys, MissingKeysError } from "./federation/keys.ts";
 import { federationMiddleware } from "./federation/mount.ts";
 import { createFederationPublisher } from "./federation/publisher.ts";
-import { SqliteKvStore } from "./federation/sqlite-kv.ts";
-import { SqliteMessageQueue } from "./federation/sqlite-queue.ts";
 import { createApp, createHealthApp } from "./http/app.ts";
 import { createSite } from "./http/site.ts";
 import { configureLogging } from "./logging.ts";
@@ -34,8 +33,12 @@ async function main(): Promise<void> {
   const store: ArticleStore = config.databaseUrl
     ? await openPostgresArticleStore(config.databaseUrl)
     : new SqliteArticleStore(db);
-  const kv = new SqliteKvStore(db);
-  const queue = new SqliteMessageQueue(db);
+  const backends = await openFederationBackends({
+    databaseUrl: config.databaseUrl,
+    redisUrl: config.redisUrl,
+    dataDb: db,
+  });
+  const { kv, queue } = backends;
   const followers = createSqliteFollowerStore(db);
   const keys = await loadOrCreateKeys(config.keysDir, kv).catch((error: unknown) => {
     if (!(error instanceof MissingKeysError)) throw error;
@@ -79,7 +82,7 @@ async function main(): Promise<void> {
 
   const ready = async () => {
     await store.countPublished();
-    queue.depth();
+    await queue.getDepth();
   };
   const serves = config.role !== "worker";
   const delivers = config.role !== "web";
@@ -99,7 +102,7 @@ async function main(): Promise<void> {
   const delivering = delivers
     ? federation.startQueue(undefined, { signal: stopQueue.signal })
     : Promise.resolve();
-  printStartup(config, handle);
+  printStartup(config, handle, backends.describe);
 
   const scan = async () => {
     logScan(
@@ -133,6 +136,7 @@ async function main(): Promise<void> {
     await new Promise((resolve) => server.close(resolve));
     stopQueue.abort();
     await delivering;
+    await backends.close();
     await store.close();
     if (db.isOpen) db.close();
     process.exit(0);
@@ -228,7 +232,7 @@ function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server
   });
 }
 
-function printStartup(config: Config, handle: string): void {
+function printStartup(config: Config, handle: string, federationBackends: string): void {
   const url = (path: string) => absolute(config.publicUrl, path).href;
   logger.info("Herald is listening on port {port}.", { port: config.port });
   logger.info("Home page:   {url}", { url: url(paths.home) });
@@ -237,11 +241,12 @@ function printStartup(config: Config, handle: string): void {
   logger.info("JSON Feed:   {url}", { url: url(paths.json) });
   logger.info("Fediverse:   {handle} (search for it in Mastodon to follow)", { handle });
   logger.info("Articles:    {dir}", { dir: config.articlesDir });
-  logger.info("State:       {backend}", {
+  logger.info("Articles in: {backend}", {
     backend: config.databaseUrl
-      ? `PostgreSQL (${config.databaseUrl.host})`
+      ? `PostgreSQL at ${config.databaseUrl.host}`
       : `SQLite in ${config.dataDir}`,
   });
+  logger.info("Federation:  {backends}", { backends: federationBackends });
 }
 
 await main();
