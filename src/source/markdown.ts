@@ -166,14 +166,30 @@ function inlineText(token: Token): string {
     .join("");
 }
 
+/** The longest value each text field may have: no headline or byline is longer. */
+const maxLength: Readonly<Record<string, number>> = {
+  title: 300,
+  summary: 1000,
+  author: 200,
+  slug: 100,
+  image_alt: 1000,
+};
+
 function optionalString(fields: FrontMatter, key: string): string | undefined {
   const value = fields.get(key);
   if (value === undefined || value === null) return undefined;
-  if (typeof value === "string" || typeof value === "number") {
-    const text = squash(String(value));
-    return text === "" ? undefined : text;
+  if (typeof value !== "string" && typeof value !== "number") {
+    throw new FrontMatterError(`\`${key}\` must be text`, fields.lineOf(key));
   }
-  throw new FrontMatterError(`\`${key}\` must be text`, fields.lineOf(key));
+  const text = squash(String(value));
+  const max = maxLength[key] ?? 200;
+  if (text.length > max) {
+    throw new FrontMatterError(
+      `\`${key}\` is ${text.length} characters long; at most ${max}`,
+      fields.lineOf(key),
+    );
+  }
+  return text === "" ? undefined : text;
 }
 
 function optionalBoolean(fields: FrontMatter, key: string): boolean | undefined {
@@ -235,6 +251,12 @@ function tagList(fields: FrontMatter): string[] {
     throw new FrontMatterError("`tags` must be a list of words", fields.lineOf("tags"));
   }
   const tags = list.map((t) => squash(String(t)).replace(/^#/, "")).filter((t) => t !== "");
+  if (tags.length > 30 || tags.some((t) => t.length > 50)) {
+    throw new FrontMatterError(
+      "`tags` may hold up to 30 tags of up to 50 characters",
+      fields.lineOf("tags"),
+    );
+  }
   return [...new Set(tags)];
 }
 

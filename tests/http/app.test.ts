@@ -130,6 +130,26 @@ describe("createApp() with the site", () => {
     expect(await page.text()).toContain("<html");
   });
 
+  it("shows markup in front matter as text, in pages and feeds", async () => {
+    const { get, scan, articles } = await startSite();
+    const title = '<script>alert("x")</script> & <img src=x onerror=alert(1)>';
+    articles.write(
+      "evil.md",
+      `---\ntitle: '${title}'\nsummary: '<iframe src="https://evil.test">'\n---\nText.`,
+    );
+    await scan();
+    const page = await (await get("/articles/evil")).text();
+    expect(page).not.toContain("<script>alert");
+    expect(page).not.toContain("<img src=x");
+    expect(page).not.toContain("<iframe");
+    expect(page).toContain("&lt;script&gt;");
+    const { rss, json } = await feeds(get);
+    expect(rss.items?.find((i) => i.title === title)).toBeDefined();
+    expect(json.items?.find((i) => i.title === title)?.summary).toBe(
+      '<iframe src="https://evil.test">',
+    );
+  });
+
   it("answers 304 for a matching ETag and for If-Modified-Since at or after the last change", async () => {
     const { get } = await startSite();
     const first = await get("/feed.xml");

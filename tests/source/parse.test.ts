@@ -215,6 +215,29 @@ describe("parseArticle() on bad files", () => {
     expect(result.line).toBe(2);
   });
 
+  it.each([
+    ["title", 301],
+    ["summary", 1001],
+    ["author", 201],
+  ])("refuses a %s longer than its limit, naming it", (key, length) => {
+    const result = skipped("a.md", `---\n${key}: ${"x".repeat(length)}\n---\nText.`);
+    expect(result.reason).toContain(`\`${key}\` is ${length} characters long`);
+    expect(result.line).toBe(2);
+  });
+
+  it("refuses more than 30 tags, or a tag longer than 50 characters", () => {
+    const many = Array.from({ length: 31 }, (_, i) => `t${i}`).join(", ");
+    expect(skipped("a.md", `---\ntags: [${many}]\n---\nText.`).reason).toContain("up to 30 tags");
+    expect(skipped("a.md", `---\ntags: [${"x".repeat(51)}]\n---\nText.`).reason).toContain(
+      "up to 30 tags",
+    );
+  });
+
+  it("refuses a megabyte of front matter without trouble", () => {
+    const huge = `---\ntitle: ok\nsummary: "${"y".repeat(1_000_000)}"\n---\nText.`;
+    expect(skipped("a.md", huge).reason).toContain("`summary` is 1000000 characters long");
+  });
+
   it("refuses front matter that is not closed", () => {
     expect(skipped("a.md", "---\ntitle: ok\nText.")).toMatchObject({ line: 1 });
   });
