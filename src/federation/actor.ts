@@ -13,7 +13,7 @@ import {
   PropertyValue,
   Service,
 } from "@fedify/vocab";
-import { escapeHtml } from "./objects.ts";
+import { escapeHtml } from "../escape.ts";
 import { toInstant } from "./temporal.ts";
 
 /** `ACCOUNT_USERNAME`'s default; the username is also the actor's identifier in its URLs. */

@@ -16,6 +16,8 @@ import {
   Update,
 } from "@fedify/vocab";
 import type { Article, ChangeEvent } from "../article.ts";
+import { escapeHtml } from "../escape.ts";
+import { imageType, imageUrl } from "../links.ts";
 import { absolute, paths } from "../urls.ts";
 import { toInstant } from "./temporal.ts";
 
@@ -186,32 +188,13 @@ export function toHashtag(tag: string, ctx: ObjectContext): Hashtag {
 
 function imageOf(article: Article, ctx: ObjectContext): Document | undefined {
   if (article.image == null) return undefined;
-  const { src, alt } = article.image;
-  const url = isAbsoluteUrl(src) ? new URL(src) : absolute(ctx.origin, paths.media(src));
+  const { alt } = article.image;
+  const url = imageUrl(article.image, ctx.origin);
   return new Document({
     url,
-    mediaType: imageMediaType(url.pathname),
+    mediaType: imageType(url) ?? null,
     name: alt == null || alt.trim() === "" ? null : alt,
   });
-}
-
-function isAbsoluteUrl(src: string): boolean {
-  return /^https?:\/\//i.test(src) && URL.canParse(src);
-}
-
-const IMAGE_TYPES: Readonly<Record<string, string>> = {
-  avif: "image/avif",
-  gif: "image/gif",
-  jpeg: "image/jpeg",
-  jpg: "image/jpeg",
-  png: "image/png",
-  svg: "image/svg+xml",
-  webp: "image/webp",
-};
-
-function imageMediaType(pathname: string): string | null {
-  const extension = /\.([a-z0-9]+)$/i.exec(pathname)?.[1]?.toLowerCase();
-  return extension == null ? null : (IMAGE_TYPES[extension] ?? null);
 }
 
 /** The article's summary, or failing that the start of its text, or its title. */
@@ -238,15 +221,6 @@ function htmlToText(html: string): string {
     .replace(/&amp;/g, "&")
     .replace(/\s+/g, " ")
     .trim();
-}
-
-export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;");
 }
 
 function latest(a: Date, b: Date): Date {

@@ -1,6 +1,6 @@
 import type { Article } from "../article.ts";
+import { articleLinks, imageType } from "../links.ts";
 import { absolute } from "../urls.ts";
-import { articleLinks, imageType } from "./links.ts";
 import { textToHtml, xmlSafe } from "./xml.ts";
 
 /** Who publishes a set of feeds and where they live: the home feeds, or one tag's. */
@@ -84,7 +84,7 @@ export function toFeedEntry(article: Article, site: FeedSite): FeedEntry {
     ...entry,
     image: {
       url: links.image,
-      type: imageType(links.image),
+      type: imageType(links.image) ?? "application/octet-stream",
       ...(alt === undefined ? {} : { alt: xmlSafe(alt) }),
     },
   };

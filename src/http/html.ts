@@ -3,6 +3,7 @@
  * Pages are whole strings; no client JavaScript, no inline scripts or styles, so a strict
  * `Content-Security-Policy: default-src 'none'; style-src 'self'; img-src *` fits.
  */
+import { escapeHtml } from "../escape.ts";
 
 /** Markup that is already safe: `html` inserts it as it is. */
 export class Html {
@@ -16,15 +17,6 @@ export class Html {
 }
 
 export type HtmlValue = Html | string | number | readonly HtmlValue[] | undefined | null | false;
-
-export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;");
-}
 
 /** Trusted markup, e.g. an article's sanitised `contentHtml`. */
 export function raw(markup: string): Html {

@@ -1,5 +1,5 @@
 import type { Article } from "../article.ts";
-import { articleLinks } from "../feeds/links.ts";
+import { articleLinks } from "../links.ts";
 import { absolute, paths } from "../urls.ts";
 import { type Html, html, langAttr, layout, raw } from "./html.ts";
 import { type Labels, labelsFor } from "./labels.ts";

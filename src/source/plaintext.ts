@@ -1,6 +1,7 @@
 import type { ParsedArticle } from "../article.ts";
+import { escapeHtml } from "../escape.ts";
 import { finishArticle, type ParseOptions } from "./article-draft.ts";
-import { escapeHtml, firstSentence, squash } from "./text.ts";
+import { firstSentence, squash } from "./text.ts";
 
 /**
  * Parses a plain-text article: one paragraph per line, no title line, no metadata.

@@ -1,5 +1,5 @@
-import type { Article, ArticleImage } from "../article.ts";
-import { absolute, paths } from "../urls.ts";
+import type { Article, ArticleImage } from "./article.ts";
+import { absolute, paths } from "./urls.ts";
 
 /** The absolute URLs every publisher uses for one article. */
 export interface ArticleLinks {
@@ -34,10 +34,8 @@ const imageTypes: Readonly<Record<string, string>> = {
   webp: "image/webp",
 };
 
-/** The media type of an image, from its file extension. */
-export function imageType(url: URL): string {
+/** The media type of an image, from its file extension, if it is a known one. */
+export function imageType(url: URL): string | undefined {
   const extension = /\.([a-z0-9]+)$/i.exec(url.pathname)?.[1]?.toLowerCase();
-  return (
-    (extension === undefined ? undefined : imageTypes[extension]) ?? "application/octet-stream"
-  );
+  return extension === undefined ? undefined : imageTypes[extension];
 }
