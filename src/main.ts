@@ -75,7 +75,11 @@ async function main(): Promise<void> {
     site.publisher,
     {
       name: "federation",
-      publish: createFederationPublisher(federation, { kv }, federationOptions),
+      publish: createFederationPublisher(
+        federation,
+        { firstScan: () => store.firstScan() },
+        federationOptions,
+      ),
     },
   ];
   for (const publisher of publishers) await store.subscribe(publisher.name);

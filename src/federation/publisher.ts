@@ -2,7 +2,7 @@
  * Pushes change events to followers: created → `Create`, updated → `Update`,
  * deleted → `Delete` (a `Tombstone`), through Fedify's persistent queue.
  */
-import type { Context, Federation, KvStore, OutboxPermanentFailureHandler } from "@fedify/fedify";
+import type { Context, Federation, OutboxPermanentFailureHandler } from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
 import type { ChangeEvent } from "../article.ts";
 import { DEFAULT_USERNAME } from "./actor.ts";
@@ -25,17 +25,17 @@ export interface QuietImportOptions {
    */
   readonly maxAgeMs?: number;
   /**
-   * Whether the articles of the first scan are an import that is not pushed (default true).
-   * The first scan is the one that recorded the first events this publisher sees: a scan
-   * records all its events at one time (`at`), however many batches deliver them. That time
-   * is kept in the KV store, so a replay after a crash decides the same. A scan that finds
-   * nothing records no events and decides nothing.
+   * Whether the articles of the store's first scan are an import that is not pushed (default
+   * true). A scan records all its events at one time (`at`), however many batches deliver
+   * them, and the store remembers when its first scan was, even one that found nothing: so
+   * the first story written into an empty folder is news, and a replay decides alike.
    */
   readonly firstScan?: boolean;
 }
 
 export interface PublisherDeps {
-  readonly kv: KvStore;
+  /** When the store's first scan was (`ArticleStore.firstScan`): what it found is an import. */
+  readonly firstScan: () => Promise<Date | undefined>;
 }
 
 export interface PublisherOptions {
@@ -50,8 +50,6 @@ export interface PublisherOptions {
 export type ChangeSubscriber = (events: readonly ChangeEvent[]) => Promise<void>;
 
 export const DEFAULT_QUIET_IMPORT_AGE_MS = 6 * 60 * 60 * 1000;
-/** When the first scan recorded its events (ISO 8601), or `none` when it is no import. */
-export const IMPORT_SCAN_KEY = ["herald", "federation", "importScanAt"] as const;
 
 /**
  * A change subscriber that enqueues one activity per event, in order, and returns once
@@ -69,7 +67,7 @@ export function createFederationPublisher(
   const username = options.username ?? DEFAULT_USERNAME;
   const postType = options.postType ?? DEFAULT_POST_TYPE;
   return async (events) => {
-    const importScanAt = await initialImportTime(deps.kv, events, firstScanIsImport);
+    const importScanAt = firstScanIsImport ? (await deps.firstScan())?.getTime() : undefined;
     const ctx: Context<void> = federation.createContext(options.origin, undefined);
     const objects = objectContextOf(ctx, username, postType);
     for (const event of events) {
@@ -102,23 +100,6 @@ export function createFederationPublisher(
       });
     }
   };
-}
-
-/** When the first scan recorded its events (ms), or undefined when there is no import. */
-async function initialImportTime(
-  kv: KvStore,
-  events: readonly ChangeEvent[],
-  firstScanIsImport: boolean,
-): Promise<number | undefined> {
-  const stored = await kv.get<string>(IMPORT_SCAN_KEY);
-  if (stored != null) return stored === "none" ? undefined : Date.parse(stored);
-  const first = events[0];
-  if (first == null) return undefined;
-  // Recorded before anything is sent: a replay after a crash must decide alike.
-  await kv.set(IMPORT_SCAN_KEY, firstScanIsImport ? first.at.toISOString() : "none");
-  if (!firstScanIsImport) return undefined;
-  logger.info("First scan: its articles are an import, not pushed to followers.");
-  return first.at.getTime();
 }
 
 /** A follower's own inbox answers 410 Gone: the account is gone, stop delivering to it. */

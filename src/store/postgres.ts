@@ -57,6 +57,10 @@ const tables = `
     subscriber text PRIMARY KEY,
     seq bigint NOT NULL
   );
+  CREATE TABLE IF NOT EXISTS herald_meta (
+    key text PRIMARY KEY,
+    value text NOT NULL
+  );
 `;
 
 export interface PostgresStoreOptions {
@@ -107,7 +111,7 @@ async function createTables(sql: Sql, schema: string | undefined): Promise<strin
     // Creating anything needs the CREATE privilege even when it exists: look first, so a
     // role that may only read and write the tables can start once they are there.
     const [found] = await tx<{ found: boolean }[]>`
-      SELECT to_regclass('herald_cursors') IS NOT NULL AS found`;
+      SELECT to_regclass('herald_meta') IS NOT NULL AS found`;
     if (found?.found !== true) {
       if (schema !== undefined) await tx.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
       await tx.unsafe(tables).simple();
@@ -167,6 +171,10 @@ export class PostgresArticleStore implements ArticleStore {
     { files, gone, final }: ScanBatch,
     now: Date,
   ): Promise<ChangeEvent[]> {
+    if (final) {
+      await tx`INSERT INTO herald_meta (key, value) VALUES ('first_scan', ${now.toISOString()})
+               ON CONFLICT DO NOTHING`;
+    }
     const good = files.flatMap((f) => (f.kind === "parsed" ? [f] : []));
     const bad = files.flatMap((f) => (f.kind === "skipped" ? [f] : []));
     const parsed = good.map((f) => f.article);
@@ -289,6 +297,12 @@ export class PostgresArticleStore implements ArticleStore {
     const [row] = await this.#sql<{ n: number }[]>`
       SELECT count(*)::integer AS n FROM herald_articles WHERE state = 'published'`;
     return row?.n ?? 0;
+  }
+
+  async firstScan(): Promise<Date | undefined> {
+    const [row] = await this.#sql<{ value: string }[]>`
+      SELECT value FROM herald_meta WHERE key = 'first_scan'`;
+    return row ? new Date(row.value) : undefined;
   }
 
   async lastChange(tag?: string): Promise<Date | undefined> {

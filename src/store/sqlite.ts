@@ -41,6 +41,10 @@ const schema = `
     type TEXT NOT NULL,
     data TEXT NOT NULL
   ) STRICT;
+  CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) STRICT;
   CREATE TABLE IF NOT EXISTS cursors (
     subscriber TEXT PRIMARY KEY,
     seq INTEGER NOT NULL
@@ -92,6 +96,11 @@ export class SqliteArticleStore implements ArticleStore {
 
   #applyInTransaction({ files, gone, final }: ScanBatch, now: Date): ChangeEvent[] {
     const db = this.#db;
+    if (final) {
+      db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('first_scan', ?)").run(
+        now.toISOString(),
+      );
+    }
     const parsed = files.flatMap((f) => (f.kind === "parsed" ? [f.article] : []));
     const links = this.#links([...files.map(pathOf), ...gone]);
     const due = final
@@ -225,6 +234,13 @@ export class SqliteArticleStore implements ArticleStore {
       .prepare("SELECT count(*) AS n FROM articles WHERE state = 'published'")
       .get() as { n: number };
     return row.n;
+  }
+
+  async firstScan(): Promise<Date | undefined> {
+    const row = this.#db.prepare("SELECT value FROM meta WHERE key = 'first_scan'").get() as
+      | { value: string }
+      | undefined;
+    return row ? new Date(row.value) : undefined;
   }
 
   async lastChange(tag?: string): Promise<Date | undefined> {

@@ -84,6 +84,11 @@ export interface ArticleStore {
   listPublished(options?: ListOptions): Promise<readonly Article[]>;
   countPublished(): Promise<number>;
   /**
+   * When the first scan was recorded (even if it found nothing): what it found was already
+   * there before Herald, an import rather than news.
+   */
+  firstScan(): Promise<Date | undefined>;
+  /**
    * When the published set last changed (an article published, edited or deleted), overall or
    * for one tag: the newest `updated` of published and deleted articles.
    */

@@ -294,7 +294,11 @@ describe("the inbox", () => {
   });
 
   it("delivers a new article as a Create to the follower's shared inbox", async () => {
-    const publish = createFederationPublisher(federation, { kv }, options);
+    const publish = createFederationPublisher(
+      federation,
+      { firstScan: async () => undefined },
+      options,
+    );
     await publish([created(article, 1, article.published)]);
     await eventually(async () => alice.received.some((r) => r.body.includes('"Create"')));
     const delivery = alice.received.find((r) => r.body.includes('"Create"'));

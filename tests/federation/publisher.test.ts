@@ -64,9 +64,15 @@ function setUp(options: Partial<PublisherOptions> = {}) {
     postType: "article",
     ...options,
   };
+  // The store's first scan: an hour before PUBLISHED unless a test says otherwise.
+  const scans: { first: Date | undefined } = { first: later(PUBLISHED, -HOUR) };
   const publisher = (opts = publisherOptions) =>
-    createFederationPublisher(federation as unknown as Federation<void>, { kv }, opts);
-  return { federation, publish: publisher(), publisher, publisherOptions };
+    createFederationPublisher(
+      federation as unknown as Federation<void>,
+      { firstScan: async () => scans.first },
+      opts,
+    );
+  return { federation, publish: publisher(), publisher, publisherOptions, scans };
 }
 
 /** A live publisher: the first scan (the import, an hour before PUBLISHED) is behind it. */
@@ -145,8 +151,9 @@ describe("createFederationPublisher()", () => {
   });
 
   it("does not push the first scan's articles, however many batches bring them", async () => {
-    const { federation, publish, publisher } = setUp();
+    const { federation, publish, publisher, scans } = setUp();
     const scanAt = PUBLISHED;
+    scans.first = scanAt;
     const firstBatch = [
       created(anArticle(), 1, scanAt),
       created(anArticle({ id: "b", slug: "b" }), 2, scanAt),
@@ -161,11 +168,18 @@ describe("createFederationPublisher()", () => {
     expect(federation.sentActivities).toHaveLength(1);
   });
 
-  it("lets an empty first call decide nothing", async () => {
-    const { federation, publish } = setUp();
-    await publish([]);
+  it("pushes the first story of a folder that was empty at the first scan", async () => {
+    const { federation, publish, scans } = setUp();
+    scans.first = later(PUBLISHED, -60_000);
+    await publish([created(anArticle(), 1, PUBLISHED)]);
+    expect(federation.sentActivities[0]?.activity).toBeInstanceOf(Create);
+  });
+
+  it("pushes when the store knows of no first scan (nothing to call an import)", async () => {
+    const { federation, publish, scans } = setUp();
+    scans.first = undefined;
     await publish([created(anArticle(), 1)]);
-    expect(federation.sentActivities).toHaveLength(0);
+    expect(federation.sentActivities[0]?.activity).toBeInstanceOf(Create);
   });
 
   it("pushes the first scan when told it is no import", async () => {
@@ -210,7 +224,7 @@ describe("createFederationPublisher() with Fedify's queue", () => {
     );
     const publish = createFederationPublisher(
       federation,
-      { kv },
+      { firstScan: async () => undefined },
       { origin: ORIGIN, username: "news", postType: "article", quietImport: { firstScan: false } },
     );
     await publish([created(anArticle(), 1)]);
@@ -253,7 +267,7 @@ describe("loadOrCreateKeys() keys in the publisher", () => {
       );
       const publish = createFederationPublisher(
         federation,
-        { kv },
+        { firstScan: async () => undefined },
         {
           origin: ORIGIN,
           username: "news",

@@ -113,6 +113,16 @@ export function describeArticleStore(name: string, open: () => Promise<StoreFixt
       expect(await store.countPublished()).toBe(0);
     });
 
+    it("remembers when its first scan was, even an empty one", async () => {
+      expect(await store.firstScan()).toBeUndefined();
+      await store.apply({ files: [], gone: [], final: false }, t0);
+      expect(await store.firstScan()).toBeUndefined();
+      await store.apply(scan(), minutes(1));
+      await store.apply(scan(file("a.md", "# A\n\nText.")), minutes(2));
+      expect(await store.firstScan()).toEqual(minutes(1));
+      expect(await (await fixture.reopen()).firstScan()).toEqual(minutes(1));
+    });
+
     it("dates the last change, overall and per tag, including a deletion", async () => {
       expect(await store.lastChange()).toBeUndefined();
       await store.apply(

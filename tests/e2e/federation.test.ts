@@ -1,0 +1,85 @@
+import { copyFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { seedPath } from "../helpers/articles.ts";
+import { type FakeRemote, type JsonObject, startFakeRemote } from "../helpers/fake-remote.ts";
+import { heraldFolders, startHerald } from "../helpers/herald-process.ts";
+
+/** A Mastodon-like follower on loopback, following the real Herald process. */
+async function follower(herald: { origin: URL }, users: string[] = ["alice"]) {
+  const remote = await startFakeRemote({ users });
+  onTestFinished(() => remote.close());
+  const { actorUrl } = await remote.lookup(`news@${herald.origin.host}`);
+  for (const user of users) {
+    await remote.follow(user, actorUrl);
+  }
+  await remote.waitFor((activity) => activity.type === "Accept", { timeoutMs: 15_000 });
+  return { remote, actorUrl };
+}
+
+const objectOf = (activity: JsonObject) => activity.object as JsonObject;
+const ofType = (remote: FakeRemote, type: string) =>
+  remote.received({ type, verified: true }).map((r) => r.activity as JsonObject);
+
+describe("Herald as a fediverse account, end to end", () => {
+  it("is found by WebFinger, accepts a follow, and sends Create, Update and Delete as files change", async () => {
+    const folders = heraldFolders();
+    const herald = await startHerald(folders);
+    const { remote, actorUrl } = await follower(herald);
+    expect(actorUrl.href).toBe(new URL("/users/news", herald.origin).href);
+    const accept = ofType(remote, "Accept")[0];
+    expect(accept?.actor).toBe(actorUrl.href);
+
+    const file = join(folders.articles, "wahl.md");
+    writeFileSync(
+      file,
+      "---\ntitle: Wahl in Weißrussland\nsummary: „Die Wahl“ ist vorbei.\nlanguage: de\n---\nDie Straße war voller Menschen, die „Freiheit“ riefen.",
+    );
+    const created = await remote.waitFor((a) => a.type === "Create", { timeoutMs: 15_000 });
+    const object = objectOf(created.activity as JsonObject);
+    expect(object.type).toBe("Article");
+    expect(object.name).toBe("Wahl in Weißrussland");
+    expect(object.summary).toBe("„Die Wahl“ ist vorbei.");
+    expect(object.content).toContain("Die Straße war voller Menschen, die „Freiheit“ riefen.");
+    expect(object.url).toBe(new URL("/articles/wahl", herald.origin).href);
+    expect(created.signer?.href).toBe(actorUrl.href);
+
+    writeFileSync(file, "---\ntitle: Wahl in Weißrussland\nlanguage: de\n---\nNeuer Text.");
+    const updated = await remote.waitFor((a) => a.type === "Update", { timeoutMs: 15_000 });
+    const edited = objectOf(updated.activity as JsonObject);
+    expect(edited.id).toBe(object.id);
+    expect(Date.parse(String(edited.updated))).toBeGreaterThan(
+      Date.parse(String(object.published)),
+    );
+
+    rmSync(file);
+    const deleted = await remote.waitFor((a) => a.type === "Delete", { timeoutMs: 15_000 });
+    const tombstone = (deleted.activity as JsonObject).object;
+    expect(typeof tombstone === "string" ? tombstone : (tombstone as JsonObject).id).toBe(
+      object.id,
+    );
+    const gone = await fetch(String(object.id), {
+      headers: { Accept: "application/activity+json" },
+    });
+    expect(gone.status).toBe(410);
+  });
+
+  it("lists the seed story in the outbox, German text intact, without pushing it", async () => {
+    const folders = heraldFolders();
+    copyFileSync(seedPath, join(folders.articles, "belarus-nordkorea.txt"));
+    const herald = await startHerald(folders);
+    const { remote, actorUrl } = await follower(herald);
+    const actor = await remote.fetchObject(actorUrl);
+    const outbox = await remote.fetchObject(new URL(String(actor.outbox)));
+    expect(outbox.totalItems).toBe(1);
+    const page = await remote.fetchObject(new URL(String(outbox.first)));
+    const items = page.orderedItems as JsonObject[];
+    const create = items[0] as JsonObject;
+    const article = objectOf(create);
+    expect(article.content).toContain("„Dreieckskooperation“");
+    expect(article.content).toContain("Weißrussland");
+    expect((article.contentMap as JsonObject).de).toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(ofType(remote, "Create")).toEqual([]);
+  });
+});
