@@ -95,12 +95,14 @@ export function createFederationPublisher(
         orderingKey: objectId(event.article.id, objects).href,
       });
       logger.info("Queued {type} of {slug} for followers.", {
-        type: event.type,
+        type: activityName[event.type],
         slug: event.article.slug,
       });
     }
   };
 }
+
+const activityName = { created: "Create", updated: "Update", deleted: "Delete" } as const;
 
 /** A follower's own inbox answers 410 Gone: the account is gone, stop delivering to it. */
 export function onPermanentFailure(followers: FollowerStore): OutboxPermanentFailureHandler<void> {

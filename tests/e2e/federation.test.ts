@@ -82,4 +82,77 @@ describe("Herald as a fediverse account, end to end", () => {
     await new Promise((resolve) => setTimeout(resolve, 2500));
     expect(ofType(remote, "Create")).toEqual([]);
   });
+
+  it("sends one delivery per activity to a shared inbox, however many followers sit behind it", async () => {
+    const folders = heraldFolders();
+    const herald = await startHerald(folders);
+    const { remote } = await follower(herald, ["alice", "bob"]);
+    writeFileSync(join(folders.articles, "a.md"), "# Shared\n\nOne delivery for two followers.");
+    await remote.waitFor((a) => a.type === "Create", { timeoutMs: 15_000 });
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const creates = remote.received({ type: "Create", verified: true });
+    expect(creates).toHaveLength(1);
+    expect(creates[0]?.path).toBe("/inbox");
+  });
+
+  it("stops delivering to a follower who unfollowed", async () => {
+    const folders = heraldFolders();
+    const herald = await startHerald(folders);
+    const { remote, actorUrl } = await follower(herald);
+    await remote.unfollow("alice", actorUrl);
+    await eventually(async () => {
+      const followers = await remote.fetchObject(new URL("/users/news/followers", herald.origin));
+      return followers.totalItems === 0;
+    });
+    writeFileSync(join(folders.articles, "a.md"), "# After\n\nNobody should get this.");
+    await herald.waitForLog(/Queued Create of a/);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(ofType(remote, "Create")).toEqual([]);
+  });
+
+  it("keeps its keys and followers across a restart, re-sends nothing, and delivers what changed while it was down", async () => {
+    const folders = heraldFolders();
+    let herald = await startHerald(folders);
+    const { remote, actorUrl } = await follower(herald);
+    const keyBefore = ((await remote.fetchObject(actorUrl)).publicKey as JsonObject).publicKeyPem;
+    writeFileSync(join(folders.articles, "a.md"), "# First\n\nBefore the restart.");
+    await remote.waitFor((a) => a.type === "Create", { timeoutMs: 15_000 });
+
+    expect(await herald.stop()).toBe(0);
+    writeFileSync(join(folders.articles, "b.md"), "# Second\n\nWritten while Herald was down.");
+    herald = await startHerald(folders, { port: herald.port });
+    const keyAfter = ((await remote.fetchObject(actorUrl)).publicKey as JsonObject).publicKeyPem;
+    expect(keyAfter).toBe(keyBefore);
+    const second = await remote.waitFor(
+      (a) => a.type === "Create" && objectOf(a).name === "Second",
+      { timeoutMs: 15_000 },
+    );
+    expect(second.verified).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(ofType(remote, "Create").map((a) => objectOf(a).name)).toEqual(["First", "Second"]);
+    expect(herald.output()).toContain("Followers: 1.");
+  });
+
+  it("sends a Note with the title in its text when POST_TYPE=note", async () => {
+    const folders = heraldFolders();
+    const herald = await startHerald(folders, { env: { POST_TYPE: "note" } });
+    const { remote } = await follower(herald);
+    writeFileSync(
+      join(folders.articles, "n.md"),
+      "# Kurz gemeldet\n\nDer ganze Text für Mastodon.",
+    );
+    const created = await remote.waitFor((a) => a.type === "Create", { timeoutMs: 15_000 });
+    const note = objectOf(created.activity as JsonObject);
+    expect(note.type).toBe("Note");
+    expect(note.content).toContain("Kurz gemeldet");
+    expect(note.content).toContain("Der ganze Text für Mastodon.");
+  });
 });
+
+async function eventually(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("The condition did not come true in time.");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
