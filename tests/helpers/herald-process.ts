@@ -1,136 +1,23 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { createServer } from "node:net";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { onTestFinished } from "vitest";
-import { tempDir } from "./articles.ts";
+import {
+  type HeraldFolders,
+  type HeraldProcess,
+  makeFolders,
+  spawnHerald,
+} from "./herald-spawn.ts";
 
-const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
+export { freePort, type HeraldFolders, type HeraldProcess } from "./herald-spawn.ts";
 
-/** The folders of one Herald instance; they outlive restarts of its process. */
-export interface HeraldFolders {
-  readonly root: string;
-  readonly articles: string;
-  readonly data: string;
-  readonly keys: string;
-}
-
+/** Folders for one Herald instance, removed when the test ends. */
 export function heraldFolders(): HeraldFolders {
-  const root = tempDir("herald-e2e-");
-  const folders = {
-    root,
-    articles: join(root, "articles"),
-    data: join(root, "data"),
-    keys: join(root, "keys"),
-  };
-  for (const dir of [folders.articles, folders.data, folders.keys]) mkdirSync(dir);
+  const folders = makeFolders();
+  onTestFinished(() => folders.remove());
   return folders;
 }
 
-export interface HeraldProcess {
-  readonly origin: URL;
-  readonly port: number;
-  readonly child: ChildProcess;
-  /** Everything it logged so far. */
-  output(): string;
-  /** Resolves once a log line matches. */
-  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<void>;
-  /** SIGTERM, and wait for the exit (its code). */
-  stop(): Promise<number | null>;
-  /** SIGKILL: a crash. */
-  kill(): Promise<void>;
-}
-
-/** A free port on 127.0.0.1, to give the process a stable PUBLIC_URL across restarts. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/**
- * Starts `node src/main.ts` as a user would, on loopback, scanning every second; resolves once
- * `/healthz` answers. Stopped (SIGTERM) when the test ends.
- */
-export async function startHerald(
-  folders: HeraldFolders,
-  options: { readonly port?: number; readonly env?: Record<string, string> } = {},
-): Promise<HeraldProcess> {
-  const port = options.port ?? (await freePort());
-  const origin = new URL(`http://127.0.0.1:${port}`);
-  const child = spawn(process.execPath, [main], {
-    cwd: folders.root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      PUBLIC_URL: origin.origin,
-      ALLOW_PRIVATE_ADDRESS: "true",
-      ARTICLES_DIR: folders.articles,
-      DATA_DIR: folders.data,
-      KEYS_DIR: folders.keys,
-      SCAN_SCHEDULE: "* * * * * *",
-      LOG_LEVEL: "info",
-      ...options.env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let log = "";
-  const listeners = new Set<() => void>();
-  for (const stream of [child.stdout, child.stderr]) {
-    stream?.setEncoding("utf8");
-    stream?.on("data", (chunk: string) => {
-      log += chunk;
-      for (const listener of listeners) listener();
-    });
-  }
-  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  const herald: HeraldProcess = {
-    origin,
-    port,
-    child,
-    output: () => log,
-    waitForLog(pattern, timeoutMs = 15_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (!pattern.test(log)) return;
-          listeners.delete(check);
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          listeners.delete(check);
-          reject(new Error(`No log line matched ${pattern} in ${timeoutMs} ms. Log:\n${log}`));
-        }, timeoutMs);
-        listeners.add(check);
-        check();
-      });
-    },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      return exited;
-    },
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      await exited;
-    },
-  };
-  onTestFinished(async () => {
-    await herald.kill();
-  });
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`Herald exited with ${child.exitCode}:\n${log}`);
-    try {
-      if ((await fetch(new URL("/healthz", origin))).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`Herald did not start in 20 s:\n${log}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  await herald.waitForLog(/Published: \d+ articles/);
+/** A real Herald process (see `spawnHerald`), killed when the test ends. */
+export async function startHerald(...args: Parameters<typeof spawnHerald>): Promise<HeraldProcess> {
+  const herald = await spawnHerald(...args);
+  onTestFinished(() => herald.kill());
   return herald;
 }
