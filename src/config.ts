@@ -39,6 +39,8 @@ export interface Config {
   readonly account: AccountConfig;
   /** Created articles dated further back than this are not pushed to followers. */
   readonly quietImportHours: number;
+  /** Deliveries a process makes at once (to different servers; one server's stay in order). */
+  readonly deliveryWorkers: number;
 }
 
 /** How the fediverse account presents itself. Images are an https URL or a local file. */
@@ -123,6 +125,7 @@ export function loadConfig(env: Env): Config {
       header: read<string | undefined>("ACCOUNT_HEADER", undefined, parseImage),
     },
     quietImportHours: read("QUIET_IMPORT_HOURS", 6, (v) => parseInteger(v, 0, 24 * 365)),
+    deliveryWorkers: read("DELIVERY_WORKERS", 16, (v) => parseInteger(v, 1, 256)),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -33,11 +33,10 @@ async function main(): Promise<void> {
   const store: ArticleStore = config.databaseUrl
     ? await openPostgresArticleStore(config.databaseUrl)
     : new SqliteArticleStore(db);
-  const backends = await openFederationBackends({
-    databaseUrl: config.databaseUrl,
-    redisUrl: config.redisUrl,
-    dataDb: db,
-  });
+  const backends = await openFederationBackends(
+    { databaseUrl: config.databaseUrl, redisUrl: config.redisUrl, dataDb: db },
+    { queue: { workers: config.deliveryWorkers } },
+  );
   const { kv, queue } = backends;
   const followers = createSqliteFollowerStore(db);
   const keys = await loadOrCreateKeys(config.keysDir, kv).catch((error: unknown) => {
