@@ -8,11 +8,12 @@ import { DatabaseSync } from "node:sqlite";
 import { getLogger } from "@logtape/logtape";
 import { type Config, ConfigError, checkFolders, loadConfig } from "./config.ts";
 import { readEnvironment } from "./env.ts";
-import { openFederationBackends } from "./federation/backends.ts";
+import { connectPostgres, openFederationBackends } from "./federation/backends.ts";
 import { buildFederation, type FederationOptions } from "./federation/federation.ts";
 import { createSqliteFollowerStore } from "./federation/followers.ts";
 import { loadOrCreateKeys, MissingKeysError } from "./federation/keys.ts";
 import { federationMiddleware } from "./federation/mount.ts";
+import { openPostgresFollowerStore } from "./federation/postgres-followers.ts";
 import { createFederationPublisher } from "./federation/publisher.ts";
 import { createApp, createHealthApp } from "./http/app.ts";
 import { createSite } from "./http/site.ts";
@@ -33,12 +34,14 @@ async function main(): Promise<void> {
   const store: ArticleStore = config.databaseUrl
     ? await openPostgresArticleStore(config.databaseUrl)
     : new SqliteArticleStore(db);
+  // One pool for the federation's tables (KV store, queue, followers); the article store has its own.
+  const sql = config.databaseUrl ? connectPostgres(config.databaseUrl) : undefined;
   const backends = await openFederationBackends(
-    { databaseUrl: config.databaseUrl, redisUrl: config.redisUrl, dataDb: db },
+    { databaseUrl: config.databaseUrl, redisUrl: config.redisUrl, dataDb: db, postgres: sql },
     { queue: { workers: config.deliveryWorkers } },
   );
   const { kv, queue } = backends;
-  const followers = createSqliteFollowerStore(db);
+  const followers = sql ? await openPostgresFollowerStore(sql) : createSqliteFollowerStore(db);
   const keys = await loadOrCreateKeys(config.keysDir, kv).catch((error: unknown) => {
     if (!(error instanceof MissingKeysError)) throw error;
     logger.fatal("{message}", { message: error.message });
@@ -120,12 +123,12 @@ async function main(): Promise<void> {
   // Workers only deliver; the scan (and its schedule) belongs to the web processes.
   const schedule = serves ? startSchedule(config.scanSchedule, scan) : undefined;
   await schedule?.runNow();
-  logger.info("Published: {count} articles. Followers: {followers}. Role: {role}{scanning}.", {
+  logger.info("Published: {count} articles. Followers: {followers}. Role: {role}.", {
     count: await store.countPublished(),
     followers: await followers.count(),
     role: config.role,
-    scanning: schedule ? `; scanning on schedule ${config.scanSchedule}` : "",
   });
+  if (schedule) logger.info("Scanning on schedule {schedule}.", { schedule: config.scanSchedule });
 
   const shutdown = async (signal: string) => {
     logger.info("Received {signal}; shutting down.", { signal });
@@ -140,6 +143,7 @@ async function main(): Promise<void> {
     stopQueue.abort();
     await delivering;
     await backends.close();
+    await sql?.end({ timeout: 5 });
     await store.close();
     if (db.isOpen) db.close();
     process.exit(0);

@@ -18,6 +18,11 @@ export interface FederationBackendsConfig {
   readonly redisUrl?: URL;
   /** The embedded database, used when neither URL is set. */
   readonly dataDb: DatabaseSync | undefined;
+  /**
+   * A client on `databaseUrl` (from `connectPostgres()`) to use instead of opening one, so
+   * that other stores can share its pool. It stays the caller's: `close()` leaves it open.
+   */
+  readonly postgres?: postgres.Sql;
 }
 
 export interface FederationBackendsOptions {
@@ -65,23 +70,21 @@ export async function openFederationBackends(
     };
   }
   if (config.databaseUrl !== undefined) {
-    const sql = postgres(config.databaseUrl.href, {
-      max: 10,
-      // postgres prints notices (`… already exists, skipping`) with console.log by default.
-      onnotice: (notice) => logger.debug("PostgreSQL: {message}", { message: notice.message }),
-      connection: { application_name: "herald federation" },
-    });
+    const owned = config.postgres === undefined;
+    const sql = config.postgres ?? connectPostgres(config.databaseUrl);
     try {
       const kv = await openPostgresKvStore(sql);
       const queue = await openPostgresMessageQueue(sql, options.queue);
       return {
         kv,
         queue,
-        close: () => sql.end({ timeout: 5 }),
+        close: async () => {
+          if (owned) await sql.end({ timeout: 5 });
+        },
         describe: `KV store and delivery queue in PostgreSQL at ${withoutSecrets(config.databaseUrl)}`,
       };
     } catch (error) {
-      await sql.end({ timeout: 1 });
+      if (owned) await sql.end({ timeout: 1 });
       throw error;
     }
   }
@@ -94,6 +97,19 @@ export async function openFederationBackends(
     close: async () => {},
     describe: "KV store and delivery queue in the embedded SQLite database",
   };
+}
+
+/**
+ * A client (a pool of up to 10 connections, opened on first use) for the federation's tables
+ * in PostgreSQL: KV store, queue and followers. `?search_path=…` on the URL picks the schema.
+ */
+export function connectPostgres(url: URL): postgres.Sql {
+  return postgres(url.href, {
+    max: 10,
+    // postgres prints notices (`… already exists, skipping`) with console.log by default.
+    onnotice: (notice) => logger.debug("PostgreSQL: {message}", { message: notice.message }),
+    connection: { application_name: "herald federation" },
+  });
 }
 
 async function connectRedis(url: URL): Promise<Redis> {

@@ -1,6 +1,6 @@
 /**
  * Who follows the account, and where to deliver to them. SQLite implements it here;
- * a PostgreSQL store implements the same interface.
+ * `postgres-followers.ts` implements the same interface in PostgreSQL.
  */
 import type { DatabaseSync, SQLOutputValue } from "node:sqlite";
 
@@ -49,7 +49,7 @@ export interface FollowerStore {
   inboxes(): Promise<readonly InboxGroup[]>;
 }
 
-const DEFAULT_PAGE_SIZE = 50;
+export const DEFAULT_PAGE_SIZE = 50;
 
 type Row = Record<string, SQLOutputValue>;
 
@@ -135,7 +135,8 @@ export function groupInboxes(followers: readonly Follower[]): readonly InboxGrou
   return [...groups.values()];
 }
 
-function parseCursor(cursor: string | undefined): number {
+/** A `list()` cursor is the offset of the next page's first follower. */
+export function parseCursor(cursor: string | undefined): number {
   if (cursor == null || !/^\d{1,9}$/.test(cursor)) return 0;
   return Number(cursor);
 }

@@ -102,6 +102,19 @@ export async function openPostgresArticleStore(
   }
 }
 
+/**
+ * The connection's current schema: the first on its search path (`?search_path=…` on the URL,
+ * or the `schema` option) that exists. PostgreSQL would only say "no schema has been selected
+ * to create in".
+ */
+async function currentSchema(tx: Queryable): Promise<string> {
+  const [row] = await tx<{ schema: string | null }[]>`SELECT current_schema() AS schema`;
+  if (row?.schema == null) {
+    throw new Error("PostgreSQL has no current schema: none on the search_path exists.");
+  }
+  return row.schema;
+}
+
 /** Creates the schema and tables if missing; answers the schema they are in. */
 async function createTables(sql: Sql, schema: string | undefined): Promise<string> {
   return await sql.begin(async (tx) => {
@@ -114,11 +127,10 @@ async function createTables(sql: Sql, schema: string | undefined): Promise<strin
       SELECT to_regclass('herald_meta') IS NOT NULL AS found`;
     if (found?.found !== true) {
       if (schema !== undefined) await tx.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      await currentSchema(tx);
       await tx.unsafe(tables).simple();
     }
-    const [row] = await tx<{ schema: string }[]>`SELECT current_schema() AS schema`;
-    if (row === undefined) throw new Error("PostgreSQL did not answer current_schema().");
-    return row.schema;
+    return await currentSchema(tx);
   });
 }
 

@@ -82,6 +82,24 @@ describe("openFederationBackends()", () => {
     },
   );
 
+  it.runIf(postgresAvailable)(
+    "uses a PostgreSQL client handed in, and leaves it open",
+    async () => {
+      const schema = await freshPostgresSchema();
+      onTestFinished(() => schema.dispose());
+      const sql = schema.connect();
+      const backends = await openFederationBackends({
+        databaseUrl: testDatabaseUrl,
+        dataDb: undefined,
+        postgres: sql,
+      });
+      await roundTrip(backends);
+      await backends.close();
+      const [row] = await sql<{ n: number }[]>`SELECT count(*)::integer AS n FROM herald_kv`;
+      expect(row?.n).toBe(1);
+    },
+  );
+
   it.runIf(redisAvailable)(
     "uses Redis for both with REDIS_URL, even with DATABASE_URL",
     async () => {

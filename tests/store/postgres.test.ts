@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import postgres from "postgres";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { openPostgresArticleStore } from "../../src/store/postgres.ts";
 import {
@@ -33,6 +34,52 @@ describe.runIf(postgresAvailable)("PostgreSQL", () => {
       });
       const stores = await Promise.all(opening);
       for (const store of stores) expect(await store.countPublished()).toBe(0);
+    });
+
+    it("keeps its tables, and its scan lock, in the schema ?search_path= names on the URL", async () => {
+      const schemas = [0, 1].map(() => `herald_test_${randomUUID().replaceAll("-", "")}`);
+      const admin = postgres(testDatabaseUrl.href, { max: 1, onnotice: () => {} });
+      onTestFinished(async () => {
+        await admin.end();
+        for (const schema of schemas) await dropSchema(schema);
+      });
+      for (const schema of schemas) await admin`CREATE SCHEMA ${admin(schema)}`;
+      const open = (schema: string) => {
+        const url = new URL(testDatabaseUrl);
+        url.searchParams.set("search_path", schema);
+        return openPostgresArticleStore(url, { max: 1 });
+      };
+      const [a, a2, b] = await Promise.all([
+        open(schemas[0] ?? ""),
+        open(schemas[0] ?? ""),
+        open(schemas[1] ?? ""),
+      ]);
+      onTestFinished(async () => {
+        for (const store of [a, a2, b]) await store?.close();
+      });
+      const tables = await admin<{ name: string }[]>`
+        SELECT table_name AS name FROM information_schema.tables
+        WHERE table_schema = ${schemas[0] ?? ""} ORDER BY table_name`;
+      expect(tables.map((t) => t.name)).toEqual([
+        "herald_articles",
+        "herald_cursors",
+        "herald_events",
+        "herald_files",
+        "herald_meta",
+      ]);
+      const lock = await a?.tryLockScan();
+      expect(lock).toBeDefined();
+      expect(await a2?.tryLockScan()).toBeUndefined(); // same schema: one scan at a time
+      const other = await b?.tryLockScan(); // another schema is another site
+      expect(other).toBeDefined();
+      await lock?.release();
+      await other?.release();
+    });
+
+    it("fails with a clear message when the URL's search_path names no schema", async () => {
+      const url = new URL(testDatabaseUrl);
+      url.searchParams.set("search_path", `no_such_schema_${randomUUID().slice(0, 8)}`);
+      await expect(openPostgresArticleStore(url, { max: 1 })).rejects.toThrow(/no current schema/);
     });
 
     it("refuses a schema name it would have to quote", async () => {
