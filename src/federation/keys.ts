@@ -4,7 +4,7 @@
  * servers cache the public keys, and a new key pair means every follower is lost.
  */
 import type { webcrypto } from "node:crypto";
-import { chmod, mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { exportJwk, generateCryptoKeyPair, importJwk, type KvStore } from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
@@ -58,11 +58,43 @@ export async function loadOrCreateKeys(keysDir: string, kv: KvStore): Promise<Ac
         `Restore ${KEY_FILES.rsa} and ${KEY_FILES.ed25519} from a backup: new keys would cost every follower.`,
     );
   }
-  return await createKeys(keysDir, kv);
+  return await createKeysOnce(keysDir, kv);
+}
+
+/**
+ * Creates the keys under an exclusive lock file, so that processes starting together on an
+ * empty `KEYS_DIR` (web and workers) end up with one key pair, not one each. A lock left by a
+ * process that died while creating keys is taken over after a minute.
+ */
+async function createKeysOnce(keysDir: string, kv: KvStore): Promise<AccountKeys> {
+  await mkdir(keysDir, { recursive: true, mode: 0o700 });
+  const lock = join(keysDir, ".creating");
+  for (;;) {
+    try {
+      await (await open(lock, "wx")).close();
+      break;
+    } catch (error) {
+      if (!(error instanceof Error && "code" in error && error.code === "EEXIST")) throw error;
+      const age = Date.now() - (await stat(lock).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
+      if (age > 60_000) await rm(lock, { force: true });
+      else await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  try {
+    // Another process may have made them while this one waited for the lock.
+    const rsa = await readKeyPair(join(keysDir, KEY_FILES.rsa));
+    const ed25519 = await readKeyPair(join(keysDir, KEY_FILES.ed25519));
+    if (rsa != null && ed25519 != null) {
+      const createdAt = await fileTime(join(keysDir, KEY_FILES.rsa));
+      return { rsa, ed25519, createdAt };
+    }
+    return await createKeys(keysDir, kv);
+  } finally {
+    await rm(lock, { force: true });
+  }
 }
 
 async function createKeys(keysDir: string, kv: KvStore): Promise<AccountKeys> {
-  await mkdir(keysDir, { recursive: true, mode: 0o700 });
   const rsa = await generateRsaKeyPair();
   const ed25519 = await generateCryptoKeyPair("Ed25519");
   await writeKeyPair(join(keysDir, KEY_FILES.rsa), rsa);

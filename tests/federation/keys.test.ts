@@ -27,6 +27,18 @@ describe("loadOrCreateKeys()", () => {
     }
   });
 
+  it("makes one key pair for processes starting together on an empty folder", async () => {
+    const keysDir = join(dir, "keys");
+    // Each "process" has its own KV store, as web and workers on SQLite files of their own would.
+    const all = await Promise.all(
+      Array.from({ length: 4 }, () => loadOrCreateKeys(keysDir, new MemoryKvStore())),
+    );
+    const publicKeys = await Promise.all(all.map((keys) => exportJwk(keys.rsa.publicKey)));
+    expect(new Set(publicKeys.map((jwk: { n?: string }) => jwk.n)).size).toBe(1);
+    const stored = JSON.parse(await readFile(join(keysDir, "rsa.jwk.json"), "utf8"));
+    expect(stored.publicKey.n).toBe(publicKeys[0]?.n);
+  });
+
   it("reuses the same keys on the next start", async () => {
     const kv = new MemoryKvStore();
     const first = await loadOrCreateKeys(dir, kv);

@@ -68,8 +68,7 @@ export interface Cluster {
 
 /**
  * Starts the proxy and the processes: one web process first, which creates the account's
- * keys in the shared `KEYS_DIR` (processes starting at once on an empty folder would each
- * make their own), then all the others at once. One article is in the folder from the start:
+ * keys in the shared `KEYS_DIR` and the tables, then all the others at once. One article is in the folder from the start:
  * the first scan is an import that is not pushed, so that later articles are.
  */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
