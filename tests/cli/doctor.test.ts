@@ -1,0 +1,73 @@
+import { execFile } from "node:child_process";
+import { chmodSync, copyFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { seedPath } from "../helpers/articles.ts";
+import { type HeraldFolders, heraldFolders, startHerald } from "../helpers/herald-process.ts";
+
+const cli = fileURLToPath(new URL("../../src/cli/doctor.ts", import.meta.url));
+
+async function doctor(folders: HeraldFolders, publicUrl: URL, target?: string) {
+  const env = {
+    ...process.env,
+    PUBLIC_URL: publicUrl.origin,
+    ARTICLES_DIR: folders.articles,
+    DATA_DIR: folders.data,
+    KEYS_DIR: folders.keys,
+  };
+  const args = target ? [cli, target] : [cli];
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, args, {
+      env,
+      cwd: folders.root,
+    });
+    return { code: 0, stdout };
+  } catch (error) {
+    const { code, stdout } = error as { code: number; stdout: string };
+    return { code, stdout };
+  }
+}
+
+describe("npm run doctor", () => {
+  it("finds a healthy instance healthy, and says what Mastodon will show", async () => {
+    const folders = heraldFolders();
+    copyFileSync(seedPath, join(folders.articles, "belarus-nordkorea.txt"));
+    const herald = await startHerald(folders);
+    const { code, stdout } = await doctor(folders, herald.origin);
+    expect(stdout).toMatch(
+      /^ok +WebFinger: acct:news@127\.0\.0\.1:\d+ → http:\/\/127\.0\.0\.1:\d+\/users\/news$/m,
+    );
+    expect(stdout).toMatch(/^ok +Vary: Accept/m);
+    expect(stdout).toMatch(
+      /^ok +Post \(Article\): Mastodon shows the title "Wie die beiden Länder/m,
+    );
+    expect(stdout).toMatch(/^ok +Key file: rsa\.jwk\.json is private \(mode 600\)$/m);
+    expect(stdout).toMatch(/^ok +Delivery queue: 0 waiting/m);
+    expect(stdout).toMatch(/^warn +HTTPS: plain http on loopback/m);
+    expect(stdout).not.toMatch(/^FAIL/m);
+    expect(code).toBe(0);
+  });
+
+  it("fails, naming the problem, when PUBLIC_URL does not match or a key file is open to others", async () => {
+    const folders = heraldFolders();
+    const herald = await startHerald(folders);
+    const file = readdirSync(folders.keys).find((f) => f.startsWith("rsa")) ?? "";
+    chmodSync(join(folders.keys, file), 0o644);
+    const other = new URL(`http://localhost:${herald.port}`);
+    const { code, stdout } = await doctor(folders, other);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(
+      /^FAIL +PUBLIC_URL matches: the site calls itself http:\/\/127\.0\.0\.1/m,
+    );
+    expect(stdout).toMatch(/^FAIL +Key file: rsa\.jwk\.json has mode 644: run chmod 600/m);
+  });
+
+  it("fails when nothing answers", async () => {
+    const folders = heraldFolders();
+    const { code, stdout } = await doctor(folders, new URL("http://127.0.0.1:9"));
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/^FAIL +PUBLIC_URL reachable: http:\/\/127\.0\.0\.1:9 did not answer/m);
+  });
+});
