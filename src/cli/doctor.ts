@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { type Config, ConfigError, loadConfig } from "../config.ts";
 import { readEnvironment } from "../env.ts";
-import { SqliteMessageQueue } from "../federation/sqlite-queue.ts";
+import { openFederationBackends } from "../federation/backends.ts";
 import { paths } from "../urls.ts";
 
 type Verdict = "ok" | "warn" | "fail";
@@ -38,7 +38,7 @@ async function main(): Promise<number> {
     console.log(`${marks[check.verdict]}  ${check.what}: ${check.detail}`);
   };
   for await (const check of remoteChecks(target, config)) report(check);
-  for (const check of localChecks(config)) report(check);
+  for (const check of await localChecks(config)) report(check);
   const failed = checks.filter((c) => c.verdict === "fail").length;
   const warned = checks.filter((c) => c.verdict === "warn").length;
   console.log(
@@ -207,7 +207,7 @@ async function* articleCheck(
     : ok("Outbox", `${total} posts`);
 }
 
-function localChecks(config: Config): Check[] {
+async function localChecks(config: Config): Promise<Check[]> {
   const checks: Check[] = [];
   if (
     !existsSync(config.keysDir) ||
@@ -232,27 +232,38 @@ function localChecks(config: Config): Check[] {
       );
     }
   }
-  const dbFile = join(config.dataDir, "herald.sqlite");
-  if (config.databaseUrl === undefined && existsSync(dbFile)) {
-    const db = new DatabaseSync(dbFile);
-    try {
-      const depth = new SqliteMessageQueue(db).depth();
-      checks.push(
-        depth.queued > 1000
-          ? warn(
-              "Delivery queue",
-              `${depth.queued} waiting (${depth.delayed} retrying later): deliveries are behind`,
-            )
-          : ok(
-              "Delivery queue",
-              `${depth.queued} waiting, ${depth.delayed} retrying later, ${depth.inFlight} in flight`,
-            ),
-      );
-    } finally {
-      db.close();
-    }
-  }
+  checks.push(await queueCheck(config));
   return checks;
+}
+
+/** The delivery queue where the configuration puts it: SQLite, PostgreSQL or Redis. */
+async function queueCheck(config: Config): Promise<Check> {
+  const dbFile = join(config.dataDir, "herald.sqlite");
+  const embedded = config.databaseUrl === undefined && config.redisUrl === undefined;
+  if (embedded && !existsSync(dbFile)) {
+    return warn("Delivery queue", `no database at ${dbFile} (run the doctor where Herald runs)`);
+  }
+  const db = embedded ? new DatabaseSync(dbFile) : undefined;
+  try {
+    const backends = await openFederationBackends({
+      databaseUrl: config.databaseUrl,
+      redisUrl: config.redisUrl,
+      dataDb: db,
+    });
+    try {
+      const depth = await backends.queue.depth();
+      const detail = `${depth.queued} waiting, ${depth.delayed} retrying later, ${depth.inFlight} in flight (${backends.describe})`;
+      return depth.queued > 1000
+        ? warn("Delivery queue", `${detail}: deliveries are behind`)
+        : ok("Delivery queue", detail);
+    } finally {
+      await backends.close();
+    }
+  } catch (error) {
+    return fail("Delivery queue", `cannot be reached: ${describe(error)}`);
+  } finally {
+    db?.close();
+  }
 }
 
 const ok = (what: string, detail: string): Check => ({ verdict: "ok", what, detail });
