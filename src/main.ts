@@ -6,8 +6,8 @@ import type { Server } from "node:http";
 import { extname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { getLogger } from "@logtape/logtape";
-import { type Config, ConfigError, checkFolders, loadConfig } from "./config.ts";
-import { readEnvironment } from "./env.ts";
+import type { Config } from "./config.ts";
+import { configOrExit } from "./env.ts";
 import { connectPostgres, openFederationBackends } from "./federation/backends.ts";
 import { buildFederation, type FederationOptions } from "./federation/federation.ts";
 import { createSqliteFollowerStore } from "./federation/followers.ts";
@@ -28,7 +28,7 @@ import { absolute, paths } from "./urls.ts";
 const logger = getLogger(["herald"]);
 
 async function main(): Promise<void> {
-  const config = readConfig();
+  const config = configOrExit({ checkFolders: true });
   await configureLogging(config.logLevel, config.logFormat);
   const db = new DatabaseSync(join(config.dataDir, "herald.sqlite"));
   const store: ArticleStore = config.databaseUrl
@@ -150,18 +150,6 @@ async function main(): Promise<void> {
   };
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
-}
-
-function readConfig(): Config {
-  try {
-    const config = loadConfig(readEnvironment(process.env));
-    checkFolders(config);
-    return config;
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    for (const problem of error.problems) console.error(`Configuration error: ${problem}`);
-    process.exit(2);
-  }
 }
 
 /** Avatar and header given as local files: served by the app, linked by URL. */

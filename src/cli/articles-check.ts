@@ -6,22 +6,14 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { ConfigError, loadConfig } from "../config.ts";
-import { readEnvironment } from "../env.ts";
+import { configOrExit } from "../env.ts";
 import { readArticleFile } from "../source/read.ts";
 import { listArticleFiles } from "../source/scan.ts";
 import { SqliteArticleStore } from "../store/sqlite.ts";
 import type { ArticleRecord, Skipped } from "../store/store.ts";
 
 async function main(): Promise<number> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig(readEnvironment(process.env));
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    for (const problem of error.problems) console.error(`Configuration error: ${problem}`);
-    return 2;
-  }
+  const config = configOrExit({ checkFolders: false });
   if (!existsSync(config.articlesDir)) {
     console.error(`ARTICLES_DIR does not exist: ${config.articlesDir}`);
     return 2;

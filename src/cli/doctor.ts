@@ -6,8 +6,8 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { type Config, ConfigError, loadConfig } from "../config.ts";
-import { readEnvironment } from "../env.ts";
+import type { Config } from "../config.ts";
+import { configOrExit } from "../env.ts";
 import { openFederationBackends } from "../federation/backends.ts";
 import { paths } from "../urls.ts";
 
@@ -22,14 +22,7 @@ const marks: Record<Verdict, string> = { ok: "ok  ", warn: "warn", fail: "FAIL" 
 const activityJson = "application/activity+json";
 
 async function main(): Promise<number> {
-  let config: Config;
-  try {
-    config = loadConfig(readEnvironment(process.env));
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    for (const problem of error.problems) console.error(`Configuration error: ${problem}`);
-    return 2;
-  }
+  const config = configOrExit({ checkFolders: false });
   const target = process.argv[2] ? new URL(process.argv[2]) : config.publicUrl;
   console.log(`Herald doctor: ${target.origin} (@${config.accountUsername}@${target.host})\n`);
   const checks: Check[] = [];
