@@ -11,6 +11,7 @@ import { configOrExit } from "./env.ts";
 import { connectPostgres, openFederationBackends } from "./federation/backends.ts";
 import { buildFederation, type FederationOptions } from "./federation/federation.ts";
 import { createSqliteFollowerStore } from "./federation/followers.ts";
+import { reuseImportedPrivateKeys } from "./federation/key-reuse.ts";
 import { loadOrCreateKeys, MissingKeysError } from "./federation/keys.ts";
 import { federationMiddleware } from "./federation/mount.ts";
 import { openPostgresFollowerStore } from "./federation/postgres-followers.ts";
@@ -105,6 +106,7 @@ async function main(): Promise<void> {
     : createHealthApp(ready);
   const server = await listen(app, config.port);
   const stopQueue = new AbortController();
+  if (delivers) await reuseImportedPrivateKeys([keys.rsa.privateKey, keys.ed25519.privateKey]);
   const delivering = delivers
     ? federation.startQueue(undefined, { signal: stopQueue.signal })
     : Promise.resolve();
