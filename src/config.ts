@@ -41,6 +41,8 @@ export interface Config {
   readonly quietImportHours: number;
   /** Deliveries a process makes at once (to different servers; one server's stay in order). */
   readonly deliveryWorkers: number;
+  /** How long an outgoing request (a delivery, a key fetch) may wait for the other server. */
+  readonly requestTimeoutSeconds: number;
 }
 
 /** How the fediverse account presents itself. Images are an https URL or a local file. */
@@ -126,6 +128,7 @@ export function loadConfig(env: Env): Config {
     },
     quietImportHours: read("QUIET_IMPORT_HOURS", 6, (v) => parseInteger(v, 0, 24 * 365)),
     deliveryWorkers: read("DELIVERY_WORKERS", 16, (v) => parseInteger(v, 1, 256)),
+    requestTimeoutSeconds: read("REQUEST_TIMEOUT_SECONDS", 10, (v) => parseInteger(v, 1, 300)),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

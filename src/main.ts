@@ -9,11 +9,15 @@ import { getLogger } from "@logtape/logtape";
 import type { Config } from "./config.ts";
 import { configOrExit } from "./env.ts";
 import { connectPostgres, openFederationBackends } from "./federation/backends.ts";
+import { createSqliteDeliveryLedger } from "./federation/delivery-ledger.ts";
+import { trackDeliveries } from "./federation/delivery-tracking.ts";
 import { buildFederation, type FederationOptions } from "./federation/federation.ts";
 import { createSqliteFollowerStore } from "./federation/followers.ts";
 import { reuseImportedPrivateKeys } from "./federation/key-reuse.ts";
 import { loadOrCreateKeys, MissingKeysError } from "./federation/keys.ts";
 import { federationMiddleware } from "./federation/mount.ts";
+import { limitOutgoingRequests } from "./federation/outgoing.ts";
+import { openPostgresDeliveryLedger } from "./federation/postgres-delivery-ledger.ts";
 import { openPostgresFollowerStore } from "./federation/postgres-followers.ts";
 import { createFederationPublisher } from "./federation/publisher.ts";
 import { createApp, createHealthApp } from "./http/app.ts";
@@ -31,6 +35,7 @@ const logger = getLogger(["herald"]);
 async function main(): Promise<void> {
   const config = configOrExit({ checkFolders: true });
   await configureLogging(config.logLevel, config.logFormat);
+  limitOutgoingRequests(config.requestTimeoutSeconds * 1000);
   const db = new DatabaseSync(join(config.dataDir, "herald.sqlite"));
   const store: ArticleStore = config.databaseUrl
     ? await openPostgresArticleStore(config.databaseUrl)
@@ -43,6 +48,8 @@ async function main(): Promise<void> {
   );
   const { kv, queue } = backends;
   const followers = sql ? await openPostgresFollowerStore(sql) : createSqliteFollowerStore(db);
+  const ledger = sql ? await openPostgresDeliveryLedger(sql) : createSqliteDeliveryLedger(db);
+  const deliveries = trackDeliveries(queue, ledger);
   const keys = await loadOrCreateKeys(config.keysDir, kv).catch((error: unknown) => {
     if (!(error instanceof MissingKeysError)) throw error;
     logger.fatal("{message}", { message: error.message });
@@ -52,7 +59,14 @@ async function main(): Promise<void> {
   const handle = `@${config.accountUsername}@${config.publicUrl.host}`;
   const accountImages = localImages(config);
   const federationOptions = toFederationOptions(config, accountImages);
-  const federation = buildFederation(federationOptions, { store, kv, queue, keys, followers });
+  const federation = buildFederation(federationOptions, {
+    store,
+    kv,
+    queue: deliveries.queue,
+    keys,
+    followers,
+    onDeliveryError: deliveries.failed,
+  });
   const actor = federation.createContext(config.publicUrl).getActorUri(config.accountUsername);
   const site = createSite(store, {
     page: {

@@ -1,14 +1,20 @@
 /**
  * `npm run doctor [-- https://news.example]`: a federation self-test against a running
  * instance, seen from outside as Mastodon sees it, plus what only this machine can check
- * (key files, the delivery queue). One line per check with a verdict; exit 1 on a failure.
+ * (key files, the delivery queue, the delivery report of the newest activities). One line per check with a verdict; exit 1 on a failure.
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { Config } from "../config.ts";
 import { configOrExit } from "../env.ts";
-import { openFederationBackends } from "../federation/backends.ts";
+import { connectPostgres, openFederationBackends } from "../federation/backends.ts";
+import {
+  type ActivityReport,
+  createSqliteDeliveryLedger,
+  summarize,
+} from "../federation/delivery-ledger.ts";
+import { openPostgresDeliveryLedger } from "../federation/postgres-delivery-ledger.ts";
 import { paths } from "../urls.ts";
 
 type Verdict = "ok" | "warn" | "fail";
@@ -226,7 +232,43 @@ async function localChecks(config: Config): Promise<Check[]> {
     }
   }
   checks.push(await queueCheck(config));
+  checks.push(...(await deliveryChecks(config)));
   return checks;
+}
+
+/** The delivery report of the newest activities sent: per activity, and the hosts behind. */
+async function deliveryChecks(config: Config): Promise<Check[]> {
+  const dbFile = join(config.dataDir, "herald.sqlite");
+  if (config.databaseUrl === undefined && !existsSync(dbFile)) return [];
+  const sql = config.databaseUrl ? connectPostgres(config.databaseUrl) : undefined;
+  const db = sql ? undefined : new DatabaseSync(dbFile);
+  try {
+    const ledger = sql
+      ? await openPostgresDeliveryLedger(sql)
+      : createSqliteDeliveryLedger(db as DatabaseSync);
+    const reports = summarize(await ledger.rows({ limit: 5 }));
+    if (reports.length === 0) return [ok("Deliveries", "nothing sent yet")];
+    return reports.map(deliveryCheck);
+  } catch (error) {
+    return [fail("Deliveries", `the delivery report cannot be read: ${describe(error)}`)];
+  } finally {
+    await sql?.end({ timeout: 1 });
+    db?.close();
+  }
+}
+
+function deliveryCheck(report: ActivityReport): Check {
+  const what = `${report.activityType} ${report.activityId}`;
+  const counts = `${report.delivered} delivered, ${report.pending} pending, ${report.failed} failed`;
+  const troubled = report.hosts
+    .filter((h) => h.failed > 0 || h.pending > 0)
+    .slice(0, 5)
+    .map(
+      (h) =>
+        `${h.host}: ${h.failed > 0 ? `${h.failed} failed` : `${h.pending} pending`}${h.error ? ` (${h.error})` : ""}`,
+    );
+  const detail = `${counts} (queued ${report.queuedAt.toISOString()})${troubled.length > 0 ? `; ${troubled.join("; ")}` : ""}`;
+  return report.failed + report.pending === 0 ? ok(what, detail) : warn(what, detail);
 }
 
 /** The delivery queue where the configuration puts it: SQLite, PostgreSQL or Redis. */

@@ -3,6 +3,8 @@
  * bottom like a route table. Handlers live in their own modules; this file only connects.
  */
 import {
+  type CircuitBreakerActivityDrop,
+  type CircuitBreakerState,
   type CreateExponentialBackoffPolicyOptions,
   createExponentialBackoffPolicy,
   createFederation,
@@ -103,6 +105,8 @@ export interface FederationDeps {
   readonly queue: MessageQueue;
   readonly keys: AccountKeys;
   readonly followers: FollowerStore;
+  /** Told of each failed delivery attempt (for the delivery ledger). */
+  readonly onDeliveryError?: (error: unknown) => void;
 }
 
 /**
@@ -130,9 +134,32 @@ export function buildFederation(
     // Mastodon and Fedify peers understand draft-cavage; skip the RFC 9421 knock first.
     firstKnock: "draft-cavage-http-signatures-12",
     outboxRetryPolicy: createExponentialBackoffPolicy(options.retry ?? DEFAULT_RETRY),
+    // Per remote host (Fedify's defaults: open after 5 failures in 10 minutes, probe again
+    // after 30 minutes, hold activities for 7 days): a server that is down is not hammered,
+    // and its deliveries wait instead of taking workers from everyone else's.
+    circuitBreaker: { onStateChange: logCircuit, onActivityDrop: logDrop },
+    onOutboxError: (error) => deps.onDeliveryError?.(error),
   });
   registerFederation(federation, options, deps);
   return federation;
+}
+
+function logCircuit(host: string, from: CircuitBreakerState, to: CircuitBreakerState): void {
+  if (to === "open") {
+    logger.warn("Deliveries to {host} paused: it kept failing; trying again later.", { host });
+  } else if (to === "closed") {
+    logger.info("Deliveries to {host} resumed.", { host, from });
+  }
+}
+
+function logDrop(host: string, drop: CircuitBreakerActivityDrop): void {
+  logger.error("Gave up on {type} {id} for {inbox}: {host} was unreachable since {since}.", {
+    host,
+    type: drop.activityType,
+    id: drop.activityId,
+    inbox: drop.inbox.href,
+    since: drop.heldSince.toString(),
+  });
 }
 
 /**
@@ -233,7 +260,11 @@ export function registerFederation(
     toNodeInfo(await store.countPublished()),
   );
 
-  federation.setOutboxPermanentFailureHandler(onPermanentFailure(followers));
+  const removeGoneFollowers = onPermanentFailure(followers);
+  federation.setOutboxPermanentFailureHandler(async (ctx, failure) => {
+    deps.onDeliveryError?.(failure.error);
+    await removeGoneFollowers(ctx, failure);
+  });
 }
 
 export function resolveProfile(options: FederationOptions, keysCreatedAt: Date): AccountProfile {

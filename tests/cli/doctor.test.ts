@@ -1,34 +1,9 @@
-import { execFile } from "node:child_process";
 import { chmodSync, copyFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { seedPath } from "../helpers/articles.ts";
-import { type HeraldFolders, heraldFolders, startHerald } from "../helpers/herald-process.ts";
-
-const cli = fileURLToPath(new URL("../../src/cli/doctor.ts", import.meta.url));
-
-async function doctor(folders: HeraldFolders, publicUrl: URL, target?: string) {
-  const env = {
-    ...process.env,
-    PUBLIC_URL: publicUrl.origin,
-    ARTICLES_DIR: folders.articles,
-    DATA_DIR: folders.data,
-    KEYS_DIR: folders.keys,
-  };
-  const args = target ? [cli, target] : [cli];
-  try {
-    const { stdout } = await promisify(execFile)(process.execPath, args, {
-      env,
-      cwd: folders.root,
-    });
-    return { code: 0, stdout };
-  } catch (error) {
-    const { code, stdout } = error as { code: number; stdout: string };
-    return { code, stdout };
-  }
-}
+import { doctor } from "../helpers/doctor.ts";
+import { heraldFolders, startHerald } from "../helpers/herald-process.ts";
 
 describe("npm run doctor", () => {
   it("finds a healthy instance healthy, and says what Mastodon will show", async () => {

@@ -1,0 +1,166 @@
+/**
+ * Writes the delivery ledger from what passes through Fedify's queue: an outbox message
+ * enqueued is a pending delivery; when its handler returns, the delivery either was
+ * re-enqueued by Fedify (a retry, or held while the host's circuit is open: still pending),
+ * failed (Fedify reported an error and gave up, or the inbox refused it for good), or went
+ * through. Fedify reports errors from inside the handler, so the attempt being handled is
+ * found through the async context rather than by matching URLs.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import type {
+  MessageQueue,
+  MessageQueueEnqueueOptions,
+  MessageQueueListenOptions,
+} from "@fedify/fedify";
+import { getLogger } from "@logtape/logtape";
+import { type DeliveryLedger, type QueuedDelivery, summarize } from "./delivery-ledger.ts";
+
+const logger = getLogger(["herald", "federation", "deliveries"]);
+
+/** The fields of Fedify's queued outbox message (not exported by Fedify) read here. */
+interface OutboxMessage {
+  readonly type: "outbox";
+  readonly activityId?: string;
+  readonly activityType: string;
+  readonly inbox: string;
+  readonly attempt: number;
+}
+
+interface Attempt {
+  readonly message: OutboxMessage;
+  requeued: boolean;
+  error?: string;
+}
+
+export interface DeliveryTracking {
+  /** The queue to give Fedify: the same queue, writing the ledger as messages pass. */
+  readonly queue: MessageQueue;
+  /** Notes an error of the delivery being handled (Fedify's `onOutboxError`). */
+  failed(error: unknown): void;
+}
+
+export function trackDeliveries(queue: MessageQueue, ledger: DeliveryLedger): DeliveryTracking {
+  const current = new AsyncLocalStorage<Attempt>();
+
+  const record = async (messages: readonly unknown[]) => {
+    const attempt = current.getStore();
+    const deliveries: QueuedDelivery[] = [];
+    for (const message of messages) {
+      if (!isOutbox(message) || message.activityId === undefined) continue;
+      if (attempt !== undefined && sameDelivery(attempt.message, message)) {
+        attempt.requeued = true;
+      }
+      deliveries.push({
+        activityId: message.activityId,
+        activityType: shortType(message.activityType),
+        inbox: message.inbox,
+        attempt: message.attempt,
+        error: attempt?.error,
+      });
+    }
+    if (deliveries.length > 0) await ledger.queued(deliveries).catch(logLedgerError);
+  };
+
+  const settle = async ({ message, requeued, error }: Attempt) => {
+    if (requeued || message.activityId === undefined) return;
+    const state = error === undefined ? "delivered" : "failed";
+    try {
+      const { pending } = await ledger.settled(message.activityId, message.inbox, state, error);
+      if (!pending) await logSettled(ledger, message.activityId);
+    } catch (error) {
+      logLedgerError(error);
+    }
+  };
+
+  const tracked: MessageQueue = {
+    get nativeRetrial() {
+      return queue.nativeRetrial;
+    },
+    async enqueue(message, options?: MessageQueueEnqueueOptions) {
+      await queue.enqueue(message, options);
+      await record([message]);
+    },
+    async enqueueMany(messages, options?: MessageQueueEnqueueOptions) {
+      if (queue.enqueueMany === undefined) {
+        for (const message of messages) await queue.enqueue(message, options);
+      } else {
+        await queue.enqueueMany(messages, options);
+      }
+      await record(messages);
+    },
+    listen(handler, options?: MessageQueueListenOptions) {
+      return queue.listen(async (message) => {
+        if (!isOutbox(message)) return await handler(message);
+        const attempt: Attempt = { message, requeued: false };
+        try {
+          await current.run(attempt, () => handler(message));
+        } catch (error) {
+          attempt.error ??= describe(error);
+          throw error;
+        } finally {
+          await settle(attempt);
+        }
+      }, options);
+    },
+    ...(queue.getDepth === undefined ? {} : { getDepth: () => queue.getDepth?.() }),
+  } as MessageQueue;
+
+  return {
+    queue: tracked,
+    failed(error) {
+      const attempt = current.getStore();
+      if (attempt !== undefined) attempt.error = describe(error);
+    },
+  };
+}
+
+/** One line when an activity's last delivery settled: counts, and the hosts that failed. */
+async function logSettled(ledger: DeliveryLedger, activityId: string): Promise<void> {
+  const [report] = summarize(await ledger.rows({ activityId }));
+  if (report === undefined) return;
+  const failedHosts = report.hosts
+    .filter((h) => h.failed > 0)
+    .map((h) => `${h.host} (${h.error ?? "failed"})`);
+  const values = {
+    type: report.activityType,
+    id: report.activityId,
+    delivered: report.delivered,
+    failed: report.failed,
+    hosts: failedHosts.join(", "),
+  };
+  if (report.failed === 0) {
+    logger.info("Delivered {type} {id} to {delivered} inboxes.", values);
+  } else {
+    logger.warn("Delivered {type} {id} to {delivered} inboxes; {failed} failed: {hosts}.", values);
+  }
+}
+
+function isOutbox(message: unknown): message is OutboxMessage {
+  return (
+    typeof message === "object" &&
+    message !== null &&
+    (message as { type?: unknown }).type === "outbox"
+  );
+}
+
+function sameDelivery(a: OutboxMessage, b: OutboxMessage): boolean {
+  return a.activityId === b.activityId && a.inbox === b.inbox;
+}
+
+/** A short reason: `HTTP 410` for an answer, else the error's first line and its cause's. */
+function describe(error: unknown): string {
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status === "number" && status > 0) return `HTTP ${status}`;
+  if (!(error instanceof Error)) return String(error).split("\n")[0] ?? "";
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
+  return `${error.message.split("\n")[0]}${cause}`.slice(0, 200);
+}
+
+/** `Create` for `https://www.w3.org/ns/activitystreams#Create`. */
+function shortType(type: string): string {
+  return type.replace(/^.*[#/]/, "");
+}
+
+function logLedgerError(error: unknown): void {
+  logger.error("Could not write the delivery ledger: {error}", { error });
+}

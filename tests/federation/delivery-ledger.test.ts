@@ -1,0 +1,94 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { beforeEach, describe, expect, it } from "vitest";
+import {
+  createSqliteDeliveryLedger,
+  type DeliveryLedger,
+  summarize,
+} from "../../src/federation/delivery-ledger.ts";
+import { openPostgresDeliveryLedger } from "../../src/federation/postgres-delivery-ledger.ts";
+import { freshPostgresSchema, postgresAvailable } from "../helpers/backends.ts";
+
+const create = "https://news.test/objects/1#create";
+const update = "https://news.test/objects/1#update-2";
+const inboxes = ["https://a.test/inbox", "https://b.test/inbox", "https://b.test/users/c/inbox"];
+
+function ledgerContract(
+  name: string,
+  open: () => Promise<{ ledger: DeliveryLedger; close: () => Promise<void> }>,
+) {
+  describe(`DeliveryLedger contract: ${name}`, () => {
+    let ledger: DeliveryLedger;
+    beforeEach(async (context) => {
+      const opened = await open();
+      ledger = opened.ledger;
+      context.onTestFinished(opened.close);
+    });
+
+    const queue = (activityId: string, attempt = 0, error?: string, only = inboxes) =>
+      ledger.queued(
+        only.map((inbox) => ({ activityId, activityType: "Create", inbox, attempt, error })),
+      );
+
+    it("counts pending, delivered and failed deliveries per activity and per host", async () => {
+      await queue(create);
+      expect(await ledger.settled(create, inboxes[0] as string, "delivered")).toEqual({
+        pending: true,
+      });
+      // A retry keeps the delivery pending, with its attempt and the error that caused it.
+      await queue(create, 1, "HTTP 500", [inboxes[1] as string]);
+      expect(await ledger.settled(create, inboxes[2] as string, "failed", "HTTP 410")).toEqual({
+        pending: true,
+      });
+      const [report] = summarize(await ledger.rows());
+      expect(report).toMatchObject({ activityId: create, delivered: 1, pending: 1, failed: 1 });
+      expect(report?.hosts).toEqual([
+        { host: "b.test", delivered: 0, pending: 1, failed: 1, error: "HTTP 410" },
+        { host: "a.test", delivered: 1, pending: 0, failed: 0 },
+      ]);
+      const rows = await ledger.rows({ activityId: create });
+      expect(rows.find((r) => r.inbox === inboxes[1])).toMatchObject({
+        state: "pending",
+        attempts: 1,
+        error: "HTTP 500",
+      });
+      // The last pending delivery settling says so.
+      expect(await ledger.settled(create, inboxes[1] as string, "delivered")).toEqual({
+        pending: false,
+      });
+    });
+
+    it("lists the newest activities first, as many as asked", async () => {
+      await queue(create);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await queue(update);
+      const reports = summarize(await ledger.rows({ limit: 1 }));
+      expect(reports.map((r) => r.activityId)).toEqual([update]);
+      expect(summarize(await ledger.rows()).map((r) => r.activityId)).toEqual([update, create]);
+    });
+  });
+}
+
+ledgerContract("SQLite", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "herald-ledger-"));
+  const db = new DatabaseSync(join(dir, "herald.sqlite"));
+  return {
+    ledger: createSqliteDeliveryLedger(db),
+    close: async () => {
+      db.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe.skipIf(!postgresAvailable)("PostgreSQL", () => {
+  ledgerContract("PostgreSQL", async () => {
+    const schema = await freshPostgresSchema();
+    return {
+      ledger: await openPostgresDeliveryLedger(schema.connect()),
+      close: () => schema.dispose(),
+    };
+  });
+});
