@@ -43,6 +43,8 @@ export interface Config {
   readonly deliveryWorkers: number;
   /** How long an outgoing request (a delivery, a key fetch) may wait for the other server. */
   readonly requestTimeoutSeconds: number;
+  /** Inbox POSTs per minute accepted from one remote server. */
+  readonly inboxRateLimit: number;
 }
 
 /** How the fediverse account presents itself. Images are an https URL or a local file. */
@@ -128,6 +130,7 @@ export function loadConfig(env: Env): Config {
     },
     quietImportHours: read("QUIET_IMPORT_HOURS", 6, (v) => parseInteger(v, 0, 24 * 365)),
     deliveryWorkers: read("DELIVERY_WORKERS", 16, (v) => parseInteger(v, 1, 256)),
+    inboxRateLimit: read("INBOX_RATE_LIMIT", 600, (v) => parseInteger(v, 1, 1_000_000)),
     requestTimeoutSeconds: read("REQUEST_TIMEOUT_SECONDS", 10, (v) => parseInteger(v, 1, 300)),
   };
   if (problems.length > 0) throw new ConfigError(problems);

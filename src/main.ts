@@ -110,7 +110,10 @@ async function main(): Promise<void> {
   const app = serves
     ? createApp({
         site,
-        federation: federationMiddleware({ federation, store }, federationOptions),
+        federation: federationMiddleware(
+          { federation, store },
+          { ...federationOptions, inboxRateLimit: config.inboxRateLimit },
+        ),
         articlesDir: config.articlesDir,
         accountImages: Object.fromEntries(
           Object.values(accountImages).map(({ name, file }) => [name, file]),

@@ -13,17 +13,21 @@ import {
   type NegotiationOptions,
   negotiateFederation,
 } from "./negotiation.ts";
+import { DEFAULT_INBOX_RATE_LIMIT, limitInboxRate } from "./rate-limit.ts";
 
 const logger = getLogger(["herald", "federation", "http"]);
 
 export interface FederationMiddlewareOptions extends NegotiationOptions {
   /** Inbox POST bodies above this get 413 before they are read; default 1 MiB. */
   readonly maxInboxBytes?: number;
+  /** Inbox POSTs per minute from one remote server; default 600 (see rate-limit.ts). */
+  readonly inboxRateLimit?: number;
 }
 
 /**
  * The federation as one express router, in this order:
- * 1. inbox POST body limit (413 before Fedify reads the body);
+ * 1. inbox POST rate limit per remote server (429), and body limit (413), both before
+ *    Fedify reads the body;
  * 2. content negotiation for articles, objects and the actor (redirects, 410 Tombstones);
  * 3. requests that do not want ActivityStreams skip Fedify (it would answer 406);
  * 4. Fedify itself through `@fedify/express`.
@@ -36,6 +40,7 @@ export function federationMiddleware(
   const router = Router();
   router.post(
     [federationPaths.sharedInbox, expressPath(federationPaths.inbox)],
+    limitInboxRate(options.inboxRateLimit ?? DEFAULT_INBOX_RATE_LIMIT),
     limitInboxBody(options.maxInboxBytes ?? DEFAULT_INBOX_BODY_LIMIT),
   );
   router.use(negotiateFederation(deps, options));
@@ -66,6 +71,13 @@ export function crashSafe(federation: Federation<void>): Federation<void> {
     try {
       return await federation.fetch(request, { ...options, onNotAcceptable: notAcceptable });
     } catch (error) {
+      if (request.method === "POST" && isUnreadableInput(error)) {
+        logger.warn("Refused a POST to {url}: its activity cannot be read: {error}", {
+          url: request.url,
+          error: error instanceof Error ? error.message.split("\n")[0] : String(error),
+        });
+        return new Response("Bad Request: the activity cannot be read.\n", { status: 400 });
+      }
       logger.error("Federation failed on {method} {url}: {error}", {
         method: request.method,
         url: request.url,
@@ -82,6 +94,21 @@ export function crashSafe(federation: Federation<void>): Federation<void> {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+}
+
+/**
+ * What Fedify throws while reading an inbox POST's activity (before anything is stored):
+ * JSON-LD errors for a broken or unreachable `@context`, type errors for values of the wrong
+ * type. The sender's fault, so 400, not 500: a 500 asks the sender to send it again.
+ */
+function isUnreadableInput(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    (error.name.startsWith("jsonld.") ||
+      error instanceof TypeError ||
+      error instanceof SyntaxError ||
+      error instanceof RangeError)
+  );
 }
 
 function notAcceptable(): Response {
