@@ -1,5 +1,6 @@
 import { realpathSync } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
+import { STATUS_CODES } from "node:http";
 import { extname, join, sep } from "node:path";
 import { getLogger } from "@logtape/logtape";
 import express, {
@@ -184,6 +185,17 @@ const securityHeaders: RequestHandler = (_req, res, next) => {
 };
 
 const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
+  // Express marks what the request got wrong (a path that does not decode: 400) with a status.
+  const status = (error as { status?: unknown } | null)?.status;
+  if (typeof status === "number" && status >= 400 && status < 500) {
+    logger.info("Refused {method} {url}: {error}", {
+      method: req.method,
+      url: req.originalUrl,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    if (!res.headersSent) res.status(status).type("text/plain").send(`${STATUS_CODES[status]}\n`);
+    return;
+  }
   logger.error("Request {method} {path} failed: {error}", {
     method: req.method,
     path: req.path,
