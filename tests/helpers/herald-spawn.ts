@@ -130,6 +130,8 @@ export async function spawnHerald(
     if (Date.now() > deadline) throw new Error(`Herald did not start in 20 s:\n${log}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  await herald.waitForLog(/Published: \d+ articles/);
+  // The first scan (and handing its changes to the publishers) comes first; a restart with
+  // thousands of changes pending takes a while.
+  await herald.waitForLog(/Published: \d+ articles/, 60_000);
   return herald;
 }
