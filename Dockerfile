@@ -14,7 +14,12 @@ RUN npx tsc --noEmit -p tsconfig.json
 
 # Stage 2: the runtime, with production dependencies only.
 FROM node:24-bookworm-slim
+# V8 defers full garbage collections while a heap limit is far away: under steady load the
+# process would grow for minutes with a live heap of ~65 MB (docs/BENCHMARKS.md, "Load").
+# A limit makes it collect as it goes (under 400 MB resident in that benchmark); override
+# with -e NODE_OPTIONS=… if you need more.
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-old-space-size=256 \
     PORT=8080 \
     ARTICLES_DIR=/app/articles \
     KEYS_DIR=/app/keys \
