@@ -52,9 +52,11 @@ function splitFrontMatter(text: string) {
   try {
     data = parse(yaml, { prettyErrors: true, uniqueKeys: true });
   } catch (error) {
-    if (!(error instanceof YAMLError)) throw error;
-    const line = error.linePos ? error.linePos[0].line + 1 : undefined; // +1: the `---` line
-    throw new FrontMatterError(`front matter is not valid YAML: ${firstLine(error.message)}`, line);
+    // YAMLError for bad syntax; a ReferenceError for an alias bomb ("billion laughs").
+    const line =
+      error instanceof YAMLError && error.linePos ? error.linePos[0].line + 1 : undefined; // +1: the `---` line
+    const message = error instanceof Error ? error.message : String(error);
+    throw new FrontMatterError(`front matter is not valid YAML: ${firstLine(message)}`, line);
   }
   if (data !== null && data !== undefined && (typeof data !== "object" || Array.isArray(data))) {
     throw new FrontMatterError("front matter must be a list of `key: value` lines", 2);

@@ -24,7 +24,15 @@ export function readArticleFile(file: FoundFile, options: ParseOptions): Scanned
     const reason = `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
     return { kind: "skipped", stamp, skipped: { path, reason } };
   }
-  const result = parseArticle(path, bytes, options);
+  let result: ReturnType<typeof parseArticle>;
+  try {
+    result = parseArticle(path, bytes, options);
+  } catch (error) {
+    // parseArticle() reports bad input itself; this is the last line of defence, so that a
+    // file no rule foresaw still cannot stop the scan.
+    const reason = `cannot be parsed (${error instanceof Error ? error.message : String(error)})`;
+    return { kind: "skipped", stamp, skipped: { path, reason } };
+  }
   return isParsed(result)
     ? { kind: "parsed", stamp, article: result }
     : { kind: "skipped", stamp, skipped: result };

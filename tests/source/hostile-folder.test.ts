@@ -36,4 +36,52 @@ describe("a hostile articles folder", () => {
     expect((await scan(articles.dir, store)).changes).toEqual([]);
     expect(await store.countPublished()).toBe(2000);
   });
+
+  it("refuses huge or explosive front matter with a clear line, and publishes the rest", async () => {
+    const articles = articlesDir();
+    articles.write("good.md", "# Good\n\nText.");
+    articles.write("long-title.md", `---\ntitle: ${"A".repeat(4_000_000)}\n---\nText.`);
+    const tags = Array.from({ length: 100_000 }, (_, i) => `t${i}`).join(", ");
+    articles.write("many-tags.md", `---\ntags: [${tags}]\n---\nText.`);
+    // "Billion laughs": nine aliases of nine aliases of … would expand to millions of strings.
+    const levels = ["a", "b", "c", "d", "e", "f"];
+    const bomb = levels
+      .map((name, i) =>
+        i === 0
+          ? `${name}: &${name} [${Array(9).fill('"lol"').join(",")}]`
+          : `${name}: &${name} [${Array(9)
+              .fill(`*${levels[i - 1]}`)
+              .join(",")}]`,
+      )
+      .join("\n");
+    articles.write("bomb.md", `---\n${bomb}\ntitle: Bomb\n---\nText.`);
+    articles.write(
+      "deep.md",
+      `---\ntitle: Deep\nx: ${"[".repeat(5000)}${"]".repeat(5000)}\n---\nText.`,
+    );
+    const { store } = sqliteStore();
+    const report = await scan(articles.dir, store);
+    expect(report.changes.map((c) => c.article.slug)).toEqual(["good"]);
+    const reasons = Object.fromEntries(report.skipped.map((s) => [s.path, s.reason]));
+    expect(reasons["long-title.md"]).toMatch(/`title` is 4000000 characters long; at most 300/);
+    expect(reasons["many-tags.md"]).toMatch(/`tags` may hold up to 30 tags/);
+    expect(reasons["bomb.md"]).toMatch(/front matter is not valid YAML: .*alias/i);
+    expect(reasons["deep.md"]).toMatch(/front matter is not valid YAML/);
+    expect(await store.countPublished()).toBe(report.changes.length);
+  });
+
+  it("publishes markup from front matter as text only, never as HTML", async () => {
+    const articles = articlesDir();
+    articles.write(
+      "x.md",
+      '---\ntitle: "<script>alert(1)</script> & <b>bold</b>"\nsummary: "<img src=x onerror=alert(1)>"\nauthor: "<i>me</i>"\ntags: ["<svg onload=alert(1)>"]\n---\nText with <iframe src="https://evil.test"></iframe> and [a link](javascript:alert(1)).',
+    );
+    const { store } = sqliteStore();
+    const report = await scan(articles.dir, store);
+    expect(report.skipped).toEqual([]);
+    const [article] = await store.listPublished({ limit: 1 });
+    expect(article?.title).toBe("<script>alert(1)</script> & <b>bold</b>"); // text, escaped on output
+    expect(article?.summary).toBe("<img src=x onerror=alert(1)>");
+    expect(article?.contentHtml).not.toMatch(/<iframe|href="javascript:/);
+  });
 });
