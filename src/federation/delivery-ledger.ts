@@ -29,6 +29,10 @@ export interface DeliveryRow {
   readonly queuedAt: Date;
 }
 
+/** Settled deliveries are kept this long, then forgotten (checked at most hourly). */
+export const KEEP_SETTLED_MS = 30 * 24 * 60 * 60 * 1000;
+export const PRUNE_EVERY_MS = 60 * 60 * 1000;
+
 export interface DeliveryLedger {
   /** Records deliveries as pending: new ones, and retries (with the error that caused them). */
   queued(deliveries: readonly QueuedDelivery[]): Promise<void>;
@@ -144,9 +148,17 @@ export function createSqliteDeliveryLedger(db: DatabaseSync): DeliveryLedger {
       SELECT activity_id FROM federation_deliveries
       GROUP BY activity_id ORDER BY min(queued_at) DESC LIMIT ?)`);
   const one = db.prepare("SELECT * FROM federation_deliveries WHERE activity_id = ?");
+  const prune = db.prepare(
+    "DELETE FROM federation_deliveries WHERE queued_at < ? AND state <> 'pending'",
+  );
+  let pruned = 0;
   return {
     async queued(deliveries) {
       const now = Date.now();
+      if (now - pruned > PRUNE_EVERY_MS) {
+        prune.run(now - KEEP_SETTLED_MS);
+        pruned = now;
+      }
       immediate(db, () => {
         for (const d of deliveries) {
           upsert.run(d.activityId, d.activityType, d.inbox, d.attempt, d.error ?? null, now);

@@ -1,6 +1,12 @@
 /** The delivery ledger (see delivery-ledger.ts) in PostgreSQL, shared by every process. */
 import type postgres from "postgres";
-import type { DeliveryLedger, DeliveryRow, DeliveryState } from "./delivery-ledger.ts";
+import {
+  type DeliveryLedger,
+  type DeliveryRow,
+  type DeliveryState,
+  KEEP_SETTLED_MS,
+  PRUNE_EVERY_MS,
+} from "./delivery-ledger.ts";
 import { createTablesOnce } from "./postgres-tables.ts";
 
 const TABLE = "herald_deliveries";
@@ -33,10 +39,16 @@ interface Row {
 export async function openPostgresDeliveryLedger(sql: postgres.Sql): Promise<DeliveryLedger> {
   await createTablesOnce(sql, TABLE, DDL);
   const table = sql(TABLE);
+  let pruned = 0;
   return {
     async queued(deliveries) {
       if (deliveries.length === 0) return;
       const now = new Date();
+      if (now.getTime() - pruned > PRUNE_EVERY_MS) {
+        pruned = now.getTime();
+        const before = new Date(now.getTime() - KEEP_SETTLED_MS);
+        await sql`DELETE FROM ${table} WHERE queued_at < ${before} AND state <> 'pending'`;
+      }
       const rows = deliveries.map((d) => ({
         activity_id: d.activityId,
         activity_type: d.activityType,
