@@ -54,16 +54,23 @@ function activitiesByObject(remote: FakeRemote, type: string): Map<string, Set<s
   return byObject;
 }
 
-function restart(folders: HeraldFolders, port: number) {
+function start(folders: HeraldFolders, port: number) {
   return startHerald(folders, { port, env: slowly });
+}
+
+/** A Herald process with `count` followers; `restart()` starts it again on the same folders and port. */
+async function instance(count: number) {
+  const folders = heraldFolders();
+  const port = await freePort();
+  const herald = await start(folders, port);
+  const remotes = await followers(count, new URL("/users/news", herald.origin));
+  return { folders, herald, remotes, restart: () => start(folders, port) };
 }
 
 describe("kill -9 at the worst moments, then a restart", () => {
   it("during a fan-out to 200 followers: every follower gets the Create, each exactly once", async () => {
-    const folders = heraldFolders();
-    const port = await freePort();
-    let herald = await restart(folders, port);
-    const remotes = await followers(200, new URL("/users/news", herald.origin));
+    const { folders, remotes, restart, ...started } = await instance(200);
+    let herald = started.herald;
     const delivered = () => remotes.filter((r) => r.received({ type: "Create" }).length > 0).length;
 
     writeFileSync(join(folders.articles, "breaking.md"), "# Breaking\n\nNews for everyone.");
@@ -71,7 +78,7 @@ describe("kill -9 at the worst moments, then a restart", () => {
     await herald.kill();
     expect(atKill).toBeLessThan(200); // the kill landed in the middle of the fan-out
 
-    herald = await restart(folders, port);
+    herald = await restart();
     await expect.poll(delivered, { timeout: 30_000, interval: 100 }).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 1000)); // nothing more arrives late
     let redelivered = 0;
@@ -84,14 +91,13 @@ describe("kill -9 at the worst moments, then a restart", () => {
     // A POST in flight at the kill may arrive again (same id, which receivers drop): at
     // most one per delivery worker.
     expect(redelivered).toBeLessThanOrEqual(1);
-  }, 120_000);
+  }, 180_000);
 
-  it("during a scan of 1,500 new files and the feed rebuild: nothing lost, no event twice", async () => {
-    const folders = heraldFolders();
-    const port = await freePort();
-    let herald = await restart(folders, port);
-    const [follower] = await followers(1, new URL("/users/news", herald.origin));
-    const count = 1500;
+  it("during a scan of 1,000 new files and the feed rebuild: nothing lost, no event twice", async () => {
+    const { folders, remotes, restart, ...started } = await instance(1);
+    let herald = started.herald;
+    const follower = remotes[0] as FakeRemote;
+    const count = 1000;
     for (let i = 0; i < count; i++) {
       writeFileSync(join(folders.articles, `story-${i}.md`), `# Story ${i}\n\nText of story ${i}.`);
     }
@@ -100,29 +106,28 @@ describe("kill -9 at the worst moments, then a restart", () => {
     await herald.kill();
     expect(atKill).toBeLessThan(count);
 
-    herald = await restart(folders, port);
+    herald = await restart();
     expect(await outboxCount(herald.origin)).toBe(count);
     const feed = (await (await fetch(new URL("/feed.json", herald.origin))).json()) as {
       items: { title: string }[];
     };
     expect(new Set(feed.items.map((item) => item.title)).size).toBe(count);
     await expect
-      .poll(() => activitiesByObject(follower as FakeRemote, "Create").size, {
+      .poll(() => activitiesByObject(follower, "Create").size, {
         timeout: 60_000,
         interval: 200,
       })
       .toBe(count);
-    for (const ids of activitiesByObject(follower as FakeRemote, "Create").values()) {
+    for (const ids of activitiesByObject(follower, "Create").values()) {
       expect(ids.size).toBe(1);
     }
-  }, 120_000);
+  }, 180_000);
 
-  it("during the rebuild after 300 edits: the feeds and followers get every edit, once", async () => {
-    const folders = heraldFolders();
-    const port = await freePort();
-    let herald = await restart(folders, port);
-    const [follower] = await followers(1, new URL("/users/news", herald.origin));
-    const count = 300;
+  it("during the rebuild after 200 edits: the feeds and followers get every edit, once", async () => {
+    const { folders, remotes, restart, ...started } = await instance(1);
+    let herald = started.herald;
+    const follower = remotes[0] as FakeRemote;
+    const count = 200;
     const write = (text: string) => {
       for (let i = 0; i < count; i++) {
         writeFileSync(join(folders.articles, `story-${i}.md`), `# Story ${i}\n\n${text} ${i}.`);
@@ -130,13 +135,13 @@ describe("kill -9 at the worst moments, then a restart", () => {
     };
     write("First text of story");
     await expect.poll(() => outboxCount(herald.origin), { timeout: 30_000 }).toBe(count);
-    const updates = () => activitiesByObject(follower as FakeRemote, "Update").size;
+    const updates = () => activitiesByObject(follower, "Update").size;
 
     write("Edited text of story");
     await whenPast(updates, 0);
     await herald.kill();
 
-    herald = await restart(folders, port);
+    herald = await restart();
     const feed = (await (await fetch(new URL("/feed.json", herald.origin))).json()) as {
       items: { content_html: string }[];
     };
@@ -151,8 +156,8 @@ describe("kill -9 at the worst moments, then a restart", () => {
     });
     expect(again.status).toBe(304);
     await expect.poll(updates, { timeout: 60_000, interval: 200 }).toBe(count);
-    for (const ids of activitiesByObject(follower as FakeRemote, "Update").values()) {
+    for (const ids of activitiesByObject(follower, "Update").values()) {
       expect(ids.size).toBe(1);
     }
-  }, 120_000);
+  }, 180_000);
 });
