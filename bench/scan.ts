@@ -139,8 +139,12 @@ Memory: Herald's process holds ${ours.loadedRssMb} MB before it reads a file (No
 the language detector's n-gram database about 85 MB, parsers and SQLite the rest). The scan reads
 and stores the files in batches of 500, so what it keeps does not grow with the folder: after a
 full garbage collection the heap is back to about 46 MB. The rest of the peak is V8 letting its
-young generation grow to 128 MB under the scan's allocation rate; --max-semi-space-size=8 caps
-that (about 250 MB peak) at about 20% more scan time, which we judged the worse trade.`;
+young generation grow to 128 MB under the scan's allocation rate. Measured 2026-11-28 with
+\`NODE_OPTIONS=--max-semi-space-size=4 node bench/scan.ts\`: 276 MB peak at the same ratio to the
+bare parse (both slow down by about 10%); with \`--max-old-space-size=256\` (the Docker image's
+setting): 350 MB. The 200 MB target needs a language detector without the 85 MB of tables; the
+small ones tried are too slow (franc-min: 7 MB, but 1.6 ms per article, 16 s more for this
+folder) or were rejected earlier (tinyld), so it stays missed.`;
     writeSection("Scan (bench/scan.ts)", body);
     console.log(body);
   } finally {
