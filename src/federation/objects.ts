@@ -206,7 +206,8 @@ export function summaryOf(article: Article): string {
   return text.length > 500 ? `${text.slice(0, 499).trimEnd()}…` : text;
 }
 
-function htmlToText(html: string): string {
+/** The text of sanitised HTML, on one line. */
+export function htmlToText(html: string): string {
   return html
     .replace(
       /<\/?(p|br|div|li|ul|ol|h[1-6]|blockquote|pre|figure|figcaption|tr|td|th)\b[^>]*>/gi,

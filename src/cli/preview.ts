@@ -1,0 +1,158 @@
+/**
+ * `npm run preview -- articles/x.md`: what a feed reader, Mastodon (as an Article and as a
+ * Note) and a link card will show of one article file, before it is published, with warnings
+ * about what readers will miss. Reads the file only; publishes and stores nothing.
+ */
+import { readFileSync } from "node:fs";
+import { relative, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import type { Article, ParsedArticle } from "../article.ts";
+import { configOrExit } from "../env.ts";
+import { htmlToText, summaryOf } from "../federation/objects.ts";
+import { articleLinks } from "../links.ts";
+import { isParsed, parseArticle } from "../source/parse.ts";
+import { cutAtWord, detectLanguage } from "../source/text.ts";
+
+export interface PreviewOptions {
+  readonly origin: URL;
+  readonly siteLanguage: string;
+  readonly now?: Date;
+}
+
+/** The preview of a parsed article as lines of text; `source` is the file's text. */
+export function renderPreview(
+  parsed: ParsedArticle,
+  source: string,
+  options: PreviewOptions,
+): string {
+  const now = options.now ?? new Date();
+  const article: Article = {
+    ...parsed,
+    id: "(given at first publication)",
+    published: parsed.date ?? now,
+    updated: parsed.updated ?? parsed.date ?? now,
+  };
+  const links = articleLinks(article, options.origin);
+  const text = htmlToText(article.contentHtml);
+  const words = text === "" ? 0 : text.split(" ").length;
+  const given = frontMatterKeys(parsed.path, source);
+  const date = parsed.date
+    ? `${parsed.date.toISOString()}${parsed.date > now ? " (in the future: published then)" : ""}`
+    : "when the service first sees the file";
+  const note = `${article.title}\n\n${text}\n\n${links.url.href}`;
+  const lines = [
+    `Preview of ${parsed.path}${parsed.draft ? " (a draft: never published)" : ""}`,
+    "",
+    "Feed readers (RSS, Atom, JSON Feed)",
+    `  title     ${article.title}`,
+    `  date      ${date}`,
+    `  summary   ${article.summary}`,
+    `  text      ${words} words, in full: ${cutAtWord(text, 120)}`,
+    `  language  ${article.language}`,
+    `  tags      ${article.tags.length > 0 ? article.tags.join(", ") : "(none)"}`,
+    `  image     ${links.image?.href ?? "(none)"}`,
+    `  link      ${links.url.href}`,
+    "",
+    "Mastodon, POST_TYPE=article (the default)",
+    `  a card with the title "${article.title}",`,
+    `  the summary "${cutAtWord(summaryOf(article), 200)}"`,
+    `  and a link to ${links.url.href}; the text itself is not shown.`,
+    "",
+    "Mastodon, POST_TYPE=note",
+    `  the full text as a post: ${note.length} characters (the title in bold, the text, the link):`,
+    `  ${cutAtWord(note.replace(/\s+/g, " "), 200)}`,
+    "",
+    "Link card (Open Graph, when someone shares the link)",
+    `  og:title        ${article.title}`,
+    `  og:description  ${article.summary}`,
+    `  og:image        ${links.image?.href ?? "(none: a card without a picture)"}`,
+  ];
+  const warnings = previewWarnings(parsed, text, given, options.siteLanguage);
+  lines.push("", warnings.length === 0 ? "No warnings." : "Warnings");
+  for (const warning of warnings) lines.push(`  ! ${warning}`);
+  return lines.join("\n");
+}
+
+function previewWarnings(
+  parsed: ParsedArticle,
+  text: string,
+  given: ReadonlySet<string>,
+  siteLanguage: string,
+): string[] {
+  const warnings: string[] = [];
+  if (text === "" || parsed.summary.trim() === "" || parsed.summary === parsed.title) {
+    warnings.push(
+      "empty summary: Mastodon (POST_TYPE=article) shows only the title and a bare link; write a `summary:` or a lead paragraph",
+    );
+  } else if (isMarkdown(parsed.path) && !given.has("summary")) {
+    warnings.push(
+      "no `summary:` in front matter: the lead paragraph is used, cut near 300 characters",
+    );
+  }
+  if (!given.has("language")) {
+    const detected = detectLanguage(text);
+    const fix = isMarkdown(parsed.path)
+      ? "set `language:`"
+      : "write it as Markdown with `language:`";
+    if (detected === undefined) {
+      warnings.push(
+        `no language given and too little text to tell: the site's language (${siteLanguage}) is assumed; ${fix}`,
+      );
+    } else if (isMarkdown(parsed.path)) {
+      warnings.push(`no \`language:\`: detected \`${detected}\`; ${fix} if that is wrong`);
+    }
+  }
+  const inline = (parsed.contentHtml.match(/<img\b/gi) ?? []).length;
+  if (inline > 0) {
+    warnings.push(
+      `${inline} inline image${inline === 1 ? "" : "s"} in the text: Mastodon strips <img> from posts; only the front matter \`image:\` is attached`,
+    );
+  }
+  return warnings;
+}
+
+/** The keys of a Markdown file's front matter (none for plain text). */
+function frontMatterKeys(path: string, source: string): ReadonlySet<string> {
+  if (!isMarkdown(path)) return new Set();
+  const block = /^\uFEFF?---\r?\n([\s\S]*?)\r?\n---\r?\n/.exec(source)?.[1];
+  const data: unknown = block === undefined ? undefined : parseYaml(block);
+  return new Set(typeof data === "object" && data !== null ? Object.keys(data) : []);
+}
+
+function isMarkdown(path: string): boolean {
+  return path.toLowerCase().endsWith(".md");
+}
+
+function main(): number {
+  const file = process.argv[2];
+  if (file === undefined) {
+    console.error("Usage: npm run preview -- articles/some-story.md");
+    return 2;
+  }
+  const config = configOrExit({ checkFolders: false });
+  const absolutePath = resolve(file);
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(absolutePath);
+  } catch (error) {
+    console.error(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    return 2;
+  }
+  const inFolder = relative(config.articlesDir, absolutePath);
+  const path = inFolder.startsWith("..") ? file : inFolder.split("\\").join("/");
+  const result = parseArticle(path, bytes, { defaultLanguage: config.siteLanguage });
+  if (!isParsed(result)) {
+    console.log(`problem  ${result.line ? `${path}:${result.line}` : path}: ${result.reason}`);
+    return 1;
+  }
+  const source = new TextDecoder().decode(bytes);
+  console.log(
+    renderPreview(result, source, {
+      origin: config.publicUrl,
+      siteLanguage: config.siteLanguage,
+    }),
+  );
+  return 0;
+}
+
+if (import.meta.main) process.exitCode = main();

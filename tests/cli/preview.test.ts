@@ -1,0 +1,65 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { articlesDir, seedPath } from "../helpers/articles.ts";
+
+const cli = fileURLToPath(new URL("../../src/cli/preview.ts", import.meta.url));
+
+async function preview(file: string, articles: string) {
+  const env = { ...process.env, ARTICLES_DIR: articles, PUBLIC_URL: "https://news.example" };
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, [cli, file], { env });
+    return { code: 0, stdout };
+  } catch (error) {
+    const { code, stdout } = error as { code: number; stdout: string };
+    return { code, stdout };
+  }
+}
+
+describe("npm run preview", () => {
+  it("shows the seed story as feed readers, Mastodon and link cards will, without warnings", async () => {
+    const articles = articlesDir();
+    const { code, stdout } = await preview(fileURLToPath(seedPath), articles.dir);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(
+      /^ {2}title {5}Wie die beiden Länder am Montag mitteilten, wird der Außenminister von Weißrussland diese Woche Nordkorea besuchen\.$/m,
+    );
+    expect(stdout).toMatch(/^ {2}language {2}de$/m);
+    expect(stdout).toContain("Mastodon, POST_TYPE=article (the default)");
+    expect(stdout).toMatch(/and a link to https:\/\/news\.example\/articles\/belarus-nordkorea;/);
+    expect(stdout).toMatch(/^ {2}og:title {8}Wie die beiden Länder/m);
+    expect(stdout).toMatch(/^No warnings\.$/m);
+  });
+
+  it("warns about a missing summary and language, and inline images Mastodon strips", async () => {
+    const articles = articlesDir();
+    articles.write(
+      "photo.md",
+      "---\ntitle: Photo story\nimage: lead.jpg\ntags: [bilder]\n---\nA cat.\n\n![A cat](cat.jpg)",
+    );
+    const { code, stdout } = await preview(articles.path("photo.md"), articles.dir);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Preview of photo\.md$/m);
+    expect(stdout).toMatch(/^ {2}image {5}https:\/\/news\.example\/media\/lead\.jpg$/m);
+    expect(stdout).toMatch(/^ {2}tags {6}bilder$/m);
+    expect(stdout).toMatch(/! no `summary:` in front matter/);
+    expect(stdout).toMatch(
+      /! no language given and too little text to tell: the site's language \(en\) is assumed/,
+    );
+    expect(stdout).toMatch(/! 1 inline image in the text: Mastodon strips <img>/);
+  });
+
+  it("warns about an empty summary, and says why a broken file cannot be published", async () => {
+    const articles = articlesDir();
+    articles.write("title-only.md", "---\ntitle: Only a title\nlanguage: de\n---\n");
+    articles.write("broken.md", "---\ntitle: [unclosed\n---\nText.");
+    const empty = await preview(articles.path("title-only.md"), articles.dir);
+    expect(empty.stdout).toMatch(
+      /! empty summary: Mastodon \(POST_TYPE=article\) shows only the title/,
+    );
+    const broken = await preview(articles.path("broken.md"), articles.dir);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/^problem {2}broken\.md:2: front matter is not valid YAML/m);
+  });
+});
