@@ -14,6 +14,10 @@ export const paths = {
   tagRss: (tag: string) => `/tags/${encodeURIComponent(tag)}/feed.xml`,
   tagAtom: (tag: string) => `/tags/${encodeURIComponent(tag)}/atom.xml`,
   tagJson: (tag: string) => `/tags/${encodeURIComponent(tag)}/feed.json`,
+  /** RFC 5005 archive pages of the home feeds: page 1 holds the oldest articles. */
+  archiveRss: (page: number) => `/archive/${page}/feed.xml`,
+  archiveAtom: (page: number) => `/archive/${page}/atom.xml`,
+  archiveJson: (page: number) => `/archive/${page}/feed.json`,
   /** Images referenced by a path relative to `ARTICLES_DIR`. */
   media: (path: string) => `/media/${path.split("/").map(encodeURIComponent).join("/")}`,
 } as const;
@@ -25,6 +29,9 @@ export const routes = {
   tagRss: "/tags/:tag/feed.xml",
   tagAtom: "/tags/:tag/atom.xml",
   tagJson: "/tags/:tag/feed.json",
+  archiveRss: "/archive/:page/feed.xml",
+  archiveAtom: "/archive/:page/atom.xml",
+  archiveJson: "/archive/:page/feed.json",
 } as const;
 
 export function absolute(origin: URL, path: string): URL {

@@ -1,4 +1,5 @@
 import { Feed } from "feed";
+import { archiveElements, insertAfter } from "./archive.ts";
 import { entryAt, type FeedEntry, type FeedHead } from "./model.ts";
 import {
   escapeXml,
@@ -46,8 +47,9 @@ export function renderAtom(head: FeedHead, entries: readonly FeedEntry[]): strin
   if (!xml.includes(root)) {
     throw new Error("The feed library's output no longer has the shape Herald patches.");
   }
+  const patched = xml.replace(root, `${root.slice(0, -1)} xml:lang="${escapeXml(head.language)}">`);
   return replaceMarkers(
-    xml.replace(root, `${root.slice(0, -1)} xml:lang="${escapeXml(head.language)}">`),
+    insertAfter(patched, /<feed [^>]*>/, archiveElements(head, "atom")),
     new RegExp(
       `<entry>(?<ws>\\s*)<title type="html"><!\\[CDATA\\[${markerPattern}\\]\\]></title>`,
       "g",

@@ -1,3 +1,4 @@
+import { archiveJsonFields } from "./archive.ts";
 import type { FeedEntry, FeedHead } from "./model.ts";
 
 /** JSON Feed 1.1 (https://jsonfeed.org/version/1.1); `feed` 6 only writes 1.0. */
@@ -11,6 +12,7 @@ export function renderJsonFeed(head: FeedHead, entries: readonly FeedEntry[]): s
     language: head.language,
     authors: [{ name: head.author }],
     ...(head.hub === undefined ? {} : { hubs: [{ type: "WebSub", url: head.hub.href }] }),
+    ...archiveJsonFields(head),
     items: entries.map((entry) => ({
       id: entry.id.href,
       url: entry.url.href,

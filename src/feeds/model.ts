@@ -3,6 +3,24 @@ import { articleLinks, imageType } from "../links.ts";
 import { absolute } from "../urls.ts";
 import { textToHtml, xmlSafe } from "./xml.ts";
 
+export interface FeedPaths {
+  readonly rss: string;
+  readonly atom: string;
+  readonly json: string;
+}
+
+/** RFC 5005 archived feeds: the links from one document to its neighbours. */
+export interface FeedArchive {
+  /** An archive page (fixed; `fh:archive`), not the current feed. */
+  readonly isArchive: boolean;
+  /** The next older archive page. */
+  readonly prev?: FeedPaths;
+  /** The next newer archive page (archive pages only). */
+  readonly next?: FeedPaths;
+  /** The current feeds (archive pages only). */
+  readonly current?: FeedPaths;
+}
+
 /** Who publishes a set of feeds and where they live: the home feeds, or one tag's. */
 export interface FeedSite {
   /** `PUBLIC_URL`. */
@@ -16,9 +34,10 @@ export interface FeedSite {
   /** Path of the HTML page the feeds mirror: `paths.home`, or `paths.tag(tag)`. */
   readonly homePath: string;
   /** Paths of the three feeds: `paths.rss` …, or `paths.tagRss(tag)` …. */
-  readonly feedPaths: { readonly rss: string; readonly atom: string; readonly json: string };
+  readonly feedPaths: FeedPaths;
   /** A WebSub hub that subscribers are pointed to. */
   readonly hub?: URL;
+  readonly archive?: FeedArchive;
   /** Set for a tag's feeds: it is added to the feed title. */
   readonly tag?: string;
   /**
@@ -37,6 +56,7 @@ export interface FeedHead {
   readonly home: URL;
   readonly self: { readonly rss: URL; readonly atom: URL; readonly json: URL };
   readonly hub?: URL;
+  readonly archive?: FeedArchive;
   /** The newest article date; never "now", so equal input gives equal bytes. */
   readonly updated: Date;
 }
@@ -108,6 +128,7 @@ export function toFeedHead(site: FeedSite, entries: readonly FeedEntry[]): FeedH
       json: absolute(site.origin, site.feedPaths.json),
     },
     ...(site.hub === undefined ? {} : { hub: site.hub }),
+    ...(site.archive === undefined ? {} : { archive: site.archive }),
     updated,
   };
 }

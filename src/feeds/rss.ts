@@ -1,4 +1,5 @@
 import { Feed } from "feed";
+import { archiveElements, insertAfter } from "./archive.ts";
 import { entryAt, type FeedEntry, type FeedHead } from "./model.ts";
 import {
   escapeXml,
@@ -53,7 +54,7 @@ export function renderRss(head: FeedHead, entries: readonly FeedEntry[]): string
     });
   });
   return replaceMarkers(
-    feed.rss2(),
+    insertAfter(feed.rss2(), /<channel>/, archiveElements(head, "rss")),
     new RegExp(`<title><!\\[CDATA\\[${markerPattern}\\]\\]></title>`, "g"),
     entries.length,
     (index) => `<title>${escapeXml(entryAt(entries, index).title)}</title>`,

@@ -91,6 +91,21 @@ export function createApp(deps: AppDeps): Express {
     );
   }
 
+  const archiveRoutes: [string, FeedFormat][] = [
+    [routes.archiveRss, "rss"],
+    [routes.archiveAtom, "atom"],
+    [routes.archiveJson, "json"],
+  ];
+  for (const [path, format] of archiveRoutes) {
+    app.get(path, async (req, res) => {
+      const page = String(req.params.page);
+      const body = /^[1-9]\d{0,8}$/.test(page)
+        ? await site.archiveFeed(format, Number(page))
+        : undefined;
+      sendOr404(req, res, body);
+    });
+  }
+
   // Images next to the articles; nothing else from that folder: no dotfile, no article,
   // nothing a symbolic link leads to outside it.
   const mediaRoot = realpathSync(deps.articlesDir);

@@ -3,12 +3,19 @@
  * home page and home feeds right away, the rest on first request), never per request.
  */
 import { getLogger } from "@logtape/logtape";
-import type { ChangeEvent } from "../article.ts";
-import { type FeedSiteBase, feedContentTypes, feedSiteFor, renderFeeds } from "../feeds/render.ts";
+import type { Article, ChangeEvent } from "../article.ts";
+import type { FeedPaths } from "../feeds/model.ts";
+import {
+  type FeedSite,
+  type FeedSiteBase,
+  feedContentTypes,
+  feedSiteFor,
+  renderFeeds,
+} from "../feeds/render.ts";
 import { pingHub } from "../feeds/websub.ts";
 import type { Publisher } from "../pipeline.ts";
 import type { ArticleStore } from "../store/store.ts";
-import { absolute } from "../urls.ts";
+import { absolute, paths } from "../urls.ts";
 import {
   type PageSite,
   renderArticlePage,
@@ -42,6 +49,8 @@ export interface Site {
   home(): Promise<Representation>;
   /** A tag's feeds exist while the tag has (or had) articles. */
   feed(format: FeedFormat, tag?: string): Promise<Representation | undefined>;
+  /** An RFC 5005 archive page of the home feeds (1 = oldest), while it is a full page. */
+  archiveFeed(format: FeedFormat, page: number): Promise<Representation | undefined>;
   tagPage(tag: string): Promise<Representation | undefined>;
   /** `410` for an article that was deleted. */
   articlePage(slug: string): Promise<{ status: 200 | 410; body: Representation } | undefined>;
@@ -51,23 +60,71 @@ export interface Site {
 
 const epoch = new Date(0);
 
+const archivePaths = (page: number): FeedPaths => ({
+  rss: paths.archiveRss(page),
+  atom: paths.archiveAtom(page),
+  json: paths.archiveJson(page),
+});
+
 export function createSite(store: ArticleStore, options: SiteOptions): Site {
   const cache = new Memo(2000);
   const html = (body: string, lastModified: Date) =>
     makeRepresentationAsync(body, "text/html", lastModified);
 
   // The three feeds of a set are rendered together, from one read of the store.
+  const renderSet = async (articles: readonly Article[], site: FeedSite): Promise<FeedSet> => {
+    const rendered = renderFeeds(articles, site);
+    const make = (format: FeedFormat) =>
+      makeRepresentationAsync(rendered[format], feedContentTypes[format], rendered.updated);
+    const [rss, atom, json] = await Promise.all([make("rss"), make("atom"), make("json")]);
+    return { rss, atom, json };
+  };
+
+  /**
+   * Full archive pages (RFC 5005): page 1 holds the oldest `limit` articles, and so on; the
+   * current feed links to the newest page with an article older than any it carries itself.
+   */
+  const archivePages = async () => {
+    const total = await store.countPublished();
+    const pages = total > options.limit ? Math.floor(total / options.limit) : 0;
+    return { total, pages, beforeCurrent: pages > 0 ? Math.ceil(total / options.limit) - 1 : 0 };
+  };
+
   const feeds = (tag?: string) =>
     cache.get(`feeds:${tag ?? ""}`, async (): Promise<FeedSet | undefined> => {
       const changed = await store.lastChange(tag);
       if (changed === undefined && tag !== undefined) return undefined;
       const articles = await store.listPublished({ limit: options.limit, tag });
-      const site = { ...feedSiteFor(options.feed, tag), ...(changed ? { changed } : {}) };
-      const rendered = renderFeeds(articles, site);
-      const make = (format: FeedFormat) =>
-        makeRepresentationAsync(rendered[format], feedContentTypes[format], rendered.updated);
-      const [rss, atom, json] = await Promise.all([make("rss"), make("atom"), make("json")]);
-      return { rss, atom, json };
+      // Archives are of the home feeds; a tag's feeds carry its latest articles only.
+      const { beforeCurrent } = tag === undefined ? await archivePages() : { beforeCurrent: 0 };
+      const site: FeedSite = {
+        ...feedSiteFor(options.feed, tag),
+        ...(changed ? { changed } : {}),
+        ...(beforeCurrent > 0
+          ? { archive: { isArchive: false, prev: archivePaths(beforeCurrent) } }
+          : {}),
+      };
+      return await renderSet(articles, site);
+    });
+
+  const archive = (page: number) =>
+    cache.get(`archive:${page}`, async (): Promise<FeedSet | undefined> => {
+      const { total, pages } = await archivePages();
+      if (!Number.isInteger(page) || page < 1 || page > pages) return undefined;
+      // Newest first: the page's articles are the last `limit` of the newest `total - skipped`.
+      const newer = await store.listPublished({ limit: total - (page - 1) * options.limit });
+      const articles = newer.slice(-options.limit);
+      const site: FeedSite = {
+        ...feedSiteFor(options.feed),
+        feedPaths: archivePaths(page),
+        archive: {
+          isArchive: true,
+          current: { rss: paths.rss, atom: paths.atom, json: paths.json },
+          ...(page > 1 ? { prev: archivePaths(page - 1) } : {}),
+          ...(page < pages ? { next: archivePaths(page + 1) } : {}),
+        },
+      };
+      return await renderSet(articles, site);
     });
 
   const home = () =>
@@ -90,6 +147,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
     },
     home,
     feed: async (format, tag) => (await feeds(tag))?.[format],
+    archiveFeed: async (format, page) => (await archive(page))?.[format],
     tagPage: (tag) =>
       cache.get(`tag:${tag}`, async () => {
         const changed = await store.lastChange(tag);
