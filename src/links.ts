@@ -39,3 +39,35 @@ export function imageType(url: URL): string | undefined {
   const extension = /\.([a-z0-9]+)$/i.exec(url.pathname)?.[1]?.toLowerCase();
   return extension === undefined ? undefined : imageTypes[extension];
 }
+
+/**
+ * Makes the root-relative links and image sources of an article's HTML (`/media/…`,
+ * `/articles/…`) absolute: feed readers and fediverse servers show them away from the site.
+ */
+export function absoluteUrls(html: string, origin: URL): string {
+  return html.replace(/ (src|href)="\/(?!\/)/g, (_, attribute: string) => {
+    return ` ${attribute}="${origin.origin}/`;
+  });
+}
+
+/** The images in an article's HTML, with their alt text, in order; absolute URLs. */
+export function inlineImages(html: string, origin: URL): { url: URL; alt?: string }[] {
+  const images: { url: URL; alt?: string }[] = [];
+  for (const [tag] of html.matchAll(/<img\b[^>]*>/g)) {
+    const src = /\ssrc="([^"]+)"/.exec(tag)?.[1];
+    const url = src === undefined ? null : URL.parse(unescapeAttribute(src), origin.href);
+    if (url === null || !/^https?:$/.test(url.protocol)) continue;
+    const alt = unescapeAttribute(/\salt="([^"]*)"/.exec(tag)?.[1] ?? "").trim();
+    images.push(alt === "" ? { url } : { url, alt });
+  }
+  return images;
+}
+
+function unescapeAttribute(value: string): string {
+  return value
+    .replaceAll("&quot;", '"')
+    .replaceAll("&#39;", "'")
+    .replaceAll("&lt;", "<")
+    .replaceAll("&gt;", ">")
+    .replaceAll("&amp;", "&");
+}

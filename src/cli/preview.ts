@@ -102,10 +102,14 @@ function previewWarnings(
       warnings.push(`no \`language:\`: detected \`${detected}\`; ${fix} if that is wrong`);
     }
   }
-  const inline = (parsed.contentHtml.match(/<img\b/gi) ?? []).length;
-  if (inline > 0) {
+  const images = parsed.contentHtml.match(/<img\b[^>]*>/gi) ?? [];
+  if (images.length > 0) {
+    const withoutAlt = images.filter((tag) => !/\salt="[^"]*\S[^"]*"/.test(tag)).length;
     warnings.push(
-      `${inline} inline image${inline === 1 ? "" : "s"} in the text: Mastodon strips <img> from posts; only the front matter \`image:\` is attached`,
+      `${images.length} inline image${images.length === 1 ? "" : "s"} in the text: Mastodon strips <img> from posts and shows them as attachments below it instead` +
+        (withoutAlt > 0
+          ? `; ${withoutAlt} without alt text, which screen readers cannot describe`
+          : ""),
     );
   }
   return warnings;

@@ -17,7 +17,7 @@ import {
 } from "@fedify/vocab";
 import type { Article, ChangeEvent } from "../article.ts";
 import { escapeHtml } from "../escape.ts";
-import { imageType, imageUrl } from "../links.ts";
+import { absoluteUrls, imageType, imageUrl, inlineImages } from "../links.ts";
 import { absolute, paths } from "../urls.ts";
 import { toInstant } from "./temporal.ts";
 
@@ -77,15 +77,23 @@ export function toArticleObject(
     // Mastodon shows an Article as name + summary + link and drops `content`, so the
     // summary must never be empty.
     summary: summaryOf(article),
-    contents: [article.contentHtml, new LanguageString(article.contentHtml, article.language)],
+    contents: [
+      contentOf(article, ctx),
+      new LanguageString(contentOf(article, ctx), article.language),
+    ],
   });
+}
+
+/** The article's HTML with links and image sources absolute, for servers far from the site. */
+function contentOf(article: Article, ctx: ObjectContext): string {
+  return absoluteUrls(article.contentHtml, ctx.origin);
 }
 
 /** A `Note` for timelines that show content: the title in bold, the text, then the link. */
 export function toNote(article: Article, ctx: ObjectContext, options: PostOptions = {}): Note {
   const url = absolute(ctx.origin, paths.article(article.slug)).href;
   const html =
-    `<p><strong>${escapeHtml(article.title)}</strong></p>${article.contentHtml}` +
+    `<p><strong>${escapeHtml(article.title)}</strong></p>${contentOf(article, ctx)}` +
     `<p><a href="${escapeHtml(url)}">${escapeHtml(url)}</a></p>`;
   // No `name` (Mastodon would take the Note for a poll vote) and no `summary` (a content warning).
   return new Note({
@@ -164,7 +172,6 @@ export function toActivity(event: ChangeEvent, ctx: ObjectContext): Create | Upd
 
 function commonFields(article: Article, ctx: ObjectContext, options: PostOptions) {
   const updated = options.updated ?? article.updated;
-  const image = imageOf(article, ctx);
   return {
     id: objectId(article.id, ctx),
     attribution: ctx.actorId,
@@ -175,7 +182,7 @@ function commonFields(article: Article, ctx: ObjectContext, options: PostOptions
     // Only an edit has `updated`; Mastodon marks a post carrying one as edited.
     updated: updated.getTime() > article.published.getTime() ? toInstant(updated) : null,
     tags: article.tags.map((tag) => toHashtag(tag, ctx)),
-    attachments: image == null ? [] : [image],
+    attachments: attachmentsOf(article, ctx),
   };
 }
 
@@ -186,15 +193,25 @@ export function toHashtag(tag: string, ctx: ObjectContext): Hashtag {
   });
 }
 
-function imageOf(article: Article, ctx: ObjectContext): Document | undefined {
-  if (article.image == null) return undefined;
-  const { alt } = article.image;
-  const url = imageUrl(article.image, ctx.origin);
-  return new Document({
-    url,
-    mediaType: imageType(url) ?? null,
-    name: alt == null || alt.trim() === "" ? null : alt,
+/**
+ * The front matter `image`, then every image in the text, as attachments with their alt text:
+ * Mastodon strips `<img>` from posts and shows attachments instead.
+ */
+function attachmentsOf(article: Article, ctx: ObjectContext): Document[] {
+  const images = inlineImages(article.contentHtml, ctx.origin);
+  if (article.image != null) {
+    const alt = article.image.alt?.trim();
+    images.unshift({ url: imageUrl(article.image, ctx.origin), ...(alt ? { alt } : {}) });
+  }
+  const seen = new Set<string>();
+  const unique = images.filter(({ url }) => {
+    if (seen.has(url.href)) return false;
+    seen.add(url.href);
+    return true;
   });
+  return unique.map(
+    ({ url, alt }) => new Document({ url, mediaType: imageType(url) ?? null, name: alt ?? null }),
+  );
 }
 
 /** The article's summary, or failing that the start of its text, or its title. */

@@ -1,5 +1,5 @@
 import type { Article } from "../article.ts";
-import { articleLinks, imageType } from "../links.ts";
+import { absoluteUrls, articleLinks, imageType } from "../links.ts";
 import { absolute } from "../urls.ts";
 import { textToHtml, xmlSafe } from "./xml.ts";
 
@@ -84,7 +84,7 @@ export function newestFirst(a: Article, b: Article): number {
 export function toFeedEntry(article: Article, site: FeedSite): FeedEntry {
   const links = articleLinks(article, site.origin);
   const summary = xmlSafe(article.summary);
-  const contentHtml = xmlSafe(article.contentHtml);
+  const contentHtml = xmlSafe(absoluteUrls(article.contentHtml, site.origin));
   const entry: FeedEntry = {
     id: links.id,
     url: links.url,

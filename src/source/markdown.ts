@@ -3,6 +3,7 @@ import MarkdownIt, { type Token } from "markdown-it";
 import { isMap, isScalar, LineCounter, parse, parseDocument, YAMLError } from "yaml";
 import type { ArticleImage } from "../article.ts";
 import type { Skipped } from "../store/store.ts";
+import { paths } from "../urls.ts";
 import { type Draft, finishArticle, type ParseOptions } from "./article-draft.ts";
 import { sanitizeArticleHtml } from "./sanitize.ts";
 import { firstSentence, squash } from "./text.ts";
@@ -83,6 +84,23 @@ function lineOfKey(yaml: string, key: string): number {
 
 const noFrontMatter: FrontMatter = { get: () => undefined, lineOf: () => 1 };
 
+/**
+ * Points an inline image with a relative path (`![Alt](photo.jpg)`, beside the article) at
+ * `/media/…`, where Herald serves it; publishers make it absolute. A path that leaves the
+ * articles folder loses its `src`.
+ */
+function localImagesServed(html: string, articlePath: string): string {
+  return html.replace(/<img src="([^"]*)"/g, (whole, src: string) => {
+    if (/^[a-z][a-z0-9+.-]*:|^\/\//i.test(src) || src.startsWith("#")) return whole;
+    const decoded = src.replaceAll("&amp;", "&");
+    const resolved = decoded.startsWith("/")
+      ? posix.normalize(decoded.slice(1))
+      : posix.join(posix.dirname(articlePath), decoded);
+    if (resolved.startsWith("../") || resolved === "..") return '<img src=""';
+    return `<img src="${paths.media(resolved).replaceAll("&", "&amp;")}"`;
+  });
+}
+
 function firstLine(message: string): string {
   return (message.split("\n")[0] ?? message).replace(/ at line \d+, column \d+:?$/, "");
 }
@@ -98,7 +116,10 @@ function toDraft(path: string, fields: FrontMatter, body: string, bodyLine: numb
   const rendered = markdown.renderer.render(bodyTokens, markdown.options, {});
   // markdown-it escapes all text and refuses javascript: links; only raw HTML written into
   // the Markdown can carry anything dangerous, so only then is the (slower) sanitiser needed.
-  const contentHtml = hasRawHtml(bodyTokens) ? sanitizeArticleHtml(rendered) : rendered;
+  const contentHtml = localImagesServed(
+    hasRawHtml(bodyTokens) ? sanitizeArticleHtml(rendered) : rendered,
+    path,
+  );
   if (plainText === "" && (title ?? headingTitle) === undefined) {
     throw new FrontMatterError("the article has no text", bodyLine);
   }

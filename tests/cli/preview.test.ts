@@ -47,7 +47,9 @@ describe("npm run preview", () => {
     expect(stdout).toMatch(
       /! no language given and too little text to tell: the site's language \(en\) is assumed/,
     );
-    expect(stdout).toMatch(/! 1 inline image in the text: Mastodon strips <img>/);
+    expect(stdout).toMatch(
+      /! 1 inline image in the text: Mastodon strips <img> from posts and shows them as attachments/,
+    );
   });
 
   it("warns about an empty summary, and says why a broken file cannot be published", async () => {

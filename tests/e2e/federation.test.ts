@@ -133,6 +133,36 @@ describe("Herald as a fediverse account, end to end", () => {
     expect(herald.output()).toContain("Followers: 1.");
   });
 
+  it("sends the images of an article as attachments with their alt text, at absolute URLs", async () => {
+    const folders = heraldFolders();
+    const herald = await startHerald(folders);
+    const { remote } = await follower(herald);
+    writeFileSync(join(folders.articles, "cat.jpg"), "JPEG");
+    writeFileSync(
+      join(folders.articles, "photo.md"),
+      "---\ntitle: Photo\nimage: { src: cover.png, alt: The cover }\n---\nA cat.\n\n![A sleeping cat](cat.jpg)",
+    );
+    const created = await remote.waitFor((a) => a.type === "Create", { timeoutMs: 15_000 });
+    const object = objectOf(created.activity as JsonObject);
+    const media = (path: string) => new URL(path, herald.origin).href;
+    expect(object.attachment).toEqual([
+      {
+        type: "Document",
+        url: media("/media/cover.png"),
+        mediaType: "image/png",
+        name: "The cover",
+      },
+      {
+        type: "Document",
+        url: media("/media/cat.jpg"),
+        mediaType: "image/jpeg",
+        name: "A sleeping cat",
+      },
+    ]);
+    expect(String(object.content)).toContain(`<img src="${media("/media/cat.jpg")}"`);
+    expect(await (await fetch(media("/media/cat.jpg"))).text()).toBe("JPEG");
+  });
+
   it("sends a Note with the title in its text when POST_TYPE=note", async () => {
     const folders = heraldFolders();
     const herald = await startHerald(folders, { env: { POST_TYPE: "note" } });

@@ -109,6 +109,27 @@ describe("toArticleObject()", () => {
     expect((image as Document).mediaType).toBe("image/webp");
   });
 
+  it("attaches the images of the text after the cover, with alt text, once each, and makes their URLs absolute", async () => {
+    const article = anArticle({
+      contentHtml:
+        '<p>Text.</p><p><img src="/media/a/cat.jpg" alt="A &quot;cat&quot; &amp; dog" /></p>' +
+        '<img src="https://cdn.test/p.png" alt="" /><img src="/media/images/cover.jpg" alt="again" />' +
+        '<p><a href="/articles/other">other</a></p>',
+    });
+    const object = toArticleObject(article, ctx);
+    const attachments = (await collect(object.getAttachments())) as Document[];
+    expect(attachments.map((d) => [d.url?.toString(), d.mediaType, d.name?.toString()])).toEqual([
+      ["https://news.test/media/images/cover.jpg", "image/jpeg", "A newsroom at dawn"],
+      ["https://news.test/media/a/cat.jpg", "image/jpeg", 'A "cat" & dog'],
+      ["https://cdn.test/p.png", "image/png", undefined],
+    ]);
+    const content = object.content?.toString() ?? "";
+    expect(content).toContain('<img src="https://news.test/media/a/cat.jpg"');
+    expect(content).toContain('<a href="https://news.test/articles/other">');
+    const note = toNote(article, noteCtx);
+    expect(note.content?.toString()).toContain('<img src="https://news.test/media/a/cat.jpg"');
+  });
+
   it("never has an empty summary", () => {
     const fromText = toArticleObject(anArticle({ summary: "  " }), ctx);
     expect(fromText.summary?.toString()).toBe("Grüße aus der Redaktion.");

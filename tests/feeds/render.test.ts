@@ -106,6 +106,18 @@ describe("renderFeeds()", () => {
     expect(json.items?.[0]?.content_html).toBe(article.contentHtml);
   });
 
+  it("makes the article's own links and images absolute, so readers show them off the site", () => {
+    const article = makeArticle({
+      contentHtml: '<p><img src="/media/cat.jpg" alt="Cat" /> <a href="/articles/x">x</a></p>',
+    });
+    const { rss, atom, json } = parseAll([article]);
+    const absolute = `<img src="${origin.origin}/media/cat.jpg"`;
+    expect(rss.items?.[0]?.content?.encoded).toContain(absolute);
+    expect(JSON.stringify(atom.entries?.[0]?.content)).toContain(absolute.replaceAll('"', '\\"'));
+    expect(json.items?.[0]?.content_html).toContain(absolute);
+    expect(json.items?.[0]?.content_html).toContain(`<a href="${origin.origin}/articles/x">`);
+  });
+
   it("keeps ids and GUIDs stable across an edit", () => {
     const original = makeArticle({ id: "stable-id", slug: "old-slug", title: "Before" });
     const edited = makeArticle({

@@ -155,6 +155,18 @@ Hello <script>alert(1)</script> <iframe src="https://evil.test"></iframe>
     expect(article.contentHtml).not.toMatch(/(href|src)="javascript:/);
   });
 
+  it("points inline images beside the article at /media, and drops one outside the folder", () => {
+    const article = parsed(
+      "2026/story.md",
+      '# T\n\nText.\n\n![Cat](img/cat.jpg) ![Root](/top.png) ![Out](../../secret.png) ![Web](https://cdn.test/a.png)\n\n<img src="raw.webp" alt="raw">',
+    );
+    expect(article.contentHtml).toContain('<img src="/media/2026/img/cat.jpg" alt="Cat"');
+    expect(article.contentHtml).toContain('<img src="/media/top.png" alt="Root"');
+    expect(article.contentHtml).toContain('<img src="" alt="Out"');
+    expect(article.contentHtml).toContain('<img src="https://cdn.test/a.png" alt="Web"');
+    expect(article.contentHtml).toContain('<img src="/media/2026/raw.webp" alt="raw"');
+  });
+
   it("detects the language when none is given", () => {
     const article = parsed(
       "a.md",
