@@ -126,13 +126,14 @@ export function createSqliteDeliveryLedger(db: DatabaseSync): DeliveryLedger {
       ON federation_deliveries (queued_at, activity_id);
   `);
   // A retry keeps the first `queued_at` and counts the attempt; a settled delivery queued
-  // again (Fedify re-sending the same activity) starts over as pending.
+  // again (Fedify re-sending the same activity) starts over as pending. A delivery held
+  // while its host's circuit is open comes with no error of its own: keep the last one.
   const upsert = db.prepare(`
     INSERT INTO federation_deliveries
       (activity_id, activity_type, inbox, state, attempts, error, queued_at)
     VALUES (?, ?, ?, 'pending', ?, ?, ?)
     ON CONFLICT (activity_id, inbox) DO UPDATE SET
-      state = 'pending', attempts = max(attempts, excluded.attempts), error = excluded.error`);
+      state = 'pending', attempts = max(attempts, excluded.attempts), error = coalesce(excluded.error, error)`);
   const settle = db.prepare(
     "UPDATE federation_deliveries SET state = ?, error = ? WHERE activity_id = ? AND inbox = ?",
   );

@@ -17,6 +17,9 @@ import { type DeliveryLedger, type QueuedDelivery, summarize } from "./delivery-
 
 const logger = getLogger(["herald", "federation", "deliveries"]);
 
+/** The ledger's error for a delivery held while its host's circuit breaker is open. */
+export const HELD = "held: the server kept failing (circuit open)";
+
 /** The fields of Fedify's queued outbox message (not exported by Fedify) read here. */
 interface OutboxMessage {
   readonly type: "outbox";
@@ -24,6 +27,8 @@ interface OutboxMessage {
   readonly activityType: string;
   readonly inbox: string;
   readonly attempt: number;
+  /** Set when Fedify holds the message because the host's circuit is open. */
+  readonly circuitHeld?: boolean;
 }
 
 interface Attempt {
@@ -55,7 +60,8 @@ export function trackDeliveries(queue: MessageQueue, ledger: DeliveryLedger): De
         activityType: shortType(message.activityType),
         inbox: message.inbox,
         attempt: message.attempt,
-        error: attempt?.error,
+        // A held delivery was not tried: say why it waits (the last error is in the log).
+        error: attempt?.error ?? (message.circuitHeld === true ? HELD : undefined),
       });
     }
     if (deliveries.length > 0) await ledger.queued(deliveries).catch(logLedgerError);
@@ -95,7 +101,7 @@ export function trackDeliveries(queue: MessageQueue, ledger: DeliveryLedger): De
         try {
           await current.run(attempt, () => handler(message));
         } catch (error) {
-          attempt.error ??= describe(error);
+          attempt.error ??= describeError(error);
           throw error;
         } finally {
           await settle(attempt);
@@ -109,7 +115,7 @@ export function trackDeliveries(queue: MessageQueue, ledger: DeliveryLedger): De
     queue: tracked,
     failed(error) {
       const attempt = current.getStore();
-      if (attempt !== undefined) attempt.error = describe(error);
+      if (attempt !== undefined) attempt.error = describeError(error);
     },
   };
 }
@@ -147,13 +153,20 @@ function sameDelivery(a: OutboxMessage, b: OutboxMessage): boolean {
   return a.activityId === b.activityId && a.inbox === b.inbox;
 }
 
-/** A short reason: `HTTP 410` for an answer, else the error's first line and its cause's. */
-function describe(error: unknown): string {
+/**
+ * A short reason: `HTTP 410` for an answer, else the error's first line (without the inbox
+ * URL Fedify puts first) and its innermost cause's, e.g. `fetch failed: connect ECONNREFUSED
+ * 127.0.0.1:8080` or `fetch failed: Headers Timeout Error`.
+ */
+export function describeError(error: unknown): string {
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
   if (typeof status === "number" && status > 0) return `HTTP ${status}`;
   if (!(error instanceof Error)) return String(error).split("\n")[0] ?? "";
-  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
-  return `${error.message.split("\n")[0]}${cause}`.slice(0, 200);
+  let root: Error = error;
+  for (let depth = 0; root.cause instanceof Error && depth < 10; depth++) root = root.cause;
+  const first = (error.message.split("\n")[0] ?? "").replace(/^\S+:\/\/\S+: /, "");
+  const inner = root === error || root.message === first ? "" : `: ${root.message}`;
+  return `${first}${inner}`.slice(0, 200);
 }
 
 /** `Create` for `https://www.w3.org/ns/activitystreams#Create`. */

@@ -49,7 +49,7 @@ export async function openPostgresDeliveryLedger(sql: postgres.Sql): Promise<Del
       await sql`
         INSERT INTO ${table} ${sql(rows)}
         ON CONFLICT (activity_id, inbox) DO UPDATE SET state = 'pending',
-          attempts = greatest(${table}.attempts, excluded.attempts), error = excluded.error`;
+          attempts = greatest(${table}.attempts, excluded.attempts), error = coalesce(excluded.error, ${table}.error)`;
     },
     async settled(activityId, inbox, state, error) {
       const [row] = await sql<{ pending: boolean }[]>`
