@@ -24,6 +24,7 @@ export interface DeliveryRow {
   readonly activityType: string;
   readonly inbox: string;
   readonly state: DeliveryState;
+  /** Passes through the queue so far; 0 = not tried yet (a held delivery counts as tried). */
   readonly attempts: number;
   readonly error: string | null;
   readonly queuedAt: Date;
@@ -39,6 +40,8 @@ export interface DeliveryLedger {
     state: Exclude<DeliveryState, "pending">,
     error?: string,
   ): Promise<{ readonly pending: boolean }>;
+  /** Whether some delivery of the activity is pending and not yet tried (attempts 0). */
+  untried(activityId: string): Promise<boolean>;
   /** The rows of the `limit` most recently queued activities (default 10), or of one activity. */
   rows(options?: { readonly limit?: number; readonly activityId?: string }): Promise<DeliveryRow[]>;
 }
@@ -140,6 +143,9 @@ export function createSqliteDeliveryLedger(db: DatabaseSync): DeliveryLedger {
   const anyPending = db.prepare(
     "SELECT 1 FROM federation_deliveries WHERE activity_id = ? AND state = 'pending' LIMIT 1",
   );
+  const anyUntried = db.prepare(`
+    SELECT 1 FROM federation_deliveries
+    WHERE activity_id = ? AND state = 'pending' AND attempts = 0 LIMIT 1`);
   const recent = db.prepare(`
     SELECT * FROM federation_deliveries WHERE activity_id IN (
       SELECT activity_id FROM federation_deliveries
@@ -157,6 +163,9 @@ export function createSqliteDeliveryLedger(db: DatabaseSync): DeliveryLedger {
     async settled(activityId, inbox, state, error) {
       settle.run(state, error ?? null, activityId, inbox);
       return { pending: anyPending.get(activityId) !== undefined };
+    },
+    async untried(activityId) {
+      return anyUntried.get(activityId) !== undefined;
     },
     async rows(options = {}) {
       const rows =

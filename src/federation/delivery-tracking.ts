@@ -18,7 +18,7 @@ import { type DeliveryLedger, type QueuedDelivery, summarize } from "./delivery-
 const logger = getLogger(["herald", "federation", "deliveries"]);
 
 /** The ledger's error for a delivery held while its host's circuit breaker is open. */
-export const HELD = "held: the server kept failing (circuit open)";
+export const HELD = "held: circuit open after repeated failures";
 
 /** The fields of Fedify's queued outbox message (not exported by Fedify) read here. */
 interface OutboxMessage {
@@ -52,14 +52,14 @@ export function trackDeliveries(queue: MessageQueue, ledger: DeliveryLedger): De
     const deliveries: QueuedDelivery[] = [];
     for (const message of messages) {
       if (!isOutbox(message) || message.activityId === undefined) continue;
-      if (attempt !== undefined && sameDelivery(attempt.message, message)) {
-        attempt.requeued = true;
-      }
+      const again = attempt !== undefined && sameDelivery(attempt.message, message);
+      if (again) attempt.requeued = true;
       deliveries.push({
         activityId: message.activityId,
         activityType: shortType(message.activityType),
         inbox: message.inbox,
-        attempt: message.attempt,
+        // Fedify holds a delivery with its attempt number unchanged; it was tried all the same.
+        attempt: again ? Math.max(message.attempt, attempt.message.attempt + 1) : message.attempt,
         // A held delivery was not tried: say why it waits (the last error is in the log).
         error: attempt?.error ?? (message.circuitHeld === true ? HELD : undefined),
       });
@@ -67,12 +67,21 @@ export function trackDeliveries(queue: MessageQueue, ledger: DeliveryLedger): De
     if (deliveries.length > 0) await ledger.queued(deliveries).catch(logLedgerError);
   };
 
+  // One line when the activity's last delivery settles, and one (if some are still pending)
+  // when every inbox has been tried once: the first round of the fan-out is over.
   const settle = async ({ message, requeued, error }: Attempt) => {
-    if (requeued || message.activityId === undefined) return;
-    const state = error === undefined ? "delivered" : "failed";
+    const activityId = message.activityId;
+    if (activityId === undefined) return;
     try {
-      const { pending } = await ledger.settled(message.activityId, message.inbox, state, error);
-      if (!pending) await logSettled(ledger, message.activityId);
+      let pending = true;
+      if (!requeued) {
+        const state = error === undefined ? "delivered" : "failed";
+        ({ pending } = await ledger.settled(activityId, message.inbox, state, error));
+      }
+      if (!pending) await logSettled(ledger, activityId);
+      else if (message.attempt === 0 && message.circuitHeld !== true) {
+        if (!(await ledger.untried(activityId))) await logFirstRound(ledger, activityId);
+      }
     } catch (error) {
       logLedgerError(error);
     }
@@ -139,6 +148,29 @@ async function logSettled(ledger: DeliveryLedger, activityId: string): Promise<v
   } else {
     logger.warn("Delivered {type} {id} to {delivered} inboxes; {failed} failed: {hosts}.", values);
   }
+}
+
+/** The counts once every inbox was tried, naming the hosts still pending and those failed. */
+async function logFirstRound(ledger: DeliveryLedger, activityId: string): Promise<void> {
+  const [report] = summarize(await ledger.rows({ activityId }));
+  if (report === undefined) return;
+  const hosts = (state: "pending" | "failed") =>
+    report.hosts
+      .filter((h) => h[state] > 0)
+      .map((h) => `${h.host} (${h.error ?? state})`)
+      .join(", ") || "none";
+  logger.warn(
+    "Sent {type} {id} once to every inbox: {delivered} delivered, {pending} pending, {failed} failed; retrying: {retrying}; failed: {failedHosts}.",
+    {
+      type: report.activityType,
+      id: report.activityId,
+      delivered: report.delivered,
+      pending: report.pending,
+      failed: report.failed,
+      retrying: hosts("pending"),
+      failedHosts: hosts("failed"),
+    },
+  );
 }
 
 function isOutbox(message: unknown): message is OutboxMessage {

@@ -62,6 +62,12 @@ export async function openPostgresDeliveryLedger(sql: postgres.Sql): Promise<Del
         ) AS pending`;
       return { pending: row?.pending ?? false };
     },
+    async untried(activityId) {
+      const rows = await sql`
+        SELECT 1 FROM ${table}
+        WHERE activity_id = ${activityId} AND state = 'pending' AND attempts = 0 LIMIT 1`;
+      return rows.length > 0;
+    },
     async rows(options = {}) {
       const rows =
         options.activityId === undefined

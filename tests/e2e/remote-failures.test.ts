@@ -73,6 +73,12 @@ describe("Follower servers that are down, slow, failing or gone", () => {
     // The gone server answered 410: its follower is removed, and not asked again.
     await herald.waitForLog(/Removed follower \S+: its inbox is gone/, 10_000);
     expect(herald.output()).toContain(`Removed follower http://${gone.host}/users/alice`);
+    // Once every inbox was tried, one line with the counts, naming the hosts behind.
+    await herald.waitForLog(/Sent Create \S+ once to every inbox/, 10_000);
+    const round = herald.output().match(/Sent Create \S+ once to every inbox: .*/)?.[0] ?? "";
+    expect(round).toMatch(/: 2[01] delivered, [45] pending, 1 failed; retrying: /);
+    for (const remote of [failing, down, hanging1, hanging2]) expect(round).toContain(remote.host);
+    expect(round).toContain(`failed: ${gone.host} (HTTP 410)`);
     // The failing server is retried (several requests for the one story).
     await expect.poll(() => createRequests(failing), { timeout: 10_000 }).toBeGreaterThan(2);
 
@@ -100,7 +106,7 @@ describe("Follower servers that are down, slow, failing or gone", () => {
     const delivered = HEALTHY + 1;
     for (const line of lines) {
       // Each says why: its last error, or that it is held while the circuit is open.
-      const held = "held: the server kept failing \\(circuit open\\)";
+      const held = "held: circuit open after repeated failures";
       const pending = (remote: FakeRemote, error: string) =>
         expect(line).toMatch(new RegExp(`${remote.host}: 1 pending \\((${error}|${held})\\)`));
       pending(failing, "HTTP 500");
@@ -120,6 +126,7 @@ describe("Follower servers that are down, slow, failing or gone", () => {
       );
       expect(line).not.toContain(gone.host);
     }
+    console.log(stdout);
     console.log(
       `remote-failures: healthy got story 1 in ${firstSeconds.toFixed(1)} s, stories 2-5 in ${restSeconds.toFixed(1)} s; ` +
         `failing server asked ${createRequests(failing)} times`,

@@ -61,6 +61,17 @@ function ledgerContract(
       });
     });
 
+    it("says whether some delivery of an activity has not been tried yet", async () => {
+      await queue(create);
+      expect(await ledger.untried(create)).toBe(true);
+      await ledger.settled(create, inboxes[0] as string, "delivered");
+      await ledger.settled(create, inboxes[1] as string, "failed", "HTTP 410");
+      expect(await ledger.untried(create)).toBe(true);
+      await queue(create, 1, "HTTP 500", [inboxes[2] as string]); // a retry: tried once
+      expect(await ledger.untried(create)).toBe(false);
+      expect(await ledger.untried(update)).toBe(false);
+    });
+
     it("keeps the last error when a delivery is queued again without one", async () => {
       const inbox = inboxes[0] as string;
       await queue(create, 0, undefined, [inbox]);
