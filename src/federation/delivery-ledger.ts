@@ -51,7 +51,7 @@ export interface HostReport {
   readonly delivered: number;
   readonly pending: number;
   readonly failed: number;
-  /** The last error seen for an inbox on this host that is not delivered. */
+  /** Why: a failed inbox's error if any failed, else a pending one's. */
   readonly error?: string;
 }
 
@@ -88,7 +88,13 @@ export function summarize(rows: readonly DeliveryRow[]): ActivityReport[] {
     }
     const host = new URL(row.inbox).host;
     const before = entry.hosts.get(host) ?? { host, delivered: 0, pending: 0, failed: 0 };
-    const error = row.state !== "delivered" && row.error != null ? row.error : before.error;
+    // A failure's reason outranks a pending delivery's (rows come in no particular order).
+    const error =
+      row.error == null || row.state === "delivered"
+        ? before.error
+        : row.state === "failed" && before.failed === 0
+          ? row.error
+          : (before.error ?? row.error);
     entry.hosts.set(host, {
       ...before,
       [row.state]: before[row.state] + 1,
@@ -127,6 +133,10 @@ export function createSqliteDeliveryLedger(db: DatabaseSync): DeliveryLedger {
     ) STRICT;
     CREATE INDEX IF NOT EXISTS federation_deliveries_by_age
       ON federation_deliveries (queued_at, activity_id);
+    -- "Anything still pending / untried?" after each delivery of a fan-out: without it each
+    -- question scans the activity's settled rows, quadratic in the number of followers.
+    CREATE INDEX IF NOT EXISTS federation_deliveries_by_state
+      ON federation_deliveries (activity_id, state, attempts);
   `);
   // A retry keeps the first `queued_at` and counts the attempt; a settled delivery queued
   // again (Fedify re-sending the same activity) starts over as pending. A delivery held

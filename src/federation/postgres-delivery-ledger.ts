@@ -17,6 +17,7 @@ const DDL = `
     PRIMARY KEY (activity_id, inbox)
   );
   CREATE INDEX IF NOT EXISTS "${TABLE}_by_age" ON "${TABLE}" (queued_at, activity_id);
+  CREATE INDEX IF NOT EXISTS "${TABLE}_by_state" ON "${TABLE}" (activity_id, state, attempts);
 `;
 
 interface Row {
