@@ -154,7 +154,7 @@ describe.each(backends)(
         );
         expect(line).not.toContain(gone.host);
       }
-        console.log(
+      console.log(
         `remote-failures: healthy got story 1 in ${firstSeconds.toFixed(1)} s, stories 2-5 in ${restSeconds.toFixed(1)} s; ` +
           `failing server asked ${createRequests(failing)} times`,
       );
