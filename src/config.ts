@@ -43,6 +43,8 @@ export interface Config {
   readonly deliveryWorkers: number;
   /** How long an outgoing request (a delivery, a key fetch) may wait for the other server. */
   readonly requestTimeoutSeconds: number;
+  /** The first retry's delay; later ones double (to 12 h). Shorter only for tests. */
+  readonly deliveryFirstRetrySeconds: number;
   /** Inbox POSTs per minute accepted from one remote server. */
   readonly inboxRateLimit: number;
 }
@@ -132,6 +134,9 @@ export function loadConfig(env: Env): Config {
     deliveryWorkers: read("DELIVERY_WORKERS", 16, (v) => parseInteger(v, 1, 256)),
     inboxRateLimit: read("INBOX_RATE_LIMIT", 600, (v) => parseInteger(v, 1, 1_000_000)),
     requestTimeoutSeconds: read("REQUEST_TIMEOUT_SECONDS", 10, (v) => parseInteger(v, 1, 300)),
+    deliveryFirstRetrySeconds: read("DELIVERY_FIRST_RETRY_SECONDS", 60, (v) =>
+      parseInteger(v, 1, 3600),
+    ),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

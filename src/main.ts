@@ -11,7 +11,7 @@ import { configOrExit } from "./env.ts";
 import { connectPostgres, openFederationBackends } from "./federation/backends.ts";
 import { createSqliteDeliveryLedger } from "./federation/delivery-ledger.ts";
 import { trackDeliveries } from "./federation/delivery-tracking.ts";
-import { buildFederation, type FederationOptions } from "./federation/federation.ts";
+import { buildFederation, DEFAULT_RETRY, type FederationOptions } from "./federation/federation.ts";
 import { createSqliteFollowerStore } from "./federation/followers.ts";
 import { reuseImportedPrivateKeys } from "./federation/key-reuse.ts";
 import { loadOrCreateKeys, MissingKeysError } from "./federation/keys.ts";
@@ -206,6 +206,7 @@ function toFederationOptions(
       ...image("header"),
     },
     quietImport: { maxAgeMs: config.quietImportHours * 3_600_000 },
+    retry: { ...DEFAULT_RETRY, initialDelay: { seconds: config.deliveryFirstRetrySeconds } },
   };
 }
 

@@ -24,6 +24,7 @@ export interface DeliveryRow {
   readonly activityType: string;
   readonly inbox: string;
   readonly state: DeliveryState;
+  /** Passes through the queue so far; 0 = not tried yet (a held delivery counts as tried). */
   readonly attempts: number;
   readonly error: string | null;
   readonly queuedAt: Date;
@@ -43,6 +44,8 @@ export interface DeliveryLedger {
     state: Exclude<DeliveryState, "pending">,
     error?: string,
   ): Promise<{ readonly pending: boolean }>;
+  /** Whether some delivery of the activity is pending and not yet tried (attempts 0). */
+  untried(activityId: string): Promise<boolean>;
   /** The rows of the `limit` most recently queued activities (default 10), or of one activity. */
   rows(options?: { readonly limit?: number; readonly activityId?: string }): Promise<DeliveryRow[]>;
 }
@@ -52,7 +55,7 @@ export interface HostReport {
   readonly delivered: number;
   readonly pending: number;
   readonly failed: number;
-  /** The last error seen for an inbox on this host that is not delivered. */
+  /** Why: a failed inbox's error if any failed, else a pending one's. */
   readonly error?: string;
 }
 
@@ -89,7 +92,13 @@ export function summarize(rows: readonly DeliveryRow[]): ActivityReport[] {
     }
     const host = new URL(row.inbox).host;
     const before = entry.hosts.get(host) ?? { host, delivered: 0, pending: 0, failed: 0 };
-    const error = row.state !== "delivered" && row.error != null ? row.error : before.error;
+    // A failure's reason outranks a pending delivery's (rows come in no particular order).
+    const error =
+      row.error == null || row.state === "delivered"
+        ? before.error
+        : row.state === "failed" && before.failed === 0
+          ? row.error
+          : (before.error ?? row.error);
     entry.hosts.set(host, {
       ...before,
       [row.state]: before[row.state] + 1,
@@ -128,21 +137,29 @@ export function createSqliteDeliveryLedger(db: DatabaseSync): DeliveryLedger {
     ) STRICT;
     CREATE INDEX IF NOT EXISTS federation_deliveries_by_age
       ON federation_deliveries (queued_at, activity_id);
+    -- "Anything still pending / untried?" after each delivery of a fan-out: without it each
+    -- question scans the activity's settled rows, quadratic in the number of followers.
+    CREATE INDEX IF NOT EXISTS federation_deliveries_by_state
+      ON federation_deliveries (activity_id, state, attempts);
   `);
   // A retry keeps the first `queued_at` and counts the attempt; a settled delivery queued
-  // again (Fedify re-sending the same activity) starts over as pending.
+  // again (Fedify re-sending the same activity) starts over as pending. A delivery held
+  // while its host's circuit is open comes with no error of its own: keep the last one.
   const upsert = db.prepare(`
     INSERT INTO federation_deliveries
       (activity_id, activity_type, inbox, state, attempts, error, queued_at)
     VALUES (?, ?, ?, 'pending', ?, ?, ?)
     ON CONFLICT (activity_id, inbox) DO UPDATE SET
-      state = 'pending', attempts = max(attempts, excluded.attempts), error = excluded.error`);
+      state = 'pending', attempts = max(attempts, excluded.attempts), error = coalesce(excluded.error, error)`);
   const settle = db.prepare(
     "UPDATE federation_deliveries SET state = ?, error = ? WHERE activity_id = ? AND inbox = ?",
   );
   const anyPending = db.prepare(
     "SELECT 1 FROM federation_deliveries WHERE activity_id = ? AND state = 'pending' LIMIT 1",
   );
+  const anyUntried = db.prepare(`
+    SELECT 1 FROM federation_deliveries
+    WHERE activity_id = ? AND state = 'pending' AND attempts = 0 LIMIT 1`);
   const recent = db.prepare(`
     SELECT * FROM federation_deliveries WHERE activity_id IN (
       SELECT activity_id FROM federation_deliveries
@@ -168,6 +185,9 @@ export function createSqliteDeliveryLedger(db: DatabaseSync): DeliveryLedger {
     async settled(activityId, inbox, state, error) {
       settle.run(state, error ?? null, activityId, inbox);
       return { pending: anyPending.get(activityId) !== undefined };
+    },
+    async untried(activityId) {
+      return anyUntried.get(activityId) !== undefined;
     },
     async rows(options = {}) {
       const rows =

@@ -17,6 +17,9 @@ import { type DeliveryLedger, type QueuedDelivery, summarize } from "./delivery-
 
 const logger = getLogger(["herald", "federation", "deliveries"]);
 
+/** The ledger's error for a delivery held while its host's circuit breaker is open. */
+export const HELD = "held: circuit open after repeated failures";
+
 /** The fields of Fedify's queued outbox message (not exported by Fedify) read here. */
 interface OutboxMessage {
   readonly type: "outbox";
@@ -24,6 +27,8 @@ interface OutboxMessage {
   readonly activityType: string;
   readonly inbox: string;
   readonly attempt: number;
+  /** Set when Fedify holds the message because the host's circuit is open. */
+  readonly circuitHeld?: boolean;
 }
 
 interface Attempt {
@@ -47,26 +52,36 @@ export function trackDeliveries(queue: MessageQueue, ledger: DeliveryLedger): De
     const deliveries: QueuedDelivery[] = [];
     for (const message of messages) {
       if (!isOutbox(message) || message.activityId === undefined) continue;
-      if (attempt !== undefined && sameDelivery(attempt.message, message)) {
-        attempt.requeued = true;
-      }
+      const again = attempt !== undefined && sameDelivery(attempt.message, message);
+      if (again) attempt.requeued = true;
       deliveries.push({
         activityId: message.activityId,
         activityType: shortType(message.activityType),
         inbox: message.inbox,
-        attempt: message.attempt,
-        error: attempt?.error,
+        // Fedify holds a delivery with its attempt number unchanged; it was tried all the same.
+        attempt: again ? Math.max(message.attempt, attempt.message.attempt + 1) : message.attempt,
+        // A held delivery was not tried: say why it waits (the last error is in the log).
+        error: attempt?.error ?? (message.circuitHeld === true ? HELD : undefined),
       });
     }
     if (deliveries.length > 0) await ledger.queued(deliveries).catch(logLedgerError);
   };
 
+  // One line when the activity's last delivery settles, and one (if some are still pending)
+  // when every inbox has been tried once: the first round of the fan-out is over.
   const settle = async ({ message, requeued, error }: Attempt) => {
-    if (requeued || message.activityId === undefined) return;
-    const state = error === undefined ? "delivered" : "failed";
+    const activityId = message.activityId;
+    if (activityId === undefined) return;
     try {
-      const { pending } = await ledger.settled(message.activityId, message.inbox, state, error);
-      if (!pending) await logSettled(ledger, message.activityId);
+      let pending = true;
+      if (!requeued) {
+        const state = error === undefined ? "delivered" : "failed";
+        ({ pending } = await ledger.settled(activityId, message.inbox, state, error));
+      }
+      if (!pending) await logSettled(ledger, activityId);
+      else if (message.attempt === 0 && message.circuitHeld !== true) {
+        if (!(await ledger.untried(activityId))) await logFirstRound(ledger, activityId);
+      }
     } catch (error) {
       logLedgerError(error);
     }
@@ -95,7 +110,7 @@ export function trackDeliveries(queue: MessageQueue, ledger: DeliveryLedger): De
         try {
           await current.run(attempt, () => handler(message));
         } catch (error) {
-          attempt.error ??= describe(error);
+          attempt.error ??= describeError(error);
           throw error;
         } finally {
           await settle(attempt);
@@ -109,7 +124,7 @@ export function trackDeliveries(queue: MessageQueue, ledger: DeliveryLedger): De
     queue: tracked,
     failed(error) {
       const attempt = current.getStore();
-      if (attempt !== undefined) attempt.error = describe(error);
+      if (attempt !== undefined) attempt.error = describeError(error);
     },
   };
 }
@@ -135,6 +150,29 @@ async function logSettled(ledger: DeliveryLedger, activityId: string): Promise<v
   }
 }
 
+/** The counts once every inbox was tried, naming the hosts still pending and those failed. */
+async function logFirstRound(ledger: DeliveryLedger, activityId: string): Promise<void> {
+  const [report] = summarize(await ledger.rows({ activityId }));
+  if (report === undefined) return;
+  const hosts = (state: "pending" | "failed") =>
+    report.hosts
+      .filter((h) => h[state] > 0)
+      .map((h) => `${h.host} (${h.error ?? state})`)
+      .join(", ") || "none";
+  logger.warn(
+    "Sent {type} {id} once to every inbox: {delivered} delivered, {pending} pending, {failed} failed; retrying: {retrying}; failed: {failedHosts}.",
+    {
+      type: report.activityType,
+      id: report.activityId,
+      delivered: report.delivered,
+      pending: report.pending,
+      failed: report.failed,
+      retrying: hosts("pending"),
+      failedHosts: hosts("failed"),
+    },
+  );
+}
+
 function isOutbox(message: unknown): message is OutboxMessage {
   return (
     typeof message === "object" &&
@@ -147,13 +185,20 @@ function sameDelivery(a: OutboxMessage, b: OutboxMessage): boolean {
   return a.activityId === b.activityId && a.inbox === b.inbox;
 }
 
-/** A short reason: `HTTP 410` for an answer, else the error's first line and its cause's. */
-function describe(error: unknown): string {
+/**
+ * A short reason: `HTTP 410` for an answer, else the error's first line (without the inbox
+ * URL Fedify puts first) and its innermost cause's, e.g. `fetch failed: connect ECONNREFUSED
+ * 127.0.0.1:8080` or `fetch failed: Headers Timeout Error`.
+ */
+export function describeError(error: unknown): string {
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
   if (typeof status === "number" && status > 0) return `HTTP ${status}`;
   if (!(error instanceof Error)) return String(error).split("\n")[0] ?? "";
-  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
-  return `${error.message.split("\n")[0]}${cause}`.slice(0, 200);
+  let root: Error = error;
+  for (let depth = 0; root.cause instanceof Error && depth < 10; depth++) root = root.cause;
+  const first = (error.message.split("\n")[0] ?? "").replace(/^\S+:\/\/\S+: /, "");
+  const inner = root === error || root.message === first ? "" : `: ${root.message}`;
+  return `${first}${inner}`.slice(0, 200);
 }
 
 /** `Create` for `https://www.w3.org/ns/activitystreams#Create`. */

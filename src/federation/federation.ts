@@ -119,6 +119,20 @@ export const DEFAULT_RETRY: CreateExponentialBackoffPolicyOptions = {
   maxAttempts: 16,
 };
 
+/**
+ * Per remote host: a server that is down is not hammered, and its deliveries wait (held in
+ * the queue, counted as pending) instead of taking workers from everyone else's. Five
+ * failures within ten minutes open the circuit; one probe every 30 minutes after that. Held
+ * activities are dropped after 7 days, beyond the ~4 days of retries, so a server that comes
+ * back within the retry horizon still gets everything.
+ */
+export const CIRCUIT_BREAKER = {
+  failureThreshold: 5,
+  failureWindow: { minutes: 10 },
+  recoveryDelay: { minutes: 30 },
+  heldActivityTtl: { days: 7 },
+} as const;
+
 export function buildFederation(
   options: FederationOptions,
   deps: FederationDeps,
@@ -134,10 +148,7 @@ export function buildFederation(
     // Mastodon and Fedify peers understand draft-cavage; skip the RFC 9421 knock first.
     firstKnock: "draft-cavage-http-signatures-12",
     outboxRetryPolicy: createExponentialBackoffPolicy(options.retry ?? DEFAULT_RETRY),
-    // Per remote host (Fedify's defaults: open after 5 failures in 10 minutes, probe again
-    // after 30 minutes, hold activities for 7 days): a server that is down is not hammered,
-    // and its deliveries wait instead of taking workers from everyone else's.
-    circuitBreaker: { onStateChange: logCircuit, onActivityDrop: logDrop },
+    circuitBreaker: { ...CIRCUIT_BREAKER, onStateChange: logCircuit, onActivityDrop: logDrop },
     onOutboxError: (error) => deps.onDeliveryError?.(error),
   });
   registerFederation(federation, options, deps);

@@ -23,6 +23,7 @@ const DDL = `
     PRIMARY KEY (activity_id, inbox)
   );
   CREATE INDEX IF NOT EXISTS "${TABLE}_by_age" ON "${TABLE}" (queued_at, activity_id);
+  CREATE INDEX IF NOT EXISTS "${TABLE}_by_state" ON "${TABLE}" (activity_id, state, attempts);
 `;
 
 interface Row {
@@ -61,7 +62,7 @@ export async function openPostgresDeliveryLedger(sql: postgres.Sql): Promise<Del
       await sql`
         INSERT INTO ${table} ${sql(rows)}
         ON CONFLICT (activity_id, inbox) DO UPDATE SET state = 'pending',
-          attempts = greatest(${table}.attempts, excluded.attempts), error = excluded.error`;
+          attempts = greatest(${table}.attempts, excluded.attempts), error = coalesce(excluded.error, ${table}.error)`;
     },
     async settled(activityId, inbox, state, error) {
       const [row] = await sql<{ pending: boolean }[]>`
@@ -73,6 +74,12 @@ export async function openPostgresDeliveryLedger(sql: postgres.Sql): Promise<Del
           WHERE activity_id = ${activityId} AND state = 'pending' AND inbox <> ${inbox}
         ) AS pending`;
       return { pending: row?.pending ?? false };
+    },
+    async untried(activityId) {
+      const rows = await sql`
+        SELECT 1 FROM ${table}
+        WHERE activity_id = ${activityId} AND state = 'pending' AND attempts = 0 LIMIT 1`;
+      return rows.length > 0;
     },
     async rows(options = {}) {
       const rows =

@@ -8,6 +8,7 @@ import {
   type DeliveryLedger,
   summarize,
 } from "../../src/federation/delivery-ledger.ts";
+import { describeError } from "../../src/federation/delivery-tracking.ts";
 import { openPostgresDeliveryLedger } from "../../src/federation/postgres-delivery-ledger.ts";
 import { freshPostgresSchema, postgresAvailable } from "../helpers/backends.ts";
 
@@ -60,6 +61,32 @@ function ledgerContract(
       });
     });
 
+    it("says whether some delivery of an activity has not been tried yet", async () => {
+      await queue(create);
+      expect(await ledger.untried(create)).toBe(true);
+      await ledger.settled(create, inboxes[0] as string, "delivered");
+      await ledger.settled(create, inboxes[1] as string, "failed", "HTTP 410");
+      expect(await ledger.untried(create)).toBe(true);
+      await queue(create, 1, "HTTP 500", [inboxes[2] as string]); // a retry: tried once
+      expect(await ledger.untried(create)).toBe(false);
+      expect(await ledger.untried(update)).toBe(false);
+    });
+
+    it("keeps the last error when a delivery is queued again without one", async () => {
+      const inbox = inboxes[0] as string;
+      await queue(create, 0, undefined, [inbox]);
+      await queue(create, 1, "HTTP 500", [inbox]);
+      await queue(create, 1, undefined, [inbox]); // held by the circuit breaker: no new error
+      const [row] = await ledger.rows({ activityId: create });
+      expect(row).toMatchObject({ state: "pending", attempts: 1, error: "HTTP 500" });
+      // Settled delivered: the error of a former attempt is not the outcome.
+      await ledger.settled(create, inbox, "delivered");
+      expect((await ledger.rows({ activityId: create }))[0]).toMatchObject({
+        state: "delivered",
+        error: null,
+      });
+    });
+
     it("lists the newest activities first, as many as asked", async () => {
       await queue(create);
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -70,6 +97,22 @@ function ledgerContract(
     });
   });
 }
+
+describe("describeError(): a delivery error in one short line", () => {
+  it("names the HTTP status, or the innermost cause without the inbox URL", () => {
+    expect(describeError(Object.assign(new Error("x"), { statusCode: 500 }))).toBe("HTTP 500");
+    const refused = new Error("http://a.test/inbox: fetch failed", {
+      cause: new TypeError("fetch failed", {
+        cause: new Error("connect ECONNREFUSED 127.0.0.1:9"),
+      }),
+    });
+    expect(describeError(refused)).toBe("fetch failed: connect ECONNREFUSED 127.0.0.1:9");
+    expect(
+      describeError(new TypeError("fetch failed", { cause: new TypeError("fetch failed") })),
+    ).toBe("fetch failed");
+    expect(describeError("line one\nline two")).toBe("line one");
+  });
+});
 
 ledgerContract("SQLite", async () => {
   const dir = await mkdtemp(join(tmpdir(), "herald-ledger-"));

@@ -5,14 +5,19 @@ import type { HeraldFolders } from "./herald-spawn.ts";
 
 const cli = fileURLToPath(new URL("../../src/cli/doctor.ts", import.meta.url));
 
-/** Runs `npm run doctor` (its script) on the folders of a Herald instance; never throws on exit code. */
+/**
+ * Runs `npm run doctor` (its script) on the folders of a Herald instance; never throws on exit
+ * code. `extraEnv` adds the instance's other settings (e.g. its `DATABASE_URL`).
+ */
 export async function doctor(
   folders: HeraldFolders,
   publicUrl: URL,
   target?: string,
+  extraEnv: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string }> {
   const env = {
     ...process.env,
+    ...extraEnv,
     PUBLIC_URL: publicUrl.origin,
     ARTICLES_DIR: folders.articles,
     DATA_DIR: folders.data,

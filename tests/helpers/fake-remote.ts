@@ -86,6 +86,11 @@ export interface FakeRemoteOptions {
   readonly signKeyFetchesAs?: string;
   /** Timeout of every outgoing request; default 10 000 ms. */
   readonly requestTimeoutMs?: number;
+  /**
+   * Advertise the shared inbox in actor documents; default true. Without it, peers deliver
+   * to each user's own inbox (where a gone account answers 410).
+   */
+  readonly sharedInbox?: boolean;
 }
 
 /** One request received by an inbox. */
@@ -440,7 +445,7 @@ async function start(
     if (deleted.has(user)) return answer(res, 410, { error: "gone" });
     const document =
       match?.[3] === undefined
-        ? actorDocument(origin, user, keysOf(user).publicKeyPem)
+        ? actorDocument(origin, user, keysOf(user).publicKeyPem, options.sharedInbox ?? true)
         : emptyCollection(url.href);
     return answer(res, 200, document, `${ACTIVITY_CONTENT_TYPE}; charset=utf-8`);
   }

@@ -66,8 +66,16 @@ export function actorUrlOf(origin: URL, user: string): URL {
   return new URL(`/users/${user}`, origin);
 }
 
-/** A `Person` like Mastodon's, with the security context and `publicKey` `…#main-key`. */
-export function actorDocument(origin: URL, user: string, publicKeyPem: string): JsonObject {
+/**
+ * A `Person` like Mastodon's, with the security context and `publicKey` `…#main-key`;
+ * without `endpoints.sharedInbox` when `sharedInbox` is false (small servers, other software).
+ */
+export function actorDocument(
+  origin: URL,
+  user: string,
+  publicKeyPem: string,
+  sharedInbox = true,
+): JsonObject {
   const id = actorUrlOf(origin, user).href;
   return {
     "@context": [AS_CONTEXT, SECURITY_CONTEXT],
@@ -83,7 +91,7 @@ export function actorDocument(origin: URL, user: string, publicKeyPem: string): 
     following: `${id}/following`,
     manuallyApprovesFollowers: false,
     discoverable: true,
-    endpoints: { sharedInbox: new URL("/inbox", origin).href },
+    ...(sharedInbox ? { endpoints: { sharedInbox: new URL("/inbox", origin).href } } : {}),
     publicKey: { id: `${id}#main-key`, owner: id, publicKeyPem },
   };
 }
