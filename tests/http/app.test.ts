@@ -1,14 +1,14 @@
 import { copyFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { parseAtomFeed, parseJsonFeed, parseRssFeed } from "feedsmith";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/http/app.ts";
 import { createSite } from "../../src/http/site.ts";
 import { runScan } from "../../src/pipeline.ts";
 import { articlesDir, seedPath, sqliteStore, tempDir } from "../helpers/articles.ts";
+import { serve } from "../helpers/serve.ts";
 
 const seedTitle =
   "Wie die beiden Länder am Montag mitteilten, wird der Außenminister von Weißrussland diese Woche Nordkorea besuchen.";
@@ -49,10 +49,7 @@ async function startSite() {
       },
     });
   await scan();
-  const server = createApp({ site, articlesDir: articles.dir }).listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const base = await serve(createApp({ site, articlesDir: articles.dir }));
   const get = (path: string, headers: Record<string, string> = {}) =>
     fetch(`${base}${path}`, { headers, redirect: "manual" });
   return { articles, scan, get, store, base };

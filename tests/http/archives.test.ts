@@ -1,10 +1,10 @@
-import type { AddressInfo } from "node:net";
 import { parseAtomFeed, parseJsonFeed, parseRssFeed } from "feedsmith";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/http/app.ts";
 import { createSite } from "../../src/http/site.ts";
 import { runScan } from "../../src/pipeline.ts";
 import { articlesDir, sqliteStore } from "../helpers/articles.ts";
+import { serve } from "../helpers/serve.ts";
 
 const origin = new URL("http://news.test");
 
@@ -33,10 +33,7 @@ async function siteWith(count: number) {
       publishers: [site.publisher],
     });
   await scan();
-  const server = createApp({ site, articlesDir: articles.dir }).listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const base = await serve(createApp({ site, articlesDir: articles.dir }));
   /** Fetches a feed by its absolute link (which names news.test) from the test server. */
   const get = async (url: string) => {
     const response = await fetch(`${base}${new URL(url, origin).pathname}`);
