@@ -1,4 +1,4 @@
-import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { describe, expect, it, onTestFinished } from "vitest";
 import {
   type FakeRemote,
@@ -25,34 +25,43 @@ async function followerCount(origin: URL): Promise<number> {
 }
 
 /**
- * Starts a POST declaring `bytes` bytes and writes the body slowly, a chunk at a time, until
- * the server answers: it should answer 413 before the body is read.
+ * Starts a POST declaring `bytes` bytes on a raw socket and writes the body a chunk at a time
+ * until the server answers (it should answer 413 before reading the body); resolves with the
+ * status. Write errors once the server has closed are expected and ignored.
  */
 function postLarge(url: URL, bytes: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const request = httpRequest(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/activity+json", "Content-Length": bytes },
+    const socket = connect(Number(url.port), url.hostname);
+    let answer = "";
+    let done = false;
+    const finish = (status: number) => {
+      if (done) return;
+      done = true;
+      socket.destroy();
+      resolve(status);
+    };
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => {
+      answer += chunk;
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1];
+      if (status !== undefined) finish(Number(status));
     });
-    let answered = false;
-    request.on("response", (response) => {
-      answered = true;
-      response.resume();
-      resolve(response.statusCode ?? 0);
-      request.destroy();
+    socket.on("error", () => {}); // EPIPE / ECONNRESET after the answer: expected
+    socket.on("close", () => {
+      if (!done) reject(new Error(`connection closed without an answer: ${answer}`));
     });
-    request.on("error", (error) => {
-      if (!answered) reject(error);
-    });
+    socket.write(
+      `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n` +
+        `Content-Type: application/activity+json\r\nContent-Length: ${bytes}\r\n\r\n`,
+    );
     const chunk = Buffer.alloc(64 * 1024, "x");
     let sent = 0;
     const write = () => {
-      if (answered || sent >= bytes) return;
+      if (done || socket.destroyed || sent >= bytes) return;
       sent += chunk.length;
-      request.write(chunk);
+      socket.write(chunk);
       setTimeout(write, 5);
     };
-    request.flushHeaders();
     write();
   });
 }
