@@ -1,4 +1,5 @@
 import type { Article, ArticleImage } from "./article.ts";
+import { unescapeHtml } from "./escape.ts";
 import { absolute, paths } from "./urls.ts";
 
 /** The absolute URLs every publisher uses for one article. */
@@ -55,19 +56,10 @@ export function inlineImages(html: string, origin: URL): { url: URL; alt?: strin
   const images: { url: URL; alt?: string }[] = [];
   for (const [tag] of html.matchAll(/<img\b[^>]*>/g)) {
     const src = /\ssrc="([^"]+)"/.exec(tag)?.[1];
-    const url = src === undefined ? null : URL.parse(unescapeAttribute(src), origin.href);
+    const url = src === undefined ? null : URL.parse(unescapeHtml(src), origin.href);
     if (url === null || !/^https?:$/.test(url.protocol)) continue;
-    const alt = unescapeAttribute(/\salt="([^"]*)"/.exec(tag)?.[1] ?? "").trim();
+    const alt = unescapeHtml(/\salt="([^"]*)"/.exec(tag)?.[1] ?? "").trim();
     images.push(alt === "" ? { url } : { url, alt });
   }
   return images;
-}
-
-function unescapeAttribute(value: string): string {
-  return value
-    .replaceAll("&quot;", '"')
-    .replaceAll("&#39;", "'")
-    .replaceAll("&lt;", "<")
-    .replaceAll("&gt;", ">")
-    .replaceAll("&amp;", "&");
 }

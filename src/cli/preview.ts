@@ -5,11 +5,11 @@
  */
 import { readFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
 import type { Article, ParsedArticle } from "../article.ts";
 import { configOrExit } from "../env.ts";
 import { htmlToText, summaryOf } from "../federation/objects.ts";
 import { articleLinks } from "../links.ts";
+import { frontMatterKeys } from "../source/markdown.ts";
 import { isParsed, parseArticle } from "../source/parse.ts";
 import { cutAtWord, detectLanguage } from "../source/text.ts";
 
@@ -35,7 +35,7 @@ export function renderPreview(
   const links = articleLinks(article, options.origin);
   const text = htmlToText(article.contentHtml);
   const words = text === "" ? 0 : text.split(" ").length;
-  const given = frontMatterKeys(parsed.path, source);
+  const given = isMarkdown(parsed.path) ? frontMatterKeys(source) : new Set<string>();
   const date = parsed.date
     ? `${parsed.date.toISOString()}${parsed.date > now ? " (in the future: published then)" : ""}`
     : "when the service first sees the file";
@@ -113,14 +113,6 @@ function previewWarnings(
     );
   }
   return warnings;
-}
-
-/** The keys of a Markdown file's front matter (none for plain text). */
-function frontMatterKeys(path: string, source: string): ReadonlySet<string> {
-  if (!isMarkdown(path)) return new Set();
-  const block = /^\uFEFF?---\r?\n([\s\S]*?)\r?\n---\r?\n/.exec(source)?.[1];
-  const data: unknown = block === undefined ? undefined : parseYaml(block);
-  return new Set(typeof data === "object" && data !== null ? Object.keys(data) : []);
 }
 
 function isMarkdown(path: string): boolean {

@@ -16,7 +16,7 @@ import {
   Update,
 } from "@fedify/vocab";
 import type { Article, ChangeEvent } from "../article.ts";
-import { escapeHtml } from "../escape.ts";
+import { escapeHtml, unescapeHtml } from "../escape.ts";
 import { absoluteUrls, imageType, imageUrl, inlineImages } from "../links.ts";
 import { absolute, paths } from "../urls.ts";
 import { toInstant } from "./temporal.ts";
@@ -77,11 +77,13 @@ export function toArticleObject(
     // Mastodon shows an Article as name + summary + link and drops `content`, so the
     // summary must never be empty.
     summary: summaryOf(article),
-    contents: [
-      contentOf(article, ctx),
-      new LanguageString(contentOf(article, ctx), article.language),
-    ],
+    contents: contentsOf(contentOf(article, ctx), article.language),
   });
+}
+
+/** The content, also as `contentMap` keyed by the article's language. */
+function contentsOf(html: string, language: string): [string, LanguageString] {
+  return [html, new LanguageString(html, language)];
 }
 
 /** The article's HTML with links and image sources absolute, for servers far from the site. */
@@ -98,7 +100,7 @@ export function toNote(article: Article, ctx: ObjectContext, options: PostOption
   // No `name` (Mastodon would take the Note for a poll vote) and no `summary` (a content warning).
   return new Note({
     ...commonFields(article, ctx, options),
-    contents: [html, new LanguageString(html, article.language)],
+    contents: contentsOf(html, article.language),
   });
 }
 
@@ -225,20 +227,14 @@ export function summaryOf(article: Article): string {
 
 /** The text of sanitised HTML, on one line. */
 export function htmlToText(html: string): string {
-  return html
+  const text = html
     .replace(
       /<\/?(p|br|div|li|ul|ol|h[1-6]|blockquote|pre|figure|figcaption|tr|td|th)\b[^>]*>/gi,
       " ",
     )
     .replace(/<[^>]*>/g, "")
-    .replace(/&nbsp;/g, " ")
-    .replace(/&lt;/g, "<")
-    .replace(/&gt;/g, ">")
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&amp;/g, "&")
-    .replace(/\s+/g, " ")
-    .trim();
+    .replace(/&nbsp;/g, " ");
+  return unescapeHtml(text).replace(/\s+/g, " ").trim();
 }
 
 function latest(a: Date, b: Date): Date {

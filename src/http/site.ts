@@ -114,12 +114,13 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
       // Newest first: the page's articles are the last `limit` of the newest `total - skipped`.
       const newer = await store.listPublished({ limit: total - (page - 1) * options.limit });
       const articles = newer.slice(-options.limit);
+      const home = feedSiteFor(options.feed);
       const site: FeedSite = {
-        ...feedSiteFor(options.feed),
+        ...home,
         feedPaths: archivePaths(page),
         archive: {
           isArchive: true,
-          current: { rss: paths.rss, atom: paths.atom, json: paths.json },
+          current: home.feedPaths,
           ...(page > 1 ? { prev: archivePaths(page - 1) } : {}),
           ...(page < pages ? { next: archivePaths(page + 1) } : {}),
         },

@@ -23,6 +23,16 @@ class FrontMatterError extends Error {
   }
 }
 
+/** The keys a Markdown file's front matter sets (none when it has none or it does not parse). */
+export function frontMatterKeys(text: string): ReadonlySet<string> {
+  try {
+    const { fields } = splitFrontMatter(text.replace(/^\uFEFF/, ""));
+    return new Set(fields.keys());
+  } catch {
+    return new Set();
+  }
+}
+
 /** Parses a Markdown file with optional YAML front matter. */
 export function parseMarkdown(path: string, text: string, options: ParseOptions) {
   try {
@@ -37,6 +47,7 @@ export function parseMarkdown(path: string, text: string, options: ParseOptions)
 
 interface FrontMatter {
   readonly get: (key: string) => unknown;
+  readonly keys: () => string[];
   readonly lineOf: (key: string) => number;
 }
 
@@ -65,6 +76,7 @@ function splitFrontMatter(text: string) {
   const map = (data ?? {}) as Record<string, unknown>;
   const fields: FrontMatter = {
     get: (key) => (Object.hasOwn(map, key) ? map[key] : undefined),
+    keys: () => Object.keys(map),
     // Only needed to report a bad value, so the YAML is parsed again, with positions, then.
     lineOf: (key) => lineOfKey(yaml, key),
   };
@@ -82,7 +94,7 @@ function lineOfKey(yaml: string, key: string): number {
   return offset === undefined ? 2 : lineCounter.linePos(offset).line + 1; // +1: the `---` line
 }
 
-const noFrontMatter: FrontMatter = { get: () => undefined, lineOf: () => 1 };
+const noFrontMatter: FrontMatter = { get: () => undefined, keys: () => [], lineOf: () => 1 };
 
 /**
  * Points an inline image with a relative path (`![Alt](photo.jpg)`, beside the article) at
@@ -92,11 +104,8 @@ const noFrontMatter: FrontMatter = { get: () => undefined, lineOf: () => 1 };
 function localImagesServed(html: string, articlePath: string): string {
   return html.replace(/<img src="([^"]*)"/g, (whole, src: string) => {
     if (/^[a-z][a-z0-9+.-]*:|^\/\//i.test(src) || src.startsWith("#")) return whole;
-    const decoded = src.replaceAll("&amp;", "&");
-    const resolved = decoded.startsWith("/")
-      ? posix.normalize(decoded.slice(1))
-      : posix.join(posix.dirname(articlePath), decoded);
-    if (resolved.startsWith("../") || resolved === "..") return '<img src=""';
+    const resolved = inArticlesFolder(src.replaceAll("&amp;", "&"), articlePath);
+    if (resolved === undefined) return '<img src=""';
     return `<img src="${paths.media(resolved).replaceAll("&", "&amp;")}"`;
   });
 }
@@ -319,11 +328,20 @@ function imageSource(src: string, articlePath: string, line: number): string {
     if (url && (url.protocol === "https:" || url.protocol === "http:")) return url.href;
     throw new FrontMatterError("`image` URL must start with https:// or http://", line);
   }
-  const resolved = src.startsWith("/")
-    ? posix.normalize(src.slice(1))
-    : posix.join(posix.dirname(articlePath), src);
-  if (resolved.startsWith("../") || resolved === "..") {
+  const resolved = inArticlesFolder(src, articlePath);
+  if (resolved === undefined) {
     throw new FrontMatterError("`image` must stay inside the articles folder", line);
   }
   return resolved;
+}
+
+/**
+ * A path written in an article, relative to it (or, with a leading `/`, to the articles
+ * folder), as a path inside the articles folder; `undefined` if it leads out of it.
+ */
+function inArticlesFolder(path: string, articlePath: string): string | undefined {
+  const resolved = path.startsWith("/")
+    ? posix.normalize(path.slice(1))
+    : posix.join(posix.dirname(articlePath), path);
+  return resolved.startsWith("../") || resolved === ".." ? undefined : resolved;
 }
