@@ -1,6 +1,9 @@
-// The extra-small database: as right as the larger ones on article-length text (checked on
-// twelve languages), at a fraction of the memory (about 85 MB less resident than "medium").
-import { eld } from "eld/extrasmall";
+// Google's Compact Language Detector v3, a small neural network compiled to WebAssembly: about
+// 16 MB resident, where the n-gram tables of the detector used before took 85 MB.
+import { loadModule } from "cld3-asm";
+
+/** Looks at the first 2,000 bytes of a text: plenty for a language, and a bounded cost. */
+const detector = (await loadModule()).create(0, 2000);
 
 /** Shortens plain text to at most about `max` characters, at a word boundary, with "…". */
 export function cutAtWord(text: string, max: number): string {
@@ -28,8 +31,10 @@ export function firstSentence(text: string, language: string): string {
 export function detectLanguage(text: string): string | undefined {
   // A few words say too little: "Text." would come out Dutch.
   if (text.length < 40) return undefined;
-  const result = eld.detect(text.slice(0, 2000));
-  return result.language !== "" && result.isReliable() ? result.language : undefined;
+  const result = detector.findLanguage(text.slice(0, 2000));
+  if (!result.is_reliable) return undefined;
+  // CLD3 still says "iw" for Hebrew, which BCP 47 replaced with "he".
+  return result.language === "iw" ? "he" : result.language;
 }
 
 /** A URL-safe slug: lower case ASCII letters, digits and dashes. */

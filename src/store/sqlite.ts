@@ -150,7 +150,10 @@ export class SqliteArticleStore implements ArticleStore {
          explicit_slug = excluded.explicit_slug, published = excluded.published,
          hash = excluded.hash, data = excluded.data`,
     );
+    const json = new Map<Article, string>(); // an article written and announced is encoded once
     for (const { article, state, explicitSlug, firstSeen } of result.writes) {
+      const data = encodeArticle(article);
+      json.set(article, data);
       putArticle.run(
         article.id,
         article.slug,
@@ -159,7 +162,7 @@ export class SqliteArticleStore implements ArticleStore {
         firstSeen.toISOString(),
         article.published.toISOString(),
         article.hash,
-        encodeArticle(article),
+        data,
       );
     }
     for (const file of files) {
@@ -174,7 +177,8 @@ export class SqliteArticleStore implements ArticleStore {
     const at = now.toISOString();
     const putEvent = db.prepare("INSERT INTO events (at, type, data) VALUES (?, ?, ?)");
     return result.changes.map((change) => {
-      const { lastInsertRowid } = putEvent.run(at, change.type, encodeArticle(change.article));
+      const data = json.get(change.article) ?? encodeArticle(change.article);
+      const { lastInsertRowid } = putEvent.run(at, change.type, data);
       return { ...change, seq: Number(lastInsertRowid), at: now };
     });
   }
