@@ -56,6 +56,11 @@ export interface AccountConfig {
   readonly bio: string;
   readonly avatar?: string;
   readonly header?: string;
+  /**
+   * Other accounts of the same publisher (`alsoKnownAs`), as actor URLs or `user@host`
+   * handles: an account can only move here when this one names it.
+   */
+  readonly aliases: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -129,6 +134,7 @@ export function loadConfig(env: Env): Config {
       bio: read("ACCOUNT_BIO", siteDescription, String),
       avatar: read<string | undefined>("ACCOUNT_AVATAR", undefined, parseImage),
       header: read<string | undefined>("ACCOUNT_HEADER", undefined, parseImage),
+      aliases: read<readonly string[]>("ALIASES", [], parseAliases),
     },
     quietImportHours: read("QUIET_IMPORT_HOURS", 6, (v) => parseInteger(v, 0, 24 * 365)),
     deliveryWorkers: read("DELIVERY_WORKERS", 16, (v) => parseInteger(v, 1, 256)),
@@ -245,6 +251,31 @@ function parseImage(value: string): string {
     );
   }
   return resolve(value);
+}
+
+/** Actor URLs or `@user@host` handles, separated by commas or spaces. */
+function parseAliases(value: string): readonly string[] {
+  const aliases = value.split(/[\s,]+/).filter((alias) => alias !== "");
+  const bad = aliases.filter((alias) => parseAlias(alias) === undefined);
+  if (bad.length > 0) {
+    throw new Invalid(
+      `must list actor URLs (https://…) or handles (@user@host), separated by commas; not ${bad.map((b) => `"${b}"`).join(", ")}`,
+    );
+  }
+  return aliases;
+}
+
+/** An https URL, or a handle `user@host` (with or without the leading `@`). */
+export function parseAlias(
+  value: string,
+): URL | { readonly user: string; readonly host: string } | undefined {
+  if (/^https?:\/\//i.test(value)) {
+    const url = URL.parse(value);
+    return url?.hostname ? url : undefined;
+  }
+  const handle = /^@?([^@\s/]+)@([^@\s/]+)$/.exec(value.replace(/^acct:/i, ""));
+  if (handle?.[1] === undefined || handle[2] === undefined) return undefined;
+  return URL.canParse(`https://${handle[2]}/`) ? { user: handle[1], host: handle[2] } : undefined;
 }
 
 function parseCron(value: string): string {

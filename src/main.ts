@@ -3,7 +3,7 @@
  * Everything else is a factory; only this file starts things.
  */
 import type { Server } from "node:http";
-import { extname, join } from "node:path";
+import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { getLogger } from "@logtape/logtape";
 import type { Config } from "./config.ts";
@@ -11,14 +11,17 @@ import { configOrExit } from "./env.ts";
 import { connectPostgres, openFederationBackends } from "./federation/backends.ts";
 import { createSqliteDeliveryLedger } from "./federation/delivery-ledger.ts";
 import { trackDeliveries } from "./federation/delivery-tracking.ts";
-import { buildFederation, DEFAULT_RETRY, type FederationOptions } from "./federation/federation.ts";
+import { accountActor, buildFederation } from "./federation/federation.ts";
 import { createSqliteFollowerStore } from "./federation/followers.ts";
 import { reuseImportedPrivateKeys } from "./federation/key-reuse.ts";
 import { loadOrCreateKeys, MissingKeysError } from "./federation/keys.ts";
+import { readMovedTo, resolveAliases } from "./federation/migration.ts";
 import { federationMiddleware } from "./federation/mount.ts";
+import { localImages, toFederationOptions } from "./federation/options.ts";
 import { limitOutgoingRequests } from "./federation/outgoing.ts";
 import { openPostgresDeliveryLedger } from "./federation/postgres-delivery-ledger.ts";
 import { openPostgresFollowerStore } from "./federation/postgres-followers.ts";
+import { announceProfileChange } from "./federation/profile-update.ts";
 import { createFederationPublisher } from "./federation/publisher.ts";
 import { createApp, createHealthApp } from "./http/app.ts";
 import { createSite } from "./http/site.ts";
@@ -58,7 +61,10 @@ async function main(): Promise<void> {
 
   const handle = `@${config.accountUsername}@${config.publicUrl.host}`;
   const accountImages = localImages(config);
-  const federationOptions = toFederationOptions(config, accountImages);
+  const aliases = await resolveAliases(config.account.aliases, {
+    allowPrivateAddress: config.allowPrivateAddress,
+  });
+  const federationOptions = toFederationOptions(config, accountImages, aliases);
   const federation = buildFederation(federationOptions, {
     store,
     kv,
@@ -128,6 +134,26 @@ async function main(): Promise<void> {
     ? federation.startQueue(undefined, { signal: stopQueue.signal })
     : Promise.resolve();
   printStartup(config, handle, backends.describe);
+  const movedTo = await readMovedTo(kv);
+  if (movedTo) {
+    logger.warn("This account has moved to {target}: followers were asked to follow it there.", {
+      target: movedTo.href,
+    });
+  }
+  if (aliases.length > 0) {
+    logger.info("Also known as: {aliases}", { aliases: aliases.map((a) => a.href).join(", ") });
+  }
+  if (serves) {
+    // Once per change of the actor document, by the processes that scan (not the workers).
+    const ctx = federation.createContext(config.publicUrl);
+    const announced = await announceProfileChange(
+      ctx,
+      kv,
+      config.accountUsername,
+      await accountActor(ctx, federationOptions, { kv, keys }),
+    );
+    if (announced === "sent") logger.info("Profile changed: queued an Update for followers.");
+  }
 
   const scan = async () => {
     logScan(
@@ -169,45 +195,6 @@ async function main(): Promise<void> {
   };
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
-}
-
-/** Avatar and header given as local files: served by the app, linked by URL. */
-function localImages(config: Config) {
-  const images: Record<string, { name: string; file: string; url: URL }> = {};
-  for (const [kind, value] of Object.entries({
-    avatar: config.account.avatar,
-    header: config.account.header,
-  })) {
-    if (value === undefined || /^https?:/.test(value)) continue;
-    const name = `${kind}${extname(value).toLowerCase()}`;
-    images[kind] = { name, file: value, url: absolute(config.publicUrl, `/account/${name}`) };
-  }
-  return images;
-}
-
-function toFederationOptions(
-  config: Config,
-  images: ReturnType<typeof localImages>,
-): FederationOptions {
-  const image = (kind: "avatar" | "header") => {
-    const url = images[kind]?.url ?? URL.parse(config.account[kind] ?? "");
-    return url ? { [kind]: url } : {};
-  };
-  return {
-    origin: config.publicUrl,
-    username: config.accountUsername,
-    allowPrivateAddress: config.allowPrivateAddress,
-    postType: config.postType,
-    profile: {
-      type: config.account.type,
-      name: config.account.name,
-      summary: config.account.bio,
-      ...image("avatar"),
-      ...image("header"),
-    },
-    quietImport: { maxAgeMs: config.quietImportHours * 3_600_000 },
-    retry: { ...DEFAULT_RETRY, initialDelay: { seconds: config.deliveryFirstRetrySeconds } },
-  };
 }
 
 function logScan(report: ScanReport): void {

@@ -44,6 +44,10 @@ export interface AccountProfile {
   /** Posts may be found by full-text search. */
   readonly indexable: boolean;
   readonly published?: Date;
+  /** Other accounts of the same publisher (`alsoKnownAs`): lets one of them move here. */
+  readonly aliases?: readonly URL[];
+  /** Where the account moved to (`movedTo`), after `npm run move`. */
+  readonly movedTo?: URL;
 }
 
 const ACTOR_CLASSES = { Application, Group, Organization, Person, Service } as const;
@@ -81,6 +85,8 @@ export function toActor(
     discoverable: profile.discoverable,
     indexable: profile.indexable,
     published: profile.published == null ? null : toInstant(profile.published),
+    aliases: [...(profile.aliases ?? [])],
+    successor: profile.movedTo ?? null,
   });
 }
 

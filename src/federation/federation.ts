@@ -5,6 +5,7 @@
 import {
   type CircuitBreakerActivityDrop,
   type CircuitBreakerState,
+  type Context,
   type CreateExponentialBackoffPolicyOptions,
   createExponentialBackoffPolicy,
   createFederation,
@@ -12,7 +13,15 @@ import {
   type KvStore,
   type MessageQueue,
 } from "@fedify/fedify";
-import { Activity, Article as ArticleObject, Delete, Follow, Note, Undo } from "@fedify/vocab";
+import {
+  Activity,
+  type Actor,
+  Article as ArticleObject,
+  Delete,
+  Follow,
+  Note,
+  Undo,
+} from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { Article } from "../article.ts";
 import { absolute, paths } from "../urls.ts";
@@ -40,6 +49,7 @@ import {
   onUnverifiedActivity,
 } from "./inbox.ts";
 import type { AccountKeys } from "./keys.ts";
+import { readMovedTo } from "./migration.ts";
 import { toNodeInfo } from "./nodeinfo.ts";
 import {
   DEFAULT_POST_TYPE,
@@ -81,6 +91,8 @@ export interface ProfileOptions {
   readonly indexable?: boolean;
   /** Default: when the key pairs were created. */
   readonly published?: Date;
+  /** `ALIASES`, resolved to actor URLs: `alsoKnownAs`. */
+  readonly aliases?: readonly URL[];
 }
 
 export interface FederationOptions {
@@ -186,7 +198,6 @@ export function registerFederation(
   const { store, followers, keys } = deps;
   const username = options.username ?? DEFAULT_USERNAME;
   const postType = options.postType ?? DEFAULT_POST_TYPE;
-  const profile = resolveProfile(options, keys.createdAt);
   const isAccount = (identifier: string) => identifier === username;
   const objectContext = (ctx: Parameters<typeof objectContextOf>[0]) =>
     objectContextOf(ctx, username, postType);
@@ -197,10 +208,8 @@ export function registerFederation(
   };
 
   // The actor, its keys, and the handle WebFinger resolves to it.
-  const actor = federation.setActorDispatcher(federationPaths.actor, async (ctx, identifier) =>
-    isAccount(identifier)
-      ? toActor(ctx, identifier, username, profile, await ctx.getActorKeyPairs(identifier))
-      : null,
+  const actor = federation.setActorDispatcher(federationPaths.actor, (ctx, identifier) =>
+    isAccount(identifier) ? accountActor(ctx, options, deps) : null,
   );
   // RSA first: the actor's `publicKey` is the first pair's.
   actor.setKeyPairsDispatcher((_ctx, identifier) =>
@@ -278,6 +287,24 @@ export function registerFederation(
   });
 }
 
+/**
+ * The actor document, as served and as sent in an `Update`. `movedTo` is read from the KV
+ * store on every call: `npm run move` sets it while the service runs.
+ */
+export async function accountActor(
+  ctx: Context<void>,
+  options: FederationOptions,
+  deps: Pick<FederationDeps, "kv" | "keys">,
+): Promise<Actor> {
+  const username = options.username ?? DEFAULT_USERNAME;
+  const movedTo = await readMovedTo(deps.kv);
+  const profile = {
+    ...resolveProfile(options, deps.keys.createdAt),
+    ...(movedTo == null ? {} : { movedTo }),
+  };
+  return toActor(ctx, username, username, profile, await ctx.getActorKeyPairs(username));
+}
+
 export function resolveProfile(options: FederationOptions, keysCreatedAt: Date): AccountProfile {
   const profile = options.profile ?? {};
   const origin = options.origin;
@@ -297,6 +324,7 @@ export function resolveProfile(options: FederationOptions, keysCreatedAt: Date):
     discoverable: profile.discoverable ?? true,
     indexable: profile.indexable ?? true,
     published: profile.published ?? keysCreatedAt,
+    ...(profile.aliases == null ? {} : { aliases: profile.aliases }),
   };
 }
 

@@ -91,6 +91,8 @@ export interface FakeRemoteOptions {
    * to each user's own inbox (where a gone account answers 410).
    */
   readonly sharedInbox?: boolean;
+  /** Per hosted user, the `alsoKnownAs` of its actor document (actor URLs); default none. */
+  readonly aliases?: Readonly<Record<string, readonly (URL | string)[]>>;
 }
 
 /** One request received by an inbox. */
@@ -218,6 +220,8 @@ export interface FakeRemote {
     predicate: (activity: JsonObject, request: ReceivedRequest) => boolean,
     options?: { readonly timeoutMs?: number },
   ): Promise<ReceivedRequest>;
+  /** Sets the `alsoKnownAs` of `user`'s actor document from now on (as Mastodon's account aliases). */
+  setAliases(user: string, aliases: readonly (URL | string)[]): void;
   /** Switches how the inboxes answer from now on. */
   setMode(mode: FakeRemoteMode): void;
   readonly mode: FakeRemoteMode;
@@ -323,6 +327,9 @@ async function start(
   const knownActors = new Map<string, JsonObject>();
   const follows = new Map<string, URL>(); // `${user} ${target}` → the last Follow's id
   const deleted = new Set<string>();
+  const aliases = new Map<string, readonly string[]>(
+    Object.entries(options.aliases ?? {}).map(([user, urls]) => [user, urls.map(String)]),
+  );
 
   const userOf = (user: string | undefined): string => {
     const name = user ?? users[0] ?? "";
@@ -445,7 +452,13 @@ async function start(
     if (deleted.has(user)) return answer(res, 410, { error: "gone" });
     const document =
       match?.[3] === undefined
-        ? actorDocument(origin, user, keysOf(user).publicKeyPem, options.sharedInbox ?? true)
+        ? actorDocument(
+            origin,
+            user,
+            keysOf(user).publicKeyPem,
+            options.sharedInbox ?? true,
+            aliases.get(user),
+          )
         : emptyCollection(url.href);
     return answer(res, 200, document, `${ACTIVITY_CONTENT_TYPE}; charset=utf-8`);
   }
@@ -602,6 +615,10 @@ async function start(
         waiters.add(waiter);
         closers.add(onClose);
       });
+    },
+
+    setAliases(user, urls) {
+      aliases.set(userOf(user), urls.map(String));
     },
 
     setMode(next) {

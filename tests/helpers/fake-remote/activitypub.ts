@@ -75,6 +75,7 @@ export function actorDocument(
   user: string,
   publicKeyPem: string,
   sharedInbox = true,
+  alsoKnownAs: readonly string[] = [],
 ): JsonObject {
   const id = actorUrlOf(origin, user).href;
   return {
@@ -93,6 +94,7 @@ export function actorDocument(
     discoverable: true,
     ...(sharedInbox ? { endpoints: { sharedInbox: new URL("/inbox", origin).href } } : {}),
     publicKey: { id: `${id}#main-key`, owner: id, publicKeyPem },
+    ...(alsoKnownAs.length > 0 ? { alsoKnownAs: [...alsoKnownAs] } : {}),
   };
 }
 

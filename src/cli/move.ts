@@ -1,0 +1,175 @@
+/**
+ * `npm run move -- @new@host [--dry-run]`: moves the account to another one, as Mastodon's
+ * "Move to a different account" does. Checks that the new account lists this one in its
+ * `alsoKnownAs`, records `movedTo` (which the running service serves from then on), and
+ * queues a `Move` and an actor `Update` for every follower; the service's delivery workers
+ * deliver them, with retries, whether they run now or at the next start.
+ * Exit code 0 when done (or, with `--dry-run`, when the move would be accepted), 1 when the
+ * new account is not ready, 2 on a configuration problem.
+ */
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import type { Config } from "../config.ts";
+import { configOrExit } from "../env.ts";
+import { connectPostgres, openFederationBackends } from "../federation/backends.ts";
+import { createSqliteDeliveryLedger } from "../federation/delivery-ledger.ts";
+import { trackDeliveries } from "../federation/delivery-tracking.ts";
+import { accountActor, buildFederation } from "../federation/federation.ts";
+import { createSqliteFollowerStore } from "../federation/followers.ts";
+import { KEYS_CREATED_KEY, loadOrCreateKeys } from "../federation/keys.ts";
+import {
+  checkMoveTarget,
+  readMovedTo,
+  resolveAliases,
+  saveMovedTo,
+  toMove,
+} from "../federation/migration.ts";
+import { localImages, toFederationOptions } from "../federation/options.ts";
+import { limitOutgoingRequests } from "../federation/outgoing.ts";
+import { openPostgresDeliveryLedger } from "../federation/postgres-delivery-ledger.ts";
+import { openPostgresFollowerStore } from "../federation/postgres-followers.ts";
+import { announceProfileChange } from "../federation/profile-update.ts";
+import { configureLogging } from "../logging.ts";
+import { openPostgresArticleStore } from "../store/postgres.ts";
+import { SqliteArticleStore } from "../store/sqlite.ts";
+
+const usage = "Usage: npm run move -- @new@host [--dry-run]";
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const dryRun = args.includes("--dry-run") || args.includes("--check");
+  const targets = args.filter((arg) => !arg.startsWith("--"));
+  if (targets.length !== 1 || targets[0] === undefined) {
+    console.error(usage);
+    return 2;
+  }
+  const target = targets[0];
+  const config = configOrExit({ checkFolders: true });
+  limitOutgoingRequests(config.requestTimeoutSeconds * 1000);
+  await configureLogging("warning", config.logFormat);
+  const account = await openAccount(config);
+  if (account === undefined) {
+    console.error(
+      "There is no account to move yet: start Herald once (npm start) with this configuration.",
+    );
+    return 2;
+  }
+  try {
+    return await move(account, config, target, dryRun);
+  } finally {
+    await account.close();
+  }
+}
+
+async function move(
+  account: Account,
+  config: Config,
+  target: string,
+  dryRun: boolean,
+): Promise<number> {
+  const { federation, kv } = account;
+  const ctx = federation.createContext(config.publicUrl);
+  const self = ctx.getActorUri(config.accountUsername);
+  console.log(`Moving ${self.href} to ${target}${dryRun ? " (dry run)" : ""}.`);
+  const check = await checkMoveTarget(ctx, self, target, {
+    allowPrivateAddress: config.allowPrivateAddress,
+  });
+  if (!check.ok) {
+    console.error(`Not moved: ${check.reason}`);
+    return 1;
+  }
+  console.log(`ok    ${check.target.href} lists this account in its alsoKnownAs.`);
+  const followers = await account.followers.count();
+  const before = await readMovedTo(kv);
+  if (before != null && before.href !== check.target.href) {
+    console.log(
+      `note  This account had moved to ${before.href} before; it now points to the new one.`,
+    );
+  }
+  if (dryRun) {
+    console.log(
+      `\nReady to move: ${followers} followers would be asked to follow ${check.target.href}.`,
+    );
+    return 0;
+  }
+  await saveMovedTo(kv, check.target);
+  console.log(`ok    The actor document now says movedTo: ${check.target.href}.`);
+  await ctx.sendActivity(
+    { identifier: config.accountUsername },
+    "followers",
+    toMove(ctx, config.accountUsername, check.target),
+    { preferSharedInbox: true },
+  );
+  console.log(`ok    Queued a Move for ${followers} followers.`);
+  // The profile changed (movedTo): an Update now, and none again at the next start.
+  await announceProfileChange(
+    ctx,
+    kv,
+    config.accountUsername,
+    await accountActor(ctx, account.federationOptions, account),
+  );
+  console.log(`ok    Queued an Update of the profile.`);
+  console.log(
+    `\nMoved. The running Herald delivers the Move (retrying for days when a server is down); ` +
+      `Mastodon servers then have each follower follow ${check.target.href}. ` +
+      `Check deliveries with npm run doctor. Herald keeps publishing here; stop it when you are done.`,
+  );
+  return 0;
+}
+
+type Account = NonNullable<Awaited<ReturnType<typeof openAccount>>>;
+
+/**
+ * The stores and the federation of the account, as `npm start` opens them, minus the server;
+ * `undefined` when Herald never ran with this configuration (no keys: nothing to move).
+ */
+async function openAccount(config: Config) {
+  const db = new DatabaseSync(join(config.dataDir, "herald.sqlite"));
+  const store = config.databaseUrl
+    ? await openPostgresArticleStore(config.databaseUrl)
+    : new SqliteArticleStore(db);
+  const sql = config.databaseUrl ? connectPostgres(config.databaseUrl) : undefined;
+  const backends = await openFederationBackends({
+    databaseUrl: config.databaseUrl,
+    redisUrl: config.redisUrl,
+    dataDb: db,
+    postgres: sql,
+  });
+  const { kv, queue } = backends;
+  const close = async () => {
+    await backends.close();
+    await sql?.end({ timeout: 5 });
+    await store.close();
+    if (db.isOpen) db.close();
+  };
+  if ((await kv.get(KEYS_CREATED_KEY)) == null) {
+    await close();
+    return undefined;
+  }
+  const followers = sql ? await openPostgresFollowerStore(sql) : createSqliteFollowerStore(db);
+  const ledger = sql ? await openPostgresDeliveryLedger(sql) : createSqliteDeliveryLedger(db);
+  // The ledger records what is queued here, so `npm run doctor` reports the Move's deliveries.
+  const deliveries = trackDeliveries(queue, ledger);
+  const keys = await loadOrCreateKeys(config.keysDir, kv);
+  const aliases = await resolveAliases(config.account.aliases, {
+    allowPrivateAddress: config.allowPrivateAddress,
+  });
+  const federationOptions = toFederationOptions(config, localImages(config), aliases);
+  const federation = buildFederation(federationOptions, {
+    store,
+    kv,
+    queue: deliveries.queue,
+    keys,
+    followers,
+  });
+  return {
+    federation,
+    federationOptions,
+    kv,
+    keys,
+    followers,
+    close,
+  };
+}
+
+process.exitCode = await main();

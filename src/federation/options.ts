@@ -1,0 +1,57 @@
+/**
+ * The federation's options from the configuration, shared by `npm start` and the commands
+ * that act as the account (`npm run move`), so that both describe the same actor.
+ */
+import { extname } from "node:path";
+import type { Config } from "../config.ts";
+import { absolute } from "../urls.ts";
+import { DEFAULT_RETRY, type FederationOptions } from "./federation.ts";
+
+/** An avatar or header given as a local file: served by the app at `url`. */
+export interface AccountImage {
+  readonly name: string;
+  readonly file: string;
+  readonly url: URL;
+}
+
+/** Avatar and header given as local files: served by the app, linked by URL. */
+export function localImages(config: Config): Record<string, AccountImage> {
+  const images: Record<string, AccountImage> = {};
+  for (const [kind, value] of Object.entries({
+    avatar: config.account.avatar,
+    header: config.account.header,
+  })) {
+    if (value === undefined || /^https?:/.test(value)) continue;
+    const name = `${kind}${extname(value).toLowerCase()}`;
+    images[kind] = { name, file: value, url: absolute(config.publicUrl, `/account/${name}`) };
+  }
+  return images;
+}
+
+/** `aliases`: `ALIASES` resolved to actor URLs (`resolveAliases()`). */
+export function toFederationOptions(
+  config: Config,
+  images: Record<string, AccountImage>,
+  aliases: readonly URL[],
+): FederationOptions {
+  const image = (kind: "avatar" | "header") => {
+    const url = images[kind]?.url ?? URL.parse(config.account[kind] ?? "");
+    return url ? { [kind]: url } : {};
+  };
+  return {
+    origin: config.publicUrl,
+    username: config.accountUsername,
+    allowPrivateAddress: config.allowPrivateAddress,
+    postType: config.postType,
+    profile: {
+      type: config.account.type,
+      name: config.account.name,
+      summary: config.account.bio,
+      ...image("avatar"),
+      ...image("header"),
+      aliases,
+    },
+    quietImport: { maxAgeMs: config.quietImportHours * 3_600_000 },
+    retry: { ...DEFAULT_RETRY, initialDelay: { seconds: config.deliveryFirstRetrySeconds } },
+  };
+}
