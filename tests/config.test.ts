@@ -93,6 +93,25 @@ describe("loadConfig()", () => {
     expect(problems({ PUBLIC_URL: url })[0]).toContain(why);
   });
 
+  it("reads ALIASES as actor URLs and handles, separated by commas or spaces", () => {
+    const config = loadConfig({
+      ALIASES: "https://old.test/users/news, @news@old.test\nacct:news@other.test  zeitung@x.test",
+    });
+    expect(config.account.aliases).toEqual([
+      "https://old.test/users/news",
+      "@news@old.test",
+      "acct:news@other.test",
+      "zeitung@x.test",
+    ]);
+    expect(loadConfig({}).account.aliases).toEqual([]);
+  });
+
+  it("refuses an alias that is neither a URL nor a handle, naming it", () => {
+    expect(problems({ ALIASES: "@news@old.test, news, ftp://x.test" })).toEqual([
+      'ALIASES must list actor URLs (https://…) or handles (@user@host), separated by commas; not "news", "ftp://x.test" (got "@news@old.test, news, ftp://x.test").',
+    ]);
+  });
+
   it("refuses a cron expression that does not parse, saying why", () => {
     expect(problems({ SCAN_SCHEDULE: "61 * * * *" })[0]).toMatch(
       /^SCAN_SCHEDULE is not a valid cron expression \(minute: .*\) \(got "61 \* \* \* \*"\)\.$/,
