@@ -135,6 +135,9 @@ async function* remoteChecks(origin: URL, config: Config): AsyncGenerator<Check>
         "Actor id",
         `${String(actor.id)} differs from ${self}: check PUBLIC_URL and the proxy's Host header`,
       );
+  if (typeof actor.movedTo === "string") {
+    yield warn("Moved", `the account moved to ${actor.movedTo} (npm run move)`);
+  }
   const vary = actorResponse.headers.get("vary") ?? "";
   yield /accept/i.test(vary)
     ? ok("Vary: Accept", "set, so caches keep HTML and ActivityPub apart")

@@ -88,7 +88,7 @@ async function move(
   }
   if (dryRun) {
     console.log(
-      `\nReady to move: ${followers} followers would be asked to follow ${check.target.href}.`,
+      `\nReady to move: ${count(followers, "follower")} would be asked to follow ${check.target.href}.`,
     );
     return 0;
   }
@@ -100,7 +100,7 @@ async function move(
     toMove(ctx, config.accountUsername, check.target),
     { preferSharedInbox: true },
   );
-  console.log(`ok    Queued a Move for ${followers} followers.`);
+  console.log(`ok    Queued a Move for ${count(followers, "follower")}.`);
   // The profile changed (movedTo): an Update now, and none again at the next start.
   await announceProfileChange(
     ctx,
@@ -112,10 +112,12 @@ async function move(
   console.log(
     `\nMoved. The running Herald delivers the Move (retrying for days when a server is down); ` +
       `Mastodon servers then have each follower follow ${check.target.href}. ` +
-      `Check deliveries with npm run doctor. Herald keeps publishing here; stop it when you are done.`,
+      `Check the deliveries with npm run doctor. Herald keeps publishing here; stop it once the new account has taken over.`,
   );
   return 0;
 }
+
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;
 
 type Account = NonNullable<Awaited<ReturnType<typeof openAccount>>>;
 

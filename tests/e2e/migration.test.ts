@@ -78,13 +78,13 @@ describe("Moving the account, end to end", () => {
 
     const dry = await runMove(folders, herald, [`@${remote.handle("bob")}`, "--dry-run"]);
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain("1 followers would be asked");
+    expect(dry.stdout).toContain("1 follower would be asked");
     expect((await remote.fetchObject(actorUrl)).movedTo).toBeUndefined();
 
     const result = await runMove(folders, herald, [`@${remote.handle("bob")}`]);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain("Queued a Move for 1 followers");
+    expect(result.stdout).toContain("Queued a Move for 1 follower.");
 
     const moved = await remote.waitFor((a) => a.type === "Move", { timeoutMs: 15_000 });
     const move = moved.activity as JsonObject;
