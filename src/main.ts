@@ -63,6 +63,7 @@ async function main(): Promise<void> {
   const accountImages = localImages(config);
   const aliases = await resolveAliases(config.account.aliases, {
     allowPrivateAddress: config.allowPrivateAddress,
+    timeoutMs: config.requestTimeoutSeconds * 1000,
   });
   const federationOptions = toFederationOptions(config, accountImages, aliases);
   const federation = buildFederation(federationOptions, {

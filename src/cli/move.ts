@@ -73,6 +73,7 @@ async function move(
   console.log(`Moving ${self.href} to ${target}${dryRun ? " (dry run)" : ""}.`);
   const check = await checkMoveTarget(ctx, self, target, {
     allowPrivateAddress: config.allowPrivateAddress,
+    timeoutMs: config.requestTimeoutSeconds * 1000,
   });
   if (!check.ok) {
     console.error(`Not moved: ${check.reason}`);
@@ -155,6 +156,7 @@ async function openAccount(config: Config) {
   const keys = await loadOrCreateKeys(config.keysDir, kv);
   const aliases = await resolveAliases(config.account.aliases, {
     allowPrivateAddress: config.allowPrivateAddress,
+    timeoutMs: config.requestTimeoutSeconds * 1000,
   });
   const federationOptions = toFederationOptions(config, localImages(config), aliases);
   const federation = buildFederation(federationOptions, {

@@ -67,6 +67,10 @@ describe("Moving the account, end to end", () => {
     await pause(1500);
     expect(ofType(remote, "Move")).toEqual([]);
     expect((await remote.fetchObject(actorUrl)).movedTo).toBeUndefined();
+
+    const usage = await runMove(folders, herald, []);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("Usage: npm run move -- @new@host");
   });
 
   it("sends followers a Move to the new account and serves movedTo once the alias is there", async () => {
