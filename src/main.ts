@@ -20,6 +20,7 @@ import { limitOutgoingRequests } from "./federation/outgoing.ts";
 import { openPostgresDeliveryLedger } from "./federation/postgres-delivery-ledger.ts";
 import { openPostgresFollowerStore } from "./federation/postgres-followers.ts";
 import { createFederationPublisher } from "./federation/publisher.ts";
+import { describeRelays, relayRecipients, syncRelays } from "./federation/relays.ts";
 import { createApp, createHealthApp } from "./http/app.ts";
 import { createSite } from "./http/site.ts";
 import { configureLogging } from "./logging.ts";
@@ -94,7 +95,10 @@ async function main(): Promise<void> {
       name: "federation",
       publish: createFederationPublisher(
         federation,
-        { firstScan: () => store.firstScan() },
+        {
+          firstScan: () => store.firstScan(),
+          relays: () => relayRecipients({ kv, followers }, config.relays),
+        },
         federationOptions,
       ),
     },
@@ -128,6 +132,17 @@ async function main(): Promise<void> {
     ? federation.startQueue(undefined, { signal: stopQueue.signal })
     : Promise.resolve();
   printStartup(config, handle, backends.describe);
+  for (const relay of await describeRelays(kv, config.relays)) {
+    logger.info("Relay:       {url}: {state}", { url: relay.url.href, state: relay.text });
+  }
+  // Subscribing waits for each relay's actor document: in the background, where deliveries run.
+  const relaysSynced = delivers
+    ? syncRelays(
+        federation.createContext(config.publicUrl),
+        { kv, followers, identifier: config.accountUsername },
+        config.relays,
+      ).catch((error: unknown) => logger.error("Relay subscriptions failed: {error}", { error }))
+    : Promise.resolve();
 
   const scan = async () => {
     logScan(
@@ -159,6 +174,7 @@ async function main(): Promise<void> {
     await schedule?.stop();
     server.closeIdleConnections();
     await new Promise((resolve) => server.close(resolve));
+    await relaysSynced;
     stopQueue.abort();
     await delivering;
     await backends.close();

@@ -12,7 +12,16 @@ import {
   type KvStore,
   type MessageQueue,
 } from "@fedify/fedify";
-import { Activity, Article as ArticleObject, Delete, Follow, Note, Undo } from "@fedify/vocab";
+import {
+  Accept,
+  Activity,
+  Article as ArticleObject,
+  Delete,
+  Follow,
+  Note,
+  Reject,
+  Undo,
+} from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { Article } from "../article.ts";
 import { absolute, paths } from "../urls.ts";
@@ -50,6 +59,7 @@ import {
   toNote,
 } from "./objects.ts";
 import { onPermanentFailure, type QuietImportOptions } from "./publisher.ts";
+import { onRelayAccepted, onRelayRejected, type RelayStoreDeps } from "./relays.ts";
 
 const logger = getLogger(["herald", "federation"]);
 
@@ -195,6 +205,7 @@ export function registerFederation(
     identifier: username,
     allowPrivateAddress: options.allowPrivateAddress ?? false,
   };
+  const relayDeps: RelayStoreDeps = { kv: deps.kv, followers };
 
   // The actor, its keys, and the handle WebFinger resolves to it.
   const actor = federation.setActorDispatcher(federationPaths.actor, async (ctx, identifier) =>
@@ -216,6 +227,9 @@ export function registerFederation(
     .on(Follow, onFollowed(inboxDeps))
     .on(Undo, onUnfollowed(inboxDeps))
     .on(Delete, onDeleted(inboxDeps))
+    // Answers to the account's own follows, which only relays get (`relays.ts`).
+    .on(Accept, onRelayAccepted(relayDeps))
+    .on(Reject, onRelayRejected(relayDeps))
     .on(Activity, onOtherActivity)
     .onUnverifiedActivity(onUnverifiedActivity(inboxDeps))
     .onError((_ctx, error) => logger.error("Inbox activity failed: {error}", { error }))
