@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { doctor } from "../helpers/doctor.ts";
 import {
   AS_CONTEXT,
   type FakeRemote,
@@ -75,6 +76,11 @@ describe("Relays (RELAYS), end to end", { timeout: 60_000 }, () => {
     expect(((created.activity as JsonObject).object as JsonObject).name).toBe("Relayed");
     expect(herald.output()).toContain("Queued Create of a for followers and 1 relay.");
     expect(await afterAWhile(() => verified(remote, "Create"))).toHaveLength(1);
+
+    const { stdout } = await doctor(folders, herald.origin, undefined, { RELAYS: relay.href });
+    expect(stdout).toMatch(
+      /^ok +Relay http:\/\/\S+\/users\/relay: accepted since .* \(mastodon style\)$/m,
+    );
   });
 
   it("follows a LitePub-style relay's actor, and sends each post once when the relay follows back", async () => {
