@@ -139,7 +139,7 @@ async function main(): Promise<void> {
   const relaysSynced = delivers
     ? syncRelays(
         federation.createContext(config.publicUrl),
-        { kv, followers, identifier: config.accountUsername },
+        { kv, followers, identifier: config.accountUsername, signal: stopQueue.signal },
         config.relays,
       ).catch((error: unknown) => logger.error("Relay subscriptions failed: {error}", { error }))
     : Promise.resolve();
@@ -174,8 +174,8 @@ async function main(): Promise<void> {
     await schedule?.stop();
     server.closeIdleConnections();
     await new Promise((resolve) => server.close(resolve));
-    await relaysSynced;
     stopQueue.abort();
+    await relaysSynced;
     await delivering;
     await backends.close();
     await sql?.end({ timeout: 5 });

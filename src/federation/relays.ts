@@ -63,6 +63,8 @@ export interface RelayStoreDeps {
 export interface RelaySyncDeps extends RelayStoreDeps {
   /** The account's actor identifier. */
   readonly identifier: string;
+  /** Stops subscribing (at shutdown), even while waiting for a relay's actor document. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -82,6 +84,7 @@ export async function syncRelays(
     if (!wanted.has(subscription.url.href)) await unsubscribe(ctx, deps, subscription);
   }
   for (const relay of configured) {
+    if (deps.signal?.aborted) return;
     try {
       await subscribe(ctx, deps, relay);
     } catch (error) {
@@ -105,7 +108,8 @@ async function subscribe(ctx: Context<void>, deps: RelaySyncDeps, relay: RelayCo
     );
     return;
   }
-  const found = await resolveRelay(ctx, deps.identifier, relay);
+  const found = await resolveRelay(ctx, deps, relay);
+  if (deps.signal?.aborted) return;
   if (typeof found === "string") {
     logger.warn("Could not subscribe to relay {url}: {reason}; trying again at the next start.", {
       url,
@@ -185,11 +189,16 @@ interface FoundRelay {
  */
 async function resolveRelay(
   ctx: Context<void>,
-  identifier: string,
+  deps: RelaySyncDeps,
   relay: RelayConfig,
 ): Promise<FoundRelay | string> {
-  const documentLoader = await ctx.getDocumentLoader({ identifier });
-  const object = await ctx.lookupObject(relay.url, { documentLoader }).catch(() => null);
+  const documentLoader = await ctx.getDocumentLoader({ identifier: deps.identifier });
+  const object = await ctx
+    .lookupObject(relay.url, {
+      documentLoader,
+      ...(deps.signal == null ? {} : { signal: deps.signal }),
+    })
+    .catch(() => null);
   if (object != null && isActor(object) && object.id != null && object.inboxId != null) {
     return { style: relay.style ?? styleOf(object), inbox: object.inboxId, actor: object.id };
   }

@@ -74,6 +74,11 @@ describe("Relays (RELAYS), end to end", { timeout: 60_000 }, () => {
     expect(created.path).toBe("/users/relay/inbox");
     expect(created.signer?.href).toBe(actor);
     expect(((created.activity as JsonObject).object as JsonObject).name).toBe("Relayed");
+    // Mastodon checks a relayed activity by its Linked Data signature, not by fetching it.
+    expect((created.activity as JsonObject).signature).toMatchObject({
+      type: "RsaSignature2017",
+      creator: `${actor}#main-key`,
+    });
     expect(herald.output()).toContain("Queued Create of a for followers and 1 relay.");
     expect(await afterAWhile(() => verified(remote, "Create"))).toHaveLength(1);
 
