@@ -236,8 +236,9 @@ export function toRelayFollow(actor: URL, subscription: RelaySubscription): Foll
   });
 }
 
+/** Fedify skips a recipient without an id; while the actor is unknown, the inbox stands in. */
 function recipientOf(subscription: RelaySubscription): Recipient {
-  return { id: subscription.actor ?? null, inboxId: subscription.inbox };
+  return { id: subscription.actor ?? subscription.inbox, inboxId: subscription.inbox };
 }
 
 /** `Accept` of one of our relay follows: the relay relays our posts from now on. */

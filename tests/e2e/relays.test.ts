@@ -88,6 +88,19 @@ describe("Relays (RELAYS), end to end", { timeout: 60_000 }, () => {
     );
   });
 
+  it("takes a Mastodon-style relay by its inbox URL, as Mastodon's admin page does", async () => {
+    const remote = await relayServer();
+    const folders = heraldFolders();
+    const herald = await startHerald(folders, { env: { RELAYS: remote.inboxUrl("relay").href } });
+    const follow = await waitForFollow(remote);
+    expect(follow.object).toBe(PUBLIC_COLLECTION);
+    await answer(remote, herald, follow, "Accept");
+    await herald.waitForLog(/accepted the subscription\./);
+    writeFileSync(join(folders.articles, "a.md"), "# By inbox\n\nStill relayed.");
+    const created = await remote.waitFor((a) => a.type === "Create", { timeoutMs: 15_000 });
+    expect(created.path).toBe("/users/relay/inbox");
+  });
+
   it("follows a LitePub-style relay's actor, and sends each post once when the relay follows back", async () => {
     const remote = await relayServer();
     const folders = heraldFolders();
