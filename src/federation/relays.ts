@@ -317,11 +317,11 @@ export async function relayRecipients(
   deps: RelayStoreDeps,
   configured: readonly RelayConfig[],
 ): Promise<Recipient[]> {
-  if (configured.length === 0) return [];
-  const wanted = new Set(configured.map((relay) => relay.url.href));
   const recipients = new Map<string, Recipient>();
-  for (const subscription of await listRelays(deps.kv)) {
-    if (subscription.state !== "accepted" || !wanted.has(subscription.url.href)) continue;
+  // One read per configured relay, not a listing: Redis lists by scanning every key.
+  for (const relay of configured) {
+    const subscription = await getRelay(deps.kv, relay.url);
+    if (subscription?.state !== "accepted") continue;
     if (subscription.actor != null && (await deps.followers.get(subscription.actor)) != null) {
       continue;
     }
