@@ -13,6 +13,7 @@ import { createSqliteDeliveryLedger } from "./federation/delivery-ledger.ts";
 import { trackDeliveries } from "./federation/delivery-tracking.ts";
 import { buildFederation, DEFAULT_RETRY, type FederationOptions } from "./federation/federation.ts";
 import { createSqliteFollowerStore } from "./federation/followers.ts";
+import { createInteractionStore } from "./federation/interactions.ts";
 import { reuseImportedPrivateKeys } from "./federation/key-reuse.ts";
 import { loadOrCreateKeys, MissingKeysError } from "./federation/keys.ts";
 import { federationMiddleware } from "./federation/mount.ts";
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
   const followers = sql ? await openPostgresFollowerStore(sql) : createSqliteFollowerStore(db);
   const ledger = sql ? await openPostgresDeliveryLedger(sql) : createSqliteDeliveryLedger(db);
   const deliveries = trackDeliveries(queue, ledger);
+  const interactions = createInteractionStore(kv);
   const keys = await loadOrCreateKeys(config.keysDir, kv).catch((error: unknown) => {
     if (!(error instanceof MissingKeysError)) throw error;
     logger.fatal("{message}", { message: error.message });
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
     queue: deliveries.queue,
     keys,
     followers,
+    interactions,
     onDeliveryError: deliveries.failed,
   });
   const actor = federation.createContext(config.publicUrl).getActorUri(config.accountUsername);
@@ -86,6 +89,7 @@ async function main(): Promise<void> {
       ...(config.websubHub ? { hub: config.websubHub } : {}),
     },
     limit: config.feedLimit,
+    interactions,
   });
   // In this order: the site first, so a post never links to a page that is not there yet.
   const publishers: Publisher[] = [
