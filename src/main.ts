@@ -22,6 +22,7 @@ import { openPostgresDeliveryLedger } from "./federation/postgres-delivery-ledge
 import { openPostgresFollowerStore } from "./federation/postgres-followers.ts";
 import { createFederationPublisher } from "./federation/publisher.ts";
 import { createApp, createHealthApp } from "./http/app.ts";
+import { createImageResizer } from "./http/media.ts";
 import { createSite } from "./http/site.ts";
 import { configureLogging } from "./logging.ts";
 import { type Publisher, runScan, type ScanReport } from "./pipeline.ts";
@@ -119,6 +120,7 @@ async function main(): Promise<void> {
           { ...federationOptions, inboxRateLimit: config.inboxRateLimit },
         ),
         articlesDir: config.articlesDir,
+        resizer: createImageResizer(join(config.dataDir, "media")),
         accountImages: Object.fromEntries(
           Object.values(accountImages).map(({ name, file }) => [name, file]),
         ),
