@@ -13,6 +13,7 @@ import { createSqliteDeliveryLedger } from "./federation/delivery-ledger.ts";
 import { trackDeliveries } from "./federation/delivery-tracking.ts";
 import { buildFederation, DEFAULT_RETRY, type FederationOptions } from "./federation/federation.ts";
 import { createSqliteFollowerStore } from "./federation/followers.ts";
+import { createInteractionStore } from "./federation/interactions.ts";
 import { reuseImportedPrivateKeys } from "./federation/key-reuse.ts";
 import { loadOrCreateKeys, MissingKeysError } from "./federation/keys.ts";
 import { federationMiddleware } from "./federation/mount.ts";
@@ -22,6 +23,7 @@ import { openPostgresFollowerStore } from "./federation/postgres-followers.ts";
 import { createFederationPublisher } from "./federation/publisher.ts";
 import { describeRelays, relayRecipients, syncRelays } from "./federation/relays.ts";
 import { createApp, createHealthApp } from "./http/app.ts";
+import { createImageResizer } from "./http/media.ts";
 import { createSite } from "./http/site.ts";
 import { configureLogging } from "./logging.ts";
 import { type Publisher, runScan, type ScanReport } from "./pipeline.ts";
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
   const followers = sql ? await openPostgresFollowerStore(sql) : createSqliteFollowerStore(db);
   const ledger = sql ? await openPostgresDeliveryLedger(sql) : createSqliteDeliveryLedger(db);
   const deliveries = trackDeliveries(queue, ledger);
+  const interactions = createInteractionStore(kv);
   const keys = await loadOrCreateKeys(config.keysDir, kv).catch((error: unknown) => {
     if (!(error instanceof MissingKeysError)) throw error;
     logger.fatal("{message}", { message: error.message });
@@ -66,6 +69,7 @@ async function main(): Promise<void> {
     queue: deliveries.queue,
     keys,
     followers,
+    interactions,
     onDeliveryError: deliveries.failed,
   });
   const actor = federation.createContext(config.publicUrl).getActorUri(config.accountUsername);
@@ -87,6 +91,7 @@ async function main(): Promise<void> {
       ...(config.websubHub ? { hub: config.websubHub } : {}),
     },
     limit: config.feedLimit,
+    interactions,
   });
   // In this order: the site first, so a post never links to a page that is not there yet.
   const publishers: Publisher[] = [
@@ -119,6 +124,7 @@ async function main(): Promise<void> {
           { ...federationOptions, inboxRateLimit: config.inboxRateLimit },
         ),
         articlesDir: config.articlesDir,
+        resizer: createImageResizer(join(config.dataDir, "media")),
         accountImages: Object.fromEntries(
           Object.values(accountImages).map(({ name, file }) => [name, file]),
         ),
