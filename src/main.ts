@@ -35,6 +35,9 @@ import { absolute, paths } from "./urls.ts";
 
 const logger = getLogger(["herald"]);
 
+/** How often relays that have not accepted yet are asked again. */
+const RELAY_RETRY_MS = 60 * 60 * 1000;
+
 async function main(): Promise<void> {
   const config = configOrExit({ checkFolders: true });
   await configureLogging(config.logLevel, config.logFormat);
@@ -141,14 +144,22 @@ async function main(): Promise<void> {
   for (const relay of await describeRelays(kv, config.relays)) {
     logger.info("Relay:       {url}: {state}", { url: relay.url.href, state: relay.text });
   }
-  // Subscribing waits for each relay's actor document: in the background, where deliveries run.
-  const relaysSynced = delivers
-    ? syncRelays(
-        federation.createContext(config.publicUrl),
-        { kv, followers, identifier: config.accountUsername, signal: stopQueue.signal },
-        config.relays,
-      ).catch((error: unknown) => logger.error("Relay subscriptions failed: {error}", { error }))
-    : Promise.resolve();
+  // Subscribing waits for each relay's actor document: in the background, where deliveries run;
+  // again every hour, for a relay that could not be reached or has not answered yet.
+  const syncAllRelays = () =>
+    syncRelays(
+      federation.createContext(config.publicUrl),
+      { kv, followers, identifier: config.accountUsername, signal: stopQueue.signal },
+      config.relays,
+    ).catch((error: unknown) => logger.error("Relay subscriptions failed: {error}", { error }));
+  let relaysSynced = delivers ? syncAllRelays() : Promise.resolve();
+  const relayTimer =
+    delivers && config.relays.length > 0
+      ? setInterval(() => {
+          relaysSynced = relaysSynced.then(syncAllRelays);
+        }, RELAY_RETRY_MS)
+      : undefined;
+  relayTimer?.unref();
 
   const scan = async () => {
     logScan(
@@ -180,6 +191,7 @@ async function main(): Promise<void> {
     await schedule?.stop();
     server.closeIdleConnections();
     await new Promise((resolve) => server.close(resolve));
+    clearInterval(relayTimer);
     stopQueue.abort();
     await relaysSynced;
     await delivering;

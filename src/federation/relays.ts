@@ -68,11 +68,10 @@ export interface RelaySyncDeps extends RelayStoreDeps {
 }
 
 /**
- * Brings the subscriptions in line with `RELAYS`, once on start (in a process that delivers):
- * each configured relay not yet accepted is sent a `Follow` (the same one again while pending),
- * and each relay no longer configured an `Undo` of it, then forgotten. A relay that cannot be
- * reached is tried again at the next start; the `Follow` itself goes through the delivery
- * queue and its retries.
+ * Brings the subscriptions in line with `RELAYS`, on start and then hourly (main.ts, in a
+ * process that delivers): each configured relay not yet accepted is sent a `Follow` (the same
+ * one again while pending), and each relay no longer configured an `Undo` of it, then
+ * forgotten. The `Follow` itself goes through the delivery queue and its retries.
  */
 export async function syncRelays(
   ctx: Context<void>,
@@ -111,7 +110,7 @@ async function subscribe(ctx: Context<void>, deps: RelaySyncDeps, relay: RelayCo
   const found = await resolveRelay(ctx, deps, relay);
   if (deps.signal?.aborted) return;
   if (typeof found === "string") {
-    logger.warn("Could not subscribe to relay {url}: {reason}; trying again at the next start.", {
+    logger.warn("Could not subscribe to relay {url}: {reason}; trying again within the hour.", {
       url,
       reason: found,
     });
