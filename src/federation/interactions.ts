@@ -15,8 +15,11 @@ import type { Interaction, InteractionKind, InteractionReader } from "../interac
 export type { Interaction, InteractionActor } from "../interactions.ts";
 
 export interface InteractionStore extends InteractionReader {
-  /** Stores (or replaces, for an edited reply) one interaction with an article. */
-  add(articleId: string, interaction: Interaction): Promise<void>;
+  /**
+   * Stores (or replaces, for an edited reply) one interaction with an article; false when
+   * the article has as many as it may keep (a flood of them is not worth keeping).
+   */
+  add(articleId: string, interaction: Interaction): Promise<boolean>;
   /**
    * Removes what `id` (a note or an activity) added, if `actorId` added it: only its author
    * may take it back. True when something was removed.
@@ -37,7 +40,13 @@ const epoch = new Date(0);
 
 type IndexEntry = [articleId: string, kind: InteractionKind, key: string];
 
-export function createInteractionStore(kv: KvStore): InteractionStore {
+/** How many interactions one article keeps at most; beyond, new ones are not stored. */
+export const MAX_INTERACTIONS_PER_ARTICLE = 5000;
+
+export function createInteractionStore(
+  kv: KvStore,
+  { maxPerArticle = MAX_INTERACTIONS_PER_ARTICLE } = {},
+): InteractionStore {
   let changed: { at: Date; readAt: number } | undefined;
 
   const entryKey = (articleId: string, kind: InteractionKind, key: string): KvKey => [
@@ -88,12 +97,14 @@ export function createInteractionStore(kv: KvStore): InteractionStore {
       const entry: IndexEntry = [articleId, interaction.kind, key];
       // A second like by the same actor replaces the first: drop the first one's index entry.
       const previous = await kv.get<Interaction>(entryKey(...entry));
+      if (previous === undefined && (await list(articleId)).length >= maxPerArticle) return false;
       if (previous !== undefined && previous.id !== interaction.id) {
         await kv.delete([...INDEX, previous.id]);
       }
       await kv.set(entryKey(...entry), interaction);
       await kv.set([...INDEX, interaction.id], entry);
       await touch();
+      return true;
     },
 
     async remove(id, actorId) {

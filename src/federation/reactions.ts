@@ -91,7 +91,7 @@ async function keepReply(
   const actor = await actorOf(ctx, activity);
   if (actor === undefined) return;
   const url = linkOf(note.url);
-  await deps.interactions.add(articleId, {
+  const stored = await deps.interactions.add(articleId, {
     kind: "reply",
     id: note.id.href,
     actor,
@@ -102,6 +102,7 @@ async function keepReply(
       : new Date(note.published.epochMilliseconds)
     ).toISOString(),
   });
+  if (!stored) return full(articleId);
   logger.info("{actor} replied to article {article}.", { actor: actor.id, article: articleId });
 }
 
@@ -123,10 +124,16 @@ async function keepReaction(
     actor,
     published: (deps.now?.() ?? new Date()).toISOString(),
   };
-  await deps.interactions.add(articleId, interaction);
+  if (!(await deps.interactions.add(articleId, interaction))) return full(articleId);
   logger.info("{actor} {did} article {article}.", {
     actor: actor.id,
     did: kind === "like" ? "liked" : "boosted",
+    article: articleId,
+  });
+}
+
+function full(articleId: string): void {
+  logger.warn("Article {article} has as many replies, likes and boosts as it keeps; not kept.", {
     article: articleId,
   });
 }

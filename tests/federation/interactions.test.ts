@@ -79,6 +79,18 @@ describe("the interaction store", () => {
     expect(await store.removeActor(alice.id)).toBe(0);
   });
 
+  it("keeps at most so many interactions per article, while edits and other articles go on", async () => {
+    store = createInteractionStore(new SqliteKvStore(new DatabaseSync(":memory:")), {
+      maxPerArticle: 2,
+    });
+    expect(await store.add("a1", reply(1))).toBe(true);
+    expect(await store.add("a1", like(bob, 1))).toBe(true);
+    expect(await store.add("a1", reply(2))).toBe(false);
+    expect(await store.add("a1", { ...reply(1), contentHtml: "<p>Edited</p>" })).toBe(true);
+    expect(await store.add("a2", reply(2))).toBe(true);
+    expect(await store.counts("a1")).toEqual({ replies: 1, likes: 1, boosts: 0 });
+  });
+
   it("moves its change time forward on every change, for the caches of pages and feeds", async () => {
     expect((await store.changedAt()).getTime()).toBe(0);
     await store.add("a1", reply(1));
