@@ -7,6 +7,15 @@ export type PostType = "article" | "note";
 /** `web` serves and scans (and enqueues deliveries), `worker` delivers, `all` does both. */
 export type Role = "web" | "worker" | "all";
 export type LogLevel = "debug" | "info" | "warning" | "error";
+/** How a relay is subscribed to: see `src/federation/relays.ts`. */
+export type RelayStyle = "mastodon" | "litepub";
+
+/** One entry of `RELAYS`: the relay's actor URL (or, Mastodon-style, its inbox URL). */
+export interface RelayConfig {
+  readonly url: URL;
+  /** Set by a `mastodon:` or `litepub:` prefix; otherwise told from the relay's actor. */
+  readonly style?: RelayStyle;
+}
 
 /** Everything Herald reads from its environment, parsed and checked. See CONTRACT.md. */
 export interface Config {
@@ -47,6 +56,8 @@ export interface Config {
   readonly deliveryFirstRetrySeconds: number;
   /** Inbox POSTs per minute accepted from one remote server. */
   readonly inboxRateLimit: number;
+  /** ActivityPub relays to subscribe to and send public posts to. */
+  readonly relays: readonly RelayConfig[];
 }
 
 /** How the fediverse account presents itself. Images are an https URL or a local file. */
@@ -143,6 +154,7 @@ export function loadConfig(env: Env): Config {
     deliveryFirstRetrySeconds: read("DELIVERY_FIRST_RETRY_SECONDS", 60, (v) =>
       parseInteger(v, 1, 3600),
     ),
+    relays: read("RELAYS", [], parseRelays),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -276,6 +288,32 @@ export function parseAlias(
   const handle = /^@?([^@\s/]+)@([^@\s/]+)$/.exec(value.replace(/^acct:/i, ""));
   if (handle?.[1] === undefined || handle[2] === undefined) return undefined;
   return URL.canParse(`https://${handle[2]}/`) ? { user: handle[1], host: handle[2] } : undefined;
+}
+
+/**
+ * Relay URLs separated by commas and/or white space, each optionally prefixed `mastodon:` or
+ * `litepub:`; one entry per URL (the first wins).
+ */
+function parseRelays(value: string): RelayConfig[] {
+  const relays = new Map<string, RelayConfig>();
+  for (const entry of value.split(/[\s,]+/).filter((e) => e !== "")) {
+    const prefix = /^(mastodon|litepub):(?!\/\/)/i.exec(entry)?.[1];
+    const style = prefix && oneOf(prefix.toLowerCase(), ["mastodon", "litepub"] as const);
+    const url = URL.parse(prefix === undefined ? entry : entry.slice(prefix.length + 1));
+    if (url === null || (url.protocol !== "https:" && url.protocol !== "http:")) {
+      throw new Invalid(
+        `must list relay actor URLs like https://relay.example/actor, optionally prefixed mastodon: or litepub: ("${entry}" is not one)`,
+      );
+    }
+    if (url.username || url.password) {
+      throw new Invalid(`must list URLs without a user name or password ("${entry}" has one)`);
+    }
+    url.hash = "";
+    if (!relays.has(url.href)) {
+      relays.set(url.href, style ? { url, style } : { url });
+    }
+  }
+  return [...relays.values()];
 }
 
 function parseCron(value: string): string {

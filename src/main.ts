@@ -13,6 +13,7 @@ import { createSqliteDeliveryLedger } from "./federation/delivery-ledger.ts";
 import { trackDeliveries } from "./federation/delivery-tracking.ts";
 import { accountActor, buildFederation } from "./federation/federation.ts";
 import { createSqliteFollowerStore } from "./federation/followers.ts";
+import { createInteractionStore } from "./federation/interactions.ts";
 import { reuseImportedPrivateKeys } from "./federation/key-reuse.ts";
 import { loadOrCreateKeys, MissingKeysError } from "./federation/keys.ts";
 import { readMovedTo, resolveAliases } from "./federation/migration.ts";
@@ -23,7 +24,9 @@ import { openPostgresDeliveryLedger } from "./federation/postgres-delivery-ledge
 import { openPostgresFollowerStore } from "./federation/postgres-followers.ts";
 import { announceProfileChange } from "./federation/profile-update.ts";
 import { createFederationPublisher } from "./federation/publisher.ts";
+import { describeRelays, relayRecipients, syncRelays } from "./federation/relays.ts";
 import { createApp, createHealthApp } from "./http/app.ts";
+import { createImageResizer } from "./http/media.ts";
 import { createSite } from "./http/site.ts";
 import { configureLogging } from "./logging.ts";
 import { type Publisher, runScan, type ScanReport } from "./pipeline.ts";
@@ -34,6 +37,9 @@ import type { ArticleStore } from "./store/store.ts";
 import { absolute, paths } from "./urls.ts";
 
 const logger = getLogger(["herald"]);
+
+/** How often relays that have not accepted yet are asked again. */
+const RELAY_RETRY_MS = 60 * 60 * 1000;
 
 async function main(): Promise<void> {
   const config = configOrExit({ checkFolders: true });
@@ -53,6 +59,7 @@ async function main(): Promise<void> {
   const followers = sql ? await openPostgresFollowerStore(sql) : createSqliteFollowerStore(db);
   const ledger = sql ? await openPostgresDeliveryLedger(sql) : createSqliteDeliveryLedger(db);
   const deliveries = trackDeliveries(queue, ledger);
+  const interactions = createInteractionStore(kv);
   const keys = await loadOrCreateKeys(config.keysDir, kv).catch((error: unknown) => {
     if (!(error instanceof MissingKeysError)) throw error;
     logger.fatal("{message}", { message: error.message });
@@ -72,6 +79,7 @@ async function main(): Promise<void> {
     queue: deliveries.queue,
     keys,
     followers,
+    interactions,
     onDeliveryError: deliveries.failed,
   });
   const actor = federation.createContext(config.publicUrl).getActorUri(config.accountUsername);
@@ -93,6 +101,7 @@ async function main(): Promise<void> {
       ...(config.websubHub ? { hub: config.websubHub } : {}),
     },
     limit: config.feedLimit,
+    interactions,
   });
   // In this order: the site first, so a post never links to a page that is not there yet.
   const publishers: Publisher[] = [
@@ -101,7 +110,10 @@ async function main(): Promise<void> {
       name: "federation",
       publish: createFederationPublisher(
         federation,
-        { firstScan: () => store.firstScan() },
+        {
+          firstScan: () => store.firstScan(),
+          relays: () => relayRecipients({ kv, followers }, config.relays),
+        },
         federationOptions,
       ),
     },
@@ -122,6 +134,7 @@ async function main(): Promise<void> {
           { ...federationOptions, inboxRateLimit: config.inboxRateLimit },
         ),
         articlesDir: config.articlesDir,
+        resizer: createImageResizer(join(config.dataDir, "media")),
         accountImages: Object.fromEntries(
           Object.values(accountImages).map(({ name, file }) => [name, file]),
         ),
@@ -155,6 +168,25 @@ async function main(): Promise<void> {
     );
     if (announced === "sent") logger.info("Profile changed: queued an Update for followers.");
   }
+  for (const relay of await describeRelays(kv, config.relays)) {
+    logger.info("Relay:       {url}: {state}", { url: relay.url.href, state: relay.text });
+  }
+  // Subscribing waits for each relay's actor document: in the background, where deliveries run;
+  // again every hour, for a relay that could not be reached or has not answered yet.
+  const syncAllRelays = () =>
+    syncRelays(
+      federation.createContext(config.publicUrl),
+      { kv, followers, identifier: config.accountUsername, signal: stopQueue.signal },
+      config.relays,
+    ).catch((error: unknown) => logger.error("Relay subscriptions failed: {error}", { error }));
+  let relaysSynced = delivers ? syncAllRelays() : Promise.resolve();
+  const relayTimer =
+    delivers && config.relays.length > 0
+      ? setInterval(() => {
+          relaysSynced = relaysSynced.then(syncAllRelays);
+        }, RELAY_RETRY_MS)
+      : undefined;
+  relayTimer?.unref();
 
   const scan = async () => {
     logScan(
@@ -186,7 +218,9 @@ async function main(): Promise<void> {
     await schedule?.stop();
     server.closeIdleConnections();
     await new Promise((resolve) => server.close(resolve));
+    clearInterval(relayTimer);
     stopQueue.abort();
+    await relaysSynced;
     await delivering;
     await backends.close();
     await sql?.end({ timeout: 5 });

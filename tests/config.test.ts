@@ -112,6 +112,31 @@ describe("loadConfig()", () => {
     ]);
   });
 
+  it("reads RELAYS separated by commas and spaces, with optional style prefixes", () => {
+    const { relays } = loadConfig({
+      RELAYS:
+        " https://relay.test/actor,litepub:https://pleroma.test/relay  mastodon:https://r.test/inbox,,https://relay.test/actor#x",
+    });
+    expect(relays.map((r) => [r.url.href, r.style])).toEqual([
+      ["https://relay.test/actor", undefined],
+      ["https://pleroma.test/relay", "litepub"],
+      ["https://r.test/inbox", "mastodon"],
+    ]);
+    expect(loadConfig({}).relays).toEqual([]);
+  });
+
+  it("names RELAYS and the entry that is not an http(s) URL", () => {
+    expect(problems({ RELAYS: "https://relay.test/actor relay.test" })).toEqual([
+      'RELAYS must list relay actor URLs like https://relay.example/actor, optionally prefixed mastodon: or litepub: ("relay.test" is not one) (got "https://relay.test/actor relay.test").',
+    ]);
+    expect(problems({ RELAYS: "litepub:ftp://relay.test" })[0]).toMatch(
+      /^RELAYS must list relay actor URLs .*\("litepub:ftp:\/\/relay\.test" is not one\)/,
+    );
+    expect(problems({ RELAYS: "https://u:p@relay.test/actor" })[0]).toMatch(
+      /^RELAYS must list URLs without a user name or password/,
+    );
+  });
+
   it("refuses a cron expression that does not parse, saying why", () => {
     expect(problems({ SCAN_SCHEDULE: "61 * * * *" })[0]).toMatch(
       /^SCAN_SCHEDULE is not a valid cron expression \(minute: .*\) \(got "61 \* \* \* \*"\)\.$/,

@@ -15,6 +15,7 @@ import {
   summarize,
 } from "../federation/delivery-ledger.ts";
 import { openPostgresDeliveryLedger } from "../federation/postgres-delivery-ledger.ts";
+import { describeRelays } from "../federation/relays.ts";
 import { paths } from "../urls.ts";
 
 type Verdict = "ok" | "warn" | "fail";
@@ -234,7 +235,7 @@ async function localChecks(config: Config): Promise<Check[]> {
       );
     }
   }
-  checks.push(await queueCheck(config));
+  checks.push(...(await queueChecks(config)));
   checks.push(...(await deliveryChecks(config)));
   return checks;
 }
@@ -274,12 +275,15 @@ function deliveryCheck(report: ActivityReport): Check {
   return report.failed + report.pending === 0 ? ok(what, detail) : warn(what, detail);
 }
 
-/** The delivery queue where the configuration puts it: SQLite, PostgreSQL or Redis. */
-async function queueCheck(config: Config): Promise<Check> {
+/**
+ * The delivery queue where the configuration puts it (SQLite, PostgreSQL or Redis), and what
+ * each relay in `RELAYS` answered, from the key–value store beside it.
+ */
+async function queueChecks(config: Config): Promise<Check[]> {
   const dbFile = join(config.dataDir, "herald.sqlite");
   const embedded = config.databaseUrl === undefined && config.redisUrl === undefined;
   if (embedded && !existsSync(dbFile)) {
-    return warn("Delivery queue", `no database at ${dbFile} (run the doctor where Herald runs)`);
+    return [warn("Delivery queue", `no database at ${dbFile} (run the doctor where Herald runs)`)];
   }
   const db = embedded ? new DatabaseSync(dbFile) : undefined;
   try {
@@ -291,14 +295,20 @@ async function queueCheck(config: Config): Promise<Check> {
     try {
       const depth = await backends.queue.depth();
       const detail = `${depth.queued} waiting, ${depth.delayed} retrying later, ${depth.inFlight} in flight (${backends.describe})`;
-      return depth.queued > 1000
-        ? warn("Delivery queue", `${detail}: deliveries are behind`)
-        : ok("Delivery queue", detail);
+      const relays = await describeRelays(backends.kv, config.relays);
+      return [
+        depth.queued > 1000
+          ? warn("Delivery queue", `${detail}: deliveries are behind`)
+          : ok("Delivery queue", detail),
+        ...relays.map(({ url, state, text }) =>
+          state === "accepted" ? ok(`Relay ${url.href}`, text) : warn(`Relay ${url.href}`, text),
+        ),
+      ];
     } finally {
       await backends.close();
     }
   } catch (error) {
-    return fail("Delivery queue", `cannot be reached: ${describe(error)}`);
+    return [fail("Delivery queue", `cannot be reached: ${describe(error)}`)];
   } finally {
     db?.close();
   }

@@ -14,13 +14,19 @@ import {
   type MessageQueue,
 } from "@fedify/fedify";
 import {
+  Accept,
   Activity,
   type Actor,
+  Announce,
   Article as ArticleObject,
+  Create,
   Delete,
   Follow,
+  Like,
   Note,
+  Reject,
   Undo,
+  Update,
 } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { Article } from "../article.ts";
@@ -48,6 +54,7 @@ import {
   onUnfollowed,
   onUnverifiedActivity,
 } from "./inbox.ts";
+import type { InteractionStore } from "./interactions.ts";
 import type { AccountKeys } from "./keys.ts";
 import { readMovedTo } from "./migration.ts";
 import { toNodeInfo } from "./nodeinfo.ts";
@@ -60,6 +67,8 @@ import {
   toNote,
 } from "./objects.ts";
 import { onPermanentFailure, type QuietImportOptions } from "./publisher.ts";
+import { onAnnounced, onCreated, onLiked, onUpdated, type ReactionDeps } from "./reactions.ts";
+import { onRelayAccepted, onRelayRejected, type RelayStoreDeps } from "./relays.ts";
 
 const logger = getLogger(["herald", "federation"]);
 
@@ -117,6 +126,8 @@ export interface FederationDeps {
   readonly queue: MessageQueue;
   readonly keys: AccountKeys;
   readonly followers: FollowerStore;
+  /** Where replies, likes and boosts are kept; without it they are ignored. */
+  readonly interactions?: InteractionStore;
   /** Told of each failed delivery attempt (for the delivery ledger). */
   readonly onDeliveryError?: (error: unknown) => void;
 }
@@ -201,11 +212,24 @@ export function registerFederation(
   const isAccount = (identifier: string) => identifier === username;
   const objectContext = (ctx: Parameters<typeof objectContextOf>[0]) =>
     objectContextOf(ctx, username, postType);
+  const published = async (id: string): Promise<Article | null> => {
+    const record = await store.findById(id);
+    return record?.state === "published" ? record.article : null;
+  };
+  const reactions: ReactionDeps | undefined = deps.interactions && {
+    interactions: deps.interactions,
+    articleOf: async (url) => {
+      const id = articleIdOf(options.origin, url);
+      return id !== undefined && (await published(id)) ? id : undefined;
+    },
+  };
   const inboxDeps: InboxDeps = {
     followers,
     identifier: username,
     allowPrivateAddress: options.allowPrivateAddress ?? false,
+    ...(reactions ? { reactions } : {}),
   };
+  const relayDeps: RelayStoreDeps = { kv: deps.kv, followers };
 
   // The actor, its keys, and the handle WebFinger resolves to it.
   const actor = federation.setActorDispatcher(federationPaths.actor, (ctx, identifier) =>
@@ -225,6 +249,13 @@ export function registerFederation(
     .on(Follow, onFollowed(inboxDeps))
     .on(Undo, onUnfollowed(inboxDeps))
     .on(Delete, onDeleted(inboxDeps))
+    .on(Create, reactions ? onCreated(reactions) : onOtherActivity)
+    .on(Update, reactions ? onUpdated(reactions) : onOtherActivity)
+    .on(Like, reactions ? onLiked(reactions) : onOtherActivity)
+    .on(Announce, reactions ? onAnnounced(reactions) : onOtherActivity)
+    // Answers to the account's own follows, which only relays get (`relays.ts`).
+    .on(Accept, onRelayAccepted(relayDeps))
+    .on(Reject, onRelayRejected(relayDeps))
     .on(Activity, onOtherActivity)
     .onUnverifiedActivity(onUnverifiedActivity(inboxDeps))
     .onError((_ctx, error) => logger.error("Inbox activity failed: {error}", { error }))
@@ -260,10 +291,6 @@ export function registerFederation(
 
   // Articles, at `paths.object(id)`. Deleted ones answer 410 in `negotiation.ts`: Fedify's
   // object dispatchers cannot answer with a status other than 200 or 404.
-  const published = async (id: string): Promise<Article | null> => {
-    const record = await store.findById(id);
-    return record?.state === "published" ? record.article : null;
-  };
   if (postType === "note") {
     federation.setObjectDispatcher(Note, federationPaths.object, async (ctx, { id }) => {
       const article = await published(id);
@@ -303,6 +330,20 @@ export async function accountActor(
     ...(movedTo == null ? {} : { movedTo }),
   };
   return toActor(ctx, username, username, profile, await ctx.getActorKeyPairs(username));
+}
+
+/** The article id in one of our object URLs (`paths.object(id)`), if `url` is one. */
+export function articleIdOf(origin: URL, url: URL): string | undefined {
+  if (url.origin !== origin.origin || url.search !== "" || url.hash !== "") return undefined;
+  const prefix = paths.object("");
+  if (!url.pathname.startsWith(prefix)) return undefined;
+  const rest = url.pathname.slice(prefix.length);
+  if (rest === "" || rest.includes("/")) return undefined;
+  try {
+    return decodeURIComponent(rest);
+  } catch {
+    return undefined;
+  }
 }
 
 export function resolveProfile(options: FederationOptions, keysCreatedAt: Date): AccountProfile {

@@ -1,6 +1,7 @@
 /**
  * What the account does with received activities: it accepts every follow, forgets
- * unfollows and deleted actors, and ignores everything else.
+ * unfollows and deleted actors, keeps replies, likes and boosts (`reactions.ts`) until
+ * their authors take them back, and ignores everything else.
  */
 import {
   FetchError,
@@ -12,6 +13,7 @@ import {
 import { Accept, type Activity, Delete, Follow, isActor, type Undo } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { FollowerStore } from "./followers.ts";
+import { forget, type ReactionDeps } from "./reactions.ts";
 
 const logger = getLogger(["herald", "federation", "inbox"]);
 
@@ -22,6 +24,8 @@ export interface InboxDeps {
   /** When false, followers whose inboxes are private or loopback addresses are refused. */
   readonly allowPrivateAddress: boolean;
   readonly now?: () => Date;
+  /** Where replies, likes and boosts go; without it, `Undo` and `Delete` concern follows only. */
+  readonly reactions?: ReactionDeps;
 }
 
 /** `Follow`: accept automatically (a signed `Accept`) and remember where to deliver. */
@@ -66,11 +70,15 @@ export function onFollowed(deps: InboxDeps) {
   };
 }
 
-/** `Undo(Follow)`: the follower leaves. */
+/** `Undo(Follow)`: the follower leaves. `Undo(Like)`, `Undo(Announce)`: taken back. */
 export function onUnfollowed(deps: InboxDeps) {
   return async (ctx: InboxContext<void>, undo: Undo): Promise<void> => {
     const actorId = undo.actorId;
     if (actorId == null) return;
+    // A like or boost is found by its id, whether the Undo embeds it or only names it.
+    if (deps.reactions && undo.objectId && (await forget(deps.reactions, undo.objectId, actorId))) {
+      return;
+    }
     const object = await undo.getObject({
       documentLoader: ctx.documentLoader,
       contextLoader: ctx.contextLoader,
@@ -90,13 +98,28 @@ export function onUnfollowed(deps: InboxDeps) {
   };
 }
 
-/** `Delete` of an actor by itself: the account is gone, and so is the follower. */
+/**
+ * `Delete` of an actor by itself: the account is gone, and so are the follower and its
+ * replies, likes and boosts. `Delete` of a reply: it goes from the article's page.
+ */
 export function onDeleted(deps: InboxDeps) {
   return async (_ctx: InboxContext<void>, deletion: Delete): Promise<void> => {
     const actorId = deletion.actorId;
-    if (actorId == null || deletion.objectId?.href !== actorId.href) return;
+    const objectId = deletion.objectId;
+    if (actorId == null || objectId == null) return;
+    if (objectId.href !== actorId.href) {
+      if (deps.reactions) await forget(deps.reactions, objectId, actorId);
+      return;
+    }
     if (await deps.followers.removeByActor(actorId)) {
       logger.info("Removed follower {actor}: the account was deleted.", { actor: actorId.href });
+    }
+    const removed = (await deps.reactions?.interactions.removeActor(actorId.href)) ?? 0;
+    if (removed > 0) {
+      logger.info("Removed {count} replies, likes and boosts of deleted account {actor}.", {
+        count: removed,
+        actor: actorId.href,
+      });
     }
   };
 }
@@ -122,7 +145,10 @@ export function onUnverifiedActivity(deps: InboxDeps) {
     if (reason.result.status !== 410) return undefined;
     const actorId = activity.actorId;
     if (actorId != null && activity.objectId?.href === actorId.href) {
-      if (await isGone(ctx, actorId)) await deps.followers.removeByActor(actorId);
+      if (await isGone(ctx, actorId)) {
+        await deps.followers.removeByActor(actorId);
+        await deps.reactions?.interactions.removeActor(actorId.href);
+      }
     }
     return new Response(null, { status: 202 });
   };

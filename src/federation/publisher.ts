@@ -3,6 +3,7 @@
  * deleted → `Delete` (a `Tombstone`), through Fedify's persistent queue.
  */
 import type { Context, Federation, OutboxPermanentFailureHandler } from "@fedify/fedify";
+import type { Recipient } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { ChangeEvent } from "../article.ts";
 import { DEFAULT_USERNAME } from "./actor.ts";
@@ -36,6 +37,8 @@ export interface QuietImportOptions {
 export interface PublisherDeps {
   /** When the store's first scan was (`ArticleStore.firstScan`): what it found is an import. */
   readonly firstScan: () => Promise<Date | undefined>;
+  /** The accepted relays' inboxes (`relayRecipients()`), which also get every activity. */
+  readonly relays?: () => Promise<readonly Recipient[]>;
 }
 
 export interface PublisherOptions {
@@ -70,6 +73,7 @@ export function createFederationPublisher(
     const importScanAt = firstScanIsImport ? (await deps.firstScan())?.getTime() : undefined;
     const ctx: Context<void> = federation.createContext(options.origin, undefined);
     const objects = objectContextOf(ctx, username, postType);
+    const relays = events.length === 0 ? [] : ((await deps.relays?.()) ?? []);
     for (const event of events) {
       if (event.type === "created") {
         if (importScanAt != null && event.at.getTime() <= importScanAt) {
@@ -87,16 +91,23 @@ export function createFederationPublisher(
         }
       }
       const activity = toActivity(event, objects);
+      // Create, Update and Delete of one article arrive in the order they happened.
+      const orderingKey = objectId(event.article.id, objects).href;
       await ctx.sendActivity({ identifier: username }, "followers", activity, {
         preferSharedInbox: true,
         // FEP-8fcf: lets Mastodon drop follows we no longer know about.
         syncCollection: true,
-        // Create, Update and Delete of one article arrive in the order they happened.
-        orderingKey: objectId(event.article.id, objects).href,
+        orderingKey,
       });
-      logger.info("Queued {type} of {slug} for followers.", {
+      // Every post is public: relays get them all.
+      if (relays.length > 0) {
+        await ctx.sendActivity({ identifier: username }, [...relays], activity, { orderingKey });
+      }
+      logger.info("Queued {type} of {slug} for followers{relays}.", {
         type: activityName[event.type],
         slug: event.article.slug,
+        relays:
+          relays.length === 0 ? "" : ` and ${relays.length} relay${relays.length === 1 ? "" : "s"}`,
       });
     }
   };

@@ -25,6 +25,8 @@ export function renderJsonFeed(head: FeedHead, entries: readonly FeedEntry[]): s
       tags: entry.tags,
       language: entry.language,
       authors: [{ name: entry.author }],
+      // A JSON Feed extension (a key starting with "_"): the item's fediverse reactions.
+      ...(entry.counts === undefined ? {} : { _herald: { ...entry.counts } }),
     })),
   };
   return `${JSON.stringify(document, null, 2)}\n`;

@@ -74,6 +74,14 @@ export interface FeedEntry {
   readonly published: Date;
   readonly updated: Date;
   readonly image?: { readonly url: URL; readonly type: string; readonly alt?: string };
+  /** Replies, likes and boosts from the fediverse (JSON Feed only). */
+  readonly counts?: EntryCounts;
+}
+
+export interface EntryCounts {
+  readonly replies: number;
+  readonly likes: number;
+  readonly boosts: number;
 }
 
 /** Newest first by publication date; the id breaks ties so the order never depends on input order. */

@@ -2,7 +2,7 @@ import type { Article } from "../article.ts";
 import { paths } from "../urls.ts";
 import { renderAtom } from "./atom.ts";
 import { renderJsonFeed } from "./json-feed.ts";
-import { type FeedSite, newestFirst, toFeedEntry, toFeedHead } from "./model.ts";
+import { type EntryCounts, type FeedSite, newestFirst, toFeedEntry, toFeedHead } from "./model.ts";
 import { renderRss } from "./rss.ts";
 
 export type { FeedSite } from "./model.ts";
@@ -27,8 +27,16 @@ export const feedContentTypes = {
  * Renders RSS 2.0, Atom 1.0 and JSON Feed 1.1 from exactly the given articles (the caller passes
  * the latest N), newest first. Pure: equal input gives equal bytes.
  */
-export function renderFeeds(articles: readonly Article[], site: FeedSite): RenderedFeeds {
-  const entries = [...articles].sort(newestFirst).map((article) => toFeedEntry(article, site));
+export function renderFeeds(
+  articles: readonly Article[],
+  site: FeedSite,
+  counts?: ReadonlyMap<string, EntryCounts>,
+): RenderedFeeds {
+  const entries = [...articles].sort(newestFirst).map((article) => {
+    const entry = toFeedEntry(article, site);
+    const counted = counts?.get(article.id);
+    return counted === undefined ? entry : { ...entry, counts: counted };
+  });
   const head = toFeedHead(site, entries);
   return {
     rss: renderRss(head, entries),

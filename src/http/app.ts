@@ -12,6 +12,7 @@ import express, {
 } from "express";
 import { mediaExtensions } from "../source/scan.ts";
 import { paths, routes } from "../urls.ts";
+import { IMAGE_WIDTHS, type ImageResizer } from "./media.ts";
 import { type Representation, sendRepresentation } from "./representation.ts";
 import type { FeedFormat, Site } from "./site.ts";
 import { stylesheetPath } from "./style.ts";
@@ -23,6 +24,8 @@ export interface AppDeps {
   /** Fedify and content negotiation, mounted before every route (see federation/mount.ts). */
   readonly federation?: RequestHandler;
   readonly articlesDir: string;
+  /** Makes the smaller copies of images asked for with `?w=`; without it, `?w=` is ignored. */
+  readonly resizer?: ImageResizer;
   /** Local image files of the account (avatar, header), served at `/account/<name>`. */
   readonly accountImages?: Readonly<Record<string, string>>;
   /** For `/readyz`: throws when a backend (store, queue) cannot be reached. */
@@ -109,10 +112,23 @@ export function createApp(deps: AppDeps): Express {
   // Images next to the articles; nothing else from that folder: no dotfile, no article,
   // nothing a symbolic link leads to outside it.
   const mediaRoot = realpathSync(deps.articlesDir);
+  // `?w=1600`: a copy at most that wide (`media.ts`), for feeds, cards and posts.
   app.get("/media/*path", async (req, res) => {
     const file = await mediaFile(mediaRoot, (req.params as { path: string[] }).path);
-    if (file === undefined) notFound(req, res);
-    else res.sendFile(file, { maxAge: "1d", dotfiles: "deny" });
+    const width = req.query.w === undefined ? undefined : Number(req.query.w);
+    if (file === undefined) {
+      notFound(req, res);
+    } else if (width !== undefined && !IMAGE_WIDTHS.includes(width)) {
+      res
+        .status(400)
+        .type("text/plain")
+        .send(`w must be one of ${IMAGE_WIDTHS.join(", ")}.\n`);
+    } else {
+      const sent =
+        width === undefined || !deps.resizer ? file : await deps.resizer.resized(file, width);
+      // The copy's path is ours (under DATA_DIR, which may be a dot folder).
+      res.sendFile(sent, { maxAge: "1d", dotfiles: sent === file ? "deny" : "allow" });
+    }
   });
   for (const [name, file] of Object.entries(deps.accountImages ?? {})) {
     app.get(`/account/${name}`, (_req, res) => {

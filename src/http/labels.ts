@@ -24,6 +24,12 @@ export interface Labels {
   readonly notFoundTitle: string;
   readonly notFoundText: string;
   readonly backHome: string;
+  /** Heading of an article's replies, likes and boosts from the fediverse. */
+  readonly reactions: string;
+  readonly replies: (count: number) => string;
+  readonly likes: (count: number) => string;
+  readonly boosts: (count: number) => string;
+  readonly replyHow: string;
 }
 
 const en: Labels = {
@@ -50,6 +56,12 @@ const en: Labels = {
   notFoundTitle: "Page not found",
   notFoundText: "There is nothing at this address.",
   backHome: "Go to the home page",
+  reactions: "From the fediverse",
+  replies: (n) => `${n} ${n === 1 ? "reply" : "replies"}`,
+  likes: (n) => `${n} ${n === 1 ? "like" : "likes"}`,
+  boosts: (n) => `${n} ${n === 1 ? "boost" : "boosts"}`,
+  replyHow:
+    "To reply, paste this page’s address into the search of your Mastodon or other fediverse server and answer the post.",
 };
 
 const de: Labels = {
@@ -76,6 +88,12 @@ const de: Labels = {
   notFoundTitle: "Seite nicht gefunden",
   notFoundText: "Unter dieser Adresse gibt es nichts.",
   backHome: "Zur Startseite",
+  reactions: "Aus dem Fediverse",
+  replies: (n) => `${n} ${n === 1 ? "Antwort" : "Antworten"}`,
+  likes: (n) => `${n} ${n === 1 ? "Favorit" : "Favoriten"}`,
+  boosts: (n) => `${n} ${n === 1 ? "Boost" : "Boosts"}`,
+  replyHow:
+    "Zum Antworten fügen Sie die Adresse dieser Seite in die Suche Ihres Mastodon- oder anderen Fediverse-Servers ein und antworten auf den Beitrag.",
 };
 
 /** The labels for a site language (by its primary subtag); English when there are none. */

@@ -1,4 +1,5 @@
 import type { Article } from "../article.ts";
+import type { Interaction } from "../interactions.ts";
 import { articleLinks } from "../links.ts";
 import { absolute, paths } from "../urls.ts";
 import { type Html, html, langAttr, layout, raw } from "./html.ts";
@@ -85,7 +86,11 @@ ${articleList(site, labels, articles, site.language)}`,
   });
 }
 
-export function renderArticlePage(site: PageSite, article: Article): string {
+export function renderArticlePage(
+  site: PageSite,
+  article: Article,
+  interactions: readonly Interaction[] = [],
+): string {
   const labels = labelsFor(site.language);
   const links = articleLinks(article, site.origin);
   const frame = langAttr(labels.lang, article.language);
@@ -134,8 +139,46 @@ ${
 </nav>
 </footer>
 `
-}</article>`,
+}</article>
+${reactions(site, labels, interactions)}`,
   });
+}
+
+/** The replies, likes and boosts from the fediverse, under the article; nothing if none. */
+function reactions(site: PageSite, labels: Labels, interactions: readonly Interaction[]): Html {
+  if (interactions.length === 0) return html``;
+  const replies = interactions.filter((i) => i.kind === "reply");
+  const count = (kind: Interaction["kind"]) => interactions.filter((i) => i.kind === kind).length;
+  const counts = [
+    labels.replies(replies.length),
+    labels.likes(count("like")),
+    labels.boosts(count("boost")),
+  ].join(" · ");
+  const items = replies.map((reply) => {
+    const { actor } = reply;
+    const name = actor.name ?? actor.handle ?? new URL(actor.id).host;
+    const when = time(site, labels, new Date(reply.published));
+    return html`<li class="reply">
+<p class="meta"><a href="${actor.url ?? actor.id}" rel="nofollow ugc noopener">${name}</a>${
+      actor.handle === undefined || actor.handle === name
+        ? ""
+        : html` <span class="handle">${actor.handle}</span>`
+    } · ${reply.url === undefined ? when : html`<a href="${reply.url}" rel="nofollow ugc noopener">${when}</a>`}</p>
+<div class="reply-content">${raw(reply.contentHtml ?? "")}</div>
+</li>
+`;
+  });
+  return html`<section class="reactions" aria-labelledby="reactions"${langAttr(labels.lang, site.language)}>
+<h2 id="reactions">${labels.reactions}</h2>
+<p class="counts">${counts}</p>
+${
+  replies.length === 0
+    ? ""
+    : html`<ol class="replies">
+${items}</ol>
+`
+}<p class="reply-how">${labels.replyHow}</p>
+</section>`;
 }
 
 /** For an article that was published and then deleted: serve with status 410. */

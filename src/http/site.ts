@@ -4,7 +4,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { Article, ChangeEvent } from "../article.ts";
-import type { FeedPaths } from "../feeds/model.ts";
+import type { EntryCounts, FeedPaths } from "../feeds/model.ts";
 import {
   type FeedSite,
   type FeedSiteBase,
@@ -13,6 +13,7 @@ import {
   renderFeeds,
 } from "../feeds/render.ts";
 import { pingHub } from "../feeds/websub.ts";
+import type { InteractionReader } from "../interactions.ts";
 import type { Publisher } from "../pipeline.ts";
 import type { ArticleStore } from "../store/store.ts";
 import { absolute, paths } from "../urls.ts";
@@ -41,6 +42,11 @@ export interface SiteOptions {
   readonly feed: FeedSiteBase;
   /** How many of the latest articles the home page, tag pages and feeds carry. */
   readonly limit: number;
+  /**
+   * Replies, likes and boosts from the fediverse: shown under each article, counted in the
+   * JSON Feeds (not in the archives, which stay fixed).
+   */
+  readonly interactions?: InteractionReader;
 }
 
 export interface Site {
@@ -71,13 +77,46 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
   const html = (body: string, lastModified: Date) =>
     makeRepresentationAsync(body, "text/html", lastModified);
 
+  const interactions = options.interactions;
+  /**
+   * When replies, likes or boosts last changed. A change empties the cache, as an article
+   * change does: pages and feeds showing them are built anew on their next request.
+   */
+  let seenReactions = epoch.getTime();
+  const reactionsAt = async () => {
+    const at = (await interactions?.changedAt()) ?? epoch;
+    if (at.getTime() !== seenReactions) {
+      seenReactions = at.getTime();
+      cache.clear();
+    }
+    return at;
+  };
+
   // The three feeds of a set are rendered together, from one read of the store.
-  const renderSet = async (articles: readonly Article[], site: FeedSite): Promise<FeedSet> => {
-    const rendered = renderFeeds(articles, site);
-    const make = (format: FeedFormat) =>
-      makeRepresentationAsync(rendered[format], feedContentTypes[format], rendered.updated);
-    const [rss, atom, json] = await Promise.all([make("rss"), make("atom"), make("json")]);
+  const renderSet = async (
+    articles: readonly Article[],
+    site: FeedSite,
+    counted?: Date,
+  ): Promise<FeedSet> => {
+    const counts = counted === undefined ? undefined : await countsOf(articles);
+    const rendered = renderFeeds(articles, site, counts);
+    const make = (format: FeedFormat, lastModified = rendered.updated) =>
+      makeRepresentationAsync(rendered[format], feedContentTypes[format], lastModified);
+    const [rss, atom, json] = await Promise.all([
+      make("rss"),
+      make("atom"),
+      make("json", counted === undefined ? rendered.updated : later(rendered.updated, counted)),
+    ]);
     return { rss, atom, json };
+  };
+
+  const countsOf = async (articles: readonly Article[]) => {
+    const reader = interactions;
+    if (reader === undefined) return undefined;
+    const entries = await Promise.all(
+      articles.map(async (a) => [a.id, await reader.counts(a.id)] as const),
+    );
+    return new Map<string, EntryCounts>(entries);
   };
 
   /**
@@ -90,8 +129,9 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
     return { total, pages, beforeCurrent: pages > 0 ? Math.ceil(total / options.limit) - 1 : 0 };
   };
 
-  const feeds = (tag?: string) =>
-    cache.get(`feeds:${tag ?? ""}`, async (): Promise<FeedSet | undefined> => {
+  const feeds = async (tag?: string) => {
+    const counted = interactions === undefined ? undefined : await reactionsAt();
+    return cache.get(`feeds:${tag ?? ""}`, async () => {
       const changed = await store.lastChange(tag);
       if (changed === undefined && tag !== undefined) return undefined;
       const articles = await store.listPublished({ limit: options.limit, tag });
@@ -104,8 +144,9 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
           ? { archive: { isArchive: false, prev: archivePaths(beforeCurrent) } }
           : {}),
       };
-      return await renderSet(articles, site);
+      return await renderSet(articles, site, counted);
     });
+  };
 
   const archive = (page: number) =>
     cache.get(`archive:${page}`, async (): Promise<FeedSet | undefined> => {
@@ -161,14 +202,22 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
       if (record?.state === "deleted") return { status: 410, body: gone };
       if (record?.state !== "published") return undefined;
       const { article } = record;
-      const body = await cache.get(`article:${article.id}:${article.hash}`, () =>
-        html(renderArticlePage(options.page, article), article.updated),
+      const at = await reactionsAt();
+      const body = await cache.get(`article:${article.id}:${article.hash}`, async () =>
+        html(
+          renderArticlePage(options.page, article, (await interactions?.list(article.id)) ?? []),
+          later(article.updated, at),
+        ),
       );
       return { status: 200, body };
     },
     stylesheet: makeRepresentation(stylesheet, "text/css", epoch),
     notFound: makeRepresentation(renderNotFoundPage(options.page), "text/html", epoch),
   };
+}
+
+function later(a: Date, b: Date): Date {
+  return a.getTime() >= b.getTime() ? a : b;
 }
 
 /** Tells the WebSub hub (if any) which feeds changed; never waited for, never fails a publish. */

@@ -41,3 +41,24 @@ const options: sanitizeHtml.IOptions = {
 export function sanitizeArticleHtml(html: string): string {
   return sanitizeHtml(html, options);
 }
+
+// What a reply from another server may show on an article page: paragraphs, line breaks and
+// links (mentions, hashtags) only, links marked as user content.
+const remoteOptions: sanitizeHtml.IOptions = {
+  allowedTags: ["p", "br", "a"],
+  allowedAttributes: { a: ["href", "rel"] },
+  allowedSchemes: ["http", "https"],
+  allowProtocolRelative: false,
+  disallowedTagsMode: "discard",
+  transformTags: {
+    a: (tagName, attribs) => ({
+      tagName,
+      attribs: { ...attribs, rel: "nofollow ugc noopener noreferrer" },
+    }),
+  },
+};
+
+/** Makes HTML from another server (a reply's content) safe to show on our pages. */
+export function sanitizeRemoteHtml(html: string): string {
+  return sanitizeHtml(html, remoteOptions).trim();
+}

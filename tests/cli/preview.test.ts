@@ -41,7 +41,7 @@ describe("npm run preview", () => {
     const { code, stdout } = await preview(articles.path("photo.md"), articles.dir);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Preview of photo\.md$/m);
-    expect(stdout).toMatch(/^ {2}image {5}https:\/\/news\.example\/media\/lead\.jpg$/m);
+    expect(stdout).toMatch(/^ {2}image {5}https:\/\/news\.example\/media\/lead\.jpg\?w=1600$/m);
     expect(stdout).toMatch(/^ {2}tags {6}bilder$/m);
     expect(stdout).toMatch(/! no `summary:` in front matter/);
     expect(stdout).toMatch(

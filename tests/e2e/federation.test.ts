@@ -148,19 +148,20 @@ describe("Herald as a fediverse account, end to end", () => {
     expect(object.attachment).toEqual([
       {
         type: "Document",
-        url: media("/media/cover.png"),
+        url: media("/media/cover.png?w=1600"),
         mediaType: "image/png",
         name: "The cover",
       },
       {
         type: "Document",
-        url: media("/media/cat.jpg"),
+        url: media("/media/cat.jpg?w=1600"),
         mediaType: "image/jpeg",
         name: "A sleeping cat",
       },
     ]);
-    expect(String(object.content)).toContain(`<img src="${media("/media/cat.jpg")}"`);
-    expect(await (await fetch(media("/media/cat.jpg"))).text()).toBe("JPEG");
+    expect(String(object.content)).toContain(`<img src="${media("/media/cat.jpg?w=1600")}"`);
+    // Not really a JPEG: the smaller copy cannot be made, and the file is sent as it is.
+    expect(await (await fetch(media("/media/cat.jpg?w=1600"))).text()).toBe("JPEG");
   });
 
   it("sends a Note with the title in its text when POST_TYPE=note", async () => {

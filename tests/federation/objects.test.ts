@@ -97,7 +97,7 @@ describe("toArticleObject()", () => {
     const [image] = await collect(toArticleObject(anArticle(), ctx).getAttachments());
     expect(image).toBeInstanceOf(Document);
     const document = image as Document;
-    expect(document.url).toEqual(new URL("https://news.test/media/images/cover.jpg"));
+    expect(document.url).toEqual(new URL("https://news.test/media/images/cover.jpg?w=1600"));
     expect(document.mediaType).toBe("image/jpeg");
     expect(document.name?.toString()).toBe("A newsroom at dawn");
   });
@@ -119,15 +119,17 @@ describe("toArticleObject()", () => {
     const object = toArticleObject(article, ctx);
     const attachments = (await collect(object.getAttachments())) as Document[];
     expect(attachments.map((d) => [d.url?.toString(), d.mediaType, d.name?.toString()])).toEqual([
-      ["https://news.test/media/images/cover.jpg", "image/jpeg", "A newsroom at dawn"],
-      ["https://news.test/media/a/cat.jpg", "image/jpeg", 'A "cat" & dog'],
+      ["https://news.test/media/images/cover.jpg?w=1600", "image/jpeg", "A newsroom at dawn"],
+      ["https://news.test/media/a/cat.jpg?w=1600", "image/jpeg", 'A "cat" & dog'],
       ["https://cdn.test/p.png", "image/png", undefined],
     ]);
     const content = object.content?.toString() ?? "";
-    expect(content).toContain('<img src="https://news.test/media/a/cat.jpg"');
+    expect(content).toContain('<img src="https://news.test/media/a/cat.jpg?w=1600"');
     expect(content).toContain('<a href="https://news.test/articles/other">');
     const note = toNote(article, noteCtx);
-    expect(note.content?.toString()).toContain('<img src="https://news.test/media/a/cat.jpg"');
+    expect(note.content?.toString()).toContain(
+      '<img src="https://news.test/media/a/cat.jpg?w=1600"',
+    );
   });
 
   it("never has an empty summary", () => {

@@ -97,6 +97,24 @@ describe("createFederationPublisher()", () => {
     expect(object?.id?.href).toBe(OBJECT_ID);
   });
 
+  it("sends each activity to the accepted relays too, after the followers", async () => {
+    const { federation, publisherOptions, scans } = await live();
+    const relay = {
+      id: new URL("https://relay.test/actor"),
+      inboxId: new URL("https://relay.test/inbox"),
+    };
+    const publish = createFederationPublisher(
+      federation as unknown as Federation<void>,
+      { firstScan: async () => scans.first, relays: async () => [relay] },
+      publisherOptions,
+    );
+    await publish([created(anArticle(), 2)]);
+    const [toFollowers, toRelays] = federation.sentActivities.map((sent) => sent.activity);
+    expect(toFollowers).toBeInstanceOf(Create);
+    expect(toRelays?.id?.href).toBe(toFollowers?.id?.href);
+    expect(federation.sentActivities).toHaveLength(2);
+  });
+
   it("sends a Note in note mode", async () => {
     const { federation, publish } = await live({ postType: "note" });
     await publish([created(anArticle(), 2)]);

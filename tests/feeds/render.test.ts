@@ -111,7 +111,7 @@ describe("renderFeeds()", () => {
       contentHtml: '<p><img src="/media/cat.jpg" alt="Cat" /> <a href="/articles/x">x</a></p>',
     });
     const { rss, atom, json } = parseAll([article]);
-    const absolute = `<img src="${origin.origin}/media/cat.jpg"`;
+    const absolute = `<img src="${origin.origin}/media/cat.jpg?w=1600"`;
     expect(rss.items?.[0]?.content?.encoded).toContain(absolute);
     expect(JSON.stringify(atom.entries?.[0]?.content)).toContain(absolute.replaceAll('"', '\\"'));
     expect(json.items?.[0]?.content_html).toContain(absolute);
@@ -255,20 +255,20 @@ describe("renderFeeds()", () => {
     expect(item?.dc?.creators).toEqual(["Anna"]);
     expect(item?.dc?.languages).toEqual(["de"]);
     expect(item?.enclosures).toEqual([
-      { url: "https://news.test/media/images/photo.JPG", length: 0, type: "image/jpeg" },
+      { url: "https://news.test/media/images/photo.JPG?w=1600", length: 0, type: "image/jpeg" },
     ]);
     const entry = atom.entries?.[0];
     expect(entry?.categories).toEqual([{ term: "Politik" }, { term: "R&D <lab>" }]);
     expect(entry?.authors).toEqual([{ name: "Anna" }]);
     expect(entry?.xml?.lang).toBe("de");
     expect(entry?.links).toContainEqual({
-      href: "https://news.test/media/images/photo.JPG",
+      href: "https://news.test/media/images/photo.JPG?w=1600",
       rel: "enclosure",
       type: "image/jpeg",
     });
     expect(entry?.links).toContainEqual({ href: "https://news.test/articles/first" });
     expect(atom.xml?.lang).toBe("en");
-    expect(json.items?.[0]?.image).toBe("https://news.test/media/images/photo.JPG");
+    expect(json.items?.[0]?.image).toBe("https://news.test/media/images/photo.JPG?w=1600");
   });
 
   it("uses the site author for articles without one and keeps absolute image URLs", () => {

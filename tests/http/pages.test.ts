@@ -176,7 +176,7 @@ describe("renderArticlePage()", () => {
     expect(meta(page, "og:type")).toEqual(["article"]);
     expect(meta(page, "og:title")).toEqual([article.title]);
     expect(meta(page, "og:url")).toEqual(["https://news.test/articles/gr%C3%BC%C3%9Fe"]);
-    expect(meta(page, "og:image")).toEqual(["https://news.test/media/bilder/foto.jpg"]);
+    expect(meta(page, "og:image")).toEqual(["https://news.test/media/bilder/foto.jpg?w=1600"]);
     expect(meta(page, "og:image:alt")).toEqual(["Ein Foto"]);
     expect(meta(page, "article:tag")).toEqual(["Politik", "R&D"]);
     expect(meta(page, "article:published_time")).toEqual(["2024-05-01T08:00:00.000Z"]);

@@ -1,0 +1,74 @@
+/**
+ * Smaller copies of the images beside the articles, for feeds, link cards and fediverse
+ * attachments: `/media/photo.jpg?w=1600` is the photo at most 1,600 pixels wide, turned
+ * upright, without its metadata (camera, GPS position), in the same format. Each copy is made
+ * once, on its first request, and kept under `DATA_DIR/media`; an edited image gets new ones.
+ */
+import { createHash } from "node:crypto";
+import { mkdir, rename, stat, writeFile } from "node:fs/promises";
+import { extname, join } from "node:path";
+import { getLogger } from "@logtape/logtape";
+import sharp from "sharp";
+import { RESIZABLE_IMAGE, SHARE_WIDTH } from "../links.ts";
+
+const logger = getLogger(["herald", "http", "media"]);
+
+/** The widths a copy may have: what Herald links to, and a few for pages that want less. */
+export const IMAGE_WIDTHS: readonly number[] = [320, 640, 960, 1280, SHARE_WIDTH];
+
+export interface ImageResizer {
+  /**
+   * The file to send for `file` at `width` pixels at most: a cached copy, or `file` itself
+   * when it is not a raster image or cannot be read as one.
+   */
+  resized(file: string, width: number): Promise<string>;
+}
+
+export function createImageResizer(cacheDir: string): ImageResizer {
+  const making = new Map<string, Promise<string>>();
+  let ready: Promise<unknown> | undefined;
+
+  const make = async (file: string, width: number, copy: string): Promise<string> => {
+    ready ??= mkdir(cacheDir, { recursive: true });
+    await ready;
+    try {
+      const body = await sharp(file, { limitInputPixels: 100_000_000 })
+        .rotate()
+        .resize({ width, withoutEnlargement: true })
+        .toBuffer();
+      const temporary = `${copy}.${process.pid}.tmp`;
+      await writeFile(temporary, body);
+      await rename(temporary, copy);
+      return copy;
+    } catch (error) {
+      logger.warn("Cannot resize {file}, sending it as it is: {error}", { file, error });
+      return file;
+    }
+  };
+
+  return {
+    async resized(file, width) {
+      const extension = extname(file).toLowerCase();
+      if (!RESIZABLE_IMAGE.test(extension)) return file;
+      const { size, mtimeMs } = await stat(file);
+      const key = createHash("sha256").update(`${file}\n${size}\n${mtimeMs}`).digest("hex");
+      const copy = join(cacheDir, `${key.slice(0, 32)}-${width}${extension}`);
+      if (await exists(copy)) return copy;
+      let pending = making.get(copy);
+      if (pending === undefined) {
+        pending = make(file, width, copy).finally(() => making.delete(copy));
+        making.set(copy, pending);
+      }
+      return pending;
+    },
+  };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * What readers on other servers did with an article: replies, likes and boosts, as received
+ * by the fediverse account (`federation/reactions.ts`) and shown by the web site and feeds.
+ */
+
+export type InteractionKind = "reply" | "like" | "boost";
+
+export interface InteractionActor {
+  readonly id: string;
+  /** Display name, plain text. */
+  readonly name?: string;
+  /** `@user@host`. */
+  readonly handle?: string;
+  /** The profile page. */
+  readonly url?: string;
+}
+
+export interface Interaction {
+  readonly kind: InteractionKind;
+  /** The reply note's id, or the like's or boost's activity id. */
+  readonly id: string;
+  readonly actor: InteractionActor;
+  /** A reply's web page. */
+  readonly url?: string;
+  /** A reply's content, sanitised HTML. */
+  readonly contentHtml?: string;
+  /** ISO time: the note's `published`, or when the like or boost arrived. */
+  readonly published: string;
+}
+
+export interface InteractionCounts {
+  readonly replies: number;
+  readonly likes: number;
+  readonly boosts: number;
+}
+
+/** What the web site and feeds read. */
+export interface InteractionReader {
+  /** When anything last changed (`epoch` if never); caches key on it. */
+  changedAt(): Promise<Date>;
+  /** An article's interactions, oldest first. */
+  list(articleId: string): Promise<readonly Interaction[]>;
+  counts(articleId: string): Promise<InteractionCounts>;
+}

@@ -1,0 +1,219 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it, onTestFinished } from "vitest";
+import {
+  AS_CONTEXT,
+  type JsonObject,
+  PUBLIC_COLLECTION,
+  startFakeRemote,
+} from "../helpers/fake-remote.ts";
+import { heraldFolders, startHerald } from "../helpers/herald-process.ts";
+
+/** Polls `read` until `check` passes (it throws while it does not), for up to 15 s. */
+async function eventually<T>(read: () => Promise<T>, check: (value: T) => void): Promise<T> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const value = await read();
+    try {
+      check(value);
+      return value;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+const page = async (url: URL) => (await fetch(url)).text();
+
+describe("Replies, likes and boosts from the fediverse", () => {
+  it("shows them on the article page and counts them in the JSON Feed until their authors take them back", async () => {
+    const folders = heraldFolders();
+    const herald = await startHerald(folders);
+    const remote = await startFakeRemote({ users: ["alice", "bob", "carol", "mallory"] });
+    onTestFinished(() => remote.close());
+    const { actorUrl, sharedInbox } = await remote.lookup(`news@${herald.origin.host}`);
+    const inbox = sharedInbox ?? new URL("/inbox", herald.origin);
+    await remote.follow("alice", actorUrl);
+    await remote.waitFor((a) => a.type === "Accept", { timeoutMs: 15_000 });
+
+    writeFileSync(
+      join(folders.articles, "wahl.md"),
+      "---\ntitle: Wahl in Weißrussland\nlanguage: de\n---\nDie Straße war voller Menschen.",
+    );
+    const created = await remote.waitFor((a) => a.type === "Create", { timeoutMs: 15_000 });
+    const article = (created.activity as JsonObject).object as JsonObject;
+    const objectId = String(article.id);
+    const articleUrl = new URL(String(article.url));
+    const feedUrl = new URL("/feed.json", herald.origin);
+    const send = async (user: string, activity: JsonObject) => {
+      const result = await remote.post(user, inbox, { "@context": AS_CONTEXT, ...activity });
+      expect(result.status, JSON.stringify(activity)).toBeLessThan(300);
+    };
+    const actor = (user: string) => remote.actorUrl(user).href;
+    const note = (user: string, n: number, content: string, to = [PUBLIC_COLLECTION]) => ({
+      id: `${actor(user)}/statuses/${n}`,
+      type: "Note",
+      attributedTo: actor(user),
+      inReplyTo: objectId,
+      content,
+      url: new URL(`/@${user}/${n}`, remote.origin).href,
+      published: "2026-11-29T08:00:00Z",
+      to,
+      cc: [`${actor(user)}/followers`],
+    });
+
+    // A public reply, with markup a page must not run.
+    const reply = note(
+      "alice",
+      1,
+      '<p>Starker Bericht <script>alert(1)</script><a href="javascript:alert(2)">hier</a> <a href="https://example.test/x" class="u-url">Quelle</a></p><img src=x onerror=alert(3)>',
+    );
+    await send("alice", {
+      id: `${reply.id}/activity`,
+      type: "Create",
+      actor: actor("alice"),
+      object: reply,
+      to: reply.to,
+    });
+    // A like and a boost.
+    const like = {
+      id: `${actor("bob")}#likes/1`,
+      type: "Like",
+      actor: actor("bob"),
+      object: objectId,
+    };
+    await send("bob", like);
+    const boost = {
+      id: `${actor("bob")}/statuses/9/activity`,
+      type: "Announce",
+      actor: actor("bob"),
+      object: objectId,
+      to: [PUBLIC_COLLECTION],
+      published: "2026-11-29T08:01:00Z",
+    };
+    await send("bob", boost);
+    // What must not show: a followers-only reply, a reply put in someone else's mouth, a
+    // reply to something that is not an article of ours.
+    const hidden = note("mallory", 2, "<p>Nur für Follower</p>", [`${actor("mallory")}/followers`]);
+    await send("mallory", {
+      id: `${hidden.id}/activity`,
+      type: "Create",
+      actor: actor("mallory"),
+      object: hidden,
+      to: hidden.to,
+    });
+    const forged = { ...note("mallory", 3, "<p>Gefälscht</p>"), attributedTo: actor("carol") };
+    await send("mallory", {
+      id: `${forged.id}/activity`,
+      type: "Create",
+      actor: actor("mallory"),
+      object: forged,
+      to: forged.to,
+    });
+    const elsewhere = {
+      ...note("mallory", 4, "<p>Woanders</p>"),
+      inReplyTo: `${actor("carol")}/statuses/1`,
+    };
+    await send("mallory", {
+      id: `${elsewhere.id}/activity`,
+      type: "Create",
+      actor: actor("mallory"),
+      object: elsewhere,
+      to: elsewhere.to,
+    });
+    // Carol likes too, then deletes her account.
+    await send("carol", {
+      id: `${actor("carol")}#likes/1`,
+      type: "Like",
+      actor: actor("carol"),
+      object: objectId,
+    });
+
+    const html = await eventually(
+      () => page(articleUrl),
+      (text) => expect(text).toContain("1 reply · 2 likes · 1 boost"),
+    );
+    expect(html).toContain("Starker Bericht");
+    expect(html).toContain(`href="${new URL("/@alice", remote.origin).href}"`);
+    expect(html).toContain(`@alice@${remote.host}`);
+    expect(html).toContain(
+      '<a href="https://example.test/x" rel="nofollow ugc noopener noreferrer">Quelle</a>',
+    );
+    for (const bad of [
+      "<script",
+      "alert(",
+      "javascript:",
+      "onerror",
+      "<img src=x",
+      "Nur für Follower",
+      "Gefälscht",
+      "Woanders",
+    ]) {
+      expect(html).not.toContain(bad);
+    }
+    const counts = async () => {
+      const feed = (await (await fetch(feedUrl)).json()) as { items: JsonObject[] };
+      return feed.items.find((item) => item.id === objectId)?._herald;
+    };
+    expect(await counts()).toEqual({ replies: 1, likes: 2, boosts: 1 });
+
+    // An edited reply replaces the old text.
+    const edited = {
+      ...reply,
+      content: "<p>Korrigiert: ein starker Bericht.</p>",
+      updated: "2026-11-29T09:00:00Z",
+    };
+    await send("alice", {
+      id: `${reply.id}#updates/1`,
+      type: "Update",
+      actor: actor("alice"),
+      object: edited,
+      to: reply.to,
+    });
+    await eventually(
+      () => page(articleUrl),
+      (text) => {
+        expect(text).toContain("Korrigiert: ein starker Bericht.");
+        expect(text).not.toContain("Starker Bericht");
+      },
+    );
+
+    // Only its author can take something back: mallory cannot undo bob's like.
+    await send("mallory", {
+      id: `${actor("mallory")}#undo/1`,
+      type: "Undo",
+      actor: actor("mallory"),
+      object: like.id,
+    });
+    await send("bob", {
+      id: `${actor("bob")}#undo/2`,
+      type: "Undo",
+      actor: actor("bob"),
+      object: boost,
+    });
+    await eventually(counts, (value) => expect(value).toEqual({ replies: 1, likes: 2, boosts: 0 }));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await counts()).toEqual({ replies: 1, likes: 2, boosts: 0 });
+    await send("bob", {
+      id: `${actor("bob")}#undo/1`,
+      type: "Undo",
+      actor: actor("bob"),
+      object: like,
+    });
+    await eventually(counts, (value) => expect(value).toEqual({ replies: 1, likes: 1, boosts: 0 }));
+
+    await send("alice", {
+      id: `${reply.id}#delete`,
+      type: "Delete",
+      actor: actor("alice"),
+      object: { id: reply.id, type: "Tombstone" },
+      to: [PUBLIC_COLLECTION],
+    });
+    await remote.deleteActor("carol", { inboxes: [inbox] });
+    await eventually(counts, (value) => expect(value).toEqual({ replies: 0, likes: 0, boosts: 0 }));
+    const after = await page(articleUrl);
+    expect(after).not.toContain("Korrigiert");
+    expect(after).not.toContain('class="reactions"');
+  });
+});
