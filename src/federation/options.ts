@@ -2,6 +2,8 @@
  * The federation's options from the configuration, shared by `npm start` and the commands
  * that act as the account (`npm run move`), so that both describe the same actor.
  */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import type { Config } from "../config.ts";
 import { absolute } from "../urls.ts";
@@ -14,7 +16,11 @@ export interface AccountImage {
   readonly url: URL;
 }
 
-/** Avatar and header given as local files: served by the app, linked by URL. */
+/**
+ * Avatar and header given as local files: served by the app, linked by URL. The URL carries
+ * a digest of the file (`?v=…`): a new picture at the same path is a new URL, so the profile
+ * `Update` goes out and Mastodon, which caches images by URL, fetches the new one.
+ */
 export function localImages(config: Config): Record<string, AccountImage> {
   const images: Record<string, AccountImage> = {};
   for (const [kind, value] of Object.entries({
@@ -23,9 +29,20 @@ export function localImages(config: Config): Record<string, AccountImage> {
   })) {
     if (value === undefined || /^https?:/.test(value)) continue;
     const name = `${kind}${extname(value).toLowerCase()}`;
-    images[kind] = { name, file: value, url: absolute(config.publicUrl, `/account/${name}`) };
+    const url = absolute(config.publicUrl, `/account/${name}`);
+    const version = digest(value);
+    if (version !== undefined) url.searchParams.set("v", version);
+    images[kind] = { name, file: value, url };
   }
   return images;
+}
+
+function digest(file: string): string | undefined {
+  try {
+    return createHash("sha256").update(readFileSync(file)).digest("hex").slice(0, 12);
+  } catch {
+    return undefined; // the configuration check reports a missing file
+  }
 }
 
 /** `aliases`: `ALIASES` resolved to actor URLs (`resolveAliases()`). */

@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { type FakeRemote, type JsonObject, startFakeRemote } from "../helpers/fake-remote.ts";
@@ -157,5 +159,27 @@ describe("Moving the account, end to end", () => {
     expect((object.icon as JsonObject).url).toBe("https://cdn.example/avatar.png");
     await pause(2000);
     expect(ofType(remote, "Update")).toHaveLength(1);
+  });
+
+  it("announces a new avatar picture saved over the old file: its URL changes with its bytes", async () => {
+    const folders = heraldFolders();
+    const avatar = join(folders.keys, "..", "avatar.png");
+    writeFileSync(avatar, "first picture");
+    let herald = await startHerald(folders, { env: { ACCOUNT_AVATAR: avatar } });
+    const { remote, actorUrl } = await fediverse(herald);
+    const iconOf = async () =>
+      String(((await remote.fetchObject(actorUrl)).icon as JsonObject).url);
+    const first = await iconOf();
+    expect(first).toMatch(/\/account\/avatar\.png\?v=[0-9a-f]{12}$/);
+    expect(await (await fetch(first)).text()).toBe("first picture");
+
+    expect(await herald.stop()).toBe(0);
+    writeFileSync(avatar, "second picture");
+    herald = await startHerald(folders, { port: herald.port, env: { ACCOUNT_AVATAR: avatar } });
+    const updated = await remote.waitFor((a) => a.type === "Update", { timeoutMs: 15_000 });
+    const icon = ((updated.activity as JsonObject).object as JsonObject).icon as JsonObject;
+    expect(icon.url).not.toBe(first);
+    expect(icon.url).toBe(await iconOf());
+    expect(await (await fetch(String(icon.url))).text()).toBe("second picture");
   });
 });
