@@ -16,9 +16,9 @@ import { createSqliteFollowerStore } from "./federation/followers.ts";
 import { createInteractionStore } from "./federation/interactions.ts";
 import { reuseImportedPrivateKeys } from "./federation/key-reuse.ts";
 import { loadOrCreateKeys, MissingKeysError } from "./federation/keys.ts";
-import { readMovedTo, resolveAliases } from "./federation/migration.ts";
+import { readMovedTo } from "./federation/migration.ts";
 import { federationMiddleware } from "./federation/mount.ts";
-import { localImages, toFederationOptions } from "./federation/options.ts";
+import { accountOptions } from "./federation/options.ts";
 import { limitOutgoingRequests } from "./federation/outgoing.ts";
 import { openPostgresDeliveryLedger } from "./federation/postgres-delivery-ledger.ts";
 import { openPostgresFollowerStore } from "./federation/postgres-followers.ts";
@@ -67,12 +67,7 @@ async function main(): Promise<void> {
   });
 
   const handle = `@${config.accountUsername}@${config.publicUrl.host}`;
-  const accountImages = localImages(config);
-  const aliases = await resolveAliases(config.account.aliases, {
-    allowPrivateAddress: config.allowPrivateAddress,
-    timeoutMs: config.requestTimeoutSeconds * 1000,
-  });
-  const federationOptions = toFederationOptions(config, accountImages, aliases);
+  const { images: accountImages, federation: federationOptions } = await accountOptions(config);
   const federation = buildFederation(federationOptions, {
     store,
     kv,
@@ -154,6 +149,7 @@ async function main(): Promise<void> {
       target: movedTo.href,
     });
   }
+  const aliases = federationOptions.profile?.aliases ?? [];
   if (aliases.length > 0) {
     logger.info("Also known as: {aliases}", { aliases: aliases.map((a) => a.href).join(", ") });
   }

@@ -17,14 +17,8 @@ import { trackDeliveries } from "../federation/delivery-tracking.ts";
 import { accountActor, buildFederation } from "../federation/federation.ts";
 import { createSqliteFollowerStore } from "../federation/followers.ts";
 import { KEYS_CREATED_KEY, loadOrCreateKeys } from "../federation/keys.ts";
-import {
-  checkMoveTarget,
-  readMovedTo,
-  resolveAliases,
-  saveMovedTo,
-  toMove,
-} from "../federation/migration.ts";
-import { localImages, toFederationOptions } from "../federation/options.ts";
+import { checkMoveTarget, readMovedTo, saveMovedTo, toMove } from "../federation/migration.ts";
+import { accountOptions } from "../federation/options.ts";
 import { limitOutgoingRequests } from "../federation/outgoing.ts";
 import { openPostgresDeliveryLedger } from "../federation/postgres-delivery-ledger.ts";
 import { openPostgresFollowerStore } from "../federation/postgres-followers.ts";
@@ -154,11 +148,7 @@ async function openAccount(config: Config) {
   // The ledger records what is queued here, so `npm run doctor` reports the Move's deliveries.
   const deliveries = trackDeliveries(queue, ledger);
   const keys = await loadOrCreateKeys(config.keysDir, kv);
-  const aliases = await resolveAliases(config.account.aliases, {
-    allowPrivateAddress: config.allowPrivateAddress,
-    timeoutMs: config.requestTimeoutSeconds * 1000,
-  });
-  const federationOptions = toFederationOptions(config, localImages(config), aliases);
+  const { federation: federationOptions } = await accountOptions(config);
   const federation = buildFederation(federationOptions, {
     store,
     kv,

@@ -8,6 +8,7 @@ import { extname } from "node:path";
 import type { Config } from "../config.ts";
 import { absolute } from "../urls.ts";
 import { DEFAULT_RETRY, type FederationOptions } from "./federation.ts";
+import { resolveAliases } from "./migration.ts";
 
 /** An avatar or header given as a local file: served by the app at `url`. */
 export interface AccountImage {
@@ -43,6 +44,21 @@ function digest(file: string): string | undefined {
   } catch {
     return undefined; // the configuration check reports a missing file
   }
+}
+
+/**
+ * The account as the configuration describes it: its local images and the federation's
+ * options, with `ALIASES` looked up (WebFinger for handles).
+ */
+export async function accountOptions(
+  config: Config,
+): Promise<{ images: Record<string, AccountImage>; federation: FederationOptions }> {
+  const images = localImages(config);
+  const aliases = await resolveAliases(config.account.aliases, {
+    allowPrivateAddress: config.allowPrivateAddress,
+    timeoutMs: config.requestTimeoutSeconds * 1000,
+  });
+  return { images, federation: toFederationOptions(config, images, aliases) };
 }
 
 /** `aliases`: `ALIASES` resolved to actor URLs (`resolveAliases()`). */

@@ -63,19 +63,22 @@ describe("Replies, likes and boosts from the fediverse", () => {
       cc: [`${actor(user)}/followers`],
     });
 
+    const create = (user: string, object: ReturnType<typeof note>) =>
+      send(user, {
+        id: `${object.id}/activity`,
+        type: "Create",
+        actor: actor(user),
+        object,
+        to: object.to,
+      });
+
     // A public reply, with markup a page must not run.
     const reply = note(
       "alice",
       1,
       '<p>Starker Bericht <script>alert(1)</script><a href="javascript:alert(2)">hier</a> <a href="https://example.test/x" class="u-url">Quelle</a></p><img src=x onerror=alert(3)>',
     );
-    await send("alice", {
-      id: `${reply.id}/activity`,
-      type: "Create",
-      actor: actor("alice"),
-      object: reply,
-      to: reply.to,
-    });
+    await create("alice", reply);
     // A like and a boost.
     const like = {
       id: `${actor("bob")}#likes/1`,
@@ -96,32 +99,14 @@ describe("Replies, likes and boosts from the fediverse", () => {
     // What must not show: a followers-only reply, a reply put in someone else's mouth, a
     // reply to something that is not an article of ours.
     const hidden = note("mallory", 2, "<p>Nur für Follower</p>", [`${actor("mallory")}/followers`]);
-    await send("mallory", {
-      id: `${hidden.id}/activity`,
-      type: "Create",
-      actor: actor("mallory"),
-      object: hidden,
-      to: hidden.to,
-    });
+    await create("mallory", hidden);
     const forged = { ...note("mallory", 3, "<p>Gefälscht</p>"), attributedTo: actor("carol") };
-    await send("mallory", {
-      id: `${forged.id}/activity`,
-      type: "Create",
-      actor: actor("mallory"),
-      object: forged,
-      to: forged.to,
-    });
+    await create("mallory", forged);
     const elsewhere = {
       ...note("mallory", 4, "<p>Woanders</p>"),
       inReplyTo: `${actor("carol")}/statuses/1`,
     };
-    await send("mallory", {
-      id: `${elsewhere.id}/activity`,
-      type: "Create",
-      actor: actor("mallory"),
-      object: elsewhere,
-      to: elsewhere.to,
-    });
+    await create("mallory", elsewhere);
     // Carol likes too, then deletes her account.
     await send("carol", {
       id: `${actor("carol")}#likes/1`,
