@@ -199,8 +199,18 @@ for (const { name, open, available } of stores)
       const articles = articlesDir();
       articles.write("a.md", "# A\n\nText.");
       const { store } = await open();
-      const scan = scanner(articles.dir);
-      const reports = await Promise.all([scan(store), scan(store)]);
+      // The scan that gets the lock holds it until the other has answered: however fast a
+      // scan of one file is, the two overlap.
+      let release = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      await store.subscribe("slow");
+      const scan = scanner(articles.dir, [{ name: "slow", publish: () => held }]);
+      const started = [scan(store), scan(store)];
+      expect((await Promise.race(started)).busy).toBe(true);
+      release();
+      const reports = await Promise.all(started);
       expect(reports.map((r) => r.busy).sort()).toEqual([false, true]);
       expect(reports.flatMap((r) => r.changes).map((c) => c.type)).toEqual(["created"]);
       expect((await scan(store)).busy).toBe(false);
