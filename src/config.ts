@@ -2,6 +2,7 @@ import { accessSync, constants, mkdirSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { validateDetailed } from "node-cron";
 import type { ActorType } from "./federation/actor.ts";
+import type { HideRule } from "./interactions.ts";
 
 export type PostType = "article" | "note";
 /** `web` serves and scans (and enqueues deliveries), `worker` delivers, `all` does both. */
@@ -58,6 +59,8 @@ export interface Config {
   readonly inboxRateLimit: number;
   /** ActivityPub relays to subscribe to and send public posts to. */
   readonly relays: readonly RelayConfig[];
+  /** Accounts and servers whose replies, likes and boosts are neither kept nor shown. */
+  readonly hideReactionsFrom: readonly HideRule[];
 }
 
 /** How the fediverse account presents itself. Images are an https URL or a local file. */
@@ -155,6 +158,7 @@ export function loadConfig(env: Env): Config {
       parseInteger(v, 1, 3600),
     ),
     relays: read("RELAYS", [], parseRelays),
+    hideReactionsFrom: read("HIDE_REACTIONS_FROM", [], parseHideRules),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -288,6 +292,25 @@ export function parseAlias(
   const handle = /^@?([^@\s/]+)@([^@\s/]+)$/.exec(value.replace(/^acct:/i, ""));
   if (handle?.[1] === undefined || handle[2] === undefined) return undefined;
   return URL.canParse(`https://${handle[2]}/`) ? { user: handle[1], host: handle[2] } : undefined;
+}
+
+/** Actor URLs, `@user@host` handles and host names, separated by commas and/or white space. */
+function parseHideRules(value: string): HideRule[] {
+  return value
+    .split(/[\s,]+/)
+    .filter((entry) => entry !== "")
+    .map((entry): HideRule => {
+      if (/^[a-z0-9.-]+\.[a-z0-9-]+(:\d+)?$/i.test(entry) && URL.canParse(`https://${entry}/`)) {
+        return { domain: entry.toLowerCase() };
+      }
+      const parsed = parseAlias(entry);
+      if (parsed === undefined) {
+        throw new Invalid(
+          `must list actor URLs, handles (@user@host) or server names (spam.example); not "${entry}"`,
+        );
+      }
+      return parsed instanceof URL ? { actor: parsed.href } : parsed;
+    });
 }
 
 /**

@@ -42,3 +42,24 @@ export interface InteractionReader {
   list(articleId: string): Promise<readonly Interaction[]>;
   counts(articleId: string): Promise<InteractionCounts>;
 }
+
+/**
+ * Whose replies, likes and boosts are neither kept nor shown (`HIDE_REACTIONS_FROM`): an
+ * account by its actor URL or `@user@host` handle, or a whole server by its host name (its
+ * subdomains too).
+ */
+export type HideRule =
+  | { readonly actor: string }
+  | { readonly user: string; readonly host: string }
+  | { readonly domain: string };
+
+export function isHidden(rules: readonly HideRule[], actor: InteractionActor): boolean {
+  if (rules.length === 0) return false;
+  const host = URL.parse(actor.id)?.host.toLowerCase() ?? "";
+  const handle = actor.handle?.toLowerCase();
+  return rules.some((rule) => {
+    if ("actor" in rule) return rule.actor === actor.id;
+    if ("domain" in rule) return host === rule.domain || host.endsWith(`.${rule.domain}`);
+    return handle === `@${rule.user}@${rule.host}`.toLowerCase();
+  });
+}

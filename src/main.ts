@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   const followers = sql ? await openPostgresFollowerStore(sql) : createSqliteFollowerStore(db);
   const ledger = sql ? await openPostgresDeliveryLedger(sql) : createSqliteDeliveryLedger(db);
   const deliveries = trackDeliveries(queue, ledger);
-  const interactions = createInteractionStore(kv);
+  const interactions = createInteractionStore(kv, { hide: config.hideReactionsFrom });
   const keys = await loadOrCreateKeys(config.keysDir, kv).catch((error: unknown) => {
     if (!(error instanceof MissingKeysError)) throw error;
     logger.fatal("{message}", { message: error.message });

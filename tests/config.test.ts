@@ -137,6 +137,22 @@ describe("loadConfig()", () => {
     );
   });
 
+  it("reads HIDE_REACTIONS_FROM as actor URLs, handles and server names", () => {
+    const { hideReactionsFrom } = loadConfig({
+      HIDE_REACTIONS_FROM: "https://a.test/users/x, @Troll@b.test spam.example,127.0.0.1:3000",
+    });
+    expect(hideReactionsFrom).toEqual([
+      { actor: "https://a.test/users/x" },
+      { user: "Troll", host: "b.test" },
+      { domain: "spam.example" },
+      { domain: "127.0.0.1:3000" },
+    ]);
+    expect(loadConfig({}).hideReactionsFrom).toEqual([]);
+    expect(problems({ HIDE_REACTIONS_FROM: "troll" })[0]).toMatch(
+      /^HIDE_REACTIONS_FROM must list actor URLs, handles \(@user@host\) or server names \(spam\.example\); not "troll"/,
+    );
+  });
+
   it("refuses a cron expression that does not parse, saying why", () => {
     expect(problems({ SCAN_SCHEDULE: "61 * * * *" })[0]).toMatch(
       /^SCAN_SCHEDULE is not a valid cron expression \(minute: .*\) \(got "61 \* \* \* \*"\)\.$/,

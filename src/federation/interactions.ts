@@ -10,14 +10,21 @@
  * The index lets an `Undo` or `Delete`, which names only the activity or the note, find it.
  */
 import type { KvKey, KvStore } from "@fedify/fedify";
-import type { Interaction, InteractionKind, InteractionReader } from "../interactions.ts";
+import {
+  type HideRule,
+  type Interaction,
+  type InteractionKind,
+  type InteractionReader,
+  isHidden,
+} from "../interactions.ts";
 
 export type { Interaction, InteractionActor } from "../interactions.ts";
 
 export interface InteractionStore extends InteractionReader {
   /**
    * Stores (or replaces, for an edited reply) one interaction with an article; false when
-   * the article has as many as it may keep (a flood of them is not worth keeping).
+   * the article has as many as it may keep (a flood of them is not worth keeping), or when
+   * its author is hidden (`hide`).
    */
   add(articleId: string, interaction: Interaction): Promise<boolean>;
   /**
@@ -43,9 +50,16 @@ type IndexEntry = [articleId: string, kind: InteractionKind, key: string];
 /** How many interactions one article keeps at most; beyond, new ones are not stored. */
 export const MAX_INTERACTIONS_PER_ARTICLE = 5000;
 
+export interface InteractionStoreOptions {
+  /** Default `MAX_INTERACTIONS_PER_ARTICLE`. */
+  readonly maxPerArticle?: number;
+  /** Whose interactions are neither stored nor listed (`HIDE_REACTIONS_FROM`). */
+  readonly hide?: readonly HideRule[];
+}
+
 export function createInteractionStore(
   kv: KvStore,
-  { maxPerArticle = MAX_INTERACTIONS_PER_ARTICLE } = {},
+  { maxPerArticle = MAX_INTERACTIONS_PER_ARTICLE, hide = [] }: InteractionStoreOptions = {},
 ): InteractionStore {
   let changed: { at: Date; readAt: number } | undefined;
 
@@ -64,11 +78,16 @@ export function createInteractionStore(
     changed = { at, readAt: performance.now() };
   };
 
-  const list = async (articleId: string): Promise<Interaction[]> => {
+  /** What is stored, hidden ones included (an account hidden later was stored before). */
+  const stored = async (articleId: string): Promise<Interaction[]> => {
     const found: Interaction[] = [];
     for await (const { value } of kv.list([...ROOT, articleId])) found.push(value as Interaction);
-    return found.sort((a, b) => a.published.localeCompare(b.published));
+    return found;
   };
+  const list = async (articleId: string): Promise<Interaction[]> =>
+    (await stored(articleId))
+      .filter((interaction) => !isHidden(hide, interaction.actor))
+      .sort((a, b) => a.published.localeCompare(b.published));
 
   const removeAt = async ([articleId, kind, key]: IndexEntry, id: string) => {
     await kv.delete(entryKey(articleId, kind, key));
@@ -96,8 +115,11 @@ export function createInteractionStore(
       const key = keyOf(interaction);
       const entry: IndexEntry = [articleId, interaction.kind, key];
       // A second like by the same actor replaces the first: drop the first one's index entry.
+      if (isHidden(hide, interaction.actor)) return false;
       const previous = await kv.get<Interaction>(entryKey(...entry));
-      if (previous === undefined && (await list(articleId)).length >= maxPerArticle) return false;
+      if (previous === undefined && (await stored(articleId)).length >= maxPerArticle) {
+        return false;
+      }
       if (previous !== undefined && previous.id !== interaction.id) {
         await kv.delete([...INDEX, previous.id]);
       }

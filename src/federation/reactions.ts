@@ -102,7 +102,7 @@ async function keepReply(
       : new Date(note.published.epochMilliseconds)
     ).toISOString(),
   });
-  if (!stored) return full(articleId);
+  if (!stored) return notKept(articleId);
   logger.info("{actor} replied to article {article}.", { actor: actor.id, article: articleId });
 }
 
@@ -124,7 +124,7 @@ async function keepReaction(
     actor,
     published: (deps.now?.() ?? new Date()).toISOString(),
   };
-  if (!(await deps.interactions.add(articleId, interaction))) return full(articleId);
+  if (!(await deps.interactions.add(articleId, interaction))) return notKept(articleId);
   logger.info("{actor} {did} article {article}.", {
     actor: actor.id,
     did: kind === "like" ? "liked" : "boosted",
@@ -132,8 +132,9 @@ async function keepReaction(
   });
 }
 
-function full(articleId: string): void {
-  logger.warn("Article {article} has as many replies, likes and boosts as it keeps; not kept.", {
+/** Why `add()` kept nothing: the author is in HIDE_REACTIONS_FROM, or the article is full. */
+function notKept(articleId: string): void {
+  logger.info("Not kept for article {article}: a hidden account, or as many as it keeps.", {
     article: articleId,
   });
 }

@@ -29,9 +29,11 @@ const page = async (url: URL) => (await fetch(url)).text();
 describe("Replies, likes and boosts from the fediverse", () => {
   it("shows them on the article page and counts them in the JSON Feed until their authors take them back", async () => {
     const folders = heraldFolders();
-    const herald = await startHerald(folders);
-    const remote = await startFakeRemote({ users: ["alice", "bob", "carol", "mallory"] });
+    const remote = await startFakeRemote({ users: ["alice", "bob", "carol", "mallory", "troll"] });
     onTestFinished(() => remote.close());
+    const herald = await startHerald(folders, {
+      env: { HIDE_REACTIONS_FROM: `@troll@${remote.host}` },
+    });
     const { actorUrl, sharedInbox } = await remote.lookup(`news@${herald.origin.host}`);
     const inbox = sharedInbox ?? new URL("/inbox", herald.origin);
     await remote.follow("alice", actorUrl);
@@ -107,6 +109,14 @@ describe("Replies, likes and boosts from the fediverse", () => {
       inReplyTo: `${actor("carol")}/statuses/1`,
     };
     await create("mallory", elsewhere);
+    // A hidden account's like and reply count for nothing.
+    await send("troll", {
+      id: `${actor("troll")}#likes/1`,
+      type: "Like",
+      actor: actor("troll"),
+      object: objectId,
+    });
+    await create("troll", note("troll", 5, "<p>Versteckt</p>"));
     // Carol likes too, then deletes her account.
     await send("carol", {
       id: `${actor("carol")}#likes/1`,

@@ -91,6 +91,27 @@ describe("the interaction store", () => {
     expect(await store.counts("a1")).toEqual({ replies: 1, likes: 1, boosts: 0 });
   });
 
+  it("neither keeps nor lists what hidden accounts and servers send, also what came before", async () => {
+    const kv = new SqliteKvStore(new DatabaseSync(":memory:"));
+    const carol = { id: "https://c.test/users/carol", handle: "@Carol@c.test" };
+    const dave = { id: "https://sub.d.test/users/dave" };
+    await createInteractionStore(kv).add("a1", like(carol, 1));
+    store = createInteractionStore(kv, {
+      hide: [{ user: "carol", host: "C.test" }, { domain: "d.test" }, { actor: bob.id }],
+    });
+    expect(await store.add("a1", like(bob, 1))).toBe(false);
+    expect(await store.add("a1", like(dave, 1))).toBe(false);
+    expect(await store.add("a1", reply(1))).toBe(true);
+    expect(await store.counts("a1")).toEqual({ replies: 1, likes: 0, boosts: 0 });
+    expect((await store.list("a1")).map((i) => i.actor.id)).toEqual([alice.id]);
+    // Unhidden, what was kept before shows again.
+    expect(await createInteractionStore(kv).counts("a1")).toEqual({
+      replies: 1,
+      likes: 1,
+      boosts: 0,
+    });
+  });
+
   it("moves its change time forward on every change, for the caches of pages and feeds", async () => {
     expect((await store.changedAt()).getTime()).toBe(0);
     await store.add("a1", reply(1));
