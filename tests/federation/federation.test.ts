@@ -1,5 +1,5 @@
 import { DatabaseSync } from "node:sqlite";
-import { type Federation, generateCryptoKeyPair, MemoryKvStore } from "@fedify/fedify";
+import { type Federation, MemoryKvStore } from "@fedify/fedify";
 import { createFederation as createMockFederation } from "@fedify/testing";
 import {
   Article as ArticleObject,
@@ -23,15 +23,18 @@ import { toNodeInfo } from "../../src/federation/nodeinfo.ts";
 import type { ObjectContext } from "../../src/federation/objects.ts";
 import { toDate } from "../../src/federation/temporal.ts";
 import type { ArticleState } from "../../src/store/store.ts";
-import { anArticle, collect, memoryArticleStore, ORIGIN, PUBLISHED } from "./fixtures.ts";
+import {
+  accountKeys,
+  anArticle,
+  collect,
+  memoryArticleStore,
+  ORIGIN,
+  PUBLISHED,
+} from "./fixtures.ts";
 
 let keys: AccountKeys;
 beforeAll(async () => {
-  keys = {
-    rsa: await generateCryptoKeyPair("RSASSA-PKCS1-v1_5"),
-    ed25519: await generateCryptoKeyPair("Ed25519"),
-    createdAt: PUBLISHED,
-  };
+  keys = await accountKeys();
 });
 
 const published = anArticle();

@@ -2,8 +2,10 @@
  * Fixed inputs for the federation tests: articles, change events, and an in-memory
  * article store (the part the federation reads) so the federation is tested on its own.
  */
+import { generateCryptoKeyPair } from "@fedify/fedify";
 import type { Article, ChangeEvent } from "../../src/article.ts";
 import type { PublishedArticles } from "../../src/federation/articles.ts";
+import type { AccountKeys } from "../../src/federation/keys.ts";
 import type { ArticleRecord, ArticleState, ListOptions } from "../../src/store/store.ts";
 
 export const ORIGIN = new URL("https://news.test");
@@ -69,4 +71,13 @@ export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const all: T[] = [];
   for await (const item of items) all.push(item);
   return all;
+}
+
+/** Fresh key pairs of the account, as `loadOrCreateKeys()` gives them, created at PUBLISHED. */
+export async function accountKeys(): Promise<AccountKeys> {
+  return {
+    rsa: await generateCryptoKeyPair("RSASSA-PKCS1-v1_5"),
+    ed25519: await generateCryptoKeyPair("Ed25519"),
+    createdAt: PUBLISHED,
+  };
 }

@@ -1,5 +1,5 @@
 import { DatabaseSync } from "node:sqlite";
-import { type Federation, generateCryptoKeyPair, MemoryKvStore } from "@fedify/fedify";
+import { type Federation, MemoryKvStore } from "@fedify/fedify";
 import { createFederation as createMockFederation } from "@fedify/testing";
 import { Move, Update } from "@fedify/vocab";
 import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
@@ -19,15 +19,11 @@ import {
 } from "../../src/federation/migration.ts";
 import { announceProfileChange } from "../../src/federation/profile-update.ts";
 import { startFakeRemote } from "../helpers/fake-remote.ts";
-import { memoryArticleStore, ORIGIN, PUBLISHED } from "./fixtures.ts";
+import { accountKeys, memoryArticleStore, ORIGIN } from "./fixtures.ts";
 
 let keys: AccountKeys;
 beforeAll(async () => {
-  keys = {
-    rsa: await generateCryptoKeyPair("RSASSA-PKCS1-v1_5"),
-    ed25519: await generateCryptoKeyPair("Ed25519"),
-    createdAt: PUBLISHED,
-  };
+  keys = await accountKeys();
 });
 
 const NEW_ACCOUNT = new URL("https://new.test/users/news");

@@ -1,5 +1,5 @@
 import { DatabaseSync } from "node:sqlite";
-import { generateCryptoKeyPair, InProcessMessageQueue, MemoryKvStore } from "@fedify/fedify";
+import { InProcessMessageQueue, MemoryKvStore } from "@fedify/fedify";
 import {
   Article as ArticleObject,
   Article as AS,
@@ -28,6 +28,7 @@ import {
 } from "../../src/federation/objects.ts";
 import { toDate } from "../../src/federation/temporal.ts";
 import {
+  accountKeys,
   anArticle,
   collect,
   deleted,
@@ -205,11 +206,7 @@ describe("objectContextOf()", () => {
         store: memoryArticleStore([]),
         kv: new MemoryKvStore(),
         queue: new InProcessMessageQueue(),
-        keys: {
-          rsa: await generateCryptoKeyPair("RSASSA-PKCS1-v1_5"),
-          ed25519: await generateCryptoKeyPair("Ed25519"),
-          createdAt: PUBLISHED,
-        },
+        keys: await accountKeys(),
         followers: createSqliteFollowerStore(new DatabaseSync(":memory:")),
       },
     );

@@ -1,7 +1,6 @@
 import { DatabaseSync } from "node:sqlite";
 import {
   type Federation,
-  generateCryptoKeyPair,
   MemoryKvStore,
   type MessageQueue,
   type MessageQueueEnqueueOptions,
@@ -23,6 +22,7 @@ import {
 } from "../../src/federation/publisher.ts";
 import { toDate } from "../../src/federation/temporal.ts";
 import {
+  accountKeys,
   anArticle,
   created,
   deleted,
@@ -39,11 +39,7 @@ const later = (date: Date, ms: number) => new Date(date.getTime() + ms);
 
 let keys: AccountKeys;
 beforeAll(async () => {
-  keys = {
-    rsa: await generateCryptoKeyPair("RSASSA-PKCS1-v1_5"),
-    ed25519: await generateCryptoKeyPair("Ed25519"),
-    createdAt: PUBLISHED,
-  };
+  keys = await accountKeys();
 });
 
 function setUp(options: Partial<PublisherOptions> = {}) {
