@@ -67,6 +67,7 @@ async function main(): Promise<void> {
   });
 
   const handle = `@${config.accountUsername}@${config.publicUrl.host}`;
+  const movedTo = await readMovedTo(kv);
   const { images: accountImages, federation: federationOptions } = await accountOptions(config);
   const federation = buildFederation(federationOptions, {
     store,
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
       language: config.siteLanguage,
       handle,
       actor,
+      ...(movedTo ? { movedTo } : {}),
     },
     feed: {
       origin: config.publicUrl,
@@ -143,7 +145,6 @@ async function main(): Promise<void> {
     ? federation.startQueue(undefined, { signal: stopQueue.signal })
     : Promise.resolve();
   printStartup(config, handle, backends.describe);
-  const movedTo = await readMovedTo(kv);
   if (movedTo) {
     logger.warn("This account has moved to {target}: followers were asked to follow it there.", {
       target: movedTo.href,

@@ -10,6 +10,8 @@ export interface Labels {
   readonly follow: string;
   readonly followHow: (handle: Html) => Html;
   readonly followSite: (siteUrl: Html) => Html;
+  /** The account moved (`npm run move`): follow the new one. */
+  readonly moved: (account: Html) => Html;
   readonly feeds: string;
   readonly feedsHow: string;
   readonly published: string;
@@ -42,6 +44,8 @@ const en: Labels = {
     html`Follow ${handle} from Mastodon or any other fediverse server: copy the handle, paste it into your server’s search, open the account and choose <em>Follow</em>.`,
   followSite: (siteUrl) =>
     html`Pasting this site’s address, ${siteUrl}, into the search works too.`,
+  moved: (account) =>
+    html`This site’s fediverse account has moved to ${account}: follow it there from Mastodon or any other fediverse server.`,
   feeds: "Feeds",
   feedsHow: "Or subscribe in a feed reader:",
   published: "Published",
@@ -74,6 +78,8 @@ const de: Labels = {
     html`Folgen Sie ${handle} von Mastodon oder einem anderen Fediverse-Server aus: Kopieren Sie die Adresse, fügen Sie sie in die Suche Ihres Servers ein, öffnen Sie das Konto und wählen Sie <em>Folgen</em>.`,
   followSite: (siteUrl) =>
     html`Die Adresse dieser Website, ${siteUrl}, in die Suche einzufügen, funktioniert ebenfalls.`,
+  moved: (account) =>
+    html`Das Fediverse-Konto dieser Website ist umgezogen nach ${account}: Folgen Sie ihm dort, von Mastodon oder einem anderen Fediverse-Server aus.`,
   feeds: "Feeds",
   feedsHow: "Oder abonnieren Sie einen Feed:",
   published: "Veröffentlicht am",

@@ -25,6 +25,8 @@ export interface PageSite {
   readonly stylesheet?: string;
   /** For displayed dates; default `UTC`. `<time datetime>` is always UTC. */
   readonly timeZone?: string;
+  /** Where the account moved (`npm run move`): the home page sends new followers there. */
+  readonly movedTo?: URL;
 }
 
 interface FeedPaths {
@@ -61,8 +63,12 @@ ${feedAlternates(site, homeFeeds, site.title)}${
 <p class="lede">${site.description}</p>
 <section class="follow" aria-labelledby="follow"${langAttr(labels.lang, site.language)}>
 <h2 id="follow">${labels.follow}</h2>
-<p>${labels.followHow(html`<code class="handle">${handle(site)}</code>`)}</p>
-${site.actor === undefined ? "" : html`<p>${labels.followSite(html`<code>${home.href}</code>`)}</p>\n`}<p>${labels.feedsHow} ${feedList(site, homeFeeds)}</p>
+${
+  site.movedTo === undefined
+    ? html`<p>${labels.followHow(html`<code class="handle">${handle(site)}</code>`)}</p>
+${site.actor === undefined ? "" : html`<p>${labels.followSite(html`<code>${home.href}</code>`)}</p>\n`}`
+    : html`<p class="moved">${labels.moved(html`<a href="${site.movedTo.href}">${site.movedTo.href}</a>`)}</p>\n`
+}<p>${labels.feedsHow} ${feedList(site, homeFeeds)}</p>
 </section>
 <section aria-labelledby="latest">
 <h2 id="latest"${langAttr(labels.lang, site.language)}>${labels.latest}</h2>

@@ -102,10 +102,13 @@ describe("Moving the account, end to end", () => {
     const update = await remote.waitFor((a) => a.type === "Update", { timeoutMs: 15_000 });
     expect(((update.activity as JsonObject).object as JsonObject).movedTo).toBe(bob.href);
 
-    // The start-up log says so, and the restart announces nothing new.
+    // The start-up log and the home page say so, and the restart announces nothing new.
     expect(await herald.stop()).toBe(0);
     const again = await startHerald(folders, { port: herald.port });
     await again.waitForLog(/This account has moved to/);
+    expect(await (await fetch(again.origin)).text()).toContain(
+      `has moved to <a href="${bob.href}">`,
+    );
     await pause(1500);
     expect(ofType(remote, "Update")).toHaveLength(1);
     expect(ofType(remote, "Move")).toHaveLength(1);

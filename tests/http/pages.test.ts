@@ -121,6 +121,21 @@ describe("renderHomePage()", () => {
     expect(text(follow as Element)).toContain("@news@news.test");
     expect(text(follow as Element)).toMatch(/Mastodon.*search/s);
   });
+
+  it("sends new followers to the new account once the account has moved", () => {
+    const moved = renderHomePage(
+      { ...site, movedTo: new URL("https://new.test/users/news") },
+      articles,
+    );
+    expectSoundPage(moved);
+    const follow = elements(moved).find((e) => attr(e, "class") === "follow") as Element;
+    expect(text(follow)).toContain("has moved to https://new.test/users/news");
+    expect(byTagIn(follow, "a").map((a) => attr(a, "href"))).toContain(
+      "https://new.test/users/news",
+    );
+    expect(text(follow)).not.toContain("copy the handle");
+    expect(text(follow)).toContain("feed reader");
+  });
 });
 
 function byTagIn(root: Element, tag: string): Element[] {
