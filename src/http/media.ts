@@ -8,7 +8,6 @@ import { createHash } from "node:crypto";
 import { mkdir, rename, stat, writeFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { getLogger } from "@logtape/logtape";
-import sharp from "sharp";
 import { RESIZABLE_IMAGE, SHARE_WIDTH } from "../links.ts";
 
 const logger = getLogger(["herald", "http", "media"]);
@@ -32,6 +31,8 @@ export function createImageResizer(cacheDir: string): ImageResizer {
     ready ??= mkdir(cacheDir, { recursive: true });
     await ready;
     try {
+      // Loaded on the first resize: libvips takes 25 MB that a site without images never needs.
+      const { default: sharp } = await import("sharp");
       const body = await sharp(file, { limitInputPixels: 100_000_000 })
         .rotate()
         .resize({ width, withoutEnlargement: true })
