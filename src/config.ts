@@ -271,7 +271,7 @@ function parseImage(value: string): string {
 
 /** Actor URLs or `@user@host` handles, separated by commas or spaces. */
 function parseAliases(value: string): readonly string[] {
-  const aliases = value.split(/[\s,]+/).filter((alias) => alias !== "");
+  const aliases = listOf(value);
   const bad = aliases.filter((alias) => parseAlias(alias) === undefined);
   if (bad.length > 0) {
     throw new Invalid(
@@ -294,23 +294,25 @@ export function parseAlias(
   return URL.canParse(`https://${handle[2]}/`) ? { user: handle[1], host: handle[2] } : undefined;
 }
 
+/** The entries of a list separated by commas and/or white space. */
+function listOf(value: string): string[] {
+  return value.split(/[\s,]+/).filter((entry) => entry !== "");
+}
+
 /** Actor URLs, `@user@host` handles and host names, separated by commas and/or white space. */
 function parseHideRules(value: string): HideRule[] {
-  return value
-    .split(/[\s,]+/)
-    .filter((entry) => entry !== "")
-    .map((entry): HideRule => {
-      if (/^[a-z0-9.-]+\.[a-z0-9-]+(:\d+)?$/i.test(entry) && URL.canParse(`https://${entry}/`)) {
-        return { domain: entry.toLowerCase() };
-      }
-      const parsed = parseAlias(entry);
-      if (parsed === undefined) {
-        throw new Invalid(
-          `must list actor URLs, handles (@user@host) or server names (spam.example); not "${entry}"`,
-        );
-      }
-      return parsed instanceof URL ? { actor: parsed.href } : parsed;
-    });
+  return listOf(value).map((entry): HideRule => {
+    if (/^[a-z0-9.-]+\.[a-z0-9-]+(:\d+)?$/i.test(entry) && URL.canParse(`https://${entry}/`)) {
+      return { domain: entry.toLowerCase() };
+    }
+    const parsed = parseAlias(entry);
+    if (parsed === undefined) {
+      throw new Invalid(
+        `must list actor URLs, handles (@user@host) or server names (spam.example); not "${entry}"`,
+      );
+    }
+    return parsed instanceof URL ? { actor: parsed.href } : parsed;
+  });
 }
 
 /**
@@ -319,7 +321,7 @@ function parseHideRules(value: string): HideRule[] {
  */
 function parseRelays(value: string): RelayConfig[] {
   const relays = new Map<string, RelayConfig>();
-  for (const entry of value.split(/[\s,]+/).filter((e) => e !== "")) {
+  for (const entry of listOf(value)) {
     const prefix = /^(mastodon|litepub):(?!\/\/)/i.exec(entry)?.[1];
     const style = prefix && oneOf(prefix.toLowerCase(), ["mastodon", "litepub"] as const);
     const url = URL.parse(prefix === undefined ? entry : entry.slice(prefix.length + 1));

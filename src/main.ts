@@ -4,15 +4,10 @@
  */
 import type { Server } from "node:http";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { getLogger } from "@logtape/logtape";
 import type { Config } from "./config.ts";
 import { configOrExit } from "./env.ts";
-import { connectPostgres, openFederationBackends } from "./federation/backends.ts";
-import { createSqliteDeliveryLedger } from "./federation/delivery-ledger.ts";
-import { trackDeliveries } from "./federation/delivery-tracking.ts";
 import { accountActor, buildFederation } from "./federation/federation.ts";
-import { createSqliteFollowerStore } from "./federation/followers.ts";
 import { createInteractionStore } from "./federation/interactions.ts";
 import { reuseImportedPrivateKeys } from "./federation/key-reuse.ts";
 import { loadOrCreateKeys, MissingKeysError } from "./federation/keys.ts";
@@ -20,8 +15,6 @@ import { readMovedTo } from "./federation/migration.ts";
 import { federationMiddleware } from "./federation/mount.ts";
 import { accountOptions } from "./federation/options.ts";
 import { limitOutgoingRequests } from "./federation/outgoing.ts";
-import { openPostgresDeliveryLedger } from "./federation/postgres-delivery-ledger.ts";
-import { openPostgresFollowerStore } from "./federation/postgres-followers.ts";
 import { announceProfileChange } from "./federation/profile-update.ts";
 import { createFederationPublisher } from "./federation/publisher.ts";
 import { describeRelays, relayRecipients, syncRelays } from "./federation/relays.ts";
@@ -31,9 +24,7 @@ import { createSite } from "./http/site.ts";
 import { configureLogging } from "./logging.ts";
 import { type Publisher, runScan, type ScanReport } from "./pipeline.ts";
 import { startSchedule } from "./schedule.ts";
-import { openPostgresArticleStore } from "./store/postgres.ts";
-import { SqliteArticleStore } from "./store/sqlite.ts";
-import type { ArticleStore } from "./store/store.ts";
+import { openStores } from "./stores.ts";
 import { absolute, paths } from "./urls.ts";
 
 const logger = getLogger(["herald"]);
@@ -45,20 +36,9 @@ async function main(): Promise<void> {
   const config = configOrExit({ checkFolders: true });
   await configureLogging(config.logLevel, config.logFormat);
   limitOutgoingRequests(config.requestTimeoutSeconds * 1000);
-  const db = new DatabaseSync(join(config.dataDir, "herald.sqlite"));
-  const store: ArticleStore = config.databaseUrl
-    ? await openPostgresArticleStore(config.databaseUrl)
-    : new SqliteArticleStore(db);
-  // One pool for the federation's tables (KV store, queue, followers); the article store has its own.
-  const sql = config.databaseUrl ? connectPostgres(config.databaseUrl) : undefined;
-  const backends = await openFederationBackends(
-    { databaseUrl: config.databaseUrl, redisUrl: config.redisUrl, dataDb: db, postgres: sql },
-    { queue: { workers: config.deliveryWorkers } },
-  );
-  const { kv, queue } = backends;
-  const followers = sql ? await openPostgresFollowerStore(sql) : createSqliteFollowerStore(db);
-  const ledger = sql ? await openPostgresDeliveryLedger(sql) : createSqliteDeliveryLedger(db);
-  const deliveries = trackDeliveries(queue, ledger);
+  const stores = await openStores(config, { queue: { workers: config.deliveryWorkers } });
+  const { store, backends, kv, followers, deliveries } = stores;
+  const queue = backends.queue;
   const interactions = createInteractionStore(kv, { hide: config.hideReactionsFrom });
   const keys = await loadOrCreateKeys(config.keysDir, kv).catch((error: unknown) => {
     if (!(error instanceof MissingKeysError)) throw error;
@@ -219,10 +199,7 @@ async function main(): Promise<void> {
     stopQueue.abort();
     await relaysSynced;
     await delivering;
-    await backends.close();
-    await sql?.end({ timeout: 5 });
-    await store.close();
-    if (db.isOpen) db.close();
+    await stores.close();
     process.exit(0);
   };
   process.once("SIGTERM", () => void shutdown("SIGTERM"));

@@ -7,25 +7,16 @@
  * Exit code 0 when done (or, with `--dry-run`, when the move would be accepted), 1 when the
  * new account is not ready, 2 on a configuration problem.
  */
-import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import type { Config } from "../config.ts";
 import { configOrExit } from "../env.ts";
-import { connectPostgres, openFederationBackends } from "../federation/backends.ts";
-import { createSqliteDeliveryLedger } from "../federation/delivery-ledger.ts";
-import { trackDeliveries } from "../federation/delivery-tracking.ts";
 import { accountActor, buildFederation } from "../federation/federation.ts";
-import { createSqliteFollowerStore } from "../federation/followers.ts";
 import { KEYS_CREATED_KEY, loadOrCreateKeys } from "../federation/keys.ts";
 import { checkMoveTarget, readMovedTo, saveMovedTo, toMove } from "../federation/migration.ts";
 import { accountOptions } from "../federation/options.ts";
 import { limitOutgoingRequests } from "../federation/outgoing.ts";
-import { openPostgresDeliveryLedger } from "../federation/postgres-delivery-ledger.ts";
-import { openPostgresFollowerStore } from "../federation/postgres-followers.ts";
 import { announceProfileChange } from "../federation/profile-update.ts";
 import { configureLogging } from "../logging.ts";
-import { openPostgresArticleStore } from "../store/postgres.ts";
-import { SqliteArticleStore } from "../store/sqlite.ts";
+import { openStores } from "../stores.ts";
 
 const usage = "Usage: npm run move -- @new@host [--dry-run]";
 
@@ -121,32 +112,12 @@ type Account = NonNullable<Awaited<ReturnType<typeof openAccount>>>;
  * `undefined` when Herald never ran with this configuration (no keys: nothing to move).
  */
 async function openAccount(config: Config) {
-  const db = new DatabaseSync(join(config.dataDir, "herald.sqlite"));
-  const store = config.databaseUrl
-    ? await openPostgresArticleStore(config.databaseUrl)
-    : new SqliteArticleStore(db);
-  const sql = config.databaseUrl ? connectPostgres(config.databaseUrl) : undefined;
-  const backends = await openFederationBackends({
-    databaseUrl: config.databaseUrl,
-    redisUrl: config.redisUrl,
-    dataDb: db,
-    postgres: sql,
-  });
-  const { kv, queue } = backends;
-  const close = async () => {
-    await backends.close();
-    await sql?.end({ timeout: 5 });
-    await store.close();
-    if (db.isOpen) db.close();
-  };
+  const stores = await openStores(config);
+  const { store, kv, followers, deliveries } = stores;
   if ((await kv.get(KEYS_CREATED_KEY)) == null) {
-    await close();
+    await stores.close();
     return undefined;
   }
-  const followers = sql ? await openPostgresFollowerStore(sql) : createSqliteFollowerStore(db);
-  const ledger = sql ? await openPostgresDeliveryLedger(sql) : createSqliteDeliveryLedger(db);
-  // The ledger records what is queued here, so `npm run doctor` reports the Move's deliveries.
-  const deliveries = trackDeliveries(queue, ledger);
   const keys = await loadOrCreateKeys(config.keysDir, kv);
   const { federation: federationOptions } = await accountOptions(config);
   const federation = buildFederation(federationOptions, {
@@ -156,14 +127,7 @@ async function openAccount(config: Config) {
     keys,
     followers,
   });
-  return {
-    federation,
-    federationOptions,
-    kv,
-    keys,
-    followers,
-    close,
-  };
+  return { federation, federationOptions, kv, keys, followers, close: stores.close };
 }
 
 process.exitCode = await main();

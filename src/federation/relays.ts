@@ -242,33 +242,29 @@ function recipientOf(subscription: RelaySubscription): Recipient {
 
 /** `Accept` of one of our relay follows: the relay relays our posts from now on. */
 export function onRelayAccepted(deps: RelayStoreDeps) {
-  return async (_ctx: InboxContext<void>, accept: Accept): Promise<void> => {
-    if (accept instanceof TentativeAccept) return;
-    const subscription = await relayAnswered(deps.kv, accept);
-    if (subscription == null) {
-      logger.debug("Ignored an Accept that answers none of our relay follows.");
-      return;
-    }
-    if (subscription.state === "accepted") return;
-    await saveRelay(deps.kv, answered(subscription, "accepted", accept, deps));
-    logger.info("Relay {url} accepted the subscription.", { url: subscription.url.href });
-  };
+  return onRelayAnswer(deps, "accepted");
 }
 
 /** `Reject` of one of our relay follows: nothing goes to that relay. */
 export function onRelayRejected(deps: RelayStoreDeps) {
-  return async (_ctx: InboxContext<void>, reject: Reject): Promise<void> => {
-    if (reject instanceof TentativeReject) return;
-    const subscription = await relayAnswered(deps.kv, reject);
+  return onRelayAnswer(deps, "rejected");
+}
+
+function onRelayAnswer(deps: RelayStoreDeps, state: "accepted" | "rejected") {
+  return async (_ctx: InboxContext<void>, answer: Accept | Reject): Promise<void> => {
+    if (answer instanceof TentativeAccept || answer instanceof TentativeReject) return;
+    const subscription = await relayAnswered(deps.kv, answer);
     if (subscription == null) {
-      logger.debug("Ignored a Reject that answers none of our relay follows.");
+      logger.debug("Ignored an {type} that answers none of our relay follows.", {
+        type: state === "accepted" ? "Accept" : "Reject",
+      });
       return;
     }
-    if (subscription.state === "rejected") return;
-    await saveRelay(deps.kv, answered(subscription, "rejected", reject, deps));
-    logger.warn("Relay {url} rejected the subscription: it gets no posts.", {
-      url: subscription.url.href,
-    });
+    if (subscription.state === state) return;
+    await saveRelay(deps.kv, answered(subscription, state, answer, deps));
+    const url = subscription.url.href;
+    if (state === "accepted") logger.info("Relay {url} accepted the subscription.", { url });
+    else logger.warn("Relay {url} rejected the subscription: it gets no posts.", { url });
   };
 }
 

@@ -11,6 +11,7 @@ import express, {
   type Response,
 } from "express";
 import { mediaExtensions } from "../source/scan.ts";
+import type { FileStamp } from "../store/store.ts";
 import { paths, routes } from "../urls.ts";
 import { IMAGE_WIDTHS, type ImageResizer } from "./media.ts";
 import { type Representation, sendRepresentation } from "./representation.ts";
@@ -125,9 +126,11 @@ export function createApp(deps: AppDeps): Express {
         .send(`w must be one of ${IMAGE_WIDTHS.join(", ")}.\n`);
     } else {
       const sent =
-        width === undefined || !deps.resizer ? file : await deps.resizer.resized(file, width);
+        width === undefined || !deps.resizer
+          ? file.path
+          : await deps.resizer.resized(file.path, file.stamp, width);
       // The copy's path is ours (under DATA_DIR, which may be a dot folder).
-      res.sendFile(sent, { maxAge: "1d", dotfiles: sent === file ? "deny" : "allow" });
+      res.sendFile(sent, { maxAge: "1d", dotfiles: sent === file.path ? "deny" : "allow" });
     }
   });
   for (const [name, file] of Object.entries(deps.accountImages ?? {})) {
@@ -194,16 +197,22 @@ function send(
   sendRepresentation(req, res, body, { cacheControl: cache, status });
 }
 
-async function mediaFile(root: string, parts: readonly string[]): Promise<string | undefined> {
+async function mediaFile(
+  root: string,
+  parts: readonly string[],
+): Promise<{ path: string; stamp: FileStamp } | undefined> {
   if (parts.some((part) => part.startsWith(".") || part.includes("/") || part.includes("\\"))) {
     return undefined;
   }
   const extension = extname(parts.at(-1) ?? "").toLowerCase();
   if (!(mediaExtensions as readonly string[]).includes(extension)) return undefined;
   try {
-    const file = await realpath(join(root, ...parts));
-    if (!file.startsWith(root + sep) || !(await stat(file)).isFile()) return undefined;
-    return file;
+    const path = await realpath(join(root, ...parts));
+    if (!path.startsWith(root + sep)) return undefined;
+    const stats = await stat(path);
+    return stats.isFile()
+      ? { path, stamp: { size: stats.size, mtimeMs: stats.mtimeMs } }
+      : undefined;
   } catch {
     return undefined;
   }

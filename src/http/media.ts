@@ -9,6 +9,7 @@ import { mkdir, rename, stat, writeFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { getLogger } from "@logtape/logtape";
 import { RESIZABLE_IMAGE, SHARE_WIDTH } from "../links.ts";
+import type { FileStamp } from "../store/store.ts";
 
 const logger = getLogger(["herald", "http", "media"]);
 
@@ -18,13 +19,15 @@ export const IMAGE_WIDTHS: readonly number[] = [320, 640, 960, 1280, SHARE_WIDTH
 export interface ImageResizer {
   /**
    * The file to send for `file` at `width` pixels at most: a cached copy, or `file` itself
-   * when it is not a raster image or cannot be read as one.
+   * when it is not a raster image or cannot be read as one. `stamp` is the file's size and
+   * mtime, which the caller has at hand: an edited image gets new copies.
    */
-  resized(file: string, width: number): Promise<string>;
+  resized(file: string, stamp: FileStamp, width: number): Promise<string>;
 }
 
 export function createImageResizer(cacheDir: string): ImageResizer {
-  const making = new Map<string, Promise<string>>();
+  /** Each copy asked for in this process: made (or found on disk) once, then just sent. */
+  const copies = new Map<string, Promise<string>>();
   let ready: Promise<unknown> | undefined;
 
   const make = async (file: string, width: number, copy: string): Promise<string> => {
@@ -48,19 +51,17 @@ export function createImageResizer(cacheDir: string): ImageResizer {
   };
 
   return {
-    async resized(file, width) {
+    async resized(file, { size, mtimeMs }, width) {
       const extension = extname(file).toLowerCase();
       if (!RESIZABLE_IMAGE.test(extension)) return file;
-      const { size, mtimeMs } = await stat(file);
       const key = createHash("sha256").update(`${file}\n${size}\n${mtimeMs}`).digest("hex");
       const copy = join(cacheDir, `${key.slice(0, 32)}-${width}${extension}`);
-      if (await exists(copy)) return copy;
-      let pending = making.get(copy);
-      if (pending === undefined) {
-        pending = make(file, width, copy).finally(() => making.delete(copy));
-        making.set(copy, pending);
+      let sent = copies.get(copy);
+      if (sent === undefined) {
+        sent = exists(copy).then((found) => (found ? copy : make(file, width, copy)));
+        copies.set(copy, sent);
       }
-      return pending;
+      return sent;
     },
   };
 }
