@@ -1,4 +1,5 @@
 import { accessSync, constants, mkdirSync, statSync } from "node:fs";
+import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { validateDetailed } from "node-cron";
 import type { ActorType } from "./federation/actor.ts";
@@ -55,8 +56,14 @@ export interface Config {
   readonly requestTimeoutSeconds: number;
   /** The first retry's delay; later ones double (to 12 h). Shorter only for tests. */
   readonly deliveryFirstRetrySeconds: number;
-  /** Inbox POSTs per minute accepted from one remote server. */
+  /** Inbox POSTs per minute accepted from one remote server, and from one client address. */
   readonly inboxRateLimit: number;
+  /**
+   * The reverse proxies whose `X-Forwarded-For` names the client (express's `trust proxy`): a
+   * hop count, or addresses, CIDR ranges and `loopback`, `linklocal`, `uniquelocal`. Unset:
+   * the client is the socket's peer.
+   */
+  readonly trustProxy?: number | readonly string[];
   /** ActivityPub relays to subscribe to and send public posts to. */
   readonly relays: readonly RelayConfig[];
   /** Accounts and servers whose replies, likes and boosts are neither kept nor shown. */
@@ -153,6 +160,11 @@ export function loadConfig(env: Env): Config {
     quietImportHours: read("QUIET_IMPORT_HOURS", 6, (v) => parseInteger(v, 0, 24 * 365)),
     deliveryWorkers: read("DELIVERY_WORKERS", 16, (v) => parseInteger(v, 1, 256)),
     inboxRateLimit: read("INBOX_RATE_LIMIT", 600, (v) => parseInteger(v, 1, 1_000_000)),
+    trustProxy: read<number | readonly string[] | undefined>(
+      "TRUST_PROXY",
+      undefined,
+      parseTrustProxy,
+    ),
     requestTimeoutSeconds: read("REQUEST_TIMEOUT_SECONDS", 10, (v) => parseInteger(v, 1, 300)),
     deliveryFirstRetrySeconds: read("DELIVERY_FIRST_RETRY_SECONDS", 60, (v) =>
       parseInteger(v, 1, 3600),
@@ -339,6 +351,34 @@ function parseRelays(value: string): RelayConfig[] {
     }
   }
   return [...relays.values()];
+}
+
+/** What express's `trust proxy` names besides addresses and CIDR ranges. */
+const PROXY_RANGES = ["loopback", "linklocal", "uniquelocal"];
+
+/**
+ * A hop count, or proxy addresses, CIDR ranges and named ranges separated by commas and/or
+ * white space. Not `true` (express's "trust every hop"): any client could then choose its
+ * own address, and with it escape the inbox rate limit.
+ */
+function parseTrustProxy(value: string): number | readonly string[] {
+  if (/^\d+$/.test(value)) return parseInteger(value, 1, 100);
+  const entries = listOf(value);
+  const bad = entries.filter((entry) => {
+    if (PROXY_RANGES.includes(entry)) return false;
+    const [address = "", bits, ...rest] = entry.split("/");
+    const version = isIP(address);
+    if (version === 0 || rest.length > 0) return true;
+    return (
+      bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128))
+    );
+  });
+  if (bad.length > 0) {
+    throw new Invalid(
+      `must be the number of proxies in front of Herald, or their addresses or CIDR ranges (or loopback, linklocal, uniquelocal), separated by commas; not ${bad.map((b) => `"${b}"`).join(", ")}`,
+    );
+  }
+  return entries;
 }
 
 function parseCron(value: string): string {

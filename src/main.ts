@@ -116,6 +116,7 @@ async function main(): Promise<void> {
           Object.values(accountImages).map(({ name, file }) => [name, file]),
         ),
         ready,
+        trustProxy: config.trustProxy,
       })
     : createHealthApp(ready);
   const server = await listen(app, config.port);

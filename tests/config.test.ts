@@ -153,6 +153,20 @@ describe("loadConfig()", () => {
     );
   });
 
+  it("reads TRUST_PROXY as a hop count or a list of addresses, ranges and range names", () => {
+    expect(loadConfig({}).trustProxy).toBeUndefined();
+    expect(loadConfig({ TRUST_PROXY: "2" }).trustProxy).toBe(2);
+    expect(
+      loadConfig({ TRUST_PROXY: "loopback, 10.0.0.0/8 fd00::1 192.0.2.1/32" }).trustProxy,
+    ).toEqual(["loopback", "10.0.0.0/8", "fd00::1", "192.0.2.1/32"]);
+    expect(problems({ TRUST_PROXY: "true" })).toEqual([
+      'TRUST_PROXY must be the number of proxies in front of Herald, or their addresses or CIDR ranges (or loopback, linklocal, uniquelocal), separated by commas; not "true" (got "true").',
+    ]);
+    expect(problems({ TRUST_PROXY: "loopback,10.0.0.0/33,proxy.test" })[0]).toMatch(
+      /^TRUST_PROXY must be .*; not "10\.0\.0\.0\/33", "proxy\.test"/,
+    );
+  });
+
   it("refuses a cron expression that does not parse, saying why", () => {
     expect(problems({ SCAN_SCHEDULE: "61 * * * *" })[0]).toMatch(
       /^SCAN_SCHEDULE is not a valid cron expression \(minute: .*\) \(got "61 \* \* \* \*"\)\.$/,

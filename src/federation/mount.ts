@@ -20,14 +20,14 @@ const logger = getLogger(["herald", "federation", "http"]);
 export interface FederationMiddlewareOptions extends NegotiationOptions {
   /** Inbox POST bodies above this get 413 before they are read; default 1 MiB. */
   readonly maxInboxBytes?: number;
-  /** Inbox POSTs per minute from one remote server; default 600 (see rate-limit.ts). */
+  /** Inbox POSTs per minute from one address, and from one server; default 600 (rate-limit.ts). */
   readonly inboxRateLimit?: number;
 }
 
 /**
  * The federation as one express router, in this order:
- * 1. inbox POST rate limit per remote server (429), and body limit (413), both before
- *    Fedify reads the body;
+ * 1. inbox POST rate limit per client address and per remote server (429), and body limit
+ *    (413), both before Fedify reads the body;
  * 2. content negotiation for articles, objects and the actor (redirects, 410 Tombstones);
  * 3. requests that do not want ActivityStreams skip Fedify (it would answer 406);
  * 4. Fedify itself through `@fedify/express`.

@@ -1,13 +1,20 @@
 /**
- * An inbox rate limit per remote server, checked before Fedify reads the body or fetches a
- * key: a flood of POSTs from one place costs a map lookup each, not a signature check.
+ * An inbox rate limit, checked before Fedify reads the body or fetches a key: a flood of POSTs
+ * costs two map lookups each, not a signature check.
  *
- * A request is counted against its sender's server (the host of its signature's `keyId`)
- * as seen from its network address, so a forger naming someone else's server in `keyId`
- * only spends its own budget. Each such pair has a bucket of `perMinute` requests that
- * refills continuously; an empty bucket answers 429 with `Retry-After`. Mastodon and other
- * servers retry those later, so nothing is lost. The buckets live in this process (each web
- * process has its own), and full ones are forgotten, so memory stays bounded.
+ * A POST is counted twice, and passes only while both of its buckets hold a request:
+ * - against its client's network address (`req.ip`: the socket's address, or with
+ *   `TRUST_PROXY` the client's as the trusted proxy forwarded it), so one machine cannot
+ *   escape the limit by naming another server in each signature's `keyId`;
+ * - against the server it claims to come from (the host of its signature's `keyId`), so one
+ *   server sending from many addresses is held to the limit as well.
+ * Nothing is verified yet at this point: a forger naming a real server spends that server's
+ * budget too, at most its own address's worth a minute. The server then gets 429s, and
+ * Mastodon and other servers retry those later, so nothing is lost.
+ *
+ * Each bucket holds `perMinute` requests and refills continuously; an empty one answers 429
+ * with `Retry-After`. The buckets live in this process (each web process has its own), and
+ * full ones are forgotten, so memory stays bounded.
  */
 import { getLogger } from "@logtape/logtape";
 import type { Request, RequestHandler } from "express";
@@ -20,62 +27,83 @@ export const DEFAULT_INBOX_RATE_LIMIT = 600;
 /** Buckets kept before full ones are swept out. */
 const SWEEP_AT = 10_000;
 
-interface Bucket {
-  tokens: number;
-  updated: number;
-}
-
 export function limitInboxRate(
   perMinute: number = DEFAULT_INBOX_RATE_LIMIT,
   now: () => number = Date.now,
 ): RequestHandler {
-  const buckets = new Map<string, Bucket>();
-  const perMs = perMinute / 60_000;
-  const refill = (bucket: Bucket, at: number) => {
-    bucket.tokens = Math.min(perMinute, bucket.tokens + (at - bucket.updated) * perMs);
-    bucket.updated = at;
-  };
-  const sweep = (at: number) => {
-    for (const [key, bucket] of buckets) {
-      refill(bucket, at);
-      if (bucket.tokens >= perMinute) buckets.delete(key);
-    }
-  };
+  const byAddress = new TokenBuckets(perMinute);
+  const byServer = new TokenBuckets(perMinute);
   return (req, res, next) => {
     if (req.method !== "POST") return next();
     const at = now();
-    const key = senderKey(req);
-    let bucket = buckets.get(key);
-    if (bucket === undefined) {
-      if (buckets.size >= SWEEP_AT) sweep(at);
-      bucket = { tokens: perMinute, updated: at };
-      buckets.set(key, bucket);
-    } else {
-      refill(bucket, at);
-    }
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
+    const address = req.ip ?? req.socket.remoteAddress ?? "?";
+    const server = claimedServer(req);
+    const wait = Math.max(byAddress.wait(address, at), byServer.wait(server, at));
+    if (wait === 0) {
+      byAddress.take(address);
+      byServer.take(server);
       return next();
     }
-    const retryAfter = Math.ceil((1 - bucket.tokens) / perMs / 1000);
-    logger.warn("Inbox rate limit reached for {sender}; answered 429.", { sender: key });
-    res.status(429).set("Retry-After", String(retryAfter)).type("text/plain");
+    logger.warn("Inbox rate limit reached for {server} from {address}; answered 429.", {
+      server,
+      address,
+    });
+    res
+      .status(429)
+      .set("Retry-After", String(Math.ceil(wait / 1000)))
+      .type("text/plain");
     res.send("Too many requests; try again later.\n");
     req.resume(); // drain what the client still sends, so it reads the answer
   };
 }
 
-/** `host of keyId` + `network address`; `-` for an unsigned request's missing keyId. */
-function senderKey(req: Request): string {
-  const signature = req.headers.signature ?? req.headers["signature-input"];
-  const keyId = /keyid="([^"]*)"/i.exec(String(signature ?? ""))?.[1];
-  let host = "-";
-  if (keyId !== undefined) {
-    try {
-      host = new URL(keyId).host;
-    } catch {
-      host = "(invalid keyId)";
+/** Token buckets by key, `perMinute` each, refilled continuously. */
+class TokenBuckets {
+  readonly #perMinute: number;
+  readonly #perMs: number;
+  readonly #buckets = new Map<string, { tokens: number; updated: number }>();
+
+  constructor(perMinute: number) {
+    this.#perMinute = perMinute;
+    this.#perMs = perMinute / 60_000;
+  }
+
+  /** Milliseconds until `key` has a request to spend: 0 when it has one now. */
+  wait(key: string, at: number): number {
+    const bucket = this.#refilled(key, at);
+    return bucket.tokens >= 1 ? 0 : (1 - bucket.tokens) / this.#perMs;
+  }
+
+  /** Spends one request of `key` (after `wait()` said it has one). */
+  take(key: string): void {
+    const bucket = this.#buckets.get(key);
+    if (bucket !== undefined) bucket.tokens -= 1;
+  }
+
+  #refilled(key: string, at: number) {
+    let bucket = this.#buckets.get(key);
+    if (bucket === undefined) {
+      if (this.#buckets.size >= SWEEP_AT) this.#sweep(at);
+      bucket = { tokens: this.#perMinute, updated: at };
+      this.#buckets.set(key, bucket);
+    }
+    bucket.tokens = Math.min(this.#perMinute, bucket.tokens + (at - bucket.updated) * this.#perMs);
+    bucket.updated = at;
+    return bucket;
+  }
+
+  #sweep(at: number): void {
+    for (const [key, bucket] of this.#buckets) {
+      const tokens = bucket.tokens + (at - bucket.updated) * this.#perMs;
+      if (tokens >= this.#perMinute) this.#buckets.delete(key);
     }
   }
-  return `${host} from ${req.ip ?? req.socket.remoteAddress ?? "?"}`;
+}
+
+/** The host of the signature's `keyId`; `-` for an unsigned request (all share one bucket). */
+function claimedServer(req: Request): string {
+  const signature = req.headers.signature ?? req.headers["signature-input"];
+  const keyId = /keyid="([^"]*)"/i.exec(String(signature ?? ""))?.[1];
+  if (keyId === undefined) return "-";
+  return URL.parse(keyId)?.host ?? "(invalid keyId)";
 }

@@ -31,6 +31,11 @@ export interface AppDeps {
   readonly accountImages?: Readonly<Record<string, string>>;
   /** For `/readyz`: throws when a backend (store, queue) cannot be reached. */
   readonly ready?: () => Promise<void>;
+  /**
+   * `TRUST_PROXY`: the proxies whose `X-Forwarded-For` gives `req.ip`, the client address the
+   * inbox rate limit counts. Unset: the socket's peer, whatever the request's headers say.
+   */
+  readonly trustProxy?: number | readonly string[];
 }
 
 const cacheControl = {
@@ -51,6 +56,7 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false); // representations carry their own strong ETags
+  if (deps.trustProxy !== undefined) app.set("trust proxy", deps.trustProxy);
   app.use(securityHeaders);
 
   addHealthRoutes(app, deps.ready);
