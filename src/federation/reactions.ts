@@ -97,10 +97,7 @@ async function keepReply(
     actor,
     ...(url === undefined ? {} : { url }),
     contentHtml,
-    published: (note.published == null
-      ? (deps.now?.() ?? new Date())
-      : new Date(note.published.epochMilliseconds)
-    ).toISOString(),
+    published: receivedAt(deps, note.published).toISOString(),
   });
   if (!stored) return notKept(articleId);
   logger.info("{actor} replied to article {article}.", { actor: actor.id, article: articleId });
@@ -130,6 +127,17 @@ async function keepReaction(
     did: kind === "like" ? "liked" : "boosted",
     article: articleId,
   });
+}
+
+/**
+ * When a note says it was written, but never after it arrived: a date in the future (the year
+ * 275760, say) would sort first and be shown as such. Without a date, when it arrived.
+ */
+function receivedAt(deps: ReactionDeps, published: Note["published"]): Date {
+  const now = deps.now?.() ?? new Date();
+  return published == null || published.epochMilliseconds > now.getTime()
+    ? now
+    : new Date(published.epochMilliseconds);
 }
 
 /** Why `add()` kept nothing: the author is in HIDE_REACTIONS_FROM, or the article is full. */

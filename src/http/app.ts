@@ -50,6 +50,14 @@ const contentSecurityPolicy =
   "default-src 'none'; style-src 'self'; img-src 'self' https: data:; " +
   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+/**
+ * An SVG (or HTML, XML) file opened on its own is a document, and its scripts would run on our
+ * origin: none may run, and it may not even reach its own origin (`sandbox`). Inline styles
+ * stay, for the drawing to look right.
+ */
+const SCRIPTABLE_MEDIA = /\.(svg|html?|xhtml|xml)$/i;
+const scriptableMediaPolicy = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
+
 /** The HTTP surface, as a route table; nothing listens until main.ts says so. */
 export function createApp(deps: AppDeps): Express {
   const { site } = deps;
@@ -135,6 +143,9 @@ export function createApp(deps: AppDeps): Express {
         width === undefined || !deps.resizer
           ? file.path
           : await deps.resizer.resized(file.path, file.stamp, width);
+      if (SCRIPTABLE_MEDIA.test(file.path)) {
+        res.setHeader("Content-Security-Policy", scriptableMediaPolicy);
+      }
       // The copy's path is ours (under DATA_DIR, which may be a dot folder).
       res.sendFile(sent, { maxAge: "1d", dotfiles: sent === file.path ? "deny" : "allow" });
     }

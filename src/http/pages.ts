@@ -162,13 +162,15 @@ function reactions(site: PageSite, labels: Labels, interactions: readonly Intera
   ].join(" · ");
   const items = replies.map((reply) => {
     const { actor } = reply;
+    // Names and handles are the sender's text: <bdi> keeps a right-to-left override in them
+    // from turning the rest of the line around.
     const name = actor.name ?? actor.handle ?? new URL(actor.id).host;
     const when = time(site, labels, new Date(reply.published));
     return html`<li class="reply">
-<p class="meta"><a href="${actor.url ?? actor.id}" rel="nofollow ugc noopener">${name}</a>${
+<p class="meta"><a href="${actor.url ?? actor.id}" rel="nofollow ugc noopener"><bdi>${name}</bdi></a>${
       actor.handle === undefined || actor.handle === name
         ? ""
-        : html` <span class="handle">${actor.handle}</span>`
+        : html` <span class="handle"><bdi>${actor.handle}</bdi></span>`
     } · ${reply.url === undefined ? when : html`<a href="${reply.url}" rel="nofollow ugc noopener">${when}</a>`}</p>
 <div class="reply-content">${raw(reply.contentHtml ?? "")}</div>
 </li>

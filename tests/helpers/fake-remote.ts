@@ -93,6 +93,8 @@ export interface FakeRemoteOptions {
   readonly sharedInbox?: boolean;
   /** Per hosted user, the `alsoKnownAs` of its actor document (actor URLs); default none. */
   readonly aliases?: Readonly<Record<string, readonly (URL | string)[]>>;
+  /** Per hosted user, the display `name` of its actor document; default the username. */
+  readonly names?: Readonly<Record<string, string>>;
 }
 
 /** One request received by an inbox. */
@@ -452,13 +454,16 @@ async function start(
     if (deleted.has(user)) return answer(res, 410, { error: "gone" });
     const document =
       match?.[3] === undefined
-        ? actorDocument(
-            origin,
-            user,
-            keysOf(user).publicKeyPem,
-            options.sharedInbox ?? true,
-            aliases.get(user),
-          )
+        ? {
+            ...actorDocument(
+              origin,
+              user,
+              keysOf(user).publicKeyPem,
+              options.sharedInbox ?? true,
+              aliases.get(user),
+            ),
+            name: options.names?.[user] ?? user,
+          }
         : emptyCollection(url.href);
     return answer(res, 200, document, `${ACTIVITY_CONTENT_TYPE}; charset=utf-8`);
   }
