@@ -105,6 +105,14 @@ export function createInteractionStore(
 
     list,
 
+    // A first version for the pages' API: the table-backed stores read only the page.
+    async listReplies(articleId, { limit, offset = 0 }) {
+      return (await list(articleId))
+        .filter((i) => i.kind === "reply")
+        .sort((a, b) => b.published.localeCompare(a.published) || b.id.localeCompare(a.id))
+        .slice(offset, offset + limit);
+    },
+
     async counts(articleId) {
       const all = await list(articleId);
       const count = (kind: InteractionKind) => all.filter((i) => i.kind === kind).length;
