@@ -82,7 +82,12 @@ export function createApp(deps: AppDeps): Express {
     app.get(path, async (req, res) => sendOr404(req, res, await site.feed(format)));
   }
   app.get(routes.article, async (req, res) => {
-    const page = await site.articlePage(String(req.params.slug));
+    // `?replies=2`: the second page of its replies (older ones); anything else is not a page.
+    const replies = req.query.replies ?? "1";
+    const page =
+      typeof replies === "string" && /^[1-9]\d{0,3}$/.test(replies)
+        ? await site.articlePage(String(req.params.slug), Number(replies))
+        : undefined;
     if (page === undefined) {
       notFound(req, res);
       return;

@@ -32,6 +32,10 @@ export interface Labels {
   readonly likes: (count: number) => string;
   readonly boosts: (count: number) => string;
   readonly replyHow: string;
+  readonly newerReplies: string;
+  readonly olderReplies: string;
+  /** Links a reply shown shortened to the whole of it, on its server. */
+  readonly wholeReply: string;
 }
 
 const en: Labels = {
@@ -66,6 +70,9 @@ const en: Labels = {
   boosts: (n) => `${n} ${n === 1 ? "boost" : "boosts"}`,
   replyHow:
     "To reply, paste this page’s address into the search of your Mastodon or other fediverse server and answer the post.",
+  newerReplies: "Newer replies",
+  olderReplies: "Older replies",
+  wholeReply: "Read the whole reply",
 };
 
 const de: Labels = {
@@ -100,6 +107,9 @@ const de: Labels = {
   boosts: (n) => `${n} ${n === 1 ? "Boost" : "Boosts"}`,
   replyHow:
     "Zum Antworten fügen Sie die Adresse dieser Seite in die Suche Ihres Mastodon- oder anderen Fediverse-Servers ein und antworten auf den Beitrag.",
+  newerReplies: "Neuere Antworten",
+  olderReplies: "Ältere Antworten",
+  wholeReply: "Die ganze Antwort lesen",
 };
 
 /** The labels for a site language (by its primary subtag); English when there are none. */

@@ -1,6 +1,8 @@
 import type { Article } from "../article.ts";
-import type { Interaction } from "../interactions.ts";
+import { unescapeHtml } from "../escape.ts";
+import type { Interaction, InteractionCounts } from "../interactions.ts";
 import { articleLinks } from "../links.ts";
+import { cutAtWord, squash } from "../source/text.ts";
 import { absolute, paths } from "../urls.ts";
 import { type Html, html, langAttr, layout, raw } from "./html.ts";
 import { type Labels, labelsFor } from "./labels.ts";
@@ -92,10 +94,33 @@ ${articleList(site, labels, articles, site.language)}`,
   });
 }
 
+/**
+ * What an article page shows from the fediverse: the counts, and one page of replies, newest
+ * first (page 1 at the article's URL, page n at `?replies=n`).
+ */
+export interface ReactionsView {
+  readonly counts: InteractionCounts;
+  readonly replies: readonly Interaction[];
+  /** 1 = the newest replies. */
+  readonly page: number;
+  /** How many pages of replies there are (0 without replies). */
+  readonly pages: number;
+}
+
+/** How many replies a page shows: the page's size is bounded, however many arrive. */
+export const REPLIES_PER_PAGE = 50;
+
+/**
+ * A reply longer than this (sanitised HTML) is shown as the start of its text, with a link to
+ * the whole reply: no reader wants a wall of text, and the page's size stays bounded.
+ */
+const MAX_SHOWN_REPLY_HTML = 2_000;
+const SHORTENED_REPLY_CHARS = 500;
+
 export function renderArticlePage(
   site: PageSite,
   article: Article,
-  interactions: readonly Interaction[] = [],
+  reactions?: ReactionsView,
 ): string {
   const labels = labelsFor(site.language);
   const links = articleLinks(article, site.origin);
@@ -109,7 +134,7 @@ export function renderArticlePage(
     title: `${article.title} – ${site.title}`,
     description: article.summary,
     head: html`<link rel="canonical" href="${links.url.href}">
-<link rel="alternate" type="application/activity+json" href="${links.id.href}">
+${(reactions?.page ?? 1) > 1 ? html`<meta name="robots" content="noindex">\n` : ""}<link rel="alternate" type="application/activity+json" href="${links.id.href}">
 ${feedAlternates(site, homeFeeds, site.title)}<meta name="fediverse:creator" content="${handle(site)}">
 <meta property="og:type" content="article">
 <meta property="og:title" content="${article.title}">
@@ -146,19 +171,23 @@ ${
 </footer>
 `
 }</article>
-${reactions(site, labels, interactions)}`,
+${reactions === undefined ? "" : reactionsSection(site, labels, links.url, reactions)}`,
   });
 }
 
 /** The replies, likes and boosts from the fediverse, under the article; nothing if none. */
-function reactions(site: PageSite, labels: Labels, interactions: readonly Interaction[]): Html {
-  if (interactions.length === 0) return html``;
-  const replies = interactions.filter((i) => i.kind === "reply");
-  const count = (kind: Interaction["kind"]) => interactions.filter((i) => i.kind === kind).length;
-  const counts = [
-    labels.replies(replies.length),
-    labels.likes(count("like")),
-    labels.boosts(count("boost")),
+function reactionsSection(
+  site: PageSite,
+  labels: Labels,
+  articleUrl: URL,
+  view: ReactionsView,
+): Html {
+  const { counts, replies } = view;
+  if (counts.replies + counts.likes + counts.boosts === 0) return html``;
+  const summary = [
+    labels.replies(counts.replies),
+    labels.likes(counts.likes),
+    labels.boosts(counts.boosts),
   ].join(" · ");
   const items = replies.map((reply) => {
     const { actor } = reply;
@@ -172,21 +201,51 @@ function reactions(site: PageSite, labels: Labels, interactions: readonly Intera
         ? ""
         : html` <span class="handle"><bdi>${actor.handle}</bdi></span>`
     } · ${reply.url === undefined ? when : html`<a href="${reply.url}" rel="nofollow ugc noopener">${when}</a>`}</p>
-<div class="reply-content">${raw(reply.contentHtml ?? "")}</div>
+<div class="reply-content">${replyContent(labels, reply)}</div>
 </li>
 `;
   });
+  const pageUrl = (n: number) => {
+    const url = new URL(articleUrl);
+    if (n > 1) url.searchParams.set("replies", String(n));
+    return url.href;
+  };
+  const nav =
+    view.pages > 1
+      ? html`<nav class="reply-pages"><p>${
+          view.page > 1
+            ? html`<a href="${pageUrl(view.page - 1)}" rel="prev">${labels.newerReplies}</a>`
+            : ""
+        }${view.page > 1 && view.page < view.pages ? " · " : ""}${
+          view.page < view.pages
+            ? html`<a href="${pageUrl(view.page + 1)}" rel="next">${labels.olderReplies}</a>`
+            : ""
+        }</p></nav>
+`
+      : "";
   return html`<section class="reactions" aria-labelledby="reactions"${langAttr(labels.lang, site.language)}>
 <h2 id="reactions">${labels.reactions}</h2>
-<p class="counts">${counts}</p>
+<p class="counts">${summary}</p>
 ${
   replies.length === 0
     ? ""
     : html`<ol class="replies">
 ${items}</ol>
 `
-}<p class="reply-how">${labels.replyHow}</p>
+}${nav}<p class="reply-how">${labels.replyHow}</p>
 </section>`;
+}
+
+/** The reply's sanitised HTML; a long one as the start of its text, linked to the whole. */
+function replyContent(labels: Labels, reply: Interaction): Html {
+  const content = reply.contentHtml ?? "";
+  if (content.length <= MAX_SHOWN_REPLY_HTML) return raw(content);
+  const text = squash(unescapeHtml(content.replace(/<[^>]*>/g, " ")));
+  return html`<p>${cutAtWord(text, SHORTENED_REPLY_CHARS)}</p>${
+    reply.url === undefined
+      ? ""
+      : html`<p><a href="${reply.url}" rel="nofollow ugc noopener">${labels.wholeReply}</a></p>`
+  }`;
 }
 
 /** For an article that was published and then deleted: serve with status 410. */

@@ -19,6 +19,8 @@ import type { ArticleStore } from "../store/store.ts";
 import { absolute, paths } from "../urls.ts";
 import {
   type PageSite,
+  REPLIES_PER_PAGE,
+  type ReactionsView,
   renderArticlePage,
   renderGonePage,
   renderHomePage,
@@ -58,8 +60,14 @@ export interface Site {
   /** An RFC 5005 archive page of the home feeds (1 = oldest), while it is a full page. */
   archiveFeed(format: FeedFormat, page: number): Promise<Representation | undefined>;
   tagPage(tag: string): Promise<Representation | undefined>;
-  /** `410` for an article that was deleted. */
-  articlePage(slug: string): Promise<{ status: 200 | 410; body: Representation } | undefined>;
+  /**
+   * `410` for an article that was deleted. `replies` picks the page of its replies (1 = the
+   * newest); a page past the last is not there.
+   */
+  articlePage(
+    slug: string,
+    replies?: number,
+  ): Promise<{ status: 200 | 410; body: Representation } | undefined>;
   readonly stylesheet: Representation;
   readonly notFound: Representation;
 }
@@ -73,23 +81,34 @@ const archivePaths = (page: number): FeedPaths => ({
 });
 
 export function createSite(store: ArticleStore, options: SiteOptions): Site {
-  const cache = new Memo(2000);
+  const cache = new Memo({ entries: 2000, bytes: CACHE_BYTES });
   const html = (body: string, lastModified: Date) =>
     makeRepresentationAsync(body, "text/html", lastModified);
 
   const interactions = options.interactions;
   /**
-   * When replies, likes or boosts last changed. A change empties the cache, as an article
-   * change does: pages and feeds showing them are built anew on their next request.
+   * When replies, likes or boosts last changed (the store reads it at most once a second). What
+   * shows them is kept with this time as its version, so a flood of likes costs at most one
+   * rebuild a second of each: the feeds (their counts) are rebuilt on the next request; an
+   * article page in the background, while the last one is still served, so no reader waits.
    */
-  let seenReactions = epoch.getTime();
-  const reactionsAt = async () => {
-    const at = (await interactions?.changedAt()) ?? epoch;
-    if (at.getTime() !== seenReactions) {
-      seenReactions = at.getTime();
-      cache.clear();
-    }
-    return at;
+  const reactionsAt = async () => (await interactions?.changedAt()) ?? epoch;
+
+  /** One page of an article's replies, newest first, with its counts. */
+  const reactionsView = async (
+    articleId: string,
+    page: number,
+  ): Promise<ReactionsView | undefined> => {
+    if (interactions === undefined) return { counts: noCounts, replies: [], page, pages: 0 };
+    const counts = await interactions.counts(articleId);
+    const pages = Math.ceil(counts.replies / REPLIES_PER_PAGE);
+    if (page > Math.max(pages, 1)) return undefined;
+    const all = await interactions.list(articleId);
+    const replies = all
+      .filter((i) => i.kind === "reply")
+      .reverse()
+      .slice((page - 1) * REPLIES_PER_PAGE, page * REPLIES_PER_PAGE);
+    return { counts, replies, page, pages };
   };
 
   // The three feeds of a set are rendered together, from one read of the store.
@@ -131,7 +150,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
 
   const feeds = async (tag?: string) => {
     const counted = interactions === undefined ? undefined : await reactionsAt();
-    return cache.get(`feeds:${tag ?? ""}`, async () => {
+    return cache.get(`feeds:${tag ?? ""}`, counted?.getTime() ?? 0, async () => {
       const changed = await store.lastChange(tag);
       if (changed === undefined && tag !== undefined) return undefined;
       const articles = await store.listPublished({ limit: options.limit, tag });
@@ -149,7 +168,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
   };
 
   const archive = (page: number) =>
-    cache.get(`archive:${page}`, async (): Promise<FeedSet | undefined> => {
+    cache.get(`archive:${page}`, 0, async (): Promise<FeedSet | undefined> => {
       const { total, pages } = await archivePages();
       if (!Number.isInteger(page) || page < 1 || page > pages) return undefined;
       // Newest first: the page's articles are the last `limit` of the newest `total - skipped`.
@@ -170,7 +189,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
     });
 
   const home = () =>
-    cache.get("home", async () => {
+    cache.get("home", 0, async () => {
       const articles = await store.listPublished({ limit: options.limit });
       return html(renderHomePage(options.page, articles), (await store.lastChange()) ?? epoch);
     });
@@ -191,25 +210,29 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
     feed: async (format, tag) => (await feeds(tag))?.[format],
     archiveFeed: async (format, page) => (await archive(page))?.[format],
     tagPage: (tag) =>
-      cache.get(`tag:${tag}`, async () => {
+      cache.get(`tag:${tag}`, 0, async () => {
         const changed = await store.lastChange(tag);
         if (changed === undefined) return undefined;
         const articles = await store.listPublished({ limit: options.limit, tag });
         return html(renderTagPage(options.page, tag, articles), changed);
       }),
-    async articlePage(slug) {
+    async articlePage(slug, replies = 1) {
       const record = await store.findBySlug(slug);
       if (record?.state === "deleted") return { status: 410, body: gone };
       if (record?.state !== "published") return undefined;
       const { article } = record;
       const at = await reactionsAt();
-      const body = await cache.get(`article:${article.id}:${article.hash}`, async () =>
-        html(
-          renderArticlePage(options.page, article, (await interactions?.list(article.id)) ?? []),
-          later(article.updated, at),
-        ),
+      const body = await cache.get(
+        `article:${article.id}:${article.hash}:${replies}`,
+        at.getTime(),
+        async () => {
+          const view = await reactionsView(article.id, replies);
+          if (view === undefined) return undefined;
+          return html(renderArticlePage(options.page, article, view), later(article.updated, at));
+        },
+        { serveStale: true },
       );
-      return { status: 200, body };
+      return body === undefined ? undefined : { status: 200, body };
     },
     stylesheet: makeRepresentation(stylesheet, "text/css", epoch),
     notFound: makeRepresentation(renderNotFoundPage(options.page), "text/html", epoch),
@@ -241,34 +264,110 @@ function announce(options: SiteOptions, events: readonly ChangeEvent[]): void {
   });
 }
 
+/** What the cache may hold in bodies (each variant counts): pages are bounded, so are they. */
+const CACHE_BYTES = 64 * 1024 * 1024;
+
+const noCounts = { replies: 0, likes: 0, boosts: 0 } as const;
+
+type Cached = Representation | FeedSet;
+
+function bytesOf(value: Cached): number {
+  const reps = "identity" in value ? [value as Representation] : Object.values(value);
+  return reps.reduce(
+    (sum: number, rep: Representation) =>
+      sum + rep.identity.body.length + (rep.gzip?.body.length ?? 0) + (rep.br?.body.length ?? 0),
+    0,
+  );
+}
+
 /**
- * Promises by key, most recently used last; the oldest go beyond `size`. A failed build is
- * forgotten, so the next request tries again.
+ * Built bodies by key, most recently used last; the oldest go when there are more than
+ * `entries` or they take more than `bytes`. Only what exists is kept: a build that finds
+ * nothing (a 404) or fails is forgotten, so requests for unknown tags never push out a page.
+ * Requests for a key being built wait for that one build.
+ *
+ * `version` says which state of its inputs a body shows (when reactions last changed): asked
+ * for another version, the body is built again, once for all who ask meanwhile; with
+ * `serveStale`, the kept one is still served while that happens (stale-while-revalidate).
+ * `clear()` drops everything, for article changes.
  */
 class Memo {
-  readonly #size: number;
-  readonly #entries = new Map<string, Promise<unknown>>();
+  readonly #entries: number;
+  readonly #bytes: number;
+  readonly #kept = new Map<string, { value: Cached; version: number; bytes: number }>();
+  readonly #building = new Map<string, Promise<Cached | undefined>>();
+  #total = 0;
+  /** Bumped by `clear()`: a build started before may not keep its (stale) body. */
+  #generation = 0;
 
-  constructor(size: number) {
-    this.#size = size;
+  constructor(limits: { entries: number; bytes: number }) {
+    this.#entries = limits.entries;
+    this.#bytes = limits.bytes;
   }
 
-  get<T>(key: string, build: () => Promise<T>): Promise<T> {
-    let entry = this.#entries.get(key) as Promise<T> | undefined;
-    if (entry === undefined) {
-      entry = build();
-      entry.catch(() => this.#entries.delete(key));
-      if (this.#entries.size >= this.#size) {
-        const oldest = this.#entries.keys().next();
-        if (!oldest.done) this.#entries.delete(oldest.value);
-      }
+  get<T extends Cached | undefined>(
+    key: string,
+    version: number,
+    build: () => Promise<T>,
+    { serveStale = false } = {},
+  ): Promise<T> {
+    const kept = this.#kept.get(key);
+    if (kept === undefined || (kept.version !== version && !serveStale)) {
+      return this.#build(key, version, build);
     }
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
-    return entry;
+    this.#kept.delete(key);
+    this.#kept.set(key, kept);
+    if (kept.version !== version) {
+      this.#build(key, version, build).catch((error: unknown) => {
+        logger.warn("Could not rebuild {key}; serving the last one: {error}", { key, error });
+      });
+    }
+    return Promise.resolve(kept.value as T);
   }
 
   clear(): void {
-    this.#entries.clear();
+    this.#generation++;
+    this.#kept.clear();
+    this.#building.clear();
+    this.#total = 0;
+  }
+
+  #build<T extends Cached | undefined>(
+    key: string,
+    version: number,
+    build: () => Promise<T>,
+  ): Promise<T> {
+    const running = this.#building.get(key);
+    if (running !== undefined) return running as Promise<T>;
+    const generation = this.#generation;
+    const built = build()
+      .then((value) => {
+        if (generation === this.#generation) this.#keep(key, version, value);
+        return value;
+      })
+      .finally(() => {
+        if (this.#building.get(key) === built) this.#building.delete(key);
+      });
+    this.#building.set(key, built);
+    return built;
+  }
+
+  #keep(key: string, version: number, value: Cached | undefined): void {
+    this.#forget(key);
+    if (value === undefined) return;
+    const bytes = bytesOf(value);
+    this.#kept.set(key, { value, version, bytes });
+    this.#total += bytes;
+    for (const oldest of this.#kept.keys()) {
+      if (oldest === key || (this.#kept.size <= this.#entries && this.#total <= this.#bytes)) break;
+      this.#forget(oldest);
+    }
+  }
+
+  #forget(key: string): void {
+    const kept = this.#kept.get(key);
+    if (kept === undefined) return;
+    this.#kept.delete(key);
+    this.#total -= kept.bytes;
   }
 }
