@@ -103,11 +103,10 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
     const counts = await interactions.counts(articleId);
     const pages = Math.ceil(counts.replies / REPLIES_PER_PAGE);
     if (page > Math.max(pages, 1)) return undefined;
-    const all = await interactions.list(articleId);
-    const replies = all
-      .filter((i) => i.kind === "reply")
-      .reverse()
-      .slice((page - 1) * REPLIES_PER_PAGE, page * REPLIES_PER_PAGE);
+    const replies = await interactions.listReplies(articleId, {
+      limit: REPLIES_PER_PAGE,
+      offset: (page - 1) * REPLIES_PER_PAGE,
+    });
     return { counts, replies, page, pages };
   };
 
