@@ -1,6 +1,6 @@
 /**
  * Where Herald keeps its state, opened as the configuration says: the article store, Fedify's
- * KV store and delivery queue, the followers and the delivery ledger, in the embedded SQLite
+ * KV store and delivery queue, the followers, the interactions and the delivery ledger, in the embedded SQLite
  * database or in PostgreSQL (and Redis). Shared by `npm start` and the commands that act as
  * the account (`npm run move`), so that both see the same state.
  */
@@ -17,6 +17,8 @@ import { trackDeliveries } from "./federation/delivery-tracking.ts";
 import { createSqliteFollowerStore } from "./federation/followers.ts";
 import { openPostgresDeliveryLedger } from "./federation/postgres-delivery-ledger.ts";
 import { openPostgresFollowerStore } from "./federation/postgres-followers.ts";
+import { openPostgresInteractionStore } from "./federation/postgres-interactions.ts";
+import { createSqliteInteractionStore } from "./federation/sqlite-interactions.ts";
 import { openPostgresArticleStore } from "./store/postgres.ts";
 import { SqliteArticleStore } from "./store/sqlite.ts";
 import type { ArticleStore } from "./store/store.ts";
@@ -36,11 +38,17 @@ export async function openStores(config: Config, options: FederationBackendsOpti
   );
   const followers = sql ? await openPostgresFollowerStore(sql) : createSqliteFollowerStore(db);
   const ledger = sql ? await openPostgresDeliveryLedger(sql) : createSqliteDeliveryLedger(db);
+  const hide = { hide: config.hideReactionsFrom };
+  const interactions = sql
+    ? await openPostgresInteractionStore(sql, hide)
+    : createSqliteInteractionStore(db, hide);
   return {
     store,
     backends,
     kv: backends.kv,
     followers,
+    /** Replies, likes and boosts from the fediverse. */
+    interactions,
     /** The queue, recording each delivery in the ledger (for the log and `npm run doctor`). */
     deliveries: trackDeliveries(backends.queue, ledger),
     /** Ends every connection; stop the queue's listeners first. */

@@ -46,6 +46,7 @@ import {
   followersFirstCursor,
 } from "./collections.ts";
 import type { FollowerStore } from "./followers.ts";
+import { idempotencyKey, withoutQueuedIdempotence } from "./idempotency.ts";
 import {
   type InboxDeps,
   onDeleted,
@@ -161,7 +162,7 @@ export function buildFederation(
   deps: FederationDeps,
 ): Federation<void> {
   const federation = createFederation<void>({
-    kv: deps.kv,
+    kv: withoutQueuedIdempotence(deps.kv),
     queue: deps.queue,
     origin: options.origin.origin,
     allowPrivateAddress: options.allowPrivateAddress ?? false,
@@ -259,7 +260,9 @@ export function registerFederation(
     .on(Activity, onOtherActivity)
     .onUnverifiedActivity(onUnverifiedActivity(inboxDeps))
     .onError((_ctx, error) => logger.error("Inbox activity failed: {error}", { error }))
-    .setSharedKeyDispatcher(() => ({ identifier: username }));
+    .setSharedKeyDispatcher(() => ({ identifier: username }))
+    // Per sender: one actor's activity never makes another's look like a repeat.
+    .withIdempotency(idempotencyKey);
 
   // Collections.
   const outbox = federation.setOutboxDispatcher(
