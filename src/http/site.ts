@@ -99,14 +99,16 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
     articleId: string,
     page: number,
   ): Promise<ReactionsView | undefined> => {
-    if (interactions === undefined) return { counts: noCounts, replies: [], page, pages: 0 };
-    const counts = await interactions.counts(articleId);
+    const counts = (await interactions?.counts(articleId)) ?? noCounts;
     const pages = Math.ceil(counts.replies / REPLIES_PER_PAGE);
     if (page > Math.max(pages, 1)) return undefined;
-    const replies = await interactions.listReplies(articleId, {
-      limit: REPLIES_PER_PAGE,
-      offset: (page - 1) * REPLIES_PER_PAGE,
-    });
+    const replies =
+      interactions === undefined || counts.replies === 0
+        ? []
+        : await interactions.listReplies(articleId, {
+            limit: REPLIES_PER_PAGE,
+            offset: (page - 1) * REPLIES_PER_PAGE,
+          });
     return { counts, replies, page, pages };
   };
 
