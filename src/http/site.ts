@@ -87,10 +87,10 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
 
   const interactions = options.interactions;
   /**
-   * When replies, likes or boosts last changed (the store reads it at most once a second). What
-   * shows them is kept with this time as its version, so a flood of likes costs at most one
-   * rebuild a second of each: the feeds (their counts) are rebuilt on the next request; an
-   * article page in the background, while the last one is still served, so no reader waits.
+   * When replies, likes or boosts last changed (the store reads it at most once a second).
+   * What shows them (article pages, the feeds' counts) is kept with this time as its version:
+   * however many likes arrive, each is rebuilt at most once a second, on its next request,
+   * once for all requests waiting; pages, feeds and archives that do not show them stay.
    */
   const reactionsAt = async () => (await interactions?.changedAt()) ?? epoch;
 
@@ -231,7 +231,6 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
           if (view === undefined) return undefined;
           return html(renderArticlePage(options.page, article, view), later(article.updated, at));
         },
-        { serveStale: true },
       );
       return body === undefined ? undefined : { status: 200, body };
     },
@@ -288,9 +287,8 @@ function bytesOf(value: Cached): number {
  * Requests for a key being built wait for that one build.
  *
  * `version` says which state of its inputs a body shows (when reactions last changed): asked
- * for another version, the body is built again, once for all who ask meanwhile; with
- * `serveStale`, the kept one is still served while that happens (stale-while-revalidate).
- * `clear()` drops everything, for article changes.
+ * for another version, the body is built again, once for all who ask meanwhile. `clear()`
+ * drops everything, for article changes.
  */
 class Memo {
   readonly #entries: number;
@@ -310,19 +308,11 @@ class Memo {
     key: string,
     version: number,
     build: () => Promise<T>,
-    { serveStale = false } = {},
   ): Promise<T> {
     const kept = this.#kept.get(key);
-    if (kept === undefined || (kept.version !== version && !serveStale)) {
-      return this.#build(key, version, build);
-    }
+    if (kept === undefined || kept.version !== version) return this.#build(key, version, build);
     this.#kept.delete(key);
     this.#kept.set(key, kept);
-    if (kept.version !== version) {
-      this.#build(key, version, build).catch((error: unknown) => {
-        logger.warn("Could not rebuild {key}; serving the last one: {error}", { key, error });
-      });
-    }
     return Promise.resolve(kept.value as T);
   }
 
