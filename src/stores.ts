@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { getLogger } from "@logtape/logtape";
 import type { Config } from "./config.ts";
 import {
   connectPostgres,
@@ -15,6 +16,8 @@ import {
 import { createSqliteDeliveryLedger } from "./federation/delivery-ledger.ts";
 import { trackDeliveries } from "./federation/delivery-tracking.ts";
 import { createSqliteFollowerStore } from "./federation/followers.ts";
+import type { InteractionStoreOptions } from "./federation/interactions.ts";
+import { importKvInteractions } from "./federation/legacy-interactions.ts";
 import { openPostgresDeliveryLedger } from "./federation/postgres-delivery-ledger.ts";
 import { openPostgresFollowerStore } from "./federation/postgres-followers.ts";
 import { openPostgresInteractionStore } from "./federation/postgres-interactions.ts";
@@ -22,6 +25,19 @@ import { createSqliteInteractionStore } from "./federation/sqlite-interactions.t
 import { openPostgresArticleStore } from "./store/postgres.ts";
 import { SqliteArticleStore } from "./store/sqlite.ts";
 import type { ArticleStore } from "./store/store.ts";
+
+const logger = getLogger(["herald"]);
+
+/**
+ * For moving interactions from the KV store: every one kept, and dated at the epoch so
+ * that the move spends no server's quota of today.
+ */
+const UNLIMITED: InteractionStoreOptions = {
+  maxPerArticle: Number.POSITIVE_INFINITY,
+  maxRepliesPerActor: Number.POSITIVE_INFINITY,
+  maxRepliesPerServerPerDay: Number.POSITIVE_INFINITY,
+  now: () => new Date(0),
+};
 
 export type Stores = Awaited<ReturnType<typeof openStores>>;
 
@@ -38,10 +54,13 @@ export async function openStores(config: Config, options: FederationBackendsOpti
   );
   const followers = sql ? await openPostgresFollowerStore(sql) : createSqliteFollowerStore(db);
   const ledger = sql ? await openPostgresDeliveryLedger(sql) : createSqliteDeliveryLedger(db);
-  const hide = { hide: config.hideReactionsFrom };
-  const interactions = sql
-    ? await openPostgresInteractionStore(sql, hide)
-    : createSqliteInteractionStore(db, hide);
+  const openInteractions = (options: InteractionStoreOptions) =>
+    sql ? openPostgresInteractionStore(sql, options) : createSqliteInteractionStore(db, options);
+  const interactions = await openInteractions({ hide: config.hideReactionsFrom });
+  const moved = await importKvInteractions(backends.kv, await openInteractions(UNLIMITED));
+  if (moved > 0) {
+    logger.info("Moved {count} replies, likes and boosts to their own tables.", { count: moved });
+  }
   return {
     store,
     backends,
