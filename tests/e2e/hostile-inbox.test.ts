@@ -300,17 +300,24 @@ describe("Hostile input at the inbox, against a running Herald", () => {
   }, 120_000);
 
   it("answers 429 with Retry-After to a Follow flood from one server, and still serves others", async () => {
-    const herald = await startHerald(heraldFolders(), { env: { INBOX_RATE_LIMIT: "20" } });
+    // Every fake server is on 127.0.0.1, so the flood comes as through a proxy from an address
+    // of its own: the limit per address would hold back the other server too.
+    const herald = await startHerald(heraldFolders(), {
+      env: { INBOX_RATE_LIMIT: "20", TRUST_PROXY: "loopback" },
+    });
     const actor = new URL("/users/news", herald.origin);
     const flooder = await remote(Array.from({ length: 40 }, (_, i) => `u${i}`));
     const statuses = await Promise.all(
       flooder.users.map(async (user) => {
-        const result = await flooder.post(user, new URL("/inbox", herald.origin), {
+        const follow = {
           "@context": AS,
           id: `${flooder.actorUrl(user).href}/follows/1`,
           type: "Follow",
           actor: flooder.actorUrl(user).href,
           object: actor.href,
+        };
+        const result = await flooder.post(user, new URL("/inbox", herald.origin), follow, {
+          headers: { "X-Forwarded-For": "192.0.2.1" },
         });
         return { status: result.status, retryAfter: result.headers["retry-after"] };
       }),
