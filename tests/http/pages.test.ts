@@ -2,6 +2,7 @@ import { parse } from "parse5";
 import { describe, expect, it } from "vitest";
 import {
   type PageSite,
+  REPLIES_PER_PAGE,
   renderArticlePage,
   renderGonePage,
   renderHomePage,
@@ -9,6 +10,7 @@ import {
   renderTagPage,
 } from "../../src/http/pages.ts";
 import { stylesheet } from "../../src/http/style.ts";
+import type { Interaction } from "../../src/interactions.ts";
 import { makeArticle, origin } from "../helpers/article-fixture.ts";
 
 const site: PageSite = {
@@ -209,6 +211,54 @@ describe("renderArticlePage()", () => {
     ]);
     const img = byTag(page, "img")[0];
     expect(attr(img, "alt")).toBe("Ein Foto");
+  });
+});
+
+describe("renderArticlePage() with replies", () => {
+  const article = makeArticle({ slug: "story" });
+  const reply = (n: number, contentHtml = `<p>Reply ${n}</p>`): Interaction => ({
+    kind: "reply",
+    id: `https://social.test/users/u${n}/statuses/${n}`,
+    actor: { id: `https://social.test/users/u${n}`, name: `U ${n}`, handle: `@u${n}@social.test` },
+    url: `https://social.test/@u${n}/${n}`,
+    contentHtml,
+    published: "2026-11-29T08:00:00.000Z",
+  });
+  const counts = { replies: 120, likes: 3, boosts: 0 };
+  const replies = Array.from({ length: REPLIES_PER_PAGE }, (_, i) => reply(i));
+
+  it("shows the page of replies it is given, and links the newer and older pages", () => {
+    const page = renderArticlePage(site, article, { counts, replies, page: 2, pages: 3 });
+    expectSoundPage(page);
+    expect(byTag(page, "li").filter((li) => attr(li, "class") === "reply")).toHaveLength(50);
+    expect(page).toContain("120 replies · 3 likes · 0 boosts");
+    const links = byTag(page, "a").filter((a) => ["prev", "next"].includes(attr(a, "rel") ?? ""));
+    expect(links.map((a) => [attr(a, "rel"), attr(a, "href")])).toEqual([
+      ["prev", "https://news.test/articles/story"],
+      ["next", "https://news.test/articles/story?replies=3"],
+    ]);
+    // Only the first page is the one to index.
+    expect(meta(page, "robots")).toEqual(["noindex"]);
+    const first = renderArticlePage(site, article, { counts, replies, page: 1, pages: 3 });
+    expect(meta(first, "robots")).toEqual([]);
+  });
+
+  it("shows a long reply as the start of its text, linked to the whole", () => {
+    const long = reply(7, `<p>${'Word &amp; <a href="https://x.test/">link</a> '.repeat(500)}</p>`);
+    const page = renderArticlePage(site, article, {
+      counts: { replies: 1, likes: 0, boosts: 0 },
+      replies: [long],
+      page: 1,
+      pages: 1,
+    });
+    expectSoundPage(page);
+    const content = byTag(page, "div").find((d) => attr(d, "class") === "reply-content");
+    const shown = text(content as Element);
+    expect(shown.length).toBeLessThan(600);
+    expect(shown).toMatch(/^Word & link Word & link .*…Read the whole reply$/);
+    const more = byTagIn(content as Element, "a");
+    expect(more.map((a) => attr(a, "href"))).toEqual([long.url]);
+    expect(page).not.toContain("replies=");
   });
 });
 
