@@ -107,10 +107,7 @@ async function keepReply(
     actor,
     ...(url === undefined ? {} : { url }),
     contentHtml,
-    published: (note.published == null
-      ? (deps.now?.() ?? new Date())
-      : new Date(note.published.epochMilliseconds)
-    ).toISOString(),
+    published: publishedAt(note, deps.now?.() ?? new Date()).toISOString(),
   };
   if (mode === "edit") {
     // Only a reply its author stored before: nobody else's, and no new one by `Update`.
@@ -234,6 +231,15 @@ async function actorOf(
     ...(username ? { handle: `@${username}@${actor.id.host}` } : {}),
     url,
   };
+}
+
+/**
+ * When a reply was written: its `published`, but never later than now, so that no reply can
+ * stay first on the page (newest first) by claiming a time to come.
+ */
+function publishedAt(note: ObjectType, now: Date): Date {
+  const claimed = note.published?.epochMilliseconds;
+  return claimed === undefined || claimed > now.getTime() ? now : new Date(claimed);
 }
 
 function isPublic(object: ObjectType | Activity): boolean {
