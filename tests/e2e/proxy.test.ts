@@ -13,6 +13,7 @@ import { type HttpMessageSignaturesSpec, signRequest } from "@fedify/fedify";
 import { type Agent, request as undiciRequest } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { offOrigin, urlsInJson, urlsInMarkup } from "../helpers/absolute-urls.ts";
+import { isObject } from "../helpers/fake-remote/activitypub.ts";
 import {
   type FakeRemote,
   loadFixtureCryptoKey,
@@ -169,8 +170,10 @@ describe.skipIf(unavailable !== undefined)("Herald behind a TLS proxy (issue #12
             body: await signed.text(),
           }),
         );
+        if (answer.status === 202) accepted.push(follow.id);
         return `${spec} ${answer.status}`;
       };
+      const accepted: string[] = [];
       for (const spec of specs) {
         for (const inbox of [INBOX, SHARED_INBOX]) {
           expect(await post(spec, inbox, inbox), `signed for ${inbox}`).toBe(`${spec} 202`);
@@ -183,6 +186,17 @@ describe.skipIf(unavailable !== undefined)("Herald behind a TLS proxy (issue #12
       // RFC 9421 signs the scheme too (`@target-uri`): the public URL is https.
       const plain = new URL(INBOX.pathname, `http://${PUBLIC.host}`);
       expect(await post("rfc9421", plain, INBOX), `signed for ${plain}`).toBe("rfc9421 401");
+      // Accepted means processed: Herald answers each Follow with an Accept. (The fake remote
+      // cannot fetch https://herald.test to verify it; that it arrives is enough here.)
+      const acceptedFollows = () =>
+        remote
+          .received({ type: "Accept" })
+          .map(({ activity }) =>
+            isObject(activity?.object) ? activity.object.id : activity?.object,
+          );
+      await expect
+        .poll(acceptedFollows, { timeout: 10_000 })
+        .toEqual(expect.arrayContaining(accepted));
     });
 
     it("resolves acct:news@herald.test with WebFinger, and no other host", async () => {
@@ -236,6 +250,7 @@ describe.skipIf(unavailable !== undefined)("Herald behind a TLS proxy (issue #12
       expectOnPublicOrigin(urlsInJson(followers));
       const followersPage = await getJson(String(followers.first));
       expect(followersPage).toMatchObject({ partOf: followers.id });
+      expect(followersPage.orderedItems).toContain(remote.actorUrl().href);
       expectOnPublicOrigin(urlsInJson(followersPage), [remote.origin.href]);
     });
 
@@ -260,10 +275,21 @@ describe.skipIf(unavailable !== undefined)("Herald behind a TLS proxy (issue #12
         expectOnPublicOrigin(urlsInMarkup(page.body, new URL(path, PUBLIC)));
       }
       const home = (await get("/", html)).body;
-      expect(home).toMatch(/<link[^>]+rel="canonical"[^>]+href="https:\/\/herald\.test\/"/);
-      for (const type of ["application/rss+xml", "application/atom+xml", "application/feed+json"]) {
-        expect(home).toMatch(new RegExp(`<link[^>]+type="${type.replace("+", "\\+")}"[^>]*>`));
+      expect(home).toContain('<link rel="canonical" href="https://herald.test/">');
+      expect(home).toContain('<meta property="og:url" content="https://herald.test/">');
+      const alternates = home.match(/<link rel="alternate"[^>]*>/g) ?? [];
+      for (const [type, path] of [
+        ["application/rss+xml", "/feed.xml"],
+        ["application/atom+xml", "/atom.xml"],
+        ["application/feed+json", "/feed.json"],
+      ]) {
+        const [kind, href] = [`type="${type}"`, `href="https://herald.test${path}"`];
+        const found = alternates.filter((tag) => tag.includes(kind) && tag.includes(href));
+        expect(found, `${kind} ${href}`).toHaveLength(1);
       }
+      const articlePage = (await get(onPublic(object.url).pathname, html)).body;
+      expect(articlePage).toContain(`<link rel="canonical" href="${object.url}">`);
+      expect(articlePage).toContain(`<meta property="og:url" content="${object.url}">`);
 
       for (const [path, type] of [
         ["/feed.xml", "application/rss+xml"],
