@@ -103,7 +103,7 @@ describe.skipIf(skip)("Herald behind a TLS proxy (issue #12)", () => {
       routes.set(kind, (request) => viaProxy(request, agent));
     }
     routes.set("direct", (request) => direct(request, herald.port));
-  }, 60_000);
+  }, 120_000); // a Herald start under a full parallel suite can take a minute
 
   afterAll(async () => {
     await Promise.all([
