@@ -107,7 +107,7 @@ async function keepReply(
     actor,
     ...(url === undefined ? {} : { url }),
     contentHtml,
-    published: receivedAt(deps, note.published).toISOString(),
+    published: publishedAt(note, deps.now?.() ?? new Date()).toISOString(),
   };
   if (mode === "edit") {
     // Only a reply its author stored before: nobody else's, and no new one by `Update`.
@@ -151,17 +151,6 @@ async function keepReaction(
     did: kind === "like" ? "liked" : "boosted",
     article: articleId,
   });
-}
-
-/**
- * When a note says it was written, but never after it arrived: a date in the future (the year
- * 275760, say) would sort first and be shown as such. Without a date, when it arrived.
- */
-function receivedAt(deps: ReactionDeps, published: Note["published"]): Date {
-  const now = deps.now?.() ?? new Date();
-  return published == null || published.epochMilliseconds > now.getTime()
-    ? now
-    : new Date(published.epochMilliseconds);
 }
 
 /** Says why `add()` kept nothing. */
@@ -242,6 +231,15 @@ async function actorOf(
     ...(username ? { handle: `@${username}@${actor.id.host}` } : {}),
     url,
   };
+}
+
+/**
+ * When a reply was written: its `published`, but never later than now, so that no reply can
+ * stay first on the page (newest first) by claiming a time to come.
+ */
+function publishedAt(note: ObjectType, now: Date): Date {
+  const claimed = note.published?.epochMilliseconds;
+  return claimed === undefined || claimed > now.getTime() ? now : new Date(claimed);
 }
 
 function isPublic(object: ObjectType | Activity): boolean {

@@ -148,4 +148,19 @@ describe("Replies, likes and boosts from the fediverse", () => {
     expect(after).not.toContain("Korrigiert");
     expect(after).not.toContain('class="reactions"');
   });
+
+  it("dates a reply that claims a time to come at its arrival, so it cannot stay first", async () => {
+    const remote = await startFakeRemote({ users: ["alice"] });
+    onTestFinished(() => remote.close());
+    const article = await publishReactedArticle(remote);
+    const reply = {
+      ...replyNote(remote, "alice", 1, article.objectId, "<p>Aus der Zukunft</p>"),
+      published: "2099-01-01T00:00:00Z",
+    };
+    await article.send(remote, "alice", createOf(remote, "alice", reply));
+    const html = await eventually(article.page, (text) =>
+      expect(text).toContain("Aus der Zukunft"),
+    );
+    expect(html).not.toContain("2099");
+  });
 });
