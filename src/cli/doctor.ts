@@ -14,8 +14,10 @@ import {
   createSqliteDeliveryLedger,
   summarize,
 } from "../federation/delivery-ledger.ts";
+import { htmlToText } from "../federation/objects.ts";
 import { openPostgresDeliveryLedger } from "../federation/postgres-delivery-ledger.ts";
 import { describeRelays } from "../federation/relays.ts";
+import { cutAtWord } from "../source/text.ts";
 import { paths } from "../urls.ts";
 
 type Verdict = "ok" | "warn" | "fail";
@@ -166,9 +168,7 @@ async function* articleCheck(
   get: (url: URL | string, accept: string) => Promise<Response>,
 ): AsyncGenerator<Check> {
   const feed = await get(new URL(paths.json, origin), "application/feed+json");
-  const newest = feed.ok
-    ? ((await feed.json()) as { items?: { id: string }[] }).items?.[0]
-    : undefined;
+  const newest = feed.ok ? ((await feed.json()) as { items?: FeedItem[] }).items?.[0] : undefined;
   if (!newest) {
     yield warn("Posts", "no article published yet");
     return;
@@ -198,6 +198,7 @@ async function* articleCheck(
         )
       : fail("Post (Article)", "no summary: Mastodon would show a title and a bare link");
   }
+  yield summaryCheck(object, newest);
   yield object.contentMap
     ? ok("Post language", `contentMap in ${Object.keys(object.contentMap as object).join(", ")}`)
     : warn("Post language", "no contentMap: Mastodon cannot tell the language");
@@ -208,6 +209,31 @@ async function* articleCheck(
   yield total === undefined
     ? fail("Outbox", `answered ${outbox?.status ?? "nothing"}`)
     : ok("Outbox", `${total} posts`);
+}
+
+/** The newest JSON Feed item: its `title` and `summary` are plain text, as the author wrote them. */
+interface FeedItem {
+  readonly id: string;
+  readonly title?: string;
+  readonly summary?: string;
+}
+
+/**
+ * Issue #12.8: the summary Mastodon will show (the object's `summary` is HTML, so its text) is
+ * the summary the author wrote. A Note has no summary: its text must start with the title.
+ */
+function summaryCheck(object: Record<string, unknown>, item: FeedItem): Check {
+  const note = object.type === "Note";
+  const what = note ? "Title as written" : "Summary as written";
+  const written = (note ? item.title : item.summary) ?? "";
+  const shown = htmlToText(String((note ? object.content : object.summary) ?? ""));
+  if (note ? shown.startsWith(written) : shown === written) {
+    return ok(what, `Mastodon shows it as the author wrote it: "${cutAtWord(written, 100)}"`);
+  }
+  return fail(
+    what,
+    `the author wrote "${cutAtWord(written, 100)}", Mastodon shows "${cutAtWord(shown, 100)}": plain text must reach it escaped as HTML`,
+  );
 }
 
 async function localChecks(config: Config): Promise<Check[]> {
