@@ -16,7 +16,7 @@ import { federationMiddleware } from "./federation/mount.ts";
 import { accountOptions } from "./federation/options.ts";
 import { limitOutgoingRequests } from "./federation/outgoing.ts";
 import { announceProfileChange } from "./federation/profile-update.ts";
-import { createFederationPublisher } from "./federation/publisher.ts";
+import { createFederationPublisher, unreachableOrigins } from "./federation/publisher.ts";
 import { describeRelays, relayRecipients, syncRelays } from "./federation/relays.ts";
 import { createApp, createHealthApp } from "./http/app.ts";
 import { createImageResizer } from "./http/media.ts";
@@ -90,6 +90,7 @@ async function main(): Promise<void> {
         {
           firstScan: () => store.firstScan(),
           relays: () => relayRecipients({ kv, followers }, config.relays),
+          unreachable: () => unreachableOrigins(kv),
         },
         federationOptions,
       ),

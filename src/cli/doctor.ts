@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import type { KvStore } from "@fedify/fedify";
 import type { Config } from "../config.ts";
 import { configOrExit } from "../env.ts";
 import { connectPostgres, openFederationBackends } from "../federation/backends.ts";
@@ -14,6 +15,7 @@ import {
   createSqliteDeliveryLedger,
   summarize,
 } from "../federation/delivery-ledger.ts";
+import { removedFollowers, unreachableServers } from "../federation/gone-servers.ts";
 import { htmlToText } from "../federation/objects.ts";
 import { openPostgresDeliveryLedger } from "../federation/postgres-delivery-ledger.ts";
 import { describeRelays } from "../federation/relays.ts";
@@ -328,6 +330,7 @@ async function queueChecks(config: Config): Promise<Check[]> {
         ...relays.map(({ url, state, text }) =>
           state === "accepted" ? ok(`Relay ${url.href}`, text) : warn(`Relay ${url.href}`, text),
         ),
+        ...(await goneServerChecks(backends.kv)),
       ];
     } finally {
       await backends.close();
@@ -337,6 +340,36 @@ async function queueChecks(config: Config): Promise<Check[]> {
   } finally {
     db?.close();
   }
+}
+
+/**
+ * Issue #12.6: followers removed because their servers are gone (the last few named), and
+ * servers unreachable for longer than deliveries are retried, which new posts skip for now.
+ */
+async function goneServerChecks(kv: KvStore): Promise<Check[]> {
+  const checks: Check[] = [];
+  const removed = await removedFollowers(kv);
+  if (removed.length > 0) {
+    const last = removed
+      .slice(0, 5)
+      .map((follower) => `${follower.actor.href} (${follower.at.toISOString()})`);
+    const count = `${removed.length} follower${removed.length === 1 ? "" : "s"}`;
+    checks.push(
+      ok(
+        "Followers removed",
+        `${count} removed: their servers are gone; the last: ${last.join(", ")}`,
+      ),
+    );
+  }
+  for (const server of await unreachableServers(kv)) {
+    checks.push(
+      warn(
+        `Server ${server.origin.host}`,
+        `unreachable since ${server.since.toISOString()}: new posts skip it until ${server.until.toISOString()}, or until it answers a held delivery`,
+      ),
+    );
+  }
+  return checks;
 }
 
 const ok = (what: string, detail: string): Check => ({ verdict: "ok", what, detail });

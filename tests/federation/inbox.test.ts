@@ -4,6 +4,7 @@ import {
   FetchError,
   getDocumentLoader,
   type InboxContext,
+  MemoryKvStore,
   type RequestContext,
 } from "@fedify/fedify";
 import { createFederation, createInboxContext, createRequestContext } from "@fedify/testing";
@@ -223,7 +224,7 @@ describe("onPermanentFailure()", () => {
       followId: new URL("https://c.test/follows/1"),
       createdAt: PUBLISHED,
     });
-    const handler = onPermanentFailure(followers);
+    const handler = onPermanentFailure({ followers, kv: new MemoryKvStore(), identifier: "news" });
     const failure = (inbox: string, actorIds: URL[]) =>
       ({
         reason: "http",
