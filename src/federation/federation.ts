@@ -47,7 +47,7 @@ import {
   followersFirstCursor,
 } from "./collections.ts";
 import type { FollowerStore } from "./followers.ts";
-import { clearUnreachable } from "./gone-servers.ts";
+import { clearUnreachable, onPermanentFailure } from "./gone-servers.ts";
 import {
   type InboxDeps,
   onDeleted,
@@ -68,7 +68,7 @@ import {
   toArticleObject,
   toNote,
 } from "./objects.ts";
-import { onPermanentFailure, type QuietImportOptions } from "./publisher.ts";
+import type { QuietImportOptions } from "./publisher.ts";
 import { onAnnounced, onCreated, onLiked, onUpdated, type ReactionDeps } from "./reactions.ts";
 import { onRelayAccepted, onRelayRejected, type RelayStoreDeps } from "./relays.ts";
 

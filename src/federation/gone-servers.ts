@@ -1,15 +1,26 @@
 /**
- * What Herald gave up on, kept in the key–value store (any engine) for `npm run doctor`:
- * followers removed because their accounts or servers are gone, and servers unreachable for
- * longer than deliveries are retried, to which nothing is sent for a while (issue #12.6).
+ * Followers and servers Herald gives up on (issue #12.6): followers whose accounts or whole
+ * servers are gone are removed; a server unreachable for longer than deliveries are held is
+ * skipped for a while. Fedify's permanent-failure handler decides (`onPermanentFailure()`);
+ * records in the key–value store (any engine) tell the publisher and `npm run doctor`.
  */
-import type { KvKey, KvStore } from "@fedify/fedify";
-import { toDuration } from "./temporal.ts";
+import {
+  type DocumentLoader,
+  FetchError,
+  type KvKey,
+  type KvStore,
+  type OutboxPermanentFailureHandler,
+} from "@fedify/fedify";
+import { getLogger } from "@logtape/logtape";
+import type { FollowerStore } from "./followers.ts";
+import { toDate, toDuration } from "./temporal.ts";
+
+const logger = getLogger(["herald", "federation", "gone-servers"]);
 
 export interface RemovedFollower {
   readonly actor: URL;
   readonly at: Date;
-  /** E.g. `its server is gone: HTTP 410 for its actor and for https://gone.example/inbox`. */
+  /** E.g. `its server is gone: HTTP 410 for its actor and HTTP 410 for https://gone.example/inbox`. */
   readonly reason: string;
 }
 
@@ -32,6 +43,120 @@ export const SKIP_UNREACHABLE_MS = 30 * 24 * 60 * 60 * 1000;
 
 const removedPrefix: KvKey = ["herald", "removed-follower"];
 const unreachablePrefix: KvKey = ["herald", "unreachable"];
+
+/** What the permanent-failure handler needs: the followers, where to record, whom to sign as. */
+export interface PermanentFailureDeps {
+  readonly followers: FollowerStore;
+  readonly kv: KvStore;
+  /** The account's identifier: actor checks are signed, as authorized-fetch servers require. */
+  readonly identifier: string;
+}
+
+/** Statuses that mean "gone for good" (Fedify's default permanent failures). */
+const GONE_STATUSES: readonly number[] = [404, 410];
+/** Follower actors checked at once after a shared inbox is gone: a few, not a flood. */
+const ACTOR_CHECKS_AT_ONCE = 4;
+
+/**
+ * Fedify gave up on a delivery for good:
+ * - a follower's own inbox answers 410: the account is gone, the follower is removed;
+ * - a shared inbox (or an own inbox) answers 410 or 404: the inbox speaks for a whole server,
+ *   so each follower's actor is asked; those gone (410, 404) are removed, the others stay;
+ * - a server held unreachable for longer than the retries (`circuit-breaker-ttl`): it is
+ *   reported and skipped by later deliveries (`unreachableOrigins()`).
+ * Removed followers and unreachable servers are recorded for `npm run doctor`.
+ */
+export function onPermanentFailure(
+  deps: PermanentFailureDeps,
+): OutboxPermanentFailureHandler<void> {
+  return async (ctx, failure) => {
+    if (failure.reason === "circuit-breaker-ttl") {
+      const since = failure.circuitHeldSince ? toDate(failure.circuitHeldSince) : new Date();
+      if (await markUnreachable(deps.kv, failure.inbox, since)) {
+        logger.warn(
+          "Stopped delivering to {host}: unreachable since {since}, longer than deliveries are retried; its followers stay, and get posts again once it answers.",
+          { host: failure.inbox.host, since: since.toISOString() },
+        );
+      }
+      return;
+    }
+    if (!GONE_STATUSES.includes(failure.statusCode)) return;
+    const toCheck: URL[] = [];
+    for (const actorId of failure.actorIds) {
+      const follower = await deps.followers.get(actorId);
+      if (follower == null) continue;
+      if (failure.statusCode === 410 && follower.inbox.href === failure.inbox.href) {
+        await removeFollower(deps, actorId, `its inbox ${failure.inbox.href} answered 410`);
+        logger.info("Removed follower {actor}: its inbox is gone.", { actor: actorId.href });
+      } else {
+        toCheck.push(actorId);
+      }
+    }
+    if (toCheck.length === 0) return;
+    const loader = await ctx.getDocumentLoader({ identifier: deps.identifier });
+    const gone = await inBatches(toCheck, ACTOR_CHECKS_AT_ONCE, async (actorId) => {
+      const status = await goneStatus(loader, actorId);
+      if (status === undefined) return false;
+      const reason = `its server is gone: HTTP ${status} for its actor and HTTP ${failure.statusCode} for ${failure.inbox.href}`;
+      await removeFollower(deps, actorId, reason);
+      logger.info("Removed follower {actor}: {reason}.", { actor: actorId.href, reason });
+      return true;
+    });
+    const removed = gone.filter(Boolean).length;
+    logger.warn(
+      "{inbox} answered {status}: of the {checked} followers there, {removed} are gone too and were removed; {kept} still answer and stay.",
+      {
+        inbox: failure.inbox.href,
+        status: failure.statusCode,
+        removed,
+        checked: toCheck.length,
+        kept: toCheck.length - removed,
+      },
+    );
+  };
+}
+
+async function removeFollower(
+  deps: PermanentFailureDeps,
+  actor: URL,
+  reason: string,
+): Promise<void> {
+  if (!(await deps.followers.removeByActor(actor))) return; // another worker was first
+  await recordRemovedFollower(deps.kv, { actor, at: new Date(), reason });
+}
+
+/**
+ * The status of an actor that is gone (410 or 404), or `undefined` while it answers anything
+ * else, or nothing: a server that does not answer is not known to be gone. Each request is
+ * bounded by `REQUEST_TIMEOUT_SECONDS` (`outgoing.ts`).
+ */
+async function goneStatus(loader: DocumentLoader, actorId: URL): Promise<number | undefined> {
+  try {
+    await loader(actorId.href);
+    return undefined;
+  } catch (error) {
+    const status = error instanceof FetchError ? error.response?.status : undefined;
+    return status !== undefined && GONE_STATUSES.includes(status) ? status : undefined;
+  }
+}
+
+/** `work` over `items`, at most `limit` at a time, results in order. */
+async function inBatches<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = [];
+  for (let start = 0; start < items.length; start += limit) {
+    results.push(...(await Promise.all(items.slice(start, start + limit).map(work))));
+  }
+  return results;
+}
+
+/** The origins of the servers deliveries skip for now (`excludeBaseUris`). */
+export async function unreachableOrigins(kv: KvStore): Promise<URL[]> {
+  return (await unreachableServers(kv)).map((server) => server.origin);
+}
 
 interface StoredRemoved {
   readonly actor: string;
@@ -68,21 +193,21 @@ export async function removedFollowers(kv: KvStore): Promise<RemovedFollower[]> 
 }
 
 /**
- * Records that deliveries to `origin` are given up on, held since `since`; answers whether it
- * was not recorded yet (a server is reported once, not once per activity given up on).
+ * Records that deliveries to the server of `inbox` are given up on, held since `since`; answers
+ * whether it was not recorded yet (a server is reported once, not once per activity).
  */
 export async function markUnreachable(
   kv: KvStore,
-  origin: URL,
+  inbox: URL,
   since: Date,
   now: Date = new Date(),
 ): Promise<boolean> {
-  const key = unreachableKey(origin.host);
+  const key = unreachableKey(inbox.host);
   const before = await kv.get<StoredUnreachable>(key);
   const earliest =
     before === undefined ? since : new Date(Math.min(Date.parse(before.since), since.getTime()));
   const value: StoredUnreachable = {
-    origin: origin.origin,
+    origin: inbox.origin,
     since: earliest.toISOString(),
     until: new Date(now.getTime() + SKIP_UNREACHABLE_MS).toISOString(),
   };

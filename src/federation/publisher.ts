@@ -2,20 +2,11 @@
  * Pushes change events to followers: created → `Create`, updated → `Update`,
  * deleted → `Delete` (a `Tombstone`), through Fedify's persistent queue.
  */
-import {
-  type Context,
-  type DocumentLoader,
-  type Federation,
-  FetchError,
-  type KvStore,
-  type OutboxPermanentFailureHandler,
-} from "@fedify/fedify";
+import type { Context, Federation } from "@fedify/fedify";
 import type { Recipient } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { ChangeEvent } from "../article.ts";
 import { DEFAULT_USERNAME } from "./actor.ts";
-import type { FollowerStore } from "./followers.ts";
-import { markUnreachable, recordRemovedFollower, unreachableServers } from "./gone-servers.ts";
 import {
   DEFAULT_POST_TYPE,
   objectContextOf,
@@ -23,7 +14,6 @@ import {
   type PostType,
   toActivity,
 } from "./objects.ts";
-import { toDate } from "./temporal.ts";
 
 const logger = getLogger(["herald", "federation", "publisher"]);
 
@@ -48,7 +38,7 @@ export interface PublisherDeps {
   readonly firstScan: () => Promise<Date | undefined>;
   /** The accepted relays' inboxes (`relayRecipients()`), which also get every activity. */
   readonly relays?: () => Promise<readonly Recipient[]>;
-  /** Servers given up on as unreachable (`unreachableOrigins()`): skipped for now. */
+  /** Servers given up on as unreachable (`unreachableOrigins()` of `gone-servers.ts`): skipped. */
   readonly unreachable?: () => Promise<readonly URL[]>;
 }
 
@@ -131,117 +121,3 @@ export function createFederationPublisher(
 }
 
 const activityName = { created: "Create", updated: "Update", deleted: "Delete" } as const;
-
-/** What the permanent-failure handler needs: the followers, where to record, whom to sign as. */
-export interface PermanentFailureDeps {
-  readonly followers: FollowerStore;
-  readonly kv: KvStore;
-  /** The account's identifier: actor checks are signed, as authorized-fetch servers require. */
-  readonly identifier: string;
-}
-
-/** Statuses that mean "gone for good" (Fedify's default permanent failures). */
-const GONE_STATUSES: readonly number[] = [404, 410];
-/** Follower actors checked at once after a shared inbox is gone: a few, not a flood. */
-const ACTOR_CHECKS_AT_ONCE = 4;
-
-/**
- * Fedify gave up on a delivery for good:
- * - a follower's own inbox answers 410: the account is gone, the follower is removed;
- * - a shared inbox (or an own inbox) answers 410 or 404: the inbox speaks for a whole server,
- *   so each follower's actor is asked; those gone (410, 404) are removed, the others stay;
- * - a server held unreachable for longer than the retries (`circuit-breaker-ttl`): it is
- *   reported and skipped by later deliveries (`unreachableOrigins()`).
- * Removed followers and unreachable servers are recorded for `npm run doctor`.
- */
-export function onPermanentFailure(
-  deps: PermanentFailureDeps,
-): OutboxPermanentFailureHandler<void> {
-  return async (ctx, failure) => {
-    if (failure.reason === "circuit-breaker-ttl") {
-      const since = failure.circuitHeldSince ? toDate(failure.circuitHeldSince) : new Date();
-      if (await markUnreachable(deps.kv, failure.inbox, since)) {
-        logger.warn(
-          "Stopped delivering to {host}: unreachable since {since}, longer than deliveries are retried; its followers stay, and get posts again once it answers.",
-          { host: failure.inbox.host, since: since.toISOString() },
-        );
-      }
-      return;
-    }
-    if (!GONE_STATUSES.includes(failure.statusCode)) return;
-    const toCheck: URL[] = [];
-    for (const actorId of failure.actorIds) {
-      const follower = await deps.followers.get(actorId);
-      if (follower == null) continue;
-      if (failure.statusCode === 410 && follower.inbox.href === failure.inbox.href) {
-        await removeFollower(deps, actorId, `its inbox ${failure.inbox.href} answered 410`);
-        logger.info("Removed follower {actor}: its inbox is gone.", { actor: actorId.href });
-      } else {
-        toCheck.push(actorId);
-      }
-    }
-    if (toCheck.length === 0) return;
-    const loader = await ctx.getDocumentLoader({ identifier: deps.identifier });
-    const gone = await inBatches(toCheck, ACTOR_CHECKS_AT_ONCE, async (actorId) => {
-      const status = await goneStatus(loader, actorId);
-      if (status === undefined) return false;
-      const reason = `its server is gone: HTTP ${status} for its actor and HTTP ${failure.statusCode} for ${failure.inbox.href}`;
-      await removeFollower(deps, actorId, reason);
-      logger.info("Removed follower {actor}: {reason}.", { actor: actorId.href, reason });
-      return true;
-    });
-    const removed = gone.filter(Boolean).length;
-    logger.warn(
-      "{inbox} answered {status}: removed {removed} of {checked} followers there, whose accounts are gone; {kept} still answer and stay.",
-      {
-        inbox: failure.inbox.href,
-        status: failure.statusCode,
-        removed,
-        checked: toCheck.length,
-        kept: toCheck.length - removed,
-      },
-    );
-  };
-}
-
-async function removeFollower(
-  deps: PermanentFailureDeps,
-  actor: URL,
-  reason: string,
-): Promise<void> {
-  if (!(await deps.followers.removeByActor(actor))) return; // another worker was first
-  await recordRemovedFollower(deps.kv, { actor, at: new Date(), reason });
-}
-
-/**
- * The status of an actor that is gone (410 or 404), or `undefined` while it answers anything
- * else, or nothing: a server that does not answer is not known to be gone. Each request is
- * bounded by `REQUEST_TIMEOUT_SECONDS` (`outgoing.ts`).
- */
-async function goneStatus(loader: DocumentLoader, actorId: URL): Promise<number | undefined> {
-  try {
-    await loader(actorId.href);
-    return undefined;
-  } catch (error) {
-    const status = error instanceof FetchError ? error.response?.status : undefined;
-    return status !== undefined && GONE_STATUSES.includes(status) ? status : undefined;
-  }
-}
-
-/** `work` over `items`, at most `limit` at a time, results in order. */
-async function inBatches<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = [];
-  for (let start = 0; start < items.length; start += limit) {
-    results.push(...(await Promise.all(items.slice(start, start + limit).map(work))));
-  }
-  return results;
-}
-
-/** The origins of the servers deliveries skip for now (`excludeBaseUris`). */
-export async function unreachableOrigins(kv: KvStore): Promise<URL[]> {
-  return (await unreachableServers(kv)).map((server) => server.origin);
-}

@@ -42,10 +42,12 @@ describe("Follower servers whose shared inbox is gone", () => {
     writeFileSync(join(folders.articles, "story.md"), "# Story\n\nText.");
     await healthy.waitFor((activity) => activity.type === "Create", { timeoutMs: 15_000 });
     await herald.waitForLog(
-      new RegExp(`${gone.sharedInbox.href} answered 410: removed 2 of 2 followers there`),
+      new RegExp(`${gone.sharedInbox.href} answered 410: of the 2 followers there, 2 are gone too`),
     );
     await herald.waitForLog(
-      new RegExp(`${inboxOnly.sharedInbox.href} answered 410: removed 0 of 2 followers there`),
+      new RegExp(
+        `${inboxOnly.sharedInbox.href} answered 410: of the 2 followers there, 0 are gone too`,
+      ),
     );
     for (const user of USERS) {
       // Warnings and information go to different streams: wait for each line.

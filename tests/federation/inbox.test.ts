@@ -11,6 +11,7 @@ import { createFederation, createInboxContext, createRequestContext } from "@fed
 import { Accept, Create, Delete, Endpoints, Follow, Note, Person, Undo } from "@fedify/vocab";
 import { beforeEach, describe, expect, it } from "vitest";
 import { createSqliteFollowerStore, type FollowerStore } from "../../src/federation/followers.ts";
+import { onPermanentFailure } from "../../src/federation/gone-servers.ts";
 import {
   type InboxDeps,
   onDeleted,
@@ -18,7 +19,6 @@ import {
   onUnfollowed,
   onUnverifiedActivity,
 } from "../../src/federation/inbox.ts";
-import { onPermanentFailure } from "../../src/federation/publisher.ts";
 import { PUBLISHED } from "./fixtures.ts";
 
 const ACTOR = new URL("https://news.test/users/news");

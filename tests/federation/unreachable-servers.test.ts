@@ -6,8 +6,12 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import { openFederationBackends } from "../../src/federation/backends.ts";
 import { buildFederation, CIRCUIT_BREAKER } from "../../src/federation/federation.ts";
 import { createSqliteFollowerStore } from "../../src/federation/followers.ts";
-import { markUnreachable, unreachableServers } from "../../src/federation/gone-servers.ts";
-import { createFederationPublisher, unreachableOrigins } from "../../src/federation/publisher.ts";
+import {
+  markUnreachable,
+  unreachableOrigins,
+  unreachableServers,
+} from "../../src/federation/gone-servers.ts";
+import { createFederationPublisher } from "../../src/federation/publisher.ts";
 import { toInstant } from "../../src/federation/temporal.ts";
 import { doctor } from "../helpers/doctor.ts";
 import { startFakeRemote } from "../helpers/fake-remote.ts";
