@@ -95,13 +95,18 @@ describe("Fetching other servers' documents is bounded", () => {
     }
     expect(herald.child.exitCode).toBeNull();
     expect((await fetch(new URL("/healthz", herald.origin))).ok).toBe(true);
-    const pid = herald.child.pid ?? 0;
-    expect(memoryOf(pid).peak).toBeLessThan(400);
+    const memory = memoryOf(herald.child.pid ?? 0);
+    console.log(
+      `outgoing-limits: answered in ${answers.map((a) => a.ms).join(" and ")} ms; ` +
+        `peak RSS ${memory.peak.toFixed(0)} MB, now ${memory.now.toFixed(0)} MB`,
+    );
+    expect(memory.peak).toBeLessThan(400);
   }, 60_000);
 
   it("answers an inbox POST within the deadline when the key document drips", async () => {
     const { herald, remote, hostile } = await setUp();
     const answer = await postWithKeyId(herald, remote, new URL("/drip/1#main-key", hostile));
+    console.log(`outgoing-limits: dripping key document answered in ${answer.ms} ms`);
     expect(answer.status).toBe(401);
     expect(answer.ms).toBeLessThan(ANSWER_WITHIN_MS);
   }, 60_000);
