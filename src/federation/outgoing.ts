@@ -64,14 +64,9 @@ export function limitOutgoingRequests(
 }
 
 export function createOutgoingDispatcher(limits: OutgoingLimits): Dispatcher {
-  const ms = limits.timeoutMs;
-  // The per-phase timeouts fail a silent server early; the deadline below bounds the sum.
-  const agent = new Agent({
-    connections: limits.perHost ?? PER_HOST_CONNECTIONS,
-    connectTimeout: ms,
-    headersTimeout: ms,
-    bodyTimeout: ms,
-  });
+  // undici's own timeouts are per phase (connect, headers, between body chunks); the deadline
+  // of `BoundedHandler` covers them all at once.
+  const agent = new Agent({ connections: limits.perHost ?? PER_HOST_CONNECTIONS });
   return agent.compose(
     (dispatch) => (options, handler) =>
       dispatch(
