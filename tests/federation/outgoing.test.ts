@@ -115,6 +115,19 @@ describe("createOutgoingDispatcher()", () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
+  it("counts the wait for a free connection in the deadline", async () => {
+    limitFetch({ timeoutMs: 1000, perHost: 1 });
+    let got = 0;
+    const origin = await server(() => {
+      got += 1; // and never answers
+    });
+    const started = Date.now();
+    const results = await Promise.allSettled([fetch(origin), fetch(origin)]);
+    expect(results.map((result) => result.status)).toEqual(["rejected", "rejected"]);
+    expect(Date.now() - started).toBeLessThan(1800);
+    expect(got).toBe(1);
+  });
+
   it("sends at most `perHost` requests at once to one origin", async () => {
     limitFetch({ perHost: 2 });
     let open = 0;
