@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
+import packageJson from "../../package.json" with { type: "json" };
 import { type FakeRemote, type JsonObject, startFakeRemote } from "../helpers/fake-remote.ts";
 import {
   type HeraldFolders,
@@ -101,6 +102,9 @@ describe("Moving the account, end to end", () => {
       .requests()
       .filter((r) => r.method === "GET" && r.url === new URL(remote.actorUrl("bob")).pathname);
     expect(bobFetches).toHaveLength(2);
+    // `npm run move` says who it is, as the service does.
+    const agents = new Set(remote.requests().map((r) => r.headers["user-agent"]));
+    expect(agents).toEqual(new Set([`Herald/${packageJson.version} (+${herald.origin.origin})`]));
   }, 60_000);
 
   it("sends followers a Move to the new account and serves movedTo once the alias is there", async () => {
