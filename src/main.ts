@@ -9,7 +9,6 @@ import type { Config } from "./config.ts";
 import { configOrExit } from "./env.ts";
 import { accountActor, buildFederation } from "./federation/federation.ts";
 import { unreachableOrigins } from "./federation/gone-servers.ts";
-import { createInteractionStore } from "./federation/interactions.ts";
 import { reuseImportedPrivateKeys } from "./federation/key-reuse.ts";
 import { loadOrCreateKeys, MissingKeysError } from "./federation/keys.ts";
 import { readMovedTo } from "./federation/migration.ts";
@@ -38,9 +37,8 @@ async function main(): Promise<void> {
   await configureLogging(config.logLevel, config.logFormat);
   limitOutgoingRequests(config);
   const stores = await openStores(config, { queue: { workers: config.deliveryWorkers } });
-  const { store, backends, kv, followers, deliveries } = stores;
+  const { store, backends, kv, followers, interactions, deliveries } = stores;
   const queue = backends.queue;
-  const interactions = createInteractionStore(kv, { hide: config.hideReactionsFrom });
   const keys = await loadOrCreateKeys(config.keysDir, kv).catch((error: unknown) => {
     if (!(error instanceof MissingKeysError)) throw error;
     logger.fatal("{message}", { message: error.message });

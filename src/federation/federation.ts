@@ -48,6 +48,7 @@ import {
 } from "./collections.ts";
 import type { FollowerStore } from "./followers.ts";
 import { clearUnreachable, onPermanentFailure } from "./gone-servers.ts";
+import { idempotencyKey, withoutQueuedIdempotence } from "./idempotency.ts";
 import {
   type InboxDeps,
   onDeleted,
@@ -169,7 +170,7 @@ export function buildFederation(
   deps: FederationDeps,
 ): Federation<void> {
   const federation = createFederation<void>({
-    kv: deps.kv,
+    kv: withoutQueuedIdempotence(deps.kv),
     queue: deps.queue,
     origin: options.origin.origin,
     allowPrivateAddress: options.allowPrivateAddress ?? false,
@@ -283,7 +284,9 @@ export function registerFederation(
     .on(Activity, onOtherActivity)
     .onUnverifiedActivity(onUnverifiedActivity(inboxDeps))
     .onError((_ctx, error) => logger.error("Inbox activity failed: {error}", { error }))
-    .setSharedKeyDispatcher(() => ({ identifier: username }));
+    .setSharedKeyDispatcher(() => ({ identifier: username }))
+    // Per sender: one actor's activity never makes another's look like a repeat.
+    .withIdempotency(idempotencyKey);
 
   // Collections.
   const outbox = federation.setOutboxDispatcher(
