@@ -8,6 +8,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Config } from "./config.ts";
 import { configOrExit } from "./env.ts";
 import { accountActor, buildFederation } from "./federation/federation.ts";
+import { unreachableOrigins } from "./federation/gone-servers.ts";
 import { reuseImportedPrivateKeys } from "./federation/key-reuse.ts";
 import { loadOrCreateKeys, MissingKeysError } from "./federation/keys.ts";
 import { readMovedTo } from "./federation/migration.ts";
@@ -34,7 +35,7 @@ const RELAY_RETRY_MS = 60 * 60 * 1000;
 async function main(): Promise<void> {
   const config = configOrExit({ checkFolders: true });
   await configureLogging(config.logLevel, config.logFormat);
-  limitOutgoingRequests(config.requestTimeoutSeconds * 1000);
+  limitOutgoingRequests(config);
   const stores = await openStores(config, { queue: { workers: config.deliveryWorkers } });
   const { store, backends, kv, followers, interactions, deliveries } = stores;
   const queue = backends.queue;
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
         {
           firstScan: () => store.firstScan(),
           relays: () => relayRecipients({ kv, followers }, config.relays),
+          unreachable: () => unreachableOrigins(kv),
         },
         federationOptions,
       ),

@@ -1,7 +1,7 @@
 /**
  * Where Herald keeps its state, opened as the configuration says: the article store, Fedify's
- * KV store and delivery queue, the followers, the interactions and the delivery ledger, in the embedded SQLite
- * database or in PostgreSQL (and Redis). Shared by `npm start` and the commands that act as
+ * KV store and delivery queue, the followers, the replies, likes and boosts, and the delivery
+ * ledger, in the embedded SQLite database or in PostgreSQL (and Redis). Shared by `npm start` and the commands that act as
  * the account (`npm run move`), so that both see the same state.
  */
 import { join } from "node:path";
@@ -54,8 +54,8 @@ export async function openStores(config: Config, options: FederationBackendsOpti
   );
   const followers = sql ? await openPostgresFollowerStore(sql) : createSqliteFollowerStore(db);
   const ledger = sql ? await openPostgresDeliveryLedger(sql) : createSqliteDeliveryLedger(db);
-  const openInteractions = (options: InteractionStoreOptions) =>
-    sql ? openPostgresInteractionStore(sql, options) : createSqliteInteractionStore(db, options);
+  const openInteractions = (limits: InteractionStoreOptions) =>
+    sql ? openPostgresInteractionStore(sql, limits) : createSqliteInteractionStore(db, limits);
   const interactions = await openInteractions({ hide: config.hideReactionsFrom });
   const moved = await importKvInteractions(backends.kv, await openInteractions(UNLIMITED));
   if (moved > 0) {

@@ -27,6 +27,7 @@ import {
 } from "node:crypto";
 import { readFileSync } from "node:fs";
 import http from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import {
@@ -68,8 +69,11 @@ export interface FakeKeyPair {
   readonly privateKeyPem: string;
 }
 
-/** How the inboxes answer: normally, 500, 410, or never (the socket stays open until `close()`). */
-export type FakeRemoteMode = "ok" | "down-500" | "gone-410" | "hang";
+/**
+ * How the inboxes answer: normally, 500, 410, or never (the socket stays open until `close()`);
+ * `server-gone`: the whole server is gone, every request (inboxes, actors, WebFinger) answers 410.
+ */
+export type FakeRemoteMode = "ok" | "down-500" | "gone-410" | "hang" | "server-gone";
 
 export interface FakeRemoteOptions {
   /** Listen port on 127.0.0.1; 0 (default) picks a free one. */
@@ -96,6 +100,20 @@ export interface FakeRemoteOptions {
   readonly aliases?: Readonly<Record<string, readonly (URL | string)[]>>;
   /** Per hosted user, the display `name` of its actor document; default the username. */
   readonly names?: Readonly<Record<string, string>>;
+  /**
+   * Serve https with this key and certificate (PEM; see `tls.ts`), as real servers do: handles
+   * and ids are then `https://127.0.0.1:PORT`. Default: plain http.
+   */
+  readonly tls?: { readonly key: string; readonly cert: string };
+}
+
+/** Any request the server got (inbox POSTs, WebFinger, actor documents…), as it arrived. */
+export interface SeenRequest {
+  readonly method: string;
+  /** Path and query. */
+  readonly url: string;
+  /** Request headers, lower-case names. */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 /** One request received by an inbox. */
@@ -149,7 +167,7 @@ export interface LookupResult {
 }
 
 export interface FakeRemote {
-  /** `http://127.0.0.1:PORT` */
+  /** `http://127.0.0.1:PORT` (`https:` with the `tls` option) */
   readonly origin: URL;
   /** `127.0.0.1:PORT`, the host part of handles. */
   readonly host: string;
@@ -215,6 +233,8 @@ export interface FakeRemote {
 
   /** Inbox requests received so far, oldest first, optionally filtered. */
   received(filter?: ReceivedFilter): readonly ReceivedRequest[];
+  /** Every request received so far, of any kind, oldest first. */
+  requests(): readonly SeenRequest[];
   /**
    * The first verified inbox request whose activity matches (already received or arriving within
    * `timeoutMs`, default 5 000). Rejects with a list of everything received when none does.
@@ -302,7 +322,7 @@ async function generateUserKeys(): Promise<UserKeys> {
   };
 }
 
-function listen(server: http.Server, port: number): Promise<number> {
+function listen(server: http.Server | https.Server, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => {
@@ -328,14 +348,15 @@ async function start(
   const keys = new Map<string, UserKeys>();
   for (const user of users) keys.set(user, shared ?? (await generateUserKeys()));
 
-  const server = http.createServer();
+  const server = options.tls ? https.createServer(options.tls) : http.createServer();
   const port = await listen(server, options.port ?? 0);
-  const origin = new URL(`http://127.0.0.1:${port}`);
+  const origin = new URL(`${options.tls ? "https" : "http"}://127.0.0.1:${port}`);
   const host = origin.host;
   const agent = new http.Agent({ keepAlive: true });
 
   let mode: FakeRemoteMode = options.mode ?? "ok";
   const log: ReceivedRequest[] = [];
+  const seen: SeenRequest[] = [];
   const waiters = new Set<(request: ReceivedRequest) => void>();
   const closers = new Set<(error: Error) => void>();
   const knownActors = new Map<string, JsonObject>();
@@ -413,7 +434,7 @@ async function start(
     };
     if (modeNow !== "ok") {
       // "hang" answers nothing; close() drops the socket.
-      const status = modeNow === "down-500" ? 500 : modeNow === "gone-410" ? 410 : 0;
+      const status = { "down-500": 500, "gone-410": 410, "server-gone": 410, hang: 0 }[modeNow];
       return refuse(status, `inbox mode is ${modeNow}`);
     }
     if (body === undefined) return refuse(413, "Body too large");
@@ -453,6 +474,7 @@ async function start(
     if (req.method !== "GET" && req.method !== "HEAD") {
       return answer(res, 405, { error: "method not allowed" });
     }
+    if (mode === "server-gone") return answer(res, 410, { error: "gone" });
     if (path === "/.well-known/webfinger") {
       const resource = url.searchParams.get("resource") ?? "";
       if (resource === "") return answer(res, 400, { error: "resource is required" });
@@ -480,7 +502,12 @@ async function start(
     return answer(res, 200, document, `${ACTIVITY_CONTENT_TYPE}; charset=utf-8`);
   }
 
-  server.on("request", (req, res) => {
+  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    seen.push({
+      method: req.method ?? "",
+      url: req.url ?? "",
+      headers: flattenHeaders(req.headers),
+    });
     route(req, res).catch((error: unknown) => {
       if (!res.headersSent) answer(res, 500, { error: String(error) });
     });
@@ -587,6 +614,8 @@ async function start(
       }
       return new URL(String(activity.id));
     },
+
+    requests: () => [...seen],
 
     received(filter) {
       if (filter === undefined) return [...log];
