@@ -17,13 +17,9 @@ import {
 import { openPostgresDeliveryLedger } from "../federation/postgres-delivery-ledger.ts";
 import { describeRelays } from "../federation/relays.ts";
 import { paths } from "../urls.ts";
+import { type Check, publicOriginCheck, signatureChecks } from "./doctor-public.ts";
 
-type Verdict = "ok" | "warn" | "fail";
-interface Check {
-  readonly verdict: Verdict;
-  readonly what: string;
-  readonly detail: string;
-}
+type Verdict = Check["verdict"];
 
 const marks: Record<Verdict, string> = { ok: "ok  ", warn: "warn", fail: "FAIL" };
 const activityJson = "application/activity+json";
@@ -156,15 +152,17 @@ async function* remoteChecks(origin: URL, config: Config): AsyncGenerator<Check>
     ? ok("NodeInfo", "discoverable")
     : warn("NodeInfo", `answered ${nodeinfo.status}`);
 
-  yield* articleCheck(origin, String(actor.outbox ?? ""), get);
+  const newest = yield* articleCheck(origin, String(actor.outbox ?? ""), get);
+  yield await publicOriginCheck(origin, get, { webfinger: jrd, actor }, newest);
+  for (const check of await signatureChecks(config.keysDir, actor)) yield check;
 }
 
-/** What Mastodon will show of the newest article. */
+/** What Mastodon will show of the newest article; returns its object's URL. */
 async function* articleCheck(
   origin: URL,
   outboxUrl: string,
   get: (url: URL | string, accept: string) => Promise<Response>,
-): AsyncGenerator<Check> {
+): AsyncGenerator<Check, string | undefined> {
   const feed = await get(new URL(paths.json, origin), "application/feed+json");
   const newest = feed.ok
     ? ((await feed.json()) as { items?: { id: string }[] }).items?.[0]
@@ -176,7 +174,7 @@ async function* articleCheck(
   const response = await get(newest.id, activityJson);
   if (!response.ok) {
     yield fail("Post", `GET ${newest.id} answered ${response.status}`);
-    return;
+    return newest.id;
   }
   const object = (await response.json()) as Record<string, unknown>;
   const text = (html: unknown) =>
@@ -208,6 +206,7 @@ async function* articleCheck(
   yield total === undefined
     ? fail("Outbox", `answered ${outbox?.status ?? "nothing"}`)
     : ok("Outbox", `${total} posts`);
+  return newest.id;
 }
 
 async function localChecks(config: Config): Promise<Check[]> {

@@ -119,6 +119,11 @@ async function generateRsaKeyPair(): Promise<CryptoKeyPair> {
   );
 }
 
+/** The RSA key pair that signs HTTP requests, if `keysDir` has it (never creates one). */
+export async function readSigningKeys(keysDir: string): Promise<CryptoKeyPair | undefined> {
+  return await readKeyPair(join(keysDir, KEY_FILES.rsa));
+}
+
 async function readKeyPair(path: string): Promise<CryptoKeyPair | undefined> {
   let text: string;
   try {

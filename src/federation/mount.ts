@@ -45,7 +45,7 @@ export function federationMiddleware(
   );
   router.use(negotiateFederation(deps, options));
   router.use(skipUnlessActivityPub);
-  router.use(integrateFederation(crashSafe(deps.federation), () => undefined));
+  router.use(integrateFederation(crashSafe(deps.federation, options.origin), () => undefined));
   return router;
 }
 
@@ -60,14 +60,22 @@ function isDiscovery(path: string): boolean {
 }
 
 /**
- * `@fedify/express` 1.10.12 awaits `federation.fetch()` without a `catch`: one throwing
- * dispatcher is an unhandled rejection, which ends the process. And on a request that is
- * not for ActivityStreams it calls `next()` and then writes its own 406 too, which throws
- * once the app has answered. This Fedify answers 500 instead of throwing, and 406 without
- * handing the request on (step 3 already sent those requests to the app).
+ * The federation as `@fedify/express` 1.10.12 needs it, with three fixes:
+ * - It awaits `federation.fetch()` without a `catch`: one throwing dispatcher is an
+ *   unhandled rejection, which ends the process. This Fedify answers 500 instead.
+ * - On a request that is not for ActivityStreams it calls `next()` and then writes its own
+ *   406 too, which throws once the app has answered. This one answers 406 without handing
+ *   the request on (step 3 already sent those requests to the app).
+ * - It builds the request URL from the request's scheme and `Host`, which Fedify uses for
+ *   collection pages (`first`, `next`, `partOf`), WebFinger's host check and signature
+ *   verification. Behind a TLS proxy those say `http://` or a rewritten host, and any
+ *   client can send a `Host` of its choice. Every request is therefore re-addressed to
+ *   `origin` (`PUBLIC_URL`) first (`onPublicOrigin()`).
+ * Remove the first two once `@fedify/express` catches and stops after `next()`.
  */
-export function crashSafe(federation: Federation<void>): Federation<void> {
-  const fetch = async (request: Request, options: FederationFetchOptions<void>) => {
+export function crashSafe(federation: Federation<void>, origin: URL): Federation<void> {
+  const fetch = async (received: Request, options: FederationFetchOptions<void>) => {
+    const request = onPublicOrigin(received, origin);
     try {
       return await federation.fetch(request, { ...options, onNotAcceptable: notAcceptable });
     } catch (error) {
@@ -93,6 +101,26 @@ export function crashSafe(federation: Federation<void>): Federation<void> {
       // Fedify's methods use private fields: call them on the real object.
       return typeof value === "function" ? value.bind(target) : value;
     },
+  });
+}
+
+/**
+ * `request` as addressed to `origin`: the same path, query, method, headers and body, on
+ * `origin`'s scheme and host, with `Host` set to match. Signatures are then checked against
+ * the URL the sender signed for (`@target-uri`, `@authority`, draft-cavage's `host`), since
+ * a sender can only have addressed the public URL.
+ */
+export function onPublicOrigin(request: Request, origin: URL): Request {
+  const received = new URL(request.url);
+  const url = new URL(received.pathname + received.search, origin);
+  if (url.href === request.url && request.headers.get("host") === origin.host) return request;
+  const headers = new Headers(request.headers);
+  headers.set("host", url.host);
+  return new Request(url, {
+    method: request.method,
+    headers,
+    body: request.body,
+    duplex: "half", // required by Node's fetch for a streamed body
   });
 }
 

@@ -1,6 +1,8 @@
 import { chmodSync, copyFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { MemoryKvStore } from "@fedify/fedify";
 import { describe, expect, it } from "vitest";
+import { loadOrCreateKeys } from "../../src/federation/keys.ts";
 import { seedPath } from "../helpers/articles.ts";
 import { doctor } from "../helpers/doctor.ts";
 import { heraldFolders, startHerald } from "../helpers/herald-process.ts";
@@ -21,6 +23,13 @@ describe("npm run doctor", () => {
     expect(stdout).toMatch(/^ok +Key file: rsa\.jwk\.json is private \(mode 600\)$/m);
     expect(stdout).toMatch(/^ok +Delivery queue: 0 waiting/m);
     expect(stdout).toMatch(/^warn +HTTPS: plain http on loopback/m);
+    expect(stdout).toMatch(
+      /^ok +Links: every URL in WebFinger, actor, outbox, outbox first page, followers, followers first page, newest post, home page is on http:\/\/127\.0\.0\.1:\d+$/m,
+    );
+    expect(stdout).toMatch(
+      /^ok +Signatures \(RFC 9421\): a signed POST to each inbox is accepted$/m,
+    );
+    expect(stdout).toMatch(/^ok +Signatures \(draft-cavage\): a signed POST/m);
     expect(stdout).not.toMatch(/^FAIL/m);
     expect(code).toBe(0);
   });
@@ -37,6 +46,21 @@ describe("npm run doctor", () => {
       /^FAIL +PUBLIC_URL matches: the site calls itself http:\/\/127\.0\.0\.1/m,
     );
     expect(stdout).toMatch(/^FAIL +Key file: rsa\.jwk\.json has mode 644: run chmod 600/m);
+  });
+
+  it("fails the signature checks when the instance refuses what is signed for its inboxes", async () => {
+    const folders = heraldFolders();
+    const herald = await startHerald(folders);
+    // Keys the instance does not publish: its inboxes must answer 401 to what they sign.
+    const stranger = heraldFolders();
+    await loadOrCreateKeys(stranger.keys, new MemoryKvStore());
+    const { code, stdout } = await doctor({ ...folders, keys: stranger.keys }, herald.origin);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(
+      /^FAIL +Signatures \(RFC 9421\): http:\/\/127\.0\.0\.1:\d+\/users\/news\/inbox answered 401/m,
+    );
+    expect(stdout).toMatch(/^FAIL +Signatures \(draft-cavage\):/m);
+    expect(stdout).toMatch(/^ok +Links:/m);
   });
 
   it("fails when nothing answers", async () => {

@@ -392,6 +392,168 @@ describe("one URL for browsers and servers", () => {
   });
 });
 
+/**
+ * The same federation with `PUBLIC_URL=https://herald.test`, listening on a loopback port as
+ * it does behind a TLS proxy: requests arrive over plain http, with whatever `Host` and
+ * forwarding headers the proxy (or anyone) sends.
+ */
+describe("one public origin, whatever the request says", () => {
+  const publicOrigin = new URL("https://herald.test");
+  let proxied: Server;
+  let port: number;
+  const stop = new AbortController();
+
+  beforeAll(async () => {
+    const store = memoryArticleStore([{ article, state: "published" }]);
+    const publicKv = new MemoryKvStore();
+    const publicOptions = { origin: publicOrigin, allowPrivateAddress: true };
+    const publicFederation = buildFederation(publicOptions, {
+      store,
+      kv: publicKv,
+      queue: new InProcessMessageQueue(),
+      keys: await loadOrCreateKeys(join(dir, "public-keys"), publicKv),
+      followers: createSqliteFollowerStore(db),
+    });
+    const app = express();
+    app.use(federationMiddleware({ federation: publicFederation, store }, publicOptions));
+    proxied = createServer(app);
+    port = Number((await listen(proxied)).port);
+    void publicFederation.startQueue(undefined, { signal: stop.signal });
+  });
+
+  afterAll(async () => {
+    stop.abort();
+    await close(proxied);
+  });
+
+  /** A request to the loopback port as a proxy forwards it: headers as given. */
+  const send = (
+    path: string,
+    headers: Record<string, string>,
+    body?: string,
+  ): Promise<{ status: number; body: string }> =>
+    new Promise((resolve, reject) => {
+      const req = httpRequest(
+        { host: "127.0.0.1", port, path, method: body == null ? "GET" : "POST", headers },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("end", () =>
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+          );
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+
+  const hostile = {
+    Host: "attacker.example",
+    "X-Forwarded-Proto": "http",
+    "X-Forwarded-Host": "attacker.example",
+    Accept: ACTIVITY_JSON,
+  };
+
+  /** Every absolute http(s) URL a JSON document links to (not its vocabulary: contexts, rels). */
+  const urlsIn = (value: unknown, key = ""): string[] => {
+    if (["@context", "$schema", "rel", "type"].includes(key)) return [];
+    if (typeof value === "string") return /^https?:\/\//.test(value) ? [value] : [];
+    if (Array.isArray(value)) return value.flatMap((item) => urlsIn(item, key));
+    if (value == null || typeof value !== "object") return [];
+    return Object.entries(value).flatMap(([name, item]) => urlsIn(item, name));
+  };
+
+  it.each([
+    "/users/news",
+    "/users/news/outbox",
+    "/users/news/outbox?cursor=0",
+    "/users/news/followers",
+    "/users/news/followers?cursor=0",
+    `/objects/${article.id}`,
+    "/.well-known/nodeinfo",
+    "/nodeinfo/2.1", // links nothing, but must still answer
+    `/.well-known/webfinger?resource=${encodeURIComponent("acct:news@herald.test")}`,
+  ])("serves %s with every URL on PUBLIC_URL's origin, whatever Host says", async (path) => {
+    const response = await send(path, hostile);
+    expect(response.status).toBe(200);
+    const urls = urlsIn(JSON.parse(response.body));
+    if (path !== "/nodeinfo/2.1") expect(urls.length).toBeGreaterThan(0);
+    for (const found of urls) expect(new URL(found).origin).toBe(publicOrigin.origin);
+  });
+
+  it("pages collections on PUBLIC_URL (first, partOf)", async () => {
+    const outbox = JSON.parse((await send("/users/news/outbox", hostile)).body);
+    expect(outbox.first).toBe("https://herald.test/users/news/outbox?cursor=0");
+    const page = JSON.parse((await send("/users/news/outbox?cursor=0", hostile)).body);
+    expect(page.partOf).toBe("https://herald.test/users/news/outbox");
+  });
+
+  it("answers WebFinger only for the handle on PUBLIC_URL's host", async () => {
+    const webfinger = (acct: string) =>
+      send(`/.well-known/webfinger?resource=${encodeURIComponent(acct)}`, hostile);
+    expect((await webfinger("acct:news@attacker.example")).status).toBe(404);
+    const jrd = JSON.parse((await webfinger("acct:news@herald.test")).body);
+    expect(jrd.subject).toBe("acct:news@herald.test");
+    expect(jrd.aliases).not.toContain("acct:news@attacker.example");
+  });
+
+  it.each([
+    ["RFC 9421", "rfc9421", "herald.test"],
+    ["draft-cavage", "draft-cavage-http-signatures-12", "herald.test"],
+    ["RFC 9421, Host rewritten by the proxy", "rfc9421", "127.0.0.1"],
+    ["draft-cavage, Host rewritten by the proxy", "draft-cavage-http-signatures-12", "127.0.0.1"],
+  ] as const)("accepts a POST signed (%s) for the public inbox URL", async (_, spec, host) => {
+    for (const inbox of ["/users/news/inbox", "/inbox"]) {
+      const follow = new Follow({
+        id: new URL(`/follows/${crypto.randomUUID()}`, alice.origin),
+        actor: alice.id,
+        object: new URL("/users/news", publicOrigin),
+      });
+      const signed = await signRequest(
+        new Request(new URL(inbox, publicOrigin), {
+          method: "POST",
+          headers: { "Content-Type": ACTIVITY_JSON },
+          body: JSON.stringify(await follow.toJsonLd({ format: "compact" })),
+        }),
+        alice.keyPair.privateKey,
+        alice.keyId,
+        { spec },
+      );
+      const headers: Record<string, string> = { "X-Forwarded-Proto": "https" };
+      signed.headers.forEach((value, name) => {
+        headers[name] = value;
+      });
+      headers.host = host;
+      const response = await send(inbox, headers, await signed.text());
+      expect(response.status).toBe(202);
+    }
+  });
+
+  it("refuses a POST signed for another URL", async () => {
+    const follow = new Follow({
+      id: new URL(`/follows/${crypto.randomUUID()}`, alice.origin),
+      actor: alice.id,
+      object: new URL("/users/news", publicOrigin),
+    });
+    const signed = await signRequest(
+      new Request(new URL("/inbox", "https://elsewhere.test"), {
+        method: "POST",
+        headers: { "Content-Type": ACTIVITY_JSON },
+        body: JSON.stringify(await follow.toJsonLd({ format: "compact" })),
+      }),
+      alice.keyPair.privateKey,
+      alice.keyId,
+      { spec: "rfc9421" },
+    );
+    const headers: Record<string, string> = {};
+    signed.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    headers.host = "herald.test";
+    expect((await send("/inbox", headers, await signed.text())).status).toBe(401);
+  });
+});
+
 async function listen(server: Server): Promise<URL> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;

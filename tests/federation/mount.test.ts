@@ -41,7 +41,12 @@ async function serve(app: express.Express): Promise<URL> {
 describe("crashSafe()", () => {
   it("turns a throwing dispatcher into a 500 and keeps the server up", async () => {
     const app = express();
-    app.use(integrateFederation(crashSafe(throwingFederation()), () => undefined));
+    app.use(
+      integrateFederation(
+        crashSafe(throwingFederation(), new URL("https://news.test")),
+        () => undefined,
+      ),
+    );
     const origin = await serve(app);
     const headers = { Accept: ACTIVITY_JSON };
     expect((await fetch(new URL("/notes/1", origin), { headers })).status).toBe(500);
@@ -50,7 +55,12 @@ describe("crashSafe()", () => {
 
   it("answers 406 itself instead of handing the request on and answering again", async () => {
     const app = express();
-    app.use(integrateFederation(crashSafe(throwingFederation()), () => undefined));
+    app.use(
+      integrateFederation(
+        crashSafe(throwingFederation(), new URL("https://news.test")),
+        () => undefined,
+      ),
+    );
     app.use((_req, res) => void res.status(404).send("app"));
     const origin = await serve(app);
     const response = await fetch(new URL("/users/news", origin), {

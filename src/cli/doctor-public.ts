@@ -1,0 +1,148 @@
+/**
+ * The doctor's view of what the world sees through `PUBLIC_URL`: every URL the instance
+ * serves is on that origin, and requests signed for the public inbox URLs verify with both
+ * signature schemes remote servers use. Behind a misconfigured proxy these are the first
+ * things to break (links to `http://`, signatures checked against the proxy's address).
+ */
+import { randomUUID } from "node:crypto";
+import { signRequest } from "@fedify/fedify";
+import { readSigningKeys } from "../federation/keys.ts";
+
+export interface Check {
+  readonly verdict: "ok" | "warn" | "fail";
+  readonly what: string;
+  readonly detail: string;
+}
+
+type Get = (url: URL | string, accept: string) => Promise<Response>;
+
+const ACTIVITY_JSON = "application/activity+json";
+
+/** Every absolute http(s) URL a JSON document links to, not its vocabulary (contexts, rels). */
+export function linkedUrls(value: unknown, key = ""): string[] {
+  if (["@context", "$schema", "rel", "type"].includes(key)) return [];
+  if (typeof value === "string") return /^https?:\/\//.test(value) ? [value] : [];
+  if (Array.isArray(value)) return value.flatMap((item) => linkedUrls(item, key));
+  if (value == null || typeof value !== "object") return [];
+  return Object.entries(value).flatMap(([name, item]) => linkedUrls(item, name));
+}
+
+/** The absolute URLs of a page's own links: `<link href>`, `<meta content>`, `<a href>` to the site. */
+export function pageUrls(html: string): string[] {
+  const links = [...html.matchAll(/<link\b[^>]*\bhref="(https?:\/\/[^"]+)"/g)];
+  const metas = [...html.matchAll(/<meta\b[^>]*\bproperty="og:url"[^>]*\bcontent="([^"]+)"/g)];
+  return [...links, ...metas].map((match) => match[1] ?? "");
+}
+
+/**
+ * Fetches the documents remote servers fetch (the actor, WebFinger, the outbox and followers
+ * collections with their first pages, the newest object, the home page) and reports any URL
+ * in them that is not on `origin`.
+ */
+export async function publicOriginCheck(
+  origin: URL,
+  get: Get,
+  documents: { readonly webfinger: unknown; readonly actor: Record<string, unknown> },
+  newestObject: string | undefined,
+): Promise<Check> {
+  const found: { where: string; url: string }[] = [];
+  const collect = (where: string, urls: string[]) => {
+    for (const url of urls) found.push({ where, url });
+  };
+  collect("WebFinger", linkedUrls(documents.webfinger));
+  collect("actor", linkedUrls(documents.actor));
+  const fetched: string[] = ["WebFinger", "actor"];
+  const fetchJson = async (where: string, url: unknown) => {
+    // A link off the origin is reported below, not followed.
+    if (typeof url !== "string" || URL.parse(url)?.origin !== origin.origin) return undefined;
+    const response = await get(url, ACTIVITY_JSON).catch(() => undefined);
+    if (!response?.ok) return undefined;
+    const json: unknown = await response.json();
+    collect(where, linkedUrls(json));
+    fetched.push(where);
+    return json as Record<string, unknown>;
+  };
+  for (const name of ["outbox", "followers"]) {
+    const collection = await fetchJson(name, documents.actor[name]);
+    await fetchJson(`${name} first page`, collection?.first);
+  }
+  await fetchJson("newest post", newestObject);
+  const home = await get(origin, "text/html");
+  if (home.ok) {
+    collect("home page", pageUrls(await home.text()));
+    fetched.push("home page");
+  }
+  const foreign = found.filter(({ url }) => URL.parse(url)?.origin !== origin.origin);
+  if (foreign.length === 0) {
+    return ok("Links", `every URL in ${fetched.join(", ")} is on ${origin.origin}`);
+  }
+  const examples = foreign.slice(0, 3).map(({ where, url }) => `${where}: ${url}`);
+  return fail(
+    "Links",
+    `${foreign.length} URLs are not on ${origin.origin} (${examples.join("; ")}): set PUBLIC_URL=${origin.origin} and restart`,
+  );
+}
+
+/**
+ * POSTs a harmless activity, signed with the account's own key, to the actor's inbox and the
+ * shared inbox through the public URL, once per signature scheme. The instance fetches the
+ * key from its own actor and answers 202 when the signature verifies, 401 when it does not
+ * (e.g. checked against the proxy's `http://` address instead of the URL that was signed).
+ */
+export async function signatureChecks(
+  keysDir: string,
+  actor: Record<string, unknown>,
+): Promise<Check[]> {
+  const keys = await readSigningKeys(keysDir).catch(() => undefined);
+  const keyId = (actor.publicKey as { id?: unknown } | undefined)?.id;
+  const actorId = actor.id;
+  if (keys === undefined || typeof keyId !== "string" || typeof actorId !== "string") {
+    return [warn("Signed requests", "not checked: run the doctor where the key files are")];
+  }
+  const endpoints = actor.endpoints as { sharedInbox?: unknown } | undefined;
+  const inboxes = [actor.inbox, endpoints?.sharedInbox].filter(
+    (inbox): inbox is string => typeof inbox === "string",
+  );
+  const checks: Check[] = [];
+  for (const [name, spec] of [
+    ["RFC 9421", "rfc9421"],
+    ["draft-cavage", "draft-cavage-http-signatures-12"],
+  ] as const) {
+    const answers: string[] = [];
+    for (const inbox of inboxes) {
+      const probe = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        id: `${actorId}#doctor-${randomUUID()}`,
+        type: "Activity",
+        actor: actorId,
+      };
+      const request = new Request(inbox, {
+        method: "POST",
+        headers: { "Content-Type": ACTIVITY_JSON },
+        body: JSON.stringify(probe),
+      });
+      try {
+        const signed = await signRequest(request, keys.privateKey, new URL(keyId), { spec });
+        const response = await fetch(signed, { signal: AbortSignal.timeout(10_000) });
+        await response.body?.cancel();
+        answers.push(`${inbox} answered ${response.status}`);
+      } catch (error) {
+        answers.push(`${inbox} failed (${error instanceof Error ? error.message : String(error)})`);
+      }
+    }
+    const accepted = answers.every((answer) => / answered 2\d\d$/.test(answer));
+    checks.push(
+      accepted
+        ? ok(`Signatures (${name})`, `a signed POST to each inbox is accepted`)
+        : fail(
+            `Signatures (${name})`,
+            `${answers.join("; ")}: signatures are checked against another URL than the public one (PUBLIC_URL, proxy)`,
+          ),
+    );
+  }
+  return checks;
+}
+
+const ok = (what: string, detail: string): Check => ({ verdict: "ok", what, detail });
+const warn = (what: string, detail: string): Check => ({ verdict: "warn", what, detail });
+const fail = (what: string, detail: string): Check => ({ verdict: "fail", what, detail });
