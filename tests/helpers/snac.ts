@@ -86,6 +86,8 @@ export interface SnacUser {
   following(actor: URL): JsonObject | undefined;
   /** The ids in this user's timeline (`private/`). */
   timeline(): string[];
+  /** The timeline as its owner sees it in snac's web interface (HTML). */
+  timelinePage(): Promise<string>;
 }
 
 export interface SnacServer {
@@ -183,6 +185,8 @@ export async function startSnac(host: string): Promise<SnacServer> {
     if (password === undefined) throw new Error(`snac adduser printed no password:\n${stdout}`);
     const userDir = join(baseDir, "user", uid);
     const actorUrl = new URL(`/${uid}`, origin);
+    // snac's web interface (the owner's timeline and its buttons) asks for basic auth.
+    const authorization = `Basic ${Buffer.from(`${uid}:${password}`).toString("base64")}`;
     const run = (command: string, ...args: string[]) => execute([command, baseDir, uid, ...args]);
     return {
       uid,
@@ -203,11 +207,11 @@ export async function startSnac(host: string): Promise<SnacServer> {
         await run("boost", target.href);
       },
       async like(target) {
-        // The timeline's Like button: a form POST to /UID/admin/action behind basic auth.
+        // The timeline's Like button: a form POST to /UID/admin/action.
         const response = await fetch(`http://127.0.0.1:${port}/${uid}/admin/action`, {
           method: "POST",
           headers: {
-            authorization: `Basic ${Buffer.from(`${uid}:${password}`).toString("base64")}`,
+            authorization,
             "content-type": "application/x-www-form-urlencoded",
             host,
           },
@@ -239,6 +243,13 @@ export async function startSnac(host: string): Promise<SnacServer> {
           .filter((name) => name.endsWith(".json"))
           .map((name) => readJson(join(userDir, "private", name))?.id)
           .filter((id): id is string => typeof id === "string");
+      },
+      async timelinePage() {
+        const response = await fetch(`http://127.0.0.1:${port}/${uid}/admin`, {
+          headers: { authorization, host },
+        });
+        if (!response.ok) throw new Error(`snac's timeline page answered ${response.status}.`);
+        return response.text();
       },
     };
   }
