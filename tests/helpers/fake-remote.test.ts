@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, webcrypto } from "node:crypto";
+import { createPublicKey, generateKeyPairSync } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { signRequest, verifyRequest } from "@fedify/fedify";
@@ -9,6 +9,7 @@ import {
   type FakeRemote,
   type FakeRemoteOptions,
   type JsonObject,
+  loadFixtureCryptoKey,
   loadFixtureKeyPair,
   SECURITY_CONTEXT,
   startFakeRemote,
@@ -437,21 +438,11 @@ async function fedifyVerifier(): Promise<{
   return handle;
 }
 
-function fixturePrivateCryptoKey(): Promise<webcrypto.CryptoKey> {
-  return webcrypto.subtle.importKey(
-    "pkcs8",
-    createPrivateKey(fixture.privateKeyPem).export({ type: "pkcs8", format: "der" }),
-    { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
-    true, // Fedify's signRequest insists on an extractable key
-    ["sign"],
-  );
-}
-
 describe("interop with Fedify", () => {
   it("accepts a POST signed by Fedify's signRequest", async () => {
     const a = await remote();
     const b = await remote();
-    const privateKey = await fixturePrivateCryptoKey();
+    const privateKey = await loadFixtureCryptoKey();
     const unsigned = new Request(b.sharedInbox, {
       method: "POST",
       headers: { "content-type": "application/activity+json" },
@@ -468,7 +459,7 @@ describe("interop with Fedify", () => {
   it("refuses Fedify's RFC 9421 first knock with a reason, so Fedify falls back to cavage", async () => {
     const a = await remote();
     const b = await remote();
-    const privateKey = await fixturePrivateCryptoKey();
+    const privateKey = await loadFixtureCryptoKey();
     const signed = await signRequest(
       new Request(b.sharedInbox, { method: "POST", body: JSON.stringify(note(a)) }),
       privateKey,

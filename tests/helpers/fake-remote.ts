@@ -23,6 +23,7 @@ import {
   generateKeyPair,
   type KeyObject,
   randomUUID,
+  webcrypto,
 } from "node:crypto";
 import { readFileSync } from "node:fs";
 import http from "node:http";
@@ -235,6 +236,17 @@ export function loadFixtureKeyPair(): FakeKeyPair {
     privateKeyPem: readFileSync(new URL("../fixtures/rsa-2048.pem", import.meta.url), "utf8"),
     publicKeyPem: readFileSync(new URL("../fixtures/rsa-2048.pub.pem", import.meta.url), "utf8"),
   };
+}
+
+/** The fixture's private key for WebCrypto, to sign as a fake remote user with Fedify's `signRequest`. */
+export function loadFixtureCryptoKey(): Promise<webcrypto.CryptoKey> {
+  return webcrypto.subtle.importKey(
+    "pkcs8",
+    createPrivateKey(loadFixtureKeyPair().privateKeyPem).export({ type: "pkcs8", format: "der" }),
+    { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+    true, // Fedify's signRequest insists on an extractable key
+    ["sign"],
+  );
 }
 
 /**
