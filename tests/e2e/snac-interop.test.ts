@@ -24,6 +24,7 @@ import {
   type SnacServer,
   type SnacUser,
   snacBinary,
+  snacUnavailable,
   startSnac,
 } from "../helpers/snac.ts";
 import {
@@ -40,7 +41,7 @@ import {
 
 // update-ca-certificates takes 10 to 30 s here, once in and once out; building snac ~20 s.
 const SETUP_TIMEOUT = 180_000;
-const unavailable = tlsProxyUnavailable();
+const unavailable = tlsProxyUnavailable() ?? snacUnavailable();
 if (unavailable !== undefined) console.warn(`Skipping the snac2 interop suite: ${unavailable}.`);
 
 const heraldOrigin = new URL(`https://${TEST_HOSTS.herald.name}`);

@@ -30,26 +30,35 @@ const repository = fileURLToPath(new URL("../..", import.meta.url));
 const cacheDir = join(repository, "node_modules", ".cache", "snac2");
 
 /**
- * The `peers/` folder beside the repository's parent folders (`../shared/peers` for the lead's
- * checkout, `../../shared/peers` for a worktree), or `HERALD_PEERS_DIR`.
+ * The `build-snac` script of the shared `peers/` folder: `HERALD_PEERS_DIR`, else the first
+ * `shared/peers` above the repository (`../shared/peers` for a checkout beside it, as the run
+ * contract says; further up for a worktree).
  */
-function peersDir(): string {
+function buildScript(): string | undefined {
   const fromEnv = process.env.HERALD_PEERS_DIR;
-  if (fromEnv) return fromEnv;
-  for (let dir = repository; ; dir = dirname(dir)) {
-    const candidate = join(dir, "shared", "peers");
-    if (existsSync(join(candidate, "build-snac"))) return candidate;
-    if (dirname(dir) === dir) {
-      throw new Error("No shared/peers/build-snac above the repository; set HERALD_PEERS_DIR.");
-    }
+  if (fromEnv) return join(fromEnv, "build-snac");
+  for (let dir = dirname(repository); ; dir = dirname(dir)) {
+    const script = join(dir, "shared", "peers", "build-snac");
+    if (existsSync(script)) return script;
+    if (dirname(dir) === dir) return undefined;
   }
+}
+
+const binary = join(cacheDir, "snac");
+
+/** Why snac cannot run here, or `undefined` when it can (built, or buildable). */
+export function snacUnavailable(): string | undefined {
+  return existsSync(binary) || buildScript() !== undefined
+    ? undefined
+    : "no snac2 build in node_modules/.cache/snac2 and no shared/peers/build-snac above the repository (set HERALD_PEERS_DIR)";
 }
 
 /** The snac binary, built on first use (about 20 s) and reused afterwards. */
 export function snacBinary(): string {
-  const binary = join(cacheDir, "snac");
   if (!existsSync(binary)) {
-    execFileSync(join(peersDir(), "build-snac"), [cacheDir], { stdio: "pipe" });
+    const script = buildScript();
+    if (script === undefined) throw new Error(`Cannot build snac2: ${snacUnavailable()}.`);
+    execFileSync(script, [cacheDir], { stdio: "pipe" });
   }
   return binary;
 }
