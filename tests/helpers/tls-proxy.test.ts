@@ -9,19 +9,16 @@ import {
   createTestCa,
   mapHosts,
   type ProxyKind,
+  skipUnlessRoot,
   startReverseProxy,
   TEST_HOSTS,
   type TestCa,
   testAgent,
-  tlsProxyUnavailable,
 } from "./tls-proxy.ts";
 
 const run = promisify(execFile);
 // update-ca-certificates takes 10 to 30 s here (its Java keystore hook), once in and once out.
 const TRUST_TIMEOUT = 120_000;
-const unavailable = tlsProxyUnavailable();
-if (unavailable !== undefined)
-  console.warn(`Skipping the TLS proxy harness tests: ${unavailable}.`);
 
 // Addresses of this file's own, so it can run beside suites that use TEST_HOSTS.
 const ADDRESSES: Record<ProxyKind, string> = {
@@ -30,7 +27,7 @@ const ADDRESSES: Record<ProxyKind, string> = {
   "nginx-host-rewrite": "127.0.0.23",
 };
 
-describe.skipIf(unavailable !== undefined)("the TLS proxy harness", () => {
+describe.skipIf(skipUnlessRoot("tests/helpers/tls-proxy.test.ts"))("the TLS proxy harness", () => {
   let ca: TestCa;
   let backend: http.Server;
   let backendPort: number;

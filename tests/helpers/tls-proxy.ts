@@ -41,5 +41,17 @@ export function heraldTlsEnv(ca: TestCa): Record<string, string> {
 export function tlsProxyUnavailable(): string | undefined {
   return process.getuid?.() === 0
     ? undefined
-    : "needs root (to edit /etc/hosts and the system trust store and listen on port 443)";
+    : "needs root (to edit /etc/hosts and the system trust store, and listen on port 443)";
+}
+
+/**
+ * Whether to skip a proxy suite: only when not root, with a message saying why. On CI (`CI` set,
+ * as `.ci/run` does) they must run, so there it throws instead of skipping.
+ */
+export function skipUnlessRoot(suite: string): boolean {
+  const reason = tlsProxyUnavailable();
+  if (reason === undefined) return false;
+  if (process.env.CI) throw new Error(`${suite} ${reason}; CI must run it as root.`);
+  console.warn(`Skipping ${suite}: it ${reason}.`);
+  return true;
 }

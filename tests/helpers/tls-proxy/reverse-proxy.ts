@@ -53,8 +53,18 @@ export async function startReverseProxy(kind: ProxyKind, site: ProxySite): Promi
       log += chunk;
     });
   }
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const running = () => child.exitCode === null && child.signalCode === null;
+  // A missing command is an "error" event, not an exit: without a listener it would crash.
+  let spawnError: Error | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once("exit", () => resolve());
+    child.once("error", (error) => {
+      spawnError = error;
+      log += `${error.message} (is ${kind.split("-")[0]} installed? .ci/run installs it)\n`;
+      resolve();
+    });
+  });
+  const running = () =>
+    spawnError === undefined && child.exitCode === null && child.signalCode === null;
   const proxy: ReverseProxy = {
     kind,
     origin: new URL(`https://${site.name}`),
