@@ -46,18 +46,15 @@ function buildScript(): string | undefined {
 
 const binary = join(cacheDir, "snac");
 
-/** Why snac cannot run here, or `undefined` when it can (built, or buildable). */
-export function snacUnavailable(): string | undefined {
-  return existsSync(binary) || buildScript() !== undefined
-    ? undefined
-    : "no snac2 build in node_modules/.cache/snac2 and no shared/peers/build-snac above the repository (set HERALD_PEERS_DIR)";
-}
-
-/** The snac binary, built on first use (about 20 s) and reused afterwards. */
+/** The snac binary, built on first use (about 20 s, more on a busy machine) and reused after. */
 export function snacBinary(): string {
   if (!existsSync(binary)) {
     const script = buildScript();
-    if (script === undefined) throw new Error(`Cannot build snac2: ${snacUnavailable()}.`);
+    if (script === undefined) {
+      throw new Error(
+        "Cannot build snac2: no shared/peers/build-snac above the repository; set HERALD_PEERS_DIR.",
+      );
+    }
     execFileSync(script, [cacheDir], { stdio: "pipe" });
   }
   return binary;
