@@ -38,8 +38,10 @@ import {
   testAgent,
 } from "../helpers/tls-proxy.ts";
 
-// update-ca-certificates takes 10 to 30 s here, once in and once out; building snac ~20 s.
-const SETUP_TIMEOUT = 180_000;
+// update-ca-certificates takes 10 to 30 s here, once in and once out; building snac 20 to 60 s
+// (.ci/run builds it first); a Herald start under a full parallel suite can take a minute.
+const SETUP_TIMEOUT = 240_000;
+const RESTART_TIMEOUT = 150_000;
 const skip = skipUnlessRoot("the snac2 interop suite");
 
 const heraldOrigin = new URL(`https://${TEST_HOSTS.herald.name}`);
@@ -69,7 +71,7 @@ const asList = (value: unknown): unknown[] =>
   Array.isArray(value) ? value : value == null ? [] : [value];
 
 // Each step waits on two servers' queues (snac polls its own every 3 s): room for a loaded machine.
-const STEP_TIMEOUT = 60_000;
+const STEP_TIMEOUT = 90_000;
 
 describe.skipIf(skip)("Herald and snac2 through a TLS proxy", { timeout: STEP_TIMEOUT }, () => {
   let folders: HeraldFolders & { remove(): void };
@@ -268,7 +270,7 @@ describe.skipIf(skip)("Herald and snac2 through a TLS proxy", { timeout: STEP_TI
     );
   });
 
-  it("delivers a story as a Note with POST_TYPE=note", async () => {
+  it("delivers a story as a Note with POST_TYPE=note", { timeout: RESTART_TIMEOUT }, async () => {
     await herald.stop();
     herald = await startHeraldOn(herald.port, { POST_TYPE: "note" });
     const id = await publish(
