@@ -87,7 +87,7 @@ http {
   fastcgi_temp_path ${temp("fastcgi")};
   uwsgi_temp_path ${temp("uwsgi")};
   scgi_temp_path ${temp("scgi")};
-${indent(siteBlock(kind, site))}
+${indent(siteBlock(kind, site).trimEnd())}
 }
 `;
 }
