@@ -22,9 +22,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { JsonObject } from "./fake-remote.ts";
 import { freePort } from "./herald-spawn.ts";
 
-export type JsonObject = Record<string, unknown>;
+export type { JsonObject };
 
 const repository = fileURLToPath(new URL("../..", import.meta.url));
 const cacheDir = join(repository, "node_modules", ".cache", "snac2");
@@ -114,6 +115,7 @@ export interface SnacServer {
 
 const md5 = (text: string) => createHash("md5").update(text).digest("hex");
 
+/** A JSON file of snac's, or undefined when it is missing or half written (snac writes in place). */
 function readJson(file: string): JsonObject | undefined {
   try {
     return JSON.parse(readFileSync(file, "utf8")) as JsonObject;
