@@ -1,9 +1,17 @@
+import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { type FakeRemote, type JsonObject, startFakeRemote } from "../helpers/fake-remote.ts";
-import { type HeraldProcess, heraldFolders, startHerald } from "../helpers/herald-process.ts";
-import { runMove } from "../helpers/move.ts";
+import {
+  type HeraldFolders,
+  type HeraldProcess,
+  heraldFolders,
+  startHerald,
+} from "../helpers/herald-process.ts";
+
+const moveCli = fileURLToPath(new URL("../../src/cli/move.ts", import.meta.url));
 
 /** A fake Mastodon with `alice` (who follows Herald) and `bob` (the account to move to). */
 async function fediverse(herald: HeraldProcess, options: { bobAliases?: URL[] } = {}) {
@@ -16,6 +24,32 @@ async function fediverse(herald: HeraldProcess, options: { bobAliases?: URL[] } 
   await remote.follow("alice", actorUrl);
   await remote.waitFor((activity) => activity.type === "Accept", { timeoutMs: 15_000 });
   return { remote, actorUrl };
+}
+
+/** `npm run move -- …` with the environment Herald runs with. */
+function runMove(
+  folders: HeraldFolders,
+  herald: HeraldProcess,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [moveCli, ...args], {
+    cwd: folders.root,
+    env: {
+      ...process.env,
+      PORT: String(herald.port),
+      PUBLIC_URL: herald.origin.origin,
+      ALLOW_PRIVATE_ADDRESS: "true",
+      ARTICLES_DIR: folders.articles,
+      DATA_DIR: folders.data,
+      KEYS_DIR: folders.keys,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  return new Promise((resolve) => child.once("exit", (code) => resolve({ code, stdout, stderr })));
 }
 
 const ofType = (remote: FakeRemote, type: string) =>
