@@ -126,12 +126,17 @@ function readJson(file: string): JsonObject | undefined {
 
 /** Runs the binary; rejects with its output on a non-zero exit. */
 function execute(args: string[], input?: string): Promise<CommandResult> {
-  const child = spawn(snacBinary(), args, { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(snacBinary(), args, {
+    stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  child.stdin.end(input ?? "");
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  // A command that exits before reading its answers makes the write fail with EPIPE; its
+  // exit code says what went wrong.
+  child.stdin?.on("error", () => {});
+  child.stdin?.end(input);
   return new Promise((done, fail) => {
     child.once("error", fail);
     child.once("close", (code) => {
