@@ -35,7 +35,7 @@ const RELAY_RETRY_MS = 60 * 60 * 1000;
 async function main(): Promise<void> {
   const config = configOrExit({ checkFolders: true });
   await configureLogging(config.logLevel, config.logFormat);
-  limitOutgoingRequests(config.requestTimeoutSeconds * 1000);
+  limitOutgoingRequests(config);
   const stores = await openStores(config, { queue: { workers: config.deliveryWorkers } });
   const { store, backends, kv, followers, deliveries } = stores;
   const queue = backends.queue;

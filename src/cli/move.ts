@@ -30,7 +30,7 @@ async function main(): Promise<number> {
   }
   const target = targets[0];
   const config = configOrExit({ checkFolders: true });
-  limitOutgoingRequests(config.requestTimeoutSeconds * 1000);
+  limitOutgoingRequests(config);
   await configureLogging("warning", config.logFormat);
   const account = await openAccount(config);
   if (account === undefined) {

@@ -66,6 +66,7 @@ import {
   toArticleObject,
   toNote,
 } from "./objects.ts";
+import { heraldUserAgent } from "./outgoing.ts";
 import { onPermanentFailure, type QuietImportOptions } from "./publisher.ts";
 import { onAnnounced, onCreated, onLiked, onUpdated, type ReactionDeps } from "./reactions.ts";
 import { onRelayAccepted, onRelayRejected, type RelayStoreDeps } from "./relays.ts";
@@ -165,6 +166,8 @@ export function buildFederation(
     queue: deps.queue,
     origin: options.origin.origin,
     allowPrivateAddress: options.allowPrivateAddress ?? false,
+    // Fedify's own GETs say so too; `outgoing.ts` sets it on every request, deliveries included.
+    userAgent: heraldUserAgent(options.origin),
     // Deliveries run where the process's role says (main.ts calls startQueue()), never as a
     // side effect of enqueueing: a web process must not deliver.
     manuallyStartQueue: true,

@@ -4,7 +4,13 @@
  * (app/lib/activitypub/activity/move.rb): a follower's server re-fetches this actor and
  * requires its `movedTo` to be the target, and the target's `alsoKnownAs` to name this actor.
  */
-import type { Context, KvKey, KvStore } from "@fedify/fedify";
+import {
+  type Context,
+  getDocumentLoader,
+  type KvKey,
+  type KvStore,
+  validatePublicUrl,
+} from "@fedify/fedify";
 import { isActor, Move } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import { parseAlias } from "../config.ts";
@@ -25,7 +31,10 @@ export async function saveMovedTo(kv: KvStore, target: URL): Promise<void> {
 }
 
 export interface ResolveOptions {
-  /** Plain http for loopback and private hosts: tests only (`ALLOW_PRIVATE_ADDRESS`). */
+  /**
+   * `ALLOW_PRIVATE_ADDRESS`: loopback and private hosts may be looked up (tests only). It
+   * never changes the scheme: WebFinger is https (RFC 7033 §4), as every server expects.
+   */
   readonly allowPrivateAddress?: boolean;
   readonly timeoutMs?: number;
 }
@@ -39,12 +48,12 @@ export async function resolveAccount(account: string, options: ResolveOptions = 
   if (parsed === undefined)
     throw new Error(`"${account}" is neither a URL nor a @user@host handle.`);
   if (parsed instanceof URL) return parsed;
-  const scheme = options.allowPrivateAddress ? "http" : "https";
   const resource = `acct:${parsed.user}@${parsed.host}`;
-  const url = new URL(`${scheme}://${parsed.host}/.well-known/webfinger`);
+  const url = new URL(`https://${parsed.host}/.well-known/webfinger`);
   url.searchParams.set("resource", resource);
   let response: Response;
   try {
+    if (!options.allowPrivateAddress) await validatePublicUrl(url.href);
     response = await fetch(url, {
       headers: { Accept: "application/jrd+json, application/json" },
       signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
@@ -112,7 +121,12 @@ export async function checkMoveTarget(
   } catch (error) {
     return { ok: false, reason: error instanceof Error ? error.message : String(error) };
   }
-  const actor = await ctx.lookupObject(url).catch(() => null);
+  // Fetched afresh, not through `ctx.documentLoader`, which keeps documents for five minutes:
+  // after a refusal the user adds the alias and runs this again right away.
+  const documentLoader = getDocumentLoader({
+    allowPrivateAddress: options.allowPrivateAddress ?? false,
+  });
+  const actor = await ctx.lookupObject(url, { documentLoader }).catch(() => null);
   if (actor == null || !isActor(actor) || actor.id == null) {
     return { ok: false, reason: `${url.href} did not answer with an ActivityPub actor.` };
   }

@@ -10,7 +10,6 @@ export interface PingOptions {
   readonly backoffMs?: number;
   /** Per request; default 10,000 ms. */
   readonly timeoutMs?: number;
-  readonly userAgent?: string;
   /** Stops waiting and retrying, e.g. at shutdown. */
   readonly signal?: AbortSignal;
   readonly fetch?: typeof fetch;
@@ -55,10 +54,8 @@ async function pingTopic(hub: URL, topic: URL, options: PingOptions): Promise<Pi
     try {
       const response = await fetcher(hub, {
         method: "POST",
-        headers: {
-          "Content-Type": "application/x-www-form-urlencoded",
-          "User-Agent": options.userAgent ?? "Herald",
-        },
+        // The User-Agent is set for every outgoing request in `federation/outgoing.ts`.
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
         body: new URLSearchParams({ "hub.mode": "publish", "hub.url": topic.href }).toString(),
         signal: requestSignal(options),
         redirect: "error",

@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
+import packageJson from "../../package.json" with { type: "json" };
 import { type FakeRemote, type JsonObject, startFakeRemote } from "../helpers/fake-remote.ts";
 import {
   type HeraldFolders,
@@ -10,15 +11,21 @@ import {
   heraldFolders,
   startHerald,
 } from "../helpers/herald-process.ts";
+import { type ThrowawayCert, throwawayCert } from "../helpers/tls.ts";
 
 const moveCli = fileURLToPath(new URL("../../src/cli/move.ts", import.meta.url));
 
-/** A fake Mastodon with `alice` (who follows Herald) and `bob` (the account to move to). */
-async function fediverse(herald: HeraldProcess, options: { bobAliases?: URL[] } = {}) {
-  const remote = await startFakeRemote({
-    users: ["alice", "bob"],
-    aliases: { bob: options.bobAliases ?? [] },
-  });
+/**
+ * Herald (and `npm run move`) trusting a throwaway certificate, as a real server's is trusted:
+ * handles are looked up over https, whatever `ALLOW_PRIVATE_ADDRESS` says.
+ */
+function trusting(tls: ThrowawayCert): Record<string, string> {
+  return { NODE_EXTRA_CA_CERTS: tls.certFile };
+}
+
+/** A fake Mastodon over https with `alice` (who follows Herald) and `bob` (to move to). */
+async function fediverse(herald: HeraldProcess, tls: ThrowawayCert) {
+  const remote = await startFakeRemote({ users: ["alice", "bob"], tls });
   onTestFinished(() => remote.close());
   const { actorUrl } = await remote.lookup(`news@${herald.origin.host}`);
   await remote.follow("alice", actorUrl);
@@ -30,6 +37,7 @@ async function fediverse(herald: HeraldProcess, options: { bobAliases?: URL[] } 
 function runMove(
   folders: HeraldFolders,
   herald: HeraldProcess,
+  tls: ThrowawayCert,
   args: string[],
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [moveCli, ...args], {
@@ -42,6 +50,7 @@ function runMove(
       ARTICLES_DIR: folders.articles,
       DATA_DIR: folders.data,
       KEYS_DIR: folders.keys,
+      ...trusting(tls),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -60,34 +69,58 @@ const asList = (value: unknown) => (Array.isArray(value) ? value : value == null
 describe("Moving the account, end to end", () => {
   it("refuses to move to an account that does not list Herald as an alias", async () => {
     const folders = heraldFolders();
-    const herald = await startHerald(folders);
-    const { remote, actorUrl } = await fediverse(herald);
+    const tls = throwawayCert();
+    const herald = await startHerald(folders, { env: trusting(tls) });
+    const { remote, actorUrl } = await fediverse(herald, tls);
 
-    const result = await runMove(folders, herald, [`@${remote.handle("bob")}`]);
+    const result = await runMove(folders, herald, tls, [`@${remote.handle("bob")}`]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`add ${actorUrl.href} as an alias`);
     await pause(1500);
     expect(ofType(remote, "Move")).toEqual([]);
     expect((await remote.fetchObject(actorUrl)).movedTo).toBeUndefined();
 
-    const usage = await runMove(folders, herald, []);
+    const usage = await runMove(folders, herald, tls, []);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain("Usage: npm run move -- @new@host");
   });
 
+  it("moves at once when run again after a refusal, the alias added meanwhile", async () => {
+    const folders = heraldFolders();
+    const tls = throwawayCert();
+    const herald = await startHerald(folders, { env: trusting(tls) });
+    const { remote, actorUrl } = await fediverse(herald, tls);
+
+    const refused = await runMove(folders, herald, tls, [`@${remote.handle("bob")}`]);
+    expect(refused.code).toBe(1);
+    remote.setAliases("bob", [actorUrl]);
+    // Seconds later, well within the five minutes Fedify keeps a fetched document.
+    const moved = await runMove(folders, herald, tls, [`@${remote.handle("bob")}`]);
+    expect(moved.stderr).toBe("");
+    expect(moved.code).toBe(0);
+    const bobFetches = remote
+      .requests()
+      .filter((r) => r.method === "GET" && r.url === new URL(remote.actorUrl("bob")).pathname);
+    expect(bobFetches).toHaveLength(2);
+    // `npm run move` says who it is, as the service does.
+    const agents = new Set(remote.requests().map((r) => r.headers["user-agent"]));
+    expect(agents).toEqual(new Set([`Herald/${packageJson.version} (+${herald.origin.origin})`]));
+  }, 60_000);
+
   it("sends followers a Move to the new account and serves movedTo once the alias is there", async () => {
     const folders = heraldFolders();
-    const herald = await startHerald(folders);
-    const { remote, actorUrl } = await fediverse(herald);
+    const tls = throwawayCert();
+    const herald = await startHerald(folders, { env: trusting(tls) });
+    const { remote, actorUrl } = await fediverse(herald, tls);
     const bob = remote.actorUrl("bob");
     remote.setAliases("bob", [actorUrl]);
 
-    const dry = await runMove(folders, herald, [`@${remote.handle("bob")}`, "--dry-run"]);
+    const dry = await runMove(folders, herald, tls, [`@${remote.handle("bob")}`, "--dry-run"]);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain("1 follower would be asked");
     expect((await remote.fetchObject(actorUrl)).movedTo).toBeUndefined();
 
-    const result = await runMove(folders, herald, [`@${remote.handle("bob")}`]);
+    const result = await runMove(folders, herald, tls, [`@${remote.handle("bob")}`]);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("Queued a Move for 1 follower.");
@@ -104,7 +137,7 @@ describe("Moving the account, end to end", () => {
 
     // The start-up log and the home page say so, and the restart announces nothing new.
     expect(await herald.stop()).toBe(0);
-    const again = await startHerald(folders, { port: herald.port });
+    const again = await startHerald(folders, { port: herald.port, env: trusting(tls) });
     await again.waitForLog(/This account has moved to/);
     expect(await (await fetch(again.origin)).text()).toContain(
       `has moved to <a href="${bob.href}">`,
@@ -115,11 +148,13 @@ describe("Moving the account, end to end", () => {
   });
 
   it("lists ALIASES, given as URLs or handles, as alsoKnownAs", async () => {
-    const remote = await startFakeRemote({ users: ["carol"] });
+    const tls = throwawayCert();
+    const remote = await startFakeRemote({ users: ["carol"], tls });
     onTestFinished(() => remote.close());
     const folders = heraldFolders();
     const herald = await startHerald(folders, {
       env: {
+        ...trusting(tls),
         ALIASES: `https://old.example/users/news, @${remote.handle("carol")} @nobody@${remote.host}`,
       },
     });
@@ -133,13 +168,16 @@ describe("Moving the account, end to end", () => {
 
   it("sends one actor Update when the profile changed across a restart, and none when it did not", async () => {
     const folders = heraldFolders();
-    let herald = await startHerald(folders, { env: { ACCOUNT_NAME: "Nachrichten" } });
-    const { remote, actorUrl } = await fediverse(herald);
+    const tls = throwawayCert();
+    let herald = await startHerald(folders, {
+      env: { ...trusting(tls), ACCOUNT_NAME: "Nachrichten" },
+    });
+    const { remote, actorUrl } = await fediverse(herald, tls);
 
     expect(await herald.stop()).toBe(0);
     herald = await startHerald(folders, {
       port: herald.port,
-      env: { ACCOUNT_NAME: "Nachrichten" },
+      env: { ...trusting(tls), ACCOUNT_NAME: "Nachrichten" },
     });
     await pause(2000);
     expect(ofType(remote, "Update")).toEqual([]);
@@ -148,6 +186,7 @@ describe("Moving the account, end to end", () => {
     herald = await startHerald(folders, {
       port: herald.port,
       env: {
+        ...trusting(tls),
         ACCOUNT_NAME: "Neue Nachrichten",
         ACCOUNT_BIO: "Jetzt mit Bio.",
         ACCOUNT_AVATAR: "https://cdn.example/avatar.png",
@@ -168,8 +207,9 @@ describe("Moving the account, end to end", () => {
     const folders = heraldFolders();
     const avatar = join(folders.keys, "..", "avatar.png");
     writeFileSync(avatar, "first picture");
-    let herald = await startHerald(folders, { env: { ACCOUNT_AVATAR: avatar } });
-    const { remote, actorUrl } = await fediverse(herald);
+    const tls = throwawayCert();
+    let herald = await startHerald(folders, { env: { ...trusting(tls), ACCOUNT_AVATAR: avatar } });
+    const { remote, actorUrl } = await fediverse(herald, tls);
     const iconOf = async () =>
       String(((await remote.fetchObject(actorUrl)).icon as JsonObject).url);
     const first = await iconOf();
@@ -178,7 +218,10 @@ describe("Moving the account, end to end", () => {
 
     expect(await herald.stop()).toBe(0);
     writeFileSync(avatar, "second picture");
-    herald = await startHerald(folders, { port: herald.port, env: { ACCOUNT_AVATAR: avatar } });
+    herald = await startHerald(folders, {
+      port: herald.port,
+      env: { ...trusting(tls), ACCOUNT_AVATAR: avatar },
+    });
     const updated = await remote.waitFor((a) => a.type === "Update", { timeoutMs: 15_000 });
     const icon = ((updated.activity as JsonObject).object as JsonObject).icon as JsonObject;
     expect(icon.url).not.toBe(first);

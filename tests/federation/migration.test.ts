@@ -2,6 +2,7 @@ import { DatabaseSync } from "node:sqlite";
 import { type Federation, MemoryKvStore } from "@fedify/fedify";
 import { createFederation as createMockFederation } from "@fedify/testing";
 import { Move, Update } from "@fedify/vocab";
+import { Agent, getGlobalDispatcher, setGlobalDispatcher } from "undici";
 import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import {
   accountActor,
@@ -19,6 +20,7 @@ import {
 } from "../../src/federation/migration.ts";
 import { announceProfileChange } from "../../src/federation/profile-update.ts";
 import { startFakeRemote } from "../helpers/fake-remote.ts";
+import { throwawayCert } from "../helpers/tls.ts";
 import { accountKeys, memoryArticleStore, ORIGIN } from "./fixtures.ts";
 
 let keys: AccountKeys;
@@ -44,9 +46,16 @@ function setUp(options: Partial<FederationOptions> = {}) {
   return { federation, ctx, kv, actor };
 }
 
+/** A fake remote over https, its certificate trusted by this process until the test ends. */
 async function fakeRemote() {
-  const remote = await startFakeRemote({ users: ["carol"] });
-  onTestFinished(() => remote.close());
+  const tls = throwawayCert();
+  const remote = await startFakeRemote({ users: ["carol"], tls });
+  const before = getGlobalDispatcher();
+  setGlobalDispatcher(new Agent({ connect: { ca: tls.cert } }));
+  onTestFinished(async () => {
+    setGlobalDispatcher(before);
+    await remote.close();
+  });
   return remote;
 }
 
@@ -86,7 +95,7 @@ describe("resolveAccount()", () => {
     );
   });
 
-  it("finds the actor of a handle with WebFinger, with or without the leading @", async () => {
+  it("finds the actor of a handle with WebFinger over https, with or without the leading @", async () => {
     const remote = await fakeRemote();
     const options = { allowPrivateAddress: true };
     expect(await resolveAccount(`@${remote.handle("carol")}`, options)).toEqual(
@@ -101,6 +110,14 @@ describe("resolveAccount()", () => {
       resolveAccount(`@nobody@${remote.host}`, { allowPrivateAddress: true }),
     ).rejects.toThrow(`WebFinger for acct:nobody@${remote.host} answered HTTP 404.`);
     await expect(resolveAccount("nobody")).rejects.toThrow("neither a URL nor a @user@host");
+  });
+
+  it("looks up no loopback or private host unless ALLOW_PRIVATE_ADDRESS says so", async () => {
+    const remote = await fakeRemote();
+    await expect(resolveAccount(`@${remote.handle("carol")}`)).rejects.toThrow(
+      `WebFinger for acct:${remote.handle("carol")} failed`,
+    );
+    expect(remote.requests()).toEqual([]);
   });
 });
 

@@ -27,6 +27,7 @@ import {
 } from "node:crypto";
 import { readFileSync } from "node:fs";
 import http from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import {
@@ -94,6 +95,20 @@ export interface FakeRemoteOptions {
   readonly sharedInbox?: boolean;
   /** Per hosted user, the `alsoKnownAs` of its actor document (actor URLs); default none. */
   readonly aliases?: Readonly<Record<string, readonly (URL | string)[]>>;
+  /**
+   * Serve https with this key and certificate (PEM; see `tls.ts`), as real servers do: handles
+   * and ids are then `https://127.0.0.1:PORT`. Default: plain http.
+   */
+  readonly tls?: { readonly key: string; readonly cert: string };
+}
+
+/** Any request the server got (inbox POSTs, WebFinger, actor documents…), as it arrived. */
+export interface SeenRequest {
+  readonly method: string;
+  /** Path and query. */
+  readonly url: string;
+  /** Request headers, lower-case names. */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 /** One request received by an inbox. */
@@ -147,7 +162,7 @@ export interface LookupResult {
 }
 
 export interface FakeRemote {
-  /** `http://127.0.0.1:PORT` */
+  /** `http://127.0.0.1:PORT` (`https:` with the `tls` option) */
   readonly origin: URL;
   /** `127.0.0.1:PORT`, the host part of handles. */
   readonly host: string;
@@ -213,6 +228,8 @@ export interface FakeRemote {
 
   /** Inbox requests received so far, oldest first, optionally filtered. */
   received(filter?: ReceivedFilter): readonly ReceivedRequest[];
+  /** Every request received so far, of any kind, oldest first. */
+  requests(): readonly SeenRequest[];
   /**
    * The first verified inbox request whose activity matches (already received or arriving within
    * `timeoutMs`, default 5 000). Rejects with a list of everything received when none does.
@@ -300,7 +317,7 @@ async function generateUserKeys(): Promise<UserKeys> {
   };
 }
 
-function listen(server: http.Server, port: number): Promise<number> {
+function listen(server: http.Server | https.Server, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => {
@@ -326,14 +343,15 @@ async function start(
   const keys = new Map<string, UserKeys>();
   for (const user of users) keys.set(user, shared ?? (await generateUserKeys()));
 
-  const server = http.createServer();
+  const server = options.tls ? https.createServer(options.tls) : http.createServer();
   const port = await listen(server, options.port ?? 0);
-  const origin = new URL(`http://127.0.0.1:${port}`);
+  const origin = new URL(`${options.tls ? "https" : "http"}://127.0.0.1:${port}`);
   const host = origin.host;
   const agent = new http.Agent({ keepAlive: true });
 
   let mode: FakeRemoteMode = options.mode ?? "ok";
   const log: ReceivedRequest[] = [];
+  const seen: SeenRequest[] = [];
   const waiters = new Set<(request: ReceivedRequest) => void>();
   const closers = new Set<(error: Error) => void>();
   const knownActors = new Map<string, JsonObject>();
@@ -475,7 +493,12 @@ async function start(
     return answer(res, 200, document, `${ACTIVITY_CONTENT_TYPE}; charset=utf-8`);
   }
 
-  server.on("request", (req, res) => {
+  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    seen.push({
+      method: req.method ?? "",
+      url: req.url ?? "",
+      headers: flattenHeaders(req.headers),
+    });
     route(req, res).catch((error: unknown) => {
       if (!res.headersSent) answer(res, 500, { error: String(error) });
     });
@@ -582,6 +605,8 @@ async function start(
       }
       return new URL(String(activity.id));
     },
+
+    requests: () => [...seen],
 
     received(filter) {
       if (filter === undefined) return [...log];
