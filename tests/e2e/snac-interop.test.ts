@@ -313,11 +313,7 @@ describe.skipIf(skip)("Herald and snac2 through a TLS proxy", { timeout: STEP_TI
     expect(reader.timeline()).toEqual(before);
   });
 
-  // Fails until src/federation/migration.ts looks handles up over HTTPS even with
-  // ALLOW_PRIVATE_ADDRESS (it asks http://snac.test/.well-known/webfinger, where nothing
-  // listens: "Not moved: WebFinger for acct:newsdesk@snac.test failed: TypeError: fetch
-  // failed."). It passes with the fix on the outgoing branch (1737531); make it `it` then.
-  it.fails("moves the account to a snac account, and snac's follower follows the new one", async () => {
+  it("moves the account to a snac account, and snac's follower follows the new one", async () => {
     await reader.follow(heraldHandle);
     await eventually(
       () => reader.following(heraldActor),
