@@ -34,12 +34,26 @@ export interface InteractionCounts {
   readonly boosts: number;
 }
 
+/** One page of an article's replies: `listReplies(id, { limit: 50, offset: 100 })` is page 3. */
+export interface ReplyPageOptions {
+  /** How many replies at most. */
+  readonly limit: number;
+  /** How many of the newest to skip; default 0. */
+  readonly offset?: number;
+}
+
 /** What the web site and feeds read. */
 export interface InteractionReader {
   /** When anything last changed (`epoch` if never); caches key on it. */
   changedAt(): Promise<Date>;
   /** An article's interactions, oldest first. */
   list(articleId: string): Promise<readonly Interaction[]>;
+  /**
+   * One page of an article's replies, newest first (by `published`, then id). Reads only that
+   * page; `counts().replies` says how many pages there are.
+   */
+  listReplies(articleId: string, options: ReplyPageOptions): Promise<readonly Interaction[]>;
+  /** Kept as counters: cheap enough to call for every article of a feed. */
   counts(articleId: string): Promise<InteractionCounts>;
 }
 

@@ -8,7 +8,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Config } from "./config.ts";
 import { configOrExit } from "./env.ts";
 import { accountActor, buildFederation } from "./federation/federation.ts";
-import { createInteractionStore } from "./federation/interactions.ts";
+import { unreachableOrigins } from "./federation/gone-servers.ts";
 import { reuseImportedPrivateKeys } from "./federation/key-reuse.ts";
 import { loadOrCreateKeys, MissingKeysError } from "./federation/keys.ts";
 import { readMovedTo } from "./federation/migration.ts";
@@ -37,9 +37,8 @@ async function main(): Promise<void> {
   await configureLogging(config.logLevel, config.logFormat);
   limitOutgoingRequests(config);
   const stores = await openStores(config, { queue: { workers: config.deliveryWorkers } });
-  const { store, backends, kv, followers, deliveries } = stores;
+  const { store, backends, kv, followers, interactions, deliveries } = stores;
   const queue = backends.queue;
-  const interactions = createInteractionStore(kv, { hide: config.hideReactionsFrom });
   const keys = await loadOrCreateKeys(config.keysDir, kv).catch((error: unknown) => {
     if (!(error instanceof MissingKeysError)) throw error;
     logger.fatal("{message}", { message: error.message });
@@ -90,6 +89,7 @@ async function main(): Promise<void> {
         {
           firstScan: () => store.firstScan(),
           relays: () => relayRecipients({ kv, followers }, config.relays),
+          unreachable: () => unreachableOrigins(kv),
         },
         federationOptions,
       ),

@@ -1,11 +1,12 @@
 /**
  * Where Herald keeps its state, opened as the configuration says: the article store, Fedify's
- * KV store and delivery queue, the followers and the delivery ledger, in the embedded SQLite
- * database or in PostgreSQL (and Redis). Shared by `npm start` and the commands that act as
+ * KV store and delivery queue, the followers, the replies, likes and boosts, and the delivery
+ * ledger, in the embedded SQLite database or in PostgreSQL (and Redis). Shared by `npm start` and the commands that act as
  * the account (`npm run move`), so that both see the same state.
  */
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { getLogger } from "@logtape/logtape";
 import type { Config } from "./config.ts";
 import {
   connectPostgres,
@@ -15,11 +16,28 @@ import {
 import { createSqliteDeliveryLedger } from "./federation/delivery-ledger.ts";
 import { trackDeliveries } from "./federation/delivery-tracking.ts";
 import { createSqliteFollowerStore } from "./federation/followers.ts";
+import type { InteractionStoreOptions } from "./federation/interactions.ts";
+import { importKvInteractions } from "./federation/legacy-interactions.ts";
 import { openPostgresDeliveryLedger } from "./federation/postgres-delivery-ledger.ts";
 import { openPostgresFollowerStore } from "./federation/postgres-followers.ts";
+import { openPostgresInteractionStore } from "./federation/postgres-interactions.ts";
+import { createSqliteInteractionStore } from "./federation/sqlite-interactions.ts";
 import { openPostgresArticleStore } from "./store/postgres.ts";
 import { SqliteArticleStore } from "./store/sqlite.ts";
 import type { ArticleStore } from "./store/store.ts";
+
+const logger = getLogger(["herald"]);
+
+/**
+ * For moving interactions from the KV store: every one kept, and dated at the epoch so
+ * that the move spends no server's quota of today.
+ */
+const UNLIMITED: InteractionStoreOptions = {
+  maxPerArticle: Number.POSITIVE_INFINITY,
+  maxRepliesPerActor: Number.POSITIVE_INFINITY,
+  maxRepliesPerServerPerDay: Number.POSITIVE_INFINITY,
+  now: () => new Date(0),
+};
 
 export type Stores = Awaited<ReturnType<typeof openStores>>;
 
@@ -36,11 +54,20 @@ export async function openStores(config: Config, options: FederationBackendsOpti
   );
   const followers = sql ? await openPostgresFollowerStore(sql) : createSqliteFollowerStore(db);
   const ledger = sql ? await openPostgresDeliveryLedger(sql) : createSqliteDeliveryLedger(db);
+  const openInteractions = (limits: InteractionStoreOptions) =>
+    sql ? openPostgresInteractionStore(sql, limits) : createSqliteInteractionStore(db, limits);
+  const interactions = await openInteractions({ hide: config.hideReactionsFrom });
+  const moved = await importKvInteractions(backends.kv, await openInteractions(UNLIMITED));
+  if (moved > 0) {
+    logger.info("Moved {count} replies, likes and boosts to their own tables.", { count: moved });
+  }
   return {
     store,
     backends,
     kv: backends.kv,
     followers,
+    /** Replies, likes and boosts from the fediverse. */
+    interactions,
     /** The queue, recording each delivery in the ledger (for the log and `npm run doctor`). */
     deliveries: trackDeliveries(backends.queue, ledger),
     /** Ends every connection; stop the queue's listeners first. */

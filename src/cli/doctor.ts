@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import type { KvStore } from "@fedify/fedify";
 import type { Config } from "../config.ts";
 import { configOrExit } from "../env.ts";
 import { connectPostgres, openFederationBackends } from "../federation/backends.ts";
@@ -14,8 +15,11 @@ import {
   createSqliteDeliveryLedger,
   summarize,
 } from "../federation/delivery-ledger.ts";
+import { removedFollowers, unreachableServers } from "../federation/gone-servers.ts";
+import { htmlToText } from "../federation/objects.ts";
 import { openPostgresDeliveryLedger } from "../federation/postgres-delivery-ledger.ts";
 import { describeRelays } from "../federation/relays.ts";
+import { cutAtWord } from "../source/text.ts";
 import { paths } from "../urls.ts";
 import { type Check, publicOriginCheck, signatureChecks } from "./doctor-public.ts";
 
@@ -164,9 +168,7 @@ async function* articleCheck(
   get: (url: URL | string, accept: string) => Promise<Response>,
 ): AsyncGenerator<Check, string | undefined> {
   const feed = await get(new URL(paths.json, origin), "application/feed+json");
-  const newest = feed.ok
-    ? ((await feed.json()) as { items?: { id: string }[] }).items?.[0]
-    : undefined;
+  const newest = feed.ok ? ((await feed.json()) as { items?: FeedItem[] }).items?.[0] : undefined;
   if (!newest) {
     yield warn("Posts", "no article published yet");
     return;
@@ -196,6 +198,7 @@ async function* articleCheck(
         )
       : fail("Post (Article)", "no summary: Mastodon would show a title and a bare link");
   }
+  yield summaryCheck(object, newest);
   yield object.contentMap
     ? ok("Post language", `contentMap in ${Object.keys(object.contentMap as object).join(", ")}`)
     : warn("Post language", "no contentMap: Mastodon cannot tell the language");
@@ -207,6 +210,31 @@ async function* articleCheck(
     ? fail("Outbox", `answered ${outbox?.status ?? "nothing"}`)
     : ok("Outbox", `${total} posts`);
   return newest.id;
+}
+
+/** The newest JSON Feed item: its `title` and `summary` are plain text, as the author wrote them. */
+interface FeedItem {
+  readonly id: string;
+  readonly title?: string;
+  readonly summary?: string;
+}
+
+/**
+ * Issue #12.8: the summary Mastodon will show (the object's `summary` is HTML, so its text) is
+ * the summary the author wrote. A Note has no summary: its text must start with the title.
+ */
+function summaryCheck(object: Record<string, unknown>, item: FeedItem): Check {
+  const note = object.type === "Note";
+  const what = note ? "Title as written" : "Summary as written";
+  const written = (note ? item.title : item.summary) ?? "";
+  const shown = htmlToText(String((note ? object.content : object.summary) ?? ""));
+  if (note ? shown.startsWith(written) : shown === written) {
+    return ok(what, `Mastodon shows it as the author wrote it: "${cutAtWord(written, 100)}"`);
+  }
+  return fail(
+    what,
+    `the author wrote "${cutAtWord(written, 100)}", Mastodon shows "${cutAtWord(shown, 100)}": plain text must reach it escaped as HTML`,
+  );
 }
 
 async function localChecks(config: Config): Promise<Check[]> {
@@ -302,6 +330,7 @@ async function queueChecks(config: Config): Promise<Check[]> {
         ...relays.map(({ url, state, text }) =>
           state === "accepted" ? ok(`Relay ${url.href}`, text) : warn(`Relay ${url.href}`, text),
         ),
+        ...(await goneServerChecks(backends.kv)),
       ];
     } finally {
       await backends.close();
@@ -311,6 +340,36 @@ async function queueChecks(config: Config): Promise<Check[]> {
   } finally {
     db?.close();
   }
+}
+
+/**
+ * Issue #12.6: followers removed because their servers are gone (the last few named), and
+ * servers unreachable for longer than deliveries are retried, which new posts skip for now.
+ */
+async function goneServerChecks(kv: KvStore): Promise<Check[]> {
+  const checks: Check[] = [];
+  const removed = await removedFollowers(kv);
+  if (removed.length > 0) {
+    const last = removed
+      .slice(0, 5)
+      .map((follower) => `${follower.actor.href} (${follower.at.toISOString()})`);
+    const count = `${removed.length} follower${removed.length === 1 ? "" : "s"}`;
+    checks.push(
+      ok(
+        "Followers removed",
+        `${count} removed: their servers are gone; the last: ${last.join(", ")}`,
+      ),
+    );
+  }
+  for (const server of await unreachableServers(kv)) {
+    checks.push(
+      warn(
+        `Server ${server.origin.host}`,
+        `unreachable since ${server.since.toISOString()}: new posts skip it until ${server.until.toISOString()}, or until it answers a held delivery`,
+      ),
+    );
+  }
+  return checks;
 }
 
 const ok = (what: string, detail: string): Check => ({ verdict: "ok", what, detail });

@@ -7,11 +7,18 @@ import { readFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import type { Article, ParsedArticle } from "../article.ts";
 import { configOrExit } from "../env.ts";
-import { htmlToText, summaryOf } from "../federation/objects.ts";
+import {
+  htmlToText,
+  type ObjectContext,
+  type PostType,
+  toArticleObject,
+  toNote,
+} from "../federation/objects.ts";
 import { articleLinks } from "../links.ts";
 import { frontMatterKeys } from "../source/markdown.ts";
 import { isParsed, parseArticle } from "../source/parse.ts";
 import { cutAtWord, detectLanguage } from "../source/text.ts";
+import { absolute, paths } from "../urls.ts";
 
 export interface PreviewOptions {
   readonly origin: URL;
@@ -39,7 +46,10 @@ export function renderPreview(
   const date = parsed.date
     ? `${parsed.date.toISOString()}${parsed.date > now ? " (in the future: published then)" : ""}`
     : "when the service first sees the file";
-  const note = `${article.title}\n\n${text}\n\n${links.url.href}`;
+  // What Mastodon shows is read off the very objects Herald sends, as Mastodon reads them.
+  const asArticle = toArticleObject(article, previewContext(options.origin, "article"));
+  const asNote = toNote(article, previewContext(options.origin, "note"));
+  const note = htmlToText(asNote.content?.toString() ?? "");
   const lines = [
     `Preview of ${parsed.path}${parsed.draft ? " (a draft: never published)" : ""}`,
     "",
@@ -54,13 +64,13 @@ export function renderPreview(
     `  link      ${links.url.href}`,
     "",
     "Mastodon, POST_TYPE=article (the default)",
-    `  a card with the title "${article.title}",`,
-    `  the summary "${cutAtWord(summaryOf(article), 200)}"`,
+    `  a card with the title "${asArticle.name?.toString() ?? ""}",`,
+    `  the summary "${cutAtWord(htmlToText(asArticle.summary?.toString() ?? ""), 200)}"`,
     `  and a link to ${links.url.href}; the text itself is not shown.`,
     "",
     "Mastodon, POST_TYPE=note",
     `  the full text as a post: ${note.length} characters (the title in bold, the text, the link):`,
-    `  ${cutAtWord(note.replace(/\s+/g, " "), 200)}`,
+    `  ${cutAtWord(note, 200)}`,
     "",
     "Link card (Open Graph, when someone shares the link)",
     `  og:title        ${article.title}`,
@@ -71,6 +81,12 @@ export function renderPreview(
   lines.push("", warnings.length === 0 ? "No warnings." : "Warnings");
   for (const warning of warnings) lines.push(`  ! ${warning}`);
   return lines.join("\n");
+}
+
+/** The preview shows no ids: the account's are enough to build the objects. */
+function previewContext(origin: URL, postType: PostType): ObjectContext {
+  const actorId = absolute(origin, paths.home);
+  return { origin, actorId, followersId: actorId, postType };
 }
 
 function previewWarnings(

@@ -4,6 +4,7 @@
  */
 import {
   type CircuitBreakerActivityDrop,
+  type CircuitBreakerOptions,
   type CircuitBreakerState,
   type Context,
   type CreateExponentialBackoffPolicyOptions,
@@ -46,6 +47,8 @@ import {
   followersFirstCursor,
 } from "./collections.ts";
 import type { FollowerStore } from "./followers.ts";
+import { clearUnreachable, onPermanentFailure } from "./gone-servers.ts";
+import { idempotencyKey, withoutQueuedIdempotence } from "./idempotency.ts";
 import {
   type InboxDeps,
   onDeleted,
@@ -67,7 +70,7 @@ import {
   toNote,
 } from "./objects.ts";
 import { heraldUserAgent } from "./outgoing.ts";
-import { onPermanentFailure, type QuietImportOptions } from "./publisher.ts";
+import type { QuietImportOptions } from "./publisher.ts";
 import { onAnnounced, onCreated, onLiked, onUpdated, type ReactionDeps } from "./reactions.ts";
 import { onRelayAccepted, onRelayRejected, type RelayStoreDeps } from "./relays.ts";
 
@@ -119,6 +122,8 @@ export interface FederationOptions {
   readonly quietImport?: QuietImportOptions;
   /** Outgoing delivery retries; default: from a minute up to 12 h apart, for about 4 days. */
   readonly retry?: CreateExponentialBackoffPolicyOptions;
+  /** Overrides `CIRCUIT_BREAKER` (tests shorten its durations). */
+  readonly circuitBreaker?: Pick<CircuitBreakerOptions, "recoveryDelay" | "heldActivityTtl">;
 }
 
 export interface FederationDeps {
@@ -146,23 +151,26 @@ export const DEFAULT_RETRY: CreateExponentialBackoffPolicyOptions = {
 /**
  * Per remote host: a server that is down is not hammered, and its deliveries wait (held in
  * the queue, counted as pending) instead of taking workers from everyone else's. Five
- * failures within ten minutes open the circuit; one probe every 30 minutes after that. Held
- * activities are dropped after 7 days, beyond the ~4 days of retries, so a server that comes
- * back within the retry horizon still gets everything.
+ * failures in a row, with no delivery to the host between them, open the circuit; one probe
+ * every 30 minutes after that. (Not "five within ten minutes": the retries of one story to a
+ * dead server back off past that window, so a small server that is gone for good would never
+ * open it, each story being retried for ~4 days and given up on alone, the server itself never
+ * reported.) Held activities are dropped after 7 days, beyond the ~4 days of retries, so a
+ * server that comes back within the retry horizon still gets everything; a drop reports the
+ * server as unreachable and later stories skip it (`onPermanentFailure` in `publisher.ts`).
  */
 export const CIRCUIT_BREAKER = {
-  failureThreshold: 5,
-  failureWindow: { minutes: 10 },
+  failure: (failures: readonly Temporal.Instant[]) => failures.length >= 5,
   recoveryDelay: { minutes: 30 },
   heldActivityTtl: { days: 7 },
-} as const;
+} satisfies CircuitBreakerOptions;
 
 export function buildFederation(
   options: FederationOptions,
   deps: FederationDeps,
 ): Federation<void> {
   const federation = createFederation<void>({
-    kv: deps.kv,
+    kv: withoutQueuedIdempotence(deps.kv),
     queue: deps.queue,
     origin: options.origin.origin,
     allowPrivateAddress: options.allowPrivateAddress ?? false,
@@ -174,18 +182,32 @@ export function buildFederation(
     // Mastodon and Fedify peers understand draft-cavage; skip the RFC 9421 knock first.
     firstKnock: "draft-cavage-http-signatures-12",
     outboxRetryPolicy: createExponentialBackoffPolicy(options.retry ?? DEFAULT_RETRY),
-    circuitBreaker: { ...CIRCUIT_BREAKER, onStateChange: logCircuit, onActivityDrop: logDrop },
+    circuitBreaker: {
+      ...CIRCUIT_BREAKER,
+      ...options.circuitBreaker,
+      onStateChange: (host, from, to) => circuitChanged(deps.kv, host, from, to),
+      onActivityDrop: logDrop,
+    },
     onOutboxError: (error) => deps.onDeliveryError?.(error),
   });
   registerFederation(federation, options, deps);
   return federation;
 }
 
-function logCircuit(host: string, from: CircuitBreakerState, to: CircuitBreakerState): void {
+async function circuitChanged(
+  kv: KvStore,
+  host: string,
+  from: CircuitBreakerState,
+  to: CircuitBreakerState,
+): Promise<void> {
   if (to === "open") {
     logger.warn("Deliveries to {host} paused: it kept failing; trying again later.", { host });
   } else if (to === "closed") {
     logger.info("Deliveries to {host} resumed.", { host, from });
+    // A server given up on as unreachable answered a held delivery: stories go to it again.
+    if (await clearUnreachable(kv, host)) {
+      logger.info("{host} is reachable again: new posts go to it again.", { host });
+    }
   }
 }
 
@@ -262,7 +284,9 @@ export function registerFederation(
     .on(Activity, onOtherActivity)
     .onUnverifiedActivity(onUnverifiedActivity(inboxDeps))
     .onError((_ctx, error) => logger.error("Inbox activity failed: {error}", { error }))
-    .setSharedKeyDispatcher(() => ({ identifier: username }));
+    .setSharedKeyDispatcher(() => ({ identifier: username }))
+    // Per sender: one actor's activity never makes another's look like a repeat.
+    .withIdempotency(idempotencyKey);
 
   // Collections.
   const outbox = federation.setOutboxDispatcher(
@@ -310,10 +334,11 @@ export function registerFederation(
     toNodeInfo(await store.countPublished()),
   );
 
-  const removeGoneFollowers = onPermanentFailure(followers);
+  // Gone followers are removed, unreachable servers reported and skipped (issue #12.6).
+  const givenUp = onPermanentFailure({ followers, kv: deps.kv, identifier: username });
   federation.setOutboxPermanentFailureHandler(async (ctx, failure) => {
     deps.onDeliveryError?.(failure.error);
-    await removeGoneFollowers(ctx, failure);
+    await givenUp(ctx, failure);
   });
 }
 

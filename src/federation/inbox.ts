@@ -13,6 +13,7 @@ import {
 import { Accept, type Activity, Delete, Follow, isActor, type Undo } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { FollowerStore } from "./followers.ts";
+import { ownsIds } from "./ownership.ts";
 import { forget, type ReactionDeps } from "./reactions.ts";
 
 const logger = getLogger(["herald", "federation", "inbox"]);
@@ -33,7 +34,7 @@ export function onFollowed(deps: InboxDeps) {
   return async (ctx: InboxContext<void>, follow: Follow): Promise<void> => {
     const actorUri = ctx.getActorUri(deps.identifier);
     if (follow.objectId?.href !== actorUri.href) return;
-    if (follow.id == null || follow.actorId == null) return;
+    if (follow.id == null || follow.actorId == null || !ownsIds(follow)) return;
     const follower = await follow.getActor({
       documentLoader: ctx.documentLoader,
       contextLoader: ctx.contextLoader,
@@ -74,7 +75,7 @@ export function onFollowed(deps: InboxDeps) {
 export function onUnfollowed(deps: InboxDeps) {
   return async (ctx: InboxContext<void>, undo: Undo): Promise<void> => {
     const actorId = undo.actorId;
-    if (actorId == null) return;
+    if (actorId == null || !ownsIds(undo)) return;
     // A like or boost is found by its id, whether the Undo embeds it or only names it.
     if (deps.reactions && undo.objectId && (await forget(deps.reactions, undo.objectId, actorId))) {
       return;
@@ -106,7 +107,9 @@ export function onDeleted(deps: InboxDeps) {
   return async (_ctx: InboxContext<void>, deletion: Delete): Promise<void> => {
     const actorId = deletion.actorId;
     const objectId = deletion.objectId;
-    if (actorId == null || objectId == null) return;
+    if (actorId == null || objectId == null || !ownsIds(deletion)) return;
+    // What an actor deletes is its own: itself, or a note of its server.
+    if (objectId.origin !== actorId.origin) return;
     if (objectId.href !== actorId.href) {
       if (deps.reactions) await forget(deps.reactions, objectId, actorId);
       return;

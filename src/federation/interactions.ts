@@ -1,18 +1,21 @@
 /**
- * Replies, likes and boosts the articles received from the fediverse, kept in Fedify's KV store
- * (so every backend, SQLite, PostgreSQL or Redis, holds them, shared by all processes):
+ * Replies, likes and boosts the articles received from the fediverse: the store's interface,
+ * its limits, and the rules every engine follows (`sqlite-interactions.ts`,
+ * `postgres-interactions.ts` implement it; one contract suite runs over both).
  *
- *   ["herald", "interactions", articleId, kind, key] → Interaction
- *   ["herald", "interaction-keys", activityOrNoteId] → [articleId, kind, key]
- *   ["herald", "interactions-changed"] → ISO time of the last change
+ * Ids are owned: an interaction is stored under its id (a reply's note id, a like's or
+ * boost's activity id), and only the actor that stored it may edit or remove it. Nobody
+ * else's `Like`, `Create`, `Update`, `Undo` or `Delete` naming that id changes anything.
  *
- * A reply's key is its note's id; a like's or boost's is its actor's, so an actor counts once.
- * The index lets an `Undo` or `Delete`, which names only the activity or the note, find it.
+ * Storage is bounded and cheap: each article keeps at most `maxPerArticle` interactions,
+ * each actor `maxRepliesPerActor` replies per article, each server `maxRepliesPerServerPerDay`
+ * new replies a day; counts are counters updated with each change, so storing a reply reads a
+ * few index entries whatever the number already stored.
  */
-import type { KvKey, KvStore } from "@fedify/fedify";
 import {
   type HideRule,
   type Interaction,
+  type InteractionCounts,
   type InteractionKind,
   type InteractionReader,
   isHidden,
@@ -20,136 +23,184 @@ import {
 
 export type { Interaction, InteractionActor } from "../interactions.ts";
 
+/** What `add()` did: stored it, or why not. */
+export type AddOutcome =
+  /** Stored: new, or a redelivery or edit by its own author. */
+  | "stored"
+  /** Its author is in `HIDE_REACTIONS_FROM`. */
+  | "hidden"
+  /** Its id is another actor's interaction (or another article's, or another kind's). */
+  | "taken"
+  /** The article keeps as many as it may (`maxPerArticle`). */
+  | "article-full"
+  /** The actor has as many replies on the article as it may (`maxRepliesPerActor`). */
+  | "actor-limit"
+  /** The actor's server sent as many replies today as it may (`maxRepliesPerServerPerDay`). */
+  | "server-limit";
+
 export interface InteractionStore extends InteractionReader {
   /**
-   * Stores (or replaces, for an edited reply) one interaction with an article; false when
-   * the article has as many as it may keep (a flood of them is not worth keeping), or when
-   * its author is hidden (`hide`).
+   * Stores one interaction with an article. A like or boost replaces the same actor's
+   * earlier one (an actor counts once); the same id again from its own author replaces it.
    */
-  add(articleId: string, interaction: Interaction): Promise<boolean>;
-  /**
-   * Removes what `id` (a note or an activity) added, if `actorId` added it: only its author
-   * may take it back. True when something was removed.
-   */
+  add(articleId: string, interaction: Interaction): Promise<AddOutcome>;
+  /** Replaces a reply its own author stored before (an `Update`); false when there is none. */
+  edit(articleId: string, reply: Interaction): Promise<boolean>;
+  /** Removes what `id` (a note or an activity) is, if `actorId` stored it; true when removed. */
   remove(id: string, actorId: string): Promise<boolean>;
   /** Removes everything an actor added (its account was deleted); how many. */
   removeActor(actorId: string): Promise<number>;
 }
 
-const ROOT = ["herald", "interactions"] as const;
-const INDEX = ["herald", "interaction-keys"] as const;
-const CHANGED: KvKey = ["herald", "interactions-changed"];
-
-/** How long a process trusts its last read of the change time (other processes may write). */
-const CHANGE_CHECK_MS = 1000;
-
-const epoch = new Date(0);
-
-type IndexEntry = [articleId: string, kind: InteractionKind, key: string];
-
 /** How many interactions one article keeps at most; beyond, new ones are not stored. */
 export const MAX_INTERACTIONS_PER_ARTICLE = 5000;
+/** Replies of one actor to one article: a conversation, not a flood. */
+export const MAX_REPLIES_PER_ACTOR = 20;
+/** New replies from one server (its host) a day, over all articles. */
+export const MAX_REPLIES_PER_SERVER_PER_DAY = 200;
 
 export interface InteractionStoreOptions {
   /** Default `MAX_INTERACTIONS_PER_ARTICLE`. */
   readonly maxPerArticle?: number;
-  /** Whose interactions are neither stored nor listed (`HIDE_REACTIONS_FROM`). */
+  /** Default `MAX_REPLIES_PER_ACTOR`. */
+  readonly maxRepliesPerActor?: number;
+  /** Default `MAX_REPLIES_PER_SERVER_PER_DAY`. */
+  readonly maxRepliesPerServerPerDay?: number;
+  /** Whose interactions are neither stored nor listed nor counted (`HIDE_REACTIONS_FROM`). */
   readonly hide?: readonly HideRule[];
+  /** The clock, for the day of the per-server quota. */
+  readonly now?: () => Date;
 }
 
-export function createInteractionStore(
-  kv: KvStore,
-  { maxPerArticle = MAX_INTERACTIONS_PER_ARTICLE, hide = [] }: InteractionStoreOptions = {},
-): InteractionStore {
-  let changed: { at: Date; readAt: number } | undefined;
+export type Limits = Required<Omit<InteractionStoreOptions, "hide" | "now">>;
 
-  const entryKey = (articleId: string, kind: InteractionKind, key: string): KvKey => [
-    ...ROOT,
-    articleId,
-    kind,
-    key,
-  ];
-  const keyOf = (interaction: Interaction) =>
-    interaction.kind === "reply" ? interaction.id : interaction.actor.id;
-
-  const touch = async () => {
-    const at = new Date();
-    await kv.set(CHANGED, at.toISOString());
-    changed = { at, readAt: performance.now() };
-  };
-
-  /** What is stored, hidden ones included (an account hidden later was stored before). */
-  const stored = async (articleId: string): Promise<Interaction[]> => {
-    const found: Interaction[] = [];
-    for await (const { value } of kv.list([...ROOT, articleId])) found.push(value as Interaction);
-    return found;
-  };
-  const list = async (articleId: string): Promise<Interaction[]> =>
-    (await stored(articleId))
-      .filter((interaction) => !isHidden(hide, interaction.actor))
-      .sort((a, b) => a.published.localeCompare(b.published));
-
-  const removeAt = async ([articleId, kind, key]: IndexEntry, id: string) => {
-    await kv.delete(entryKey(articleId, kind, key));
-    await kv.delete([...INDEX, id]);
-  };
-
+export function limitsOf(options: InteractionStoreOptions): Limits {
   return {
-    async changedAt() {
-      if (changed === undefined || performance.now() - changed.readAt > CHANGE_CHECK_MS) {
-        const iso = await kv.get<string>(CHANGED);
-        changed = { at: iso === undefined ? epoch : new Date(iso), readAt: performance.now() };
-      }
-      return changed.at;
-    },
-
-    list,
-
-    async counts(articleId) {
-      const all = await list(articleId);
-      const count = (kind: InteractionKind) => all.filter((i) => i.kind === kind).length;
-      return { replies: count("reply"), likes: count("like"), boosts: count("boost") };
-    },
-
-    async add(articleId, interaction) {
-      const key = keyOf(interaction);
-      const entry: IndexEntry = [articleId, interaction.kind, key];
-      // A second like by the same actor replaces the first: drop the first one's index entry.
-      if (isHidden(hide, interaction.actor)) return false;
-      const previous = await kv.get<Interaction>(entryKey(...entry));
-      if (previous === undefined && (await stored(articleId)).length >= maxPerArticle) {
-        return false;
-      }
-      if (previous !== undefined && previous.id !== interaction.id) {
-        await kv.delete([...INDEX, previous.id]);
-      }
-      await kv.set(entryKey(...entry), interaction);
-      await kv.set([...INDEX, interaction.id], entry);
-      await touch();
-      return true;
-    },
-
-    async remove(id, actorId) {
-      const entry = await kv.get<IndexEntry>([...INDEX, id]);
-      if (entry === undefined) return false;
-      const interaction = await kv.get<Interaction>(entryKey(...entry));
-      if (interaction !== undefined && interaction.actor.id !== actorId) return false;
-      await removeAt(entry, id);
-      await touch();
-      return interaction !== undefined;
-    },
-
-    async removeActor(actorId) {
-      const mine: { entry: IndexEntry; id: string }[] = [];
-      for await (const { key, value } of kv.list([...ROOT])) {
-        const interaction = value as Interaction;
-        if (interaction.actor.id !== actorId) continue;
-        const [, , articleId, kind, entryKey] = key as unknown as string[];
-        mine.push({ entry: [articleId, kind, entryKey] as IndexEntry, id: interaction.id });
-      }
-      for (const { entry, id } of mine) await removeAt(entry, id);
-      if (mine.length > 0) await touch();
-      return mine.length;
-    },
+    maxPerArticle: options.maxPerArticle ?? MAX_INTERACTIONS_PER_ARTICLE,
+    maxRepliesPerActor: options.maxRepliesPerActor ?? MAX_REPLIES_PER_ACTOR,
+    maxRepliesPerServerPerDay: options.maxRepliesPerServerPerDay ?? MAX_REPLIES_PER_SERVER_PER_DAY,
   };
 }
+
+/** Where an id is stored already. */
+export interface Owner {
+  readonly actorId: string;
+  readonly articleId: string;
+  readonly kind: InteractionKind;
+}
+
+/** What an engine reads (in one transaction) before `planAdd()` decides. */
+export interface AddFacts {
+  /** Who holds the interaction's id already, if anyone. */
+  readonly owner: Owner | undefined;
+  /** A like or boost: the id of the same actor's earlier one on the article. */
+  readonly previous: string | undefined;
+  /** Interactions the article keeps (its counters' sum). */
+  readonly total: number;
+  /** The actor's replies to the article. */
+  readonly byActor: number;
+  /** Replies stored today from the actor's server. */
+  readonly byServerToday: number;
+}
+
+/** What an engine then writes; `count` moves the counters and the server's quota. */
+export type AddPlan =
+  | { readonly outcome: Exclude<AddOutcome, "stored"> }
+  | { readonly outcome: "stored"; readonly replace: "same-id" }
+  | { readonly outcome: "stored"; readonly replace: "previous"; readonly previous: string }
+  | { readonly outcome: "stored"; readonly replace: "none" };
+
+/** The rules of `add()`, the same for every engine. */
+export function planAdd(
+  articleId: string,
+  interaction: Interaction,
+  facts: AddFacts,
+  limits: Limits,
+): AddPlan {
+  const { owner } = facts;
+  if (owner !== undefined) {
+    const same =
+      owner.actorId === interaction.actor.id &&
+      owner.articleId === articleId &&
+      owner.kind === interaction.kind;
+    return same ? { outcome: "stored", replace: "same-id" } : { outcome: "taken" };
+  }
+  if (facts.previous !== undefined) {
+    return { outcome: "stored", replace: "previous", previous: facts.previous };
+  }
+  if (facts.total >= limits.maxPerArticle) return { outcome: "article-full" };
+  if (interaction.kind === "reply") {
+    if (facts.byActor >= limits.maxRepliesPerActor) return { outcome: "actor-limit" };
+    if (facts.byServerToday >= limits.maxRepliesPerServerPerDay) {
+      return { outcome: "server-limit" };
+    }
+  }
+  return { outcome: "stored", replace: "none" };
+}
+
+/** The server an actor is on, as quotas and `{ domain }` hide rules see it: its host. */
+export function serverOf(actorId: string): string {
+  return URL.parse(actorId)?.host.toLowerCase() ?? "";
+}
+
+/** The UTC day of `at`, `2026-11-29`: the per-server quota's period. */
+export function dayOf(at: Date): string {
+  return at.toISOString().slice(0, 10);
+}
+
+/** The columns the hide rules look at, stored with each interaction. */
+export function hideColumns(interaction: Interaction) {
+  return {
+    server: serverOf(interaction.actor.id),
+    handle: interaction.actor.handle?.toLowerCase() ?? null,
+  };
+}
+
+/**
+ * The hide rules, split by the column each one tests: actor ids, `@user@host` handles
+ * (lower case), and servers (a domain and its subdomains: `server = d OR server LIKE '%.d'`).
+ */
+export function hideLists(rules: readonly HideRule[]) {
+  const actors: string[] = [];
+  const handles: string[] = [];
+  const domains: string[] = [];
+  for (const rule of rules) {
+    if ("actor" in rule) actors.push(rule.actor);
+    else if ("domain" in rule) domains.push(rule.domain.toLowerCase());
+    else handles.push(`@${rule.user}@${rule.host}`.toLowerCase());
+  }
+  return { actors, handles, domains };
+}
+
+/** A `LIKE` pattern (escape `\`) matching hosts under `domain`. */
+export function subdomainPattern(domain: string): string {
+  return `%.${domain.replace(/[\\%_]/g, (c) => `\\${c}`)}`;
+}
+
+/** Whether `reply` may replace what `owner` stored: the same actor's reply to the same article. */
+export function isOwnReply(owner: Owner, articleId: string, reply: Interaction): boolean {
+  return (
+    owner.kind === "reply" &&
+    reply.kind === "reply" &&
+    owner.actorId === reply.actor.id &&
+    owner.articleId === articleId
+  );
+}
+
+/** An `Owner` from a row with `actor_id`, `article_id` and `kind` columns. */
+export function ownerOf(row: Record<string, unknown>): Owner {
+  return {
+    actorId: String(row.actor_id),
+    articleId: String(row.article_id),
+    kind: row.kind as InteractionKind,
+  };
+}
+
+export function countsOf(counts: Record<InteractionKind, number>): InteractionCounts {
+  return { replies: counts.reply, likes: counts.like, boosts: counts.boost };
+}
+
+/** How long a process trusts its last read of the change time (other processes may write). */
+export const CHANGE_CHECK_MS = 1000;
+
+export { isHidden };

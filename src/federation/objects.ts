@@ -15,6 +15,7 @@ import {
   Tombstone,
   Update,
 } from "@fedify/vocab";
+import sanitizeHtml from "sanitize-html";
 import type { Article, ChangeEvent } from "../article.ts";
 import { escapeHtml, unescapeHtml } from "../escape.ts";
 import { absoluteUrls, imageType, imageUrl, inlineImages } from "../links.ts";
@@ -73,10 +74,13 @@ export function toArticleObject(
 ): ArticleObject {
   return new ArticleObject({
     ...commonFields(article, ctx, options),
+    // ActivityStreams 2.0: `name` is plain text, `summary` and `content` are HTML
+    // (https://www.w3.org/TR/activitystreams-vocabulary/#dfn-summary), so the summary, plain
+    // text like the title, is escaped: `a < b` must not reach Mastodon as a tag.
     name: article.title,
     // Mastodon shows an Article as name + summary + link and drops `content`, so the
     // summary must never be empty.
-    summary: summaryOf(article),
+    summary: escapeHtml(summaryOf(article)),
     contents: contentsOf(contentOf(article, ctx), article.language),
   });
 }
@@ -225,16 +229,23 @@ export function summaryOf(article: Article): string {
   return text.length > 500 ? `${text.slice(0, 499).trimEnd()}…` : text;
 }
 
-/** The text of sanitised HTML, on one line. */
+/** Elements that separate words: their tags become spaces in `htmlToText()`. */
+const blockTags = [
+  ...["p", "br", "div", "li", "ul", "ol", "blockquote", "pre", "figure", "figcaption"],
+  ...["h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th"],
+];
+
+/**
+ * The text a reader sees of HTML, on one line: what Mastodon shows of a `summary` or `content`.
+ * sanitize-html reads it as a browser does (every entity decoded; script and style dropped
+ * with their text) and keeps only the block tags, bare; it escapes `<` in text, so those
+ * tags are the only `<…>` left, and become spaces.
+ */
 export function htmlToText(html: string): string {
-  const text = html
-    .replace(
-      /<\/?(p|br|div|li|ul|ol|h[1-6]|blockquote|pre|figure|figcaption|tr|td|th)\b[^>]*>/gi,
-      " ",
-    )
-    .replace(/<[^>]*>/g, "")
-    .replace(/&nbsp;/g, " ");
-  return unescapeHtml(text).replace(/\s+/g, " ").trim();
+  const blocks = sanitizeHtml(html, { allowedTags: blockTags, allowedAttributes: {} });
+  return unescapeHtml(blocks.replace(/<[^>]*>/g, " "))
+    .replace(/\s+/g, " ")
+    .trim();
 }
 
 function latest(a: Date, b: Date): Date {

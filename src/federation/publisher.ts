@@ -2,12 +2,11 @@
  * Pushes change events to followers: created → `Create`, updated → `Update`,
  * deleted → `Delete` (a `Tombstone`), through Fedify's persistent queue.
  */
-import type { Context, Federation, OutboxPermanentFailureHandler } from "@fedify/fedify";
+import type { Context, Federation } from "@fedify/fedify";
 import type { Recipient } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { ChangeEvent } from "../article.ts";
 import { DEFAULT_USERNAME } from "./actor.ts";
-import type { FollowerStore } from "./followers.ts";
 import {
   DEFAULT_POST_TYPE,
   objectContextOf,
@@ -39,6 +38,8 @@ export interface PublisherDeps {
   readonly firstScan: () => Promise<Date | undefined>;
   /** The accepted relays' inboxes (`relayRecipients()`), which also get every activity. */
   readonly relays?: () => Promise<readonly Recipient[]>;
+  /** Servers given up on as unreachable (`unreachableOrigins()` of `gone-servers.ts`): skipped. */
+  readonly unreachable?: () => Promise<readonly URL[]>;
 }
 
 export interface PublisherOptions {
@@ -74,6 +75,7 @@ export function createFederationPublisher(
     const ctx: Context<void> = federation.createContext(options.origin, undefined);
     const objects = objectContextOf(ctx, username, postType);
     const relays = events.length === 0 ? [] : ((await deps.relays?.()) ?? []);
+    const skipped = events.length === 0 ? [] : ((await deps.unreachable?.()) ?? []);
     for (const event of events) {
       if (event.type === "created") {
         if (importScanAt != null && event.at.getTime() <= importScanAt) {
@@ -98,33 +100,24 @@ export function createFederationPublisher(
         // FEP-8fcf: lets Mastodon drop follows we no longer know about.
         syncCollection: true,
         orderingKey,
+        excludeBaseUris: [...skipped],
       });
       // Every post is public: relays get them all.
       if (relays.length > 0) {
         await ctx.sendActivity({ identifier: username }, [...relays], activity, { orderingKey });
       }
-      logger.info("Queued {type} of {slug} for followers{relays}.", {
+      logger.info("Queued {type} of {slug} for followers{relays}{skipped}.", {
         type: activityName[event.type],
         slug: event.article.slug,
         relays:
           relays.length === 0 ? "" : ` and ${relays.length} relay${relays.length === 1 ? "" : "s"}`,
+        skipped:
+          skipped.length === 0
+            ? ""
+            : `, not for those on ${skipped.map((origin) => origin.host).join(", ")} (unreachable)`,
       });
     }
   };
 }
 
 const activityName = { created: "Create", updated: "Update", deleted: "Delete" } as const;
-
-/** A follower's own inbox answers 410 Gone: the account is gone, stop delivering to it. */
-export function onPermanentFailure(followers: FollowerStore): OutboxPermanentFailureHandler<void> {
-  return async (_ctx, failure) => {
-    if (failure.reason !== "http" || failure.statusCode !== 410) return;
-    for (const actorId of failure.actorIds) {
-      const follower = await followers.get(actorId);
-      // A shared inbox speaks for a whole server, not for one account.
-      if (follower == null || follower.inbox.href !== failure.inbox.href) continue;
-      await followers.removeByActor(actorId);
-      logger.info("Removed follower {actor}: its inbox is gone.", { actor: actorId.href });
-    }
-  };
-}

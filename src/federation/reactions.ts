@@ -18,7 +18,15 @@ import {
 } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import { sanitizeRemoteHtml } from "../source/sanitize.ts";
-import type { Interaction, InteractionActor, InteractionStore } from "./interactions.ts";
+import {
+  type AddOutcome,
+  dayOf,
+  type Interaction,
+  type InteractionActor,
+  type InteractionStore,
+  serverOf,
+} from "./interactions.ts";
+import { ownsIds } from "./ownership.ts";
 
 const logger = getLogger(["herald", "federation", "reactions"]);
 
@@ -34,30 +42,33 @@ export interface ReactionDeps {
 
 /** `Create` of a note replying to an article: a reply, shown on its page. */
 export function onCreated(deps: ReactionDeps) {
+  const tell = notKept();
   return async (ctx: InboxContext<void>, create: Create): Promise<void> => {
-    await keepReply(ctx, deps, create, false);
+    await keepReply(ctx, deps, create, tell);
   };
 }
 
-/** `Update` of a reply we keep: its new text replaces the old. */
+/** `Update` of a reply we keep, by its author: its new text replaces the old. */
 export function onUpdated(deps: ReactionDeps) {
   return async (ctx: InboxContext<void>, update: Update): Promise<void> => {
-    await keepReply(ctx, deps, update, true);
+    await keepReply(ctx, deps, update, "edit");
   };
 }
 
 /** `Like` of an article. */
 export function onLiked(deps: ReactionDeps) {
+  const tell = notKept();
   return async (ctx: InboxContext<void>, like: Like): Promise<void> => {
-    await keepReaction(ctx, deps, like, "like");
+    await keepReaction(ctx, deps, like, "like", tell);
   };
 }
 
 /** `Announce` (boost) of an article. */
 export function onAnnounced(deps: ReactionDeps) {
+  const tell = notKept();
   return async (ctx: InboxContext<void>, announce: Announce): Promise<void> => {
     if (!isPublic(announce)) return;
-    await keepReaction(ctx, deps, announce, "boost");
+    await keepReaction(ctx, deps, announce, "boost", tell);
   };
 }
 
@@ -68,41 +79,48 @@ export async function forget(deps: ReactionDeps, id: URL, actorId: URL): Promise
   return removed;
 }
 
+/** A `Create` (told why a reply was not kept) or an `Update` (an edit, or nothing). */
 async function keepReply(
   ctx: InboxContext<void>,
   deps: ReactionDeps,
   activity: Create | Update,
-  edit: boolean,
+  mode: Tell | "edit",
 ): Promise<void> {
+  if (!ownsIds(activity)) return;
   const note = await activity.getObject(loaders(ctx));
   if (!(note instanceof Note || note instanceof ArticleObject)) return;
   const target = note.replyTargetId;
   if (note.id == null || target == null || activity.actorId == null) return;
   const articleId = await deps.articleOf(target);
   if (articleId === undefined) return;
-  // Only the author's own server speaks for the note, and only public replies are shown.
+  // Only the author speaks for the note, from its own server, and only public replies are shown.
   if (note.attributionId?.href !== activity.actorId.href) return;
-  if (note.id.origin !== activity.actorId.origin || !isPublic(note)) return;
-  if (edit && (await deps.interactions.list(articleId)).every((i) => i.id !== note.id?.href)) {
-    return;
-  }
+  if (!ownsIds(note, activity.actorId) || !isPublic(note)) return;
   const contentHtml = sanitizeRemoteHtml(String(note.content ?? ""));
   if (contentHtml === "" || contentHtml.length > MAX_REPLY_HTML) return;
   const actor = await actorOf(ctx, activity);
   if (actor === undefined) return;
   const url = linkOf(note.url);
-  const stored = await deps.interactions.add(articleId, {
+  const reply: Interaction = {
     kind: "reply",
     id: note.id.href,
     actor,
     ...(url === undefined ? {} : { url }),
     contentHtml,
-    published: (note.published == null
-      ? (deps.now?.() ?? new Date())
-      : new Date(note.published.epochMilliseconds)
-    ).toISOString(),
-  });
-  if (!stored) return notKept(articleId);
+    published: publishedAt(note, deps.now?.() ?? new Date()).toISOString(),
+  };
+  if (mode === "edit") {
+    // Only a reply its author stored before: nobody else's, and no new one by `Update`.
+    if (await deps.interactions.edit(articleId, reply)) {
+      logger.info("{actor} edited a reply to article {article}.", {
+        actor: actor.id,
+        article: articleId,
+      });
+    }
+    return;
+  }
+  const outcome = await deps.interactions.add(articleId, reply);
+  if (outcome !== "stored") return mode(outcome, articleId, reply);
   logger.info("{actor} replied to article {article}.", { actor: actor.id, article: articleId });
 }
 
@@ -111,7 +129,9 @@ async function keepReaction(
   deps: ReactionDeps,
   activity: Like | Announce,
   kind: "like" | "boost",
+  tell: Tell,
 ): Promise<void> {
+  if (!ownsIds(activity)) return;
   const target = activity.objectId;
   if (activity.id == null || target == null || activity.actorId == null) return;
   const articleId = await deps.articleOf(target);
@@ -124,7 +144,8 @@ async function keepReaction(
     actor,
     published: (deps.now?.() ?? new Date()).toISOString(),
   };
-  if (!(await deps.interactions.add(articleId, interaction))) return notKept(articleId);
+  const outcome = await deps.interactions.add(articleId, interaction);
+  if (outcome !== "stored") return tell(outcome, articleId, interaction);
   logger.info("{actor} {did} article {article}.", {
     actor: actor.id,
     did: kind === "like" ? "liked" : "boosted",
@@ -132,11 +153,65 @@ async function keepReaction(
   });
 }
 
-/** Why `add()` kept nothing: the author is in HIDE_REACTIONS_FROM, or the article is full. */
-function notKept(articleId: string): void {
-  logger.info("Not kept for article {article}: a hidden account, or as many as it keeps.", {
-    article: articleId,
-  });
+/** Says why `add()` kept nothing. */
+type Tell = (outcome: Exclude<AddOutcome, "stored">, articleId: string, i: Interaction) => void;
+
+/** Remembered reasons before they are forgotten (and may be said again). */
+const MAX_SAID = 10_000;
+
+/**
+ * A `Tell` that says each limit once when it is hit (per article, per actor and article,
+ * per server and day), not once per refused item: a flood must not flood the log too.
+ */
+function notKept(): Tell {
+  const said = new Set<string>();
+  const once = (key: string, say: () => void) => {
+    if (said.has(key)) return;
+    if (said.size >= MAX_SAID) said.clear();
+    said.add(key);
+    say();
+  };
+  return (outcome, articleId, { id, actor }) => {
+    const article = articleId;
+    switch (outcome) {
+      case "hidden":
+        return logger.debug("Not kept: {actor} is hidden.", { actor: actor.id });
+      case "taken":
+        return logger.warn("Refused {id} from {actor}: that id is someone else's.", {
+          id,
+          actor: actor.id,
+        });
+      case "article-full":
+        return once(`${outcome} ${article}`, () =>
+          logger.warn("Article {article} keeps no more replies, likes or boosts: it is full.", {
+            article,
+          }),
+        );
+      case "actor-limit":
+        return once(`${outcome} ${actor.id} ${article}`, () =>
+          logger.warn(
+            "{actor} has as many replies to article {article} as one may; no more kept.",
+            {
+              actor: actor.id,
+              article,
+            },
+          ),
+        );
+      case "server-limit": {
+        const server = serverOf(actor.id);
+        return once(`${outcome} ${server} ${dayOf(new Date())}`, () =>
+          logger.warn(
+            "{server} sent as many replies today as one server may; no more kept today.",
+            {
+              server,
+            },
+          ),
+        );
+      }
+      default:
+        return outcome satisfies never;
+    }
+  };
 }
 
 /** The sender, as shown beside its reply: name, `@user@host`, profile link. */
@@ -156,6 +231,15 @@ async function actorOf(
     ...(username ? { handle: `@${username}@${actor.id.host}` } : {}),
     url,
   };
+}
+
+/**
+ * When a reply was written: its `published`, but never later than now, so that no reply can
+ * stay first on the page (newest first) by claiming a time to come.
+ */
+function publishedAt(note: ObjectType, now: Date): Date {
+  const claimed = note.published?.epochMilliseconds;
+  return claimed === undefined || claimed > now.getTime() ? now : new Date(claimed);
 }
 
 function isPublic(object: ObjectType | Activity): boolean {

@@ -18,3 +18,14 @@ export function toDate(instant: Temporal.Instant): Date {
 function isInstant(value: unknown): value is Temporal.Instant {
   return Object.prototype.toString.call(value) === "[object Temporal.Instant]";
 }
+
+/** A duration of `milliseconds`, e.g. a key–value store entry's `ttl`. */
+export function toDuration(milliseconds: number): Temporal.Duration {
+  const duration: unknown = Polyfill.Duration.from({ milliseconds });
+  if (!isDuration(duration)) throw new TypeError("The Temporal polyfill did not make a Duration.");
+  return duration;
+}
+
+function isDuration(value: unknown): value is Temporal.Duration {
+  return Object.prototype.toString.call(value) === "[object Temporal.Duration]";
+}

@@ -1,78 +1,23 @@
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import {
-  AS_CONTEXT,
-  type JsonObject,
-  PUBLIC_COLLECTION,
-  startFakeRemote,
-} from "../helpers/fake-remote.ts";
-import { heraldFolders, startHerald } from "../helpers/herald-process.ts";
-
-/** Polls `read` until `check` passes (it throws while it does not), for up to 15 s. */
-async function eventually<T>(read: () => Promise<T>, check: (value: T) => void): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const value = await read();
-    try {
-      check(value);
-      return value;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-}
-
-const page = async (url: URL) => (await fetch(url)).text();
+import { type JsonObject, PUBLIC_COLLECTION, startFakeRemote } from "../helpers/fake-remote.ts";
+import { createOf, eventually, publishReactedArticle, replyNote } from "../helpers/reactions.ts";
 
 describe("Replies, likes and boosts from the fediverse", () => {
   it("shows them on the article page and counts them in the JSON Feed until their authors take them back", async () => {
-    const folders = heraldFolders();
     const remote = await startFakeRemote({ users: ["alice", "bob", "carol", "mallory", "troll"] });
     onTestFinished(() => remote.close());
-    const herald = await startHerald(folders, {
-      env: { HIDE_REACTIONS_FROM: `@troll@${remote.host}` },
+    const article = await publishReactedArticle(remote, {
+      HIDE_REACTIONS_FROM: `@troll@${remote.host}`,
     });
-    const { actorUrl, sharedInbox } = await remote.lookup(`news@${herald.origin.host}`);
-    const inbox = sharedInbox ?? new URL("/inbox", herald.origin);
-    await remote.follow("alice", actorUrl);
-    await remote.waitFor((a) => a.type === "Accept", { timeoutMs: 15_000 });
-
-    writeFileSync(
-      join(folders.articles, "wahl.md"),
-      "---\ntitle: Wahl in Weißrussland\nlanguage: de\n---\nDie Straße war voller Menschen.",
-    );
-    const created = await remote.waitFor((a) => a.type === "Create", { timeoutMs: 15_000 });
-    const article = (created.activity as JsonObject).object as JsonObject;
-    const objectId = String(article.id);
-    const articleUrl = new URL(String(article.url));
-    const feedUrl = new URL("/feed.json", herald.origin);
-    const send = async (user: string, activity: JsonObject) => {
-      const result = await remote.post(user, inbox, { "@context": AS_CONTEXT, ...activity });
-      expect(result.status, JSON.stringify(activity)).toBeLessThan(300);
-    };
+    const { objectId, inbox } = article;
+    const page = article.page;
+    const counts = article.counts;
+    const send = (user: string, activity: JsonObject) => article.send(remote, user, activity);
     const actor = (user: string) => remote.actorUrl(user).href;
-    const note = (user: string, n: number, content: string, to = [PUBLIC_COLLECTION]) => ({
-      id: `${actor(user)}/statuses/${n}`,
-      type: "Note",
-      attributedTo: actor(user),
-      inReplyTo: objectId,
-      content,
-      url: new URL(`/@${user}/${n}`, remote.origin).href,
-      published: "2026-11-29T08:00:00Z",
-      to,
-      cc: [`${actor(user)}/followers`],
-    });
-
+    const note = (user: string, n: number, content: string, to = [PUBLIC_COLLECTION]) =>
+      replyNote(remote, user, n, objectId, content, to);
     const create = (user: string, object: ReturnType<typeof note>) =>
-      send(user, {
-        id: `${object.id}/activity`,
-        type: "Create",
-        actor: actor(user),
-        object,
-        to: object.to,
-      });
+      send(user, createOf(remote, user, object));
 
     // A public reply, with markup a page must not run.
     const reply = note(
@@ -125,9 +70,8 @@ describe("Replies, likes and boosts from the fediverse", () => {
       object: objectId,
     });
 
-    const html = await eventually(
-      () => page(articleUrl),
-      (text) => expect(text).toContain("1 reply · 2 likes · 1 boost"),
+    const html = await eventually(page, (text) =>
+      expect(text).toContain("1 reply · 2 likes · 1 boost"),
     );
     expect(html).toContain("Starker Bericht");
     expect(html).toContain(`href="${new URL("/@alice", remote.origin).href}"`);
@@ -147,10 +91,6 @@ describe("Replies, likes and boosts from the fediverse", () => {
     ]) {
       expect(html).not.toContain(bad);
     }
-    const counts = async () => {
-      const feed = (await (await fetch(feedUrl)).json()) as { items: JsonObject[] };
-      return feed.items.find((item) => item.id === objectId)?._herald;
-    };
     expect(await counts()).toEqual({ replies: 1, likes: 2, boosts: 1 });
 
     // An edited reply replaces the old text.
@@ -166,13 +106,10 @@ describe("Replies, likes and boosts from the fediverse", () => {
       object: edited,
       to: reply.to,
     });
-    await eventually(
-      () => page(articleUrl),
-      (text) => {
-        expect(text).toContain("Korrigiert: ein starker Bericht.");
-        expect(text).not.toContain("Starker Bericht");
-      },
-    );
+    await eventually(page, (text) => {
+      expect(text).toContain("Korrigiert: ein starker Bericht.");
+      expect(text).not.toContain("Starker Bericht");
+    });
 
     // Only its author can take something back: mallory cannot undo bob's like.
     await send("mallory", {
@@ -207,8 +144,23 @@ describe("Replies, likes and boosts from the fediverse", () => {
     });
     await remote.deleteActor("carol", { inboxes: [inbox] });
     await eventually(counts, (value) => expect(value).toEqual({ replies: 0, likes: 0, boosts: 0 }));
-    const after = await page(articleUrl);
+    const after = await page();
     expect(after).not.toContain("Korrigiert");
     expect(after).not.toContain('class="reactions"');
+  });
+
+  it("dates a reply that claims a time to come at its arrival, so it cannot stay first", async () => {
+    const remote = await startFakeRemote({ users: ["alice"] });
+    onTestFinished(() => remote.close());
+    const article = await publishReactedArticle(remote);
+    const reply = {
+      ...replyNote(remote, "alice", 1, article.objectId, "<p>Aus der Zukunft</p>"),
+      published: "2099-01-01T00:00:00Z",
+    };
+    await article.send(remote, "alice", createOf(remote, "alice", reply));
+    const html = await eventually(article.page, (text) =>
+      expect(text).toContain("Aus der Zukunft"),
+    );
+    expect(html).not.toContain("2099");
   });
 });

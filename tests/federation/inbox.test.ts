@@ -4,12 +4,14 @@ import {
   FetchError,
   getDocumentLoader,
   type InboxContext,
+  MemoryKvStore,
   type RequestContext,
 } from "@fedify/fedify";
 import { createFederation, createInboxContext, createRequestContext } from "@fedify/testing";
 import { Accept, Create, Delete, Endpoints, Follow, Note, Person, Undo } from "@fedify/vocab";
 import { beforeEach, describe, expect, it } from "vitest";
 import { createSqliteFollowerStore, type FollowerStore } from "../../src/federation/followers.ts";
+import { onPermanentFailure } from "../../src/federation/gone-servers.ts";
 import {
   type InboxDeps,
   onDeleted,
@@ -17,7 +19,6 @@ import {
   onUnfollowed,
   onUnverifiedActivity,
 } from "../../src/federation/inbox.ts";
-import { onPermanentFailure } from "../../src/federation/publisher.ts";
 import { PUBLISHED } from "./fixtures.ts";
 
 const ACTOR = new URL("https://news.test/users/news");
@@ -223,7 +224,7 @@ describe("onPermanentFailure()", () => {
       followId: new URL("https://c.test/follows/1"),
       createdAt: PUBLISHED,
     });
-    const handler = onPermanentFailure(followers);
+    const handler = onPermanentFailure({ followers, kv: new MemoryKvStore(), identifier: "news" });
     const failure = (inbox: string, actorIds: URL[]) =>
       ({
         reason: "http",

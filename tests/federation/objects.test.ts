@@ -137,7 +137,8 @@ describe("toArticleObject()", () => {
     const fromText = toArticleObject(anArticle({ summary: "  " }), ctx);
     expect(fromText.summary?.toString()).toBe("Grüße aus der Redaktion.");
     const fromTitle = toArticleObject(anArticle({ summary: "", contentHtml: "<p></p>" }), ctx);
-    expect(fromTitle.summary?.toString()).toBe("Hello, <world>");
+    // The summary is HTML (ActivityStreams 2.0): the title, plain text, is escaped in it.
+    expect(fromTitle.summary?.toString()).toBe("Hello, &lt;world&gt;");
   });
 });
 

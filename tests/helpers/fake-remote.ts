@@ -69,8 +69,11 @@ export interface FakeKeyPair {
   readonly privateKeyPem: string;
 }
 
-/** How the inboxes answer: normally, 500, 410, or never (the socket stays open until `close()`). */
-export type FakeRemoteMode = "ok" | "down-500" | "gone-410" | "hang";
+/**
+ * How the inboxes answer: normally, 500, 410, or never (the socket stays open until `close()`);
+ * `server-gone`: the whole server is gone, every request (inboxes, actors, WebFinger) answers 410.
+ */
+export type FakeRemoteMode = "ok" | "down-500" | "gone-410" | "hang" | "server-gone";
 
 export interface FakeRemoteOptions {
   /** Listen port on 127.0.0.1; 0 (default) picks a free one. */
@@ -429,7 +432,7 @@ async function start(
     };
     if (modeNow !== "ok") {
       // "hang" answers nothing; close() drops the socket.
-      const status = modeNow === "down-500" ? 500 : modeNow === "gone-410" ? 410 : 0;
+      const status = { "down-500": 500, "gone-410": 410, "server-gone": 410, hang: 0 }[modeNow];
       return refuse(status, `inbox mode is ${modeNow}`);
     }
     if (body === undefined) return refuse(413, "Body too large");
@@ -469,6 +472,7 @@ async function start(
     if (req.method !== "GET" && req.method !== "HEAD") {
       return answer(res, 405, { error: "method not allowed" });
     }
+    if (mode === "server-gone") return answer(res, 410, { error: "gone" });
     if (path === "/.well-known/webfinger") {
       const resource = url.searchParams.get("resource") ?? "";
       if (resource === "") return answer(res, 400, { error: "resource is required" });
