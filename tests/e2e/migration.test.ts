@@ -1,19 +1,11 @@
-import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
 import packageJson from "../../package.json" with { type: "json" };
 import { type FakeRemote, type JsonObject, startFakeRemote } from "../helpers/fake-remote.ts";
-import {
-  type HeraldFolders,
-  type HeraldProcess,
-  heraldFolders,
-  startHerald,
-} from "../helpers/herald-process.ts";
+import { type HeraldProcess, heraldFolders, startHerald } from "../helpers/herald-process.ts";
+import { runMove } from "../helpers/move.ts";
 import { type ThrowawayCert, throwawayCert } from "../helpers/tls.ts";
-
-const moveCli = fileURLToPath(new URL("../../src/cli/move.ts", import.meta.url));
 
 /**
  * Herald (and `npm run move`) trusting a throwaway certificate, as a real server's is trusted:
@@ -33,34 +25,6 @@ async function fediverse(herald: HeraldProcess, tls: ThrowawayCert) {
   return { remote, actorUrl };
 }
 
-/** `npm run move -- …` with the environment Herald runs with. */
-function runMove(
-  folders: HeraldFolders,
-  herald: HeraldProcess,
-  tls: ThrowawayCert,
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [moveCli, ...args], {
-    cwd: folders.root,
-    env: {
-      ...process.env,
-      PORT: String(herald.port),
-      PUBLIC_URL: herald.origin.origin,
-      ALLOW_PRIVATE_ADDRESS: "true",
-      ARTICLES_DIR: folders.articles,
-      DATA_DIR: folders.data,
-      KEYS_DIR: folders.keys,
-      ...trusting(tls),
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  return new Promise((resolve) => child.once("exit", (code) => resolve({ code, stdout, stderr })));
-}
-
 const ofType = (remote: FakeRemote, type: string) =>
   remote.received({ type, verified: true }).map((r) => r.activity as JsonObject);
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -73,14 +37,14 @@ describe("Moving the account, end to end", () => {
     const herald = await startHerald(folders, { env: trusting(tls) });
     const { remote, actorUrl } = await fediverse(herald, tls);
 
-    const result = await runMove(folders, herald, tls, [`@${remote.handle("bob")}`]);
+    const result = await runMove(folders, herald, [`@${remote.handle("bob")}`], trusting(tls));
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`add ${actorUrl.href} as an alias`);
     await pause(1500);
     expect(ofType(remote, "Move")).toEqual([]);
     expect((await remote.fetchObject(actorUrl)).movedTo).toBeUndefined();
 
-    const usage = await runMove(folders, herald, tls, []);
+    const usage = await runMove(folders, herald, [], trusting(tls));
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain("Usage: npm run move -- @new@host");
   });
@@ -91,11 +55,11 @@ describe("Moving the account, end to end", () => {
     const herald = await startHerald(folders, { env: trusting(tls) });
     const { remote, actorUrl } = await fediverse(herald, tls);
 
-    const refused = await runMove(folders, herald, tls, [`@${remote.handle("bob")}`]);
+    const refused = await runMove(folders, herald, [`@${remote.handle("bob")}`], trusting(tls));
     expect(refused.code).toBe(1);
     remote.setAliases("bob", [actorUrl]);
     // Seconds later, well within the five minutes Fedify keeps a fetched document.
-    const moved = await runMove(folders, herald, tls, [`@${remote.handle("bob")}`]);
+    const moved = await runMove(folders, herald, [`@${remote.handle("bob")}`], trusting(tls));
     expect(moved.stderr).toBe("");
     expect(moved.code).toBe(0);
     const bobFetches = remote
@@ -115,12 +79,17 @@ describe("Moving the account, end to end", () => {
     const bob = remote.actorUrl("bob");
     remote.setAliases("bob", [actorUrl]);
 
-    const dry = await runMove(folders, herald, tls, [`@${remote.handle("bob")}`, "--dry-run"]);
+    const dry = await runMove(
+      folders,
+      herald,
+      [`@${remote.handle("bob")}`, "--dry-run"],
+      trusting(tls),
+    );
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain("1 follower would be asked");
     expect((await remote.fetchObject(actorUrl)).movedTo).toBeUndefined();
 
-    const result = await runMove(folders, herald, tls, [`@${remote.handle("bob")}`]);
+    const result = await runMove(folders, herald, [`@${remote.handle("bob")}`], trusting(tls));
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("Queued a Move for 1 follower.");
