@@ -19,6 +19,7 @@ import {
   spawnHerald,
 } from "../helpers/herald-spawn.ts";
 import { runMove } from "../helpers/move.ts";
+import { eventually } from "../helpers/reactions.ts";
 import {
   type JsonObject,
   type SnacServer,
@@ -47,25 +48,6 @@ const skip = skipUnlessRoot("the snac2 interop suite");
 const heraldOrigin = new URL(`https://${TEST_HOSTS.herald.name}`);
 const heraldActor = new URL("/users/news", heraldOrigin);
 const heraldHandle = `@news@${TEST_HOSTS.herald.name}`;
-
-/** Polls `read` until `check` passes (it throws while it does not). */
-async function eventually<T>(
-  read: () => T | Promise<T>,
-  check: (value: T) => void,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    try {
-      check(value);
-      return value;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-}
 
 const asList = (value: unknown): unknown[] =>
   Array.isArray(value) ? value : value == null ? [] : [value];

@@ -10,9 +10,9 @@ import { type HeraldProcess, heraldFolders, startHerald } from "./herald-process
 
 /** Polls `read` until `check` passes (it throws while it does not), for up to `timeoutMs`. */
 export async function eventually<T>(
-  read: () => Promise<T>,
+  read: () => T | Promise<T>,
   check: (value: T) => void,
-  timeoutMs = 15_000,
+  timeoutMs = 30_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
