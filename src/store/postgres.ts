@@ -46,7 +46,6 @@ const tables = `
     ON herald_articles ((regexp_replace(slug, '-[0-9]+$', '')));
   CREATE INDEX IF NOT EXISTS herald_articles_state_published
     ON herald_articles (state, published);
-  CREATE INDEX IF NOT EXISTS herald_articles_tags ON herald_articles USING gin ((data -> 'tags'));
   CREATE TABLE IF NOT EXISTS herald_events (
     seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     at timestamptz NOT NULL,
@@ -61,6 +60,18 @@ const tables = `
     key text PRIMARY KEY,
     value text NOT NULL
   );
+`;
+
+// Tags compare by their lower case (fediverse hashtags are case-insensitive; see `tagKey()`),
+// through an index on the lowered list. Added after the first release: also run on stores
+// created before, replacing the index on the tags as written.
+const tagKeys = `
+  CREATE OR REPLACE FUNCTION herald_tag_keys(tags jsonb) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ARRAY(SELECT lower(tag) FROM jsonb_array_elements_text(tags) AS tag);
+  CREATE INDEX IF NOT EXISTS herald_articles_tag_keys
+    ON herald_articles USING gin (herald_tag_keys(data -> 'tags'));
+  DROP INDEX IF EXISTS herald_articles_tags;
 `;
 
 export interface PostgresStoreOptions {
@@ -130,6 +141,9 @@ async function createTables(sql: Sql, schema: string | undefined): Promise<strin
       await currentSchema(tx);
       await tx.unsafe(tables).simple();
     }
+    const [keyed] = await tx<{ found: boolean }[]>`
+      SELECT to_regclass('herald_articles_tag_keys') IS NOT NULL AS found`;
+    if (keyed?.found !== true) await tx.unsafe(tagKeys).simple();
     return await currentSchema(tx);
   });
 }
@@ -297,7 +311,10 @@ export class PostgresArticleStore implements ArticleStore {
 
   async listPublished(options: ListOptions = {}): Promise<readonly Article[]> {
     const sql = this.#sql;
-    const tagged = options.tag === undefined ? sql`` : sql`AND data -> 'tags' ? ${options.tag}`;
+    const tagged =
+      options.tag === undefined
+        ? sql``
+        : sql`AND herald_tag_keys(data -> 'tags') @> ARRAY[lower(${options.tag})]`;
     // `LIMIT NULL` is no limit.
     const rows = await sql<{ data: string }[]>`
       SELECT data::text AS data FROM herald_articles WHERE state = 'published' ${tagged}
@@ -319,7 +336,8 @@ export class PostgresArticleStore implements ArticleStore {
 
   async lastChange(tag?: string): Promise<Date | undefined> {
     const sql = this.#sql;
-    const tagged = tag === undefined ? sql`` : sql`AND data -> 'tags' ? ${tag}`;
+    const tagged =
+      tag === undefined ? sql`` : sql`AND herald_tag_keys(data -> 'tags') @> ARRAY[lower(${tag})]`;
     const [row] = await sql<{ t: string | null }[]>`
       SELECT max(data ->> 'updated') AS t FROM herald_articles
       WHERE state IN ('published', 'deleted') ${tagged}`;

@@ -14,6 +14,7 @@ import type {
   ScannedFile,
   StoredArticle,
 } from "./store.ts";
+import { tagKey } from "./store.ts";
 
 const schema = `
   CREATE TABLE IF NOT EXISTS files (
@@ -70,6 +71,10 @@ export class SqliteArticleStore implements ArticleStore {
     this.#db = db;
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
     db.exec(schema);
+    // SQLite's lower() folds ASCII only; tags compare by the same key everywhere (`tagKey()`).
+    db.function("herald_tag_key", { deterministic: true }, (tag) =>
+      typeof tag === "string" ? tagKey(tag) : null,
+    );
   }
 
   async fileStamps(): Promise<ReadonlyMap<string, FileStamp>> {
@@ -225,10 +230,10 @@ export class SqliteArticleStore implements ArticleStore {
         : this.#db
             .prepare(
               `SELECT data FROM articles WHERE state = 'published'
-                 AND EXISTS (SELECT 1 FROM json_each(data, '$.tags') WHERE value = ?)
+                 AND EXISTS (SELECT 1 FROM json_each(data, '$.tags') WHERE herald_tag_key(value) = ?)
                ORDER BY published DESC, id LIMIT ?`,
             )
-            .all(options.tag, limit)
+            .all(tagKey(options.tag), limit)
     ) as { data: string }[];
     return rows.map((r) => decodeArticle(r.data));
   }
@@ -257,9 +262,9 @@ export class SqliteArticleStore implements ArticleStore {
         : this.#db
             .prepare(
               `SELECT max(json_extract(data, '$.updated')) AS t FROM articles ${where}
-               AND EXISTS (SELECT 1 FROM json_each(data, '$.tags') WHERE value = ?)`,
+               AND EXISTS (SELECT 1 FROM json_each(data, '$.tags') WHERE herald_tag_key(value) = ?)`,
             )
-            .get(tag)
+            .get(tagKey(tag))
     ) as { t: string | null };
     return row.t ? new Date(row.t) : undefined;
   }

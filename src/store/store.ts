@@ -59,7 +59,17 @@ export interface ScanLock {
 
 export interface ListOptions {
   readonly limit?: number;
+  /** Matched whatever its case (`tagKey()`): fediverse hashtags are case-insensitive. */
   readonly tag?: string;
+}
+
+/**
+ * What tags compare by: their Unicode lower case (`Haushalt`, `haushalt` and `HAUSHALT` are
+ * one tag, so are `Übersicht` and `ÜBERSICHT`). PostgreSQL's `lower()` does the same in a
+ * UTF-8 database.
+ */
+export function tagKey(tag: string): string {
+  return tag.normalize("NFC").toLowerCase();
 }
 
 /**
@@ -90,7 +100,7 @@ export interface ArticleStore {
   firstScan(): Promise<Date | undefined>;
   /**
    * When the published set last changed (an article published, edited or deleted), overall or
-   * for one tag: the newest `updated` of published and deleted articles.
+   * for one tag (whatever its case): the newest `updated` of published and deleted articles.
    */
   lastChange(tag?: string): Promise<Date | undefined>;
   findBySlug(slug: string): Promise<ArticleRecord | undefined>;

@@ -280,6 +280,26 @@ export function describeArticleStore(name: string, open: () => Promise<StoreFixt
       ]);
     });
 
+    it("finds a tag whatever its case, umlauts included (fediverse hashtags ignore case)", async () => {
+      await store.apply(
+        scan(
+          file("a.md", "---\ndate: 2026-01-01\ntags: [Haushalt, Übersicht]\n---\nA."),
+          file("b.md", "---\ndate: 2026-02-01\ntags: [haushalt]\n---\nB."),
+          file("c.md", "---\ndate: 2026-03-01\ntags: [Haus]\n---\nC."),
+        ),
+        t0,
+      );
+      for (const tag of ["Haushalt", "haushalt", "HAUSHALT"]) {
+        expect((await store.listPublished({ tag })).map((a) => a.slug)).toEqual(["b", "a"]);
+      }
+      expect((await store.listPublished({ tag: "übersicht" })).map((a) => a.slug)).toEqual(["a"]);
+      expect((await store.listPublished({ tag: "ÜBERSICHT" })).map((a) => a.slug)).toEqual(["a"]);
+      expect(await store.listPublished({ tag: "haus%" })).toEqual([]);
+      expect(await store.lastChange("ÜberSicht")).toEqual(new Date("2026-01-01"));
+      expect(await store.lastChange("HAUS")).toEqual(new Date("2026-03-01"));
+      expect(await store.lastChange("hau")).toBeUndefined();
+    });
+
     it("offers events to a subscriber until it marks them delivered, across a restart", async () => {
       await store.subscribe("feeds");
       await store.apply(scan(file("a.md", "# A\n\nText."), file("b.md", "# B\n\nText.")), t0);
