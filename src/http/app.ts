@@ -20,6 +20,8 @@ import { stylesheetPath } from "./style.ts";
 
 const logger = getLogger(["herald", "http"]);
 
+type Body = Representation | undefined;
+
 export interface AppDeps {
   readonly site: Site;
   /** Fedify and content negotiation, mounted before every route (see federation/mount.ts). */
@@ -100,18 +102,25 @@ export function createApp(deps: AppDeps): Express {
       page.status,
     );
   });
-  app.get(routes.tag, async (req, res) =>
-    sendOr404(req, res, await site.tagPage(String(req.params.tag))),
-  );
-  const tagFeedRoutes: [string, FeedFormat][] = [
-    [routes.tagRss, "rss"],
-    [routes.tagAtom, "atom"],
-    [routes.tagJson, "json"],
+  // A tag's page and feeds live at one spelling; the others (`/tags/wahl`, as fediverse
+  // servers link hashtags) redirect there.
+  const tagRoutes: [string, (tag: string) => string, (tag: string) => Promise<Body>][] = [
+    [routes.tag, paths.tag, (tag) => site.tagPage(tag)],
+    [routes.tagRss, paths.tagRss, (tag) => site.feed("rss", tag)],
+    [routes.tagAtom, paths.tagAtom, (tag) => site.feed("atom", tag)],
+    [routes.tagJson, paths.tagJson, (tag) => site.feed("json", tag)],
   ];
-  for (const [path, format] of tagFeedRoutes) {
-    app.get(path, async (req, res) =>
-      sendOr404(req, res, await site.feed(format, String(req.params.tag))),
-    );
+  for (const [route, path, body] of tagRoutes) {
+    app.get(route, async (req, res) => {
+      const asked = String(req.params.tag);
+      const tag = await site.canonicalTag(asked);
+      if (tag === asked) {
+        sendOr404(req, res, await body(tag));
+        return;
+      }
+      res.setHeader("Cache-Control", cacheControl.page);
+      res.redirect(301, path(tag));
+    });
   }
 
   const archiveRoutes: [string, FeedFormat][] = [

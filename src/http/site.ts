@@ -15,7 +15,7 @@ import {
 import { pingHub } from "../feeds/websub.ts";
 import type { InteractionReader } from "../interactions.ts";
 import type { Publisher } from "../pipeline.ts";
-import type { ArticleStore } from "../store/store.ts";
+import { type ArticleStore, tagKey } from "../store/store.ts";
 import { absolute, paths } from "../urls.ts";
 import {
   type PageSite,
@@ -60,6 +60,11 @@ export interface Site {
   /** An RFC 5005 archive page of the home feeds (1 = oldest), while it is a full page. */
   archiveFeed(format: FeedFormat, page: number): Promise<Representation | undefined>;
   tagPage(tag: string): Promise<Representation | undefined>;
+  /**
+   * A tag's one spelling for its URLs: the one most of its latest articles use (the newest
+   * on a tie). Tags match whatever their case; a tag no published article has is as asked.
+   */
+  canonicalTag(tag: string): Promise<string>;
   /**
    * `410` for an article that was deleted. `replies` picks the page of its replies (1 = the
    * newest); a page past the last is not there.
@@ -195,6 +200,19 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
       return html(renderHomePage(options.page, articles), (await store.lastChange()) ?? epoch);
     });
 
+  // Spellings by tag key; only tags that exist, so asking for made-up ones fills nothing.
+  const spellings = new Map<string, string>();
+  const canonicalTag = async (tag: string) => {
+    const key = tagKey(tag);
+    const known = spellings.get(key);
+    if (known !== undefined) return known;
+    const articles = await store.listPublished({ limit: options.limit, tag });
+    const spelling = mostUsed(articles.flatMap((a) => a.tags.filter((t) => tagKey(t) === key)));
+    if (spelling === undefined) return tag;
+    spellings.set(key, spelling);
+    return spelling;
+  };
+
   const gone = makeRepresentation(renderGonePage(options.page), "text/html", epoch);
 
   return {
@@ -202,6 +220,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
       name: "site",
       async publish(events) {
         cache.clear();
+        spellings.clear();
         // Warm what visitors and feed readers ask for first.
         await Promise.all([home(), feeds()]);
         announce(options, events);
@@ -217,6 +236,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
         const articles = await store.listPublished({ limit: options.limit, tag });
         return html(renderTagPage(options.page, tag, articles), changed);
       }),
+    canonicalTag,
     async articlePage(slug, replies = 1) {
       const record = await store.findBySlug(slug);
       if (record?.state === "deleted") return { status: 410, body: gone };
@@ -244,6 +264,15 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
     stylesheet: makeRepresentation(stylesheet, "text/css", epoch),
     notFound: makeRepresentation(renderNotFoundPage(options.page), "text/html", epoch),
   };
+}
+
+/** The most frequent of `values`; on a tie, the one that comes first. */
+function mostUsed(values: readonly string[]): string | undefined {
+  const counts = new Map<string, number>();
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+  let best: string | undefined;
+  for (const [value, count] of counts) if (count > (counts.get(best ?? "") ?? 0)) best = value;
+  return best;
 }
 
 function later(a: Date, b: Date): Date {

@@ -245,3 +245,36 @@ function fetchRaw(base: string, path: string, encoding: string) {
       .end();
   });
 }
+
+describe("createApp(): findability", () => {
+  it("answers every spelling of a tag with one canonical URL, its feeds too", async () => {
+    const { get, scan, articles } = await startSite();
+    articles.write("a.md", "---\ntitle: Etat\ndate: 2026-01-01\ntags: [Haushalt]\n---\nText.");
+    articles.write("b.md", "---\ntitle: Plan\ndate: 2026-01-02\ntags: [haushalt]\n---\nText.");
+    articles.write(
+      "c.md",
+      "---\ntitle: Bau\ndate: 2026-01-03\ntags: [Haushalt, Übersicht]\n---\nT.",
+    );
+    await scan();
+    // The spelling most of the tag's articles use is its name.
+    for (const [asked, canonical] of [
+      ["/tags/haushalt", "/tags/Haushalt"],
+      ["/tags/HAUSHALT/feed.xml", "/tags/Haushalt/feed.xml"],
+      ["/tags/haushalt/atom.xml", "/tags/Haushalt/atom.xml"],
+      ["/tags/hausHalt/feed.json", "/tags/Haushalt/feed.json"],
+      ["/tags/%C3%BCbersicht", "/tags/%C3%9Cbersicht"],
+    ] as const) {
+      const response = await get(asked);
+      expect(response.status, asked).toBe(301);
+      expect(response.headers.get("location"), asked).toBe(canonical);
+    }
+    const page = await get("/tags/Haushalt");
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    for (const title of ["Etat", "Plan", "Bau"]) expect(html).toContain(title);
+    expect(html).toContain('<link rel="canonical" href="http://news.test/tags/Haushalt">');
+    const feed = parseRssFeed(await (await get("/tags/Haushalt/feed.xml")).text());
+    expect(feed.items?.map((i) => i.title)).toEqual(["Bau", "Plan", "Etat"]);
+    expect((await get("/tags/unbekannt")).status).toBe(404);
+  });
+});
