@@ -175,10 +175,9 @@ describe.skipIf(skip)("Herald and snac2 through a TLS proxy", { timeout: STEP_TI
     );
   });
 
-  // Fails: snac links a hashtag with its href lowercased (html.c, "snac-more-hashtags":
-  // xs_utf8_to_lower(href)), so #Wahl points at https://herald.test/tags/wahl, and Herald's tag
-  // pages match the tag's case exactly (json_each ... WHERE value = ? in store/sqlite.ts, `?` in
-  // store/postgres.ts): 404. Make it `it` once tag pages match case-insensitively (issue #15, item 5).
+  // snac links a hashtag with its href lowercased (html.c, "snac-more-hashtags":
+  // xs_utf8_to_lower(href)), so #Wahl points at https://herald.test/tags/wahl: Herald matches
+  // tags whatever their case and redirects to the tag's one URL (issue #15, item 5).
   it("opens the tag page from snac's hashtag link", async () => {
     const href = /<a href="([^"]+)">#Wahl <\/a>/.exec(await reader.timelinePage())?.[1];
     expect(href).toBe(new URL("/tags/wahl", heraldOrigin).href);
