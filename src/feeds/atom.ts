@@ -12,6 +12,7 @@ import {
 } from "./xml.ts";
 
 const root = '<feed xmlns="http://www.w3.org/2005/Atom">';
+const selfLink = '<link rel="self" href=';
 
 /** Atom 1.0 (RFC 4287) with `xml:lang` on the feed and on each entry. */
 export function renderAtom(head: FeedHead, entries: readonly FeedEntry[]): string {
@@ -44,10 +45,13 @@ export function renderAtom(head: FeedHead, entries: readonly FeedEntry[]): strin
     });
   });
   const xml = feed.atom1();
-  if (!xml.includes(root)) {
+  if (!xml.includes(root) || !xml.includes(selfLink)) {
     throw new Error("The feed library's output no longer has the shape Herald patches.");
   }
-  const patched = xml.replace(root, `${root.slice(0, -1)} xml:lang="${escapeXml(head.language)}">`);
+  const patched = xml
+    .replace(root, `${root.slice(0, -1)} xml:lang="${escapeXml(head.language)}">`)
+    // `feed` leaves out the self link's type, which validators and some readers want.
+    .replace(selfLink, '<link rel="self" type="application/atom+xml" href=');
   return replaceMarkers(
     insertAfter(patched, /<feed [^>]*>/, archiveElements(head, "atom")),
     new RegExp(

@@ -214,7 +214,11 @@ describe("renderFeeds()", () => {
       rel: "self",
       type: "application/rss+xml",
     });
-    expect(home.atom.links).toContainEqual({ href: "https://news.test/atom.xml", rel: "self" });
+    expect(home.atom.links).toContainEqual({
+      href: "https://news.test/atom.xml",
+      rel: "self",
+      type: "application/atom+xml",
+    });
     expect(home.atom.id).toBe("https://news.test/atom.xml");
     expect(home.json.feed_url).toBe("https://news.test/feed.json");
 
