@@ -13,9 +13,11 @@ import express, {
 import { mediaExtensions } from "../source/scan.ts";
 import type { FileStamp } from "../store/store.ts";
 import { paths, routes } from "../urls.ts";
+import { legacyIconPath } from "./favicon.ts";
 import { IMAGE_WIDTHS, type ImageResizer } from "./media.ts";
 import { type Representation, sendRepresentation } from "./representation.ts";
 import type { FeedFormat, Site } from "./site.ts";
+import { sitemapPaths } from "./sitemap.ts";
 import { stylesheetPath } from "./style.ts";
 
 const logger = getLogger(["herald", "http"]);
@@ -75,6 +77,24 @@ export function createApp(deps: AppDeps): Express {
 
   app.get(paths.home, async (req, res) => send(req, res, await site.home(), cacheControl.page));
   app.get(stylesheetPath, (req, res) => send(req, res, site.stylesheet, cacheControl.asset));
+  app.get(sitemapPaths.sitemap, async (req, res) =>
+    send(req, res, await site.sitemap(), cacheControl.feed),
+  );
+  app.get(sitemapPaths.news, async (req, res) =>
+    send(req, res, await site.newsSitemap(), cacheControl.feed),
+  );
+  app.get(sitemapPaths.robots, (req, res) => send(req, res, site.robots, cacheControl.page));
+  app.get(site.icon.path, (req, res) => {
+    res.setHeader("Content-Security-Policy", scriptableMediaPolicy); // an SVG icon is a document
+    send(req, res, site.icon.body, cacheControl.asset);
+  });
+  // Browsers ask for /favicon.ico whatever the pages say: point them at the icon.
+  if (site.icon.path !== legacyIconPath) {
+    app.get(legacyIconPath, (_req, res) => {
+      res.setHeader("Cache-Control", cacheControl.asset);
+      res.redirect(301, site.icon.path);
+    });
+  }
   const feedRoutes: [string, FeedFormat][] = [
     [paths.rss, "rss"],
     [paths.atom, "atom"],

@@ -51,6 +51,7 @@ export interface Layout {
   readonly title: string;
   readonly description?: string;
   readonly stylesheet: string;
+  readonly icon: { readonly path: string; readonly contentType: string };
   /** Extra `<head>` elements: canonical, alternates, meta. */
   readonly head?: Html;
   /** Language of the header and footer text when it differs from `lang`. */
@@ -71,6 +72,7 @@ export function layout(page: Layout): string {
 <meta name="color-scheme" content="light dark">
 <title>${page.title}</title>
 ${page.description === undefined ? "" : html`<meta name="description" content="${page.description}">\n`}<link rel="stylesheet" href="${page.stylesheet}">
+<link rel="icon" href="${page.icon.path}" type="${page.icon.contentType}">
 ${page.head ?? ""}</head>
 <body>
 <a class="skip-link" href="#main"${chrome}>${page.skipLabel}</a>

@@ -4,7 +4,9 @@ import type { Interaction, InteractionCounts } from "../interactions.ts";
 import { articleLinks } from "../links.ts";
 import { cutAtWord, squash } from "../source/text.ts";
 import { absolute, paths } from "../urls.ts";
+import { defaultIcon } from "./favicon.ts";
 import { type Html, html, langAttr, layout, raw } from "./html.ts";
+import { articleJsonLd } from "./json-ld.ts";
 import { type Labels, labelsFor } from "./labels.ts";
 import { stylesheetPath } from "./style.ts";
 
@@ -29,6 +31,8 @@ export interface PageSite {
   readonly timeZone?: string;
   /** Where the account moved (`npm run move`): the home page sends new followers there. */
   readonly movedTo?: URL;
+  /** The site's icon (`favicon.ts`); default the built-in SVG. */
+  readonly icon?: { readonly path: string; readonly contentType: string };
 }
 
 interface FeedPaths {
@@ -149,7 +153,7 @@ ${article.image?.alt === undefined ? "" : html`<meta property="og:image:alt" con
 `
 }<meta property="article:published_time" content="${article.published.toISOString()}">
 <meta property="article:modified_time" content="${article.updated.toISOString()}">
-${article.tags.map((tag) => html`<meta property="article:tag" content="${tag}">\n`)}`,
+${article.tags.map((tag) => html`<meta property="article:tag" content="${tag}">\n`)}${articleJsonLd(site, article)}`,
     main: html`<article class="article">
 <header>
 <h1>${article.title}</h1>
@@ -284,6 +288,7 @@ function page(site: PageSite, labels: Labels, content: PageContent): string {
   return layout({
     ...content,
     stylesheet: site.stylesheet ?? stylesheetPath,
+    icon: site.icon ?? defaultIcon,
     chromeLang: labels.lang,
     skipLabel: labels.skip,
     header: html`<p class="site-title"><a href="${home.href}" rel="home">${site.title}</a></p>`,

@@ -17,6 +17,7 @@ import type { InteractionReader } from "../interactions.ts";
 import type { Publisher } from "../pipeline.ts";
 import { type ArticleStore, tagKey } from "../store/store.ts";
 import { absolute, paths } from "../urls.ts";
+import { defaultIcon, type SiteIcon } from "./favicon.ts";
 import {
   type PageSite,
   REPLIES_PER_PAGE,
@@ -32,6 +33,13 @@ import {
   makeRepresentationAsync,
   type Representation,
 } from "./representation.ts";
+import {
+  NEWS_LIMIT,
+  renderNewsSitemap,
+  renderRobots,
+  renderSitemap,
+  SITEMAP_LIMIT,
+} from "./sitemap.ts";
 import { stylesheet } from "./style.ts";
 
 const logger = getLogger(["herald", "http", "site"]);
@@ -49,6 +57,10 @@ export interface SiteOptions {
    * JSON Feeds (not in the archives, which stay fixed).
    */
   readonly interactions?: InteractionReader;
+  /** `SITE_ICON`; default the built-in SVG. */
+  readonly icon?: SiteIcon;
+  /** For the news sitemap's "last two days"; default the system clock. */
+  readonly now?: () => Date;
 }
 
 export interface Site {
@@ -73,6 +85,12 @@ export interface Site {
     slug: string,
     replies?: number,
   ): Promise<{ status: 200 | 410; body: Representation } | undefined>;
+  /** Every published article (`sitemap.xml`). */
+  sitemap(): Promise<Representation>;
+  /** The articles of the last two days, for Google News (`news-sitemap.xml`). */
+  newsSitemap(): Promise<Representation>;
+  readonly robots: Representation;
+  readonly icon: { readonly path: string; readonly body: Representation };
   readonly stylesheet: Representation;
   readonly notFound: Representation;
 }
@@ -87,6 +105,9 @@ const archivePaths = (page: number): FeedPaths => ({
 
 export function createSite(store: ArticleStore, options: SiteOptions): Site {
   const cache = new Memo({ entries: 2000, bytes: CACHE_BYTES });
+  const icon = options.icon ?? defaultIcon;
+  const pageSite: PageSite = { ...options.page, icon };
+  const now = options.now ?? (() => new Date());
   const html = (body: string, lastModified: Date) =>
     makeRepresentationAsync(body, "text/html", lastModified);
 
@@ -197,7 +218,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
   const home = () =>
     cache.get("home", 0, async () => {
       const articles = await store.listPublished({ limit: options.limit });
-      return html(renderHomePage(options.page, articles), (await store.lastChange()) ?? epoch);
+      return html(renderHomePage(pageSite, articles), (await store.lastChange()) ?? epoch);
     });
 
   // Spellings by tag key; only tags that exist, so asking for made-up ones fills nothing.
@@ -213,7 +234,30 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
     return spelling;
   };
 
-  const gone = makeRepresentation(renderGonePage(options.page), "text/html", epoch);
+  const sitemap = () =>
+    cache.get("sitemap", 0, async () => {
+      const articles = await store.listPublished({ limit: SITEMAP_LIMIT });
+      return makeRepresentationAsync(
+        renderSitemap(options.page.origin, articles),
+        "application/xml",
+        (await store.lastChange()) ?? epoch,
+      );
+    });
+
+  // Its content changes as time passes, too: built again every hour at the latest.
+  const newsSitemap = () => {
+    const at = now();
+    return cache.get("news-sitemap", Math.floor(at.getTime() / HOUR_MS), async () => {
+      const articles = await store.listPublished({ limit: NEWS_LIMIT });
+      return makeRepresentationAsync(
+        renderNewsSitemap(options.page, articles, at),
+        "application/xml",
+        (await store.lastChange()) ?? epoch,
+      );
+    });
+  };
+
+  const gone = makeRepresentation(renderGonePage(pageSite), "text/html", epoch);
 
   return {
     publisher: {
@@ -234,7 +278,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
         const changed = await store.lastChange(tag);
         if (changed === undefined) return undefined;
         const articles = await store.listPublished({ limit: options.limit, tag });
-        return html(renderTagPage(options.page, tag, articles), changed);
+        return html(renderTagPage(pageSite, tag, articles), changed);
       }),
     canonicalTag,
     async articlePage(slug, replies = 1) {
@@ -252,7 +296,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
           // Built again after every change of its reactions: brotli 11 would spend 10 to 100
           // times longer on it than 5, for a body a tenth smaller.
           return makeRepresentationAsync(
-            renderArticlePage(options.page, article, view),
+            renderArticlePage(pageSite, article, view),
             "text/html",
             later(article.updated, at),
             { brotliQuality: 5 },
@@ -261,8 +305,12 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
       );
       return body === undefined ? undefined : { status: 200, body };
     },
+    sitemap,
+    newsSitemap,
+    robots: makeRepresentation(renderRobots(options.page.origin), "text/plain", epoch),
+    icon: { path: icon.path, body: makeRepresentation(icon.body, icon.contentType, epoch) },
     stylesheet: makeRepresentation(stylesheet, "text/css", epoch),
-    notFound: makeRepresentation(renderNotFoundPage(options.page), "text/html", epoch),
+    notFound: makeRepresentation(renderNotFoundPage(pageSite), "text/html", epoch),
   };
 }
 
@@ -302,6 +350,8 @@ function announce(options: SiteOptions, events: readonly ChangeEvent[]): void {
 
 /** What the cache may hold in bodies (each variant counts): pages are bounded, so are they. */
 const CACHE_BYTES = 64 * 1024 * 1024;
+
+const HOUR_MS = 60 * 60 * 1000;
 
 const noCounts = { replies: 0, likes: 0, boosts: 0 } as const;
 

@@ -67,6 +67,9 @@ blockquote { margin: 1rem 0; padding-left: 1rem; border-left: 4px solid var(--su
 .card p { margin: 0.25rem 0; }
 .lead-image { margin: 1rem 0; }
 .content { font-size: 1.05rem; }
+/* Long compounds ("Dreieckskooperation") break at syllables in the text's own language:
+   every article's text carries its \`lang\` (the page's, or the card's). */
+.content, .card, .article h1 { -webkit-hyphens: auto; hyphens: auto; }
 .tags { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 0.5rem; }
 .tags a { display: inline-block; padding: 0.1rem 0.6rem; background: var(--surface); border-radius: 1rem; text-decoration: none; }
 .reactions { margin: 2rem 0 0; padding-top: 1rem; border-top: 1px solid var(--surface); }

@@ -18,6 +18,7 @@ async function startSite() {
   const articles = articlesDir();
   copyFileSync(seedPath, articles.path("belarus-nordkorea.txt"));
   const { store } = sqliteStore();
+  let clock = Date.parse("2026-03-01T12:00:00Z");
   const site = createSite(store, {
     page: {
       origin: new URL("http://news.test"),
@@ -34,9 +35,9 @@ async function startSite() {
       author: "Redaktion",
     },
     limit: 50,
+    now: () => new Date(clock),
   });
   await store.subscribe(site.publisher.name);
-  let clock = Date.parse("2026-03-01T12:00:00Z");
   const scan = () =>
     runScan({
       articlesDir: articles.dir,
@@ -276,5 +277,114 @@ describe("createApp(): findability", () => {
     const feed = parseRssFeed(await (await get("/tags/Haushalt/feed.xml")).text());
     expect(feed.items?.map((i) => i.title)).toEqual(["Bau", "Plan", "Etat"]);
     expect((await get("/tags/unbekannt")).status).toBe(404);
+  });
+
+  it("lists every published article in sitemap.xml, the last two days in news-sitemap.xml, both in robots.txt", async () => {
+    const { get, scan, articles } = await startSite();
+    articles.write("alt.md", "---\ntitle: Alt & neu\ndate: 2026-02-01\n---\nText.");
+    articles.write("entwurf.md", "---\ntitle: Entwurf\ndraft: true\n---\nText.");
+    await scan();
+    const sitemap = await get("/sitemap.xml");
+    expect(sitemap.status).toBe(200);
+    expect(sitemap.headers.get("content-type")).toBe("application/xml; charset=utf-8");
+    const xml = await sitemap.text();
+    const locs = [...xml.matchAll(/<loc>([^<]+)<\/loc><lastmod>([^<]+)<\/lastmod>/g)];
+    expect(locs.map((m) => m[1])).toEqual([
+      "http://news.test/",
+      "http://news.test/articles/belarus-nordkorea",
+      "http://news.test/articles/alt",
+    ]);
+    expect(locs[2]?.[2]).toBe("2026-02-01T00:00:00.000Z");
+
+    const news = await (await get("/news-sitemap.xml")).text();
+    expect(news).toContain('xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"');
+    expect(news).toContain("<loc>http://news.test/articles/belarus-nordkorea</loc>");
+    expect(news).toContain("<news:name>Die Zeitung</news:name><news:language>de</news:language>");
+    expect(news).toContain(`<news:title>${seedTitle}</news:title>`);
+    expect(news).not.toContain("/articles/alt"); // a month old
+
+    const robots = await get("/robots.txt");
+    expect(robots.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    const lines = (await robots.text()).split("\n");
+    expect(lines).toContain("Sitemap: http://news.test/sitemap.xml");
+    expect(lines).toContain("Sitemap: http://news.test/news-sitemap.xml");
+  });
+
+  it("serves a favicon that every page links, and points /favicon.ico at it", async () => {
+    const { get } = await startSite();
+    const icon = await get("/favicon.svg");
+    expect(icon.status).toBe(200);
+    expect(icon.headers.get("content-type")).toBe("image/svg+xml; charset=utf-8");
+    expect(await icon.text()).toContain("<svg");
+    const legacy = await get("/favicon.ico");
+    expect(legacy.status).toBe(301);
+    expect(legacy.headers.get("location")).toBe("/favicon.svg");
+    for (const path of ["/", "/articles/belarus-nordkorea", "/no/such/page"]) {
+      expect(await (await get(path)).text(), path).toContain(
+        '<link rel="icon" href="/favicon.svg" type="image/svg+xml">',
+      );
+    }
+  });
+
+  it("names one canonical URL on every page, and lets the article text hyphenate in its language", async () => {
+    const { get, scan, articles } = await startSite();
+    articles.write("a.md", "---\ntitle: Wahl\nlanguage: en\ntags: [Politik]\n---\nText.");
+    await scan();
+    for (const [path, canonical] of [
+      ["/", "http://news.test/"],
+      ["/articles/belarus-nordkorea", "http://news.test/articles/belarus-nordkorea"],
+      ["/articles/a", "http://news.test/articles/a"],
+      ["/tags/Politik", "http://news.test/tags/Politik"],
+    ] as const) {
+      const links = (await (await get(path)).text()).match(/<link rel="canonical"[^>]*>/g);
+      expect(links, path).toEqual([`<link rel="canonical" href="${canonical}">`]);
+    }
+    expect(await (await get("/articles/a")).text()).toContain('<html lang="en"');
+    expect(await (await get("/")).text()).toContain('<article class="card" lang="en">');
+    expect(await (await get("/style.css")).text()).toMatch(/\.content[^{]*\{[^}]*hyphens: auto/);
+  });
+
+  it("describes an article page as a schema.org NewsArticle, safe against </script> in its text", async () => {
+    const { get, scan, articles } = await startSite();
+    articles.write(
+      "a.md",
+      [
+        "---",
+        'title: "Ende </script><script>alert(1)</script> <!-- & Ende"',
+        "date: 2026-02-01T08:00:00Z",
+        "updated: 2026-02-02T09:00:00Z",
+        "author: Anna Berg",
+        "language: en",
+        "image: https://images.test/a.jpg",
+        "---",
+        "Text.",
+      ].join("\n"),
+    );
+    await scan();
+    const page = await (await get("/articles/a")).text();
+    const scripts = [...page.matchAll(/<script type="application\/ld\+json">(.*?)<\/script>/gs)];
+    expect(scripts).toHaveLength(1);
+    expect(page).not.toContain("<script>alert");
+    const data = JSON.parse(scripts[0]?.[1] ?? "");
+    expect(data).toMatchObject({
+      "@context": "https://schema.org",
+      "@type": "NewsArticle",
+      headline: "Ende </script><script>alert(1)</script> <!-- & Ende",
+      datePublished: "2026-02-01T08:00:00.000Z",
+      dateModified: "2026-02-02T09:00:00.000Z",
+      author: { "@type": "Person", name: "Anna Berg" },
+      image: ["https://images.test/a.jpg"],
+      inLanguage: "en",
+      mainEntityOfPage: { "@type": "WebPage", "@id": "http://news.test/articles/a" },
+    });
+    const seed = await (await get("/articles/belarus-nordkorea")).text();
+    const seedData = JSON.parse(
+      /<script type="application\/ld\+json">(.*?)<\/script>/s.exec(seed)?.[1] ?? "",
+    );
+    expect(seedData).toMatchObject({
+      headline: seedTitle,
+      inLanguage: "de",
+      author: { "@type": "Organization", name: "Die Zeitung" },
+    });
   });
 });
