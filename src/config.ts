@@ -43,6 +43,8 @@ export interface Config {
   readonly postType: PostType;
   readonly logLevel: LogLevel;
   readonly logFormat: "text" | "json";
+  /** `SITE_ICON`: an .svg, .png or .ico file for the favicon; default a built-in SVG. */
+  readonly siteIcon?: string;
   /** Author named in feeds for articles that name none. */
   readonly siteAuthor: string;
   /** A WebSub hub to announce feed changes to. */
@@ -143,6 +145,7 @@ export function loadConfig(env: Env): Config {
       oneOf(v, ["debug", "info", "warning", "error"] as const),
     ),
     logFormat: read("LOG_FORMAT", "text", (v) => oneOf(v, ["text", "json"] as const)),
+    siteIcon: read<string | undefined>("SITE_ICON", undefined, parseIcon),
     siteAuthor: read("SITE_AUTHOR", siteTitle, String),
     websubHub: read<URL | undefined>("WEBSUB_HUB", undefined, (v) =>
       parseServiceUrl(v, ["https:", "http:"]),
@@ -209,6 +212,7 @@ export function checkFolders(config: Config): void {
   for (const [name, image] of [
     ["ACCOUNT_AVATAR", config.account.avatar],
     ["ACCOUNT_HEADER", config.account.header],
+    ["SITE_ICON", config.siteIcon],
   ] as const) {
     if (image === undefined || /^https?:/.test(image)) continue;
     try {
@@ -277,6 +281,13 @@ function parseImage(value: string): string {
     throw new Invalid(
       "must be an https:// URL or the path of a .png, .jpg, .gif, .webp or .avif file",
     );
+  }
+  return resolve(value);
+}
+
+function parseIcon(value: string): string {
+  if (!/\.(svg|png|ico)$/i.test(value)) {
+    throw new Invalid("must be the path of an .svg, .png or .ico file");
   }
   return resolve(value);
 }

@@ -19,6 +19,7 @@ import { announceProfileChange } from "./federation/profile-update.ts";
 import { createFederationPublisher } from "./federation/publisher.ts";
 import { describeRelays, relayRecipients, syncRelays } from "./federation/relays.ts";
 import { createApp, createHealthApp } from "./http/app.ts";
+import { readIcon } from "./http/favicon.ts";
 import { createImageResizer } from "./http/media.ts";
 import { createSite } from "./http/site.ts";
 import { configureLogging } from "./logging.ts";
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
     onDeliveryError: deliveries.failed,
   });
   const actor = federation.createContext(config.publicUrl).getActorUri(config.accountUsername);
+  const icon = config.siteIcon === undefined ? undefined : await readIcon(config.siteIcon);
   const site = createSite(store, {
     page: {
       origin: config.publicUrl,
@@ -78,6 +80,7 @@ async function main(): Promise<void> {
     },
     limit: config.feedLimit,
     interactions,
+    ...(icon ? { icon } : {}),
   });
   // In this order: the site first, so a post never links to a page that is not there yet.
   const publishers: Publisher[] = [

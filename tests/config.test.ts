@@ -174,6 +174,27 @@ describe("loadConfig()", () => {
   });
 });
 
+describe("loadConfig(): SITE_ICON", () => {
+  it("takes an .svg, .png or .ico file, and names anything else", () => {
+    expect(loadConfig({ SITE_ICON: "/srv/icon.PNG" }).siteIcon).toBe("/srv/icon.PNG");
+    expect(loadConfig({}).siteIcon).toBeUndefined();
+    expect(problems({ SITE_ICON: "icon.gif" })).toEqual([
+      'SITE_ICON must be the path of an .svg, .png or .ico file (got "icon.gif").',
+    ]);
+  });
+
+  it("is checked at start: a missing file stops it", () => {
+    const root = tempDir();
+    const config = loadConfig({
+      ARTICLES_DIR: root,
+      KEYS_DIR: root,
+      DATA_DIR: root,
+      SITE_ICON: join(root, "icon.svg"),
+    });
+    expect(() => checkFolders(config)).toThrow(/SITE_ICON is not a readable file/);
+  });
+});
+
 describe("checkFolders()", () => {
   it("creates missing key and data folders", () => {
     const root = tempDir();

@@ -5,7 +5,8 @@ import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { parseAtomFeed, parseJsonFeed, parseRssFeed } from "feedsmith";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/http/app.ts";
-import { createSite } from "../../src/http/site.ts";
+import { readIcon } from "../../src/http/favicon.ts";
+import { createSite, type SiteOptions } from "../../src/http/site.ts";
 import { runScan } from "../../src/pipeline.ts";
 import { articlesDir, seedPath, sqliteStore, tempDir } from "../helpers/articles.ts";
 import { serve } from "../helpers/serve.ts";
@@ -14,7 +15,7 @@ const seedTitle =
   "Wie die beiden Länder am Montag mitteilten, wird der Außenminister von Weißrussland diese Woche Nordkorea besuchen.";
 
 /** Herald's web side on a real server on 127.0.0.1, over a real SQLite store and folder. */
-async function startSite() {
+async function startSite(extra: Pick<SiteOptions, "icon"> = {}) {
   const articles = articlesDir();
   copyFileSync(seedPath, articles.path("belarus-nordkorea.txt"));
   const { store } = sqliteStore();
@@ -36,6 +37,7 @@ async function startSite() {
     },
     limit: 50,
     now: () => new Date(clock),
+    ...extra,
   });
   await store.subscribe(site.publisher.name);
   const scan = () =>
@@ -324,6 +326,20 @@ describe("createApp(): findability", () => {
         '<link rel="icon" href="/favicon.svg" type="image/svg+xml">',
       );
     }
+  });
+
+  it("serves SITE_ICON as it is, at /favicon.ico when it is an .ico file", async () => {
+    const file = join(tempDir(), "icon.ico");
+    writeFileSync(file, new Uint8Array([0, 0, 1, 0, 1, 0]));
+    const { get } = await startSite({ icon: await readIcon(file) });
+    const icon = await get("/favicon.ico");
+    expect(icon.status).toBe(200);
+    expect(icon.headers.get("content-type")).toBe("image/x-icon");
+    expect(new Uint8Array(await icon.arrayBuffer())).toEqual(new Uint8Array([0, 0, 1, 0, 1, 0]));
+    expect(await (await get("/")).text()).toContain(
+      '<link rel="icon" href="/favicon.ico" type="image/x-icon">',
+    );
+    expect((await get("/favicon.svg")).status).toBe(404);
   });
 
   it("names one canonical URL on every page, and lets the article text hyphenate in its language", async () => {
