@@ -68,7 +68,7 @@ const tables = `
 const tagKeys = `
   CREATE OR REPLACE FUNCTION herald_tag_keys(tags jsonb) RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN ARRAY(SELECT lower(tag) FROM jsonb_array_elements_text(tags) AS tag);
+    AS 'SELECT ARRAY(SELECT lower(tag) FROM jsonb_array_elements_text(tags) AS tag)';
   CREATE INDEX IF NOT EXISTS herald_articles_tag_keys
     ON herald_articles USING gin (herald_tag_keys(data -> 'tags'));
   DROP INDEX IF EXISTS herald_articles_tags;
