@@ -76,6 +76,27 @@ describe.runIf(postgresAvailable)("PostgreSQL", () => {
       await other?.release();
     });
 
+    it("adds the case-insensitive tag index to a store made before it", async () => {
+      const schema = `herald_test_${randomUUID().replaceAll("-", "")}`;
+      const admin = postgres(testDatabaseUrl.href, { max: 1, onnotice: () => {} });
+      onTestFinished(async () => {
+        await admin.end();
+        await dropSchema(schema);
+      });
+      await (await openPostgresArticleStore(testDatabaseUrl, { schema, max: 1 })).close();
+      // As the first release left it: an index on the tags as written, no tag keys.
+      await admin.unsafe(`SET search_path = "${schema}";
+        DROP INDEX herald_articles_tag_keys; DROP FUNCTION herald_tag_keys(jsonb);
+        CREATE INDEX herald_articles_tags ON herald_articles USING gin ((data -> 'tags'));`);
+      const store = await openPostgresArticleStore(testDatabaseUrl, { schema, max: 1 });
+      onTestFinished(() => store.close());
+      expect(await store.listPublished({ tag: "Haushalt" })).toEqual([]);
+      const indexes = await admin<{ name: string }[]>`
+        SELECT indexname AS name FROM pg_indexes
+        WHERE schemaname = ${schema} AND indexname LIKE '%tag%'`;
+      expect(indexes.map((i) => i.name)).toEqual(["herald_articles_tag_keys"]);
+    });
+
     it("fails with a clear message when the URL's search_path names no schema", async () => {
       const url = new URL(testDatabaseUrl);
       url.searchParams.set("search_path", `no_such_schema_${randomUUID().slice(0, 8)}`);
