@@ -124,7 +124,24 @@ describe("The web surface of a running Herald", () => {
       expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|script-src/);
       expect(response.headers.get("x-content-type-options")).toBe("nosniff");
       expect(response.headers.get("referrer-policy")).toBe("strict-origin-when-cross-origin");
-      expect(await response.text()).not.toMatch(/<script/i);
+      // Only data for search engines (JSON-LD), which no browser runs.
+      const scripts = (await response.text()).match(/<script[^>]*>/gi) ?? [];
+      expect(scripts.filter((tag) => tag !== '<script type="application/ld+json">')).toEqual([]);
     }
+  });
+
+  it("serves the SITE_ICON file as the favicon that its pages link", async () => {
+    const folders = heraldFolders();
+    const icon = join(folders.root, "icon.png");
+    writeFileSync(icon, "PNG-ICON-BYTES");
+    const herald = await startHerald(folders, { env: { SITE_ICON: icon } });
+    const served = await fetch(new URL("/favicon.png", herald.origin));
+    expect(served.headers.get("content-type")).toBe("image/png");
+    expect(await served.text()).toBe("PNG-ICON-BYTES");
+    const legacy = await fetch(new URL("/favicon.ico", herald.origin), { redirect: "manual" });
+    expect(legacy.headers.get("location")).toBe("/favicon.png");
+    expect(await (await fetch(herald.origin)).text()).toContain(
+      '<link rel="icon" href="/favicon.png" type="image/png">',
+    );
   });
 });
