@@ -298,6 +298,14 @@ describe.skipIf(skip)("Herald behind a TLS proxy (issue #12)", () => {
       const jsonFeed = await getJson("/feed.json", "application/feed+json");
       expect(jsonFeed.feed_url).toBe("https://herald.test/feed.json");
       expectOnPublicOrigin(urlsInJson(jsonFeed));
+
+      const sitemap = await get("/sitemap.xml", "application/xml");
+      const locs = [...sitemap.body.matchAll(/<loc>([^<]*)<\/loc>/g)].map((m) => m[1]);
+      expect(locs).toContain(object.url);
+      expect(locs.filter((loc) => !loc?.startsWith("https://herald.test/"))).toEqual([]);
+      expect((await get("/news-sitemap.xml", "application/xml")).status).toBe(200);
+      const robots = (await get("/robots.txt", "text/plain")).body;
+      expect(robots).toContain("Sitemap: https://herald.test/sitemap.xml\n");
     });
   });
 });
