@@ -19,6 +19,7 @@ import { announceProfileChange } from "./federation/profile-update.ts";
 import { createFederationPublisher } from "./federation/publisher.ts";
 import { describeRelays, relayRecipients, syncRelays } from "./federation/relays.ts";
 import { createApp, createHealthApp } from "./http/app.ts";
+import { labelsFor } from "./http/labels.ts";
 import { createImageResizer } from "./http/media.ts";
 import { createSite } from "./http/site.ts";
 import { configureLogging } from "./logging.ts";
@@ -64,6 +65,8 @@ async function main(): Promise<void> {
       title: config.siteTitle,
       description: config.siteDescription,
       language: config.siteLanguage,
+      languageFromArticles: config.languageFromArticles,
+      timeZone: config.timeZone,
       handle,
       actor,
       ...(movedTo ? { movedTo } : {}),
@@ -71,7 +74,8 @@ async function main(): Promise<void> {
     feed: {
       origin: config.publicUrl,
       title: config.siteTitle,
-      description: config.siteDescription,
+      // Unset, createSite() says the tagline of the site's language.
+      description: config.siteDescription ?? labelsFor(config.siteLanguage).tagline,
       language: config.siteLanguage,
       author: config.siteAuthor,
       ...(config.websubHub ? { hub: config.websubHub } : {}),
