@@ -14,6 +14,12 @@ export interface Draft {
   readonly title?: string;
   /** A title derived from the text, for when none is given. */
   readonly fallbackTitle: (language: string) => string;
+  /**
+   * The lead and the body without the derived title at their start, so that a headline taken
+   * from the first sentence is not said again (issue #15); `undefined` when they do not start
+   * with it (the title was shortened) or nothing would be left.
+   */
+  readonly withoutTitle?: (title: string) => { lead: string; contentHtml: string } | undefined;
   readonly summary?: string;
   /** The lead paragraph as plain text. */
   readonly lead: string;
@@ -41,13 +47,15 @@ export function finishArticle(draft: Draft, options: ParseOptions): ParsedArticl
     detectLanguage(`${draft.title ?? ""}\n${draft.plainText}`) ??
     options.defaultLanguage;
   const title = draft.title ?? cutAtWord(draft.fallbackTitle(language), titleLength);
-  const summary =
-    draft.summary ?? (draft.lead !== "" ? cutAtWord(draft.lead, summaryLength) : title);
+  const rest = draft.title === undefined ? draft.withoutTitle?.(title) : undefined;
+  const lead = rest?.lead ?? draft.lead;
+  const contentHtml = rest?.contentHtml ?? draft.contentHtml;
+  const summary = draft.summary ?? (lead !== "" ? cutAtWord(lead, summaryLength) : title);
   const fileSlug = slugify(posix.basename(draft.path).replace(/\.[^.]*$/, ""));
   const seen = {
     title,
     summary,
-    contentHtml: draft.contentHtml,
+    contentHtml,
     language,
     tags: draft.tags,
     image: draft.image,

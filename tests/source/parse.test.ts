@@ -39,23 +39,22 @@ describe("parseArticle() on the seed story", () => {
     expect(article.language).toBe("de");
   });
 
-  it("keeps all ten paragraphs, in order, with umlauts, ß and „…“ intact", () => {
+  it("keeps all ten paragraphs, in order, with umlauts, ß and „…“ intact, the title not again", () => {
     const paragraphs = [...article.contentHtml.matchAll(/<p>(.*?)<\/p>/g)].map((m) => m[1]);
-    expect(paragraphs).toEqual(lines.map((line) => line.trim()));
+    const [lead = "", ...rest] = lines.map((line) => line.trim());
+    expect(paragraphs).toEqual([lead.slice(article.title.length).trim(), ...rest]);
+    expect(article.contentHtml).not.toContain(article.title);
     expect(article.contentHtml).toContain("„Dreieckskooperation“");
     expect(article.contentHtml).toContain("Weißrussland");
     expect(article.contentHtml).not.toContain("&amp;");
   });
 
-  it("summarises with the lead paragraph, cut at a word boundary near 300 characters", () => {
-    const lead = lines[0] ?? "";
-    expect(lead.length).toBeGreaterThan(300);
-    expect(article.summary.endsWith("…")).toBe(true);
-    const body = article.summary.slice(0, -1);
-    expect(lead.startsWith(body)).toBe(true);
-    expect(lead[body.length]).toBe(" ");
-    expect(body.length).toBeGreaterThan(250);
-    expect(body.length).toBeLessThanOrEqual(300);
+  it("summarises with the lead paragraph after the title, cut at a word boundary near 300 characters", () => {
+    const lead = (lines[0] ?? "").slice(article.title.length).trim();
+    expect(lead.startsWith("Im Mittelpunkt der Reise")).toBe(true);
+    expect(lead.length).toBeGreaterThan(100);
+    expect(article.summary.startsWith(lead.slice(0, 100))).toBe(true);
+    expect(article.summary).not.toContain(article.title);
   });
 
   it("takes its slug from the file name, and no date (the store dates it when first seen)", () => {
@@ -63,6 +62,30 @@ describe("parseArticle() on the seed story", () => {
     expect(article.explicitSlug).toBe(false);
     expect(article.date).toBeUndefined();
     expect(article.draft).toBe(false);
+  });
+});
+
+describe("parseArticle() on plain text", () => {
+  it("starts the summary with the next paragraph when the first is only the title", () => {
+    const article = parsed(
+      "a.txt",
+      "A headline of its own.\nThe story begins here, in a second line.\n",
+    );
+    expect(article.title).toBe("A headline of its own.");
+    expect(article.summary).toBe("The story begins here, in a second line.");
+    expect(article.contentHtml).toBe("<p>The story begins here, in a second line.</p>");
+  });
+
+  it("keeps a one-sentence article's only sentence as its body", () => {
+    const article = parsed("a.txt", "Only this one sentence is the whole article.\n");
+    expect(article.contentHtml).toBe("<p>Only this one sentence is the whole article.</p>");
+  });
+
+  it("keeps a first sentence in the body when the title had to shorten it", () => {
+    const long = `${"A very long first sentence ".repeat(8)}ends here. Then more.`;
+    const article = parsed("a.txt", long);
+    expect(article.title.endsWith("…")).toBe(true);
+    expect(article.contentHtml).toBe(`<p>${long}</p>`);
   });
 });
 
