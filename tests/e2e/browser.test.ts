@@ -56,6 +56,13 @@ Der Landtag hat den Doppelhaushalt am Donnerstagabend mit knapper Mehrheit besch
 ![Die Abgeordneten bei der Schlussabstimmung](foto.png "Foto: Redaktion")
 
 Die Opposition kündigte an, vor dem Verfassungsgerichtshof zu klagen.
+
+| Ressort | 2025 (Mio. €) | 2026 (Mio. €) | 2027 (Mio. €) | Veränderung | Anteil am Gesamthaushalt |
+|---|---|---|---|---|---|
+| Bildungsministerium | 12.345,6 | 12.901,2 | 13.410,9 | +8,6 % | 21,4 % |
+| Innenministerium | 4.210,0 | 4.388,5 | 4.502,3 | +6,9 % | 7,2 % |
+
+Quelle: https://landtag.example/drucksachen/19/haushaltsgesetz-2026-2027-beschlussempfehlung-des-haushaltsausschusses.pdf
 `;
 
 const withdrawnArticle = `---
