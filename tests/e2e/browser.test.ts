@@ -135,74 +135,87 @@ async function openPage(width: number, options: BrowserContextOptions = {}): Pro
 }
 
 describe.each(widths)("In Chromium at %i px wide", (width) => {
-  it.each(pages)("$name ($path) shows no error, fits the screen and passes axe", async (target) => {
-    const url = new URL(target.path, herald.origin);
+  it.each(pages)(
+    "$name ($path) shows no error, fits the screen and passes axe",
+    async (target) => {
+      const url = new URL(target.path, herald.origin);
 
-    // The page as served, under its real Content-Security-Policy.
-    const page = await openPage(width);
-    const problems: string[] = [];
-    page.on("console", (message) => {
-      // Chromium logs the status of the page itself; the 410 page is meant to have one.
-      const ownStatus = message.location().url === url.href && /status of 410/.test(message.text());
-      if (message.type() === "error" && !ownStatus) problems.push(`console: ${message.text()}`);
-    });
-    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-    page.on("requestfailed", (request) => problems.push(`failed: ${request.url()}`));
-    await page.addInitScript(() => {
-      const window = globalThis as unknown as InPage;
-      const seen: string[] = [];
-      window.cspViolations = seen;
-      window.document.addEventListener("securitypolicyviolation", (event) => {
-        seen.push(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
+      // The page as served, under its real Content-Security-Policy.
+      const page = await openPage(width);
+      const problems: string[] = [];
+      page.on("console", (message) => {
+        // Chromium logs the status of the page itself; the 410 page is meant to have one.
+        const ownStatus =
+          message.location().url === url.href && /status of 410/.test(message.text());
+        if (message.type() === "error" && !ownStatus) problems.push(`console: ${message.text()}`);
       });
-    });
-    const response = await page.goto(url.href, { waitUntil: "load" });
-    expect(response?.status()).toBe(target.status);
-    // Lazy images load as they come into view: scroll through so every one is fetched.
-    await page.evaluate(() => {
-      const window = globalThis as unknown as InPage;
-      window.scrollTo(0, window.document.documentElement.scrollHeight);
-    });
-    await page.waitForLoadState("networkidle");
-    const violations = await page.evaluate(
-      () => (globalThis as unknown as InPage).cspViolations ?? ["the listener never ran"],
-    );
-    problems.push(...violations.map((violation) => `CSP: ${violation}`));
-    expect(problems).toEqual([]);
+      page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+      page.on("requestfailed", (request) => problems.push(`failed: ${request.url()}`));
+      await page.addInitScript(() => {
+        const window = globalThis as unknown as InPage;
+        const seen: string[] = [];
+        window.cspViolations = seen;
+        window.document.addEventListener("securitypolicyviolation", (event) => {
+          seen.push(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
+        });
+      });
+      const response = await page.goto(url.href, { waitUntil: "load" });
+      expect(response?.status()).toBe(target.status);
+      // Lazy images load as they come into view: scroll through so every one is fetched.
+      await page.evaluate(() => {
+        const window = globalThis as unknown as InPage;
+        window.scrollTo(0, window.document.documentElement.scrollHeight);
+      });
+      await page.waitForLoadState("networkidle");
+      const violations = await page.evaluate(
+        () => (globalThis as unknown as InPage).cspViolations ?? ["the listener never ran"],
+      );
+      problems.push(...violations.map((violation) => `CSP: ${violation}`));
+      expect(problems).toEqual([]);
 
-    const fits = await page.evaluate(() => {
-      const window = globalThis as unknown as InPage;
-      return {
-        scrollWidth: window.document.documentElement.scrollWidth,
-        innerWidth: window.innerWidth,
-      };
-    });
-    expect(fits.scrollWidth, "scrolls sideways").toBeLessThanOrEqual(fits.innerWidth);
+      const fits = await page.evaluate(() => {
+        const window = globalThis as unknown as InPage;
+        return {
+          scrollWidth: window.document.documentElement.scrollWidth,
+          innerWidth: window.innerWidth,
+        };
+      });
+      expect(fits.scrollWidth, "scrolls sideways").toBeLessThanOrEqual(fits.innerWidth);
 
-    const shot = await page.screenshot({ fullPage: true });
-    writeFileSync(join(screenshots, `${target.name}-${width}.png`), shot);
-    if (target.name === "seed" && process.env.UPDATE_SCREENSHOTS === "1") {
-      mkdirSync(readmeScreenshots, { recursive: true });
-      writeFileSync(join(readmeScreenshots, `seed-${width}.png`), shot);
-    }
-    await page.context().close();
+      const shot = await page.screenshot({ fullPage: true });
+      writeFileSync(join(screenshots, `${target.name}-${width}.png`), shot);
+      if (target.name === "seed" && process.env.UPDATE_SCREENSHOTS === "1") {
+        mkdirSync(readmeScreenshots, { recursive: true });
+        writeFileSync(join(readmeScreenshots, `seed-${width}.png`), shot);
+      }
+      await page.context().close();
 
-    // axe needs its script in the page, which the CSP rightly forbids: this pass alone bypasses it.
-    const axePage = await openPage(width, { bypassCSP: true });
-    await axePage.goto(url.href, { waitUntil: "load" });
-    await axePage.addScriptTag({ content: axeSource });
-    const serious = await axePage.evaluate(async () => {
-      const { axe } = globalThis as unknown as InPage;
-      const { violations } = await axe.run({ resultTypes: ["violations"] });
-      return violations
-        .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
-        .map((violation) => ({
-          rule: violation.id,
-          help: violation.help,
-          where: violation.nodes.map((node) => node.target.join(" ")),
-        }));
-    });
-    await axePage.context().close();
-    expect(serious).toEqual([]);
-  });
+      // axe needs its script in the page, which the CSP rightly forbids: this pass alone bypasses it.
+      // Both colour schemes: the stylesheet has a dark palette, and its contrast counts too.
+      const serious: { scheme: string; rule: string; help: string; where: string[] }[] = [];
+      for (const colorScheme of ["light", "dark"] as const) {
+        const axePage = await openPage(width, { bypassCSP: true, colorScheme });
+        await axePage.goto(url.href, { waitUntil: "load" });
+        await axePage.addScriptTag({ content: axeSource });
+        const found = await axePage.evaluate(async () => {
+          const { axe } = globalThis as unknown as InPage;
+          const { violations } = await axe.run({ resultTypes: ["violations"] });
+          return violations
+            .filter(
+              (violation) => violation.impact === "serious" || violation.impact === "critical",
+            )
+            .map((violation) => ({
+              rule: violation.id,
+              help: violation.help,
+              where: violation.nodes.map((node) => node.target.join(" ")),
+            }));
+        });
+        await axePage.context().close();
+        serious.push(...found.map((violation) => ({ scheme: colorScheme, ...violation })));
+      }
+      expect(serious).toEqual([]);
+      // Three browser contexts on a CPU shared with the rest of the suite: more than the default.
+    },
+    60_000,
+  );
 });
