@@ -127,7 +127,7 @@ describe.skipIf(skip)("The pages in headless Chromium (issue #15)", () => {
     // `launch` gives every run a fresh temporary profile (its user-data-dir), removed on close.
     browser = await chromium.launch({ executablePath, args: chromiumArgs });
     mkdirSync(screenshots, { recursive: true });
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await browser?.close();
@@ -231,9 +231,7 @@ describe.skipIf(skip)("The pages in headless Chromium (issue #15)", () => {
         }
         await axePage.context().close();
         expect(serious).toEqual([]);
-        // Two browser contexts on a CPU shared with the rest of the suite: more than the default.
       },
-      60_000,
     );
   });
 });
