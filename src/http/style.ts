@@ -41,7 +41,7 @@ a:visited { color: var(--visited); }
 a:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 h1, h2, h3 { line-height: 1.25; }
 h1 { font-size: clamp(1.6rem, 5vw, 2.2rem); margin: 1.5rem 0 0.5rem; }
-h3 { font-size: 1.2rem; margin: 0 0 0.25rem; }
+h3, .card h2 { font-size: 1.2rem; margin: 0 0 0.25rem; }
 img, video { max-width: 100%; height: auto; }
 pre { overflow-x: auto; padding: 0.75rem; background: var(--surface); }
 /* A wide table (a budget, election results) narrows its cells on a phone rather than making the
