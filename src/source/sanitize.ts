@@ -1,4 +1,5 @@
 import sanitizeHtml from "sanitize-html";
+import type { RemovedElement } from "../article.ts";
 
 // What an article body may contain: text structure, links, images, tables, code.
 // Nothing that runs (script, style, iframe, event handlers, javascript: URLs) survives.
@@ -35,11 +36,58 @@ const options: sanitizeHtml.IOptions = {
   allowedSchemesByTag: { img: ["http", "https"] },
   allowProtocolRelative: false,
   disallowedTagsMode: "discard",
+  // An embed cannot play here, but its reader may still want it: it becomes a link to its
+  // source (issue #15.4). Only http(s) sources; anything else is simply removed.
+  transformTags: Object.fromEntries(
+    Object.entries({ iframe: "src", video: "src", audio: "src", embed: "src", object: "data" }).map(
+      ([tag, attribute]) => [
+        tag,
+        (tagName: string, attribs: sanitizeHtml.Attributes) => {
+          const source = embedSource(attribs[attribute]);
+          return source
+            ? { tagName: "a", attribs: { href: source }, text: source }
+            : { tagName, attribs };
+        },
+      ],
+    ),
+  ),
 };
 
-/** Makes rendered article HTML safe to embed in pages, feeds and ActivityPub posts. */
-export function sanitizeArticleHtml(html: string): string {
-  return sanitizeHtml(html, options);
+function embedSource(value: string | undefined): string | undefined {
+  const url = URL.parse(value?.trim() ?? "");
+  return url && (url.protocol === "https:" || url.protocol === "http:") ? url.href : undefined;
+}
+
+/**
+ * Makes rendered article HTML safe to embed in pages, feeds and ActivityPub posts, and says
+ * what it removed: nothing an author wrote vanishes without a word (issue #15.4).
+ */
+export function sanitizeArticleHtml(html: string): {
+  readonly html: string;
+  readonly removed: readonly Omit<RemovedElement, "line">[];
+} {
+  const removed: Omit<RemovedElement, "line">[] = [];
+  const allowed = new Set(options.allowedTags === false ? [] : options.allowedTags);
+  const clean = sanitizeHtml(html, {
+    ...options,
+    onOpenTag: (name, attribs) => {
+      if (allowed.has(name)) return;
+      const source = attribs.src ?? attribs.data;
+      const linked = name in (options.transformTags ?? {}) && embedSource(source) !== undefined;
+      const shown = source === undefined ? "" : ` ${"src" in attribs ? "src" : "data"}="${source}"`;
+      removed.push({ element: `<${name}${shown}>`, linked });
+    },
+  });
+  // A removed element between two words leaves both their spaces behind. Outside <pre>,
+  // where spaces are not shown as written anyway, one is enough.
+  const tidy =
+    removed.length === 0
+      ? clean
+      : clean
+          .split(/(<pre[\s>][\s\S]*?<\/pre>)/)
+          .map((part, i) => (i % 2 === 1 ? part : part.replace(/ {2,}/g, " ")))
+          .join("");
+  return { html: tidy, removed };
 }
 
 // What a reply from another server may show on an article page: paragraphs, line breaks and
