@@ -1,6 +1,17 @@
 import sanitizeHtml from "sanitize-html";
 import type { RemovedElement } from "../article.ts";
 
+// The elements that embed something, and the attribute naming it. `<source src>` is a video's
+// or an audio's; a picture's `<source srcset>` has no `src` and stays.
+const embeds: Readonly<Record<string, string>> = {
+  iframe: "src",
+  video: "src",
+  audio: "src",
+  source: "src",
+  embed: "src",
+  object: "data",
+};
+
 // What an article body may contain: text structure, links, images, tables, code.
 // Nothing that runs (script, style, iframe, event handlers, javascript: URLs) survives.
 const options: sanitizeHtml.IOptions = {
@@ -39,17 +50,15 @@ const options: sanitizeHtml.IOptions = {
   // An embed cannot play here, but its reader may still want it: it becomes a link to its
   // source (issue #15.4). Only http(s) sources; anything else is simply removed.
   transformTags: Object.fromEntries(
-    Object.entries({ iframe: "src", video: "src", audio: "src", embed: "src", object: "data" }).map(
-      ([tag, attribute]) => [
-        tag,
-        (tagName: string, attribs: sanitizeHtml.Attributes) => {
-          const source = embedSource(attribs[attribute]);
-          return source
-            ? { tagName: "a", attribs: { href: source }, text: source }
-            : { tagName, attribs };
-        },
-      ],
-    ),
+    Object.entries(embeds).map(([tag, attribute]) => [
+      tag,
+      (tagName: string, attribs: sanitizeHtml.Attributes) => {
+        const source = embedSource(attribs[attribute]);
+        return source
+          ? { tagName: "a", attribs: { href: source }, text: source }
+          : { tagName, attribs };
+      },
+    ]),
   ),
 };
 
@@ -71,10 +80,11 @@ export function sanitizeArticleHtml(html: string): {
   const clean = sanitizeHtml(html, {
     ...options,
     onOpenTag: (name, attribs) => {
-      if (allowed.has(name)) return;
-      const source = attribs.src ?? attribs.data;
-      const linked = name in (options.transformTags ?? {}) && embedSource(source) !== undefined;
-      const shown = source === undefined ? "" : ` ${"src" in attribs ? "src" : "data"}="${source}"`;
+      const attribute = embeds[name] ?? "src";
+      const source = attribs[attribute];
+      const linked = name in embeds && embedSource(source) !== undefined;
+      if (allowed.has(name) && !linked) return;
+      const shown = source === undefined ? "" : ` ${attribute}="${source}"`;
       removed.push({ element: `<${name}${shown}>`, linked });
     },
   });

@@ -180,6 +180,21 @@ and <script src="https://evil.test/x.js"></script> more.
     expect(article.contentHtml).toContain("a  b"); // code keeps its spaces
   });
 
+  it("links a video's <source src>, and keeps a picture's <source srcset>", () => {
+    const article = parsed(
+      "a.md",
+      '# Media\n\n<video controls>\n<source src="https://video.test/a.mp4" type="video/mp4">\n</video>\n\n<picture><source srcset="https://img.test/a.avif" type="image/avif"><img src="https://img.test/a.jpg" alt="A"></picture>\n',
+    );
+    expect(article.contentHtml).toContain(
+      '<a href="https://video.test/a.mp4">https://video.test/a.mp4</a>',
+    );
+    expect(article.contentHtml).toContain('<source srcset="https://img.test/a.avif"');
+    expect(article.removed).toEqual([
+      { element: "<video>", linked: false, line: 3 },
+      { element: '<source src="https://video.test/a.mp4">', linked: true, line: 3 },
+    ]);
+  });
+
   it("reports nothing removed when nothing was", () => {
     expect(parsed("a.md", "Text with <em>emphasis</em>.").removed).toEqual([]);
   });
