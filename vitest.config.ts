@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["tests/**/*.test.ts"],
-    testTimeout: 20_000,
-    hookTimeout: 20_000,
+    testTimeout: 60_000, // end-to-end tests start real processes; a full suite on two cores slows them
+    hookTimeout: 60_000,
   },
 });

@@ -41,7 +41,11 @@ async function postgresSchemaEnv(): Promise<Record<string, string>> {
 describe.each(backends)(
   "Follower servers that are down, slow, failing or gone ($name)",
   ({ env }) => {
-    it("do not hold up the others, are retried or given up on, and show in the delivery report", async () => {
+    // Five phases with real retries and circuit timings: more than the default 20 s when the
+    // machine runs the rest of the suite beside it.
+    it("do not hold up the others, are retried or given up on, and show in the delivery report", {
+      timeout: 90_000,
+    }, async () => {
       const folders = heraldFolders();
       const backendEnv = await env();
       // Four delivery workers, two of which the hanging servers can hold at a time; retries a

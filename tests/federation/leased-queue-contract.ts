@@ -111,8 +111,9 @@ export function leasedQueueContract(
       await sleep(100);
       const enqueuedAt = Date.now();
       await queue.enqueue("now");
-      await waitUntil(() => received.length === 1, 1_000);
-      expect((received[0] ?? Infinity) - enqueuedAt).toBeLessThan(200);
+      // "At once" against a 30 s poll: well under a second even on a loaded machine.
+      await waitUntil(() => received.length === 1, 3_000);
+      expect((received[0] ?? Infinity) - enqueuedAt).toBeLessThan(1_000);
     });
 
     it.runIf(traits.wakesAcrossConnections)(
