@@ -100,10 +100,12 @@ async function scan(deps: PipelineDeps, started: number): Promise<ScanReport> {
     const events = await deps.store.apply({ files: batch, gone, final }, now);
     changes.push(...events.map(summarize));
     for (const file of batch) {
-      if (file.kind === "skipped") skipped.push(file.skipped);
-      else
-        for (const element of file.article.removed ?? [])
-          removed.push({ path: file.article.path, ...element });
+      if (file.kind === "skipped") {
+        skipped.push(file.skipped);
+        continue;
+      }
+      const { path, removed: elements = [] } = file.article;
+      removed.push(...elements.map((element) => ({ path, ...element })));
     }
     if (!final && performance.now() - lastReport > 2000) {
       logger.info("Reading articles: {done} of {total} files.", {
@@ -119,7 +121,8 @@ async function scan(deps: PipelineDeps, started: number): Promise<ScanReport> {
     files: files.length,
     read: changed.length,
     skipped,
-    keptPublished: await publishedPaths(deps.store, skipped),
+    // Files read and skipped, not those refused unread: these are reported at every scan.
+    keptPublished: await publishedPaths(deps.store, skipped.slice(refused.length)),
     removed,
     changes,
     durationMs: performance.now() - started,

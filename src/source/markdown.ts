@@ -1,7 +1,7 @@
 import { posix } from "node:path";
 import MarkdownIt, { type Token } from "markdown-it";
 import { isMap, isNode, isScalar, LineCounter, parse, parseDocument, YAMLError } from "yaml";
-import type { ArticleImage } from "../article.ts";
+import type { ArticleImage, RemovedElement } from "../article.ts";
 import type { Skipped } from "../store/store.ts";
 import { paths } from "../urls.ts";
 import { type Draft, finishArticle, type ParseOptions } from "./article-draft.ts";
@@ -166,9 +166,7 @@ function toDraft(path: string, fields: FrontMatter, body: string, bodyLine: numb
     draft: optionalBoolean(fields, "draft") ?? false,
     pinned: optionalBoolean(fields, "pinned") ?? false,
     slug: optionalSlug(fields),
-    removed: raw.flatMap(({ html, line }) =>
-      sanitizeArticleHtml(html).removed.map((removed) => ({ ...removed, line })),
-    ),
+    removed: raw.flatMap(removedFrom),
   };
 }
 
@@ -199,6 +197,22 @@ function leadingText(tokens: readonly Token[], max: number): string {
     length += text.length + 1;
   }
   return lines.join("\n");
+}
+
+/**
+ * What the sanitiser removes from one piece of raw HTML, each on its line: the sanitiser
+ * reports elements in the order written, so each is the next `<tag` from the one before.
+ */
+function removedFrom({ html, line }: { html: string; line: number }): RemovedElement[] {
+  const lower = html.toLowerCase();
+  let from = 0;
+  return sanitizeArticleHtml(html).removed.map((removed) => {
+    const tag = removed.element.split(/[\s>]/, 1)[0] ?? "<";
+    const at = lower.indexOf(tag, from);
+    if (at !== -1) from = at + 1;
+    const before = html.slice(0, at === -1 ? from : at);
+    return { ...removed, line: line + (before.match(/\n/g)?.length ?? 0) };
+  });
 }
 
 /**

@@ -191,8 +191,16 @@ and <script src="https://evil.test/x.js"></script> more.
     expect(article.contentHtml).toContain('<source srcset="https://img.test/a.avif"');
     expect(article.removed).toEqual([
       { element: "<video>", linked: false, line: 3 },
-      { element: '<source src="https://video.test/a.mp4">', linked: true, line: 3 },
+      { element: '<source src="https://video.test/a.mp4">', linked: true, line: 4 },
     ]);
+  });
+
+  it("names the line of each element inside a block of HTML", () => {
+    const article = parsed(
+      "a.md",
+      "# Widgets\n\n<div>\n<script>one()</script>\n<p>Text</p>\n<script>two()</script>\n</div>\n",
+    );
+    expect(article.removed?.map((removed) => removed.line)).toEqual([4, 6]);
   });
 
   it("reports nothing removed when nothing was", () => {
