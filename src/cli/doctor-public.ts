@@ -92,7 +92,16 @@ export async function publicOriginCheck(
 export async function signatureChecks(
   keysDir: string,
   actor: Record<string, unknown>,
+  options: { readonly canFetchItself: boolean },
 ): Promise<Check[]> {
+  if (!options.canFetchItself) {
+    return [
+      warn(
+        "Signed requests",
+        "not checked: an instance on a loopback address fetches its own key only with ALLOW_PRIVATE_ADDRESS=true",
+      ),
+    ];
+  }
   const keys = await readSigningKeys(keysDir).catch(() => undefined);
   const keyId = (actor.publicKey as { id?: unknown } | undefined)?.id;
   const actorId = actor.id;

@@ -55,10 +55,7 @@ async function* remoteChecks(origin: URL, config: Config): AsyncGenerator<Check>
       signal: AbortSignal.timeout(10_000),
     });
 
-  if (
-    origin.protocol !== "https:" &&
-    !["localhost", "127.0.0.1", "[::1]"].includes(origin.hostname)
-  ) {
+  if (origin.protocol !== "https:" && !isLoopback(origin)) {
     yield fail("HTTPS", `${origin.origin} is plain http: Mastodon only federates over https`);
   } else if (origin.protocol !== "https:") {
     yield warn("HTTPS", "plain http on loopback: fine for testing, not for the fediverse");
@@ -158,7 +155,10 @@ async function* remoteChecks(origin: URL, config: Config): AsyncGenerator<Check>
 
   const newest = yield* articleCheck(origin, String(actor.outbox ?? ""), get);
   yield await publicOriginCheck(origin, get, { webfinger: jrd, actor }, newest);
-  for (const check of await signatureChecks(config.keysDir, actor)) yield check;
+  const canFetchItself = config.allowPrivateAddress || !isLoopback(origin);
+  for (const check of await signatureChecks(config.keysDir, actor, { canFetchItself })) {
+    yield check;
+  }
 }
 
 /** What Mastodon will show of the newest article; returns its object's URL. */
@@ -370,6 +370,10 @@ async function goneServerChecks(kv: KvStore): Promise<Check[]> {
     );
   }
   return checks;
+}
+
+function isLoopback(origin: URL): boolean {
+  return ["localhost", "127.0.0.1", "[::1]"].includes(origin.hostname);
 }
 
 const ok = (what: string, detail: string): Check => ({ verdict: "ok", what, detail });

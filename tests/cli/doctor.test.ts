@@ -63,6 +63,18 @@ describe("npm run doctor", () => {
     expect(stdout).toMatch(/^ok +Links:/m);
   });
 
+  it("does not fail the signature checks of a loopback instance that cannot fetch its own key", async () => {
+    const folders = heraldFolders();
+    const herald = await startHerald(folders);
+    const { stdout } = await doctor(folders, herald.origin, undefined, {
+      ALLOW_PRIVATE_ADDRESS: "false",
+    });
+    expect(stdout).toMatch(
+      /^warn +Signed requests: not checked: an instance on a loopback address fetches its own key only with ALLOW_PRIVATE_ADDRESS=true$/m,
+    );
+    expect(stdout).not.toMatch(/^FAIL/m);
+  });
+
   it("fails when nothing answers", async () => {
     const folders = heraldFolders();
     const { code, stdout } = await doctor(folders, new URL("http://127.0.0.1:9"));

@@ -17,6 +17,8 @@ export async function doctor(
 ): Promise<{ code: number; stdout: string }> {
   const env = {
     ...process.env,
+    // As the instance runs (herald-spawn.ts): it may fetch from loopback, itself included.
+    ALLOW_PRIVATE_ADDRESS: "true",
     ...extraEnv,
     PUBLIC_URL: publicUrl.origin,
     ARTICLES_DIR: folders.articles,
