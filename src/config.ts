@@ -35,9 +35,17 @@ export interface Config {
   // Extensions of the contract:
   readonly role: Role;
   readonly siteTitle: string;
-  readonly siteDescription: string;
+  /** `SITE_DESCRIPTION`; unset, pages say a tagline in the site's language. */
+  readonly siteDescription?: string;
   /** Language of the site's own pages and feeds, and of articles whose language can't be told. */
   readonly siteLanguage: string;
+  /**
+   * `SITE_LANGUAGE` is unset: pages and feeds speak the predominant language of the published
+   * articles (`siteLanguage`, English, while there are none).
+   */
+  readonly languageFromArticles: boolean;
+  /** IANA time zone of displayed dates (`TIME_ZONE`, default the system's). */
+  readonly timeZone: string;
   /** How many articles the feeds carry. */
   readonly feedLimit: number;
   readonly postType: PostType;
@@ -74,7 +82,8 @@ export interface Config {
 export interface AccountConfig {
   readonly type: ActorType;
   readonly name: string;
-  readonly bio: string;
+  /** `ACCOUNT_BIO`, else `SITE_DESCRIPTION`; unset, the account has none. */
+  readonly bio?: string;
   readonly avatar?: string;
   readonly header?: string;
   /**
@@ -116,8 +125,10 @@ export function loadConfig(env: Env): Config {
 
   const port = read("PORT", 8080, parsePort);
   const publicUrl = read("PUBLIC_URL", new URL(`http://localhost:${port}`), parseOrigin);
-  const siteTitle = read("SITE_TITLE", publicUrl.hostname, String);
-  const siteDescription = read("SITE_DESCRIPTION", `News from ${publicUrl.hostname}`, String);
+  const accountName = read<string | undefined>("ACCOUNT_NAME", undefined, String);
+  // The account's display name names the site as well; the host (without port) says the least.
+  const siteTitle = read("SITE_TITLE", accountName ?? publicUrl.hostname, String);
+  const siteDescription = read<string | undefined>("SITE_DESCRIPTION", undefined, String);
   const config: Config = {
     port,
     publicUrl,
@@ -137,6 +148,8 @@ export function loadConfig(env: Env): Config {
     siteTitle,
     siteDescription,
     siteLanguage: read("SITE_LANGUAGE", "en", parseLanguage),
+    languageFromArticles: (env.SITE_LANGUAGE?.trim() ?? "") === "",
+    timeZone: read("TIME_ZONE", systemTimeZone(), parseTimeZone),
     feedLimit: read("FEED_LIMIT", 50, (v) => parseInteger(v, 1, 10_000)),
     postType: read("POST_TYPE", "article", (v) => oneOf(v, ["article", "note"] as const)),
     logLevel: read("LOG_LEVEL", "info", (v) =>
@@ -151,8 +164,8 @@ export function loadConfig(env: Env): Config {
       type: read("ACCOUNT_TYPE", "Service", (v) =>
         oneOf(v, ["Service", "Person", "Organization", "Application", "Group"] as const),
       ),
-      name: read("ACCOUNT_NAME", siteTitle, String),
-      bio: read("ACCOUNT_BIO", siteDescription, String),
+      name: accountName ?? siteTitle,
+      bio: read<string | undefined>("ACCOUNT_BIO", siteDescription, String),
       avatar: read<string | undefined>("ACCOUNT_AVATAR", undefined, parseImage),
       header: read<string | undefined>("ACCOUNT_HEADER", undefined, parseImage),
       aliases: read<readonly string[]>("ALIASES", [], parseAliases),
@@ -397,6 +410,19 @@ function parseCron(value: string): string {
 function parseUsername(value: string): string {
   if (/^[a-z0-9_]{1,30}$/i.test(value)) return value;
   throw new Invalid("must be 1 to 30 letters, digits or underscores");
+}
+
+/** The time zone of the system (from `TZ` or `/etc/localtime`), as the runtime sees it. */
+function systemTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+function parseTimeZone(value: string): string {
+  try {
+    return new Intl.DateTimeFormat("en", { timeZone: value }).resolvedOptions().timeZone;
+  } catch {
+    throw new Invalid("must be an IANA time zone like Europe/Berlin or America/New_York");
+  }
 }
 
 function parseLanguage(value: string): string {

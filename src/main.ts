@@ -19,11 +19,13 @@ import { announceProfileChange } from "./federation/profile-update.ts";
 import { createFederationPublisher } from "./federation/publisher.ts";
 import { describeRelays, relayRecipients, syncRelays } from "./federation/relays.ts";
 import { createApp, createHealthApp } from "./http/app.ts";
+import { labelsFor } from "./http/labels.ts";
 import { createImageResizer } from "./http/media.ts";
 import { createSite } from "./http/site.ts";
 import { configureLogging } from "./logging.ts";
 import { type Publisher, runScan, type ScanReport } from "./pipeline.ts";
 import { startSchedule } from "./schedule.ts";
+import { fileLine, removalMessage, skippedMessage } from "./source/problems.ts";
 import { openStores } from "./stores.ts";
 import { absolute, paths } from "./urls.ts";
 
@@ -64,6 +66,8 @@ async function main(): Promise<void> {
       title: config.siteTitle,
       description: config.siteDescription,
       language: config.siteLanguage,
+      languageFromArticles: config.languageFromArticles,
+      timeZone: config.timeZone,
       handle,
       actor,
       ...(movedTo ? { movedTo } : {}),
@@ -71,7 +75,8 @@ async function main(): Promise<void> {
     feed: {
       origin: config.publicUrl,
       title: config.siteTitle,
-      description: config.siteDescription,
+      // Unset, createSite() says the tagline of the site's language.
+      description: config.siteDescription ?? labelsFor(config.siteLanguage).tagline,
       language: config.siteLanguage,
       author: config.siteAuthor,
       ...(config.websubHub ? { hub: config.websubHub } : {}),
@@ -208,8 +213,17 @@ async function main(): Promise<void> {
 }
 
 function logScan(report: ScanReport): void {
-  for (const { path, reason, line } of report.skipped) {
-    logger.warn("Skipped {path}: {reason}", { path: line ? `${path}:${line}` : path, reason });
+  for (const skipped of report.skipped) {
+    logger.warn("Skipped {path}: {reason}", {
+      path: fileLine(skipped.path, skipped.line),
+      reason: skippedMessage(skipped, report.keptPublished.has(skipped.path)),
+    });
+  }
+  for (const removed of report.removed) {
+    logger.warn("{path}: {removal}", {
+      path: fileLine(removed.path, removed.line),
+      removal: removalMessage(removed),
+    });
   }
   // A first import of thousands of files gets a summary, not a line per article.
   if (report.changes.length <= 20) {

@@ -93,6 +93,31 @@ describe("loadConfig()", () => {
     expect(problems({ PUBLIC_URL: url })[0]).toContain(why);
   });
 
+  it("reads TIME_ZONE as an IANA name, the system's by default, and names a bad one", () => {
+    expect(loadConfig({ TIME_ZONE: "Europe/Berlin" }).timeZone).toBe("Europe/Berlin");
+    expect(loadConfig({}).timeZone).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone);
+    expect(problems({ TIME_ZONE: "Mars/Olympus" })).toEqual([
+      'TIME_ZONE must be an IANA time zone like Europe/Berlin or America/New_York (got "Mars/Olympus").',
+    ]);
+  });
+
+  it("takes the site's language from its articles unless SITE_LANGUAGE says it", () => {
+    expect(loadConfig({})).toMatchObject({ siteLanguage: "en", languageFromArticles: true });
+    expect(loadConfig({ SITE_LANGUAGE: "de-AT" })).toMatchObject({
+      siteLanguage: "de-AT",
+      languageFromArticles: false,
+    });
+  });
+
+  it("names the site after the account, else the host without its port, and says no tagline", () => {
+    const config = loadConfig({ PUBLIC_URL: "http://news.test:8080" });
+    expect(config.siteTitle).toBe("news.test");
+    expect(config.siteDescription).toBeUndefined();
+    expect(config.account.bio).toBeUndefined();
+    expect(loadConfig({ ACCOUNT_NAME: "Die Zeitung" }).siteTitle).toBe("Die Zeitung");
+    expect(loadConfig({ SITE_TITLE: "Blatt" }).account.name).toBe("Blatt");
+  });
+
   it("reads ALIASES as actor URLs and handles, separated by commas or spaces", () => {
     const config = loadConfig({
       ALIASES: "https://old.test/users/news, @news@old.test\nacct:news@other.test  zeitung@x.test",

@@ -89,7 +89,7 @@ export function createApp(deps: AppDeps): Express {
         ? await site.articlePage(String(req.params.slug), Number(replies))
         : undefined;
     if (page === undefined) {
-      notFound(req, res);
+      await notFound(req, res);
       return;
     }
     send(
@@ -125,7 +125,7 @@ export function createApp(deps: AppDeps): Express {
       const body = /^[1-9]\d{0,8}$/.test(page)
         ? await site.archiveFeed(format, Number(page))
         : undefined;
-      sendOr404(req, res, body);
+      await sendOr404(req, res, body);
     });
   }
 
@@ -137,7 +137,7 @@ export function createApp(deps: AppDeps): Express {
     const file = await mediaFile(mediaRoot, (req.params as { path: string[] }).path);
     const width = req.query.w === undefined ? undefined : Number(req.query.w);
     if (file === undefined) {
-      notFound(req, res);
+      await notFound(req, res);
     } else if (width !== undefined && !IMAGE_WIDTHS.includes(width)) {
       res
         .status(400)
@@ -165,9 +165,13 @@ export function createApp(deps: AppDeps): Express {
   app.use(errorHandler);
   return app;
 
-  function sendOr404(req: Request, res: Response, body: Representation | undefined): void {
+  async function sendOr404(
+    req: Request,
+    res: Response,
+    body: Representation | undefined,
+  ): Promise<void> {
     if (body === undefined) {
-      notFound(req, res);
+      await notFound(req, res);
       return;
     }
     send(
@@ -178,8 +182,8 @@ export function createApp(deps: AppDeps): Express {
     );
   }
 
-  function notFound(req: Request, res: Response): void {
-    send(req, res, site.notFound, cacheControl.error, 404);
+  async function notFound(req: Request, res: Response): Promise<void> {
+    send(req, res, await site.notFound(), cacheControl.error, 404);
   }
 }
 

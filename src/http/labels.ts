@@ -1,9 +1,15 @@
+import type { Article } from "../article.ts";
 import { type Html, html } from "./html.ts";
 
-/** The words of the page frame, in one language. */
+/**
+ * The words of the page frame, in one language. To add a language, copy `en` below,
+ * translate each entry, and add it to `languages` under its primary subtag (`fr`).
+ */
 export interface Labels {
   /** BCP 47 tag of these words; also the locale for dates. */
   readonly lang: string;
+  /** The home page's tagline when `SITE_DESCRIPTION` is unset. */
+  readonly tagline: string;
   readonly skip: string;
   readonly latest: string;
   readonly nothingYet: string;
@@ -40,6 +46,7 @@ export interface Labels {
 
 const en: Labels = {
   lang: "en",
+  tagline: "The latest news, on the web, in your feed reader and in the fediverse.",
   skip: "Skip to content",
   latest: "Latest articles",
   nothingYet: "Nothing has been published yet.",
@@ -77,6 +84,7 @@ const en: Labels = {
 
 const de: Labels = {
   lang: "de",
+  tagline: "Die neuesten Nachrichten – im Web, im Feedreader und im Fediverse.",
   skip: "Zum Inhalt springen",
   latest: "Neueste Artikel",
   nothingYet: "Noch ist nichts veröffentlicht.",
@@ -112,8 +120,27 @@ const de: Labels = {
   wholeReply: "Die ganze Antwort lesen",
 };
 
+const languages: ReadonlyMap<string, Labels> = new Map([
+  ["en", en],
+  ["de", de],
+]);
+
 /** The labels for a site language (by its primary subtag); English when there are none. */
 export function labelsFor(language: string): Labels {
-  const primary = language.split("-")[0]?.toLowerCase();
-  return primary === "de" ? de : en;
+  const primary = language.split("-")[0]?.toLowerCase() ?? "";
+  return languages.get(primary) ?? en;
+}
+
+/**
+ * The language most of `articles` are in (the newer one on a tie, `articles` being newest
+ * first), or `undefined` when there are none: the site's language when `SITE_LANGUAGE` is unset.
+ */
+export function predominantLanguage(articles: readonly Article[]): string | undefined {
+  const counts = new Map<string, number>();
+  for (const { language } of articles) counts.set(language, (counts.get(language) ?? 0) + 1);
+  let best: string | undefined;
+  for (const [language, count] of counts) {
+    if (best === undefined || count > (counts.get(best) ?? 0)) best = language;
+  }
+  return best;
 }

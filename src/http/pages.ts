@@ -13,9 +13,15 @@ export interface PageSite {
   /** `PUBLIC_URL`. */
   readonly origin: URL;
   readonly title: string;
-  readonly description: string;
+  /** The home page's tagline; unset, one in the site's language. */
+  readonly description?: string;
   /** BCP 47 tag of the site; picks the language of the page frame, too. */
   readonly language: string;
+  /**
+   * `SITE_LANGUAGE` is unset: the site speaks the predominant language of its articles
+   * (`createSite()` finds it; `language` while there are none).
+   */
+  readonly languageFromArticles?: boolean;
   /** The fediverse account, `@news@news.test` (the leading `@` is optional). */
   readonly handle: string;
   /**
@@ -25,7 +31,7 @@ export interface PageSite {
   readonly actor?: URL;
   /** Default `/style.css`; a versioned path (`/style.css?v=…`) lets it be cached for long. */
   readonly stylesheet?: string;
-  /** For displayed dates; default `UTC`. `<time datetime>` is always UTC. */
+  /** IANA time zone of displayed dates; default `UTC`. `<time datetime>` is always UTC. */
   readonly timeZone?: string;
   /** Where the account moved (`npm run move`): the home page sends new followers there. */
   readonly movedTo?: URL;
@@ -47,10 +53,11 @@ export function renderHomePage(site: PageSite, articles: readonly Article[]): st
   const labels = labelsFor(site.language);
   const home = absolute(site.origin, paths.home);
   const pinnedFirst = [...articles.filter((a) => a.pinned), ...articles.filter((a) => !a.pinned)];
+  const description = site.description ?? labels.tagline;
   return page(site, labels, {
     lang: site.language,
     title: site.title,
-    description: site.description,
+    description,
     head: html`<link rel="canonical" href="${home.href}">
 ${feedAlternates(site, homeFeeds, site.title)}${
   site.actor === undefined
@@ -58,11 +65,11 @@ ${feedAlternates(site, homeFeeds, site.title)}${
     : html`<link rel="alternate" type="application/activity+json" href="${site.actor.href}">\n`
 }<meta property="og:type" content="website">
 <meta property="og:title" content="${site.title}">
-<meta property="og:description" content="${site.description}">
+<meta property="og:description" content="${description}">
 <meta property="og:url" content="${home.href}">
 `,
     main: html`<h1>${site.title}</h1>
-<p class="lede">${site.description}</p>
+<p class="lede">${description}</p>
 <section class="follow" aria-labelledby="follow"${langAttr(labels.lang, site.language)}>
 <h2 id="follow">${labels.follow}</h2>
 ${
@@ -332,18 +339,28 @@ ${level === 2 ? html`<h2>${link}</h2>` : html`<h3>${link}</h3>`}
 ${items}</ol>`;
 }
 
+/** An edit this soon after publication (a typo fixed) is not worth an "updated". */
+const SILENT_EDIT_MS = 5 * 60_000;
+
 function dateLine(site: PageSite, labels: Labels, article: Article): Html {
-  // Show "updated" only for a real edit, not for the seconds between first sight and storing.
-  const edited = article.updated.getTime() - article.published.getTime() >= 60_000;
+  const edited = article.updated.getTime() - article.published.getTime() > SILENT_EDIT_MS;
   return html`${labels.published} ${time(site, labels, article.published)}${
     edited ? html`, ${labels.updated} ${time(site, labels, article.updated)}` : ""
   }${article.author === undefined ? "" : html` ${labels.by} <span class="author">${article.author}</span>`}`;
 }
 
 function time(site: PageSite, labels: Labels, date: Date): Html {
-  const text = new Intl.DateTimeFormat(labels.lang, {
-    dateStyle: "long",
-    timeZone: site.timeZone ?? "UTC",
-  }).format(date);
+  const text = formatDateTime(date, labels.lang, site.timeZone ?? "UTC");
   return html`<time datetime="${date.toISOString()}">${text}</time>`;
+}
+
+/**
+ * A date with its time of day, as the locale writes them: "5. Dezember 2026, 14:30",
+ * "December 5, 2026, 2:30 PM". Date and time are formatted apart and joined with a comma:
+ * together, `Intl` joins them with a word ("um", "at") that reads oddly after "Published".
+ */
+export function formatDateTime(date: Date, locale: string, timeZone: string): string {
+  const day = new Intl.DateTimeFormat(locale, { dateStyle: "long", timeZone }).format(date);
+  const clock = new Intl.DateTimeFormat(locale, { timeStyle: "short", timeZone }).format(date);
+  return `${day}, ${clock}`;
 }

@@ -17,6 +17,7 @@ import type { InteractionReader } from "../interactions.ts";
 import type { Publisher } from "../pipeline.ts";
 import type { ArticleStore } from "../store/store.ts";
 import { absolute, paths } from "../urls.ts";
+import { labelsFor, predominantLanguage } from "./labels.ts";
 import {
   type PageSite,
   REPLIES_PER_PAGE,
@@ -69,7 +70,7 @@ export interface Site {
     replies?: number,
   ): Promise<{ status: 200 | 410; body: Representation } | undefined>;
   readonly stylesheet: Representation;
-  readonly notFound: Representation;
+  notFound(): Promise<Representation>;
 }
 
 const epoch = new Date(0);
@@ -84,6 +85,33 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
   const cache = new Memo({ entries: 2000, bytes: CACHE_BYTES });
   const html = (body: string, lastModified: Date) =>
     makeRepresentationAsync(body, "text/html", lastModified);
+
+  /**
+   * The site's language: `SITE_LANGUAGE`, or else the predominant one of the latest articles,
+   * found again after each change (with the pages that speak it).
+   */
+  let language: Promise<string> | undefined;
+  const siteLanguage = () => {
+    language ??= options.page.languageFromArticles
+      ? store
+          .listPublished({ limit: options.limit })
+          .then((articles) => predominantLanguage(articles) ?? options.page.language)
+      : Promise.resolve(options.page.language);
+    return language;
+  };
+  const pageSite = async (): Promise<PageSite> => ({
+    ...options.page,
+    language: await siteLanguage(),
+  });
+  /** The feeds speak the site's language too, with its tagline when none is configured. */
+  const feedSite = async (tag?: string): Promise<FeedSite> => {
+    const language = await siteLanguage();
+    return {
+      ...feedSiteFor(options.feed, tag),
+      language,
+      description: options.page.description ?? labelsFor(language).tagline,
+    };
+  };
 
   const interactions = options.interactions;
   /**
@@ -158,7 +186,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
       // Archives are of the home feeds; a tag's feeds carry its latest articles only.
       const { beforeCurrent } = tag === undefined ? await archivePages() : { beforeCurrent: 0 };
       const site: FeedSite = {
-        ...feedSiteFor(options.feed, tag),
+        ...(await feedSite(tag)),
         ...(changed ? { changed } : {}),
         ...(beforeCurrent > 0
           ? { archive: { isArchive: false, prev: archivePaths(beforeCurrent) } }
@@ -175,7 +203,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
       // Newest first: the page's articles are the last `limit` of the newest `total - skipped`.
       const newer = await store.listPublished({ limit: total - (page - 1) * options.limit });
       const articles = newer.slice(-options.limit);
-      const home = feedSiteFor(options.feed);
+      const home = await feedSite();
       const site: FeedSite = {
         ...home,
         feedPaths: archivePaths(page),
@@ -192,16 +220,17 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
   const home = () =>
     cache.get("home", 0, async () => {
       const articles = await store.listPublished({ limit: options.limit });
-      return html(renderHomePage(options.page, articles), (await store.lastChange()) ?? epoch);
+      return html(renderHomePage(await pageSite(), articles), (await store.lastChange()) ?? epoch);
     });
 
-  const gone = makeRepresentation(renderGonePage(options.page), "text/html", epoch);
+  const gone = () => cache.get("410", 0, async () => html(renderGonePage(await pageSite()), epoch));
 
   return {
     publisher: {
       name: "site",
       async publish(events) {
         cache.clear();
+        language = undefined;
         // Warm what visitors and feed readers ask for first.
         await Promise.all([home(), feeds()]);
         announce(options, events);
@@ -215,11 +244,11 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
         const changed = await store.lastChange(tag);
         if (changed === undefined) return undefined;
         const articles = await store.listPublished({ limit: options.limit, tag });
-        return html(renderTagPage(options.page, tag, articles), changed);
+        return html(renderTagPage(await pageSite(), tag, articles), changed);
       }),
     async articlePage(slug, replies = 1) {
       const record = await store.findBySlug(slug);
-      if (record?.state === "deleted") return { status: 410, body: gone };
+      if (record?.state === "deleted") return { status: 410, body: await gone() };
       if (record?.state !== "published") return undefined;
       const { article } = record;
       const at = await reactionsAt();
@@ -232,7 +261,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
           // Built again after every change of its reactions: brotli 11 would spend 10 to 100
           // times longer on it than 5, for a body a tenth smaller.
           return makeRepresentationAsync(
-            renderArticlePage(options.page, article, view),
+            renderArticlePage(await pageSite(), article, view),
             "text/html",
             later(article.updated, at),
             { brotliQuality: 5 },
@@ -242,7 +271,8 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
       return body === undefined ? undefined : { status: 200, body };
     },
     stylesheet: makeRepresentation(stylesheet, "text/css", epoch),
-    notFound: makeRepresentation(renderNotFoundPage(options.page), "text/html", epoch),
+    notFound: () =>
+      cache.get("404", 0, async () => html(renderNotFoundPage(await pageSite()), epoch)),
   };
 }
 

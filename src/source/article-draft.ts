@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
-import type { ArticleImage, ParsedArticle } from "../article.ts";
+import type { ArticleImage, ParsedArticle, RemovedElement } from "../article.ts";
 import { cutAtWord, detectLanguage, slugify } from "./text.ts";
 
 export interface ParseOptions {
@@ -14,6 +14,12 @@ export interface Draft {
   readonly title?: string;
   /** A title derived from the text, for when none is given. */
   readonly fallbackTitle: (language: string) => string;
+  /**
+   * The lead and the body without the derived title at their start, so that a headline taken
+   * from the first sentence is not said again (issue #15); `undefined` when they do not start
+   * with it (the title was shortened) or nothing would be left.
+   */
+  readonly withoutTitle?: (title: string) => { lead: string; contentHtml: string } | undefined;
   readonly summary?: string;
   /** The lead paragraph as plain text. */
   readonly lead: string;
@@ -29,6 +35,8 @@ export interface Draft {
   readonly draft: boolean;
   readonly pinned: boolean;
   readonly slug?: string;
+  /** What the sanitiser took out of the text, with the line of the file it was on. */
+  readonly removed?: readonly RemovedElement[];
 }
 
 const titleLength = 140;
@@ -41,13 +49,15 @@ export function finishArticle(draft: Draft, options: ParseOptions): ParsedArticl
     detectLanguage(`${draft.title ?? ""}\n${draft.plainText}`) ??
     options.defaultLanguage;
   const title = draft.title ?? cutAtWord(draft.fallbackTitle(language), titleLength);
-  const summary =
-    draft.summary ?? (draft.lead !== "" ? cutAtWord(draft.lead, summaryLength) : title);
+  const rest = draft.title === undefined ? draft.withoutTitle?.(title) : undefined;
+  const lead = rest?.lead ?? draft.lead;
+  const contentHtml = rest?.contentHtml ?? draft.contentHtml;
+  const summary = draft.summary ?? (lead !== "" ? cutAtWord(lead, summaryLength) : title);
   const fileSlug = slugify(posix.basename(draft.path).replace(/\.[^.]*$/, ""));
   const seen = {
     title,
     summary,
-    contentHtml: draft.contentHtml,
+    contentHtml,
     language,
     tags: draft.tags,
     image: draft.image,
@@ -62,6 +72,7 @@ export function finishArticle(draft: Draft, options: ParseOptions): ParsedArticl
     path: draft.path,
     slug: draft.slug ?? (fileSlug || slugify(title) || "article"),
     explicitSlug: draft.slug !== undefined,
+    removed: draft.removed ?? [],
     // The slug is left out: a renamed file with the same text is the same article.
     hash: createHash("sha256").update(JSON.stringify(seen)).digest("base64url"),
   };

@@ -12,18 +12,29 @@ export function parsePlainText(path: string, text: string, options: ParseOptions
     .split(/\r?\n/)
     .map(squash)
     .filter((line) => line !== "");
-  const lead = paragraphs[0] ?? "";
+  const [lead = "", ...more] = paragraphs;
   return finishArticle(
     {
       path,
       fallbackTitle: (language) => firstSentence(lead, language),
+      withoutTitle: (title) => {
+        if (!lead.startsWith(title)) return undefined;
+        const rest = lead.slice(title.length).trim();
+        const left = rest === "" ? more : [rest, ...more];
+        const [next] = left;
+        return next === undefined ? undefined : { lead: next, contentHtml: toHtml(left) };
+      },
       lead,
       plainText: paragraphs.join("\n"),
-      contentHtml: paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join("\n"),
+      contentHtml: toHtml(paragraphs),
       tags: [],
       draft: false,
       pinned: false,
     },
     options,
   );
+}
+
+function toHtml(paragraphs: readonly string[]): string {
+  return paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join("\n");
 }

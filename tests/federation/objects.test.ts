@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { InProcessMessageQueue, MemoryKvStore } from "@fedify/fedify";
 import {
@@ -27,6 +28,8 @@ import {
   toUpdate,
 } from "../../src/federation/objects.ts";
 import { toDate } from "../../src/federation/temporal.ts";
+import { isParsed, parseArticle } from "../../src/source/parse.ts";
+import { seedPath } from "../helpers/articles.ts";
 import {
   accountKeys,
   anArticle,
@@ -154,6 +157,25 @@ describe("toNote()", () => {
     expect(
       note.contents.some((c) => c instanceof LanguageString && c.locale.baseName === "de"),
     ).toBe(true);
+  });
+});
+
+describe("toNote() and toArticleObject() on the seed story", () => {
+  const parsed = parseArticle("belarus-nordkorea.txt", readFileSync(seedPath), {
+    defaultLanguage: "en",
+  });
+  if (!isParsed(parsed)) throw new Error(`The seed did not parse: ${parsed.reason}`);
+  const { title, summary, contentHtml, language } = parsed;
+  const article = anArticle({ title, summary, contentHtml, language });
+
+  it("say the headline taken from its first sentence once", () => {
+    const content = toNote(article, noteCtx).content?.toString() ?? "";
+    expect(content.split(article.title)).toHaveLength(2);
+    expect(content.startsWith(`<p><strong>${article.title}</strong></p><p>Im Mittelpunkt`)).toBe(
+      true,
+    );
+    const card = toArticleObject(article, ctx);
+    expect(card.summary?.toString().startsWith("Im Mittelpunkt der Reise")).toBe(true);
   });
 });
 

@@ -1,6 +1,8 @@
 import { parse } from "parse5";
 import { describe, expect, it } from "vitest";
+import { labelsFor, predominantLanguage } from "../../src/http/labels.ts";
 import {
+  formatDateTime,
   type PageSite,
   REPLIES_PER_PAGE,
   renderArticlePage,
@@ -211,6 +213,56 @@ describe("renderArticlePage()", () => {
     ]);
     const img = byTag(page, "img")[0];
     expect(attr(img, "alt")).toBe("Ein Foto");
+  });
+});
+
+describe("dates on pages", () => {
+  // 13:30 UTC is 14:30 in Berlin in December.
+  const published = new Date("2026-12-05T13:30:00Z");
+  const berlin: PageSite = { ...site, language: "de", timeZone: "Europe/Berlin" };
+  const dateLine = (page: string) => /<p class="meta"[^>]*>(.*?)<\/p>/.exec(page)?.[1] ?? "";
+
+  it("show the time of day in the site's time zone and locale", () => {
+    expect(formatDateTime(published, "de", "Europe/Berlin")).toBe("5. Dezember 2026, 14:30");
+    expect(formatDateTime(published, "en", "America/New_York")).toBe("December 5, 2026, 8:30 AM");
+    const page = renderArticlePage(berlin, makeArticle({ published, updated: published }));
+    expect(dateLine(page)).toBe(
+      'Veröffentlicht am <time datetime="2026-12-05T13:30:00.000Z">5. Dezember 2026, 14:30</time>',
+    );
+  });
+
+  it('say "updated" only for an edit more than a few minutes later, with its time', () => {
+    const soon = new Date(published.getTime() + 4 * 60_000);
+    const later = new Date(published.getTime() + 3 * 3_600_000);
+    expect(
+      dateLine(renderArticlePage(berlin, makeArticle({ published, updated: soon }))),
+    ).not.toContain("aktualisiert");
+    expect(
+      dateLine(renderArticlePage(berlin, makeArticle({ published, updated: later }))),
+    ).toContain(
+      ', aktualisiert am <time datetime="2026-12-05T16:30:00.000Z">5. Dezember 2026, 17:30</time>',
+    );
+  });
+});
+
+describe("the page frame's language", () => {
+  it("is the predominant language of the articles, the newer one on a tie", () => {
+    const of = (...languages: string[]) =>
+      predominantLanguage(languages.map((language) => makeArticle({ language })));
+    expect(of("de", "en", "de")).toBe("de");
+    expect(of("en", "de")).toBe("en");
+    expect(of()).toBeUndefined();
+  });
+
+  it("has German and English labels, English for any other language", () => {
+    expect(labelsFor("de-AT").latest).toBe("Neueste Artikel");
+    expect(labelsFor("en-GB").latest).toBe("Latest articles");
+    expect(labelsFor("constructor").lang).toBe("en");
+  });
+
+  it("gives the home page a tagline in the site's language when none is configured", () => {
+    const page = renderHomePage({ ...site, description: undefined, language: "de" }, []);
+    expect(page).toContain(`<p class="lede">${labelsFor("de").tagline}</p>`);
   });
 });
 

@@ -39,23 +39,22 @@ describe("parseArticle() on the seed story", () => {
     expect(article.language).toBe("de");
   });
 
-  it("keeps all ten paragraphs, in order, with umlauts, ß and „…“ intact", () => {
+  it("keeps all ten paragraphs, in order, with umlauts, ß and „…“ intact, the title not again", () => {
     const paragraphs = [...article.contentHtml.matchAll(/<p>(.*?)<\/p>/g)].map((m) => m[1]);
-    expect(paragraphs).toEqual(lines.map((line) => line.trim()));
+    const [lead = "", ...rest] = lines.map((line) => line.trim());
+    expect(paragraphs).toEqual([lead.slice(article.title.length).trim(), ...rest]);
+    expect(article.contentHtml).not.toContain(article.title);
     expect(article.contentHtml).toContain("„Dreieckskooperation“");
     expect(article.contentHtml).toContain("Weißrussland");
     expect(article.contentHtml).not.toContain("&amp;");
   });
 
-  it("summarises with the lead paragraph, cut at a word boundary near 300 characters", () => {
-    const lead = lines[0] ?? "";
-    expect(lead.length).toBeGreaterThan(300);
-    expect(article.summary.endsWith("…")).toBe(true);
-    const body = article.summary.slice(0, -1);
-    expect(lead.startsWith(body)).toBe(true);
-    expect(lead[body.length]).toBe(" ");
-    expect(body.length).toBeGreaterThan(250);
-    expect(body.length).toBeLessThanOrEqual(300);
+  it("summarises with the lead paragraph after the title, cut at a word boundary near 300 characters", () => {
+    const lead = (lines[0] ?? "").slice(article.title.length).trim();
+    expect(lead.startsWith("Im Mittelpunkt der Reise")).toBe(true);
+    expect(lead.length).toBeGreaterThan(100);
+    expect(article.summary.startsWith(lead.slice(0, 100))).toBe(true);
+    expect(article.summary).not.toContain(article.title);
   });
 
   it("takes its slug from the file name, and no date (the store dates it when first seen)", () => {
@@ -63,6 +62,30 @@ describe("parseArticle() on the seed story", () => {
     expect(article.explicitSlug).toBe(false);
     expect(article.date).toBeUndefined();
     expect(article.draft).toBe(false);
+  });
+});
+
+describe("parseArticle() on plain text", () => {
+  it("starts the summary with the next paragraph when the first is only the title", () => {
+    const article = parsed(
+      "a.txt",
+      "A headline of its own.\nThe story begins here, in a second line.\n",
+    );
+    expect(article.title).toBe("A headline of its own.");
+    expect(article.summary).toBe("The story begins here, in a second line.");
+    expect(article.contentHtml).toBe("<p>The story begins here, in a second line.</p>");
+  });
+
+  it("keeps a one-sentence article's only sentence as its body", () => {
+    const article = parsed("a.txt", "Only this one sentence is the whole article.\n");
+    expect(article.contentHtml).toBe("<p>Only this one sentence is the whole article.</p>");
+  });
+
+  it("keeps a first sentence in the body when the title had to shorten it", () => {
+    const long = `${"A very long first sentence ".repeat(8)}ends here. Then more.`;
+    const article = parsed("a.txt", long);
+    expect(article.title.endsWith("…")).toBe(true);
+    expect(article.contentHtml).toBe(`<p>${long}</p>`);
   });
 });
 
@@ -147,6 +170,66 @@ Hello <script>alert(1)</script> <iframe src="https://evil.test"></iframe>
     expect(html).toContain('<a href="https://ok.test/">ok</a>');
   });
 
+  it("reports each removed element with the line of the file it was on (issue #15.4)", () => {
+    const article = parsed(
+      "a.md",
+      `---
+title: Embeds
+---
+Before the video.
+
+<iframe src="https://video.test/embed/42"></iframe>
+
+Hello <script>alert(1)</script> world,
+and <script src="https://evil.test/x.js"></script> more.
+`,
+    );
+    expect(article.removed).toEqual([
+      { element: '<iframe src="https://video.test/embed/42">', linked: true, line: 6 },
+      { element: "<script>", linked: false, line: 8 },
+      { element: '<script src="https://evil.test/x.js">', linked: false, line: 9 },
+    ]);
+  });
+
+  it("leaves a link to a removed embed's source, and no double spaces", () => {
+    const article = parsed(
+      "a.md",
+      'Watch <iframe src="https://video.test/embed/42"></iframe> now.\n\nHello <script>alert(1)</script> world.\n\n```\na  b\n```\n',
+    );
+    expect(article.contentHtml).toContain(
+      '<p>Watch <a href="https://video.test/embed/42">https://video.test/embed/42</a> now.</p>',
+    );
+    expect(article.contentHtml).toContain("<p>Hello world.</p>");
+    expect(article.contentHtml).toContain("a  b"); // code keeps its spaces
+  });
+
+  it("links a video's <source src>, and keeps a picture's <source srcset>", () => {
+    const article = parsed(
+      "a.md",
+      '# Media\n\n<video controls>\n<source src="https://video.test/a.mp4" type="video/mp4">\n</video>\n\n<picture><source srcset="https://img.test/a.avif" type="image/avif"><img src="https://img.test/a.jpg" alt="A"></picture>\n',
+    );
+    expect(article.contentHtml).toContain(
+      '<a href="https://video.test/a.mp4">https://video.test/a.mp4</a>',
+    );
+    expect(article.contentHtml).toContain('<source srcset="https://img.test/a.avif"');
+    expect(article.removed).toEqual([
+      { element: "<video>", linked: false, line: 3 },
+      { element: '<source src="https://video.test/a.mp4">', linked: true, line: 4 },
+    ]);
+  });
+
+  it("names the line of each element inside a block of HTML", () => {
+    const article = parsed(
+      "a.md",
+      "# Widgets\n\n<div>\n<script>one()</script>\n<p>Text</p>\n<script>two()</script>\n</div>\n",
+    );
+    expect(article.removed?.map((removed) => removed.line)).toEqual([4, 6]);
+  });
+
+  it("reports nothing removed when nothing was", () => {
+    expect(parsed("a.md", "Text with <em>emphasis</em>.").removed).toEqual([]);
+  });
+
   it("refuses javascript: links written in Markdown syntax, without raw HTML", () => {
     const article = parsed(
       "a.md",
@@ -202,6 +285,16 @@ describe("parseArticle() on bad files", () => {
     const result = skipped("a.md", "---\ntitle: ok\ntags: [a, b\n---\nText.");
     expect(result.reason).toMatch(/^front matter is not valid YAML/);
     expect(result.line).toBe(3);
+  });
+
+  it.each([
+    ["an unclosed quote", '---\ntitle: "unclosed\ndate: 2026-11-28\n---\nText.', 2],
+    ["an unclosed list", "---\ntitle: ok\ntags: [a, b\ndate: 2026-11-28\n---\nText.", 3],
+    ["a repeated key", "---\ntitle: ok\ntitle: again\n---\nText.", 3],
+  ])("names the line of broken YAML: %s, not the line after it", (_, text, line) => {
+    const result = skipped("a.md", text);
+    expect(result.reason).toMatch(/^front matter is not valid YAML/);
+    expect(result.line).toBe(line);
   });
 
   it("names the line of a bad date", () => {
