@@ -10,6 +10,16 @@ export interface ArticleImage {
 }
 
 /** What the parser makes of one file: everything but the store-assigned id and dates. */
+/** An element the sanitiser took out of an article, for its author to hear about (issue #15.4). */
+export interface RemovedElement {
+  /** The tag as written, with its source where it had one: `<iframe src="https://…">`. */
+  readonly element: string;
+  /** A link to its source was left in its place. */
+  readonly linked: boolean;
+  /** The line of the file it was written on. */
+  readonly line: number;
+}
+
 export interface ParsedArticle {
   /** Path relative to `ARTICLES_DIR`, with `/` separators. */
   readonly path: string;
@@ -32,6 +42,8 @@ export interface ParsedArticle {
   readonly updated?: Date;
   readonly draft: boolean;
   readonly pinned: boolean;
+  /** What the sanitiser removed (reported at the scan, in `articles:check` and `preview`). */
+  readonly removed?: readonly RemovedElement[];
   /** Hash of everything above that readers see; equal hashes mean nothing to republish. */
   readonly hash: string;
 }

@@ -26,6 +26,7 @@ import { createSite } from "./http/site.ts";
 import { configureLogging } from "./logging.ts";
 import { type Publisher, runScan, type ScanReport } from "./pipeline.ts";
 import { startSchedule } from "./schedule.ts";
+import { fileLine, removalMessage, skippedMessage } from "./source/problems.ts";
 import { openStores } from "./stores.ts";
 import { absolute, paths } from "./urls.ts";
 
@@ -215,8 +216,17 @@ async function main(): Promise<void> {
 }
 
 function logScan(report: ScanReport): void {
-  for (const { path, reason, line } of report.skipped) {
-    logger.warn("Skipped {path}: {reason}", { path: line ? `${path}:${line}` : path, reason });
+  for (const skipped of report.skipped) {
+    logger.warn("Skipped {path}: {reason}", {
+      path: fileLine(skipped.path, skipped.line),
+      reason: skippedMessage(skipped, report.keptPublished.has(skipped.path)),
+    });
+  }
+  for (const removed of report.removed) {
+    logger.warn("{path}: {removal}", {
+      path: fileLine(removed.path, removed.line),
+      removal: removalMessage(removed),
+    });
   }
   // A first import of thousands of files gets a summary, not a line per article.
   if (report.changes.length <= 20) {

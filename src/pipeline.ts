@@ -1,5 +1,5 @@
 import { getLogger } from "@logtape/logtape";
-import type { Article, ChangeEvent } from "./article.ts";
+import type { Article, ChangeEvent, RemovedElement } from "./article.ts";
 import type { ParseOptions } from "./source/parse.ts";
 import { readArticleFile } from "./source/read.ts";
 import { listArticleFiles } from "./source/scan.ts";
@@ -37,6 +37,10 @@ export interface ScanReport {
   readonly read: number;
   /** Files refused or skipped this time, with the reason. */
   readonly skipped: readonly Skipped[];
+  /** Of those, the files whose article was published before they broke: it stays published. */
+  readonly keptPublished: ReadonlySet<string>;
+  /** Elements the sanitiser removed from the articles read this time, by file. */
+  readonly removed: readonly (RemovedElement & { readonly path: string })[];
   readonly changes: readonly ChangeSummary[];
   readonly durationMs: number;
   /** Another scan, in this or another process, held the scan lock: this one did nothing. */
@@ -56,7 +60,16 @@ export async function runScan(deps: PipelineDeps): Promise<ScanReport> {
   if (lock === undefined) {
     logger.debug("Another scan is running; this one is skipped.");
     const durationMs = performance.now() - started;
-    return { files: 0, read: 0, skipped: [], changes: [], durationMs, busy: true };
+    return {
+      files: 0,
+      read: 0,
+      skipped: [],
+      keptPublished: new Set(),
+      removed: [],
+      changes: [],
+      durationMs,
+      busy: true,
+    };
   }
   try {
     return await scan(deps, started);
@@ -77,6 +90,7 @@ async function scan(deps: PipelineDeps, started: number): Promise<ScanReport> {
   const gone = [...stamps.keys()].filter((path) => !present.has(path));
   const changes: ChangeSummary[] = [];
   const skipped: Skipped[] = [...refused];
+  const removed: ScanReport["removed"][number][] = [];
   let lastReport = performance.now();
   for (let start = 0; start === 0 || start < changed.length; start += batchSize) {
     const batch = changed
@@ -85,7 +99,14 @@ async function scan(deps: PipelineDeps, started: number): Promise<ScanReport> {
     const final = start + batchSize >= changed.length;
     const events = await deps.store.apply({ files: batch, gone, final }, now);
     changes.push(...events.map(summarize));
-    skipped.push(...batch.flatMap((f) => (f.kind === "skipped" ? [f.skipped] : [])));
+    for (const file of batch) {
+      if (file.kind === "skipped") {
+        skipped.push(file.skipped);
+        continue;
+      }
+      const { path, removed: elements = [] } = file.article;
+      removed.push(...elements.map((element) => ({ path, ...element })));
+    }
     if (!final && performance.now() - lastReport > 2000) {
       logger.info("Reading articles: {done} of {total} files.", {
         done: start + batchSize,
@@ -100,10 +121,29 @@ async function scan(deps: PipelineDeps, started: number): Promise<ScanReport> {
     files: files.length,
     read: changed.length,
     skipped,
+    // Files read and skipped, not those refused unread: these are reported at every scan.
+    keptPublished: await publishedPaths(deps.store, skipped.slice(refused.length)),
+    removed,
     changes,
     durationMs: performance.now() - started,
     busy: false,
   };
+}
+
+/** Which of the skipped files still have a published article (its last good version). */
+async function publishedPaths(
+  store: ArticleStore,
+  skipped: readonly Skipped[],
+): Promise<ReadonlySet<string>> {
+  // Read only when something broke, which is rare: the store has no lookup by path.
+  if (skipped.length === 0) return new Set();
+  const broken = new Set(skipped.map((s) => s.path));
+  const records = await store.listAll();
+  return new Set(
+    records
+      .filter((r) => r.state === "published" && broken.has(r.article.path))
+      .map((r) => r.article.path),
+  );
 }
 
 function summarize({ type, seq, article }: ChangeEvent): ChangeSummary {

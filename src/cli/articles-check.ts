@@ -1,12 +1,13 @@
 /**
  * `npm run articles:check`: validates the articles folder without publishing anything.
- * Prints a line per article (slug, language, date, state, title) and a line per problem;
- * exits with 1 when there are problems.
+ * Prints a line per article (slug, language, date, state, title), a line per element the
+ * sanitiser removes and a line per problem; exits with 1 when there are problems.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { configOrExit } from "../env.ts";
+import { fileLine, removalMessage, skippedMessage } from "../source/problems.ts";
 import { readArticleFile } from "../source/read.ts";
 import { listArticleFiles } from "../source/scan.ts";
 import { SqliteArticleStore } from "../store/sqlite.ts";
@@ -21,6 +22,7 @@ async function main(): Promise<number> {
   const known = await knownArticles(join(config.dataDir, "herald.sqlite"));
   const { files, refused } = listArticleFiles(config.articlesDir);
   const problems: Skipped[] = [...refused];
+  const warnings: string[] = [];
   const now = new Date();
   const rows: string[][] = [];
   for (const file of files.sort((a, b) => a.path.localeCompare(b.path))) {
@@ -31,6 +33,9 @@ async function main(): Promise<number> {
     }
     if (result.kind !== "parsed") continue;
     const article = result.article;
+    for (const removed of article.removed ?? []) {
+      warnings.push(`${fileLine(article.path, removed.line)}: ${removalMessage(removed)}`);
+    }
     const record = known.get(article.path);
     const date = article.date ?? record?.article.published;
     const state = article.draft
@@ -49,11 +54,16 @@ async function main(): Promise<number> {
     ]);
   }
   printTable(rows);
-  for (const { path, line, reason } of problems) {
-    console.log(`problem  ${line ? `${path}:${line}` : path}: ${reason}`);
+  for (const warning of warnings) console.log(`warning  ${warning}`);
+  for (const problem of problems) {
+    const published = known.get(problem.path)?.state === "published";
+    console.log(
+      `problem  ${fileLine(problem.path, problem.line)}: ${skippedMessage(problem, published)}`,
+    );
   }
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-  console.log(`${plural(rows.length, "article")}, ${plural(problems.length, "problem")}.`);
+  const warned = warnings.length > 0 ? `, ${plural(warnings.length, "warning")}` : "";
+  console.log(`${plural(rows.length, "article")}, ${plural(problems.length, "problem")}${warned}.`);
   return problems.length > 0 ? 1 : 0;
 }
 

@@ -17,6 +17,7 @@ import {
 import { articleLinks } from "../links.ts";
 import { frontMatterKeys } from "../source/markdown.ts";
 import { isParsed, parseArticle } from "../source/parse.ts";
+import { fileLine, removalMessage } from "../source/problems.ts";
 import { cutAtWord, detectLanguage } from "../source/text.ts";
 import { absolute, paths } from "../urls.ts";
 
@@ -95,7 +96,9 @@ function previewWarnings(
   given: ReadonlySet<string>,
   siteLanguage: string,
 ): string[] {
-  const warnings: string[] = [];
+  const warnings = (parsed.removed ?? []).map(
+    (removed) => `${fileLine(parsed.path, removed.line)}: ${removalMessage(removed)}`,
+  );
   if (text === "" || parsed.summary.trim() === "" || parsed.summary === parsed.title) {
     warnings.push(
       "empty summary: Mastodon (POST_TYPE=article) shows only the title and a bare link; write a `summary:` or a lead paragraph",
@@ -154,7 +157,7 @@ function main(): number {
   const path = inFolder.startsWith("..") ? file : inFolder.split("\\").join("/");
   const result = parseArticle(path, bytes, { defaultLanguage: config.siteLanguage });
   if (!isParsed(result)) {
-    console.log(`problem  ${result.line ? `${path}:${result.line}` : path}: ${result.reason}`);
+    console.log(`problem  ${fileLine(path, result.line)}: ${result.reason}`);
     return 1;
   }
   const source = new TextDecoder().decode(bytes);

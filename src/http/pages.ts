@@ -101,7 +101,7 @@ export function renderTagPage(site: PageSite, tag: string, articles: readonly Ar
 ${feedAlternates(site, feeds, `${site.title}: ${tag}`)}`,
     main: html`<h1>${heading}</h1>
 <p${langAttr(labels.lang, site.language)}>${labels.tagFeeds} ${feedList(site, feeds)}</p>
-${articleList(site, labels, articles, site.language)}`,
+${articleList(site, labels, articles, site.language, 2)}`,
   });
 }
 
@@ -324,14 +324,17 @@ function articleList(
   labels: Labels,
   articles: readonly Article[],
   pageLang: string,
+  // The level of each article's title: one below the heading the list stands under (WCAG 1.3.1).
+  level: 2 | 3 = 3,
 ): Html {
   if (articles.length === 0) {
     return html`<p${langAttr(labels.lang, pageLang)}>${labels.nothingYet}</p>`;
   }
   const items = articles.map((article) => {
     const url = articleLinks(article, site.origin).url;
+    const link = html`<a href="${url.href}">${article.title}</a>`;
     return html`<li><article class="card"${langAttr(article.language, pageLang)}>
-<h3><a href="${url.href}">${article.title}</a></h3>
+${level === 2 ? html`<h2>${link}</h2>` : html`<h3>${link}</h3>`}
 <p class="meta"${langAttr(labels.lang, article.language)}>${article.pinned ? html`<span class="pinned">${labels.pinned}</span> · ` : ""}${time(site, labels, article.published)}</p>
 <p>${article.summary}</p>
 </article></li>

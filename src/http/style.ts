@@ -41,9 +41,16 @@ a:visited { color: var(--visited); }
 a:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 h1, h2, h3 { line-height: 1.25; }
 h1 { font-size: clamp(1.6rem, 5vw, 2.2rem); margin: 1.5rem 0 0.5rem; }
-h3 { font-size: 1.2rem; margin: 0 0 0.25rem; }
+h3, .card h2 { font-size: 1.2rem; margin: 0 0 0.25rem; }
 img, video { max-width: 100%; height: auto; }
 pre { overflow-x: auto; padding: 0.75rem; background: var(--surface); }
+/* A wide table (a budget, election results) narrows its cells on a phone rather than making the
+   whole page scroll sideways; a table that scrolled on its own would need a focusable wrapper. */
+table { width: 100%; border-collapse: collapse; font-size: 0.95rem; font-variant-numeric: tabular-nums; }
+th, td {
+  padding: 0.25rem 0.5rem 0.25rem 0; text-align: left; vertical-align: top;
+  border-bottom: 1px solid var(--surface); overflow-wrap: anywhere;
+}
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 0.95em; }
 blockquote { margin: 1rem 0; padding-left: 1rem; border-left: 4px solid var(--surface); color: var(--muted); }
 .skip-link { position: absolute; left: -999px; top: 0.5rem; background: var(--background); padding: 0.5rem; }

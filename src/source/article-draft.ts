@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
-import type { ArticleImage, ParsedArticle } from "../article.ts";
+import type { ArticleImage, ParsedArticle, RemovedElement } from "../article.ts";
 import { cutAtWord, detectLanguage, slugify } from "./text.ts";
 
 export interface ParseOptions {
@@ -35,6 +35,8 @@ export interface Draft {
   readonly draft: boolean;
   readonly pinned: boolean;
   readonly slug?: string;
+  /** What the sanitiser took out of the text, with the line of the file it was on. */
+  readonly removed?: readonly RemovedElement[];
 }
 
 const titleLength = 140;
@@ -70,6 +72,7 @@ export function finishArticle(draft: Draft, options: ParseOptions): ParsedArticl
     path: draft.path,
     slug: draft.slug ?? (fileSlug || slugify(title) || "article"),
     explicitSlug: draft.slug !== undefined,
+    removed: draft.removed ?? [],
     // The slug is left out: a renamed file with the same text is the same article.
     hash: createHash("sha256").update(JSON.stringify(seen)).digest("base64url"),
   };

@@ -1,7 +1,7 @@
 import { posix } from "node:path";
 import MarkdownIt, { type Token } from "markdown-it";
-import { isMap, isScalar, LineCounter, parse, parseDocument, YAMLError } from "yaml";
-import type { ArticleImage } from "../article.ts";
+import { isMap, isNode, isScalar, LineCounter, parse, parseDocument, YAMLError } from "yaml";
+import type { ArticleImage, RemovedElement } from "../article.ts";
 import type { Skipped } from "../store/store.ts";
 import { paths } from "../urls.ts";
 import { type Draft, finishArticle, type ParseOptions } from "./article-draft.ts";
@@ -65,8 +65,7 @@ function splitFrontMatter(text: string) {
     data = parse(yaml, { prettyErrors: true, uniqueKeys: true });
   } catch (error) {
     // YAMLError for bad syntax; a ReferenceError for an alias bomb ("billion laughs").
-    const line =
-      error instanceof YAMLError && error.linePos ? error.linePos[0].line + 1 : undefined; // +1: the `---` line
+    const line = error instanceof YAMLError ? yamlErrorLine(yaml, error) : undefined;
     const message = error instanceof Error ? error.message : String(error);
     throw new FrontMatterError(`front matter is not valid YAML: ${firstLine(message)}`, line);
   }
@@ -92,6 +91,23 @@ function lineOfKey(yaml: string, key: string): number {
     : undefined;
   const offset = isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
   return offset === undefined ? 2 : lineCounter.linePos(offset).line + 1; // +1: the `---` line
+}
+
+/**
+ * The file's line of a YAML error. `yaml` places an unclosed quote or list where it noticed
+ * it, on the line after; the author wrote it where the value starts, so a value that runs up
+ * to the error is blamed instead.
+ */
+function yamlErrorLine(yaml: string, error: YAMLError): number {
+  const lineCounter = new LineCounter();
+  const contents = parseDocument(yaml, { lineCounter, uniqueKeys: true }).contents;
+  const at = error.pos[0];
+  const values = isMap(contents) ? contents.items.map((pair) => pair.value) : [];
+  const runaway = values.find(
+    (value) => isNode(value) && value.range && value.range[0] < at && at <= value.range[1],
+  );
+  const start = isNode(runaway) ? runaway.range?.[0] : undefined;
+  return lineCounter.linePos(start ?? at).line + 1; // +1: the `---` line
 }
 
 const noFrontMatter: FrontMatter = { get: () => undefined, keys: () => [], lineOf: () => 1 };
@@ -125,8 +141,9 @@ function toDraft(path: string, fields: FrontMatter, body: string, bodyLine: numb
   const rendered = markdown.renderer.render(bodyTokens, markdown.options, {});
   // markdown-it escapes all text and refuses javascript: links; only raw HTML written into
   // the Markdown can carry anything dangerous, so only then is the (slower) sanitiser needed.
+  const raw = rawHtml(bodyTokens, bodyLine);
   const contentHtml = localImagesServed(
-    hasRawHtml(bodyTokens) ? sanitizeArticleHtml(rendered) : rendered,
+    raw.length > 0 ? sanitizeArticleHtml(rendered).html : rendered,
     path,
   );
   if (plainText === "" && (title ?? headingTitle) === undefined) {
@@ -149,6 +166,7 @@ function toDraft(path: string, fields: FrontMatter, body: string, bodyLine: numb
     draft: optionalBoolean(fields, "draft") ?? false,
     pinned: optionalBoolean(fields, "pinned") ?? false,
     slug: optionalSlug(fields),
+    removed: raw.flatMap(removedFrom),
   };
 }
 
@@ -181,11 +199,45 @@ function leadingText(tokens: readonly Token[], max: number): string {
   return lines.join("\n");
 }
 
-function hasRawHtml(tokens: readonly Token[]): boolean {
-  return tokens.some(
-    (token) =>
-      token.type === "html_block" || token.children?.some((child) => child.type === "html_inline"),
-  );
+/**
+ * What the sanitiser removes from one piece of raw HTML, each on its line: the sanitiser
+ * reports elements in the order written, so each is the next `<tag` from the one before.
+ */
+function removedFrom({ html, line }: { html: string; line: number }): RemovedElement[] {
+  const lower = html.toLowerCase();
+  let from = 0;
+  return sanitizeArticleHtml(html).removed.map((removed) => {
+    const tag = removed.element.split(/[\s>]/, 1)[0] ?? "<";
+    const at = lower.indexOf(tag, from);
+    if (at !== -1) from = at + 1;
+    const before = html.slice(0, at === -1 ? from : at);
+    return { ...removed, line: line + (before.match(/\n/g)?.length ?? 0) };
+  });
+}
+
+/**
+ * The raw HTML written into the Markdown, each piece with the line of the file it starts on
+ * (`bodyLine` is the file's line of the body's first line), so that what the sanitiser
+ * removes can be reported where the author wrote it. Block tokens carry their lines
+ * (`map`); an inline piece is on its block's first line plus the line breaks before it.
+ */
+function rawHtml(tokens: readonly Token[], bodyLine: number): { html: string; line: number }[] {
+  const pieces: { html: string; line: number }[] = [];
+  let blockLine = 0;
+  for (const token of tokens) {
+    blockLine = token.map?.[0] ?? blockLine;
+    if (token.type === "html_block")
+      pieces.push({ html: token.content, line: bodyLine + blockLine });
+    let breaks = 0;
+    for (const child of token.children ?? []) {
+      if (child.type === "html_inline") {
+        pieces.push({ html: child.content, line: bodyLine + blockLine + breaks });
+      }
+      if (child.type === "softbreak" || child.type === "hardbreak") breaks++;
+      else breaks += child.content.split("\n").length - 1;
+    }
+  }
+  return pieces;
 }
 
 function inlineText(token: Token): string {

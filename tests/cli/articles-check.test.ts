@@ -44,4 +44,18 @@ describe("npm run articles:check", () => {
     expect(stdout).toContain("problem  empty.txt: the file is empty");
     expect(stdout.trim().split("\n").at(-1)).toBe("1 article, 2 problems.");
   });
+
+  it("prints a line per element the sanitiser removed, with file and line (issue #15.4)", async () => {
+    const articles = articlesDir();
+    articles.write(
+      "embed.md",
+      '# Embed\n\nText.\n\n<iframe src="https://video.test/1"></iframe>\n',
+    );
+    const { code, stdout } = await check(articles.dir);
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      'warning  embed.md:5: <iframe src="https://video.test/1"> removed (embeds do not play here); a link to its source is left in its place',
+    );
+    expect(stdout.trim().split("\n").at(-1)).toBe("1 article, 0 problems, 1 warning.");
+  });
 });

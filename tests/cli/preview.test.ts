@@ -64,4 +64,12 @@ describe("npm run preview", () => {
     expect(broken.code).toBe(1);
     expect(broken.stdout).toMatch(/^problem {2}broken\.md:2: front matter is not valid YAML/m);
   });
+
+  it("warns about each element the sanitiser removed, with file and line (issue #15.4)", async () => {
+    const articles = articlesDir();
+    articles.write("embed.md", "---\ntitle: Embed\n---\nText <script>alert(1)</script> here.\n");
+    const { code, stdout } = await preview(articles.path("embed.md"), articles.dir);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^ {2}! embed\.md:4: <script> removed \(not allowed in articles\)$/m);
+  });
 });

@@ -132,7 +132,7 @@ describe("ActivityPub text fields, by the spec (summary and content HTML, name p
 
   it("keeps the text's markup as markup, and never lets the author's markup through", () => {
     const html = hostileArticle().contentHtml;
-    expect(mastodonText(html).trim()).toBe("The body: a < b & c,  and emphasis.");
+    expect(mastodonText(html).trim()).toBe("The body: a < b & c, and emphasis.");
   });
 });
 

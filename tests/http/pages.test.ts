@@ -336,6 +336,11 @@ describe("renderTagPage()", () => {
     expect(text(byTag(page, "h1")[0] as Element)).toContain("R&D");
     expect(byTag(page, "article")).toHaveLength(1);
   });
+
+  it("titles its articles one heading level below its own (axe: heading-order)", () => {
+    expect(byTag(page, "h2")).toHaveLength(1);
+    expect(byTag(page, "h3")).toHaveLength(0);
+  });
 });
 
 describe("renderGonePage() and renderNotFoundPage()", () => {

@@ -170,6 +170,66 @@ Hello <script>alert(1)</script> <iframe src="https://evil.test"></iframe>
     expect(html).toContain('<a href="https://ok.test/">ok</a>');
   });
 
+  it("reports each removed element with the line of the file it was on (issue #15.4)", () => {
+    const article = parsed(
+      "a.md",
+      `---
+title: Embeds
+---
+Before the video.
+
+<iframe src="https://video.test/embed/42"></iframe>
+
+Hello <script>alert(1)</script> world,
+and <script src="https://evil.test/x.js"></script> more.
+`,
+    );
+    expect(article.removed).toEqual([
+      { element: '<iframe src="https://video.test/embed/42">', linked: true, line: 6 },
+      { element: "<script>", linked: false, line: 8 },
+      { element: '<script src="https://evil.test/x.js">', linked: false, line: 9 },
+    ]);
+  });
+
+  it("leaves a link to a removed embed's source, and no double spaces", () => {
+    const article = parsed(
+      "a.md",
+      'Watch <iframe src="https://video.test/embed/42"></iframe> now.\n\nHello <script>alert(1)</script> world.\n\n```\na  b\n```\n',
+    );
+    expect(article.contentHtml).toContain(
+      '<p>Watch <a href="https://video.test/embed/42">https://video.test/embed/42</a> now.</p>',
+    );
+    expect(article.contentHtml).toContain("<p>Hello world.</p>");
+    expect(article.contentHtml).toContain("a  b"); // code keeps its spaces
+  });
+
+  it("links a video's <source src>, and keeps a picture's <source srcset>", () => {
+    const article = parsed(
+      "a.md",
+      '# Media\n\n<video controls>\n<source src="https://video.test/a.mp4" type="video/mp4">\n</video>\n\n<picture><source srcset="https://img.test/a.avif" type="image/avif"><img src="https://img.test/a.jpg" alt="A"></picture>\n',
+    );
+    expect(article.contentHtml).toContain(
+      '<a href="https://video.test/a.mp4">https://video.test/a.mp4</a>',
+    );
+    expect(article.contentHtml).toContain('<source srcset="https://img.test/a.avif"');
+    expect(article.removed).toEqual([
+      { element: "<video>", linked: false, line: 3 },
+      { element: '<source src="https://video.test/a.mp4">', linked: true, line: 4 },
+    ]);
+  });
+
+  it("names the line of each element inside a block of HTML", () => {
+    const article = parsed(
+      "a.md",
+      "# Widgets\n\n<div>\n<script>one()</script>\n<p>Text</p>\n<script>two()</script>\n</div>\n",
+    );
+    expect(article.removed?.map((removed) => removed.line)).toEqual([4, 6]);
+  });
+
+  it("reports nothing removed when nothing was", () => {
+    expect(parsed("a.md", "Text with <em>emphasis</em>.").removed).toEqual([]);
+  });
+
   it("refuses javascript: links written in Markdown syntax, without raw HTML", () => {
     const article = parsed(
       "a.md",
@@ -225,6 +285,16 @@ describe("parseArticle() on bad files", () => {
     const result = skipped("a.md", "---\ntitle: ok\ntags: [a, b\n---\nText.");
     expect(result.reason).toMatch(/^front matter is not valid YAML/);
     expect(result.line).toBe(3);
+  });
+
+  it.each([
+    ["an unclosed quote", '---\ntitle: "unclosed\ndate: 2026-11-28\n---\nText.', 2],
+    ["an unclosed list", "---\ntitle: ok\ntags: [a, b\ndate: 2026-11-28\n---\nText.", 3],
+    ["a repeated key", "---\ntitle: ok\ntitle: again\n---\nText.", 3],
+  ])("names the line of broken YAML: %s, not the line after it", (_, text, line) => {
+    const result = skipped("a.md", text);
+    expect(result.reason).toMatch(/^front matter is not valid YAML/);
+    expect(result.line).toBe(line);
   });
 
   it("names the line of a bad date", () => {
