@@ -70,8 +70,9 @@ describe("Replies, likes and boosts from the fediverse", () => {
       object: objectId,
     });
 
-    const html = await eventually(page, (text) =>
-      expect(text).toContain("1 reply · 2 likes · 1 boost"),
+    const html = await eventually(
+      page,
+      (text) => expect(text).toContain("1 Antwort · 2 Favoriten · 1 Boost"), // a German story: a German page
     );
     expect(html).toContain("Starker Bericht");
     expect(html).toContain(`href="${new URL("/@alice", remote.origin).href}"`);

@@ -213,7 +213,7 @@ describe.skipIf(skip)("Herald and snac2 through a TLS proxy", { timeout: STEP_TI
     await reader.boost(articleId);
     const html = await eventually(
       async () => (await get("/articles/wahl")).text(),
-      (text) => expect(text, snac.output()).toContain("1 reply · 1 like · 1 boost"),
+      (text) => expect(text, snac.output()).toContain("1 Antwort · 1 Favorit · 1 Boost"),
     );
     expect(html).toContain("Danke für den Bericht aus Minsk!");
     expect(html).toContain(`@reader@${TEST_HOSTS.snac.name}`);
