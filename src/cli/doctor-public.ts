@@ -152,6 +152,6 @@ export async function signatureChecks(
   return checks;
 }
 
-const ok = (what: string, detail: string): Check => ({ verdict: "ok", what, detail });
-const warn = (what: string, detail: string): Check => ({ verdict: "warn", what, detail });
-const fail = (what: string, detail: string): Check => ({ verdict: "fail", what, detail });
+export const ok = (what: string, detail: string): Check => ({ verdict: "ok", what, detail });
+export const warn = (what: string, detail: string): Check => ({ verdict: "warn", what, detail });
+export const fail = (what: string, detail: string): Check => ({ verdict: "fail", what, detail });

@@ -21,7 +21,7 @@ import { openPostgresDeliveryLedger } from "../federation/postgres-delivery-ledg
 import { describeRelays } from "../federation/relays.ts";
 import { cutAtWord } from "../source/text.ts";
 import { paths } from "../urls.ts";
-import { type Check, publicOriginCheck, signatureChecks } from "./doctor-public.ts";
+import { type Check, fail, ok, publicOriginCheck, signatureChecks, warn } from "./doctor-public.ts";
 
 type Verdict = Check["verdict"];
 
@@ -179,11 +179,7 @@ async function* articleCheck(
     return newest.id;
   }
   const object = (await response.json()) as Record<string, unknown>;
-  const text = (html: unknown) =>
-    String(html ?? "")
-      .replace(/<[^>]+>/g, " ")
-      .replace(/\s+/g, " ")
-      .trim();
+  const text = (html: unknown) => htmlToText(String(html ?? ""));
   if (object.type === "Note") {
     yield ok(
       "Post (Note)",
@@ -375,10 +371,6 @@ async function goneServerChecks(kv: KvStore): Promise<Check[]> {
 function isLoopback(origin: URL): boolean {
   return ["localhost", "127.0.0.1", "[::1]"].includes(origin.hostname);
 }
-
-const ok = (what: string, detail: string): Check => ({ verdict: "ok", what, detail });
-const warn = (what: string, detail: string): Check => ({ verdict: "warn", what, detail });
-const fail = (what: string, detail: string): Check => ({ verdict: "fail", what, detail });
 
 function describe(error: unknown): string {
   const cause = (error as { cause?: { code?: string } }).cause;
