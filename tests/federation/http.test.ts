@@ -25,6 +25,7 @@ import { createSqliteFollowerStore, type FollowerStore } from "../../src/federat
 import { loadOrCreateKeys } from "../../src/federation/keys.ts";
 import { federationMiddleware } from "../../src/federation/mount.ts";
 import { createFederationPublisher } from "../../src/federation/publisher.ts";
+import { urlsInJson } from "../helpers/absolute-urls.ts";
 import { anArticle, created, memoryArticleStore } from "./fixtures.ts";
 
 const ACTIVITY_JSON = "application/activity+json";
@@ -454,15 +455,6 @@ describe("one public origin, whatever the request says", () => {
     Accept: ACTIVITY_JSON,
   };
 
-  /** Every absolute http(s) URL a JSON document links to (not its vocabulary: contexts, rels). */
-  const urlsIn = (value: unknown, key = ""): string[] => {
-    if (["@context", "$schema", "rel", "type"].includes(key)) return [];
-    if (typeof value === "string") return /^https?:\/\//.test(value) ? [value] : [];
-    if (Array.isArray(value)) return value.flatMap((item) => urlsIn(item, key));
-    if (value == null || typeof value !== "object") return [];
-    return Object.entries(value).flatMap(([name, item]) => urlsIn(item, name));
-  };
-
   it.each([
     "/users/news",
     "/users/news/outbox",
@@ -476,7 +468,7 @@ describe("one public origin, whatever the request says", () => {
   ])("serves %s with every URL on PUBLIC_URL's origin, whatever Host says", async (path) => {
     const response = await send(path, hostile);
     expect(response.status).toBe(200);
-    const urls = urlsIn(JSON.parse(response.body));
+    const urls = urlsInJson(JSON.parse(response.body));
     if (path !== "/nodeinfo/2.1") expect(urls.length).toBeGreaterThan(0);
     for (const found of urls) expect(new URL(found).origin).toBe(publicOrigin.origin);
   });
