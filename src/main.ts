@@ -20,7 +20,6 @@ import { createFederationPublisher } from "./federation/publisher.ts";
 import { describeRelays, relayRecipients, syncRelays } from "./federation/relays.ts";
 import { createApp, createHealthApp } from "./http/app.ts";
 import { readIcon } from "./http/favicon.ts";
-import { labelsFor } from "./http/labels.ts";
 import { createImageResizer } from "./http/media.ts";
 import { createSite } from "./http/site.ts";
 import { configureLogging } from "./logging.ts";
@@ -77,9 +76,6 @@ async function main(): Promise<void> {
     feed: {
       origin: config.publicUrl,
       title: config.siteTitle,
-      // Unset, createSite() says the tagline of the site's language.
-      description: config.siteDescription ?? labelsFor(config.siteLanguage).tagline,
-      language: config.siteLanguage,
       author: config.siteAuthor,
       ...(config.websubHub ? { hub: config.websubHub } : {}),
     },

@@ -49,8 +49,11 @@ export function renderFeeds(
 /** The site's feed settings, without where the feeds live. */
 export type FeedSiteBase = Omit<FeedSite, "homePath" | "feedPaths" | "tag" | "changed">;
 
-/** The `FeedSite` of the home feeds, or of one tag's feeds. */
-export function feedSiteFor(base: FeedSiteBase, tag?: string): FeedSite {
+/** `base` as the home feeds' site, or as one tag's (a `FeedSite` when `base` is a `FeedSiteBase`). */
+export function feedSiteFor<Base extends object>(
+  base: Base,
+  tag?: string,
+): Base & Pick<FeedSite, "homePath" | "feedPaths" | "tag"> {
   if (tag === undefined) {
     return {
       ...base,

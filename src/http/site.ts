@@ -50,7 +50,8 @@ type FeedSet = Readonly<Record<FeedFormat, Representation>>;
 
 export interface SiteOptions {
   readonly page: PageSite;
-  readonly feed: FeedSiteBase;
+  /** The feeds' description and language are the pages' (`page.description`, the site's language). */
+  readonly feed: Omit<FeedSiteBase, "description" | "language">;
   /** How many of the latest articles the home page, tag pages and feeds carry. */
   readonly limit: number;
   /**

@@ -31,8 +31,6 @@ async function startSite(extra: Pick<SiteOptions, "icon"> = {}) {
     feed: {
       origin: new URL("http://news.test"),
       title: "Die Zeitung",
-      description: "Nachrichten",
-      language: "de",
       author: "Redaktion",
     },
     limit: 50,

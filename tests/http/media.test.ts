@@ -23,8 +23,6 @@ async function startMedia() {
     feed: {
       origin: new URL("http://news.test"),
       title: "T",
-      description: "D",
-      language: "en",
       author: "A",
     },
     limit: 10,

@@ -12,7 +12,7 @@ async function siteWithSeed() {
   const { store } = sqliteStore();
   const site = createSite(store, {
     page: { origin, title: "News", description: "News", language: "en", handle: "@news@news.test" },
-    feed: { origin, title: "News", description: "News", language: "en", author: "Desk" },
+    feed: { origin, title: "News", author: "Desk" },
     limit: 50,
   });
   await store.subscribe(site.publisher.name);
