@@ -29,8 +29,9 @@ import type { ArticleStore } from "./store/store.ts";
 const logger = getLogger(["herald"]);
 
 /**
- * For moving interactions from the KV store: every one kept, and dated at the epoch so
- * that the move spends no server's quota of today.
+ * For moving interactions from the KV store: every one kept and shown as before (the store's
+ * default `REPLIES=auto`), and dated at the epoch so that the move spends no server's quota
+ * of today.
  */
 const UNLIMITED: InteractionStoreOptions = {
   maxPerArticle: Number.POSITIVE_INFINITY,
@@ -56,7 +57,11 @@ export async function openStores(config: Config, options: FederationBackendsOpti
   const ledger = sql ? await openPostgresDeliveryLedger(sql) : createSqliteDeliveryLedger(db);
   const openInteractions = (limits: InteractionStoreOptions) =>
     sql ? openPostgresInteractionStore(sql, limits) : createSqliteInteractionStore(db, limits);
-  const interactions = await openInteractions({ hide: config.hideReactionsFrom });
+  const interactions = await openInteractions({
+    hide: config.hideReactionsFrom,
+    replies: config.replies,
+    trust: config.repliesTrust,
+  });
   const moved = await importKvInteractions(backends.kv, await openInteractions(UNLIMITED));
   if (moved > 0) {
     logger.info("Moved {count} replies, likes and boosts to their own tables.", { count: moved });
