@@ -95,9 +95,7 @@ export interface InteractionStoreOptions {
   readonly now?: () => Date;
 }
 
-export type Limits = Required<
-  Omit<InteractionStoreOptions, "hide" | "now" | "replies" | "trust">
->;
+export type Limits = Required<Omit<InteractionStoreOptions, "hide" | "now" | "replies" | "trust">>;
 
 export function limitsOf(options: InteractionStoreOptions): Limits {
   return {

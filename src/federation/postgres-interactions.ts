@@ -296,7 +296,9 @@ export async function openPostgresInteractionStore(
     },
 
     async countHeld() {
-      return number(await sql`SELECT coalesce(sum(count), 0) AS n FROM ${counts} WHERE kind = 'held'`);
+      return number(
+        await sql`SELECT coalesce(sum(count), 0) AS n FROM ${counts} WHERE kind = 'held'`,
+      );
     },
 
     async approve(id) {
@@ -339,9 +341,11 @@ async function addStatusColumn(sql: postgres.Sql): Promise<void> {
   await sql.begin(async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(hashtextextended('herald:ddl', 0))`;
     if (await has(tx)) return;
-    await tx.unsafe(
-      `ALTER TABLE "${TABLE}" ADD COLUMN status text NOT NULL DEFAULT 'shown'; ${HELD_INDEX};`,
-    ).simple();
+    await tx
+      .unsafe(
+        `ALTER TABLE "${TABLE}" ADD COLUMN status text NOT NULL DEFAULT 'shown'; ${HELD_INDEX};`,
+      )
+      .simple();
   });
 }
 
