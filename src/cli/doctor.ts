@@ -22,6 +22,7 @@ import { describeRelays } from "../federation/relays.ts";
 import { cutAtWord } from "../source/text.ts";
 import { paths } from "../urls.ts";
 import { type Check, fail, ok, publicOriginCheck, signatureChecks, warn } from "./doctor-public.ts";
+import { replyChecks } from "./doctor-replies.ts";
 
 type Verdict = Check["verdict"];
 
@@ -260,6 +261,7 @@ async function localChecks(config: Config): Promise<Check[]> {
   }
   checks.push(...(await queueChecks(config)));
   checks.push(...(await deliveryChecks(config)));
+  checks.push(...(await replyChecks(config)));
   return checks;
 }
 
