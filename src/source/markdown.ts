@@ -5,10 +5,11 @@ import type { ArticleImage, RemovedElement } from "../article.ts";
 import type { Skipped } from "../store/store.ts";
 import { paths } from "../urls.ts";
 import { type Draft, finishArticle, type ParseOptions } from "./article-draft.ts";
+import { figures } from "./figures.ts";
 import { sanitizeArticleHtml } from "./sanitize.ts";
 import { firstSentence, squash } from "./text.ts";
 
-const markdown = new MarkdownIt({ html: true, linkify: true, typographer: false });
+const markdown = new MarkdownIt({ html: true, linkify: true, typographer: false }).use(figures);
 
 // A YAML block between `---` lines at the very top (Jekyll/Hugo style). The YAML itself is
 // parsed by `yaml`, which tells us the line of every error and every key.
