@@ -8,6 +8,7 @@ import { join, normalize, sep } from "node:path";
 import { imageSize } from "image-size";
 import { RESIZABLE_IMAGE } from "../links.ts";
 import { paths } from "../urls.ts";
+import { type Html, html } from "./html.ts";
 import { IMAGE_WIDTHS } from "./media.ts";
 
 export interface ImageSize {
@@ -110,7 +111,7 @@ export function responsiveAttributes(
 
 /** The path inside `ARTICLES_DIR` of one of our resizable images at its own size. */
 function ownImagePath(src: string, origin: URL): string | undefined {
-  const url = URL.parse(src, origin);
+  const url = URL.parse(src, origin.href);
   const prefix = paths.media("");
   if (url === null || url.origin !== origin.origin || url.search !== "" || url.hash !== "") {
     return undefined;
@@ -156,4 +157,36 @@ export function scrollableTables(html: string, label: string): string {
       `<div class="table-scroll" tabindex="0" role="region" aria-label="${label.replaceAll('"', "&quot;")}"><table`,
     )
     .replace(/<\/table>/g, "</table></div>");
+}
+
+/**
+ * An `<img>` of one card or lead image (`ArticleLinks.image`, sized to share): for one of ours,
+ * the shared copy as `src` for browsers without `srcset`, and every copy in the `srcset`.
+ * `lazy` for images below the first screen; never for the lead image, which is the largest
+ * thing the reader sees first (LCP) and should load at once.
+ */
+export function imageElement(
+  shared: URL,
+  alt: string,
+  options: {
+    readonly origin: URL;
+    readonly sizes: string;
+    readonly measure: MeasureImage | undefined;
+    readonly lazy: boolean;
+    readonly className?: string;
+  },
+): Html {
+  const original = new URL(shared);
+  if (original.origin === options.origin.origin) original.searchParams.delete("w");
+  const { srcset, sizes, width, height } = responsiveAttributes(
+    original.href,
+    options.origin,
+    options.sizes,
+    options.measure,
+  );
+  return html`<img${options.className ? html` class="${options.className}"` : ""} src="${shared.href}" alt="${alt}"${
+    srcset === undefined ? "" : html` srcset="${srcset}" sizes="${sizes}"`
+  }${width === undefined ? "" : html` width="${width}" height="${height}"`}${
+    options.lazy ? html` loading="lazy"` : html` fetchpriority="high"`
+  } decoding="async">`;
 }

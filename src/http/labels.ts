@@ -42,6 +42,8 @@ export interface Labels {
   readonly olderReplies: string;
   /** Links a reply shown shortened to the whole of it, on its server. */
   readonly wholeReply: string;
+  /** Names the region a table scrolls sideways in (`images.ts`, `scrollableTables()`). */
+  readonly table: string;
 }
 
 const en: Labels = {
@@ -80,6 +82,7 @@ const en: Labels = {
   newerReplies: "Newer replies",
   olderReplies: "Older replies",
   wholeReply: "Read the whole reply",
+  table: "Table (scrolls sideways)",
 };
 
 const de: Labels = {
@@ -118,6 +121,7 @@ const de: Labels = {
   newerReplies: "Neuere Antworten",
   olderReplies: "Ältere Antworten",
   wholeReply: "Die ganze Antwort lesen",
+  table: "Tabelle (seitlich verschiebbar)",
 };
 
 const languages: ReadonlyMap<string, Labels> = new Map([

@@ -7,8 +7,7 @@
  * <figure><img src="photo.jpg" alt="Alt"><figcaption>Caption <small class="credit">Photo: AP</small></figcaption></figure>
  * ```
  */
-import type MarkdownIt from "markdown-it";
-import type { Token } from "markdown-it";
+import type { MarkdownIt, Token } from "markdown-it";
 
 /** A Markdown image title split into caption and credit at its first `|`. */
 export function captionOf(title: string): { caption?: string; credit?: string } {
@@ -28,7 +27,7 @@ export function figures(markdown: MarkdownIt): void {
         continue;
       }
       const image = loneImage(inline);
-      const title = image?.attrGet("title");
+      const title = image?.attrGet("title")?.toString();
       if (!image || !title) continue;
       const { caption, credit } = captionOf(title);
       if (caption === undefined && credit === undefined) continue;
@@ -46,10 +45,10 @@ export function figures(markdown: MarkdownIt): void {
       : self.renderToken(tokens, index, options);
     const meta = tokens[index]?.meta as { caption?: string; credit?: string } | null | undefined;
     if (!meta || (meta.caption === undefined && meta.credit === undefined)) return img;
-    const escape = markdown.utils.escapeHtml;
-    const caption = meta.caption === undefined ? "" : escape(meta.caption);
+    const escapeText = markdown.utils.escapeHtml;
+    const caption = meta.caption === undefined ? "" : escapeText(meta.caption);
     const credit =
-      meta.credit === undefined ? "" : `<small class="credit">${escape(meta.credit)}</small>`;
+      meta.credit === undefined ? "" : `<small class="credit">${escapeText(meta.credit)}</small>`;
     const space = caption && credit ? " " : "";
     return `${img}<figcaption>${caption}${space}${credit}</figcaption>`;
   };

@@ -121,10 +121,20 @@ const noFrontMatter: FrontMatter = { get: () => undefined, keys: () => [], lineO
 function localImagesServed(html: string, articlePath: string): string {
   return html.replace(/<img src="([^"]*)"/g, (whole, src: string) => {
     if (/^[a-z][a-z0-9+.-]*:|^\/\//i.test(src) || src.startsWith("#")) return whole;
-    const resolved = inArticlesFolder(src.replaceAll("&amp;", "&"), articlePath);
+    // markdown-it percent-encodes the path it read (`my photo.jpg` → `my%20photo.jpg`);
+    // `paths.media()` encodes the file's name again, so it is decoded first.
+    const resolved = inArticlesFolder(decodePath(src.replaceAll("&amp;", "&")), articlePath);
     if (resolved === undefined) return '<img src=""';
     return `<img src="${paths.media(resolved).replaceAll("&", "&amp;")}"`;
   });
+}
+
+function decodePath(path: string): string {
+  try {
+    return decodeURI(path);
+  } catch {
+    return path;
+  }
 }
 
 function firstLine(message: string): string {
