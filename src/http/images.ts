@@ -6,7 +6,8 @@
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { join, normalize, sep } from "node:path";
 import { imageSize } from "image-size";
-import { RESIZABLE_IMAGE } from "../links.ts";
+import type { ArticleImage } from "../article.ts";
+import { imageUrl, RESIZABLE_IMAGE } from "../links.ts";
 import { paths } from "../urls.ts";
 import { type Html, html } from "./html.ts";
 import { IMAGE_WIDTHS } from "./media.ts";
@@ -189,4 +190,25 @@ export function imageElement(
   }${width === undefined ? "" : html` width="${width}" height="${height}"`}${
     options.lazy ? html` loading="lazy"` : html` fetchpriority="high"`
   } decoding="async">`;
+}
+
+/**
+ * The front-matter image above the text, with its caption and credit. Only that one: the
+ * card's stand-in, the first image in the text, is already shown where the author put it.
+ */
+export function leadImage(image: ArticleImage, origin: URL, measure?: MeasureImage): Html {
+  const { alt, caption, credit } = image;
+  const img = imageElement(imageUrl(image, origin), alt ?? "", {
+    origin,
+    sizes: CONTENT_SIZES,
+    measure,
+    lazy: false,
+  });
+  const figcaption =
+    caption === undefined && credit === undefined
+      ? ""
+      : html`<figcaption>${caption ?? ""}${caption && credit ? " " : ""}${
+          credit === undefined ? "" : html`<small class="credit">${credit}</small>`
+        }</figcaption>`;
+  return html`<figure class="lead-image">${img}${figcaption}</figure>\n`;
 }

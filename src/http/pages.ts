@@ -1,14 +1,14 @@
 import type { Article } from "../article.ts";
 import { unescapeHtml } from "../escape.ts";
 import type { Interaction, InteractionCounts } from "../interactions.ts";
-import { articleLinks, imageUrl } from "../links.ts";
+import { articleLinks } from "../links.ts";
 import { cutAtWord, squash } from "../source/text.ts";
 import { absolute, paths } from "../urls.ts";
 import { defaultIcon } from "./favicon.ts";
 import { type Html, html, langAttr, layout, raw } from "./html.ts";
 import {
-  CONTENT_SIZES,
   imageElement,
+  leadImage,
   type MeasureImage,
   responsiveContent,
   scrollableTables,
@@ -146,12 +146,8 @@ export function renderArticlePage(
   const labels = labelsFor(site.language);
   const links = articleLinks(article, site.origin);
   const frame = langAttr(labels.lang, article.language);
-  // Only a front-matter image leads the page; the card's stand-in, the first image in the
-  // text, is already shown where the author put it.
   const image =
-    article.image === undefined
-      ? ""
-      : html`<figure class="lead-image">${imageElement(imageUrl(article.image, site.origin), article.image.alt ?? "", { origin: site.origin, sizes: CONTENT_SIZES, measure: site.measureImage, lazy: false })}</figure>\n`;
+    article.image === undefined ? "" : leadImage(article.image, site.origin, site.measureImage);
   const content = scrollableTables(
     responsiveContent(article.contentHtml, site.origin, site.measureImage),
     labels.table,

@@ -278,6 +278,22 @@ Text.
     expect(meta(page, "og:image:alt")).toBe("The chamber");
   });
 
+  it("shows the front matter caption and credit under the lead image", () => {
+    const page = renderArticlePage(
+      site,
+      article(
+        "news/vote.md",
+        "---\ntitle: T\nimage: { src: vote.jpg, alt: A, caption: The final vote, credit: 'Photo: AP' }\n---\nText.\n",
+      ),
+    );
+    const [figure] = elements(page, "figure");
+    expect(attrs(figure).class).toBe("lead-image");
+    expect(elements(page, "figcaption")).toHaveLength(1);
+    expect(page).toContain(
+      '<figcaption>The final vote <small class="credit">Photo: AP</small></figcaption></figure>',
+    );
+  });
+
   it("keeps pages without a measure as they were: no srcset, still lazy", () => {
     const page = renderArticlePage(
       { ...site, measureImage: undefined },

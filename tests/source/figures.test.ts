@@ -66,3 +66,39 @@ describe("Markdown images with a title (issue #15.3)", () => {
     expect(article.contentHtml).toContain("<figure>");
   });
 });
+
+describe("front matter `image` with caption and credit", () => {
+  it("reads them from the object form and from image_* keys", () => {
+    const object = parsed(
+      "---\ntitle: T\nimage: { src: a.jpg, alt: The chamber, caption: The final vote, credit: 'Photo: AP' }\n---\nText.\n",
+      false,
+    );
+    expect(object.image).toEqual({
+      src: "news/a.jpg",
+      alt: "The chamber",
+      caption: "The final vote",
+      credit: "Photo: AP",
+    });
+    const flat = parsed(
+      "---\ntitle: T\nimage: a.jpg\nimage_caption: The final vote\nimage_credit: 'Foto: dpa'\n---\nText.\n",
+      false,
+    );
+    expect(flat.image).toEqual({
+      src: "news/a.jpg",
+      caption: "The final vote",
+      credit: "Foto: dpa",
+    });
+  });
+
+  it("refuses a caption that is not text, naming the line", () => {
+    const result = parseArticle(
+      "news/story.md",
+      new TextEncoder().encode(
+        "---\ntitle: T\nimage: { src: a.jpg, caption: [1, 2] }\n---\nText.\n",
+      ),
+      { defaultLanguage: "en" },
+    );
+    expect(isParsed(result)).toBe(false);
+    expect(result).toMatchObject({ line: 3, reason: expect.stringContaining("caption") });
+  });
+});
