@@ -1,6 +1,8 @@
 import type { Article } from "../article.ts";
+import { correctionNotesHtml } from "../correction-notes.ts";
 import { unescapeHtml } from "../escape.ts";
 import type { Interaction, InteractionCounts } from "../interactions.ts";
+import { type Labels, labelsFor } from "../labels.ts";
 import { articleLinks } from "../links.ts";
 import { cutAtWord, squash } from "../source/text.ts";
 import { absolute, paths } from "../urls.ts";
@@ -15,7 +17,6 @@ import {
   THUMB_SIZES,
 } from "./images.ts";
 import { articleJsonLd } from "./json-ld.ts";
-import { type Labels, labelsFor } from "./labels.ts";
 import { stylesheetPath } from "./style.ts";
 
 /** What every page shows of the site. */
@@ -181,6 +182,7 @@ ${article.tags.map((tag) => html`<meta property="article:tag" content="${tag}">\
 ${image}<div class="content">
 ${raw(content)}
 </div>
+${raw(correctionNotesHtml(article, site.timeZone ?? "UTC"))}
 ${
   article.tags.length === 0
     ? ""
