@@ -3,7 +3,7 @@
  * `srcset` over their smaller copies (`media.ts`), a `sizes` for the column they stand in, and
  * their intrinsic `width` and `height`, so the page keeps their room before they arrive.
  */
-import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, openSync, readSync, realpathSync, statSync } from "node:fs";
 import { join, normalize, sep } from "node:path";
 import { imageSize } from "image-size";
 import type { ArticleImage } from "../article.ts";
@@ -42,13 +42,18 @@ const HEADER_BYTES = 512 * 1024;
  * rendered synchronously, once per change, so a short synchronous read is fine here.
  */
 export function createImageMeasure(articlesDir: string): MeasureImage {
-  const root = normalize(articlesDir + sep);
   const known = new Map<string, { readonly stamp: string; readonly size?: ImageSize }>();
+  let root: string | undefined;
   return (path) => {
-    const file = normalize(join(root, path));
-    if (!file.startsWith(root)) return undefined;
     try {
-      const { size, mtimeMs } = statSync(file);
+      // As `/media/` serves them: nothing a symbolic link leads to outside the folder, and
+      // files only (opening a FIFO would block).
+      root ??= realpathSync(articlesDir) + sep;
+      const file = realpathSync(join(root, normalize(path)));
+      if (!file.startsWith(root)) return undefined;
+      const stat = statSync(file);
+      if (!stat.isFile()) return undefined;
+      const { size, mtimeMs } = stat;
       const stamp = `${size}:${mtimeMs}`;
       const cached = known.get(file);
       if (cached?.stamp === stamp) return cached.size;

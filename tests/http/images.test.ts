@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "parse5";
@@ -105,9 +105,23 @@ describe("createImageMeasure()", () => {
     expect(measure("turned.jpg")).toEqual({ width: 800, height: 1200 });
   });
 
-  it("knows nothing of missing files, non-images and paths out of the folder", () => {
+  it("knows nothing of missing files, non-images and paths out of the folder", async () => {
     expect(measure("news/missing.jpg")).toBeUndefined();
     expect(measure("../etc/passwd")).toBeUndefined();
+    expect(measure("news")).toBeUndefined();
+    writeFileSync(join(folder, "not-an-image.png"), "hello");
+    expect(measure("not-an-image.png")).toBeUndefined();
+    // A link to an image outside: `/media/` would not serve it, so the page does not size it.
+    const outside = mkdtempSync(join(tmpdir(), "herald-outside-"));
+    try {
+      await sharp({ create: { width: 50, height: 50, channels: 3, background: "#000" } })
+        .png()
+        .toFile(join(outside, "secret.png"));
+      symlinkSync(join(outside, "secret.png"), join(folder, "linked.png"));
+      expect(measure("linked.png")).toBeUndefined();
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it("measures a replaced image again", async () => {
