@@ -261,6 +261,9 @@ describe("an article with only an inline image (issue #15.3)", () => {
       }),
     ]);
     expect(stylesheet).toMatch(/\.card \.thumb \{[^}]*width: 7rem/);
+    // CONTENT_SIZES says what the stylesheet does: a body of 42rem at most, 1rem padding.
+    expect(stylesheet).toMatch(/body \{[^}]*padding: 0 1rem 2rem;[^}]*max-width: 42rem;/);
+    expect(CONTENT_SIZES).toBe("(min-width: 42rem) 40rem, calc(100vw - 2rem)");
   });
 });
 
