@@ -56,5 +56,8 @@ export function toMilliseconds(duration: Temporal.Duration | Temporal.DurationLi
   if ("total" in duration && typeof duration.total === "function") {
     return duration.total("millisecond");
   }
-  return TemporalPolyfill.Duration.from(duration).total("millisecond");
+  // The lib type allows `undefined` fields, the polyfill's leaves them out; the values agree.
+  return TemporalPolyfill.Duration.from(duration as TemporalPolyfill.DurationLike).total(
+    "millisecond",
+  );
 }

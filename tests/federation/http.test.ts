@@ -277,8 +277,8 @@ describe("the inbox", () => {
     const key = await verifyRequest(
       new Request(new URL(delivery?.path ?? "", alice.origin), {
         method: "POST",
-        headers: delivery?.headers,
-        body: delivery?.body,
+        headers: new Headers(delivery?.headers),
+        body: delivery?.body ?? null,
       }),
       { documentLoader: getDocumentLoader({ allowPrivateAddress: true }) },
     );
