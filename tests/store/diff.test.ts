@@ -81,6 +81,20 @@ describe("diffArticles()", () => {
     expect(result.links.get("news.md")).toBe("n1");
   });
 
+  it("carries corrections into the article, and leaves an empty list out", () => {
+    const correction = { text: "An earlier version named the wrong minister.", date: NOW };
+    const result = diffArticles(
+      input({
+        parsed: [
+          parsed({ path: "a.md", slug: "a", corrections: [correction] }),
+          parsed({ path: "b.md", slug: "b", corrections: [] }),
+        ],
+      }),
+    );
+    expect(result.writes[0]?.article.corrections).toEqual([correction]);
+    expect(result.writes[1]?.article).not.toHaveProperty("corrections");
+  });
+
   it("dates a new article from its front matter; `updated` is never before `date`", () => {
     const date = new Date("2026-02-20T00:00:00.000Z");
     const result = diffArticles(
