@@ -1,3 +1,9 @@
+/**
+ * The apply step of a scan, written once for every engine: what to read, what
+ * `diffArticles()` decides, and what to write, in that order. An engine supplies the reads and
+ * writes (`ApplyTransaction`) inside a transaction of its own, and runs the steps with
+ * `applyBatch()` (answers are promises) or `applyBatchSync()` (answers come at once).
+ */
 import { randomUUID } from "node:crypto";
 import type { ArticleChange, ChangeEvent } from "../article.ts";
 import { diffArticles } from "./diff.ts";
