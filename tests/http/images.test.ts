@@ -312,10 +312,8 @@ Text.
   });
 
   it("keeps pages without a measure as they were: no srcset, still lazy", () => {
-    const page = renderArticlePage(
-      { ...site, measureImage: undefined },
-      article("news/vote.md", text),
-    );
+    const { measureImage: _, ...unmeasured } = site;
+    const page = renderArticlePage(unmeasured, article("news/vote.md", text));
     const [lead, inline] = elements(page, "img").map(attrs);
     expect(lead?.srcset).toBeUndefined();
     expect(inline?.loading).toBe("lazy");
