@@ -78,16 +78,9 @@ function article(path: string, text: string, overrides: Partial<Article> = {}): 
   const parsed = parseArticle(path, new TextEncoder().encode(text), { defaultLanguage: "en" });
   if (!isParsed(parsed)) throw new Error(parsed.reason);
   const { title, summary, contentHtml, language, tags, image } = parsed;
-  return makeArticle({
-    path,
-    title,
-    summary,
-    contentHtml,
-    language,
-    tags,
-    ...(image ? { image } : {}),
-    ...overrides,
-  });
+  // The fixture's own image goes: only the file's, if any, stays.
+  const { image: _, ...fixture } = makeArticle({ title, summary, contentHtml, language, tags });
+  return { ...fixture, path, ...(image ? { image } : {}), ...overrides };
 }
 
 const inlineOnly = `---
