@@ -1,0 +1,168 @@
+import { EventEmitter } from "node:events";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { startSchedule } from "../src/schedule.ts";
+import { type ArticleWatch, type WatchFolder, watchArticles } from "../src/watch.ts";
+import { tempDir } from "./helpers/articles.ts";
+
+/** Herald's log lines, as LogTape hands them to a sink. */
+async function captureLog(): Promise<LogRecord[]> {
+  const records: LogRecord[] = [];
+  await configure({
+    sinks: { memory: (record) => records.push(record) },
+    loggers: [
+      { category: ["herald"], sinks: ["memory"], lowestLevel: "info" },
+      { category: ["logtape", "meta"], sinks: [], lowestLevel: "warning" },
+    ],
+  });
+  onTestFinished(() => reset());
+  return records;
+}
+
+const text = (record: LogRecord) =>
+  record.message.map((part) => (typeof part === "string" ? part : String(part))).join("");
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Watches `dir` with short delays; counts the calls. */
+function watchCounting(dir: string, options: Parameters<typeof watchArticles>[2] = {}) {
+  const calls: number[] = [];
+  const watch = watchArticles(dir, () => calls.push(Date.now()), {
+    quietMs: 100,
+    maxWaitMs: 500,
+    ...options,
+  });
+  onTestFinished(() => watch.close());
+  return { calls, watch };
+}
+
+/** Resolves once `condition` holds, checked every 10 ms, or fails after `timeoutMs`. */
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("Timed out.");
+    await sleep(10);
+  }
+}
+
+describe("watchArticles()", () => {
+  it("calls once for a burst of writes, after the folder is quiet", async () => {
+    const dir = tempDir();
+    const { calls, watch } = watchCounting(dir);
+    expect(watch.active).toBe(true);
+    for (let i = 0; i < 50; i++) writeFileSync(join(dir, `a-${i}.md`), `# A ${i}`);
+    await until(() => calls.length > 0);
+    await sleep(300);
+    expect(calls).toHaveLength(1);
+  });
+
+  it("calls even while changes keep coming, at most maxWaitMs after the first", async () => {
+    const dir = tempDir();
+    const { calls } = watchCounting(dir);
+    const started = Date.now();
+    while (Date.now() - started < 1200) {
+      writeFileSync(join(dir, "live.md"), `# Live\n\n${Date.now()}`);
+      await sleep(20);
+    }
+    expect(calls.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("ignores editors' swap, backup and lock files, and vim's probe", async () => {
+    const dir = tempDir();
+    const { calls } = watchCounting(dir);
+    for (const name of [
+      ".story.md.swp",
+      "story.md~",
+      "#story.md#",
+      ".#story.md",
+      ".~lock.story.md#",
+      "4913",
+      "story.md.tmp",
+      "photo.jpg",
+    ]) {
+      writeFileSync(join(dir, name), "x");
+    }
+    await sleep(400);
+    expect(calls).toEqual([]);
+    renameSync(join(dir, "story.md.tmp"), join(dir, "story.md"));
+    await until(() => calls.length === 1);
+  });
+
+  it("watches folders made after it started, and what is moved in", async () => {
+    const dir = tempDir();
+    const { calls } = watchCounting(dir);
+    mkdirSync(join(dir, "2026", "12"), { recursive: true });
+    await until(() => calls.length === 1);
+    writeFileSync(join(dir, "2026", "12", "deep.md"), "# Deep");
+    await until(() => calls.length === 2);
+    const outside = tempDir();
+    mkdirSync(join(outside, "desk"));
+    renameSync(join(outside, "desk"), join(dir, "desk"));
+    await until(() => calls.length === 3);
+    writeFileSync(join(dir, "desk", "moved.md"), "# Moved");
+    await until(() => calls.length === 4);
+  });
+
+  it("says once that it cannot watch when fs.watch throws, and stops", async () => {
+    const log = await captureLog();
+    const dir = tempDir();
+    const failing: WatchFolder = () => {
+      throw Object.assign(new Error("watch not supported"), { code: "ENOSYS" });
+    };
+    const { watch } = watchCounting(dir, { watch: failing });
+    expect(watch.active).toBe(false);
+    const warnings = log.filter((r) => r.level === "warning").map(text);
+    expect(warnings).toEqual([
+      `Cannot watch ${dir} any more (watch not supported): changes are published at the next scheduled scan.`,
+    ]);
+    expect(log.map(text).some((line) => line.startsWith("Watching"))).toBe(false);
+  });
+
+  it("says once when watching fails later, and the schedule keeps scanning", async () => {
+    const log = await captureLog();
+    const dir = tempDir();
+    const emitters: EventEmitter[] = [];
+    const failsLater: WatchFolder = () => {
+      const emitter = Object.assign(new EventEmitter(), { close: () => {} });
+      emitters.push(emitter);
+      return emitter;
+    };
+    let scans = 0;
+    const schedule = startSchedule("* * * * * *", async () => {
+      scans++;
+    });
+    onTestFinished(() => schedule.stop());
+    const watch: ArticleWatch = watchArticles(dir, () => void schedule.runAfterChange(), {
+      watch: failsLater,
+    });
+    expect(watch.active).toBe(true);
+    for (const emitter of emitters) emitter.emit("error", new Error("stale NFS file handle"));
+    emitters[0]?.emit("error", new Error("stale NFS file handle"));
+    expect(watch.active).toBe(false);
+    const warnings = log.filter((r) => r.level === "warning").map(text);
+    expect(warnings).toEqual([
+      `Cannot watch ${dir} any more (stale NFS file handle): changes are published at the next scheduled scan.`,
+    ]);
+    await until(() => scans >= 1, 3000);
+  });
+
+  it("says once when the folder is replaced, and stops", async () => {
+    const log = await captureLog();
+    const parent = tempDir();
+    const dir = join(parent, "articles");
+    mkdirSync(dir);
+    const { calls, watch } = watchCounting(dir, { checkEveryMs: 100 });
+    renameSync(dir, join(parent, "old"));
+    mkdirSync(dir);
+    await until(() => !watch.active);
+    writeFileSync(join(dir, "new.md"), "# New");
+    await sleep(300);
+    const warnings = log.filter((r) => r.level === "warning").map(text);
+    expect(warnings).toEqual([
+      `Cannot watch ${dir} any more (the folder was removed or replaced): changes are published at the next scheduled scan.`,
+    ]);
+    expect(calls.length).toBeLessThanOrEqual(1); // the move itself, nothing after
+  });
+});
