@@ -1,4 +1,4 @@
-import { type FSWatcher, lstatSync, readdirSync, type Stats, statSync, watch } from "node:fs";
+import { lstatSync, readdirSync, type Stats, statSync, watch } from "node:fs";
 import { join, sep } from "node:path";
 import { getLogger } from "@logtape/logtape";
 import { isIgnoredFile } from "./source/scan.ts";
@@ -9,7 +9,13 @@ const logger = getLogger(["herald", "watch"]);
 export type WatchFolder = (
   folder: string,
   listener: (event: string, name: string | null) => void,
-) => Pick<FSWatcher, "close" | "on">;
+) => FolderWatcher;
+
+/** What is used of an `fs.FSWatcher`. */
+export interface FolderWatcher {
+  close(): void;
+  on(event: "error", listener: (error: Error) => void): unknown;
+}
 
 export interface WatchOptions {
   /** Called once the folder has been quiet this long after a change. */
@@ -49,7 +55,7 @@ export function watchArticles(
 ): ArticleWatch {
   const { quietMs = 200, maxWaitMs = 1000, checkEveryMs = 5000 } = options;
   const watchOne = options.watch ?? watchFolder;
-  const watchers = new Map<string, Pick<FSWatcher, "close">>();
+  const watchers = new Map<string, FolderWatcher>();
   let closed = false;
   let quiet: NodeJS.Timeout | undefined;
   let firstChange: number | undefined;
