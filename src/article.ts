@@ -9,7 +9,15 @@ export interface ArticleImage {
   readonly alt?: string;
 }
 
-/** What the parser makes of one file: everything but the store-assigned id and dates. */
+/**
+ * A correction notice (front matter `correction:`): readers must be able to tell a correction
+ * from a silent edit (issue #16). Without a `date`, it is dated by the article's last edit.
+ */
+export interface Correction {
+  readonly text: string;
+  readonly date?: Date;
+}
+
 /** An element the sanitiser took out of an article, for its author to hear about (issue #15.4). */
 export interface RemovedElement {
   /** The tag as written, with its source where it had one: `<iframe src="https://…">`. */
@@ -20,6 +28,7 @@ export interface RemovedElement {
   readonly line: number;
 }
 
+/** What the parser makes of one file: everything but the store-assigned id and dates. */
 export interface ParsedArticle {
   /** Path relative to `ARTICLES_DIR`, with `/` separators. */
   readonly path: string;
@@ -42,6 +51,8 @@ export interface ParsedArticle {
   readonly updated?: Date;
   readonly draft: boolean;
   readonly pinned: boolean;
+  /** Oldest first. */
+  readonly corrections?: readonly Correction[];
   /** What the sanitiser removed (reported at the scan, in `articles:check` and `preview`). */
   readonly removed?: readonly RemovedElement[];
   /** Hash of everything above that readers see; equal hashes mean nothing to republish. */
@@ -62,6 +73,8 @@ export interface Article {
   readonly image?: ArticleImage;
   readonly author?: string;
   readonly pinned: boolean;
+  /** Oldest first; absent when there are none. */
+  readonly corrections?: readonly Correction[];
   readonly published: Date;
   readonly updated: Date;
   readonly hash: string;

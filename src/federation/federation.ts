@@ -118,6 +118,8 @@ export interface FederationOptions {
   readonly profile?: ProfileOptions;
   /** Default `article`. */
   readonly postType?: PostType;
+  /** `TIME_ZONE`, for the dates of correction notices; default UTC. */
+  readonly timeZone?: string;
   /** Read by `createFederationPublisher()`, which takes these same options. */
   readonly quietImport?: QuietImportOptions;
   /** Outgoing delivery retries; default: from a minute up to 12 h apart, for about 4 days. */
@@ -236,7 +238,7 @@ export function registerFederation(
   const postType = options.postType ?? DEFAULT_POST_TYPE;
   const isAccount = (identifier: string) => identifier === username;
   const objectContext = (ctx: Parameters<typeof objectContextOf>[0]) =>
-    objectContextOf(ctx, username, postType);
+    objectContextOf(ctx, username, postType, options.timeZone);
   const published = async (id: string): Promise<Article | null> => {
     const record = await store.findById(id);
     return record?.state === "published" ? record.article : null;

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
-import type { ArticleImage, ParsedArticle, RemovedElement } from "../article.ts";
+import type { ArticleImage, Correction, ParsedArticle, RemovedElement } from "../article.ts";
 import { cutAtWord, detectLanguage, slugify } from "./text.ts";
 
 export interface ParseOptions {
@@ -34,6 +34,7 @@ export interface Draft {
   readonly updated?: Date;
   readonly draft: boolean;
   readonly pinned: boolean;
+  readonly corrections?: readonly Correction[];
   readonly slug?: string;
   /** What the sanitiser took out of the text, with the line of the file it was on. */
   readonly removed?: readonly RemovedElement[];
@@ -66,6 +67,8 @@ export function finishArticle(draft: Draft, options: ParseOptions): ParsedArticl
     updated: draft.updated,
     draft: draft.draft,
     pinned: draft.pinned,
+    // Only when there are any: the hash of every article without one stays what it was.
+    ...(draft.corrections?.length ? { corrections: draft.corrections } : {}),
   };
   return {
     ...seen,

@@ -142,6 +142,7 @@ describe("collections", () => {
     actorId: new URL("https://news.test/users/news"),
     followersId: new URL("https://news.test/users/news/followers"),
     postType: "article",
+    timeZone: "UTC",
   };
   const many = Array.from({ length: PAGE_SIZE + 5 }, (_, i) => ({
     article: anArticle({

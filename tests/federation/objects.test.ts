@@ -47,6 +47,7 @@ const ctx: ObjectContext = {
   actorId: new URL("https://news.test/users/news"),
   followersId: new URL("https://news.test/users/news/followers"),
   postType: "article",
+  timeZone: "UTC",
 };
 const noteCtx: ObjectContext = { ...ctx, postType: "note" };
 const OBJECT_ID = "https://news.test/objects/0b7e8f2c-4d6a-4c1e-9a53-2f1d8c7b6a01";

@@ -1,6 +1,5 @@
 import { parse } from "parse5";
 import { describe, expect, it } from "vitest";
-import { labelsFor, predominantLanguage } from "../../src/http/labels.ts";
 import {
   formatDateTime,
   type PageSite,
@@ -13,6 +12,7 @@ import {
 } from "../../src/http/pages.ts";
 import { stylesheet } from "../../src/http/style.ts";
 import type { Interaction } from "../../src/interactions.ts";
+import { labelsFor, predominantLanguage } from "../../src/labels.ts";
 import { makeArticle, origin } from "../helpers/article-fixture.ts";
 
 const site: PageSite = {
