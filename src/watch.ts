@@ -54,19 +54,13 @@ export function watchArticles(
   options: WatchOptions = {},
 ): ArticleWatch {
   const { quietMs = 200, maxWaitMs = 1000, checkEveryMs = 5000 } = options;
-  const watchOne = options.watch ?? watchFolder;
-  const watchers = new Map<string, FolderWatcher>();
-  let closed = false;
-  let quiet: NodeJS.Timeout | undefined;
-  let firstChange: number | undefined;
   const root = identity(dir);
-
+  let closed = false;
   const stop = (): void => {
     closed = true;
-    clearTimeout(quiet);
+    burst.cancel();
     clearInterval(checker);
-    for (const watcher of watchers.values()) watcher.close();
-    watchers.clear();
+    tree.close();
   };
   const fail = (why: string): void => {
     if (closed) return;
@@ -77,34 +71,81 @@ export function watchArticles(
     );
   };
   const checkRoot = (): void => {
-    if (!closed && (root === undefined || identity(dir) !== root)) {
-      fail("the folder was removed or replaced");
-    }
-  };
-  const flush = (): void => {
-    quiet = undefined;
-    firstChange = undefined;
-    checkRoot();
-    onChange();
-  };
-  const changed = (): void => {
     if (closed) return;
-    const now = Date.now();
-    firstChange ??= now;
-    clearTimeout(quiet);
-    quiet = setTimeout(flush, Math.max(0, Math.min(quietMs, firstChange + maxWaitMs - now)));
+    if (root === undefined || identity(dir) !== root) fail("the folder was removed or replaced");
   };
+  const burst = debounce(
+    () => {
+      checkRoot();
+      onChange();
+    },
+    quietMs,
+    maxWaitMs,
+  );
+  const tree = watchTree(dir, options.watch ?? watchFolder, {
+    changed: () => {
+      if (!closed) burst.changed();
+    },
+    failed: fail,
+  });
+  const checker = setInterval(checkRoot, checkEveryMs);
+  checker.unref();
+  if (root === undefined) fail("the folder cannot be read");
+  else tree.add(dir);
+  if (!closed) {
+    logger.info("Watching {dir}: a changed article is published within a second.", { dir });
+  }
+  return {
+    get active() {
+      return !closed;
+    },
+    close: stop,
+  };
+}
+
+/**
+ * Calls `fn` once changes stop for `quietMs`, or `maxWaitMs` after the first of a burst,
+ * whichever comes first.
+ */
+function debounce(fn: () => void, quietMs: number, maxWaitMs: number) {
+  let timer: NodeJS.Timeout | undefined;
+  let first: number | undefined;
+  return {
+    changed(): void {
+      const now = Date.now();
+      first ??= now;
+      clearTimeout(timer);
+      const wait = Math.max(0, Math.min(quietMs, first + maxWaitMs - now));
+      timer = setTimeout(() => {
+        first = undefined;
+        fn();
+      }, wait);
+    },
+    cancel(): void {
+      clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * Watches `dir`'s folders, each with its own watcher, following folders made, moved in,
+ * removed and moved away; reports the events that may change what the scan finds.
+ */
+function watchTree(
+  dir: string,
+  watchOne: WatchFolder,
+  on: { readonly changed: () => void; readonly failed: (why: string) => void },
+) {
+  const watchers = new Map<string, FolderWatcher>();
+  let closed = false;
   const onEvent = (folder: string, event: string, name: string | null): void => {
     // Some platforms do not say which entry changed: scan anyway.
-    if (name !== null && !isRelevant(folder, event, name)) return;
-    changed();
+    if (name === null || isRelevant(folder, event, name)) on.changed();
   };
-  /** Whether an event may change what the scan finds; keeps the set of watched folders. */
   const isRelevant = (folder: string, event: string, name: string): boolean => {
     const path = join(folder, name);
     if (event === "rename") {
-      // A folder created or moved in is watched too (like the scan, not a hidden one); one
-      // removed or moved away is not.
+      // A folder created or moved in is watched too (like the scan, not a hidden one).
       if (!name.startsWith(".") && isFolder(path)) {
         add(path);
         return true;
@@ -113,24 +154,23 @@ export function watchArticles(
     }
     return !isIgnoredFile(name);
   };
+  /** A sub-folder gone (removed before or after its watch started) is no failure. */
+  const failed = (folder: string, error: unknown): void => {
+    if (folder !== dir && !isFolder(folder)) forget(folder);
+    else on.failed(errorText(error));
+  };
   const add = (folder: string): void => {
     if (closed || watchers.has(folder)) return;
     try {
       const watcher = watchOne(folder, (event, name) => onEvent(folder, event, name));
-      watcher.on("error", (error: Error) => {
-        // A removed sub-folder's watcher may report its end as an error: nothing to watch there.
-        if (folder !== dir && !isFolder(folder)) forget(folder);
-        else fail(errorText(error));
-      });
+      watcher.on("error", (error: Error) => failed(folder, error));
       watchers.set(folder, watcher);
       for (const entry of readdirSync(folder, { withFileTypes: true })) {
         // Like the scan: hidden folders and linked folders are not entered.
         if (entry.isDirectory() && !entry.name.startsWith(".")) add(join(folder, entry.name));
       }
     } catch (error) {
-      // A sub-folder removed between its event and here is no failure.
-      if (folder !== dir && !isFolder(folder)) forget(folder);
-      else fail(errorText(error));
+      failed(folder, error);
     }
   };
   const forget = (folder: string): void => {
@@ -141,19 +181,13 @@ export function watchArticles(
       }
     }
   };
-
-  const checker = setInterval(checkRoot, checkEveryMs);
-  checker.unref();
-  if (root === undefined) fail("the folder cannot be read");
-  else add(dir);
-  if (!closed) {
-    logger.info("Watching {dir}: a changed article is published within a second.", { dir });
-  }
   return {
-    get active() {
-      return !closed;
+    add,
+    close(): void {
+      closed = true;
+      for (const watcher of watchers.values()) watcher.close();
+      watchers.clear();
     },
-    close: stop,
   };
 }
 

@@ -120,6 +120,24 @@ describe("watchArticles()", () => {
     expect(log.map(text).some((line) => line.startsWith("Watching"))).toBe(false);
   });
 
+  it("gives up on all folders, saying why once, when the inotify limit stops one", async () => {
+    const log = await captureLog();
+    const dir = tempDir();
+    for (const folder of ["a", "b", "c"]) mkdirSync(join(dir, folder));
+    const open = new Set<string>();
+    const limited: WatchFolder = (folder) => {
+      if (open.size === 2) throw Object.assign(new Error("no space"), { code: "ENOSPC" });
+      open.add(folder);
+      return Object.assign(new EventEmitter(), { close: () => open.delete(folder) });
+    };
+    const { watch } = watchCounting(dir, { watch: limited });
+    expect(watch.active).toBe(false);
+    expect(open.size).toBe(0);
+    expect(log.filter((r) => r.level === "warning").map(text)).toEqual([
+      `Cannot watch ${dir} any more (the system's inotify watch limit is reached: raise fs.inotify.max_user_watches): changes are published at the next scheduled scan.`,
+    ]);
+  });
+
   it("says once when watching fails later, and the schedule keeps scanning", async () => {
     const log = await captureLog();
     const dir = tempDir();
