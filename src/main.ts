@@ -185,11 +185,10 @@ async function main(): Promise<void> {
   const schedule = serves ? startSchedule(config.scanSchedule, scan) : undefined;
   // Watching starts before the first scan, so that nothing written during it waits for cron.
   const watch =
-    schedule && config.watch
-      ? watchArticles(config.articlesDir, () => void schedule.runAfterChange())
-      : undefined;
-  if (schedule && !config.watch)
-    logger.info("Not watching the articles folder (WATCH=false): changes wait for the scan.");
+    schedule &&
+    watchArticles(config.articlesDir, () => void schedule.runAfterChange(), {
+      enabled: config.watch,
+    });
   await schedule?.runNow();
   logger.info("Published: {count} articles. Followers: {followers}. Role: {role}.", {
     count: await store.countPublished(),

@@ -18,6 +18,8 @@ export interface FolderWatcher {
 }
 
 export interface WatchOptions {
+  /** `WATCH`; false: only says that changes wait for the scheduled scan. */
+  readonly enabled?: boolean;
   /** Called once the folder has been quiet this long after a change. */
   readonly quietMs?: number;
   /** …or this long after the first change, when changes keep coming (a long copy). */
@@ -53,7 +55,14 @@ export function watchArticles(
   onChange: () => void,
   options: WatchOptions = {},
 ): ArticleWatch {
-  const { quietMs = 200, maxWaitMs = 1000, checkEveryMs = 5000 } = options;
+  const { enabled = true, quietMs = 200, maxWaitMs = 1000, checkEveryMs = 5000 } = options;
+  if (!enabled) {
+    logger.info(
+      "Not watching {dir} (WATCH=false): changes are published at the next scheduled scan.",
+      { dir },
+    );
+    return { active: false, close: () => {} };
+  }
   const root = identity(dir);
   let closed = false;
   const stop = (): void => {
@@ -65,10 +74,10 @@ export function watchArticles(
   const fail = (why: string): void => {
     if (closed) return;
     stop();
-    logger.warn(
-      "Cannot watch {dir} any more ({why}): changes are published at the next scheduled scan.",
-      { dir, why },
-    );
+    logger.warn("Not watching {dir} ({why}): changes are published at the next scheduled scan.", {
+      dir,
+      why,
+    });
   };
   const checkRoot = (): void => {
     if (closed) return;

@@ -105,6 +105,19 @@ describe("watchArticles()", () => {
     await until(() => calls.length === 4);
   });
 
+  it("with WATCH=false, says so and watches nothing", async () => {
+    const log = await captureLog();
+    const dir = tempDir();
+    const { calls, watch } = watchCounting(dir, { enabled: false });
+    expect(watch.active).toBe(false);
+    writeFileSync(join(dir, "story.md"), "# Story");
+    await sleep(300);
+    expect(calls).toEqual([]);
+    expect(log.map(text)).toEqual([
+      `Not watching ${dir} (WATCH=false): changes are published at the next scheduled scan.`,
+    ]);
+  });
+
   it("says once that it cannot watch when fs.watch throws, and stops", async () => {
     const log = await captureLog();
     const dir = tempDir();
@@ -115,7 +128,7 @@ describe("watchArticles()", () => {
     expect(watch.active).toBe(false);
     const warnings = log.filter((r) => r.level === "warning").map(text);
     expect(warnings).toEqual([
-      `Cannot watch ${dir} any more (watch not supported): changes are published at the next scheduled scan.`,
+      `Not watching ${dir} (watch not supported): changes are published at the next scheduled scan.`,
     ]);
     expect(log.map(text).some((line) => line.startsWith("Watching"))).toBe(false);
   });
@@ -134,7 +147,7 @@ describe("watchArticles()", () => {
     expect(watch.active).toBe(false);
     expect(open.size).toBe(0);
     expect(log.filter((r) => r.level === "warning").map(text)).toEqual([
-      `Cannot watch ${dir} any more (the system's inotify watch limit is reached: raise fs.inotify.max_user_watches): changes are published at the next scheduled scan.`,
+      `Not watching ${dir} (the system's inotify watch limit is reached: raise fs.inotify.max_user_watches): changes are published at the next scheduled scan.`,
     ]);
   });
 
@@ -161,7 +174,7 @@ describe("watchArticles()", () => {
     expect(watch.active).toBe(false);
     const warnings = log.filter((r) => r.level === "warning").map(text);
     expect(warnings).toEqual([
-      `Cannot watch ${dir} any more (stale NFS file handle): changes are published at the next scheduled scan.`,
+      `Not watching ${dir} (stale NFS file handle): changes are published at the next scheduled scan.`,
     ]);
     await until(() => scans >= 1, 3000);
   });
@@ -179,7 +192,7 @@ describe("watchArticles()", () => {
     await sleep(300);
     const warnings = log.filter((r) => r.level === "warning").map(text);
     expect(warnings).toEqual([
-      `Cannot watch ${dir} any more (the folder was removed or replaced): changes are published at the next scheduled scan.`,
+      `Not watching ${dir} (the folder was removed or replaced): changes are published at the next scheduled scan.`,
     ]);
     expect(calls.length).toBeLessThanOrEqual(1); // the move itself, nothing after
   });
