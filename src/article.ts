@@ -43,12 +43,12 @@ export interface ParsedArticle {
   /** BCP 47 tag, e.g. `de`. */
   readonly language: string;
   readonly tags: readonly string[];
-  readonly image?: ArticleImage;
-  readonly author?: string;
+  readonly image?: ArticleImage | undefined;
+  readonly author?: string | undefined;
   /** From front matter; `undefined` means "when first seen". A future date means "publish then". */
-  readonly date?: Date;
+  readonly date?: Date | undefined;
   /** From front matter. */
-  readonly updated?: Date;
+  readonly updated?: Date | undefined;
   readonly draft: boolean;
   readonly pinned: boolean;
   /** Oldest first. */
@@ -70,8 +70,8 @@ export interface Article {
   readonly contentHtml: string;
   readonly language: string;
   readonly tags: readonly string[];
-  readonly image?: ArticleImage;
-  readonly author?: string;
+  readonly image?: ArticleImage | undefined;
+  readonly author?: string | undefined;
   readonly pinned: boolean;
   /** Oldest first; absent when there are none. */
   readonly corrections?: readonly Correction[];

@@ -14,15 +14,15 @@ import { SqliteMessageQueue } from "./sqlite-queue.ts";
 const logger = getLogger(["herald", "federation"]);
 
 export interface FederationBackendsConfig {
-  readonly databaseUrl?: URL;
-  readonly redisUrl?: URL;
+  readonly databaseUrl?: URL | undefined;
+  readonly redisUrl?: URL | undefined;
   /** The embedded database, used when neither URL is set. */
   readonly dataDb: DatabaseSync | undefined;
   /**
    * A client on `databaseUrl` (from `connectPostgres()`) to use instead of opening one, so
    * that other stores can share its pool. It stays the caller's: `close()` leaves it open.
    */
-  readonly postgres?: postgres.Sql;
+  readonly postgres?: postgres.Sql | undefined;
 }
 
 export interface FederationBackendsOptions {

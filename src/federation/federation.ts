@@ -93,7 +93,7 @@ export const federationPaths = {
 export interface ProfileOptions {
   readonly type?: ActorType;
   readonly name?: string;
-  readonly summary?: string;
+  readonly summary?: string | undefined;
   readonly avatar?: URL;
   readonly header?: URL;
   /** The home page; default the origin's `/`. */

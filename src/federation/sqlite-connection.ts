@@ -50,10 +50,14 @@ export function tableName(name: string): string {
  * Milliseconds of a duration. Takes a Temporal.Duration (Fedify hands in instances of
  * `@js-temporal/polyfill`, whose type does not match the `esnext.temporal` lib type, so
  * only its `total()` is used) or a plain duration-like object such as `{ seconds: 30 }`.
+ * The `total` check can go with the polyfill (see temporal.ts).
  */
 export function toMilliseconds(duration: Temporal.Duration | Temporal.DurationLikeObject): number {
   if ("total" in duration && typeof duration.total === "function") {
     return duration.total("millisecond");
   }
-  return TemporalPolyfill.Duration.from(duration).total("millisecond");
+  // The lib type allows `undefined` fields, the polyfill's leaves them out; the values agree.
+  return TemporalPolyfill.Duration.from(duration as TemporalPolyfill.DurationLike).total(
+    "millisecond",
+  );
 }

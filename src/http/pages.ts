@@ -17,7 +17,7 @@ export interface PageSite {
   readonly origin: URL;
   readonly title: string;
   /** The home page's tagline; unset, one in the site's language. */
-  readonly description?: string;
+  readonly description?: string | undefined;
   /** BCP 47 tag of the site; picks the language of the page frame, too. */
   readonly language: string;
   /**

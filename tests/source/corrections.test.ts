@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Article } from "../../src/article.ts";
 import { correctionNotesHtml } from "../../src/correction-notes.ts";
 import { isParsed, parseArticle } from "../../src/source/parse.ts";
+import { makeArticle } from "../helpers/article-fixture.ts";
 
 const parse = (frontMatter: string) =>
   parseArticle(
@@ -53,21 +54,13 @@ describe("front matter `correction:`", () => {
 });
 
 describe("correctionNotesHtml()", () => {
-  const article = (language: string, corrections: Article["corrections"]): Article => ({
-    id: "a",
-    path: "story.md",
-    slug: "story",
-    title: "Story",
-    summary: "Summary",
-    contentHtml: "<p>Text</p>",
-    language,
-    tags: [],
-    pinned: false,
-    published: new Date("2026-12-01T12:00:00Z"),
-    updated: new Date("2026-12-05T23:30:00Z"),
-    hash: "h",
-    ...(corrections === undefined ? {} : { corrections }),
-  });
+  const article = (language: string, corrections: Article["corrections"]) =>
+    makeArticle({
+      language,
+      published: new Date("2026-12-01T12:00:00Z"),
+      updated: new Date("2026-12-05T23:30:00Z"),
+      ...(corrections === undefined ? {} : { corrections }),
+    });
 
   it("is empty for an article without corrections", () => {
     expect(correctionNotesHtml(article("en", undefined), "UTC")).toBe("");
