@@ -38,22 +38,13 @@ function watchCounting(dir: string, options: Parameters<typeof watchArticles>[2]
   return { calls, watch };
 }
 
-/** Resolves once `condition` holds, checked every 10 ms, or fails after `timeoutMs`. */
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("Timed out.");
-    await sleep(10);
-  }
-}
-
 describe("watchArticles()", () => {
   it("calls once for a burst of writes, after the folder is quiet", async () => {
     const dir = tempDir();
     const { calls, watch } = watchCounting(dir);
     expect(watch.active).toBe(true);
     for (let i = 0; i < 50; i++) writeFileSync(join(dir, `a-${i}.md`), `# A ${i}`);
-    await until(() => calls.length > 0);
+    await expect.poll(() => calls.length, { timeout: 5000 }).toBeGreaterThan(0);
     await sleep(300);
     expect(calls).toHaveLength(1);
   });
@@ -87,22 +78,22 @@ describe("watchArticles()", () => {
     await sleep(400);
     expect(calls).toEqual([]);
     renameSync(join(dir, "story.md.tmp"), join(dir, "story.md"));
-    await until(() => calls.length === 1);
+    await expect.poll(() => calls.length, { timeout: 5000 }).toBe(1);
   });
 
   it("watches folders made after it started, and what is moved in", async () => {
     const dir = tempDir();
     const { calls } = watchCounting(dir);
     mkdirSync(join(dir, "2026", "12"), { recursive: true });
-    await until(() => calls.length === 1);
+    await expect.poll(() => calls.length, { timeout: 5000 }).toBe(1);
     writeFileSync(join(dir, "2026", "12", "deep.md"), "# Deep");
-    await until(() => calls.length === 2);
+    await expect.poll(() => calls.length, { timeout: 5000 }).toBe(2);
     const outside = tempDir();
     mkdirSync(join(outside, "desk"));
     renameSync(join(outside, "desk"), join(dir, "desk"));
-    await until(() => calls.length === 3);
+    await expect.poll(() => calls.length, { timeout: 5000 }).toBe(3);
     writeFileSync(join(dir, "desk", "moved.md"), "# Moved");
-    await until(() => calls.length === 4);
+    await expect.poll(() => calls.length, { timeout: 5000 }).toBe(4);
   });
 
   it("with WATCH=false, says so and watches nothing", async () => {
@@ -176,7 +167,7 @@ describe("watchArticles()", () => {
     expect(warnings).toEqual([
       `Not watching ${dir} (stale NFS file handle): changes are published at the next scheduled scan.`,
     ]);
-    await until(() => scans >= 1, 3000);
+    await expect.poll(() => scans, { timeout: 3000 }).toBeGreaterThanOrEqual(1);
   });
 
   it("says once when the folder is replaced, and stops", async () => {
@@ -187,7 +178,7 @@ describe("watchArticles()", () => {
     const { calls, watch } = watchCounting(dir, { checkEveryMs: 100 });
     renameSync(dir, join(parent, "old"));
     mkdirSync(dir);
-    await until(() => !watch.active);
+    await expect.poll(() => watch.active, { timeout: 5000 }).toBe(false);
     writeFileSync(join(dir, "new.md"), "# New");
     await sleep(300);
     const warnings = log.filter((r) => r.level === "warning").map(text);

@@ -160,8 +160,11 @@ describe("publish on write (the articles folder is watched)", () => {
   it("with WATCH=false, publishes on the cron schedule", async () => {
     const folders = heraldFolders();
     const herald = await startHerald(folders, { env: { WATCH: "false" } }); // every second
+    expect(herald.output()).toContain(`Not watching ${folders.articles} (WATCH=false)`);
     writeFileSync(join(folders.articles, "cron.md"), "# Cron\n\nFound by the schedule.");
     await untilPage(herald, "/articles/cron", { text: "Found by the schedule." });
+    await herald.waitForLog(/Queued Create of cron/, 5000);
+    expect(await outboxTotal(herald)).toBe(1);
   });
 
   it("says once when the folder is replaced, and keeps publishing on the schedule", async () => {
