@@ -20,6 +20,7 @@ import { createFederationPublisher } from "./federation/publisher.ts";
 import { describeRelays, relayRecipients, syncRelays } from "./federation/relays.ts";
 import { createApp, createHealthApp } from "./http/app.ts";
 import { readIcon } from "./http/favicon.ts";
+import { createImageMeasure } from "./http/images.ts";
 import { createImageResizer } from "./http/media.ts";
 import { createSite } from "./http/site.ts";
 import { configureLogging } from "./logging.ts";
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
       language: config.siteLanguage,
       languageFromArticles: config.languageFromArticles,
       timeZone: config.timeZone,
+      measureImage: createImageMeasure(config.articlesDir),
       handle,
       actor,
       ...(movedTo ? { movedTo } : {}),
