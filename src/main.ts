@@ -123,6 +123,7 @@ async function main(): Promise<void> {
         ),
         ready,
         trustProxy: config.trustProxy,
+        follow: { actor, allowPrivateAddress: config.allowPrivateAddress },
       })
     : createHealthApp(ready);
   const server = await listen(app, config.port);
