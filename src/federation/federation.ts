@@ -60,7 +60,7 @@ import {
 import type { InteractionStore } from "./interactions.ts";
 import type { AccountKeys } from "./keys.ts";
 import { readMovedTo } from "./migration.ts";
-import { toNodeInfo } from "./nodeinfo.ts";
+import { type NodeInfoSite, toNodeInfo } from "./nodeinfo.ts";
 import {
   DEFAULT_POST_TYPE,
   type ObjectContext,
@@ -118,6 +118,8 @@ export interface FederationOptions {
   readonly profile?: ProfileOptions;
   /** Default `article`. */
   readonly postType?: PostType;
+  /** The site's name, description and language, for NodeInfo's `metadata`. */
+  readonly site?: NodeInfoSite;
   /** `TIME_ZONE`, for the dates of correction notices; default UTC. */
   readonly timeZone?: string;
   /** Read by `createFederationPublisher()`, which takes these same options. */
@@ -333,7 +335,7 @@ export function registerFederation(
   }
 
   federation.setNodeInfoDispatcher(federationPaths.nodeInfo, async () =>
-    toNodeInfo(await store.countPublished()),
+    toNodeInfo(await store.countPublished(), undefined, options.site),
   );
 
   // Gone followers are removed, unreachable servers reported and skipped (issue #12.6).
