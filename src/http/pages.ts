@@ -90,7 +90,7 @@ ${feedAlternates(site, homeFeeds, site.title)}${
 ${
   site.movedTo === undefined
     ? html`<p>${labels.followHow(html`<code class="handle">${handle(site)}</code>`)}</p>
-${site.actor === undefined ? "" : html`${followForm(site, labels)}<p>${labels.followSite(html`<code>${home.href}</code>`)}</p>\n`}`
+${site.actor === undefined ? "" : html`${followForm(labels)}<p>${labels.followSite(html`<code>${home.href}</code>`)}</p>\n`}`
     : html`<p class="moved">${labels.moved(html`<a href="${site.movedTo.href}">${site.movedTo.href}</a>`)}</p>\n`
 }<p>${labels.feedsHow} ${feedList(site, homeFeeds)}</p>
 </section>
@@ -289,7 +289,7 @@ export function renderFollowRefusedPage(site: PageSite): string {
  * A plain GET form (no script: the CSP allows none) to `http/follow.ts`, which redirects the
  * reader to their own server's follow page.
  */
-function followForm(site: PageSite, labels: Labels): Html {
+function followForm(labels: Labels): Html {
   return html`<form class="follow-form" method="get" action="${paths.follow}">
 <label for="follow-account">${labels.followFormLabel}</label>
 <input id="follow-account" name="account" type="text" required maxlength="300" autocomplete="off" autocapitalize="none" spellcheck="false" aria-describedby="follow-example">
