@@ -1,7 +1,8 @@
 /**
- * The discovery fields of issue #18.5 over real HTTP on 127.0.0.1: the actor's FEP-2c59
- * `webfinger` as a Mastodon-like server fetches it (signed GET), Fedify's own reading of that
- * document and of signatures made with its key, and NodeInfo's `metadata`.
+ * The actor's added properties over real HTTP on 127.0.0.1, as a Mastodon-like server fetches
+ * them (signed GET): FEP-2c59 `webfinger` (issue #18.5) and `attributionDomains` (#18.1);
+ * Fedify's own reading of that document and of signatures made with its key; NodeInfo's
+ * `metadata` (#18.5).
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -17,7 +18,11 @@ import {
 import { Service } from "@fedify/vocab";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addWebfinger, WEBFINGER_CONTEXT } from "../../src/federation/actor-webfinger.ts";
+import {
+  ATTRIBUTION_DOMAINS_CONTEXT,
+  extendActor,
+  WEBFINGER_CONTEXT,
+} from "../../src/federation/actor-extensions.ts";
 import { buildFederation, type FederationOptions } from "../../src/federation/federation.ts";
 import { createSqliteFollowerStore } from "../../src/federation/followers.ts";
 import type { AccountKeys } from "../../src/federation/keys.ts";
@@ -67,7 +72,7 @@ afterAll(async () => {
   await new Promise<void>((resolve) => herald.close(() => resolve()));
 });
 
-describe("the actor's webfinger (FEP-2c59)", () => {
+describe("the actor's webfinger (FEP-2c59) and attributionDomains", () => {
   it("is the handle, under the FEP's context, in the actor a Mastodon-like server fetches signed", async () => {
     const actor = await remote.fetchObject(actorUrl(), { signAs: "alice" });
     expect(actor.id).toBe(actorUrl().href);
@@ -76,6 +81,12 @@ describe("the actor's webfinger (FEP-2c59)", () => {
     expect(context[0]).toBe("https://www.w3.org/ns/activitystreams");
     expect(context).toContain(WEBFINGER_CONTEXT);
     expect(context.filter((entry) => entry === WEBFINGER_CONTEXT)).toHaveLength(1);
+  });
+
+  it("names the site's host in attributionDomains, under Mastodon's term", async () => {
+    const actor = await remote.fetchObject(actorUrl(), { signAs: "alice" });
+    expect(actor.attributionDomains).toEqual([origin.hostname]);
+    expect(actor["@context"]).toContainEqual(ATTRIBUTION_DOMAINS_CONTEXT);
   });
 
   it("leaves the actor as Fedify reads it, keys included", async () => {
@@ -111,11 +122,8 @@ describe("the actor's webfinger (FEP-2c59)", () => {
     const json = new Response('["not", "an", "object"]', {
       headers: { "Content-Type": "application/activity+json" },
     });
-    expect(await (await addWebfinger(json, "news@news.test")).json()).toEqual([
-      "not",
-      "an",
-      "object",
-    ]);
+    const extensions = { webfinger: "news@news.test", attributionDomains: ["news.test"] };
+    expect(await (await extendActor(json, extensions)).json()).toEqual(["not", "an", "object"]);
   });
 });
 
