@@ -159,7 +159,7 @@ export function renderArticlePage(
     description: article.summary,
     head: html`<link rel="canonical" href="${links.url.href}">
 ${(reactions?.page ?? 1) > 1 ? html`<meta name="robots" content="noindex">\n` : ""}<link rel="alternate" type="application/activity+json" href="${links.id.href}">
-${feedAlternates(site, homeFeeds, site.title)}<meta name="fediverse:creator" content="${handle(site)}">
+${feedAlternates(site, homeFeeds, site.title)}${article.authorFediverse === undefined ? "" : html`<meta name="fediverse:creator" content="${article.authorFediverse}">\n`}<meta name="fediverse:creator" content="${handle(site)}">
 <meta property="og:type" content="article">
 <meta property="og:title" content="${article.title}">
 <meta property="og:description" content="${article.summary}">
