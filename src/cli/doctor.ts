@@ -21,7 +21,15 @@ import { openPostgresDeliveryLedger } from "../federation/postgres-delivery-ledg
 import { describeRelays } from "../federation/relays.ts";
 import { cutAtWord } from "../source/text.ts";
 import { paths } from "../urls.ts";
-import { type Check, fail, ok, publicOriginCheck, signatureChecks, warn } from "./doctor-public.ts";
+import {
+  actorFieldChecks,
+  type Check,
+  fail,
+  ok,
+  publicOriginCheck,
+  signatureChecks,
+  warn,
+} from "./doctor-public.ts";
 
 type Verdict = Check["verdict"];
 
@@ -133,6 +141,7 @@ async function* remoteChecks(origin: URL, config: Config): AsyncGenerator<Check>
         "Actor id",
         `${String(actor.id)} differs from ${self}: check PUBLIC_URL and the proxy's Host header`,
       );
+  yield* actorFieldChecks(actor, `${config.accountUsername}@${origin.host}`, origin.hostname);
   if (typeof actor.movedTo === "string") {
     yield warn("Moved", `the account moved to ${actor.movedTo} (npm run move)`);
   }
