@@ -39,6 +39,19 @@ export async function resolveMentions(
   return found;
 }
 
+/** The actors of the authors of `articles` that were looked up before; no request is made. */
+export async function knownMentions(
+  kv: KvStore,
+  articles: readonly Article[],
+): Promise<Map<string, MentionedActor>> {
+  const found = new Map<string, MentionedActor>();
+  for (const handle of new Set(articles.flatMap((a) => a.authorFediverse ?? []))) {
+    const actor = await cached(kv, handle);
+    if (actor !== undefined) found.set(handle, actor);
+  }
+  return found;
+}
+
 async function cached(kv: KvStore, handle: string): Promise<MentionedActor | undefined> {
   const stored = await kv.get<{ id: string; inbox: string }>(keyOf(handle));
   const id = URL.parse(stored?.id ?? "");

@@ -34,6 +34,14 @@ describe("An author's fediverse account (issue #18.1)", () => {
     });
     expect(object.cc).toContain(authors.actorUrl("jane").href);
 
+    // The post as served names her as the delivered one did.
+    const served = await authors.fetchObject(new URL(String(object.id)));
+    expect([served.tag].flat()).toContainEqual({
+      type: "Mention",
+      href: authors.actorUrl("jane").href,
+      name: handle,
+    });
+
     // The page names her as its creator, before the site's own account.
     const page = await (await fetch(new URL("/articles/wahl", herald.origin))).text();
     expect(page).toContain(`<meta name="fediverse:creator" content="${handle}">`);
