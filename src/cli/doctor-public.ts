@@ -181,6 +181,16 @@ export function actorFieldChecks(
   ];
 }
 
+/** The creators an article page names for link cards (`fediverse:creator`, Mastodon 4.3+). */
+export function bylineCheck(pageHtml: string): Check {
+  const creators = [...pageHtml.matchAll(/<meta name="fediverse:creator" content="([^"]*)">/g)].map(
+    (match) => match[1],
+  );
+  return creators.length > 0
+    ? ok("Byline", `the newest page names ${creators.join(", ")} as its creator for link cards`)
+    : warn("Byline", "the newest page has no fediverse:creator: shared links show no byline");
+}
+
 export const ok = (what: string, detail: string): Check => ({ verdict: "ok", what, detail });
 export const warn = (what: string, detail: string): Check => ({ verdict: "warn", what, detail });
 export const fail = (what: string, detail: string): Check => ({ verdict: "fail", what, detail });

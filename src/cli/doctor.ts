@@ -23,6 +23,7 @@ import { cutAtWord } from "../source/text.ts";
 import { paths } from "../urls.ts";
 import {
   actorFieldChecks,
+  bylineCheck,
   type Check,
   fail,
   ok,
@@ -204,6 +205,8 @@ async function* articleCheck(
       : fail("Post (Article)", "no summary: Mastodon would show a title and a bare link");
   }
   yield summaryCheck(object, newest);
+  const page = typeof object.url === "string" ? await get(object.url, "text/html") : undefined;
+  if (page?.ok) yield bylineCheck(await page.text());
   yield object.contentMap
     ? ok("Post language", `contentMap in ${Object.keys(object.contentMap as object).join(", ")}`)
     : warn("Post language", "no contentMap: Mastodon cannot tell the language");
