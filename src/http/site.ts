@@ -16,7 +16,7 @@ import { pingHub } from "../feeds/websub.ts";
 import type { InteractionReader } from "../interactions.ts";
 import { labelsFor, predominantLanguage } from "../labels.ts";
 import type { Publisher } from "../pipeline.ts";
-import { type ArticleStore, tagKey } from "../store/store.ts";
+import { type ArticleRecord, type ArticleStore, tagKey } from "../store/store.ts";
 import { absolute, paths } from "../urls.ts";
 import { defaultIcon, type SiteIcon } from "./favicon.ts";
 import {
@@ -251,6 +251,8 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
       return html(renderHomePage(await pageSite(), articles), (await store.lastChange()) ?? epoch);
     });
 
+  const slugs = new SlugIndex(store);
+
   // Spellings by tag key; only tags that exist, so asking for made-up ones fills nothing.
   const spellings = new Map<string, string>();
   const canonicalTag = async (tag: string) => {
@@ -294,6 +296,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
       name: "site",
       async publish(events) {
         cache.clear();
+        slugs.clear();
         spellings.clear();
         language = undefined;
         // Warm what visitors and feed readers ask for first.
@@ -313,15 +316,17 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
       }),
     canonicalTag,
     async articlePage(slug, replies = 1) {
-      const record = await store.findBySlug(slug);
-      if (record?.state === "deleted") return { status: 410, body: await gone() };
-      if (record?.state !== "published") return undefined;
-      const { article } = record;
+      const known = await slugs.find(slug);
+      if (known?.state === "deleted") return { status: 410, body: await gone() };
+      if (known?.state !== "published") return undefined;
       const at = await reactionsAt();
       const body = await cache.get(
-        `article:${article.id}:${article.hash}:${replies}`,
+        `article:${known.id}:${known.hash}:${replies}`,
         at.getTime(),
         async () => {
+          const record = await store.findBySlug(slug);
+          if (record?.state !== "published") return undefined;
+          const { article } = record;
           const view = await reactionsView(article.id, replies);
           if (view === undefined) return undefined;
           // Built again after every change of its reactions: brotli 11 would spend 10 to 100
@@ -478,5 +483,47 @@ class Memo {
     if (kept === undefined) return;
     this.#kept.delete(key);
     this.#total -= kept.bytes;
+  }
+}
+
+type KnownSlug =
+  | { readonly state: "published"; readonly id: string; readonly hash: string }
+  | { readonly state: Exclude<ArticleRecord["state"], "published"> };
+
+/**
+ * What each slug asked for is, until the next change (`clear()`): an article page's request
+ * then reads nothing from the store, only the page built for it. Slugs the store does not know
+ * are not kept, so made-up ones fill nothing; at most `limit` are.
+ */
+class SlugIndex {
+  readonly #store: ArticleStore;
+  readonly #known = new Map<string, Promise<KnownSlug | undefined>>();
+  readonly #limit: number;
+
+  constructor(store: ArticleStore, limit = 100_000) {
+    this.#store = store;
+    this.#limit = limit;
+  }
+
+  find(slug: string): Promise<KnownSlug | undefined> {
+    const kept = this.#known.get(slug);
+    if (kept !== undefined) return kept;
+    if (this.#known.size >= this.#limit) this.#known.clear();
+    // Kept before it resolves, so a `clear()` meanwhile drops it: no stale answer stays.
+    const found = this.#store.findBySlug(slug).then((record): KnownSlug | undefined => {
+      if (record === undefined) return undefined;
+      const { state, article } = record;
+      return state === "published" ? { state, id: article.id, hash: article.hash } : { state };
+    });
+    this.#known.set(slug, found);
+    const forget = () => {
+      if (this.#known.get(slug) === found) this.#known.delete(slug);
+    };
+    found.then((known) => known === undefined && forget(), forget);
+    return found;
+  }
+
+  clear(): void {
+    this.#known.clear();
   }
 }
