@@ -1,7 +1,12 @@
 import { writeFileSync } from "node:fs";
-import { request } from "node:http";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { hotPaths } from "../../src/http/hot-paths.ts";
+import { createSite } from "../../src/http/site.ts";
+import { runScan } from "../../src/pipeline.ts";
+import { articlesDir, sqliteStore } from "../helpers/articles.ts";
 import { heraldFolders, startHerald } from "../helpers/herald-process.ts";
 
 interface Answer {
@@ -147,4 +152,103 @@ describe("the hot paths of a real Herald process", () => {
     }
     expect(seen).toMatchSnapshot();
   }, 60_000);
+});
+
+describe("hotPaths()", () => {
+  /** The hot paths alone on a real server: what they leave to express is answered 418 here. */
+  async function hotOnly() {
+    const articles = articlesDir();
+    articles.write("story.md", article("Story", "2026-03-01T10:00:00Z", "News"));
+    const { store } = sqliteStore();
+    const origin = new URL("http://news.test");
+    const site = createSite(store, {
+      page: { origin, title: "Die Zeitung", language: "de", handle: "@news@news.test" },
+      feed: { origin, title: "Die Zeitung", author: "Redaktion" },
+      limit: 50,
+    });
+    await store.subscribe(site.publisher.name);
+    const scan = () =>
+      runScan({
+        articlesDir: articles.dir,
+        parseOptions: { defaultLanguage: "de" },
+        store,
+        publishers: [site.publisher],
+      });
+    await scan();
+    const hot = hotPaths(site, {
+      always: ["X-Content-Type-Options", "nosniff"],
+      contentSecurityPolicy: "default-src 'none'",
+      cacheControl: { page: "page", feed: "feed", asset: "asset" },
+      negotiatesArticles: true,
+    });
+    const server = createServer((req, res) => {
+      void hot(req, res).then((answered) => {
+        if (!answered) res.writeHead(418).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const { port } = server.address() as AddressInfo;
+    return { articles, scan, port };
+  }
+
+  it("answers the prebuilt feeds and pages, and leaves everything else to express", async () => {
+    const { port } = await hotOnly();
+    const status = async (path: string, headers: Record<string, string> = {}, method = "GET") =>
+      (await ask(port, method, path, headers)).status;
+    for (const path of [
+      "/",
+      "/?utm_source=x",
+      "/feed.xml",
+      "/atom.xml",
+      "/feed.json",
+      "/style.css",
+      "/robots.txt",
+      "/sitemap.xml",
+      "/news-sitemap.xml",
+      "/articles/story",
+      "/tags/News",
+      "/tags/News/feed.xml",
+      "/tags/News/atom.xml",
+      "/tags/News/feed.json",
+    ]) {
+      expect({ path, status: await status(path) }).toEqual({ path, status: 200 });
+      expect({ path, status: await status(path, {}, "HEAD") }).toEqual({ path, status: 200 });
+    }
+    for (const path of [
+      "/FEED.XML", // express matches paths whatever their case: its answer, not ours
+      "/feed.xml/",
+      "/articles/story?replies=2",
+      "/articles/missing",
+      "/articles/st%6Fry",
+      "/tags/news", // a redirect to /tags/News
+      "/tags/Nope",
+      "/tags/News/other.xml",
+      "/favicon.ico",
+      "/objects/1",
+    ]) {
+      expect({ path, status: await status(path) }).toEqual({ path, status: 418 });
+    }
+    expect(await status("/", {}, "POST")).toBe(418);
+    expect(await status("/articles/story", { accept: "application/activity+json" })).toBe(418);
+    expect(await status("/feed.json", { accept: "application/json" })).toBe(418);
+    expect(await status("/feed.json", { accept: "text/html, application/json;q=0.9" })).toBe(200);
+  });
+
+  it("sends 304 for the ETag of the coding it would send, and the body once it changed", async () => {
+    const { port, articles, scan } = await hotOnly();
+    const first = await ask(port, "GET", "/articles/story", { "accept-encoding": "br" });
+    expect(first.headers).toContain('ETag: "<hash>-br"');
+    const again = { "accept-encoding": "br", "if-none-match": first.etag ?? "" };
+    expect((await ask(port, "GET", "/articles/story", again)).status).toBe(304);
+    expect(
+      (await ask(port, "GET", "/articles/story", { "if-none-match": first.etag ?? "" })).status,
+    ).toBe(200);
+    articles.write("story.md", article("Story, edited", "2026-03-01T10:00:00Z", "News"));
+    await scan();
+    expect((await ask(port, "GET", "/articles/story", again)).status).toBe(200);
+    articles.remove("story.md");
+    await scan();
+    expect((await ask(port, "GET", "/articles/story", {})).status).toBe(418); // 410 is express's
+  });
 });
