@@ -68,6 +68,11 @@ export interface SiteOptions {
 export interface Site {
   /** Rebuilds after change events; subscribe it before the federation publisher. */
   readonly publisher: Publisher;
+  /**
+   * Counts the article changes published so far: what was served before another one may
+   * be out of date (hot-paths.ts keeps answers while it stays).
+   */
+  generation(): number;
   home(): Promise<Representation>;
   /** A tag's feeds exist while the tag has (or had) articles. */
   feed(format: FeedFormat, tag?: string): Promise<Representation | undefined>;
@@ -252,6 +257,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
     });
 
   const slugs = new SlugIndex(store);
+  let generation = 0;
 
   // Spellings by tag key; only tags that exist, so asking for made-up ones fills nothing.
   const spellings = new Map<string, string>();
@@ -295,6 +301,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
     publisher: {
       name: "site",
       async publish(events) {
+        generation++;
         cache.clear();
         slugs.clear();
         spellings.clear();
@@ -304,6 +311,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
         announce(options, events);
       },
     },
+    generation: () => generation,
     home,
     feed: async (format, tag) => (await feeds(tag))?.[format],
     archiveFeed: async (format, page) => (await archive(page))?.[format],

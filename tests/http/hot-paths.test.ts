@@ -182,7 +182,7 @@ describe("hotPaths()", () => {
       negotiatesArticles: true,
     });
     const server = createServer((req, res) => {
-      void hot(req, res).then((answered) => {
+      void Promise.resolve(hot(req, res)).then((answered) => {
         if (!answered) res.writeHead(418).end();
       });
     });
