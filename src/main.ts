@@ -29,6 +29,7 @@ import { startSchedule } from "./schedule.ts";
 import { fileLine, removalMessage, skippedMessage } from "./source/problems.ts";
 import { openStores } from "./stores.ts";
 import { absolute, paths } from "./urls.ts";
+import { watchArticles } from "./watch.ts";
 
 const logger = getLogger(["herald"]);
 
@@ -184,6 +185,12 @@ async function main(): Promise<void> {
   };
   // Workers only deliver; the scan (and its schedule) belongs to the web processes.
   const schedule = serves ? startSchedule(config.scanSchedule, scan) : undefined;
+  // Watching starts before the first scan, so that nothing written during it waits for cron.
+  const watch =
+    schedule &&
+    watchArticles(config.articlesDir, () => void schedule.runAfterChange(), {
+      enabled: config.watch,
+    });
   await schedule?.runNow();
   logger.info("Published: {count} articles. Followers: {followers}. Role: {role}.", {
     count: await store.countPublished(),
@@ -199,6 +206,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, 10_000);
     force.unref();
+    watch?.close();
     await schedule?.stop();
     server.closeIdleConnections();
     await new Promise((resolve) => server.close(resolve));
