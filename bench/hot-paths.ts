@@ -171,8 +171,7 @@ try {
   type Server = keyof typeof servers;
   const measure = async (server: Server, route: Route, kind: Kind, duration: number) => {
     const { port, pid } = servers[server];
-    const headers: Record<string, string> =
-      kind === "304" ? { "if-none-match": etags[route] } : {};
+    const headers: Record<string, string> = kind === "304" ? { "if-none-match": etags[route] } : {};
     const before = cpuTicks(pid);
     const options = {
       url: `http://127.0.0.1:${port}${paths[route]}`,
