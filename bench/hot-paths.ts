@@ -21,6 +21,8 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const target = 0.9;
+/** Concurrent readers of the home page (issue 17.5), each size measured the same way. */
+const readerCounts = [10, 100, 400];
 const articleCount = 200;
 const paths = { feed: "/feed.xml", home: "/", article: "/articles/story-1" } as const;
 type Route = keyof typeof paths;
@@ -78,12 +80,13 @@ const loader = `
 const autocannon = require(require.resolve("autocannon", { paths: [process.cwd()] }));
 autocannon(JSON.parse(process.argv.at(-1)), (error, r) => {
   if (error) { console.error(error); process.exit(1); }
-  process.stdout.write(JSON.stringify({ rps: r.requests.average, total: r.requests.total,
+  process.stdout.write(JSON.stringify({ rps: r.requests.average, total: r.requests.total, p99: r.latency.p99,
     ok2xx: r["2xx"], ok3xx: r["3xx"], errors: r.errors + r.timeouts + r.non2xx - r["3xx"] }));
 });`;
 
 interface Load {
   readonly rps: number;
+  readonly p99: number;
   readonly total: number;
   readonly ok2xx: number;
   readonly ok3xx: number;
@@ -169,14 +172,20 @@ try {
     bare: { port: barePort, pid: bare.pid ?? 0 },
   };
   type Server = keyof typeof servers;
-  const measure = async (server: Server, route: Route, kind: Kind, duration: number) => {
+  const measure = async (
+    server: Server,
+    route: Route,
+    kind: Kind,
+    duration: number,
+    readers = connections,
+  ) => {
     const { port, pid } = servers[server];
     const headers: Record<string, string> = kind === "304" ? { "if-none-match": etags[route] } : {};
     const before = cpuTicks(pid);
     const options = {
       url: `http://127.0.0.1:${port}${paths[route]}`,
       headers,
-      connections,
+      connections: readers,
       duration,
       pipelining: 1,
     };
@@ -185,7 +194,7 @@ try {
     if (load.errors > 0 || (kind === "200" ? load.ok2xx : load.ok3xx) !== load.total) {
       throw new Error(`${server} ${paths[route]} ${kind}: ${JSON.stringify(load)}`);
     }
-    return { rps: load.rps, cpuMicros };
+    return { rps: load.rps, p99: load.p99, cpuMicros };
   };
 
   const cases = (Object.keys(paths) as Route[]).flatMap((route) =>
@@ -205,7 +214,7 @@ try {
   for (let round = 0; round < rounds; round++) {
     for (const [i, { route, kind }] of cases.entries()) {
       const order = round % 2 === 0 ? (["herald", "bare"] as const) : (["bare", "herald"] as const);
-      const pair = {} as Record<Server, { rps: number; cpuMicros: number }>;
+      const pair = {} as Record<Server, { rps: number; p99: number; cpuMicros: number }>;
       for (const server of order) pair[server] = await measure(server, route, kind, seconds);
       const r = results[i];
       r?.herald.push(pair.herald.rps);
@@ -214,6 +223,32 @@ try {
       r?.cpu.push(pair.bare.cpuMicros / pair.herald.cpuMicros);
       console.log(
         `round ${round + 1}/${rounds} ${paths[route]} ${kind}: Herald ${pair.herald.rps.toFixed(0)}, bare ${pair.bare.rps.toFixed(0)} req/s (${(pair.herald.rps / pair.bare.rps).toFixed(2)}x)`,
+      );
+    }
+  }
+
+  // The same pairs for more and more readers of the home page.
+  const sweep = readerCounts.map(() => ({
+    herald: [] as number[],
+    bare: [] as number[],
+    ratios: [] as number[],
+    p99: { herald: [] as number[], bare: [] as number[] },
+  }));
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, readers] of readerCounts.entries()) {
+      const order = round % 2 === 0 ? (["herald", "bare"] as const) : (["bare", "herald"] as const);
+      const pair = {} as Record<Server, { rps: number; p99: number }>;
+      for (const server of order) {
+        pair[server] = await measure(server, "home", "200", seconds, readers);
+      }
+      const r = sweep[i];
+      r?.herald.push(pair.herald.rps);
+      r?.bare.push(pair.bare.rps);
+      r?.ratios.push(pair.herald.rps / pair.bare.rps);
+      r?.p99.herald.push(pair.herald.p99);
+      r?.p99.bare.push(pair.bare.p99);
+      console.log(
+        `round ${round + 1}/${rounds} ${readers} readers: Herald ${pair.herald.rps.toFixed(0)}, bare ${pair.bare.rps.toFixed(0)} req/s`,
       );
     }
   }
@@ -230,6 +265,10 @@ try {
     };
   });
   const met = rows.filter((row) => row.met).length;
+  const readerRows = readerCounts.map((readers, i) => {
+    const r = sweep[i] ?? { herald: [], bare: [], ratios: [], p99: { herald: [], bare: [] } };
+    return `| ${readers} | ${Math.round(median(r.herald)).toLocaleString("en")} | ${Math.round(median(r.bare)).toLocaleString("en")} | ${fixed(median(r.ratios))}× (${r.ratios.map(fixed).join(" / ")}) | ${median(r.p99.herald)} / ${median(r.p99.bare)} ms |`;
+  });
   const body = `Command: \`npx node bench/hot-paths.ts\` (${articleCount} articles; Herald is \`node --max-semi-space-size=16 src/main.ts\` as \`npm start\` runs it, embedded SQLite, federation mounted; the baseline is a bare \`node:http\` process answering from a \`Map\` with the same bytes and the same headers, copied from Herald's own answers).
 
 Load: autocannon in its own process, ${connections} connections, 127.0.0.1 only; "200" = GET without Accept-Encoding (identity bytes), "304" = GET with the ETag in If-None-Match. ${rounds} rounds of ${seconds} s per server and case, Herald and bare right after each other (alternating who goes first); a ratio is the median of the paired ratios. Load average when the rounds began: ${load.toFixed(1)} on 2 cores (other engineers' work).
@@ -238,7 +277,13 @@ Load: autocannon in its own process, ${connections} connections, 127.0.0.1 only;
 |---|---|---:|---:|---:|---:|---|
 ${rows.map((row) => row.line).join("\n")}
 
-Target (each of feeds and pages, 200 and 304, ≥ ${target}× bare \`node:http\`): ${met} of ${rows.length} met.`;
+Target (each of feeds and pages, 200 and 304, ≥ ${target}× bare \`node:http\`): ${met} of ${rows.length} met.
+
+**Concurrent readers**: the home page (200, identity), the same pairs with more connections.
+
+| readers (connections) | Herald req/s | bare req/s | Herald ÷ bare (rounds) | p99 latency, Herald / bare |
+|---:|---:|---:|---:|---:|
+${readerRows.join("\n")}`;
   console.log(body);
   writeSection("Hot paths (bench/hot-paths.ts)", body);
   if (met < rows.length) process.exitCode = 1;
