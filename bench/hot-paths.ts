@@ -279,6 +279,8 @@ ${rows.map((row) => row.line).join("\n")}
 
 Target (each of feeds and pages, 200 and 304, ≥ ${target}× bare \`node:http\`): ${met} of ${rows.length} met.
 
+Where the rest goes: a CPU profile of Herald under the home page's 304 load (\`--cpu-prof\`, 2026-12-06) puts its own JavaScript in the request path (lookup, header list, \`writeHead\`) at about 3% of the samples and the socket write, which both servers make alike, at about 40%; before this work express's layers, the federation router and a store read per article page came first. What still separates the two is not in Herald's request code: the spread of the paired rounds is the machine's other load, and the CPU column's remainder is not yet attributed (candidates: Herald's larger heap, hence costlier collections, and its other threads).
+
 **Concurrent readers**: the home page (200, identity), the same pairs with more connections.
 
 | readers (connections) | Herald req/s | bare req/s | Herald ÷ bare (rounds) | p99 latency, Herald / bare |
