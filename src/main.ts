@@ -11,6 +11,7 @@ import { accountActor, buildFederation } from "./federation/federation.ts";
 import { unreachableOrigins } from "./federation/gone-servers.ts";
 import { reuseImportedPrivateKeys } from "./federation/key-reuse.ts";
 import { loadOrCreateKeys, MissingKeysError } from "./federation/keys.ts";
+import { resolveMentions } from "./federation/mentions.ts";
 import { readMovedTo } from "./federation/migration.ts";
 import { federationMiddleware } from "./federation/mount.ts";
 import { accountOptions } from "./federation/options.ts";
@@ -97,6 +98,7 @@ async function main(): Promise<void> {
           firstScan: () => store.firstScan(),
           relays: () => relayRecipients({ kv, followers }, config.relays),
           unreachable: () => unreachableOrigins(kv),
+          mentions: (articles) => resolveMentions(kv, articles, federationOptions),
         },
         federationOptions,
       ),
@@ -124,6 +126,7 @@ async function main(): Promise<void> {
         ),
         ready,
         trustProxy: config.trustProxy,
+        follow: { actor, allowPrivateAddress: config.allowPrivateAddress },
       })
     : createHealthApp(ready);
   const server = await listen(app, config.port);
