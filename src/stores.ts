@@ -7,23 +7,23 @@
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { getLogger } from "@logtape/logtape";
-import type { Config } from "./config.ts";
 import {
   connectPostgres,
   type FederationBackendsOptions,
   openFederationBackends,
-} from "./federation/backends.ts";
-import { createSqliteDeliveryLedger } from "./federation/delivery-ledger.ts";
-import { trackDeliveries } from "./federation/delivery-tracking.ts";
+} from "./backends/open.ts";
+import { openPostgresArticleStore } from "./backends/postgres/articles.ts";
+import { openPostgresFollowerStore } from "./backends/postgres/followers.ts";
+import { openPostgresInteractionStore } from "./backends/postgres/interactions.ts";
+import { openPostgresDeliveryLedger } from "./backends/postgres/ledger.ts";
+import { SqliteArticleStore } from "./backends/sqlite/articles.ts";
+import { createSqliteInteractionStore } from "./backends/sqlite/interactions.ts";
+import type { Config } from "./config.ts";
+import { createSqliteDeliveryLedger } from "./federation/delivery/ledger.ts";
+import { trackDeliveries } from "./federation/delivery/tracking.ts";
 import { createSqliteFollowerStore } from "./federation/followers.ts";
-import type { InteractionStoreOptions } from "./federation/interactions.ts";
-import { importKvInteractions } from "./federation/legacy-interactions.ts";
-import { openPostgresDeliveryLedger } from "./federation/postgres-delivery-ledger.ts";
-import { openPostgresFollowerStore } from "./federation/postgres-followers.ts";
-import { openPostgresInteractionStore } from "./federation/postgres-interactions.ts";
-import { createSqliteInteractionStore } from "./federation/sqlite-interactions.ts";
-import { openPostgresArticleStore } from "./store/postgres.ts";
-import { SqliteArticleStore } from "./store/sqlite.ts";
+import { importKvInteractions } from "./federation/interactions/legacy.ts";
+import type { InteractionStoreOptions } from "./federation/interactions/store.ts";
 import type { ArticleStore } from "./store/store.ts";
 
 const logger = getLogger(["herald"]);

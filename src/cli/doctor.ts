@@ -7,17 +7,17 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { KvStore } from "@fedify/fedify";
+import { connectPostgres, openFederationBackends } from "../backends/open.ts";
+import { openPostgresDeliveryLedger } from "../backends/postgres/ledger.ts";
 import type { Config } from "../config.ts";
 import { configOrExit } from "../env.ts";
-import { connectPostgres, openFederationBackends } from "../federation/backends.ts";
+import { removedFollowers, unreachableServers } from "../federation/delivery/gone-servers.ts";
 import {
   type ActivityReport,
   createSqliteDeliveryLedger,
   summarize,
-} from "../federation/delivery-ledger.ts";
-import { removedFollowers, unreachableServers } from "../federation/gone-servers.ts";
+} from "../federation/delivery/ledger.ts";
 import { htmlToText } from "../federation/objects.ts";
-import { openPostgresDeliveryLedger } from "../federation/postgres-delivery-ledger.ts";
 import { describeRelays } from "../federation/relays.ts";
 import { cutAtWord } from "../source/text.ts";
 import { paths } from "../urls.ts";

@@ -9,11 +9,11 @@
  */
 import type { Config } from "../config.ts";
 import { configOrExit } from "../env.ts";
+import { limitOutgoingRequests } from "../federation/delivery/outgoing.ts";
 import { accountActor, buildFederation } from "../federation/federation.ts";
 import { KEYS_CREATED_KEY, loadOrCreateKeys } from "../federation/keys.ts";
 import { checkMoveTarget, readMovedTo, saveMovedTo, toMove } from "../federation/migration.ts";
 import { accountOptions } from "../federation/options.ts";
-import { limitOutgoingRequests } from "../federation/outgoing.ts";
 import { announceProfileChange } from "../federation/profile-update.ts";
 import { configureLogging } from "../logging.ts";
 import { openStores } from "../stores.ts";

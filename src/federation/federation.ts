@@ -46,9 +46,10 @@ import {
   dispatchOutbox,
   followersFirstCursor,
 } from "./collections.ts";
+import { clearUnreachable, onPermanentFailure } from "./delivery/gone-servers.ts";
+import { heraldUserAgent } from "./delivery/outgoing.ts";
+import type { QuietImportOptions } from "./delivery/publisher.ts";
 import type { FollowerStore } from "./followers.ts";
-import { clearUnreachable, onPermanentFailure } from "./gone-servers.ts";
-import { idempotencyKey, withoutQueuedIdempotence } from "./idempotency.ts";
 import {
   type InboxDeps,
   onDeleted,
@@ -57,7 +58,15 @@ import {
   onUnfollowed,
   onUnverifiedActivity,
 } from "./inbox.ts";
-import type { InteractionStore } from "./interactions.ts";
+import { idempotencyKey, withoutQueuedIdempotence } from "./interactions/idempotency.ts";
+import {
+  onAnnounced,
+  onCreated,
+  onLiked,
+  onUpdated,
+  type ReactionDeps,
+} from "./interactions/inbox.ts";
+import type { InteractionStore } from "./interactions/store.ts";
 import type { AccountKeys } from "./keys.ts";
 import { readMovedTo } from "./migration.ts";
 import { toNodeInfo } from "./nodeinfo.ts";
@@ -69,9 +78,6 @@ import {
   toArticleObject,
   toNote,
 } from "./objects.ts";
-import { heraldUserAgent } from "./outgoing.ts";
-import type { QuietImportOptions } from "./publisher.ts";
-import { onAnnounced, onCreated, onLiked, onUpdated, type ReactionDeps } from "./reactions.ts";
 import { onRelayAccepted, onRelayRejected, type RelayStoreDeps } from "./relays.ts";
 
 const logger = getLogger(["herald", "federation"]);

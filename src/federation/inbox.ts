@@ -13,8 +13,8 @@ import {
 import { Accept, type Activity, Delete, Follow, isActor, type Undo } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { FollowerStore } from "./followers.ts";
-import { ownsIds } from "./ownership.ts";
-import { forget, type ReactionDeps } from "./reactions.ts";
+import { forget, type ReactionDeps } from "./interactions/inbox.ts";
+import { ownsIds } from "./interactions/ownership.ts";
 
 const logger = getLogger(["herald", "federation", "inbox"]);
 

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { createSqliteInteractionStore } from "../../src/federation/sqlite-interactions.ts";
+import { createSqliteInteractionStore } from "../../src/backends/sqlite/interactions.ts";
 import { AS_CONTEXT, startFakeRemote } from "../helpers/fake-remote.ts";
 import { heraldFolders, startHerald } from "../helpers/herald-process.ts";
 

@@ -20,11 +20,11 @@ import {
 import { CryptographicKey, Endpoints, Follow, Person, Undo } from "@fedify/vocab";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createFederationPublisher } from "../../src/federation/delivery/publisher.ts";
 import { buildFederation, type FederationOptions } from "../../src/federation/federation.ts";
 import { createSqliteFollowerStore, type FollowerStore } from "../../src/federation/followers.ts";
 import { loadOrCreateKeys } from "../../src/federation/keys.ts";
-import { federationMiddleware } from "../../src/federation/mount.ts";
-import { createFederationPublisher } from "../../src/federation/publisher.ts";
+import { federationMiddleware } from "../../src/http/federation/mount.ts";
 import { urlsInJson } from "../helpers/absolute-urls.ts";
 import { anArticle, created, memoryArticleStore } from "./fixtures.ts";
 

@@ -10,8 +10,8 @@ import {
 import { createFederation, createInboxContext, createRequestContext } from "@fedify/testing";
 import { Accept, Create, Delete, Endpoints, Follow, Note, Person, Undo } from "@fedify/vocab";
 import { beforeEach, describe, expect, it } from "vitest";
+import { onPermanentFailure } from "../../src/federation/delivery/gone-servers.ts";
 import { createSqliteFollowerStore, type FollowerStore } from "../../src/federation/followers.ts";
-import { onPermanentFailure } from "../../src/federation/gone-servers.ts";
 import {
   type InboxDeps,
   onDeleted,

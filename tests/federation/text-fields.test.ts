@@ -6,11 +6,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Article } from "../../src/article.ts";
 import { renderPreview } from "../../src/cli/preview.ts";
 import { dispatchOutbox } from "../../src/federation/collections.ts";
+import { createFederationPublisher } from "../../src/federation/delivery/publisher.ts";
 import { registerFederation } from "../../src/federation/federation.ts";
 import { createSqliteFollowerStore } from "../../src/federation/followers.ts";
 import type { AccountKeys } from "../../src/federation/keys.ts";
 import type { ObjectContext, Post, PostType } from "../../src/federation/objects.ts";
-import { createFederationPublisher } from "../../src/federation/publisher.ts";
 import { isParsed, parseArticle } from "../../src/source/parse.ts";
 import { mastodonText } from "../helpers/mastodon-text.ts";
 import {

@@ -1,0 +1,140 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { setTimeout as sleep } from "node:timers/promises";
+import { testMessageQueue } from "@fedify/testing";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  SqliteMessageQueue,
+  type SqliteMessageQueueOptions,
+} from "../../../src/backends/sqlite/queue.ts";
+import { leasedQueueContract } from "../../contracts/leased-queue.ts";
+import { queueContract, waitUntil } from "../../contracts/queue.ts";
+
+async function tempDir(): Promise<string> {
+  return await mkdtemp(join(tmpdir(), "herald-queue-"));
+}
+
+queueContract("SqliteMessageQueue", async () => {
+  const dir = await tempDir();
+  const path = join(dir, "herald.sqlite");
+  return {
+    connect: () => {
+      const db = new DatabaseSync(path);
+      const queue = new SqliteMessageQueue(db, { pollInterval: { milliseconds: 20 } });
+      return Promise.resolve({ queue, close: () => db.close() });
+    },
+    dispose: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+leasedQueueContract("SqliteMessageQueue", { wakesAcrossConnections: false }, async () => {
+  const dir = await tempDir();
+  const path = join(dir, "herald.sqlite");
+  const handles: DatabaseSync[] = [];
+  return {
+    open: async (options) => {
+      const db = new DatabaseSync(path);
+      handles.push(db);
+      return new SqliteMessageQueue(db, options);
+    },
+    workerArgs: (leaseMs, mode) => ["sqlite", path, String(leaseMs), mode],
+    dispose: async () => {
+      for (const db of handles) db.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe("SqliteMessageQueue under Fedify's own testMessageQueue()", () => {
+  it("passes, ordering keys included", { timeout: 60_000 }, async () => {
+    const dir = await tempDir();
+    const handles: DatabaseSync[] = [];
+    try {
+      await testMessageQueue(
+        () => {
+          const db = new DatabaseSync(join(dir, "herald.sqlite"));
+          handles.push(db);
+          return new SqliteMessageQueue(db, { pollInterval: { milliseconds: 50 } });
+        },
+        ({ controller }) => controller.abort(),
+        { testOrderingKey: true },
+      );
+    } finally {
+      for (const db of handles) db.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("SqliteMessageQueue", () => {
+  let dir: string;
+  let path: string;
+  let handles: DatabaseSync[];
+  let stops: AbortController[];
+  let running: Promise<void>[];
+
+  beforeEach(async () => {
+    dir = await tempDir();
+    path = join(dir, "herald.sqlite");
+    handles = [];
+    stops = [];
+    running = [];
+  });
+
+  afterEach(async () => {
+    for (const controller of stops) controller.abort();
+    await Promise.all(running);
+    for (const db of handles) db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function open(options: SqliteMessageQueueOptions = {}) {
+    const db = new DatabaseSync(path);
+    handles.push(db);
+    return { db, queue: new SqliteMessageQueue(db, options) };
+  }
+
+  function listen(queue: SqliteMessageQueue, handler: (message: unknown) => Promise<void> | void) {
+    const controller = new AbortController();
+    stops.push(controller);
+    running.push(queue.listen(handler, { signal: controller.signal }));
+    return controller;
+  }
+
+  function rows(db: DatabaseSync): number {
+    return (db.prepare("SELECT COUNT(*) AS n FROM herald_queue").get() as { n: number }).n;
+  }
+
+  it("creates its table and puts the file in WAL mode", () => {
+    const { db } = open();
+    expect(rows(db)).toBe(0);
+    expect(db.prepare("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
+  });
+
+  it("refuses a bad table name, worker count or interval", () => {
+    const { db } = open();
+    expect(() => new SqliteMessageQueue(db, { tableName: "a-b" })).toThrow(TypeError);
+    expect(() => new SqliteMessageQueue(db, { workers: 0 })).toThrow(RangeError);
+    expect(() => new SqliteMessageQueue(db, { lease: { seconds: 0 } })).toThrow(RangeError);
+  });
+
+  it("drops a message that was handed out too often without an acknowledgement", async () => {
+    const { db, queue } = open({ pollInterval: { milliseconds: 20 }, maxDeliveries: 3 });
+    await queue.enqueue("poison");
+    await queue.enqueue("fine");
+    // As if three listeners in a row had died while handling it:
+    db.prepare(
+      "UPDATE herald_queue SET deliveries = 3, lease_token = 'dead', lease_until = ? WHERE message = ?",
+    ).run(Date.now() - 1, JSON.stringify("poison"));
+    const handled: unknown[] = [];
+    listen(queue, (message) => {
+      handled.push(message);
+    });
+    await waitUntil(() => handled.includes("fine"));
+    await sleep(100);
+    expect(handled).toEqual(["fine"]);
+    expect(rows(db)).toBe(0);
+  });
+});
