@@ -17,11 +17,11 @@ import { openPostgresFollowerStore } from "./backends/postgres/followers.ts";
 import { openPostgresInteractionStore } from "./backends/postgres/interactions.ts";
 import { openPostgresDeliveryLedger } from "./backends/postgres/ledger.ts";
 import { SqliteArticleStore } from "./backends/sqlite/articles.ts";
-import { createSqliteInteractionStore } from "./backends/sqlite/interactions.ts";
+import { openSqliteFollowerStore } from "./backends/sqlite/followers.ts";
+import { openSqliteInteractionStore } from "./backends/sqlite/interactions.ts";
+import { openSqliteDeliveryLedger } from "./backends/sqlite/ledger.ts";
 import type { Config } from "./config.ts";
-import { createSqliteDeliveryLedger } from "./federation/delivery/ledger.ts";
 import { trackDeliveries } from "./federation/delivery/tracking.ts";
-import { createSqliteFollowerStore } from "./federation/followers.ts";
 import { importKvInteractions } from "./federation/interactions/legacy.ts";
 import type { InteractionStoreOptions } from "./federation/interactions/store.ts";
 import type { ArticleStore } from "./store/store.ts";
@@ -52,10 +52,10 @@ export async function openStores(config: Config, options: FederationBackendsOpti
     { databaseUrl: config.databaseUrl, redisUrl: config.redisUrl, dataDb: db, postgres: sql },
     options,
   );
-  const followers = sql ? await openPostgresFollowerStore(sql) : createSqliteFollowerStore(db);
-  const ledger = sql ? await openPostgresDeliveryLedger(sql) : createSqliteDeliveryLedger(db);
+  const followers = sql ? await openPostgresFollowerStore(sql) : openSqliteFollowerStore(db);
+  const ledger = sql ? await openPostgresDeliveryLedger(sql) : openSqliteDeliveryLedger(db);
   const openInteractions = (limits: InteractionStoreOptions) =>
-    sql ? openPostgresInteractionStore(sql, limits) : createSqliteInteractionStore(db, limits);
+    sql ? openPostgresInteractionStore(sql, limits) : openSqliteInteractionStore(db, limits);
   const interactions = await openInteractions({ hide: config.hideReactionsFrom });
   const moved = await importKvInteractions(backends.kv, await openInteractions(UNLIMITED));
   if (moved > 0) {

@@ -1,6 +1,6 @@
 import type { MessageQueueDepth } from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
-import { toMilliseconds } from "./sqlite/connection.ts";
+import { toMilliseconds } from "./duration.ts";
 
 const logger = getLogger(["herald", "federation", "queue"]);
 

@@ -9,14 +9,11 @@ import { DatabaseSync } from "node:sqlite";
 import type { KvStore } from "@fedify/fedify";
 import { connectPostgres, openFederationBackends } from "../backends/open.ts";
 import { openPostgresDeliveryLedger } from "../backends/postgres/ledger.ts";
+import { openSqliteDeliveryLedger } from "../backends/sqlite/ledger.ts";
 import type { Config } from "../config.ts";
 import { configOrExit } from "../env.ts";
 import { removedFollowers, unreachableServers } from "../federation/delivery/gone-servers.ts";
-import {
-  type ActivityReport,
-  createSqliteDeliveryLedger,
-  summarize,
-} from "../federation/delivery/ledger.ts";
+import { type ActivityReport, summarize } from "../federation/delivery/ledger.ts";
 import { htmlToText } from "../federation/objects.ts";
 import { describeRelays } from "../federation/relays.ts";
 import { cutAtWord } from "../source/text.ts";
@@ -272,7 +269,7 @@ async function deliveryChecks(config: Config): Promise<Check[]> {
   try {
     const ledger = sql
       ? await openPostgresDeliveryLedger(sql)
-      : createSqliteDeliveryLedger(db as DatabaseSync);
+      : openSqliteDeliveryLedger(db as DatabaseSync);
     const reports = summarize(await ledger.rows({ limit: 5 }));
     if (reports.length === 0) return [ok("Deliveries", "nothing sent yet")];
     return reports.map(deliveryCheck);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe } from "vitest";
 import { openPostgresInteractionStore } from "../../src/backends/postgres/interactions.ts";
-import { createSqliteInteractionStore } from "../../src/backends/sqlite/interactions.ts";
+import { openSqliteInteractionStore } from "../../src/backends/sqlite/interactions.ts";
 import { freshPostgresSchema, postgresAvailable } from "../helpers/backends.ts";
 import { interactionStoreContract } from "./interactions.ts";
 
@@ -14,7 +14,7 @@ interactionStoreContract("SQLite", async () => {
   // As the article store sets it on the shared connection (`store/sqlite.ts`).
   db.exec("PRAGMA synchronous = NORMAL");
   return {
-    store: async (options) => createSqliteInteractionStore(db, options),
+    store: async (options) => openSqliteInteractionStore(db, options),
     close: async () => {
       db.close();
       await rm(dir, { recursive: true, force: true });

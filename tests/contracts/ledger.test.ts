@@ -4,11 +4,8 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { beforeEach, describe, expect, it } from "vitest";
 import { openPostgresDeliveryLedger } from "../../src/backends/postgres/ledger.ts";
-import {
-  createSqliteDeliveryLedger,
-  type DeliveryLedger,
-  summarize,
-} from "../../src/federation/delivery/ledger.ts";
+import { openSqliteDeliveryLedger } from "../../src/backends/sqlite/ledger.ts";
+import { type DeliveryLedger, summarize } from "../../src/federation/delivery/ledger.ts";
 import { describeError } from "../../src/federation/delivery/tracking.ts";
 import { freshPostgresSchema, postgresAvailable } from "../helpers/backends.ts";
 
@@ -118,7 +115,7 @@ ledgerContract("SQLite", async () => {
   const dir = await mkdtemp(join(tmpdir(), "herald-ledger-"));
   const db = new DatabaseSync(join(dir, "herald.sqlite"));
   return {
-    ledger: createSqliteDeliveryLedger(db),
+    ledger: openSqliteDeliveryLedger(db),
     close: async () => {
       db.close();
       await rm(dir, { recursive: true, force: true });

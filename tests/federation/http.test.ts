@@ -20,9 +20,10 @@ import {
 import { CryptographicKey, Endpoints, Follow, Person, Undo } from "@fedify/vocab";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openSqliteFollowerStore } from "../../src/backends/sqlite/followers.ts";
 import { createFederationPublisher } from "../../src/federation/delivery/publisher.ts";
 import { buildFederation, type FederationOptions } from "../../src/federation/federation.ts";
-import { createSqliteFollowerStore, type FollowerStore } from "../../src/federation/followers.ts";
+import type { FollowerStore } from "../../src/federation/followers.ts";
 import { loadOrCreateKeys } from "../../src/federation/keys.ts";
 import { federationMiddleware } from "../../src/http/federation/mount.ts";
 import { urlsInJson } from "../helpers/absolute-urls.ts";
@@ -114,7 +115,7 @@ beforeAll(async () => {
   await alice.start();
   dir = await mkdtemp(join(tmpdir(), "herald-http-"));
   db = new DatabaseSync(join(dir, "herald.sqlite"));
-  followers = createSqliteFollowerStore(db);
+  followers = openSqliteFollowerStore(db);
   kv = new MemoryKvStore();
   const store = memoryArticleStore([
     { article, state: "published" },
@@ -413,7 +414,7 @@ describe("one public origin, whatever the request says", () => {
       kv: publicKv,
       queue: new InProcessMessageQueue(),
       keys: await loadOrCreateKeys(join(dir, "public-keys"), publicKv),
-      followers: createSqliteFollowerStore(db),
+      followers: openSqliteFollowerStore(db),
     });
     const app = express();
     app.use(federationMiddleware({ federation: publicFederation, store }, publicOptions));

@@ -4,11 +4,11 @@ import { createFederation as createMockFederation } from "@fedify/testing";
 import { Article as ArticleObject, type Create, Note, type Update } from "@fedify/vocab";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Article } from "../../src/article.ts";
+import { openSqliteFollowerStore } from "../../src/backends/sqlite/followers.ts";
 import { renderPreview } from "../../src/cli/preview.ts";
 import { dispatchOutbox } from "../../src/federation/collections.ts";
 import { createFederationPublisher } from "../../src/federation/delivery/publisher.ts";
 import { registerFederation } from "../../src/federation/federation.ts";
-import { createSqliteFollowerStore } from "../../src/federation/followers.ts";
 import type { AccountKeys } from "../../src/federation/keys.ts";
 import type { ObjectContext, Post, PostType } from "../../src/federation/objects.ts";
 import { isParsed, parseArticle } from "../../src/source/parse.ts";
@@ -70,7 +70,7 @@ async function everyPost(postType: PostType): Promise<Map<string, Post>> {
       kv: new MemoryKvStore(),
       queue: { enqueue: async () => {}, listen: async () => {} },
       keys,
-      followers: createSqliteFollowerStore(new DatabaseSync(":memory:")),
+      followers: openSqliteFollowerStore(new DatabaseSync(":memory:")),
     },
   );
   const publish = createFederationPublisher(

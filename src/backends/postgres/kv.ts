@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import type { KvKey, KvStore, KvStoreListEntry, KvStoreSetOptions } from "@fedify/fedify";
 import type postgres from "postgres";
+import { toMilliseconds } from "../duration.ts";
 import {
   compareKeys,
   decodeKey,
@@ -9,7 +10,7 @@ import {
   normalizeValue,
   prefixRange,
 } from "../kv-codec.ts";
-import { tableName, toMilliseconds } from "../sqlite/connection.ts";
+import { tableName } from "../table-name.ts";
 import { createTablesOnce } from "./tables.ts";
 
 export interface PostgresKvStoreOptions {

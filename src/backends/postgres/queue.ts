@@ -7,6 +7,7 @@ import type {
 } from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
 import type postgres from "postgres";
+import { toMilliseconds } from "../duration.ts";
 import {
   encodeMessage,
   type Lease,
@@ -18,7 +19,7 @@ import {
   type QueueDepth,
   Sleepers,
 } from "../lease-listener.ts";
-import { tableName, toMilliseconds } from "../sqlite/connection.ts";
+import { tableName } from "../table-name.ts";
 import { createTablesOnce } from "./tables.ts";
 
 const logger = getLogger(["herald", "federation", "queue"]);

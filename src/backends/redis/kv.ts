@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import type { KvKey, KvStore, KvStoreListEntry, KvStoreSetOptions } from "@fedify/fedify";
 import type { Redis } from "ioredis";
+import { toMilliseconds } from "../duration.ts";
 import {
   compareKeys,
   decodeKey,
@@ -9,7 +10,6 @@ import {
   normalizeValue,
   prefixRange,
 } from "../kv-codec.ts";
-import { toMilliseconds } from "../sqlite/connection.ts";
 import { prefixPattern, redisScript } from "./script.ts";
 
 export interface RedisKvStoreOptions {

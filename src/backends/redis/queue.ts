@@ -6,6 +6,7 @@ import type {
 } from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
 import type { Redis } from "ioredis";
+import { toMilliseconds } from "../duration.ts";
 import {
   encodeMessage,
   type Lease,
@@ -17,7 +18,6 @@ import {
   type QueueDepth,
   Sleepers,
 } from "../lease-listener.ts";
-import { toMilliseconds } from "../sqlite/connection.ts";
 import { redisScript } from "./script.ts";
 
 const logger = getLogger(["herald", "federation", "queue"]);

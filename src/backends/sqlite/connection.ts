@@ -1,10 +1,7 @@
 import type { DatabaseSync } from "node:sqlite";
-import { Temporal as TemporalPolyfill } from "@js-temporal/polyfill";
 
 /** Busy timeout set on a connection that has none, so a short write by another process is waited for. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /**
  * Puts the file in WAL mode (readers never block the writer; the setting is stored in the
@@ -34,26 +31,4 @@ export function immediate<T>(db: DatabaseSync, work: () => T): T {
     if (db.isTransaction) db.exec("ROLLBACK");
     throw error;
   }
-}
-
-/** Checks a table name before it is spliced into SQL. */
-export function tableName(name: string): string {
-  if (!IDENTIFIER.test(name)) {
-    throw new TypeError(
-      `A table name may hold only letters, digits and underscores (got "${name}").`,
-    );
-  }
-  return name;
-}
-
-/**
- * Milliseconds of a duration. Takes a Temporal.Duration (Fedify hands in instances of
- * `@js-temporal/polyfill`, whose type does not match the `esnext.temporal` lib type, so
- * only its `total()` is used) or a plain duration-like object such as `{ seconds: 30 }`.
- */
-export function toMilliseconds(duration: Temporal.Duration | Temporal.DurationLikeObject): number {
-  if ("total" in duration && typeof duration.total === "function") {
-    return duration.total("millisecond");
-  }
-  return TemporalPolyfill.Duration.from(duration).total("millisecond");
 }

@@ -23,7 +23,7 @@ import {
 import type { HideRule, Interaction, InteractionKind } from "../../interactions.ts";
 import { immediate, tuneConnection } from "./connection.ts";
 
-export function createSqliteInteractionStore(
+export function openSqliteInteractionStore(
   db: DatabaseSync,
   options: InteractionStoreOptions = {},
 ): InteractionStore {

@@ -1,6 +1,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { isDeepStrictEqual } from "node:util";
 import type { KvKey, KvStore, KvStoreListEntry, KvStoreSetOptions } from "@fedify/fedify";
+import { toMilliseconds } from "../duration.ts";
 import {
   compareKeys,
   decodeKey,
@@ -9,7 +10,8 @@ import {
   normalizeValue,
   prefixRange,
 } from "../kv-codec.ts";
-import { immediate, tableName, toMilliseconds, tuneConnection } from "./connection.ts";
+import { tableName } from "../table-name.ts";
+import { immediate, tuneConnection } from "./connection.ts";
 
 export interface SqliteKvStoreOptions {
   /** Table to keep the entries in; created if missing. `"herald_kv"` by default. */

@@ -5,6 +5,7 @@ import type {
   MessageQueueEnqueueOptions,
   MessageQueueListenOptions,
 } from "@fedify/fedify";
+import { toMilliseconds } from "../duration.ts";
 import {
   encodeMessage,
   type Lease,
@@ -16,7 +17,8 @@ import {
   type QueueDepth,
   Sleepers,
 } from "../lease-listener.ts";
-import { immediate, tableName, toMilliseconds, tuneConnection } from "./connection.ts";
+import { tableName } from "../table-name.ts";
+import { immediate, tuneConnection } from "./connection.ts";
 
 export type { QueueDepth } from "../lease-listener.ts";
 

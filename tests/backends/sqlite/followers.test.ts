@@ -3,14 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
-import { createSqliteFollowerStore } from "../../../src/federation/followers.ts";
+import { openSqliteFollowerStore } from "../../../src/backends/sqlite/followers.ts";
 import { followerStoreContract } from "../../contracts/followers.ts";
 
 followerStoreContract("SQLite", async () => {
   const dir = await mkdtemp(join(tmpdir(), "herald-followers-"));
   const db = new DatabaseSync(join(dir, "herald.sqlite"));
   return {
-    store: createSqliteFollowerStore(db),
+    store: openSqliteFollowerStore(db),
     close: async () => {
       db.close();
       await rm(dir, { recursive: true, force: true });
@@ -18,13 +18,13 @@ followerStoreContract("SQLite", async () => {
   };
 });
 
-describe("createSqliteFollowerStore()", () => {
+describe("openSqliteFollowerStore()", () => {
   it("keeps followers across reopening the database file", async () => {
     const dir = await mkdtemp(join(tmpdir(), "herald-followers-"));
     const path = join(dir, "herald.sqlite");
     try {
       const db = new DatabaseSync(path);
-      await createSqliteFollowerStore(db).add({
+      await openSqliteFollowerStore(db).add({
         id: new URL("https://a.test/users/alice"),
         inbox: new URL("https://a.test/users/alice/inbox"),
         followId: new URL("https://a.test/follows/1"),
@@ -32,7 +32,7 @@ describe("createSqliteFollowerStore()", () => {
       });
       db.close();
       const reopened = new DatabaseSync(path);
-      expect(await createSqliteFollowerStore(reopened).count()).toBe(1);
+      expect(await openSqliteFollowerStore(reopened).count()).toBe(1);
       reopened.close();
     } finally {
       await rm(dir, { recursive: true, force: true });

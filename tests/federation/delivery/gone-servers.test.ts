@@ -4,6 +4,7 @@ import { normalizeCircuitBreakerOptions } from "@fedify/fedify";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { openFederationBackends } from "../../../src/backends/open.ts";
+import { openSqliteFollowerStore } from "../../../src/backends/sqlite/followers.ts";
 import {
   markUnreachable,
   unreachableOrigins,
@@ -11,7 +12,6 @@ import {
 } from "../../../src/federation/delivery/gone-servers.ts";
 import { createFederationPublisher } from "../../../src/federation/delivery/publisher.ts";
 import { buildFederation, CIRCUIT_BREAKER } from "../../../src/federation/federation.ts";
-import { createSqliteFollowerStore } from "../../../src/federation/followers.ts";
 import { toInstant } from "../../../src/federation/temporal.ts";
 import { doctor } from "../../helpers/doctor.ts";
 import { startFakeRemote } from "../../helpers/fake-remote.ts";
@@ -74,7 +74,7 @@ async function setUp(heldActivityTtl: { seconds: number }) {
     await backends.close();
     db.close();
   });
-  const followers = createSqliteFollowerStore(db);
+  const followers = openSqliteFollowerStore(db);
   await followers.add({
     id: remote.actorUrl(),
     inbox: remote.inboxUrl(),

@@ -9,6 +9,7 @@ import { createFederation as createMockFederation } from "@fedify/testing";
 import { Article as ArticleObject, Create, Delete, Note, Tombstone, Update } from "@fedify/vocab";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ChangeEvent } from "../../../src/article.ts";
+import { openSqliteFollowerStore } from "../../../src/backends/sqlite/followers.ts";
 import {
   createFederationPublisher,
   type PublisherOptions,
@@ -18,7 +19,6 @@ import {
   type FederationOptions,
   registerFederation,
 } from "../../../src/federation/federation.ts";
-import { createSqliteFollowerStore } from "../../../src/federation/followers.ts";
 import { type AccountKeys, loadOrCreateKeys } from "../../../src/federation/keys.ts";
 import { toDate } from "../../../src/federation/temporal.ts";
 import {
@@ -50,7 +50,7 @@ function setUp(options: Partial<PublisherOptions> = {}) {
     kv,
     queue: new RecordingQueue(),
     keys,
-    followers: createSqliteFollowerStore(new DatabaseSync(":memory:")),
+    followers: openSqliteFollowerStore(new DatabaseSync(":memory:")),
   };
   const federationOptions: FederationOptions = { origin: ORIGIN };
   registerFederation(federation as unknown as Federation<void>, federationOptions, deps);
@@ -222,7 +222,7 @@ describe("createFederationPublisher() with Fedify's queue", () => {
   it("queues per shared inbox, ordered by object, with collection synchronization", async () => {
     const queue = new RecordingQueue();
     const kv = new MemoryKvStore();
-    const followers = createSqliteFollowerStore(new DatabaseSync(":memory:"));
+    const followers = openSqliteFollowerStore(new DatabaseSync(":memory:"));
     for (const name of ["alice", "bob"]) {
       await followers.add({
         id: new URL(`https://a.test/users/${name}`),
@@ -268,7 +268,7 @@ describe("loadOrCreateKeys() keys in the publisher", () => {
       const kv = new MemoryKvStore();
       const realKeys = await loadOrCreateKeys(dir, kv);
       const queue = new RecordingQueue();
-      const followers = createSqliteFollowerStore(new DatabaseSync(":memory:"));
+      const followers = openSqliteFollowerStore(new DatabaseSync(":memory:"));
       await followers.add({
         id: new URL("https://a.test/users/alice"),
         inbox: new URL("https://a.test/users/alice/inbox"),

@@ -1,6 +1,6 @@
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
-import { createSqliteInteractionStore } from "../../../src/backends/sqlite/interactions.ts";
+import { openSqliteInteractionStore } from "../../../src/backends/sqlite/interactions.ts";
 import { SqliteKvStore } from "../../../src/backends/sqlite/kv.ts";
 import { importKvInteractions } from "../../../src/federation/interactions/legacy.ts";
 import type { Interaction } from "../../../src/interactions.ts";
@@ -31,7 +31,7 @@ describe("importKvInteractions()", () => {
     await kv.set(["herald", "interaction-keys", like.id], ["a2", "like", alice.id]);
     await kv.set(["herald", "interactions-changed"], "2026-11-29T09:00:00.000Z");
     await kv.set(["herald", "other"], 1);
-    const store = createSqliteInteractionStore(db);
+    const store = openSqliteInteractionStore(db);
 
     expect(await importKvInteractions(kv, store)).toBe(2);
     expect(await store.list("a1")).toEqual([reply]);
