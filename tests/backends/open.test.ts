@@ -1,11 +1,16 @@
 import { randomUUID } from "node:crypto";
-import { DatabaseSync } from "node:sqlite";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { type FederationBackends, openFederationBackends } from "../../src/backends/open.ts";
+import { type Backends, openBackends } from "../../src/backends/open.ts";
+import { PostgresArticleStore } from "../../src/backends/postgres/articles.ts";
 import { PostgresKvStore } from "../../src/backends/postgres/kv.ts";
 import { PostgresMessageQueue } from "../../src/backends/postgres/queue.ts";
 import { RedisKvStore } from "../../src/backends/redis/kv.ts";
 import { RedisMessageQueue } from "../../src/backends/redis/queue.ts";
+import { SqliteArticleStore } from "../../src/backends/sqlite/articles.ts";
 import { SqliteKvStore } from "../../src/backends/sqlite/kv.ts";
 import { SqliteMessageQueue } from "../../src/backends/sqlite/queue.ts";
 import { waitUntil } from "../contracts/queue.ts";
@@ -20,12 +25,12 @@ import {
 } from "../helpers/backends.ts";
 
 /** Stores a value, then hands one message from the queue to a listener. */
-async function roundTrip(backends: FederationBackends): Promise<void> {
+async function roundTrip(backends: Backends): Promise<void> {
   await backends.kv.set(["k"], { v: 1 });
   expect(await backends.kv.get(["k"])).toEqual({ v: 1 });
   const received: unknown[] = [];
   const controller = new AbortController();
-  const listening = backends.queue.listen((message) => void received.push(message), {
+  const listening = backends.queue.listen((message: unknown) => void received.push(message), {
     signal: controller.signal,
   });
   await backends.queue.enqueue({ hello: "world" });
@@ -41,82 +46,75 @@ const secretly = (url: URL, password: string) => {
   return copy;
 };
 
-describe("openFederationBackends()", () => {
-  it("uses the embedded SQLite database when neither URL is set", async () => {
-    const db = new DatabaseSync(":memory:");
-    onTestFinished(() => db.close());
-    const backends = await openFederationBackends({ dataDb: db });
+async function dataDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "herald-backends-"));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+describe("openBackends()", () => {
+  it("keeps everything in the embedded SQLite database when neither URL is set", async () => {
+    const dir = await dataDir();
+    const backends = await openBackends({ dataDir: dir });
+    expect(backends.articles).toBeInstanceOf(SqliteArticleStore);
     expect(backends.kv).toBeInstanceOf(SqliteKvStore);
     expect(backends.queue).toBeInstanceOf(SqliteMessageQueue);
-    expect(backends.describe).toMatch(/SQLite/);
+    expect(backends.describe).toEqual({
+      articles: `SQLite in ${dir}`,
+      federation: "KV store and delivery queue in the embedded SQLite database",
+    });
     await roundTrip(backends);
+    await backends.followers.count();
     await backends.close();
-    expect(db.isOpen).toBe(true); // the caller's
-  });
-
-  it("asks for the SQLite database when neither URL is set", async () => {
-    await expect(openFederationBackends({ dataDb: undefined })).rejects.toThrow(/SQLite/);
+    expect(existsSync(join(dir, "herald.sqlite"))).toBe(true);
   });
 
   it.runIf(postgresAvailable)(
-    "uses PostgreSQL with DATABASE_URL, in the schema the URL names",
+    "keeps everything in PostgreSQL with DATABASE_URL, in the schema the URL names, and opens no SQLite file",
     async () => {
       const schema = await freshPostgresSchema();
       onTestFinished(() => schema.dispose());
       const url = new URL(testDatabaseUrl);
       url.searchParams.set("search_path", schema.schema);
-      const backends = await openFederationBackends({
-        databaseUrl: secretly(url, "s3cret"),
-        dataDb: undefined,
-      });
+      const dir = await dataDir();
+      const backends = await openBackends({ dataDir: dir, databaseUrl: secretly(url, "s3cret") });
       onTestFinished(() => backends.close());
+      expect(backends.articles).toBeInstanceOf(PostgresArticleStore);
       expect(backends.kv).toBeInstanceOf(PostgresKvStore);
       expect(backends.queue).toBeInstanceOf(PostgresMessageQueue);
-      expect(backends.describe).toMatch(/PostgreSQL at postgres:\/\/127\.0\.0\.1:5432\/test$/);
+      expect(backends.describe.articles).toBe("PostgreSQL at 127.0.0.1:5432");
+      expect(backends.describe.federation).toMatch(
+        /PostgreSQL at postgres:\/\/127\.0\.0\.1:5432\/test$/,
+      );
       await roundTrip(backends);
+      await backends.followers.count();
+      await backends.ledger.rows();
+      await (await backends.openInteractions({})).changedAt();
       const sql = schema.connect();
       const tables = await sql<{ name: string }[]>`
         SELECT table_name AS name FROM information_schema.tables
-        WHERE table_schema = ${schema.schema} ORDER BY table_name`;
-      expect(tables.map((t) => t.name)).toEqual(["herald_kv", "herald_queue"]);
-    },
-  );
-
-  it.runIf(postgresAvailable)(
-    "uses a PostgreSQL client handed in, and leaves it open",
-    async () => {
-      const schema = await freshPostgresSchema();
-      onTestFinished(() => schema.dispose());
-      const sql = schema.connect();
-      const backends = await openFederationBackends({
-        databaseUrl: testDatabaseUrl,
-        dataDb: undefined,
-        postgres: sql,
-      });
-      await roundTrip(backends);
-      await backends.close();
-      const [row] = await sql<{ n: number }[]>`SELECT count(*)::integer AS n FROM herald_kv`;
-      expect(row?.n).toBe(1);
+        WHERE table_schema = ${schema.schema} AND table_name LIKE 'herald_%' ORDER BY table_name`;
+      expect(tables.map((t) => t.name)).toEqual(
+        expect.arrayContaining(["herald_articles", "herald_kv", "herald_queue"]),
+      );
+      expect(existsSync(join(dir, "herald.sqlite"))).toBe(false);
     },
   );
 
   it.runIf(redisAvailable)(
-    "uses Redis for both with REDIS_URL, even with DATABASE_URL",
+    "keeps the KV store and the queue in Redis with REDIS_URL, the rest in SQLite",
     async () => {
       const space = freshRedisPrefix();
       onTestFinished(() => space.dispose());
-      const backends = await openFederationBackends(
-        {
-          redisUrl: testRedisUrl,
-          databaseUrl: new URL("postgres://nobody@127.0.0.1:1/none"),
-          dataDb: undefined,
-        },
+      const backends = await openBackends(
+        { dataDir: await dataDir(), redisUrl: testRedisUrl },
         { redisKeyPrefix: space.prefix },
       );
       onTestFinished(() => backends.close());
+      expect(backends.articles).toBeInstanceOf(SqliteArticleStore);
       expect(backends.kv).toBeInstanceOf(RedisKvStore);
       expect(backends.queue).toBeInstanceOf(RedisMessageQueue);
-      expect(backends.describe).toMatch(/Redis at redis:\/\/127\.0\.0\.1:6379$/);
+      expect(backends.describe.federation).toMatch(/Redis at redis:\/\/127\.0\.0\.1:6379$/);
       await roundTrip(backends);
       const redis = redisClient();
       onTestFinished(() => void redis.disconnect());
@@ -126,7 +124,7 @@ describe("openFederationBackends()", () => {
 
   it("fails at once, without the password, when Redis does not answer", async () => {
     const url = new URL(`redis://:hunter2@127.0.0.1:1/0?x=${randomUUID()}`);
-    const error = await openFederationBackends({ redisUrl: url, dataDb: undefined }).catch(
+    const error = await openBackends({ dataDir: await dataDir(), redisUrl: url }).catch(
       (e: unknown) => e as Error,
     );
     expect(error).toBeInstanceOf(Error);
@@ -139,7 +137,7 @@ describe("openFederationBackends()", () => {
   it.runIf(postgresAvailable)("fails with a clear message when the schema is missing", async () => {
     const url = new URL(testDatabaseUrl);
     url.searchParams.set("search_path", `no_such_schema_${randomUUID().slice(0, 8)}`);
-    await expect(openFederationBackends({ databaseUrl: url, dataDb: undefined })).rejects.toThrow(
+    await expect(openBackends({ dataDir: await dataDir(), databaseUrl: url })).rejects.toThrow(
       /no current schema/,
     );
   });

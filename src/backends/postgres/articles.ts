@@ -82,6 +82,11 @@ export interface PostgresStoreOptions {
   readonly schema?: string;
   /** Connections in the pool (default 10); a held scan lock takes one more. */
   readonly max?: number;
+  /**
+   * A client on `url` to share (`connectPostgres()`), instead of a pool of the store's own:
+   * it stays the caller's, and `close()` leaves it open. `schema` and `max` do not apply.
+   */
+  readonly sql?: Sql;
 }
 
 /**
@@ -95,6 +100,11 @@ export async function openPostgresArticleStore(
   const { schema } = options;
   if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(schema)) {
     throw new Error(`A schema name must be letters, digits and _ (got "${schema}").`);
+  }
+  if (options.sql !== undefined) {
+    return new PostgresArticleStore(options.sql, await createTables(options.sql, undefined), url, {
+      shared: true,
+    });
   }
   const sql = postgres(url.href, {
     max: options.max ?? 10,
@@ -159,6 +169,8 @@ interface ArticleRow {
 export class PostgresArticleStore implements ArticleStore {
   readonly #sql: Sql;
   readonly #url: URL;
+  /** Whether `#sql` is the caller's, left open by `close()`. */
+  readonly #shared: boolean;
   /** Advisory lock names, per schema: stores in other schemas of the database are unrelated. */
   readonly #applyLock: string;
   readonly #scanLock: string;
@@ -168,9 +180,10 @@ export class PostgresArticleStore implements ArticleStore {
    * Use `openPostgresArticleStore()`: the tables must exist in `schema`, on the search path
    * of `sql`'s connections; `url` is the database `sql` connects to, for the scan lock.
    */
-  constructor(sql: Sql, schema: string, url: URL) {
+  constructor(sql: Sql, schema: string, url: URL, { shared = false } = {}) {
     this.#sql = sql;
     this.#url = url;
+    this.#shared = shared;
     this.#applyLock = `herald:apply:${schema}`;
     this.#scanLock = `herald:scan:${schema}`;
   }
@@ -421,7 +434,7 @@ export class PostgresArticleStore implements ArticleStore {
 
   async close(): Promise<void> {
     await Promise.all([...this.#held].map((lock) => lock.release()));
-    await this.#sql.end({ timeout: 5 });
+    if (!this.#shared) await this.#sql.end({ timeout: 5 });
   }
 
   /** The article each of `paths` yields, for the paths the store knows and that yield one. */

@@ -175,3 +175,8 @@ function tryDecodeKey(text: string): KvKey | undefined {
     return undefined;
   }
 }
+
+/** Fedify's KV store under `options.keyPrefix` in Redis. */
+export function openRedisKvStore(redis: Redis, options: RedisKvStoreOptions = {}): RedisKvStore {
+  return new RedisKvStore(redis, options);
+}

@@ -297,3 +297,11 @@ export class RedisMessageQueue implements MessageQueue {
     return { idleMs: member === undefined ? undefined : Number(member) };
   }
 }
+
+/** Fedify's delivery queue under `options.keyPrefix` in Redis. */
+export function openRedisMessageQueue(
+  redis: Redis,
+  options: RedisMessageQueueOptions = {},
+): RedisMessageQueue {
+  return new RedisMessageQueue(redis, options);
+}

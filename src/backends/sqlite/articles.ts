@@ -379,3 +379,8 @@ function chunks<T>(items: readonly T[], size = 500): T[][] {
   for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
   return result;
 }
+
+/** The article store in `db` (its tables created if missing); `close()` closes `db`. */
+export function openSqliteArticleStore(db: DatabaseSync): SqliteArticleStore {
+  return new SqliteArticleStore(db);
+}

@@ -153,3 +153,11 @@ export class SqliteKvStore implements KvStore {
     if (Date.now() - this.#lastSweep >= SWEEP_INTERVAL_MS) this.deleteExpired();
   }
 }
+
+/** Fedify's KV store in `db` (its table created if missing). */
+export function openSqliteKvStore(
+  db: DatabaseSync,
+  options: SqliteKvStoreOptions = {},
+): SqliteKvStore {
+  return new SqliteKvStore(db, options);
+}

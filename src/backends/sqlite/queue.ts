@@ -210,3 +210,11 @@ export class SqliteMessageQueue implements MessageQueue {
     return due == null ? {} : { idleMs: due - now };
   }
 }
+
+/** Fedify's delivery queue in `db` (its table created if missing). */
+export function openSqliteMessageQueue(
+  db: DatabaseSync,
+  options: SqliteMessageQueueOptions = {},
+): SqliteMessageQueue {
+  return new SqliteMessageQueue(db, options);
+}

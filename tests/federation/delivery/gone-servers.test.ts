@@ -3,7 +3,7 @@ import { DatabaseSync } from "node:sqlite";
 import { normalizeCircuitBreakerOptions } from "@fedify/fedify";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { openFederationBackends } from "../../../src/backends/open.ts";
+import { openBackends } from "../../../src/backends/open.ts";
 import { openSqliteFollowerStore } from "../../../src/backends/sqlite/followers.ts";
 import {
   markUnreachable,
@@ -61,9 +61,8 @@ describe("CIRCUIT_BREAKER", () => {
 async function setUp(heldActivityTtl: { seconds: number }) {
   const log = await captureLog();
   const folders = heraldFolders();
-  const db = new DatabaseSync(join(folders.data, "herald.sqlite"));
-  const backends = await openFederationBackends(
-    { dataDb: db },
+  const backends = await openBackends(
+    { dataDir: folders.data },
     { queue: { pollInterval: { milliseconds: 20 } } },
   );
   const remote = await startFakeRemote({ mode: "down-500" });
@@ -72,9 +71,8 @@ async function setUp(heldActivityTtl: { seconds: number }) {
     stop.abort();
     await remote.close();
     await backends.close();
-    db.close();
   });
-  const followers = openSqliteFollowerStore(db);
+  const { followers } = backends;
   await followers.add({
     id: remote.actorUrl(),
     inbox: remote.inboxUrl(),
