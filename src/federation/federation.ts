@@ -60,11 +60,11 @@ import {
 } from "./inbox.ts";
 import { idempotencyKey, withoutQueuedIdempotence } from "./interactions/idempotency.ts";
 import {
+  type InteractionDeps,
   onAnnounced,
   onCreated,
   onLiked,
   onUpdated,
-  type ReactionDeps,
 } from "./interactions/inbox.ts";
 import type { InteractionStore } from "./interactions/store.ts";
 import type { AccountKeys } from "./keys.ts";
@@ -247,8 +247,8 @@ export function registerFederation(
     const record = await store.findById(id);
     return record?.state === "published" ? record.article : null;
   };
-  const reactions: ReactionDeps | undefined = deps.interactions && {
-    interactions: deps.interactions,
+  const interactions: InteractionDeps | undefined = deps.interactions && {
+    store: deps.interactions,
     articleOf: async (url) => {
       const id = articleIdOf(options.origin, url);
       return id !== undefined && (await published(id)) ? id : undefined;
@@ -258,7 +258,7 @@ export function registerFederation(
     followers,
     identifier: username,
     allowPrivateAddress: options.allowPrivateAddress ?? false,
-    ...(reactions ? { reactions } : {}),
+    ...(interactions ? { interactions } : {}),
   };
   const relayDeps: RelayStoreDeps = { kv: deps.kv, followers };
 
@@ -280,10 +280,10 @@ export function registerFederation(
     .on(Follow, onFollowed(inboxDeps))
     .on(Undo, onUnfollowed(inboxDeps))
     .on(Delete, onDeleted(inboxDeps))
-    .on(Create, reactions ? onCreated(reactions) : onOtherActivity)
-    .on(Update, reactions ? onUpdated(reactions) : onOtherActivity)
-    .on(Like, reactions ? onLiked(reactions) : onOtherActivity)
-    .on(Announce, reactions ? onAnnounced(reactions) : onOtherActivity)
+    .on(Create, interactions ? onCreated(interactions) : onOtherActivity)
+    .on(Update, interactions ? onUpdated(interactions) : onOtherActivity)
+    .on(Like, interactions ? onLiked(interactions) : onOtherActivity)
+    .on(Announce, interactions ? onAnnounced(interactions) : onOtherActivity)
     // Answers to the account's own follows, which only relays get (`relays.ts`).
     .on(Accept, onRelayAccepted(relayDeps))
     .on(Reject, onRelayRejected(relayDeps))

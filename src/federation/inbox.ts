@@ -1,6 +1,6 @@
 /**
  * What the account does with received activities: it accepts every follow, forgets
- * unfollows and deleted actors, keeps replies, likes and boosts (`reactions.ts`) until
+ * unfollows and deleted actors, keeps replies, likes and boosts (`interactions/inbox.ts`) until
  * their authors take them back, and ignores everything else.
  */
 import {
@@ -13,7 +13,7 @@ import {
 import { Accept, type Activity, Delete, Follow, isActor, type Undo } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { FollowerStore } from "./followers.ts";
-import { forget, type ReactionDeps } from "./interactions/inbox.ts";
+import { forget, type InteractionDeps } from "./interactions/inbox.ts";
 import { ownsIds } from "./interactions/ownership.ts";
 
 const logger = getLogger(["herald", "federation", "inbox"]);
@@ -26,7 +26,7 @@ export interface InboxDeps {
   readonly allowPrivateAddress: boolean;
   readonly now?: () => Date;
   /** Where replies, likes and boosts go; without it, `Undo` and `Delete` concern follows only. */
-  readonly reactions?: ReactionDeps;
+  readonly interactions?: InteractionDeps;
 }
 
 /** `Follow`: accept automatically (a signed `Accept`) and remember where to deliver. */
@@ -77,7 +77,11 @@ export function onUnfollowed(deps: InboxDeps) {
     const actorId = undo.actorId;
     if (actorId == null || !ownsIds(undo)) return;
     // A like or boost is found by its id, whether the Undo embeds it or only names it.
-    if (deps.reactions && undo.objectId && (await forget(deps.reactions, undo.objectId, actorId))) {
+    if (
+      deps.interactions &&
+      undo.objectId &&
+      (await forget(deps.interactions, undo.objectId, actorId))
+    ) {
       return;
     }
     const object = await undo.getObject({
@@ -111,13 +115,13 @@ export function onDeleted(deps: InboxDeps) {
     // What an actor deletes is its own: itself, or a note of its server.
     if (objectId.origin !== actorId.origin) return;
     if (objectId.href !== actorId.href) {
-      if (deps.reactions) await forget(deps.reactions, objectId, actorId);
+      if (deps.interactions) await forget(deps.interactions, objectId, actorId);
       return;
     }
     if (await deps.followers.removeByActor(actorId)) {
       logger.info("Removed follower {actor}: the account was deleted.", { actor: actorId.href });
     }
-    const removed = (await deps.reactions?.interactions.removeActor(actorId.href)) ?? 0;
+    const removed = (await deps.interactions?.store.removeActor(actorId.href)) ?? 0;
     if (removed > 0) {
       logger.info("Removed {count} replies, likes and boosts of deleted account {actor}.", {
         count: removed,
@@ -150,7 +154,7 @@ export function onUnverifiedActivity(deps: InboxDeps) {
     if (actorId != null && activity.objectId?.href === actorId.href) {
       if (await isGone(ctx, actorId)) {
         await deps.followers.removeByActor(actorId);
-        await deps.reactions?.interactions.removeActor(actorId.href);
+        await deps.interactions?.store.removeActor(actorId.href);
       }
     }
     return new Response(null, { status: 202 });

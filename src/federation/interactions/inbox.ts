@@ -28,20 +28,20 @@ import {
   serverOf,
 } from "./store.ts";
 
-const logger = getLogger(["herald", "federation", "reactions"]);
+const logger = getLogger(["herald", "federation", "interactions"]);
 
 /** A reply longer than this (sanitised HTML) is not shown: no server sends such notes. */
 const MAX_REPLY_HTML = 20_000;
 
-export interface ReactionDeps {
-  readonly interactions: InteractionStore;
+export interface InteractionDeps {
+  readonly store: InteractionStore;
   /** The id of the published article whose ActivityPub object `url` is, if it is one. */
   readonly articleOf: (url: URL) => Promise<string | undefined>;
   readonly now?: () => Date;
 }
 
 /** `Create` of a note replying to an article: a reply, shown on its page. */
-export function onCreated(deps: ReactionDeps) {
+export function onCreated(deps: InteractionDeps) {
   const tell = notKept();
   return async (ctx: InboxContext<void>, create: Create): Promise<void> => {
     await keepReply(ctx, deps, create, tell);
@@ -49,32 +49,32 @@ export function onCreated(deps: ReactionDeps) {
 }
 
 /** `Update` of a reply we keep, by its author: its new text replaces the old. */
-export function onUpdated(deps: ReactionDeps) {
+export function onUpdated(deps: InteractionDeps) {
   return async (ctx: InboxContext<void>, update: Update): Promise<void> => {
     await keepReply(ctx, deps, update, "edit");
   };
 }
 
 /** `Like` of an article. */
-export function onLiked(deps: ReactionDeps) {
+export function onLiked(deps: InteractionDeps) {
   const tell = notKept();
   return async (ctx: InboxContext<void>, like: Like): Promise<void> => {
-    await keepReaction(ctx, deps, like, "like", tell);
+    await keepInteraction(ctx, deps, like, "like", tell);
   };
 }
 
 /** `Announce` (boost) of an article. */
-export function onAnnounced(deps: ReactionDeps) {
+export function onAnnounced(deps: InteractionDeps) {
   const tell = notKept();
   return async (ctx: InboxContext<void>, announce: Announce): Promise<void> => {
     if (!isPublic(announce)) return;
-    await keepReaction(ctx, deps, announce, "boost", tell);
+    await keepInteraction(ctx, deps, announce, "boost", tell);
   };
 }
 
 /** `Undo` of a like or boost, or `Delete` of a reply: true when something was removed. */
-export async function forget(deps: ReactionDeps, id: URL, actorId: URL): Promise<boolean> {
-  const removed = await deps.interactions.remove(id.href, actorId.href);
+export async function forget(deps: InteractionDeps, id: URL, actorId: URL): Promise<boolean> {
+  const removed = await deps.store.remove(id.href, actorId.href);
   if (removed) logger.info("{actor} took back {id}.", { actor: actorId.href, id: id.href });
   return removed;
 }
@@ -82,7 +82,7 @@ export async function forget(deps: ReactionDeps, id: URL, actorId: URL): Promise
 /** A `Create` (told why a reply was not kept) or an `Update` (an edit, or nothing). */
 async function keepReply(
   ctx: InboxContext<void>,
-  deps: ReactionDeps,
+  deps: InteractionDeps,
   activity: Create | Update,
   mode: Tell | "edit",
 ): Promise<void> {
@@ -111,7 +111,7 @@ async function keepReply(
   };
   if (mode === "edit") {
     // Only a reply its author stored before: nobody else's, and no new one by `Update`.
-    if (await deps.interactions.edit(articleId, reply)) {
+    if (await deps.store.edit(articleId, reply)) {
       logger.info("{actor} edited a reply to article {article}.", {
         actor: actor.id,
         article: articleId,
@@ -119,14 +119,14 @@ async function keepReply(
     }
     return;
   }
-  const outcome = await deps.interactions.add(articleId, reply);
+  const outcome = await deps.store.add(articleId, reply);
   if (outcome !== "stored") return mode(outcome, articleId, reply);
   logger.info("{actor} replied to article {article}.", { actor: actor.id, article: articleId });
 }
 
-async function keepReaction(
+async function keepInteraction(
   ctx: InboxContext<void>,
-  deps: ReactionDeps,
+  deps: InteractionDeps,
   activity: Like | Announce,
   kind: "like" | "boost",
   tell: Tell,
@@ -144,7 +144,7 @@ async function keepReaction(
     actor,
     published: (deps.now?.() ?? new Date()).toISOString(),
   };
-  const outcome = await deps.interactions.add(articleId, interaction);
+  const outcome = await deps.store.add(articleId, interaction);
   if (outcome !== "stored") return tell(outcome, articleId, interaction);
   logger.info("{actor} {did} article {article}.", {
     actor: actor.id,
