@@ -77,7 +77,7 @@ export async function openAccount(config: Config, backends: Backends): Promise<A
       relays: () => relayRecipients({ kv, followers }, config.relays),
       unreachable: () => unreachableOrigins(kv),
     },
-    options,
+    { ...options, quietImport: { maxAgeMs: config.quietImportHours * 3_600_000 } },
   );
   return {
     federation,

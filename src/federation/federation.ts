@@ -32,13 +32,7 @@ import {
 import { getLogger } from "@logtape/logtape";
 import type { Article } from "../article.ts";
 import { absolute, paths } from "../urls.ts";
-import {
-  type AccountProfile,
-  type ActorType,
-  DEFAULT_USERNAME,
-  type ProfileField,
-  toActor,
-} from "./actor.ts";
+import { type AccountProfile, type ActorType, type ProfileField, toActor } from "./actor.ts";
 import type { PublishedArticles } from "./articles.ts";
 import {
   dispatchFeatured,
@@ -48,7 +42,6 @@ import {
 } from "./collections.ts";
 import { clearUnreachable, onPermanentFailure } from "./delivery/gone-servers.ts";
 import { heraldUserAgent } from "./delivery/outgoing.ts";
-import type { QuietImportOptions } from "./delivery/publisher.ts";
 import type { FollowerStore } from "./followers.ts";
 import {
   type InboxDeps,
@@ -117,15 +110,13 @@ export interface ProfileOptions {
 export interface FederationOptions {
   /** `PUBLIC_URL`: every id and the handle's host derive from it, even behind a proxy. */
   readonly origin: URL;
-  /** `ACCOUNT_USERNAME`; default `news`. It is also the actor's identifier in its URLs. */
-  readonly username?: string;
+  /** `ACCOUNT_USERNAME`. It is also the actor's identifier in its URLs. */
+  readonly username: string;
   /** Lets federation reach loopback/private addresses and plain-http peers: tests only. */
   readonly allowPrivateAddress?: boolean;
   readonly profile?: ProfileOptions;
   /** Default `article`. */
   readonly postType?: PostType;
-  /** Read by `createFederationPublisher()`, which takes these same options. */
-  readonly quietImport?: QuietImportOptions;
   /** Outgoing delivery retries; default: from a minute up to 12 h apart, for about 4 days. */
   readonly retry?: CreateExponentialBackoffPolicyOptions;
   /** Overrides `CIRCUIT_BREAKER` (tests shorten its durations). */
@@ -238,7 +229,7 @@ export function registerFederation(
   deps: FederationDeps,
 ): void {
   const { store, followers, keys } = deps;
-  const username = options.username ?? DEFAULT_USERNAME;
+  const { username } = options;
   const postType = options.postType ?? DEFAULT_POST_TYPE;
   const isAccount = (identifier: string) => identifier === username;
   const objectContext = (ctx: Parameters<typeof objectContextOf>[0]) =>
@@ -357,7 +348,7 @@ export async function accountActor(
   options: FederationOptions,
   deps: Pick<FederationDeps, "kv" | "keys">,
 ): Promise<Actor> {
-  const username = options.username ?? DEFAULT_USERNAME;
+  const { username } = options;
   const movedTo = await readMovedTo(deps.kv);
   const profile = {
     ...resolveProfile(options, deps.keys.createdAt),
@@ -385,7 +376,7 @@ export function resolveProfile(options: FederationOptions, keysCreatedAt: Date):
   const origin = options.origin;
   return {
     type: profile.type ?? "Service",
-    name: profile.name ?? options.username ?? DEFAULT_USERNAME,
+    name: profile.name ?? options.username,
     ...(profile.summary == null ? {} : { summary: profile.summary }),
     ...(profile.avatar == null ? {} : { avatar: profile.avatar }),
     ...(profile.header == null ? {} : { header: profile.header }),
@@ -404,4 +395,3 @@ export function resolveProfile(options: FederationOptions, keysCreatedAt: Date):
 }
 
 export type { ObjectContext, PostType };
-export { DEFAULT_USERNAME };

@@ -45,7 +45,7 @@ function setUp(options: Partial<FederationOptions> = {}) {
   const federation = createMockFederation<void>({ contextData: undefined, origin: ORIGIN.href });
   registerFederation(
     federation as unknown as Federation<void>,
-    { origin: ORIGIN, ...options },
+    { origin: ORIGIN, username: "news", ...options },
     {
       store: memoryArticleStore([
         { article: published, state: "published" },

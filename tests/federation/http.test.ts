@@ -124,8 +124,8 @@ beforeAll(async () => {
   const keys = await loadOrCreateKeys(join(dir, "keys"), kv);
   herald = createServer();
   origin = await listen(herald);
-  // One options object for all three, as the app's config supplies it.
-  options = { origin, allowPrivateAddress: true, quietImport: { firstScan: false } };
+  // One options object for the federation and its middleware, as the account supplies it.
+  options = { origin, username: "news", allowPrivateAddress: true };
   federation = buildFederation(options, {
     store,
     kv,
@@ -299,7 +299,7 @@ describe("the inbox", () => {
     const publish = createFederationPublisher(
       federation,
       { firstScan: async () => undefined },
-      options,
+      { ...options, quietImport: { firstScan: false } },
     );
     await publish([created(article, 1, article.published)]);
     await eventually(async () => alice.received.some((r) => r.body.includes('"Create"')));
@@ -408,7 +408,7 @@ describe("one public origin, whatever the request says", () => {
   beforeAll(async () => {
     const store = memoryArticleStore([{ article, state: "published" }]);
     const publicKv = new MemoryKvStore();
-    const publicOptions = { origin: publicOrigin, allowPrivateAddress: true };
+    const publicOptions = { origin: publicOrigin, username: "news", allowPrivateAddress: true };
     const publicFederation = buildFederation(publicOptions, {
       store,
       kv: publicKv,

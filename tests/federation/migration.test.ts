@@ -33,7 +33,7 @@ const NEW_ACCOUNT = new URL("https://new.test/users/news");
 function setUp(options: Partial<FederationOptions> = {}) {
   const kv = new MemoryKvStore();
   const federation = createMockFederation<void>({ contextData: undefined, origin: ORIGIN.href });
-  const federationOptions: FederationOptions = { origin: ORIGIN, ...options };
+  const federationOptions: FederationOptions = { origin: ORIGIN, username: "news", ...options };
   registerFederation(federation as unknown as Federation<void>, federationOptions, {
     store: memoryArticleStore([]),
     kv,

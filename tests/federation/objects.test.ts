@@ -224,7 +224,7 @@ describe("activities", () => {
 describe("objectContextOf()", () => {
   it("yields the ids Fedify routes, so objectId() matches the object dispatcher", async () => {
     const federation = buildFederation(
-      { origin: ORIGIN },
+      { origin: ORIGIN, username: "news" },
       {
         store: memoryArticleStore([]),
         kv: new MemoryKvStore(),

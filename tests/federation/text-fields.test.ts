@@ -64,7 +64,7 @@ async function everyPost(postType: PostType): Promise<Map<string, Post>> {
   const store = memoryArticleStore([{ article, state: "published" }]);
   registerFederation(
     federation as unknown as Federation<void>,
-    { origin: ORIGIN, postType },
+    { origin: ORIGIN, username: "news", postType },
     {
       store,
       kv: new MemoryKvStore(),
@@ -76,7 +76,7 @@ async function everyPost(postType: PostType): Promise<Map<string, Post>> {
   const publish = createFederationPublisher(
     federation as unknown as Federation<void>,
     { firstScan: async () => new Date(0) },
-    { origin: ORIGIN, postType },
+    { origin: ORIGIN, username: "news", postType },
   );
   await publish([created(article, 2), updated({ ...article, updated: EDITED }, 3, EDITED)]);
   const [create, update] = federation.sentActivities.map((sent) => sent.activity) as [

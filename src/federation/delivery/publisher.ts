@@ -6,7 +6,7 @@ import type { Context, Federation } from "@fedify/fedify";
 import type { Recipient } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { ChangeEvent } from "../../article.ts";
-import { DEFAULT_USERNAME } from "../actor.ts";
+import type { Publisher } from "../../pipeline.ts";
 import {
   DEFAULT_POST_TYPE,
   objectContextOf,
@@ -44,19 +44,17 @@ export interface PublisherDeps {
 
 export interface PublisherOptions {
   readonly origin: URL;
-  /** The account's username (= actor identifier); default `news`. */
-  readonly username?: string;
+  /** The account's username (= actor identifier). */
+  readonly username: string;
   /** Default `article`. */
   readonly postType?: PostType;
   readonly quietImport?: QuietImportOptions;
 }
 
-export type ChangeSubscriber = (events: readonly ChangeEvent[]) => Promise<void>;
-
 export const DEFAULT_QUIET_IMPORT_AGE_MS = 6 * 60 * 60 * 1000;
 
 /**
- * A change subscriber that enqueues one activity per event, in order, and returns once
+ * The federation's `publish` (see `Publisher` in pipeline.ts): enqueues one activity per event, in order, and returns once
  * all are durably queued. Activity ids derive from the object id and `seq`, so when a
  * crash makes the caller hand the same events again, receivers see the same ids and
  * drop the duplicates.
@@ -65,10 +63,10 @@ export function createFederationPublisher(
   federation: Federation<void>,
   deps: PublisherDeps,
   options: PublisherOptions,
-): ChangeSubscriber {
+): Publisher["publish"] {
   const maxAgeMs = options.quietImport?.maxAgeMs ?? DEFAULT_QUIET_IMPORT_AGE_MS;
   const firstScanIsImport = options.quietImport?.firstScan ?? true;
-  const username = options.username ?? DEFAULT_USERNAME;
+  const { username } = options;
   const postType = options.postType ?? DEFAULT_POST_TYPE;
   return async (events) => {
     const importScanAt = firstScanIsImport ? (await deps.firstScan())?.getTime() : undefined;

@@ -7,7 +7,6 @@
 import type { Federation } from "@fedify/fedify";
 import { type Request, type Response, Router } from "express";
 import type { Article } from "../../article.ts";
-import { DEFAULT_USERNAME } from "../../federation/actor.ts";
 import type { PublishedArticles } from "../../federation/articles.ts";
 import {
   DEFAULT_POST_TYPE,
@@ -26,7 +25,7 @@ export interface NegotiationDeps {
 export interface NegotiationOptions {
   readonly origin: URL;
   /** Default `news`. */
-  readonly username?: string;
+  readonly username: string;
   /** Default `article`. */
   readonly postType?: PostType;
   /** `profile.url` is where a browser asking for the actor goes; default the home page. */
@@ -46,7 +45,7 @@ const ACTIVITY_JSON = "application/activity+json";
  */
 export function negotiateFederation(deps: NegotiationDeps, options: NegotiationOptions): Router {
   const { federation, store } = deps;
-  const username = options.username ?? DEFAULT_USERNAME;
+  const { username } = options;
   const postType = options.postType ?? DEFAULT_POST_TYPE;
   const context = () => federation.createContext(options.origin, undefined);
   const objects = () => objectContextOf(context(), username, postType);

@@ -82,6 +82,7 @@ async function setUp(heldActivityTtl: { seconds: number }) {
   });
   const options = {
     origin: ORIGIN,
+    username: "news",
     allowPrivateAddress: true,
     retry: { initialDelay: { milliseconds: 20 }, maxDelay: { milliseconds: 100 }, maxAttempts: 16 },
     circuitBreaker: { recoveryDelay: { milliseconds: 300 }, heldActivityTtl },

@@ -52,7 +52,7 @@ function setUp(options: Partial<PublisherOptions> = {}) {
     keys,
     followers: openSqliteFollowerStore(new DatabaseSync(":memory:")),
   };
-  const federationOptions: FederationOptions = { origin: ORIGIN };
+  const federationOptions: FederationOptions = { origin: ORIGIN, username: "news" };
   registerFederation(federation as unknown as Federation<void>, federationOptions, deps);
   const publisherOptions: PublisherOptions = {
     origin: ORIGIN,
@@ -233,7 +233,7 @@ describe("createFederationPublisher() with Fedify's queue", () => {
       });
     }
     const federation = buildFederation(
-      { origin: ORIGIN },
+      { origin: ORIGIN, username: "news" },
       { store: memoryArticleStore([]), kv, queue, keys, followers },
     );
     const publish = createFederationPublisher(
@@ -276,7 +276,7 @@ describe("loadOrCreateKeys() keys in the publisher", () => {
         createdAt: PUBLISHED,
       });
       const federation = buildFederation(
-        { origin: ORIGIN },
+        { origin: ORIGIN, username: "news" },
         { store: memoryArticleStore([]), kv, queue, keys: realKeys, followers },
       );
       const publish = createFederationPublisher(
