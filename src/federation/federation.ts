@@ -154,7 +154,7 @@ export const DEFAULT_RETRY: CreateExponentialBackoffPolicyOptions = {
  * open it, each story being retried for ~4 days and given up on alone, the server itself never
  * reported.) Held activities are dropped after 7 days, beyond the ~4 days of retries, so a
  * server that comes back within the retry horizon still gets everything; a drop reports the
- * server as unreachable and later stories skip it (`onPermanentFailure` in `publisher.ts`).
+ * server as unreachable and later stories skip it (`onPermanentFailure` in `delivery/gone-servers.ts`).
  */
 export const CIRCUIT_BREAKER = {
   failure: (failures: readonly Temporal.Instant[]) => failures.length >= 5,
@@ -171,9 +171,9 @@ export function buildFederation(
     queue: deps.queue,
     origin: options.origin.origin,
     allowPrivateAddress: options.allowPrivateAddress ?? false,
-    // Fedify's own GETs say so too; `outgoing.ts` sets it on every request, deliveries included.
+    // Fedify's own GETs say so too; `delivery/outgoing.ts` sets it on every request, deliveries included.
     userAgent: heraldUserAgent(options.origin),
-    // Deliveries run where the process's role says (main.ts calls startQueue()), never as a
+    // Deliveries run where the process's role says (`delivery/worker.ts` calls startQueue()), never as a
     // side effect of enqueueing: a web process must not deliver.
     manuallyStartQueue: true,
     // Mastodon and Fedify peers understand draft-cavage; skip the RFC 9421 knock first.
@@ -313,7 +313,7 @@ export function registerFederation(
     isAccount(identifier) ? dispatchFeatured(store, objectContext(ctx)) : null,
   );
 
-  // Articles, at `paths.object(id)`. Deleted ones answer 410 in `negotiation.ts`: Fedify's
+  // Articles, at `paths.object(id)`. Deleted ones answer 410 in `http/federation/negotiation.ts`: Fedify's
   // object dispatchers cannot answer with a status other than 200 or 404.
   if (postType === "note") {
     federation.setObjectDispatcher(Note, federationPaths.object, async (ctx, { id }) => {

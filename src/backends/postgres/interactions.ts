@@ -1,6 +1,6 @@
 /**
  * The `InteractionStore` in PostgreSQL, shared by every process on the same database and
- * schema: the same tables as the SQLite store's (`sqlite-interactions.ts`). Each change is
+ * schema: the same tables as the SQLite store's (`backends/sqlite/interactions.ts`). Each change is
  * one transaction; adds to one article take a transaction-scoped advisory lock on it, so
  * concurrent workers keep its limits.
  */

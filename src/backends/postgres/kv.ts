@@ -46,7 +46,7 @@ export async function openPostgresKvStore(
 
 /**
  * Fedify's key–value store in PostgreSQL, shared by every process on the same table. Keys
- * and values are kept as JSON text (see kv-codec.ts). Expiry uses the database's clock, so
+ * and values are kept as JSON text (see `backends/kv-codec.ts`). Expiry uses the database's clock, so
  * processes on machines whose clocks differ agree on it.
  *
  * `cas()` reads the live value, compares it in code, then writes only if the row still

@@ -1,4 +1,4 @@
-/** The delivery ledger (see delivery-ledger.ts) in PostgreSQL, shared by every process. */
+/** The delivery ledger (see `federation/delivery/ledger.ts`) in PostgreSQL, shared by every process. */
 import type postgres from "postgres";
 import {
   type DeliveryLedger,

@@ -75,7 +75,7 @@ export async function openPostgresMessageQueue(
  *
  * An enqueue or an acknowledgement that frees an ordering key sends a NOTIFY, so idle
  * listeners in every process claim at once; polling remains the fallback. `nativeRetrial`
- * is false: Fedify retries by enqueueing anew (see sqlite-queue.ts). The client is the
+ * is false: Fedify retries by enqueueing anew (see backends/sqlite/queue.ts). The client is the
  * caller's: abort the listeners and await `listen()` before ending it.
  */
 export class PostgresMessageQueue implements MessageQueue {

@@ -42,7 +42,7 @@ const BATCH = 500;
 /**
  * Fedify's key–value store on Redis (ioredis), shared by every process given the same
  * server and prefix. One Redis key per entry: the prefix, then the key's JSON text; the
- * value as JSON text (see kv-codec.ts). A TTL is Redis's own (`PX`), so expiry needs no
+ * value as JSON text (see `backends/kv-codec.ts`). A TTL is Redis's own (`PX`), so expiry needs no
  * sweeping and follows the server's clock.
  *
  * `cas()` reads the value, compares it in code, then swaps in a Lua script only if the key

@@ -1,6 +1,6 @@
 /**
  * Until December 2026 the interactions lived in Fedify's KV store (each add re-read them all);
- * they now have tables of their own (`sqlite-interactions.ts`, `postgres-interactions.ts`).
+ * they now have tables of their own (`backends/sqlite/interactions.ts`, `backends/postgres/interactions.ts`).
  * At start, whatever is still in the KV store moves over, entry by entry, so a crash half
  * way loses nothing and the next start goes on. Remove once no instance predates the move.
  */

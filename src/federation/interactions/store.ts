@@ -1,7 +1,7 @@
 /**
  * Replies, likes and boosts the articles received from the fediverse: the store's interface,
- * its limits, and the rules every engine follows (`sqlite-interactions.ts`,
- * `postgres-interactions.ts` implement it; one contract suite runs over both).
+ * its limits, and the rules every engine follows (`backends/sqlite/interactions.ts`,
+ * `backends/postgres/interactions.ts` implement it; one contract suite runs over both).
  *
  * Ids are owned: an interaction is stored under its id (a reply's note id, a like's or
  * boost's activity id), and only the actor that stored it may edit or remove it. Nobody
