@@ -11,7 +11,7 @@ import { interactionStoreContract } from "./interactions.ts";
 interactionStoreContract("SQLite", async () => {
   const dir = await mkdtemp(join(tmpdir(), "herald-interactions-"));
   const db = new DatabaseSync(join(dir, "herald.sqlite"));
-  // As the article store sets it on the shared connection (`store/sqlite.ts`).
+  // As the article store sets it on the shared connection (`backends/sqlite/articles.ts`).
   db.exec("PRAGMA synchronous = NORMAL");
   return {
     store: async (options) => openSqliteInteractionStore(db, options),
