@@ -14,51 +14,18 @@ import {
   type KvStore,
   type MessageQueue,
 } from "@fedify/fedify";
-import {
-  Accept,
-  Activity,
-  type Actor,
-  Announce,
-  Article as ArticleObject,
-  Create,
-  Delete,
-  Follow,
-  Like,
-  Note,
-  Reject,
-  Undo,
-  Update,
-} from "@fedify/vocab";
+import { type Actor, Article as ArticleObject, Note } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { Article } from "../article.ts";
 import { absolute, paths } from "../urls.ts";
 import { type AccountProfile, type ActorType, type ProfileField, toActor } from "./actor.ts";
 import type { PublishedArticles } from "./articles.ts";
-import {
-  dispatchFeatured,
-  dispatchFollowers,
-  dispatchOutbox,
-  followersFirstCursor,
-} from "./collections.ts";
+import { registerCollections } from "./collections.ts";
 import { clearUnreachable, onPermanentFailure } from "./delivery/gone-servers.ts";
 import { heraldUserAgent } from "./delivery/outgoing.ts";
 import type { FollowerStore } from "./followers.ts";
-import {
-  type InboxDeps,
-  onDeleted,
-  onFollowed,
-  onOtherActivity,
-  onUnfollowed,
-  onUnverifiedActivity,
-} from "./inbox.ts";
-import { idempotencyKey, withoutQueuedIdempotence } from "./interactions/idempotency.ts";
-import {
-  type InteractionDeps,
-  onAnnounced,
-  onCreated,
-  onLiked,
-  onUpdated,
-} from "./interactions/inbox.ts";
+import { registerInbox } from "./inbox.ts";
+import { withoutQueuedIdempotence } from "./interactions/idempotency.ts";
 import type { InteractionStore } from "./interactions/store.ts";
 import type { AccountKeys } from "./keys.ts";
 import { readMovedTo } from "./migration.ts";
@@ -71,7 +38,6 @@ import {
   toArticleObject,
   toNote,
 } from "./objects.ts";
-import { onRelayAccepted, onRelayRejected, type RelayStoreDeps } from "./relays.ts";
 
 const logger = getLogger(["herald", "federation"]);
 
@@ -238,21 +204,6 @@ export function registerFederation(
     const record = await store.findById(id);
     return record?.state === "published" ? record.article : null;
   };
-  const interactions: InteractionDeps | undefined = deps.interactions && {
-    store: deps.interactions,
-    articleOf: async (url) => {
-      const id = articleIdOf(options.origin, url);
-      return id !== undefined && (await published(id)) ? id : undefined;
-    },
-  };
-  const inboxDeps: InboxDeps = {
-    followers,
-    identifier: username,
-    allowPrivateAddress: options.allowPrivateAddress ?? false,
-    ...(interactions ? { interactions } : {}),
-  };
-  const relayDeps: RelayStoreDeps = { kv: deps.kv, followers };
-
   // The actor, its keys, and the handle WebFinger resolves to it.
   const actor = federation.setActorDispatcher(federationPaths.actor, (ctx, identifier) =>
     isAccount(identifier) ? accountActor(ctx, options, deps) : null,
@@ -266,52 +217,20 @@ export function registerFederation(
   );
 
   // Inboxes: personal and shared.
-  federation
-    .setInboxListeners(federationPaths.inbox, federationPaths.sharedInbox)
-    .on(Follow, onFollowed(inboxDeps))
-    .on(Undo, onUnfollowed(inboxDeps))
-    .on(Delete, onDeleted(inboxDeps))
-    .on(Create, interactions ? onCreated(interactions) : onOtherActivity)
-    .on(Update, interactions ? onUpdated(interactions) : onOtherActivity)
-    .on(Like, interactions ? onLiked(interactions) : onOtherActivity)
-    .on(Announce, interactions ? onAnnounced(interactions) : onOtherActivity)
-    // Answers to the account's own follows, which only relays get (`relays.ts`).
-    .on(Accept, onRelayAccepted(relayDeps))
-    .on(Reject, onRelayRejected(relayDeps))
-    .on(Activity, onOtherActivity)
-    .onUnverifiedActivity(onUnverifiedActivity(inboxDeps))
-    .onError((_ctx, error) => logger.error("Inbox activity failed: {error}", { error }))
-    .setSharedKeyDispatcher(() => ({ identifier: username }))
-    // Per sender: one actor's activity never makes another's look like a repeat.
-    .withIdempotency(idempotencyKey);
+  registerInbox(federation.setInboxListeners(federationPaths.inbox, federationPaths.sharedInbox), {
+    followers,
+    kv: deps.kv,
+    identifier: username,
+    allowPrivateAddress: options.allowPrivateAddress ?? false,
+    ...(deps.interactions ? { interactions: deps.interactions } : {}),
+    articleOf: async (url) => {
+      const id = articleIdOf(options.origin, url);
+      return id !== undefined && (await published(id)) ? id : undefined;
+    },
+  });
 
-  // Collections.
-  const outbox = federation.setOutboxDispatcher(
-    federationPaths.outbox,
-    (ctx, identifier, cursor) =>
-      isAccount(identifier) ? dispatchOutbox(store, objectContext(ctx), cursor) : null,
-  );
-  outbox.setFirstCursor(() => "0");
-  outbox.setCounter((_ctx, identifier) => (isAccount(identifier) ? store.countPublished() : null));
-
-  const followersCollection = federation.setFollowersDispatcher(
-    federationPaths.followers,
-    (_ctx, identifier, cursor, filter) =>
-      isAccount(identifier) ? dispatchFollowers(followers, cursor, filter) : null,
-  );
-  followersCollection.setFirstCursor(followersFirstCursor);
-  followersCollection.setCounter((_ctx, identifier) =>
-    isAccount(identifier) ? followers.count() : null,
-  );
-
-  const following = federation.setFollowingDispatcher(federationPaths.following, (_ctx, id) =>
-    isAccount(id) ? { items: [] } : null,
-  );
-  following.setCounter((_ctx, identifier) => (isAccount(identifier) ? 0 : null));
-
-  federation.setFeaturedDispatcher(federationPaths.featured, (ctx, identifier) =>
-    isAccount(identifier) ? dispatchFeatured(store, objectContext(ctx)) : null,
-  );
+  // Collections: outbox, followers, following, featured.
+  registerCollections(federation, federationPaths, { store, followers, isAccount, objectContext });
 
   // Articles, at `paths.object(id)`. Deleted ones answer 410 in `http/federation/negotiation.ts`: Fedify's
   // object dispatchers cannot answer with a status other than 200 or 404.

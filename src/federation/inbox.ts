@@ -6,15 +6,39 @@
 import {
   FetchError,
   type InboxContext,
+  type InboxListenerSetters,
+  type KvStore,
   type RequestContext,
   type UnverifiedActivityReason,
   validatePublicUrl,
 } from "@fedify/fedify";
-import { Accept, type Activity, Delete, Follow, isActor, type Undo } from "@fedify/vocab";
+import {
+  Accept,
+  Activity,
+  Announce,
+  Create,
+  Delete,
+  Follow,
+  isActor,
+  Like,
+  Reject,
+  Undo,
+  Update,
+} from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { FollowerStore } from "./followers.ts";
-import { forget, type InteractionDeps } from "./interactions/inbox.ts";
+import { idempotencyKey } from "./interactions/idempotency.ts";
+import {
+  forget,
+  type InteractionDeps,
+  onAnnounced,
+  onCreated,
+  onLiked,
+  onUpdated,
+} from "./interactions/inbox.ts";
 import { ownsIds } from "./interactions/ownership.ts";
+import type { InteractionStore } from "./interactions/store.ts";
+import { onRelayAccepted, onRelayRejected } from "./relays.ts";
 
 const logger = getLogger(["herald", "federation", "inbox"]);
 
@@ -27,6 +51,39 @@ export interface InboxDeps {
   readonly now?: () => Date;
   /** Where replies, likes and boosts go; without it, `Undo` and `Delete` concern follows only. */
   readonly interactions?: InteractionDeps;
+}
+
+export interface InboxWiring extends Omit<InboxDeps, "interactions"> {
+  readonly kv: KvStore;
+  /** Where replies, likes and boosts are kept; without it they are ignored. */
+  readonly interactions?: InteractionStore;
+  /** The id of the published article whose ActivityPub object `url` is, if it is one. */
+  readonly articleOf: (url: URL) => Promise<string | undefined>;
+}
+
+/** Registers a listener for every activity the account understands, on both inboxes. */
+export function registerInbox(inbox: InboxListenerSetters<void>, wiring: InboxWiring): void {
+  const { kv, articleOf, interactions: store, ...rest } = wiring;
+  const interactions: InteractionDeps | undefined = store && { store, articleOf };
+  const deps: InboxDeps = { ...rest, ...(interactions ? { interactions } : {}) };
+  const relayDeps = { kv, followers: wiring.followers };
+  inbox
+    .on(Follow, onFollowed(deps))
+    .on(Undo, onUnfollowed(deps))
+    .on(Delete, onDeleted(deps))
+    .on(Create, interactions ? onCreated(interactions) : onOtherActivity)
+    .on(Update, interactions ? onUpdated(interactions) : onOtherActivity)
+    .on(Like, interactions ? onLiked(interactions) : onOtherActivity)
+    .on(Announce, interactions ? onAnnounced(interactions) : onOtherActivity)
+    // Answers to the account's own follows, which only relays get (`relays.ts`).
+    .on(Accept, onRelayAccepted(relayDeps))
+    .on(Reject, onRelayRejected(relayDeps))
+    .on(Activity, onOtherActivity)
+    .onUnverifiedActivity(onUnverifiedActivity(deps))
+    .onError((_ctx, error) => logger.error("Inbox activity failed: {error}", { error }))
+    .setSharedKeyDispatcher(() => ({ identifier: wiring.identifier }))
+    // Per sender: one actor's activity never makes another's look like a repeat.
+    .withIdempotency(idempotencyKey);
 }
 
 /** `Follow`: accept automatically (a signed `Accept`) and remember where to deliver. */

@@ -5,7 +5,6 @@
 import type { Context, Federation } from "@fedify/fedify";
 import type { Recipient } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
-import type { ChangeEvent } from "../../article.ts";
 import type { Publisher } from "../../pipeline.ts";
 import {
   DEFAULT_POST_TYPE,

@@ -1,10 +1,7 @@
-import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { normalizeCircuitBreakerOptions } from "@fedify/fedify";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { openBackends } from "../../../src/backends/open.ts";
-import { openSqliteFollowerStore } from "../../../src/backends/sqlite/followers.ts";
 import {
   markUnreachable,
   unreachableOrigins,
