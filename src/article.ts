@@ -9,7 +9,15 @@ export interface ArticleImage {
   readonly alt?: string;
 }
 
-/** What the parser makes of one file: everything but the store-assigned id and dates. */
+/**
+ * A correction notice (front matter `correction:`): readers must be able to tell a correction
+ * from a silent edit (issue #16). Without a `date`, it is dated by the article's last edit.
+ */
+export interface Correction {
+  readonly text: string;
+  readonly date?: Date;
+}
+
 /** An element the sanitiser took out of an article, for its author to hear about (issue #15.4). */
 export interface RemovedElement {
   /** The tag as written, with its source where it had one: `<iframe src="https://…">`. */
@@ -20,6 +28,7 @@ export interface RemovedElement {
   readonly line: number;
 }
 
+/** What the parser makes of one file: everything but the store-assigned id and dates. */
 export interface ParsedArticle {
   /** Path relative to `ARTICLES_DIR`, with `/` separators. */
   readonly path: string;
@@ -34,14 +43,16 @@ export interface ParsedArticle {
   /** BCP 47 tag, e.g. `de`. */
   readonly language: string;
   readonly tags: readonly string[];
-  readonly image?: ArticleImage;
-  readonly author?: string;
+  readonly image?: ArticleImage | undefined;
+  readonly author?: string | undefined;
   /** From front matter; `undefined` means "when first seen". A future date means "publish then". */
-  readonly date?: Date;
+  readonly date?: Date | undefined;
   /** From front matter. */
-  readonly updated?: Date;
+  readonly updated?: Date | undefined;
   readonly draft: boolean;
   readonly pinned: boolean;
+  /** Oldest first. */
+  readonly corrections?: readonly Correction[];
   /** What the sanitiser removed (reported at the scan, in `articles:check` and `preview`). */
   readonly removed?: readonly RemovedElement[];
   /** Hash of everything above that readers see; equal hashes mean nothing to republish. */
@@ -59,9 +70,11 @@ export interface Article {
   readonly contentHtml: string;
   readonly language: string;
   readonly tags: readonly string[];
-  readonly image?: ArticleImage;
-  readonly author?: string;
+  readonly image?: ArticleImage | undefined;
+  readonly author?: string | undefined;
   readonly pinned: boolean;
+  /** Oldest first; absent when there are none. */
+  readonly corrections?: readonly Correction[];
   readonly published: Date;
   readonly updated: Date;
   readonly hash: string;

@@ -32,13 +32,13 @@ export interface Config {
   readonly scanSchedule: string;
   readonly accountUsername: string;
   readonly allowPrivateAddress: boolean;
-  readonly databaseUrl?: URL;
-  readonly redisUrl?: URL;
+  readonly databaseUrl?: URL | undefined;
+  readonly redisUrl?: URL | undefined;
   // Extensions of the contract:
   readonly role: Role;
   readonly siteTitle: string;
   /** `SITE_DESCRIPTION`; unset, pages say a tagline in the site's language. */
-  readonly siteDescription?: string;
+  readonly siteDescription?: string | undefined;
   /** Language of the site's own pages and feeds, and of articles whose language can't be told. */
   readonly siteLanguage: string;
   /**
@@ -54,11 +54,11 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly logFormat: "text" | "json";
   /** `SITE_ICON`: an .svg, .png or .ico file for the favicon; default a built-in SVG. */
-  readonly siteIcon?: string;
+  readonly siteIcon?: string | undefined;
   /** Author named in feeds for articles that name none. */
   readonly siteAuthor: string;
   /** A WebSub hub to announce feed changes to. */
-  readonly websubHub?: URL;
+  readonly websubHub?: URL | undefined;
   readonly account: AccountConfig;
   /** Created articles dated further back than this are not pushed to followers. */
   readonly quietImportHours: number;
@@ -75,7 +75,7 @@ export interface Config {
    * hop count, or addresses, CIDR ranges and `loopback`, `linklocal`, `uniquelocal`. Unset:
    * the client is the socket's peer.
    */
-  readonly trustProxy?: number | readonly string[];
+  readonly trustProxy?: number | readonly string[] | undefined;
   /** ActivityPub relays to subscribe to and send public posts to. */
   readonly relays: readonly RelayConfig[];
   /** Accounts and servers whose replies, likes and boosts are neither kept nor shown. */
@@ -87,9 +87,9 @@ export interface AccountConfig {
   readonly type: ActorType;
   readonly name: string;
   /** `ACCOUNT_BIO`, else `SITE_DESCRIPTION`; unset, the account has none. */
-  readonly bio?: string;
-  readonly avatar?: string;
-  readonly header?: string;
+  readonly bio?: string | undefined;
+  readonly avatar?: string | undefined;
+  readonly header?: string | undefined;
   /**
    * Other accounts of the same publisher (`alsoKnownAs`), as actor URLs or `user@host`
    * handles: an account can only move here when this one names it.

@@ -21,8 +21,8 @@ export interface LeaseOptions {
   readonly lease?: Duration;
   /**
    * Handlers one `listen()` runs at once. 1 by default. Use this, not Fedify's
-   * `ParallelMessageQueue`: its handler returns before the work is done, so the message
-   * would be removed early and lost if the process died.
+   * `ParallelMessageQueue` (2.3.6): its handler returns before the work is done, so the
+   * message would be removed early and lost if the process died.
    */
   readonly workers?: number;
   /**

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import type { Article, ParsedArticle } from "../article.ts";
+import { correctionNotesHtml } from "../correction-notes.ts";
 import { configOrExit } from "../env.ts";
 import {
   htmlToText,
@@ -24,6 +25,8 @@ import { absolute, paths } from "../urls.ts";
 export interface PreviewOptions {
   readonly origin: URL;
   readonly siteLanguage: string;
+  /** `TIME_ZONE`: the dates of correction notices; default UTC. */
+  readonly timeZone?: string;
   readonly now?: Date;
 }
 
@@ -48,8 +51,10 @@ export function renderPreview(
     ? `${parsed.date.toISOString()}${parsed.date > now ? " (in the future: published then)" : ""}`
     : "when the service first sees the file";
   // What Mastodon shows is read off the very objects Herald sends, as Mastodon reads them.
-  const asArticle = toArticleObject(article, previewContext(options.origin, "article"));
-  const asNote = toNote(article, previewContext(options.origin, "note"));
+  const timeZone = options.timeZone ?? "UTC";
+  const asArticle = toArticleObject(article, previewContext(options.origin, "article", timeZone));
+  const asNote = toNote(article, previewContext(options.origin, "note", timeZone));
+  const notes = htmlToText(correctionNotesHtml(article, timeZone));
   const note = htmlToText(asNote.content?.toString() ?? "");
   const lines = [
     `Preview of ${parsed.path}${parsed.draft ? " (a draft: never published)" : ""}`,
@@ -61,6 +66,7 @@ export function renderPreview(
     `  text      ${words} words, in full: ${cutAtWord(text, 120)}`,
     `  language  ${article.language}`,
     `  tags      ${article.tags.length > 0 ? article.tags.join(", ") : "(none)"}`,
+    `  corrections ${notes === "" ? "(none)" : `${(article.corrections ?? []).length}, after the text (also on the page and in the fediverse post): ${notes}`}`,
     `  image     ${links.image?.href ?? "(none)"}`,
     `  link      ${links.url.href}`,
     "",
@@ -85,9 +91,9 @@ export function renderPreview(
 }
 
 /** The preview shows no ids: the account's are enough to build the objects. */
-function previewContext(origin: URL, postType: PostType): ObjectContext {
+function previewContext(origin: URL, postType: PostType, timeZone: string): ObjectContext {
   const actorId = absolute(origin, paths.home);
-  return { origin, actorId, followersId: actorId, postType };
+  return { origin, actorId, followersId: actorId, postType, timeZone };
 }
 
 function previewWarnings(
@@ -165,6 +171,7 @@ function main(): number {
     renderPreview(result, source, {
       origin: config.publicUrl,
       siteLanguage: config.siteLanguage,
+      timeZone: config.timeZone,
     }),
   );
   return 0;

@@ -58,7 +58,7 @@ export const federationPaths = {
 export interface ProfileOptions {
   readonly type?: ActorType;
   readonly name?: string;
-  readonly summary?: string;
+  readonly summary?: string | undefined;
   readonly avatar?: URL;
   readonly header?: URL;
   /** The home page; default the origin's `/`. */
@@ -83,6 +83,8 @@ export interface FederationOptions {
   readonly profile?: ProfileOptions;
   /** Default `article`. */
   readonly postType?: PostType;
+  /** `TIME_ZONE`, for the dates of correction notices; default UTC. */
+  readonly timeZone?: string;
   /** Outgoing delivery retries; default: from a minute up to 12 h apart, for about 4 days. */
   readonly retry?: CreateExponentialBackoffPolicyOptions;
   /** Overrides `CIRCUIT_BREAKER` (tests shorten its durations). */
@@ -199,7 +201,7 @@ export function registerFederation(
   const postType = options.postType ?? DEFAULT_POST_TYPE;
   const isAccount = (identifier: string) => identifier === username;
   const objectContext = (ctx: Parameters<typeof objectContextOf>[0]) =>
-    objectContextOf(ctx, username, postType);
+    objectContextOf(ctx, username, postType, options.timeZone);
   const published = async (id: string): Promise<Article | null> => {
     const record = await store.findById(id);
     return record?.state === "published" ? record.article : null;

@@ -28,7 +28,7 @@ export interface InboxGroup {
 }
 
 export interface ListFollowersOptions {
-  readonly cursor?: string;
+  readonly cursor?: string | undefined;
   /** Default 50. */
   readonly limit?: number;
 }

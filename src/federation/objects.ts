@@ -17,6 +17,7 @@ import {
 } from "@fedify/vocab";
 import sanitizeHtml from "sanitize-html";
 import type { Article, ChangeEvent } from "../article.ts";
+import { correctionNotesHtml } from "../correction-notes.ts";
 import { escapeHtml, unescapeHtml } from "../escape.ts";
 import { absoluteUrls, imageType, imageUrl, inlineImages } from "../links.ts";
 import { absolute, paths } from "../urls.ts";
@@ -32,6 +33,8 @@ export interface ObjectContext {
   readonly actorId: URL;
   readonly followersId: URL;
   readonly postType: PostType;
+  /** `TIME_ZONE`: the dates of correction notices. */
+  readonly timeZone: string;
 }
 
 export type Post = ArticleObject | Note;
@@ -41,12 +44,14 @@ export function objectContextOf(
   ctx: Context<void>,
   identifier: string,
   postType: PostType,
+  timeZone = "UTC",
 ): ObjectContext {
   return {
     origin: new URL(ctx.canonicalOrigin),
     actorId: ctx.getActorUri(identifier),
     followersId: ctx.getFollowersUri(identifier),
     postType,
+    timeZone,
   };
 }
 
@@ -90,9 +95,13 @@ function contentsOf(html: string, language: string): [string, LanguageString] {
   return [html, new LanguageString(html, language)];
 }
 
-/** The article's HTML with links and image sources absolute, for servers far from the site. */
+/**
+ * The article's HTML with links and image sources absolute, for servers far from the site,
+ * and its correction notices after it.
+ */
 function contentOf(article: Article, ctx: ObjectContext): string {
-  return absoluteUrls(article.contentHtml, ctx.origin);
+  const notes = correctionNotesHtml(article, ctx.timeZone);
+  return absoluteUrls(article.contentHtml, ctx.origin) + (notes === "" ? "" : `\n${notes}`);
 }
 
 /** A `Note` for timelines that show content: the title in bold, the text, then the link. */

@@ -76,6 +76,7 @@ export function toFederationOptions(
     username: config.accountUsername,
     allowPrivateAddress: config.allowPrivateAddress,
     postType: config.postType,
+    timeZone: config.timeZone,
     profile: {
       type: config.account.type,
       name: config.account.name,

@@ -2,6 +2,8 @@
  * `Date` ↔ `Temporal.Instant` for Fedify's vocabulary. Node 24 has no global `Temporal`,
  * so instants come from the polyfill Fedify itself uses; its class types differ from the
  * `esnext.temporal` lib types Fedify declares, hence the runtime guard instead of a cast.
+ * Works around that mismatch of Fedify 2.3.6's types; once Node has a global `Temporal` and
+ * Fedify uses it, `Temporal.Instant.fromEpochMilliseconds()` replaces the polyfill and the guards.
  */
 import { Temporal as Polyfill } from "@js-temporal/polyfill";
 

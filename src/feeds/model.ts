@@ -1,4 +1,5 @@
 import type { Article } from "../article.ts";
+import { correctionNotesHtml } from "../correction-notes.ts";
 import { absoluteUrls, articleLinks, imageType } from "../links.ts";
 import { absolute } from "../urls.ts";
 import { textToHtml, xmlSafe } from "./xml.ts";
@@ -45,6 +46,8 @@ export interface FeedSite {
    * feed but leaves no article behind to date it.
    */
   readonly changed?: Date;
+  /** `TIME_ZONE`, for the dates of correction notices; default UTC. */
+  readonly timeZone?: string;
 }
 
 /** The feed-level data every format writes. */
@@ -92,6 +95,7 @@ export function newestFirst(a: Article, b: Article): number {
 export function toFeedEntry(article: Article, site: FeedSite): FeedEntry {
   const links = articleLinks(article, site.origin);
   const summary = xmlSafe(article.summary);
+  const notes = correctionNotesHtml(article, site.timeZone ?? "UTC");
   const contentHtml = xmlSafe(absoluteUrls(article.contentHtml, site.origin));
   const entry: FeedEntry = {
     id: links.id,
@@ -99,7 +103,9 @@ export function toFeedEntry(article: Article, site: FeedSite): FeedEntry {
     title: xmlSafe(article.title),
     summary,
     // Readers show the content when there is one; an empty body would hide the summary.
-    contentHtml: contentHtml.trim() === "" ? `<p>${textToHtml(summary)}</p>` : contentHtml,
+    contentHtml:
+      (contentHtml.trim() === "" ? `<p>${textToHtml(summary)}</p>` : contentHtml) +
+      (notes === "" ? "" : `\n${xmlSafe(notes)}`),
     language: article.language,
     tags: article.tags.map(xmlSafe),
     author: xmlSafe(article.author ?? site.author),

@@ -39,7 +39,7 @@ export interface AppDeps {
    * `TRUST_PROXY`: the proxies whose `X-Forwarded-For` gives `req.ip`, the client address the
    * inbox rate limit counts. Unset: the socket's peer, whatever the request's headers say.
    */
-  readonly trustProxy?: number | readonly string[];
+  readonly trustProxy?: number | readonly string[] | undefined;
 }
 
 const cacheControl = {

@@ -1,13 +1,14 @@
 import type { Article } from "../article.ts";
+import { correctionNotesHtml } from "../correction-notes.ts";
 import { unescapeHtml } from "../escape.ts";
 import type { Interaction, InteractionCounts } from "../interactions.ts";
+import { type Labels, labelsFor } from "../labels.ts";
 import { articleLinks } from "../links.ts";
 import { cutAtWord, squash } from "../source/text.ts";
 import { absolute, paths } from "../urls.ts";
 import { defaultIcon } from "./favicon.ts";
 import { type Html, html, langAttr, layout, raw } from "./html.ts";
 import { articleJsonLd } from "./json-ld.ts";
-import { type Labels, labelsFor } from "./labels.ts";
 import { stylesheetPath } from "./style.ts";
 
 /** What every page shows of the site. */
@@ -16,7 +17,7 @@ export interface PageSite {
   readonly origin: URL;
   readonly title: string;
   /** The home page's tagline; unset, one in the site's language. */
-  readonly description?: string;
+  readonly description?: string | undefined;
   /** BCP 47 tag of the site; picks the language of the page frame, too. */
   readonly language: string;
   /**
@@ -169,6 +170,7 @@ ${article.tags.map((tag) => html`<meta property="article:tag" content="${tag}">\
 ${image}<div class="content">
 ${raw(article.contentHtml)}
 </div>
+${raw(correctionNotesHtml(article, site.timeZone ?? "UTC"))}
 ${
   article.tags.length === 0
     ? ""

@@ -14,11 +14,11 @@ import {
 } from "../feeds/render.ts";
 import { pingHub } from "../feeds/websub.ts";
 import type { InteractionReader } from "../interactions.ts";
+import { labelsFor, predominantLanguage } from "../labels.ts";
 import type { Publisher } from "../pipeline.ts";
 import { type ArticleStore, tagKey } from "../store/store.ts";
 import { absolute, paths } from "../urls.ts";
 import { defaultIcon, type SiteIcon } from "./favicon.ts";
-import { labelsFor, predominantLanguage } from "./labels.ts";
 import {
   type InteractionsView,
   type PageSite,
@@ -135,6 +135,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
     const language = await siteLanguage();
     return {
       ...feedSiteFor(options.feed, tag),
+      ...(options.page.timeZone === undefined ? {} : { timeZone: options.page.timeZone }),
       language,
       description: options.page.description ?? labelsFor(language).tagline,
     };

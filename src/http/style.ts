@@ -74,6 +74,8 @@ blockquote { margin: 1rem 0; padding-left: 1rem; border-left: 4px solid var(--su
 .card p { margin: 0.25rem 0; }
 .lead-image { margin: 1rem 0; }
 .content { font-size: 1.05rem; }
+.corrections { margin: 1.5rem 0; padding: 0.25rem 1rem; border-left: 0.25rem solid var(--accent); background: var(--surface); }
+.corrections p { margin: 0.5rem 0; }
 /* Long compounds ("Dreieckskooperation") break at syllables in the text's own language:
    every article's text carries its \`lang\` (the page's, or the card's). */
 .content, .card, .article h1 { -webkit-hyphens: auto; hyphens: auto; }

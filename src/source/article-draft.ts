@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
-import type { ArticleImage, ParsedArticle, RemovedElement } from "../article.ts";
+import type { ArticleImage, Correction, ParsedArticle, RemovedElement } from "../article.ts";
 import { cutAtWord, detectLanguage, slugify } from "./text.ts";
 
 export interface ParseOptions {
@@ -11,7 +11,7 @@ export interface ParseOptions {
 /** What a format-specific parser found, before the rules every article shares are applied. */
 export interface Draft {
   readonly path: string;
-  readonly title?: string;
+  readonly title?: string | undefined;
   /** A title derived from the text, for when none is given. */
   readonly fallbackTitle: (language: string) => string;
   /**
@@ -20,21 +20,22 @@ export interface Draft {
    * with it (the title was shortened) or nothing would be left.
    */
   readonly withoutTitle?: (title: string) => { lead: string; contentHtml: string } | undefined;
-  readonly summary?: string;
+  readonly summary?: string | undefined;
   /** The lead paragraph as plain text. */
   readonly lead: string;
   /** All the text, for language detection. */
   readonly plainText: string;
   readonly contentHtml: string;
-  readonly language?: string;
+  readonly language?: string | undefined;
   readonly tags: readonly string[];
-  readonly image?: ArticleImage;
-  readonly author?: string;
-  readonly date?: Date;
-  readonly updated?: Date;
+  readonly image?: ArticleImage | undefined;
+  readonly author?: string | undefined;
+  readonly date?: Date | undefined;
+  readonly updated?: Date | undefined;
   readonly draft: boolean;
   readonly pinned: boolean;
-  readonly slug?: string;
+  readonly corrections?: readonly Correction[];
+  readonly slug?: string | undefined;
   /** What the sanitiser took out of the text, with the line of the file it was on. */
   readonly removed?: readonly RemovedElement[];
 }
@@ -66,6 +67,8 @@ export function finishArticle(draft: Draft, options: ParseOptions): ParsedArticl
     updated: draft.updated,
     draft: draft.draft,
     pinned: draft.pinned,
+    // Only when there are any: the hash of every article without one stays what it was.
+    ...(draft.corrections?.length ? { corrections: draft.corrections } : {}),
   };
   return {
     ...seen,

@@ -5,8 +5,9 @@ import type { ArticleImage, RemovedElement } from "../article.ts";
 import type { Skipped } from "../store/store.ts";
 import { paths } from "../urls.ts";
 import { type Draft, finishArticle, type ParseOptions } from "./article-draft.ts";
+import { correctionList } from "./corrections.ts";
 import { sanitizeArticleHtml } from "./sanitize.ts";
-import { firstSentence, squash } from "./text.ts";
+import { firstSentence, parseIsoDate, squash } from "./text.ts";
 
 const markdown = new MarkdownIt({ html: true, linkify: true, typographer: false });
 
@@ -165,6 +166,9 @@ function toDraft(path: string, fields: FrontMatter, body: string, bodyLine: numb
     updated: optionalDate(fields, "updated"),
     draft: optionalBoolean(fields, "draft") ?? false,
     pinned: optionalBoolean(fields, "pinned") ?? false,
+    corrections: correctionList(fields.get("correction"), (problem) => {
+      throw new FrontMatterError(problem, fields.lineOf("correction"));
+    }),
     slug: optionalSlug(fields),
     removed: raw.flatMap(removedFrom),
   };
@@ -283,18 +287,11 @@ function optionalBoolean(fields: FrontMatter, key: string): boolean | undefined 
   throw new FrontMatterError(`\`${key}\` must be true or false`, fields.lineOf(key));
 }
 
-const isoDate =
-  /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
-
 function optionalDate(fields: FrontMatter, key: string): Date | undefined {
   const value = optionalString(fields, key);
   if (value === undefined) return undefined;
-  if (isoDate.test(value)) {
-    // A date or time without an offset is read as UTC, whatever the server's time zone.
-    const hasOffset = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(value) && value.length > 10;
-    const date = new Date(hasOffset ? value : value.length === 10 ? value : `${value}Z`);
-    if (!Number.isNaN(date.getTime())) return date;
-  }
+  const date = parseIsoDate(value);
+  if (date !== undefined) return date;
   throw new FrontMatterError(
     `\`${key}\` must be an ISO 8601 date like 2026-11-28 or 2026-11-28T09:30:00+01:00 (got "${value}")`,
     fields.lineOf(key),

@@ -56,3 +56,17 @@ export function slugify(text: string): string {
 export function squash(text: string): string {
   return text.replace(/\s+/g, " ").trim();
 }
+
+const isoDate =
+  /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/**
+ * An ISO 8601 date (`2026-11-28`) or time (`2026-11-28T09:30:00+01:00`), or `undefined`.
+ * A date or time without an offset is read as UTC, whatever the server's time zone.
+ */
+export function parseIsoDate(value: string): Date | undefined {
+  if (!isoDate.test(value)) return undefined;
+  const hasOffset = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(value) && value.length > 10;
+  const date = new Date(hasOffset ? value : value.length === 10 ? value : `${value}Z`);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}

@@ -1,4 +1,4 @@
-import type { Article } from "../article.ts";
+import type { Article, Correction } from "../article.ts";
 
 /** An Article as JSON text (dates as ISO strings), for SQL columns and event payloads. */
 export function encodeArticle(article: Article): string {
@@ -6,9 +6,20 @@ export function encodeArticle(article: Article): string {
 }
 
 export function decodeArticle(json: string): Article {
-  const raw = JSON.parse(json) as Omit<Article, "published" | "updated"> & {
+  const raw = JSON.parse(json) as Omit<Article, "published" | "updated" | "corrections"> & {
     published: string;
     updated: string;
+    corrections?: { text: string; date?: string }[];
   };
-  return { ...raw, published: new Date(raw.published), updated: new Date(raw.updated) };
+  const { corrections, ...rest } = raw;
+  return {
+    ...rest,
+    published: new Date(raw.published),
+    updated: new Date(raw.updated),
+    ...(corrections === undefined ? {} : { corrections: corrections.map(decodeCorrection) }),
+  };
+}
+
+function decodeCorrection({ text, date }: { text: string; date?: string }): Correction {
+  return date === undefined ? { text } : { text, date: new Date(date) };
 }

@@ -198,6 +198,7 @@ function toArticle(
     ...(parsed.image ? { image: parsed.image } : {}),
     ...(parsed.author ? { author: parsed.author } : {}),
     pinned: parsed.pinned,
+    ...(parsed.corrections?.length ? { corrections: parsed.corrections } : {}),
     published,
     updated,
     hash: parsed.hash,

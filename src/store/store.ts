@@ -11,7 +11,7 @@ export interface Skipped {
   readonly path: string;
   readonly reason: string;
   /** 1-based line of the problem, where known. */
-  readonly line?: number;
+  readonly line?: number | undefined;
 }
 
 /** A file read in a scan: parsed, or skipped with a reason. */
@@ -60,7 +60,7 @@ export interface ScanLock {
 export interface ListOptions {
   readonly limit?: number;
   /** Matched whatever its case (`tagKey()`): fediverse hashtags are case-insensitive. */
-  readonly tag?: string;
+  readonly tag?: string | undefined;
 }
 
 /**

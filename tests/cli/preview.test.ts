@@ -32,6 +32,21 @@ describe("npm run preview", () => {
     expect(stdout).toMatch(/^No warnings\.$/m);
   });
 
+  it("shows the correction notices, dated in TIME_ZONE, and says where they appear", async () => {
+    const articles = articlesDir();
+    articles.write(
+      "fixed.md",
+      '---\ntitle: Fixed story\nlanguage: en\ncorrection: { date: 2026-12-06, text: "The vote was on Sunday." }\n---\nThe text.',
+    );
+    const { code, stdout } = await preview(articles.path("fixed.md"), articles.dir);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(
+      /^ {2}corrections 1, after the text \(also on the page and in the fediverse post\): Correction, December 6, 2026: The vote was on Sunday\.$/m,
+    );
+    // The notice is in what Mastodon receives too.
+    expect(stdout).toMatch(/the full text as a post: .*Correction, December 6, 2026/s);
+  });
+
   it("warns about a missing summary and language, and inline images Mastodon strips", async () => {
     const articles = articlesDir();
     articles.write(

@@ -186,7 +186,7 @@ describe.skipIf(skip)("Herald and snac2 through a TLS proxy", { timeout: STEP_TI
     expect(await response.text()).toContain("Wahl in Weißrussland");
   });
 
-  it("replaces snac's copy on an edit (Update)", async () => {
+  it("replaces snac's copy on an edit (Update), correction notice included", async () => {
     writeFileSync(
       join(folders.articles, "wahl.md"),
       [
@@ -195,6 +195,7 @@ describe.skipIf(skip)("Herald and snac2 through a TLS proxy", { timeout: STEP_TI
         "summary: Die Straßen waren voll.",
         "tags: [Wahl, Minsk]",
         "language: de",
+        'correction: { date: 2026-12-06, text: "Das Ergebnis kam am Morgen, nicht am Abend." }',
         "---",
         "Die Straße war voller Menschen. Das Ergebnis kam am Morgen.",
       ].join("\n"),
@@ -204,6 +205,10 @@ describe.skipIf(skip)("Herald and snac2 through a TLS proxy", { timeout: STEP_TI
       (value) => expect(value?.name, snac.output()).toBe("Wahl in Weißrussland (korrigiert)"),
     );
     expect(stored?.content).toContain("Das Ergebnis kam am Morgen.");
+    const text = String(stored?.content).replace(/<[^>]*>/g, "");
+    expect(text).toContain(
+      "Korrektur vom 6. Dezember 2026: Das Ergebnis kam am Morgen, nicht am Abend.",
+    );
     expect(stored?.updated).toBeDefined();
   });
 

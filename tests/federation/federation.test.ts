@@ -23,23 +23,17 @@ import { toNodeInfo } from "../../src/federation/nodeinfo.ts";
 import type { ObjectContext } from "../../src/federation/objects.ts";
 import { toDate } from "../../src/federation/temporal.ts";
 import type { ArticleState } from "../../src/store/store.ts";
-import {
-  accountKeys,
-  anArticle,
-  collect,
-  memoryArticleStore,
-  ORIGIN,
-  PUBLISHED,
-} from "./fixtures.ts";
+import { makeArticle } from "../helpers/article-fixture.ts";
+import { accountKeys, collect, memoryArticleStore, ORIGIN, PUBLISHED } from "./fixtures.ts";
 
 let keys: AccountKeys;
 beforeAll(async () => {
   keys = await accountKeys();
 });
 
-const published = anArticle();
-const gone = anArticle({ id: "gone", slug: "gone" });
-const draft = anArticle({ id: "draft", slug: "draft" });
+const published = makeArticle();
+const gone = makeArticle({ id: "gone", slug: "gone" });
+const draft = makeArticle({ id: "draft", slug: "draft" });
 
 function setUp(options: Partial<FederationOptions> = {}) {
   const federation = createMockFederation<void>({ contextData: undefined, origin: ORIGIN.href });
@@ -142,9 +136,10 @@ describe("collections", () => {
     actorId: new URL("https://news.test/users/news"),
     followersId: new URL("https://news.test/users/news/followers"),
     postType: "article",
+    timeZone: "UTC",
   };
   const many = Array.from({ length: PAGE_SIZE + 5 }, (_, i) => ({
-    article: anArticle({
+    article: makeArticle({
       id: `a${i}`,
       slug: `a${i}`,
       published: new Date(PUBLISHED.getTime() + i * 60_000),

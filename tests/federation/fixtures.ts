@@ -1,35 +1,17 @@
 /**
- * Fixed inputs for the federation tests: articles, change events, and an in-memory
- * article store (the part the federation reads) so the federation is tested on its own.
+ * Fixed inputs for the federation tests: change events, and an in-memory article store (the
+ * part the federation reads) so the federation is tested on its own. Articles come from the
+ * one article fixture, `makeArticle()` in tests/helpers/article-fixture.ts.
  */
 import { generateCryptoKeyPair } from "@fedify/fedify";
 import type { Article, ChangeEvent } from "../../src/article.ts";
 import type { PublishedArticles } from "../../src/federation/articles.ts";
 import type { AccountKeys } from "../../src/federation/keys.ts";
 import type { ArticleRecord, ArticleState, ListOptions } from "../../src/store/store.ts";
+import { PUBLISHED } from "../helpers/article-fixture.ts";
 
 export const ORIGIN = new URL("https://news.test");
-export const PUBLISHED = new Date("2026-03-01T10:00:00.000Z");
-export const EDITED = new Date("2026-03-02T08:30:00.000Z");
-
-export function anArticle(overrides: Partial<Article> = {}): Article {
-  return {
-    id: "0b7e8f2c-4d6a-4c1e-9a53-2f1d8c7b6a01",
-    path: "2026/hello-world.md",
-    slug: "hello-world",
-    title: "Hello, <world>",
-    summary: "The first story of Herald.",
-    contentHtml: "<p>Grüße aus der <em>Redaktion</em>.</p>",
-    language: "de",
-    tags: ["news", "world"],
-    image: { src: "images/cover.jpg", alt: "A newsroom at dawn" },
-    pinned: false,
-    published: PUBLISHED,
-    updated: PUBLISHED,
-    hash: "h1",
-    ...overrides,
-  };
-}
+export { EDITED, PUBLISHED } from "../helpers/article-fixture.ts";
 
 export function created(article: Article, seq: number, at: Date = article.published): ChangeEvent {
   return { type: "created", article, seq, at };

@@ -27,11 +27,12 @@ import type { FollowerStore } from "../../src/federation/followers.ts";
 import { loadOrCreateKeys } from "../../src/federation/keys.ts";
 import { federationMiddleware } from "../../src/http/federation/mount.ts";
 import { urlsInJson } from "../helpers/absolute-urls.ts";
-import { anArticle, created, memoryArticleStore } from "./fixtures.ts";
+import { makeArticle } from "../helpers/article-fixture.ts";
+import { created, memoryArticleStore } from "./fixtures.ts";
 
 const ACTIVITY_JSON = "application/activity+json";
-const article = anArticle();
-const removed = anArticle({ id: "5d1c3b2a-0000-4000-8000-000000000410", slug: "removed" });
+const article = makeArticle();
+const removed = makeArticle({ id: "5d1c3b2a-0000-4000-8000-000000000410", slug: "removed" });
 
 interface Received {
   readonly path: string;
@@ -277,8 +278,8 @@ describe("the inbox", () => {
     const key = await verifyRequest(
       new Request(new URL(delivery?.path ?? "", alice.origin), {
         method: "POST",
-        headers: delivery?.headers,
-        body: delivery?.body,
+        headers: new Headers(delivery?.headers),
+        body: delivery?.body ?? null,
       }),
       { documentLoader: getDocumentLoader({ allowPrivateAddress: true }) },
     );

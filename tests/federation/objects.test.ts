@@ -29,10 +29,10 @@ import {
 } from "../../src/federation/objects.ts";
 import { toDate } from "../../src/federation/temporal.ts";
 import { isParsed, parseArticle } from "../../src/source/parse.ts";
+import { makeArticle } from "../helpers/article-fixture.ts";
 import { seedPath } from "../helpers/articles.ts";
 import {
   accountKeys,
-  anArticle,
   collect,
   deleted,
   EDITED,
@@ -47,13 +47,14 @@ const ctx: ObjectContext = {
   actorId: new URL("https://news.test/users/news"),
   followersId: new URL("https://news.test/users/news/followers"),
   postType: "article",
+  timeZone: "UTC",
 };
 const noteCtx: ObjectContext = { ...ctx, postType: "note" };
 const OBJECT_ID = "https://news.test/objects/0b7e8f2c-4d6a-4c1e-9a53-2f1d8c7b6a01";
 
 describe("toArticleObject()", () => {
   it("has the article's id, title, summary, page and dates", () => {
-    const object = toArticleObject(anArticle(), ctx);
+    const object = toArticleObject(makeArticle(), ctx);
     expect(object).toBeInstanceOf(ArticleObject);
     expect(object.id?.href).toBe(OBJECT_ID);
     expect(object.name?.toString()).toBe("Hello, <world>");
@@ -64,12 +65,12 @@ describe("toArticleObject()", () => {
   });
 
   it("carries `updated` once the article was edited", () => {
-    const object = toArticleObject(anArticle({ updated: EDITED }), ctx);
+    const object = toArticleObject(makeArticle({ updated: EDITED }), ctx);
     expect(object.updated && toDate(object.updated)).toEqual(EDITED);
   });
 
   it("has the full content, also as contentMap keyed by the article's language", async () => {
-    const object = toArticleObject(anArticle(), ctx);
+    const object = toArticleObject(makeArticle(), ctx);
     const languages = object.contents
       .filter((content) => content instanceof LanguageString)
       .map((content) => content.locale.baseName);
@@ -80,14 +81,14 @@ describe("toArticleObject()", () => {
   });
 
   it("is public, copies followers, and is attributed to the account", () => {
-    const object = toArticleObject(anArticle(), ctx);
+    const object = toArticleObject(makeArticle(), ctx);
     expect(object.toIds).toEqual([PUBLIC_COLLECTION]);
     expect(object.ccIds).toEqual([ctx.followersId]);
     expect(object.attributionId).toEqual(ctx.actorId);
   });
 
   it("tags with Hashtags that link to the tag pages", async () => {
-    const tags = await collect(toArticleObject(anArticle(), ctx).getTags());
+    const tags = await collect(toArticleObject(makeArticle(), ctx).getTags());
     expect(tags.every((tag) => tag instanceof Hashtag)).toBe(true);
     expect(
       tags.map((tag) => [tag.name?.toString(), tag instanceof Hashtag && tag.href?.href]),
@@ -98,7 +99,7 @@ describe("toArticleObject()", () => {
   });
 
   it("attaches a relative image through the media path, with its alt text", async () => {
-    const [image] = await collect(toArticleObject(anArticle(), ctx).getAttachments());
+    const [image] = await collect(toArticleObject(makeArticle(), ctx).getAttachments());
     expect(image).toBeInstanceOf(Document);
     const document = image as Document;
     expect(document.url).toEqual(new URL("https://news.test/media/images/cover.jpg?w=1600"));
@@ -107,14 +108,14 @@ describe("toArticleObject()", () => {
   });
 
   it("keeps an absolute image URL as it is", async () => {
-    const article = anArticle({ image: { src: "https://cdn.test/a.webp" } });
+    const article = makeArticle({ image: { src: "https://cdn.test/a.webp" } });
     const [image] = await collect(toArticleObject(article, ctx).getAttachments());
     expect((image as Document).url).toEqual(new URL("https://cdn.test/a.webp"));
     expect((image as Document).mediaType).toBe("image/webp");
   });
 
   it("attaches the images of the text after the cover, with alt text, once each, and makes their URLs absolute", async () => {
-    const article = anArticle({
+    const article = makeArticle({
       contentHtml:
         '<p>Text.</p><p><img src="/media/a/cat.jpg" alt="A &quot;cat&quot; &amp; dog" /></p>' +
         '<img src="https://cdn.test/p.png" alt="" /><img src="/media/images/cover.jpg" alt="again" />' +
@@ -137,9 +138,9 @@ describe("toArticleObject()", () => {
   });
 
   it("never has an empty summary", () => {
-    const fromText = toArticleObject(anArticle({ summary: "  " }), ctx);
+    const fromText = toArticleObject(makeArticle({ summary: "  " }), ctx);
     expect(fromText.summary?.toString()).toBe("Grüße aus der Redaktion.");
-    const fromTitle = toArticleObject(anArticle({ summary: "", contentHtml: "<p></p>" }), ctx);
+    const fromTitle = toArticleObject(makeArticle({ summary: "", contentHtml: "<p></p>" }), ctx);
     // The summary is HTML (ActivityStreams 2.0): the title, plain text, is escaped in it.
     expect(fromTitle.summary?.toString()).toBe("Hello, &lt;world&gt;");
   });
@@ -147,7 +148,7 @@ describe("toArticleObject()", () => {
 
 describe("toNote()", () => {
   it("puts the escaped title in bold before the text, then the link; no name or summary", () => {
-    const note = toNote(anArticle(), noteCtx);
+    const note = toNote(makeArticle(), noteCtx);
     expect(note).toBeInstanceOf(Note);
     const content = note.content?.toString() ?? "";
     expect(content.startsWith("<p><strong>Hello, &lt;world&gt;</strong></p><p>Grüße")).toBe(true);
@@ -166,7 +167,7 @@ describe("toNote() and toArticleObject() on the seed story", () => {
   });
   if (!isParsed(parsed)) throw new Error(`The seed did not parse: ${parsed.reason}`);
   const { title, summary, contentHtml, language } = parsed;
-  const article = anArticle({ title, summary, contentHtml, language });
+  const article = makeArticle({ title, summary, contentHtml, language });
 
   it("say the headline taken from its first sentence once", () => {
     const content = toNote(article, noteCtx).content?.toString() ?? "";
@@ -181,36 +182,36 @@ describe("toNote() and toArticleObject() on the seed story", () => {
 
 describe("activities", () => {
   it("gives a Create the object's id plus #create, the same every time", () => {
-    const create = toCreate(anArticle(), ctx);
+    const create = toCreate(makeArticle(), ctx);
     expect(create).toBeInstanceOf(Create);
     expect(create.id?.href).toBe(`${OBJECT_ID}#create`);
     expect(create.actorId).toEqual(ctx.actorId);
-    expect(toCreate(anArticle(), ctx).id).toEqual(create.id);
+    expect(toCreate(makeArticle(), ctx).id).toEqual(create.id);
   });
 
   it("wraps the configured post type", async () => {
-    expect(await toCreate(anArticle(), ctx).getObject()).toBeInstanceOf(ArticleObject);
-    expect(await toCreate(anArticle(), noteCtx).getObject()).toBeInstanceOf(Note);
+    expect(await toCreate(makeArticle(), ctx).getObject()).toBeInstanceOf(ArticleObject);
+    expect(await toCreate(makeArticle(), noteCtx).getObject()).toBeInstanceOf(Note);
   });
 
   it("derives Update ids from the event's seq, and dates the edit no earlier than the event", async () => {
     const at = new Date("2026-03-05T00:00:00.000Z");
     const update = toUpdate(
-      { ...updated(anArticle({ updated: EDITED }), 7, at), type: "updated" },
+      { ...updated(makeArticle({ updated: EDITED }), 7, at), type: "updated" },
       ctx,
     );
     expect(update).toBeInstanceOf(Update);
     expect(update.id?.href).toBe(`${OBJECT_ID}#update-7`);
     const object = await update.getObject();
     expect(object?.updated && toDate(object.updated)).toEqual(at);
-    const again = toActivity(updated(anArticle({ updated: EDITED }), 7, at), ctx);
+    const again = toActivity(updated(makeArticle({ updated: EDITED }), 7, at), ctx);
     expect(again.id).toEqual(update.id);
-    expect(toActivity(updated(anArticle(), 8, at), ctx).id?.href).toBe(`${OBJECT_ID}#update-8`);
+    expect(toActivity(updated(makeArticle(), 8, at), ctx).id?.href).toBe(`${OBJECT_ID}#update-8`);
   });
 
   it("deletes with a Tombstone of the object", async () => {
     const at = new Date("2026-03-06T00:00:00.000Z");
-    const deletion = toActivity(deleted(anArticle(), 9, at), ctx);
+    const deletion = toActivity(deleted(makeArticle(), 9, at), ctx);
     expect(deletion).toBeInstanceOf(Delete);
     expect(deletion.id?.href).toBe(`${OBJECT_ID}#delete-9`);
     const tombstone = await deletion.getObject();
@@ -237,8 +238,8 @@ describe("objectContextOf()", () => {
     const objects = objectContextOf(fedifyCtx, "news", "article");
     expect(objects.origin).toEqual(new URL("https://news.test/"));
     expect(objects.actorId.href).toBe("https://news.test/users/news");
-    expect(fedifyCtx.getObjectUri(AS, { id: anArticle().id })).toEqual(
-      objectId(anArticle().id, objects),
+    expect(fedifyCtx.getObjectUri(AS, { id: makeArticle().id })).toEqual(
+      objectId(makeArticle().id, objects),
     );
   });
 });

@@ -129,8 +129,7 @@ describe("onRelayAccepted() and onRelayRejected()", () => {
   });
 
   it("learns the actor of a relay given by its inbox from an answer on the relay's server", async () => {
-    const byInbox = subscription({ url: RELAY_INBOX, actor: undefined });
-    const { actor: _actor, ...withoutActor } = byInbox;
+    const { actor: _actor, ...withoutActor } = subscription({ url: RELAY_INBOX });
     await saveRelay(kv, withoutActor);
     const from = (actor: URL) =>
       new Accept({ id: new URL("/a/4", actor), actor, object: FOLLOW_ID });

@@ -89,6 +89,7 @@ async function everyPost(postType: PostType): Promise<Map<string, Post>> {
     actorId: ctx.getActorUri("news"),
     followersId: ctx.getFollowersUri("news"),
     postType,
+    timeZone: "UTC",
   };
   const outbox = await dispatchOutbox(store, objectContext, "0");
   const type = postType === "note" ? Note : ArticleObject;

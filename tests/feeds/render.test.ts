@@ -3,7 +3,7 @@ import { parseAtomFeed, parseJsonFeed, parseRssFeed } from "feedsmith";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Article } from "../../src/article.ts";
 import { type FeedSite, feedSiteFor, renderFeeds } from "../../src/feeds/render.ts";
-import { makeArticle, origin } from "../helpers/article-fixture.ts";
+import { EDITED, makeArticle, origin, PUBLISHED } from "../helpers/article-fixture.ts";
 
 const siteBase = {
   origin,
@@ -125,7 +125,7 @@ describe("renderFeeds()", () => {
       slug: "new-slug",
       title: "After",
       contentHtml: "<p>Rewritten.</p>",
-      updated: new Date("2024-05-03T09:00:00Z"),
+      updated: EDITED,
     });
     const before = parseAll([original]);
     const after = parseAll([edited]);
@@ -137,9 +137,9 @@ describe("renderFeeds()", () => {
     }
     expect(after.rss.items?.[0]?.content?.encoded).toBe("<p>Rewritten.</p>");
     expect(after.rss.items?.[0]?.link).toBe("https://news.test/articles/new-slug");
-    expect(after.atom.entries?.[0]?.updated).toBe("2024-05-03T09:00:00.000Z");
-    expect(after.atom.entries?.[0]?.published).toBe("2024-05-01T08:00:00.000Z");
-    expect(after.json.items?.[0]?.date_modified).toBe("2024-05-03T09:00:00.000Z");
+    expect(after.atom.entries?.[0]?.updated).toBe(EDITED.toISOString());
+    expect(after.atom.entries?.[0]?.published).toBe(PUBLISHED.toISOString());
+    expect(after.json.items?.[0]?.date_modified).toBe(EDITED.toISOString());
   });
 
   it("lists only the given articles, so a removed one is absent", () => {
@@ -173,14 +173,16 @@ describe("renderFeeds()", () => {
   it("dates the feed by its newest article, never by the time of rendering", () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(new Date("2030-01-01T00:00:00Z"));
+    const unedited = (id: string, date: string) =>
+      makeArticle({ id, published: new Date(date), updated: new Date(date) });
     const articles = [
-      makeArticle({ id: "old", published: new Date("2024-01-01T00:00:00Z") }),
+      unedited("old", "2024-01-01T00:00:00Z"),
       makeArticle({
         id: "edited",
         published: new Date("2024-02-01T00:00:00Z"),
         updated: new Date("2024-06-15T12:30:00Z"),
       }),
-      makeArticle({ id: "new", published: new Date("2024-03-01T00:00:00Z") }),
+      unedited("new", "2024-03-01T00:00:00Z"),
     ];
     const first = parseAll(articles);
     expect(first.rss.lastBuildDate).toBe("Sat, 15 Jun 2024 12:30:00 GMT");
@@ -199,11 +201,11 @@ describe("renderFeeds()", () => {
     expect(json.authors).toEqual([{ name: "The Desk" }]);
     expect(json.home_page_url).toBe("https://news.test/");
     expect(json.items?.[0]).toMatchObject({
-      url: "https://news.test/articles/first",
+      url: `https://news.test/articles/${article.slug}`,
       language: "de",
       authors: [{ name: "Anna Autorin" }],
       tags: ["Politik"],
-      date_published: "2024-05-01T08:00:00.000Z",
+      date_published: PUBLISHED.toISOString(),
     });
   });
 
@@ -270,7 +272,7 @@ describe("renderFeeds()", () => {
       rel: "enclosure",
       type: "image/jpeg",
     });
-    expect(entry?.links).toContainEqual({ href: "https://news.test/articles/first" });
+    expect(entry?.links).toContainEqual({ href: `https://news.test/articles/${article.slug}` });
     expect(atom.xml?.lang).toBe("en");
     expect(json.items?.[0]?.image).toBe("https://news.test/media/images/photo.JPG?w=1600");
   });

@@ -417,9 +417,9 @@ async function fedifyVerifier(): Promise<{
     for (const [name, value] of Object.entries(req.headers)) {
       if (typeof value === "string") headers.set(name, value);
     }
-    const body = req.method === "POST" ? Buffer.concat(chunks) : undefined;
+    const body = req.method === "POST" ? Buffer.concat(chunks) : null;
     const request = new Request(new URL(req.url ?? "/", `http://${req.headers.host}`), {
-      method: req.method,
+      method: req.method ?? "GET",
       headers,
       body,
     });

@@ -81,7 +81,7 @@ export interface FakeRemoteOptions {
   /** Hosted usernames, `[a-z0-9_]+`; default `["alice"]`. */
   readonly users?: readonly string[];
   /** One key pair for every user (cheap); default a fresh RSA-2048 pair per user. */
-  readonly keyPair?: FakeKeyPair;
+  readonly keyPair?: FakeKeyPair | undefined;
   /** Initial inbox mode; default `"ok"`. */
   readonly mode?: FakeRemoteMode;
   /**
@@ -192,7 +192,7 @@ export interface FakeRemote {
    * `signAs` signs both GETs as that hosted user (for authorized-fetch servers). Throws with the
    * reason when a step fails.
    */
-  lookup(handle: string, options?: { readonly signAs?: string }): Promise<LookupResult>;
+  lookup(handle: string, options?: { readonly signAs?: string | undefined }): Promise<LookupResult>;
   /**
    * GETs an ActivityPub document (`Accept: application/activity+json, application/ld+json`),
    * optionally signed; throws unless 200 with an ActivityPub content type and a JSON object body.

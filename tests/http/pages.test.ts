@@ -1,6 +1,5 @@
 import { parse } from "parse5";
 import { describe, expect, it } from "vitest";
-import { labelsFor, predominantLanguage } from "../../src/http/labels.ts";
 import {
   formatDateTime,
   type PageSite,
@@ -13,7 +12,8 @@ import {
 } from "../../src/http/pages.ts";
 import { stylesheet } from "../../src/http/style.ts";
 import type { Interaction } from "../../src/interactions.ts";
-import { makeArticle, origin } from "../helpers/article-fixture.ts";
+import { labelsFor, predominantLanguage } from "../../src/labels.ts";
+import { EDITED, makeArticle, origin, PUBLISHED } from "../helpers/article-fixture.ts";
 
 const site: PageSite = {
   origin,
@@ -95,7 +95,7 @@ function runnable(page: string): Element[] {
 describe("renderHomePage()", () => {
   const articles = [
     makeArticle({ id: "b", slug: "second", title: "Second & last", language: "de" }),
-    makeArticle({ id: "a", slug: "first", title: "First" }),
+    makeArticle({ id: "a", slug: "first", title: "First", language: "en" }),
   ];
   const page = renderHomePage(site, articles);
 
@@ -122,9 +122,9 @@ describe("renderHomePage()", () => {
     expect(attr(cards[0], "lang")).toBe("de");
     expect(attr(cards[1], "lang")).toBeUndefined();
     expect(byTagIn(cards[0] as Element, "time").map((t) => attr(t, "datetime"))).toEqual([
-      "2024-05-01T08:00:00.000Z",
+      PUBLISHED.toISOString(),
     ]);
-    expect(text(cards[0] as Element)).toContain("A short summary.");
+    expect(text(cards[0] as Element)).toContain(articles[0]?.summary);
   });
 
   it("shows the fediverse handle and how to follow it from Mastodon", () => {
@@ -171,7 +171,7 @@ describe("renderArticlePage()", () => {
     tags: ["Politik", "R&D"],
     image: { src: "bilder/foto.jpg", alt: "Ein Foto" },
     author: "Anna",
-    updated: new Date("2024-05-03T10:00:00Z"),
+    updated: EDITED,
   });
   const page = renderArticlePage(site, article);
 
@@ -207,7 +207,7 @@ describe("renderArticlePage()", () => {
     expect(meta(page, "og:image")).toEqual(["https://news.test/media/bilder/foto.jpg?w=1600"]);
     expect(meta(page, "og:image:alt")).toEqual(["Ein Foto"]);
     expect(meta(page, "article:tag")).toEqual(["Politik", "R&D"]);
-    expect(meta(page, "article:published_time")).toEqual(["2024-05-01T08:00:00.000Z"]);
+    expect(meta(page, "article:published_time")).toEqual([PUBLISHED.toISOString()]);
   });
 
   it("links its tags to the tag pages and marks up its dates", () => {
@@ -217,8 +217,8 @@ describe("renderArticlePage()", () => {
       "https://news.test/tags/R%26D",
     ]);
     expect(byTag(page, "time").map((t) => attr(t, "datetime"))).toEqual([
-      "2024-05-01T08:00:00.000Z",
-      "2024-05-03T10:00:00.000Z",
+      PUBLISHED.toISOString(),
+      EDITED.toISOString(),
     ]);
     const img = byTag(page, "img")[0];
     expect(attr(img, "alt")).toBe("Ein Foto");

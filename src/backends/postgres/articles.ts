@@ -1,9 +1,8 @@
-import { randomUUID } from "node:crypto";
 import { getLogger } from "@logtape/logtape";
 import postgres from "postgres";
 import type { Article, ChangeEvent } from "../../article.ts";
+import { type ApplyTransaction, applyBatch } from "../../store/apply.ts";
 import { decodeArticle, encodeArticle } from "../../store/codec.ts";
-import { diffArticles } from "../../store/diff.ts";
 import type {
   ArticleRecord,
   ArticleState,
@@ -12,7 +11,6 @@ import type {
   ListOptions,
   ScanBatch,
   ScanLock,
-  ScannedFile,
   StoredArticle,
 } from "../../store/store.ts";
 
@@ -201,99 +199,8 @@ export class PostgresArticleStore implements ArticleStore {
       // events commit in `seq` order, which cursors rely on: a reader never sees seq 8
       // before seq 7 (identity values are taken before commit).
       await tx`SELECT pg_advisory_xact_lock(hashtextextended(${this.#applyLock}, 0))`;
-      return await this.#applyInTransaction(tx, batch, now);
+      return await applyBatch(this.#transaction(tx), batch, now);
     });
-  }
-
-  async #applyInTransaction(
-    tx: Queryable,
-    { files, gone, final }: ScanBatch,
-    now: Date,
-  ): Promise<ChangeEvent[]> {
-    if (final) {
-      await tx`INSERT INTO herald_meta (key, value) VALUES ('first_scan', ${now.toISOString()})
-               ON CONFLICT DO NOTHING`;
-    }
-    const good = files.flatMap((f) => (f.kind === "parsed" ? [f] : []));
-    const bad = files.flatMap((f) => (f.kind === "skipped" ? [f] : []));
-    const parsed = good.map((f) => f.article);
-    const links = await this.#links(tx, [...files.map(pathOf), ...gone]);
-    const due = final
-      ? await this.#select(tx, tx`WHERE state = 'scheduled' AND published <= ${now}`)
-      : [];
-
-    const putFile = (path: string, stamp: FileStamp, articleId?: string, problem?: string) => tx`
-      INSERT INTO herald_files (path, size, mtime_ms, article_id, problem)
-      VALUES (${path}, ${stamp.size}, ${stamp.mtimeMs}, ${articleId ?? null}, ${problem ?? null})
-      ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
-        article_id = excluded.article_id, problem = excluded.problem`;
-    // Statements issued together are pipelined on the transaction's connection.
-    await Promise.all(
-      // A bad file keeps its last good version published; only its stamp and problem change.
-      bad.map(({ stamp, skipped: { path, reason } }) =>
-        putFile(path, stamp, links.get(path), reason),
-      ),
-    );
-    const vanishedIds = gone.flatMap((path) => links.get(path) ?? []);
-    if (parsed.length === 0 && (!final || vanishedIds.length === 0) && due.length === 0) {
-      if (final) await this.#deleteFiles(tx, gone);
-      return [];
-    }
-
-    const live = async (ids: Iterable<string | undefined>) =>
-      (
-        await this.#byIds(tx, [...new Set([...ids].filter((id): id is string => id !== undefined))])
-      ).filter((r) => r.state !== "deleted");
-    const byPath = new Map(
-      (await live(parsed.map((p) => links.get(p.path)))).map((r) => [r.article.path, r] as const),
-    );
-    const vanished = await live(vanishedIds);
-    const owners = await this.#slugOwners(tx, [...new Set(parsed.map((p) => p.slug))]);
-    const result = diffArticles({
-      parsed,
-      byPath,
-      vanished,
-      final,
-      due,
-      slugOwner: (slug) => owners.get(slug),
-      now,
-      newId: randomUUID,
-    });
-
-    // `::text` first: given a string for a jsonb parameter, postgres would store a JSON string.
-    await Promise.all(
-      result.writes.map(
-        ({ article, state, explicitSlug, firstSeen }) => tx`
-          INSERT INTO herald_articles
-            (id, slug, state, explicit_slug, first_seen, published, hash, data)
-          VALUES (${article.id}, ${article.slug}, ${state}, ${explicitSlug}, ${firstSeen},
-            ${article.published}, ${article.hash}, ${encodeArticle(article)}::text::jsonb)
-          ON CONFLICT (id) DO UPDATE SET slug = excluded.slug, state = excluded.state,
-            explicit_slug = excluded.explicit_slug, published = excluded.published,
-            hash = excluded.hash, data = excluded.data`,
-      ),
-    );
-    await Promise.all(
-      good.map(({ stamp, article: { path } }) => putFile(path, stamp, result.links.get(path))),
-    );
-    // A renamed file's old path is settled now; the other gone paths with the last batch.
-    await this.#deleteFiles(
-      tx,
-      final ? gone : gone.filter((path) => result.claimed.has(links.get(path) ?? "")),
-    );
-    const inserted = await Promise.all(
-      result.changes.map(
-        (change) => tx<{ seq: string }[]>`
-          INSERT INTO herald_events (at, type, data)
-          VALUES (${now}, ${change.type}, ${encodeArticle(change.article)})
-          RETURNING seq`,
-      ),
-    );
-    return result.changes.map((change, i) => ({
-      ...change,
-      seq: Number(inserted[i]?.[0]?.seq),
-      at: now,
-    }));
   }
 
   async subscribe(subscriber: string): Promise<void> {
@@ -437,6 +344,65 @@ export class PostgresArticleStore implements ArticleStore {
     if (!this.#shared) await this.#sql.end({ timeout: 5 });
   }
 
+  /**
+   * The reads and writes of `applyBatch()`, in `tx`. Statements issued together are pipelined
+   * on the transaction's connection.
+   */
+  #transaction(tx: Queryable): ApplyTransaction {
+    return {
+      recordFirstScan: async (at) => {
+        await tx`INSERT INTO herald_meta (key, value) VALUES ('first_scan', ${at.toISOString()})
+                 ON CONFLICT DO NOTHING`;
+      },
+      links: (paths) => this.#links(tx, paths),
+      due: (now) => this.#select(tx, tx`WHERE state = 'scheduled' AND published <= ${now}`),
+      byIds: (ids) => this.#byIds(tx, ids),
+      slugOwners: async (wanted) => {
+        const owners = await this.#slugOwners(tx, wanted);
+        return (slug) => owners.get(slug);
+      },
+      putFiles: async (rows) => {
+        await Promise.all(
+          rows.map(
+            ({ path, stamp, articleId, problem }) => tx`
+              INSERT INTO herald_files (path, size, mtime_ms, article_id, problem)
+              VALUES (${path}, ${stamp.size}, ${stamp.mtimeMs}, ${articleId ?? null},
+                ${problem ?? null})
+              ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
+                article_id = excluded.article_id, problem = excluded.problem`,
+          ),
+        );
+      },
+      deleteFiles: (paths) => this.#deleteFiles(tx, paths),
+      // `::text` first: given a string for a jsonb parameter, postgres would store a JSON string.
+      putArticles: async (records) => {
+        await Promise.all(
+          records.map(
+            ({ article, state, explicitSlug, firstSeen }) => tx`
+              INSERT INTO herald_articles
+                (id, slug, state, explicit_slug, first_seen, published, hash, data)
+              VALUES (${article.id}, ${article.slug}, ${state}, ${explicitSlug}, ${firstSeen},
+                ${article.published}, ${article.hash}, ${encodeArticle(article)}::text::jsonb)
+              ON CONFLICT (id) DO UPDATE SET slug = excluded.slug, state = excluded.state,
+                explicit_slug = excluded.explicit_slug, published = excluded.published,
+                hash = excluded.hash, data = excluded.data`,
+          ),
+        );
+      },
+      appendEvents: async (changes, at) => {
+        const inserted = await Promise.all(
+          changes.map(
+            (change) => tx<{ seq: string }[]>`
+              INSERT INTO herald_events (at, type, data)
+              VALUES (${at}, ${change.type}, ${encodeArticle(change.article)})
+              RETURNING seq`,
+          ),
+        );
+        return inserted.map((rows) => Number(rows[0]?.seq));
+      },
+    };
+  }
+
   /** The article each of `paths` yields, for the paths the store knows and that yield one. */
   async #links(tx: Queryable, paths: readonly string[]): Promise<Map<string, string>> {
     if (paths.length === 0) return new Map();
@@ -484,8 +450,4 @@ export class PostgresArticleStore implements ArticleStore {
       }),
     );
   }
-}
-
-function pathOf(file: ScannedFile): string {
-  return file.kind === "parsed" ? file.article.path : file.skipped.path;
 }

@@ -1,8 +1,7 @@
-import { randomUUID } from "node:crypto";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import type { Article, ChangeEvent } from "../../article.ts";
+import { type ApplyTransaction, applyBatchSync } from "../../store/apply.ts";
 import { decodeArticle, encodeArticle } from "../../store/codec.ts";
-import { diffArticles } from "../../store/diff.ts";
 import type {
   ArticleRecord,
   ArticleState,
@@ -11,7 +10,6 @@ import type {
   ListOptions,
   ScanBatch,
   ScanLock,
-  ScannedFile,
   StoredArticle,
 } from "../../store/store.ts";
 import { tagKey } from "../../store/store.ts";
@@ -90,102 +88,13 @@ export class SqliteArticleStore implements ArticleStore {
     const db = this.#db;
     db.exec("BEGIN IMMEDIATE");
     try {
-      const events = this.#applyInTransaction(batch, now);
+      const events = applyBatchSync(this.#transaction(), batch, now);
       db.exec("COMMIT");
       return events;
     } catch (error) {
       db.exec("ROLLBACK");
       throw error;
     }
-  }
-
-  #applyInTransaction({ files, gone, final }: ScanBatch, now: Date): ChangeEvent[] {
-    const db = this.#db;
-    if (final) {
-      db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('first_scan', ?)").run(
-        now.toISOString(),
-      );
-    }
-    const parsed = files.flatMap((f) => (f.kind === "parsed" ? [f.article] : []));
-    const links = this.#links([...files.map(pathOf), ...gone]);
-    const due = final
-      ? this.#select("WHERE state = 'scheduled' AND published <= ?", now.toISOString())
-      : [];
-
-    const putFile = db.prepare(
-      `INSERT INTO files (path, size, mtime_ms, article_id, problem) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
-         article_id = excluded.article_id, problem = excluded.problem`,
-    );
-    for (const file of files) {
-      if (file.kind !== "skipped") continue;
-      // A bad file keeps its last good version published; only its stamp and problem change.
-      const { path, reason } = file.skipped;
-      putFile.run(path, file.stamp.size, file.stamp.mtimeMs, links.get(path) ?? null, reason);
-    }
-    const vanishedIds = gone.flatMap((path) => links.get(path) ?? []);
-    if (parsed.length === 0 && (!final || vanishedIds.length === 0) && due.length === 0) {
-      if (final) this.#deleteFiles(gone);
-      return [];
-    }
-
-    const live = (ids: Iterable<string | undefined>) =>
-      this.#byIds([...new Set(ids)].filter((id): id is string => id !== undefined)).filter(
-        (r) => r.state !== "deleted",
-      );
-    const byPath = new Map(
-      live(parsed.map((p) => links.get(p.path))).map((r) => [r.article.path, r] as const),
-    );
-    const slugOwner = db.prepare("SELECT id FROM articles WHERE slug = ? AND state != 'deleted'");
-    const result = diffArticles({
-      parsed,
-      byPath,
-      vanished: live(vanishedIds),
-      final,
-      due,
-      slugOwner: (slug) => (slugOwner.get(slug) as { id: string } | undefined)?.id,
-      now,
-      newId: randomUUID,
-    });
-
-    const putArticle = db.prepare(
-      `INSERT INTO articles (id, slug, state, explicit_slug, first_seen, published, hash, data)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET slug = excluded.slug, state = excluded.state,
-         explicit_slug = excluded.explicit_slug, published = excluded.published,
-         hash = excluded.hash, data = excluded.data`,
-    );
-    const json = new Map<Article, string>(); // an article written and announced is encoded once
-    for (const { article, state, explicitSlug, firstSeen } of result.writes) {
-      const data = encodeArticle(article);
-      json.set(article, data);
-      putArticle.run(
-        article.id,
-        article.slug,
-        state,
-        explicitSlug ? 1 : 0,
-        firstSeen.toISOString(),
-        article.published.toISOString(),
-        article.hash,
-        data,
-      );
-    }
-    for (const file of files) {
-      if (file.kind !== "parsed") continue;
-      const { path } = file.article;
-      putFile.run(path, file.stamp.size, file.stamp.mtimeMs, result.links.get(path) ?? null, null);
-    }
-    // A renamed file's old path is settled now; the other gone paths with the last batch.
-    this.#deleteFiles(
-      final ? gone : gone.filter((path) => result.claimed.has(links.get(path) ?? "")),
-    );
-    const at = now.toISOString();
-    const putEvent = db.prepare("INSERT INTO events (at, type, data) VALUES (?, ?, ?)");
-    return result.changes.map((change) => {
-      const data = json.get(change.article) ?? encodeArticle(change.article);
-      const { lastInsertRowid } = putEvent.run(at, change.type, data);
-      return { ...change, seq: Number(lastInsertRowid), at: now };
-    });
   }
 
   async subscribe(subscriber: string): Promise<void> {
@@ -324,6 +233,69 @@ export class SqliteArticleStore implements ArticleStore {
     if (this.#db.isOpen) this.#db.close();
   }
 
+  /** The reads and writes of `applyBatchSync()`, on this connection (inside its transaction). */
+  #transaction(): ApplyTransaction {
+    const db = this.#db;
+    const json = new Map<Article, string>(); // an article written and announced is encoded once
+    const encode = (article: Article) => {
+      const data = json.get(article) ?? encodeArticle(article);
+      json.set(article, data);
+      return data;
+    };
+    return {
+      recordFirstScan: (at) => {
+        db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('first_scan', ?)").run(
+          at.toISOString(),
+        );
+      },
+      links: (paths) => this.#links(paths),
+      due: (now) => this.#select("WHERE state = 'scheduled' AND published <= ?", now.toISOString()),
+      byIds: (ids) => this.#byIds(ids),
+      slugOwners: () => {
+        const owner = db.prepare("SELECT id FROM articles WHERE slug = ? AND state != 'deleted'");
+        return (slug) => (owner.get(slug) as { id: string } | undefined)?.id;
+      },
+      putFiles: (rows) => {
+        const put = db.prepare(
+          `INSERT INTO files (path, size, mtime_ms, article_id, problem) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
+             article_id = excluded.article_id, problem = excluded.problem`,
+        );
+        for (const { path, stamp, articleId, problem } of rows) {
+          put.run(path, stamp.size, stamp.mtimeMs, articleId ?? null, problem ?? null);
+        }
+      },
+      deleteFiles: (paths) => this.#deleteFiles(paths),
+      putArticles: (records) => {
+        const put = db.prepare(
+          `INSERT INTO articles (id, slug, state, explicit_slug, first_seen, published, hash, data)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET slug = excluded.slug, state = excluded.state,
+             explicit_slug = excluded.explicit_slug, published = excluded.published,
+             hash = excluded.hash, data = excluded.data`,
+        );
+        for (const { article, state, explicitSlug, firstSeen } of records) {
+          put.run(
+            article.id,
+            article.slug,
+            state,
+            explicitSlug ? 1 : 0,
+            firstSeen.toISOString(),
+            article.published.toISOString(),
+            article.hash,
+            encode(article),
+          );
+        }
+      },
+      appendEvents: (changes, at) => {
+        const put = db.prepare("INSERT INTO events (at, type, data) VALUES (?, ?, ?)");
+        return changes.map((change) =>
+          Number(put.run(at.toISOString(), change.type, encode(change.article)).lastInsertRowid),
+        );
+      },
+    };
+  }
+
   /** The article each of `paths` yields, for the paths the store knows and that yield one. */
   #links(paths: readonly string[]): Map<string, string> {
     const links = new Map<string, string>();
@@ -367,10 +339,6 @@ export class SqliteArticleStore implements ArticleStore {
 function isBusy(error: unknown): boolean {
   const code = (error as { errcode?: unknown } | null)?.errcode;
   return typeof code === "number" && (code & 0xff) === 5;
-}
-
-function pathOf(file: ScannedFile): string {
-  return file.kind === "parsed" ? file.article.path : file.skipped.path;
 }
 
 /** Splits a list for `IN (…)`: SQLite limits the number of parameters of one statement. */

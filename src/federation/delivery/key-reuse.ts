@@ -5,6 +5,12 @@
  * "Fan-out"). Fedify has no hook for it, so this wraps `crypto.subtle.importKey` and, for
  * exactly the account's own private keys imported the way Fedify asks for them, hands back the
  * `CryptoKey` imported at start. Every other import goes through untouched.
+ *
+ * Works around Fedify 2.3.6: `FederationImpl#listenOutboxMessage()` and
+ * `#listenFanoutMessage()` (in @fedify/fedify's dist/middleware-*.js) call
+ * `importJwk(privateKey, "private")` for every queued message; no upstream issue tracks it
+ * yet. Remove once Fedify caches imported keys (or no longer re-imports them per message),
+ * checking that the "Fan-out" figure in docs/BENCHMARKS.md holds without it.
  */
 import type { webcrypto } from "node:crypto";
 import { exportJwk } from "@fedify/fedify";

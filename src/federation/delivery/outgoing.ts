@@ -20,7 +20,9 @@
  * have no hook at all and send no `User-Agent` (Node's default is `node`). The dispatcher is
  * the one place all of them pass through (read in node_modules/@fedify/vocab-runtime/dist/mod.js,
  * `getRemoteDocument()`, and @fedify/fedify's `sendActivityInternal()`). The size cap and the
- * deadline can move into a document loader once Fedify's loaders take a `fetch` or a limit.
+ * deadline can move into a document loader once Fedify's loaders take a `fetch` or a limit
+ * (no upstream issue tracks it yet), and the `User-Agent` once deliveries and WebFinger
+ * lookups send one Herald can choose; until both, the dispatcher stays global.
  */
 import { Agent, type Dispatcher, setGlobalDispatcher } from "undici";
 import packageJson from "../../../package.json" with { type: "json" };

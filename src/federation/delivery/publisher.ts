@@ -47,6 +47,8 @@ export interface PublisherOptions {
   readonly username: string;
   /** Default `article`. */
   readonly postType?: PostType;
+  /** `TIME_ZONE`, for the dates of correction notices; default UTC. */
+  readonly timeZone?: string;
   readonly quietImport?: QuietImportOptions;
 }
 
@@ -70,7 +72,7 @@ export function createFederationPublisher(
   return async (events) => {
     const importScanAt = firstScanIsImport ? (await deps.firstScan())?.getTime() : undefined;
     const ctx: Context<void> = federation.createContext(options.origin, undefined);
-    const objects = objectContextOf(ctx, username, postType);
+    const objects = objectContextOf(ctx, username, postType, options.timeZone);
     const relays = events.length === 0 ? [] : ((await deps.relays?.()) ?? []);
     const skipped = events.length === 0 ? [] : ((await deps.unreachable?.()) ?? []);
     for (const event of events) {

@@ -21,10 +21,12 @@ export function idempotencyKey(_ctx: InboxContext<void>, activity: Activity): st
 /**
  * Fedify 2.3.6 checks idempotency twice: when the inbox receives an activity (with the
  * strategy of `withIdempotency()`, keyed `[…, key]`), and again when its queue worker
- * handles it, keyed `[…, our origin, activity id]` whatever the strategy, so the second
- * check alone would let a sender squat another's activity id. This KV store view drops
- * the worker's records (4-part keys), leaving the inbox's. Remove once Fedify's queued
- * inbox path honours `withIdempotency()`.
+ * handles it (`FederationImpl#listenInboxMessage()`), keyed `[…, our origin, activity id]`
+ * whatever the strategy, so the second check alone would let a sender squat another's
+ * activity id. This KV store view drops the worker's records (4-part keys), leaving the
+ * inbox's. The strategies came with fedify-dev/fedify#441; the queued path was not given
+ * them, and no upstream issue tracks that yet. Remove once Fedify's queued inbox path
+ * honours `withIdempotency()` (tests/federation/inbox.test.ts shows whether it does).
  */
 export function withoutQueuedIdempotence(kv: KvStore): KvStore {
   const isQueued = (key: KvKey) =>

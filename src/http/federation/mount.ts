@@ -71,7 +71,12 @@ function isDiscovery(path: string): boolean {
  *   verification. Behind a TLS proxy those say `http://` or a rewritten host, and any
  *   client can send a `Host` of its choice. Every request is therefore re-addressed to
  *   `origin` (`PUBLIC_URL`) first (`onPublicOrigin()`).
- * Remove the first two once `@fedify/express` catches and stops after `next()`.
+ * Remove the first two once `@fedify/express` catches and stops after `next()` (its
+ * `integrateFederation()`, dist/index.js; the `next()` trick is explained in
+ * fedify-dev/fedify#111). The third stays whatever `@fedify/express` does: Fedify is handed the URL
+ * `PUBLIC_URL` names, never one a proxy or client made up.
+ * The Proxy, rather than a plain object, because `integrateFederation()` wants a whole
+ * `Federation` and Fedify's methods use private fields (so they are bound to the real one).
  */
 export function crashSafe(federation: Federation<void>, origin: URL): Federation<void> {
   const fetch = async (received: Request, options: FederationFetchOptions<void>) => {

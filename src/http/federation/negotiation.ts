@@ -28,6 +28,8 @@ export interface NegotiationOptions {
   readonly username: string;
   /** Default `article`. */
   readonly postType?: PostType;
+  /** `TIME_ZONE`, for the dates of correction notices; default UTC. */
+  readonly timeZone?: string;
   /** `profile.url` is where a browser asking for the actor goes; default the home page. */
   readonly profile?: { readonly url?: URL };
 }
@@ -48,10 +50,13 @@ export function negotiateFederation(deps: NegotiationDeps, options: NegotiationO
   const { username } = options;
   const postType = options.postType ?? DEFAULT_POST_TYPE;
   const context = () => federation.createContext(options.origin, undefined);
-  const objects = () => objectContextOf(context(), username, postType);
+  const objects = () => objectContextOf(context(), username, postType, options.timeZone);
   const sendTombstone = async (res: Response, article: Article): Promise<void> => {
     const ctx = context();
-    const tombstone = toTombstone(article, objectContextOf(ctx, username, postType));
+    const tombstone = toTombstone(
+      article,
+      objectContextOf(ctx, username, postType, options.timeZone),
+    );
     const json = await tombstone.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader });
     res.status(410).set("Content-Type", ACTIVITY_JSON).send(JSON.stringify(json));
   };

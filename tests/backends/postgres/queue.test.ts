@@ -38,11 +38,16 @@ describe.skipIf(!postgresAvailable)("PostgreSQL", () => {
     it("passes, ordering keys included", { timeout: 60_000 }, async () => {
       const schema = await freshPostgresSchema();
       try {
-        await testMessageQueue(
-          () => openPostgresMessageQueue(schema.connect(), { pollInterval: { milliseconds: 50 } }),
-          ({ controller }) => controller.abort(),
-          { testOrderingKey: true },
-        );
+        // Fedify's suite asserts with its own library, which vitest does not count: it passes
+        // when the suite settles.
+        await expect(
+          testMessageQueue(
+            () =>
+              openPostgresMessageQueue(schema.connect(), { pollInterval: { milliseconds: 50 } }),
+            ({ controller }) => controller.abort(),
+            { testOrderingKey: true },
+          ),
+        ).resolves.toBeUndefined();
       } finally {
         await schema.dispose();
       }

@@ -10,17 +10,11 @@ import {
 import { createFederationPublisher } from "../../../src/federation/delivery/publisher.ts";
 import { buildFederation, CIRCUIT_BREAKER } from "../../../src/federation/federation.ts";
 import { toInstant } from "../../../src/federation/temporal.ts";
+import { makeArticle } from "../../helpers/article-fixture.ts";
 import { doctor } from "../../helpers/doctor.ts";
 import { startFakeRemote } from "../../helpers/fake-remote.ts";
 import { heraldFolders } from "../../helpers/herald-process.ts";
-import {
-  accountKeys,
-  anArticle,
-  created,
-  memoryArticleStore,
-  ORIGIN,
-  PUBLISHED,
-} from "../fixtures.ts";
+import { accountKeys, created, memoryArticleStore, ORIGIN, PUBLISHED } from "../fixtures.ts";
 
 /** Herald's log lines, as LogTape hands them to a sink. */
 async function captureLog(): Promise<LogRecord[]> {
@@ -104,7 +98,7 @@ describe("A follower server failing for longer than deliveries are held", () => 
   it("is reported once, with its host and since when, and new posts skip it", async () => {
     const { log, folders, kv, remote, publish } = await setUp({ seconds: 1 });
     const started = new Date();
-    await publish([created(anArticle({ id: "story-1", slug: "story-1" }), 1)]);
+    await publish([created(makeArticle({ id: "story-1", slug: "story-1" }), 1)]);
     await expect.poll(() => unreachableServers(kv), { timeout: 10_000 }).toHaveLength(1);
     const [server] = await unreachableServers(kv);
     expect(server?.origin.href).toBe(remote.origin.href);
@@ -119,7 +113,7 @@ describe("A follower server failing for longer than deliveries are held", () => 
 
     // The server is back, but given up on: the next story is not even queued for it.
     remote.setMode("ok");
-    await publish([created(anArticle({ id: "story-2", slug: "story-2" }), 2)]);
+    await publish([created(makeArticle({ id: "story-2", slug: "story-2" }), 2)]);
     expect(log.map(message)).toContain(
       `Queued Create of story-2 for followers, not for those on ${remote.host} (unreachable).`,
     );
@@ -134,7 +128,7 @@ describe("A follower server failing for longer than deliveries are held", () => 
 
   it("is delivered to again once it answers a held delivery", async () => {
     const { log, kv, remote, publish } = await setUp({ seconds: 60 });
-    await publish([created(anArticle({ id: "story-1", slug: "story-1" }), 1)]);
+    await publish([created(makeArticle({ id: "story-1", slug: "story-1" }), 1)]);
     await expect
       .poll(() => log.map(message), { timeout: 10_000 })
       .toContainEqual(`Deliveries to ${remote.host} paused: it kept failing; trying again later.`);

@@ -21,9 +21,9 @@ import {
 } from "../../../src/federation/federation.ts";
 import { type AccountKeys, loadOrCreateKeys } from "../../../src/federation/keys.ts";
 import { toDate } from "../../../src/federation/temporal.ts";
+import { makeArticle } from "../../helpers/article-fixture.ts";
 import {
   accountKeys,
-  anArticle,
   created,
   deleted,
   EDITED,
@@ -74,7 +74,7 @@ function setUp(options: Partial<PublisherOptions> = {}) {
 /** A live publisher: the first scan (the import, an hour before PUBLISHED) is behind it. */
 async function live(options: Partial<PublisherOptions> = {}) {
   const setup = setUp(options);
-  const imported = anArticle({ id: "imported", slug: "imported" });
+  const imported = makeArticle({ id: "imported", slug: "imported" });
   await setup.publish([created(imported, 1, later(PUBLISHED, -HOUR))]);
   expect(setup.federation.sentActivities).toHaveLength(0);
   return setup;
@@ -83,7 +83,7 @@ async function live(options: Partial<PublisherOptions> = {}) {
 describe("createFederationPublisher()", () => {
   it("sends a Create of the article to followers", async () => {
     const { federation, publish } = await live();
-    await publish([created(anArticle(), 2)]);
+    await publish([created(makeArticle(), 2)]);
     const [sent] = federation.sentActivities;
     expect(sent?.activity).toBeInstanceOf(Create);
     expect(sent?.activity.id?.href).toBe(`${OBJECT_ID}#create`);
@@ -104,7 +104,7 @@ describe("createFederationPublisher()", () => {
       { firstScan: async () => scans.first, relays: async () => [relay] },
       publisherOptions,
     );
-    await publish([created(anArticle(), 2)]);
+    await publish([created(makeArticle(), 2)]);
     const [toFollowers, toRelays] = federation.sentActivities.map((sent) => sent.activity);
     expect(toFollowers).toBeInstanceOf(Create);
     expect(toRelays?.id?.href).toBe(toFollowers?.id?.href);
@@ -113,13 +113,13 @@ describe("createFederationPublisher()", () => {
 
   it("sends a Note in note mode", async () => {
     const { federation, publish } = await live({ postType: "note" });
-    await publish([created(anArticle(), 2)]);
+    await publish([created(makeArticle(), 2)]);
     expect(await federation.sentActivities[0]?.activity.getObject()).toBeInstanceOf(Note);
   });
 
   it("sends Updates whose `updated` is newer each time", async () => {
     const { federation, publish } = await live();
-    const edited = anArticle({ updated: EDITED });
+    const edited = makeArticle({ updated: EDITED });
     await publish([updated(edited, 3, EDITED)]);
     await publish([updated(edited, 4, later(EDITED, HOUR))]);
     const [first, second] = federation.sentActivities.map((sent) => sent.activity);
@@ -137,7 +137,7 @@ describe("createFederationPublisher()", () => {
 
   it("sends a Delete with a Tombstone", async () => {
     const { federation, publish } = await live();
-    await publish([deleted(anArticle(), 5, EDITED)]);
+    await publish([deleted(makeArticle(), 5, EDITED)]);
     const activity = federation.sentActivities[0]?.activity;
     expect(activity).toBeInstanceOf(Delete);
     const tombstone = await activity?.getObject();
@@ -147,7 +147,7 @@ describe("createFederationPublisher()", () => {
 
   it("sends events in order, with the same ids when the same events come again", async () => {
     const { federation, publish } = await live();
-    const article = anArticle({ updated: EDITED });
+    const article = makeArticle({ updated: EDITED });
     const events: ChangeEvent[] = [
       created(article, 2, PUBLISHED),
       updated(article, 3, EDITED),
@@ -169,42 +169,42 @@ describe("createFederationPublisher()", () => {
     const scanAt = PUBLISHED;
     scans.first = scanAt;
     const firstBatch = [
-      created(anArticle(), 1, scanAt),
-      created(anArticle({ id: "b", slug: "b" }), 2, scanAt),
+      created(makeArticle(), 1, scanAt),
+      created(makeArticle({ id: "b", slug: "b" }), 2, scanAt),
     ];
     await publish(firstBatch);
     // The process died before the cursor moved: a new publisher gets the same batch.
     await publisher()(firstBatch);
-    await publish([created(anArticle({ id: "c", slug: "c" }), 3, scanAt)]);
+    await publish([created(makeArticle({ id: "c", slug: "c" }), 3, scanAt)]);
     expect(federation.sentActivities).toHaveLength(0);
     const nextScan = later(scanAt, 60_000);
-    await publish([created(anArticle({ id: "d", slug: "d", published: nextScan }), 4, nextScan)]);
+    await publish([created(makeArticle({ id: "d", slug: "d", published: nextScan }), 4, nextScan)]);
     expect(federation.sentActivities).toHaveLength(1);
   });
 
   it("pushes the first story of a folder that was empty at the first scan", async () => {
     const { federation, publish, scans } = setUp();
     scans.first = later(PUBLISHED, -60_000);
-    await publish([created(anArticle(), 1, PUBLISHED)]);
+    await publish([created(makeArticle(), 1, PUBLISHED)]);
     expect(federation.sentActivities[0]?.activity).toBeInstanceOf(Create);
   });
 
   it("pushes when the store knows of no first scan (nothing to call an import)", async () => {
     const { federation, publish, scans } = setUp();
     scans.first = undefined;
-    await publish([created(anArticle(), 1)]);
+    await publish([created(makeArticle(), 1)]);
     expect(federation.sentActivities[0]?.activity).toBeInstanceOf(Create);
   });
 
   it("pushes the first scan when told it is no import", async () => {
     const { federation, publish } = setUp({ quietImport: { firstScan: false } });
-    await publish([created(anArticle(), 1)]);
+    await publish([created(makeArticle(), 1)]);
     expect(federation.sentActivities[0]?.activity).toBeInstanceOf(Create);
   });
 
   it("does not push an article published long before it was found, but its edits", async () => {
     const { federation, publish } = await live();
-    const old = anArticle();
+    const old = makeArticle();
     await publish([created(old, 2, later(PUBLISHED, 7 * HOUR))]);
     expect(federation.sentActivities).toHaveLength(0);
     await publish([updated({ ...old, updated: EDITED }, 3, EDITED)]);
@@ -213,7 +213,7 @@ describe("createFederationPublisher()", () => {
 
   it("takes the age limit from the options", async () => {
     const { federation, publish } = await live({ quietImport: { maxAgeMs: 8 * HOUR } });
-    await publish([created(anArticle(), 2, later(PUBLISHED, 7 * HOUR))]);
+    await publish([created(makeArticle(), 2, later(PUBLISHED, 7 * HOUR))]);
     expect(federation.sentActivities).toHaveLength(1);
   });
 });
@@ -241,7 +241,7 @@ describe("createFederationPublisher() with Fedify's queue", () => {
       { firstScan: async () => undefined },
       { origin: ORIGIN, username: "news", postType: "article", quietImport: { firstScan: false } },
     );
-    await publish([created(anArticle(), 1)]);
+    await publish([created(makeArticle(), 1)]);
     expect(queue.messages).toHaveLength(1);
     const [{ message, options } = { message: {}, options: undefined }] = queue.messages;
     expect(message).toMatchObject({
@@ -289,7 +289,7 @@ describe("loadOrCreateKeys() keys in the publisher", () => {
           quietImport: { firstScan: false },
         },
       );
-      await publish([created(anArticle(), 1)]);
+      await publish([created(makeArticle(), 1)]);
       const message = queue.messages[0]?.message as { activity: { proof?: unknown } };
       expect(message.activity.proof).toBeDefined();
       await queue.close();

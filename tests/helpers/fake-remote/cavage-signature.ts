@@ -54,7 +54,7 @@ export interface SigningInput {
   readonly keyId: string;
   readonly privateKey: KeyObject;
   /** The `algorithm` parameter; `null` leaves it out (the receiver then assumes hs2019). */
-  readonly algorithm?: string | null;
+  readonly algorithm?: string | null | undefined;
 }
 
 /**

@@ -49,7 +49,7 @@ export interface Tamper {
 
 export interface GetOptions {
   /** Sign the GET as this hosted user (for servers in authorized-fetch mode). */
-  readonly signAs?: string;
+  readonly signAs?: string | undefined;
   /** The Accept header; default Mastodon's `application/activity+json, application/ld+json`. */
   readonly accept?: string;
 }

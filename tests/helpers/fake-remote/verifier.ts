@@ -42,7 +42,7 @@ export type Verdict =
       /** 401 for anything about the signature, 400 for a body that is no JSON object. */
       readonly status: number;
       readonly reason: string;
-      readonly keyId?: string;
+      readonly keyId?: string | undefined;
       readonly signer?: URL;
     };
 

@@ -1,8 +1,8 @@
-import type { Article } from "../article.ts";
-import { type Html, html } from "./html.ts";
+import type { Article } from "./article.ts";
+import { type Html, html } from "./http/html.ts";
 
 /**
- * The words of the page frame, in one language. To add a language, copy `en` below,
+ * The words of the page frame (and of correction notices, wherever an article goes), in one language. To add a language, copy `en` below,
  * translate each entry, and add it to `languages` under its primary subtag (`fr`).
  */
 export interface Labels {
@@ -42,6 +42,10 @@ export interface Labels {
   readonly olderReplies: string;
   /** Links a reply shown shortened to the whole of it, on its server. */
   readonly wholeReply: string;
+  /** Names the corrections of an article (for assistive technology). */
+  readonly corrections: string;
+  /** Starts a correction notice; `date` as the locale writes it. */
+  readonly correction: (date: string) => string;
 }
 
 const en: Labels = {
@@ -80,6 +84,8 @@ const en: Labels = {
   newerReplies: "Newer replies",
   olderReplies: "Older replies",
   wholeReply: "Read the whole reply",
+  corrections: "Corrections",
+  correction: (date) => `Correction, ${date}:`,
 };
 
 const de: Labels = {
@@ -118,6 +124,8 @@ const de: Labels = {
   newerReplies: "Neuere Antworten",
   olderReplies: "Ältere Antworten",
   wholeReply: "Die ganze Antwort lesen",
+  corrections: "Korrekturen",
+  correction: (date) => `Korrektur vom ${date}:`,
 };
 
 const languages: ReadonlyMap<string, Labels> = new Map([
