@@ -7,6 +7,10 @@
 export interface ArticleImage {
   readonly src: string;
   readonly alt?: string;
+  /** Shown under the lead image (front matter `image: { src, alt, caption, credit }`). */
+  readonly caption?: string;
+  /** Who made the picture: "Photo: AP". */
+  readonly credit?: string;
 }
 
 /**

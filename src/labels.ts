@@ -42,6 +42,8 @@ export interface Labels {
   readonly olderReplies: string;
   /** Links a reply shown shortened to the whole of it, on its server. */
   readonly wholeReply: string;
+  /** Names the region a table scrolls sideways in (`http/images.ts`, `scrollableTables()`). */
+  readonly table: string;
   /** Names the corrections of an article (for assistive technology). */
   readonly corrections: string;
   /** Starts a correction notice; `date` as the locale writes it. */
@@ -84,6 +86,7 @@ const en: Labels = {
   newerReplies: "Newer replies",
   olderReplies: "Older replies",
   wholeReply: "Read the whole reply",
+  table: "Table (scrolls sideways)",
   corrections: "Corrections",
   correction: (date) => `Correction, ${date}:`,
 };
@@ -124,6 +127,7 @@ const de: Labels = {
   newerReplies: "Neuere Antworten",
   olderReplies: "Ältere Antworten",
   wholeReply: "Die ganze Antwort lesen",
+  table: "Tabelle (seitlich verschiebbar)",
   corrections: "Korrekturen",
   correction: (date) => `Korrektur vom ${date}:`,
 };

@@ -8,7 +8,13 @@ export interface ArticleLinks {
   readonly id: URL;
   /** The HTML page. */
   readonly url: URL;
+  /**
+   * The card image (link cards, feeds, JSON-LD, the home page): the front-matter image, else
+   * the first image in the text (issue #15.3), sized to share.
+   */
   readonly image?: URL;
+  /** The card image's alt text, if it has one. */
+  readonly imageAlt?: string;
 }
 
 export function articleLinks(article: Article, origin: URL): ArticleLinks {
@@ -16,7 +22,13 @@ export function articleLinks(article: Article, origin: URL): ArticleLinks {
     id: absolute(origin, paths.object(article.id)),
     url: absolute(origin, paths.article(article.slug)),
   };
-  return article.image === undefined ? links : { ...links, image: imageUrl(article.image, origin) };
+  const alt = article.image?.alt?.trim();
+  const card =
+    article.image === undefined
+      ? inlineImages(article.contentHtml, origin)[0]
+      : { url: imageUrl(article.image, origin), ...(alt ? { alt } : {}) };
+  if (card === undefined) return links;
+  return { ...links, image: card.url, ...(card.alt === undefined ? {} : { imageAlt: card.alt }) };
 }
 
 /**

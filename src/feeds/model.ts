@@ -113,7 +113,7 @@ export function toFeedEntry(article: Article, site: FeedSite): FeedEntry {
     updated: latest(article.published, article.updated),
   };
   if (links.image === undefined) return entry;
-  const alt = article.image?.alt;
+  const alt = links.imageAlt;
   return {
     ...entry,
     image: {

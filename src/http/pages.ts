@@ -8,6 +8,14 @@ import { cutAtWord, squash } from "../source/text.ts";
 import { absolute, paths } from "../urls.ts";
 import { defaultIcon } from "./favicon.ts";
 import { type Html, html, langAttr, layout, raw } from "./html.ts";
+import {
+  imageElement,
+  leadImage,
+  type MeasureImage,
+  responsiveContent,
+  scrollableTables,
+  THUMB_SIZES,
+} from "./images.ts";
 import { articleJsonLd } from "./json-ld.ts";
 import { stylesheetPath } from "./style.ts";
 
@@ -40,6 +48,8 @@ export interface PageSite {
   readonly movedTo?: URL;
   /** The site's icon (`favicon.ts`); default the built-in SVG. */
   readonly icon?: { readonly path: string; readonly contentType: string };
+  /** The size of an image beside the articles (`images.ts`): pages without it have no `srcset`. */
+  readonly measureImage?: MeasureImage;
 }
 
 interface FeedPaths {
@@ -138,9 +148,11 @@ export function renderArticlePage(
   const links = articleLinks(article, site.origin);
   const frame = langAttr(labels.lang, article.language);
   const image =
-    links.image === undefined
-      ? ""
-      : html`<figure class="lead-image"><img src="${links.image.href}" alt="${article.image?.alt ?? ""}"></figure>\n`;
+    article.image === undefined ? "" : leadImage(article.image, site.origin, site.measureImage);
+  const content = scrollableTables(
+    responsiveContent(article.contentHtml, site.origin, site.measureImage),
+    labels.table,
+  );
   return page(site, labels, {
     lang: article.language,
     title: `${article.title} – ${site.title}`,
@@ -157,7 +169,7 @@ ${
   links.image === undefined
     ? html`<meta name="twitter:card" content="summary">\n`
     : html`<meta property="og:image" content="${links.image.href}">
-${article.image?.alt === undefined ? "" : html`<meta property="og:image:alt" content="${article.image.alt}">\n`}<meta name="twitter:card" content="summary_large_image">
+${links.imageAlt === undefined ? "" : html`<meta property="og:image:alt" content="${links.imageAlt}">\n`}<meta name="twitter:card" content="summary_large_image">
 `
 }<meta property="article:published_time" content="${article.published.toISOString()}">
 <meta property="article:modified_time" content="${article.updated.toISOString()}">
@@ -168,7 +180,7 @@ ${article.tags.map((tag) => html`<meta property="article:tag" content="${tag}">\
 <p class="meta"${frame}>${dateLine(site, labels, article)}</p>
 </header>
 ${image}<div class="content">
-${raw(article.contentHtml)}
+${raw(content)}
 </div>
 ${raw(correctionNotesHtml(article, site.timeZone ?? "UTC"))}
 ${
@@ -333,10 +345,15 @@ function articleList(
     return html`<p${langAttr(labels.lang, pageLang)}>${labels.nothingYet}</p>`;
   }
   const items = articles.map((article) => {
-    const url = articleLinks(article, site.origin).url;
+    const { url, image } = articleLinks(article, site.origin);
     const link = html`<a href="${url.href}">${article.title}</a>`;
+    // The thumbnail repeats what the linked title says: empty alt text, so it is not read twice.
+    const thumb =
+      image === undefined
+        ? ""
+        : html`${imageElement(image, "", { origin: site.origin, sizes: THUMB_SIZES, measure: site.measureImage, lazy: true, className: "thumb" })}\n`;
     return html`<li><article class="card"${langAttr(article.language, pageLang)}>
-${level === 2 ? html`<h2>${link}</h2>` : html`<h3>${link}</h3>`}
+${thumb}${level === 2 ? html`<h2>${link}</h2>` : html`<h3>${link}</h3>`}
 <p class="meta"${langAttr(labels.lang, article.language)}>${article.pinned ? html`<span class="pinned">${labels.pinned}</span> · ` : ""}${time(site, labels, article.published)}</p>
 <p>${article.summary}</p>
 </article></li>

@@ -1,6 +1,7 @@
 import type { Config } from "../config.ts";
 import type { Account } from "../federation/account.ts";
 import { readIcon } from "./favicon.ts";
+import { createImageMeasure } from "./images.ts";
 import type { SiteOptions } from "./site.ts";
 
 /** The site as the configuration describes it, linking to the account. */
@@ -14,6 +15,7 @@ export async function siteOptions(config: Config, account: Account): Promise<Sit
       language: config.siteLanguage,
       languageFromArticles: config.languageFromArticles,
       timeZone: config.timeZone,
+      measureImage: createImageMeasure(config.articlesDir),
       handle: account.handle,
       actor: account.actor,
       ...(account.movedTo ? { movedTo: account.movedTo } : {}),

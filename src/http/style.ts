@@ -44,13 +44,19 @@ h1 { font-size: clamp(1.6rem, 5vw, 2.2rem); margin: 1.5rem 0 0.5rem; }
 h3, .card h2 { font-size: 1.2rem; margin: 0 0 0.25rem; }
 img, video { max-width: 100%; height: auto; }
 pre { overflow-x: auto; padding: 0.75rem; background: var(--surface); }
-/* A wide table (a budget, election results) narrows its cells on a phone rather than making the
-   whole page scroll sideways; a table that scrolled on its own would need a focusable wrapper. */
+/* A wide table (a budget, election results) scrolls sideways in its own focusable region
+   (\`scrollableTables()\` in images.ts): the page does not, and no figure breaks mid-number. */
+.table-scroll { overflow-x: auto; margin: 1rem 0; }
+.table-scroll:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 table { width: 100%; border-collapse: collapse; font-size: 0.95rem; font-variant-numeric: tabular-nums; }
 th, td {
   padding: 0.25rem 0.5rem 0.25rem 0; text-align: left; vertical-align: top;
-  border-bottom: 1px solid var(--surface); overflow-wrap: anywhere;
+  border-bottom: 1px solid var(--surface);
 }
+/* Captions (\`figures.ts\`): smaller and muted under the picture; the credit on its own terms. */
+figure { margin: 1.5rem 0; }
+figcaption { margin-top: 0.4rem; color: var(--muted); font-size: 0.9rem; line-height: 1.4; }
+figcaption .credit { display: block; font-size: 0.8rem; letter-spacing: 0.02em; }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 0.95em; }
 blockquote { margin: 1rem 0; padding-left: 1rem; border-left: 4px solid var(--surface); color: var(--muted); }
 .skip-link { position: absolute; left: -999px; top: 0.5rem; background: var(--background); padding: 0.5rem; }
@@ -71,7 +77,10 @@ blockquote { margin: 1rem 0; padding-left: 1rem; border-left: 4px solid var(--su
 .articles { list-style: none; padding: 0; margin: 0; }
 .articles > li { padding: 1rem 0; border-bottom: 1px solid var(--surface); }
 .articles > li:last-child { border-bottom: 0; }
+.card { display: flow-root; }
 .card p { margin: 0.25rem 0; }
+/* The card image beside the summary; \`THUMB_SIZES\` in images.ts says this width. */
+.card .thumb { float: right; width: 7rem; margin: 0.25rem 0 0.5rem 1rem; border-radius: 0.25rem; }
 .lead-image { margin: 1rem 0; }
 .content { font-size: 1.05rem; }
 .corrections { margin: 1.5rem 0; padding: 0.25rem 1rem; border-left: 0.25rem solid var(--accent); background: var(--surface); }

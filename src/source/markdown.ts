@@ -1,15 +1,15 @@
-import { posix } from "node:path";
 import MarkdownIt, { type Token } from "markdown-it";
 import { isMap, isNode, isScalar, LineCounter, parse, parseDocument, YAMLError } from "yaml";
 import type { ArticleImage, RemovedElement } from "../article.ts";
 import type { Skipped } from "../store/store.ts";
-import { paths } from "../urls.ts";
 import { type Draft, finishArticle, type ParseOptions } from "./article-draft.ts";
 import { correctionList } from "./corrections.ts";
+import { figures } from "./figures.ts";
+import { imageSource, localImagesServed } from "./image-paths.ts";
 import { sanitizeArticleHtml } from "./sanitize.ts";
 import { firstSentence, parseIsoDate, squash } from "./text.ts";
 
-const markdown = new MarkdownIt({ html: true, linkify: true, typographer: false });
+const markdown = new MarkdownIt({ html: true, linkify: true, typographer: false }).use(figures);
 
 // A YAML block between `---` lines at the very top (Jekyll/Hugo style). The YAML itself is
 // parsed by `yaml`, which tells us the line of every error and every key.
@@ -112,20 +112,6 @@ function yamlErrorLine(yaml: string, error: YAMLError): number {
 }
 
 const noFrontMatter: FrontMatter = { get: () => undefined, keys: () => [], lineOf: () => 1 };
-
-/**
- * Points an inline image with a relative path (`![Alt](photo.jpg)`, beside the article) at
- * `/media/…`, where Herald serves it; publishers make it absolute. A path that leaves the
- * articles folder loses its `src`.
- */
-function localImagesServed(html: string, articlePath: string): string {
-  return html.replace(/<img src="([^"]*)"/g, (whole, src: string) => {
-    if (/^[a-z][a-z0-9+.-]*:|^\/\//i.test(src) || src.startsWith("#")) return whole;
-    const resolved = inArticlesFolder(src.replaceAll("&amp;", "&"), articlePath);
-    if (resolved === undefined) return '<img src=""';
-    return `<img src="${paths.media(resolved).replaceAll("&", "&amp;")}"`;
-  });
-}
 
 function firstLine(message: string): string {
   return (message.split("\n")[0] ?? message).replace(/ at line \d+, column \d+:?$/, "");
@@ -261,6 +247,8 @@ const maxLength: Readonly<Record<string, number>> = {
   author: 200,
   slug: 100,
   image_alt: 1000,
+  image_caption: 1000,
+  image_credit: 1000,
 };
 
 function optionalString(fields: FrontMatter, key: string): string | undefined {
@@ -356,41 +344,42 @@ function optionalSlug(fields: FrontMatter): string | undefined {
 function image(fields: FrontMatter, articlePath: string): ArticleImage | undefined {
   const value = fields.get("image");
   if (value === undefined || value === null) return undefined;
-  const raw = (typeof value === "object" ? value : {}) as { src?: unknown; alt?: unknown };
-  const src = typeof value === "string" ? value : raw.src;
-  const alt = typeof value === "string" ? optionalString(fields, "image_alt") : raw.alt;
   const line = fields.lineOf("image");
-  if (
-    typeof src !== "string" ||
-    src.trim() === "" ||
-    (alt !== undefined && typeof alt !== "string")
-  ) {
-    throw new FrontMatterError("`image` must be a path or URL, or { src, alt }", line);
+  const raw = (typeof value === "object" ? value : {}) as Record<string, unknown>;
+  const text = (key: "alt" | "caption" | "credit") => {
+    const given = typeof value === "string" ? optionalString(fields, `image_${key}`) : raw[key];
+    if (given !== undefined && given !== null && typeof given !== "string") {
+      throw new FrontMatterError(
+        "`image` must be a path or URL, or { src, alt, caption, credit }",
+        line,
+      );
+    }
+    const squashed = squash(given ?? "");
+    if (squashed.length > 1000) {
+      throw new FrontMatterError(
+        `\`image\` ${key} is ${squashed.length} characters long; at most 1000`,
+        line,
+      );
+    }
+    return squashed === "" ? {} : { [key]: squashed };
+  };
+  const src = typeof value === "string" ? value : raw.src;
+  if (typeof src !== "string" || src.trim() === "") {
+    throw new FrontMatterError(
+      "`image` must be a path or URL, or { src, alt, caption, credit }",
+      line,
+    );
   }
-  return { src: imageSource(src.trim(), articlePath, line), ...(alt ? { alt: squash(alt) } : {}) };
+  return {
+    src: resolvedSource(src.trim(), articlePath, line),
+    ...text("alt"),
+    ...text("caption"),
+    ...text("credit"),
+  };
 }
 
-/** An absolute http(s) URL stays; a path is resolved against the article's folder. */
-function imageSource(src: string, articlePath: string, line: number): string {
-  if (/^[a-z][a-z0-9+.-]*:/i.test(src)) {
-    const url = URL.parse(src);
-    if (url && (url.protocol === "https:" || url.protocol === "http:")) return url.href;
-    throw new FrontMatterError("`image` URL must start with https:// or http://", line);
-  }
-  const resolved = inArticlesFolder(src, articlePath);
-  if (resolved === undefined) {
-    throw new FrontMatterError("`image` must stay inside the articles folder", line);
-  }
-  return resolved;
-}
-
-/**
- * A path written in an article, relative to it (or, with a leading `/`, to the articles
- * folder), as a path inside the articles folder; `undefined` if it leads out of it.
- */
-function inArticlesFolder(path: string, articlePath: string): string | undefined {
-  const resolved = path.startsWith("/")
-    ? posix.normalize(path.slice(1))
-    : posix.join(posix.dirname(articlePath), path);
-  return resolved.startsWith("../") || resolved === ".." ? undefined : resolved;
+function resolvedSource(src: string, articlePath: string, line: number): string {
+  const resolved = imageSource(src, articlePath);
+  if (typeof resolved === "string") return resolved;
+  throw new FrontMatterError(resolved.error, line);
 }

@@ -29,7 +29,7 @@ const options: sanitizeHtml.IOptions = {
   ],
   allowedAttributes: {
     a: ["href", "title", "hreflang"],
-    img: ["src", "alt", "title", "width", "height", "loading"],
+    img: ["src", "alt", "title", "width", "height", "loading", "decoding"],
     source: ["srcset", "type", "media"],
     abbr: ["title"],
     blockquote: ["cite"],
@@ -42,7 +42,8 @@ const options: sanitizeHtml.IOptions = {
     code: ["class"],
     "*": ["lang", "dir", "id"],
   },
-  allowedClasses: { code: [/^language-[\w-]+$/] },
+  // `figures.ts` marks a caption's credit.
+  allowedClasses: { code: [/^language-[\w-]+$/], small: ["credit"] },
   allowedSchemes: ["http", "https", "mailto"],
   allowedSchemesByTag: { img: ["http", "https"] },
   allowProtocolRelative: false,

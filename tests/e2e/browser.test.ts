@@ -62,7 +62,7 @@ slug: haushalt-foto
 ---
 Der Landtag hat den Doppelhaushalt am Donnerstagabend mit knapper Mehrheit beschlossen.
 
-![Die Abgeordneten bei der Schlussabstimmung](foto.png "Foto: Redaktion")
+![Die Abgeordneten bei der Schlussabstimmung](foto.png "Die Schlussabstimmung im Plenum | Foto: Redaktion")
 
 Die Opposition kündigte an, vor dem Verfassungsgerichtshof zu klagen.
 
@@ -91,6 +91,10 @@ interface InPage {
   readonly innerWidth: number;
   readonly document: {
     readonly documentElement: { readonly scrollWidth: number; readonly scrollHeight: number };
+    querySelector(selector: string): {
+      readonly currentSrc: string;
+      readonly width: number;
+    } | null;
     addEventListener(
       type: "securitypolicyviolation",
       listener: (event: { violatedDirective: string; blockedURI: string }) => void,
@@ -98,6 +102,7 @@ interface InPage {
   };
   scrollTo(x: number, y: number): void;
   cspViolations?: string[];
+  readonly devicePixelRatio: number;
   axe: typeof import("axe-core");
 }
 
@@ -116,7 +121,10 @@ describe.skipIf(skip)("The pages in headless Chromium (issue #15)", () => {
     writeFileSync(join(folders.articles, "haushalt-foto.md"), imageArticle);
     writeFileSync(join(folders.articles, "zurueckgezogen.md"), withdrawnArticle);
     // One Herald for all pages (`startHerald` would stop it after the first test).
-    herald = await spawnHerald(folders);
+    // A site title as an operator would set it: the screenshots in the README show it.
+    herald = await spawnHerald(folders, {
+      env: { SITE_TITLE: "Herald Nachrichten", TIME_ZONE: "Europe/Berlin" },
+    });
     // Published once, then removed: its page answers 410 from the next scan on.
     rmSync(join(folders.articles, "zurueckgezogen.md"));
     const gone = new URL(paths.article("zurueckgezogen"), herald.origin);
@@ -183,6 +191,22 @@ describe.skipIf(skip)("The pages in headless Chromium (issue #15)", () => {
         );
         problems.push(...violations.map((violation) => `CSP: ${violation}`));
         expect(problems).toEqual([]);
+
+        if (target.name === "image") {
+          // Issue #15.3: a phone gets a copy near its width from the srcset, not the original.
+          const shown = await page.evaluate(() => {
+            const window = globalThis as unknown as InPage;
+            const img = window.document.querySelector(".content figure img");
+            return img && { src: img.currentSrc, css: img.width };
+          });
+          expect(shown?.css).toBeGreaterThan(0);
+          expect(shown?.src).toMatch(/\/media\/foto\.png\?w=\d+$/);
+          // What was sent is that small (`naturalWidth` is the slot's width, density-corrected).
+          const sent = await page.request.get(shown?.src ?? "");
+          const { width: sentWidth = Infinity } = await sharp(await sent.body()).metadata();
+          expect(sentWidth).toBeLessThanOrEqual(width === 390 ? 960 : 1280);
+          expect(sentWidth).toBeLessThan(1600);
+        }
 
         const fits = await page.evaluate(() => {
           const window = globalThis as unknown as InPage;

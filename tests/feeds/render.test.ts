@@ -290,6 +290,28 @@ describe("renderFeeds()", () => {
     });
   });
 
+  it("takes the first image in the text as the item's image when front matter has none", () => {
+    const { image: _, ...article } = makeArticle({
+      contentHtml:
+        '<p>Text.</p>\n<figure><img src="/media/news/vote.jpg" alt="The vote"><figcaption>The final vote</figcaption></figure>\n<p><img src="/media/news/second.png" alt="Second"></p>',
+    });
+    const { rss, atom, json } = parseAll([article]);
+    const shared = "https://news.test/media/news/vote.jpg?w=1600";
+    expect(rss.items?.[0]?.enclosures).toEqual([{ url: shared, length: 0, type: "image/jpeg" }]);
+    expect(atom.entries?.[0]?.links).toContainEqual({
+      href: shared,
+      rel: "enclosure",
+      type: "image/jpeg",
+    });
+    expect(json.items?.[0]?.image).toBe(shared);
+    // The figure and its caption reach feed readers as written, with absolute URLs.
+    expect(json.items?.[0]?.content_html).toContain(
+      `<figure><img src="${shared}" alt="The vote"><figcaption>The final vote</figcaption></figure>`,
+    );
+    const { image: __, ...imageless } = makeArticle();
+    expect(parseAll([imageless]).json.items?.[0]?.image).toBeUndefined();
+  });
+
   it("renders valid, stable feeds with no articles", () => {
     const { rss, atom, rawJson, rendered } = parseAll([]);
     expect(rss.items ?? []).toEqual([]);
