@@ -13,6 +13,7 @@ import type {
   ScanLock,
   StoredArticle,
 } from "../../store/store.ts";
+import { tryAdvisoryLock } from "./scan-lock.ts";
 
 const logger = getLogger(["herald", "store"]);
 
@@ -283,59 +284,10 @@ export class PostgresArticleStore implements ArticleStore {
   }
 
   async tryLockScan(): Promise<ScanLock | undefined> {
-    // A session advisory lock belongs to one connection, and ends with it: a killed holder
-    // frees it as soon as PostgreSQL sees the connection close, and short keepalives make
-    // that a minute or so when the holder's machine vanishes without closing it. The lock
-    // gets a connection of its own, never recycled while held. (Not `sql.reserve()`: a query
-    // on a reserved connection that has died crashes the process in postgres 3.4.)
-    let lost = false;
-    let releasing = false;
-    const connection = postgres(this.#url.href, {
-      max: 1,
-      max_lifetime: null,
-      idle_timeout: 0, // none, whatever PGIDLE_TIMEOUT says: the lock would go with it
-      fetch_types: false,
-      onnotice: (notice) => logger.debug("PostgreSQL: {message}", { message: notice.message }),
-      onclose: () => {
-        if (releasing || lost) return;
-        lost = true;
-        logger.warn("The scan lock's database connection closed; the lock is lost.");
-      },
-      connection: {
-        application_name: "herald scan lock",
-        tcp_keepalives_idle: 30,
-        tcp_keepalives_interval: 10,
-        tcp_keepalives_count: 3,
-      },
+    const lock: ScanLock | undefined = await tryAdvisoryLock(this.#url, this.#scanLock, () => {
+      if (lock) this.#held.delete(lock);
     });
-    const end = async () => {
-      releasing = true;
-      await connection.end({ timeout: 5 });
-    };
-    try {
-      const [row] = await connection<{ locked: boolean }[]>`
-        SELECT pg_try_advisory_lock(hashtextextended(${this.#scanLock}, 0)) AS locked`;
-      if (row?.locked !== true) {
-        await end();
-        return undefined;
-      }
-    } catch (error) {
-      await end();
-      throw error;
-    }
-    let released = false;
-    const lock: ScanLock = {
-      release: async () => {
-        if (released) return;
-        released = true;
-        this.#held.delete(lock);
-        // Ending the session releases its locks; no unlock statement needed.
-        await end().catch((error: unknown) => {
-          logger.warn("Closing the scan lock's connection failed: {error}", { error });
-        });
-      },
-    };
-    this.#held.add(lock);
+    if (lock) this.#held.add(lock);
     return lock;
   }
 
