@@ -2,25 +2,9 @@ import { randomUUID } from "node:crypto";
 import postgres from "postgres";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { openPostgresArticleStore } from "../../../src/backends/postgres/articles.ts";
-import { describeArticleStore } from "../../contracts/articles.ts";
-import {
-  dropSchema,
-  postgresAvailable,
-  postgresStore,
-  testDatabaseUrl,
-} from "../../helpers/postgres.ts";
+import { dropSchema, postgresAvailable, testDatabaseUrl } from "../../helpers/postgres.ts";
 
 describe.runIf(postgresAvailable)("PostgreSQL", () => {
-  describeArticleStore("PostgresArticleStore", async () => {
-    const fixture = await postgresStore();
-    return {
-      store: fixture.store,
-      reopen: () => fixture.reopen(),
-      another: () => fixture.another(),
-      holderArgs: ["postgres", testDatabaseUrl.href, fixture.schema],
-    };
-  });
-
   describe("openPostgresArticleStore()", () => {
     it("creates the schema and tables once when several processes start at once", async () => {
       const schema = `herald_test_${randomUUID().replaceAll("-", "")}`;

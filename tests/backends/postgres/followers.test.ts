@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { openPostgresFollowerStore } from "../../../src/backends/postgres/followers.ts";
-import { followerStoreContract } from "../../contracts/followers.ts";
 import { freshPostgresSchema, postgresAvailable, postgresClient } from "../../helpers/backends.ts";
 
 const alice = {
@@ -13,14 +12,6 @@ const alice = {
 };
 
 describe.skipIf(!postgresAvailable)("PostgreSQL", () => {
-  followerStoreContract("PostgreSQL", async () => {
-    const schema = await freshPostgresSchema();
-    return {
-      store: await openPostgresFollowerStore(schema.connect()),
-      close: () => schema.dispose(),
-    };
-  });
-
   describe("openPostgresFollowerStore()", () => {
     it("shares followers between processes, with one table made when they start at once", async () => {
       const schema = await freshPostgresSchema();

@@ -1,22 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { openPostgresKvStore } from "../../../src/backends/postgres/kv.ts";
-import { kvContract } from "../../contracts/kv.ts";
 import { milliseconds } from "../../federation/duration.ts";
 import { freshPostgresSchema, postgresAvailable } from "../../helpers/backends.ts";
 
 describe.skipIf(!postgresAvailable)("PostgreSQL", () => {
-  kvContract("PostgresKvStore", async () => {
-    const schema = await freshPostgresSchema();
-    return {
-      connect: async () => {
-        const sql = schema.connect();
-        return { kv: await openPostgresKvStore(sql), close: () => sql.end({ timeout: 5 }) };
-      },
-      dispose: () => schema.dispose(),
-    };
-  });
-
   describe("PostgresKvStore", () => {
     async function setup() {
       const schema = await freshPostgresSchema();

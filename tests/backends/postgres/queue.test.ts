@@ -2,38 +2,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { testMessageQueue } from "@fedify/testing";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { openPostgresMessageQueue } from "../../../src/backends/postgres/queue.ts";
-import { leasedQueueContract } from "../../contracts/leased-queue.ts";
-import { queueContract, waitUntil } from "../../contracts/queue.ts";
-import { freshPostgresSchema, postgresAvailable, testDatabaseUrl } from "../../helpers/backends.ts";
+import { waitUntil } from "../../contracts/queue.ts";
+import { freshPostgresSchema, postgresAvailable } from "../../helpers/backends.ts";
 
 describe.skipIf(!postgresAvailable)("PostgreSQL", () => {
-  queueContract("PostgresMessageQueue", async () => {
-    const schema = await freshPostgresSchema();
-    return {
-      connect: async () => {
-        const sql = schema.connect();
-        const queue = await openPostgresMessageQueue(sql, { pollInterval: { milliseconds: 20 } });
-        return { queue, close: () => sql.end({ timeout: 5 }) };
-      },
-      dispose: () => schema.dispose(),
-    };
-  });
-
-  leasedQueueContract("PostgresMessageQueue", { wakesAcrossConnections: true }, async () => {
-    const schema = await freshPostgresSchema();
-    return {
-      open: (options) => openPostgresMessageQueue(schema.connect(), options),
-      workerArgs: (leaseMs, mode) => [
-        "postgres",
-        testDatabaseUrl.href,
-        String(leaseMs),
-        mode,
-        schema.schema,
-      ],
-      dispose: () => schema.dispose(),
-    };
-  });
-
   describe("PostgresMessageQueue under Fedify's own testMessageQueue()", () => {
     it("passes, ordering keys included", { timeout: 60_000 }, async () => {
       const schema = await freshPostgresSchema();

@@ -1,26 +1,9 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import { RedisKvStore } from "../../../src/backends/redis/kv.ts";
-import { kvContract } from "../../contracts/kv.ts";
 import { milliseconds } from "../../federation/duration.ts";
 import { freshRedisPrefix, redisAvailable } from "../../helpers/backends.ts";
 
 describe.skipIf(!redisAvailable)("Redis", () => {
-  kvContract("RedisKvStore", async () => {
-    const space = freshRedisPrefix();
-    return {
-      connect: async () => {
-        const redis = space.connect();
-        return {
-          kv: new RedisKvStore(redis, { keyPrefix: space.prefix }),
-          close: async () => {
-            await redis.quit();
-          },
-        };
-      },
-      dispose: () => space.dispose(),
-    };
-  });
-
   describe("RedisKvStore", () => {
     function setup() {
       const space = freshRedisPrefix();

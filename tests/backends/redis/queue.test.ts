@@ -2,42 +2,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { testMessageQueue } from "@fedify/testing";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { RedisMessageQueue } from "../../../src/backends/redis/queue.ts";
-import { leasedQueueContract } from "../../contracts/leased-queue.ts";
-import { queueContract, waitUntil } from "../../contracts/queue.ts";
-import { freshRedisPrefix, redisAvailable, testRedisUrl } from "../../helpers/backends.ts";
+import { waitUntil } from "../../contracts/queue.ts";
+import { freshRedisPrefix, redisAvailable } from "../../helpers/backends.ts";
 
 describe.skipIf(!redisAvailable)("Redis", () => {
-  queueContract("RedisMessageQueue", async () => {
-    const space = freshRedisPrefix();
-    return {
-      connect: async () => {
-        const redis = space.connect();
-        const queue = new RedisMessageQueue(redis, {
-          keyPrefix: space.prefix,
-          pollInterval: { milliseconds: 20 },
-        });
-        return { queue, close: () => void redis.disconnect() };
-      },
-      dispose: () => space.dispose(),
-    };
-  });
-
-  leasedQueueContract("RedisMessageQueue", { wakesAcrossConnections: true }, async () => {
-    const space = freshRedisPrefix();
-    return {
-      open: async (options) =>
-        new RedisMessageQueue(space.connect(), { ...options, keyPrefix: space.prefix }),
-      workerArgs: (leaseMs, mode) => [
-        "redis",
-        testRedisUrl.href,
-        String(leaseMs),
-        mode,
-        space.prefix,
-      ],
-      dispose: () => space.dispose(),
-    };
-  });
-
   describe("RedisMessageQueue under Fedify's own testMessageQueue()", () => {
     it("passes, ordering keys included", { timeout: 60_000 }, async () => {
       const space = freshRedisPrefix();

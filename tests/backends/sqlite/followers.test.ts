@@ -4,19 +4,6 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
 import { openSqliteFollowerStore } from "../../../src/backends/sqlite/followers.ts";
-import { followerStoreContract } from "../../contracts/followers.ts";
-
-followerStoreContract("SQLite", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "herald-followers-"));
-  const db = new DatabaseSync(join(dir, "herald.sqlite"));
-  return {
-    store: openSqliteFollowerStore(db),
-    close: async () => {
-      db.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
 
 describe("openSqliteFollowerStore()", () => {
   it("keeps followers across reopening the database file", async () => {

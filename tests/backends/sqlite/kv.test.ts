@@ -5,24 +5,11 @@ import { DatabaseSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteKvStore } from "../../../src/backends/sqlite/kv.ts";
-import { kvContract } from "../../contracts/kv.ts";
 import { milliseconds } from "../../federation/duration.ts";
 
 async function tempDir(): Promise<string> {
   return await mkdtemp(join(tmpdir(), "herald-kv-"));
 }
-
-kvContract("SqliteKvStore", async () => {
-  const dir = await tempDir();
-  const path = join(dir, "herald.sqlite");
-  return {
-    connect: () => {
-      const db = new DatabaseSync(path);
-      return Promise.resolve({ kv: new SqliteKvStore(db), close: () => db.close() });
-    },
-    dispose: () => rm(dir, { recursive: true, force: true }),
-  };
-});
 
 describe("SqliteKvStore", () => {
   let dir: string;

@@ -9,43 +9,11 @@ import {
   SqliteMessageQueue,
   type SqliteMessageQueueOptions,
 } from "../../../src/backends/sqlite/queue.ts";
-import { leasedQueueContract } from "../../contracts/leased-queue.ts";
-import { queueContract, waitUntil } from "../../contracts/queue.ts";
+import { waitUntil } from "../../contracts/queue.ts";
 
 async function tempDir(): Promise<string> {
   return await mkdtemp(join(tmpdir(), "herald-queue-"));
 }
-
-queueContract("SqliteMessageQueue", async () => {
-  const dir = await tempDir();
-  const path = join(dir, "herald.sqlite");
-  return {
-    connect: () => {
-      const db = new DatabaseSync(path);
-      const queue = new SqliteMessageQueue(db, { pollInterval: { milliseconds: 20 } });
-      return Promise.resolve({ queue, close: () => db.close() });
-    },
-    dispose: () => rm(dir, { recursive: true, force: true }),
-  };
-});
-
-leasedQueueContract("SqliteMessageQueue", { wakesAcrossConnections: false }, async () => {
-  const dir = await tempDir();
-  const path = join(dir, "herald.sqlite");
-  const handles: DatabaseSync[] = [];
-  return {
-    open: async (options) => {
-      const db = new DatabaseSync(path);
-      handles.push(db);
-      return new SqliteMessageQueue(db, options);
-    },
-    workerArgs: (leaseMs, mode) => ["sqlite", path, String(leaseMs), mode],
-    dispose: async () => {
-      for (const db of handles) db.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
 
 describe("SqliteMessageQueue under Fedify's own testMessageQueue()", () => {
   it("passes, ordering keys included", { timeout: 60_000 }, async () => {

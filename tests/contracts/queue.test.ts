@@ -1,0 +1,116 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { describe } from "vitest";
+import { openPostgresMessageQueue } from "../../src/backends/postgres/queue.ts";
+import { RedisMessageQueue } from "../../src/backends/redis/queue.ts";
+import { SqliteMessageQueue } from "../../src/backends/sqlite/queue.ts";
+import {
+  freshPostgresSchema,
+  freshRedisPrefix,
+  postgresAvailable,
+  redisAvailable,
+  testDatabaseUrl,
+  testRedisUrl,
+} from "../helpers/backends.ts";
+import { leasedQueueContract } from "./leased-queue.ts";
+import { queueContract } from "./queue.ts";
+
+/** A fresh folder for one store's database file. */
+async function tempDir(): Promise<string> {
+  return await mkdtemp(join(tmpdir(), "herald-contract-"));
+}
+
+queueContract("SqliteMessageQueue", async () => {
+  const dir = await tempDir();
+  const path = join(dir, "herald.sqlite");
+  return {
+    connect: () => {
+      const db = new DatabaseSync(path);
+      const queue = new SqliteMessageQueue(db, { pollInterval: { milliseconds: 20 } });
+      return Promise.resolve({ queue, close: () => db.close() });
+    },
+    dispose: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+leasedQueueContract("SqliteMessageQueue", { wakesAcrossConnections: false }, async () => {
+  const dir = await tempDir();
+  const path = join(dir, "herald.sqlite");
+  const handles: DatabaseSync[] = [];
+  return {
+    open: async (options) => {
+      const db = new DatabaseSync(path);
+      handles.push(db);
+      return new SqliteMessageQueue(db, options);
+    },
+    workerArgs: (leaseMs, mode) => ["sqlite", path, String(leaseMs), mode],
+    dispose: async () => {
+      for (const db of handles) db.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe.skipIf(!postgresAvailable)("PostgreSQL", () => {
+  queueContract("PostgresMessageQueue", async () => {
+    const schema = await freshPostgresSchema();
+    return {
+      connect: async () => {
+        const sql = schema.connect();
+        const queue = await openPostgresMessageQueue(sql, { pollInterval: { milliseconds: 20 } });
+        return { queue, close: () => sql.end({ timeout: 5 }) };
+      },
+      dispose: () => schema.dispose(),
+    };
+  });
+
+  leasedQueueContract("PostgresMessageQueue", { wakesAcrossConnections: true }, async () => {
+    const schema = await freshPostgresSchema();
+    return {
+      open: (options) => openPostgresMessageQueue(schema.connect(), options),
+      workerArgs: (leaseMs, mode) => [
+        "postgres",
+        testDatabaseUrl.href,
+        String(leaseMs),
+        mode,
+        schema.schema,
+      ],
+      dispose: () => schema.dispose(),
+    };
+  });
+});
+
+describe.skipIf(!redisAvailable)("Redis", () => {
+  queueContract("RedisMessageQueue", async () => {
+    const space = freshRedisPrefix();
+    return {
+      connect: async () => {
+        const redis = space.connect();
+        const queue = new RedisMessageQueue(redis, {
+          keyPrefix: space.prefix,
+          pollInterval: { milliseconds: 20 },
+        });
+        return { queue, close: () => void redis.disconnect() };
+      },
+      dispose: () => space.dispose(),
+    };
+  });
+
+  leasedQueueContract("RedisMessageQueue", { wakesAcrossConnections: true }, async () => {
+    const space = freshRedisPrefix();
+    return {
+      open: async (options) =>
+        new RedisMessageQueue(space.connect(), { ...options, keyPrefix: space.prefix }),
+      workerArgs: (leaseMs, mode) => [
+        "redis",
+        testRedisUrl.href,
+        String(leaseMs),
+        mode,
+        space.prefix,
+      ],
+      dispose: () => space.dispose(),
+    };
+  });
+});
