@@ -30,6 +30,8 @@ export interface Config {
   readonly keysDir: string;
   readonly dataDir: string;
   readonly scanSchedule: string;
+  /** `WATCH`: publish as soon as a file in `articlesDir` changes, not only on the schedule. */
+  readonly watch: boolean;
   readonly accountUsername: string;
   readonly allowPrivateAddress: boolean;
   readonly databaseUrl?: URL | undefined;
@@ -140,6 +142,7 @@ export function loadConfig(env: Env): Config {
     keysDir: resolve(read("KEYS_DIR", "./keys", String)),
     dataDir: resolve(read("DATA_DIR", "./data", String)),
     scanSchedule: read("SCAN_SCHEDULE", "* * * * *", parseCron),
+    watch: read("WATCH", true, parseBoolean),
     accountUsername: read("ACCOUNT_USERNAME", DEFAULT_USERNAME, parseUsername),
     allowPrivateAddress: read("ALLOW_PRIVATE_ADDRESS", false, parseBoolean),
     databaseUrl: read<URL | undefined>("DATABASE_URL", undefined, (v) =>

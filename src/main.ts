@@ -3,7 +3,6 @@
  * account → site → HTTP + schedule → listen. Everything else is a factory; only this file
  * starts things.
  */
-import { join } from "node:path";
 import { getLogger } from "@logtape/logtape";
 import { openBackends } from "./backends/open.ts";
 import { configOrExit } from "./env.ts";
@@ -11,9 +10,8 @@ import { announceProfile, openAccount } from "./federation/account.ts";
 import { limitOutgoingRequests } from "./federation/delivery/outgoing.ts";
 import { startDelivery } from "./federation/delivery/worker.ts";
 import { MissingKeysError } from "./federation/keys.ts";
-import { createApp, createHealthApp, listen } from "./http/app.ts";
-import { federationMiddleware } from "./http/federation/mount.ts";
-import { createImageResizer } from "./http/media.ts";
+import { listen } from "./http/app.ts";
+import { serviceApp } from "./http/service-app.ts";
 import { createSite } from "./http/site.ts";
 import { siteOptions } from "./http/site-options.ts";
 import { configureLogging } from "./logging.ts";
@@ -21,6 +19,7 @@ import { type Publisher, runScan } from "./pipeline.ts";
 import { startSchedule } from "./schedule.ts";
 import { onShutdown } from "./shutdown.ts";
 import { logRelays, logScan, logStartup } from "./startup-log.ts";
+import { watchArticles } from "./watch.ts";
 
 const logger = getLogger(["herald"]);
 
@@ -36,29 +35,9 @@ async function main(): Promise<void> {
   const publishers: Publisher[] = [site.publisher, account.publisher];
   for (const publisher of publishers) await articles.subscribe(publisher.name);
 
-  const ready = async () => {
-    await articles.countPublished();
-    await backends.queue.getDepth();
-  };
   // Workers only deliver; the scan (and its schedule) belongs to the web processes.
   const serves = config.role !== "worker";
-  const app = serves
-    ? createApp({
-        site,
-        federation: federationMiddleware(
-          { federation: account.federation, store: articles },
-          { ...account.options, inboxRateLimit: config.inboxRateLimit },
-        ),
-        articlesDir: config.articlesDir,
-        resizer: createImageResizer(join(config.dataDir, "media")),
-        accountImages: Object.fromEntries(
-          Object.values(account.images).map(({ name, file }) => [name, file]),
-        ),
-        ready,
-        trustProxy: config.trustProxy,
-      })
-    : createHealthApp(ready);
-  const server = await listen(app, config.port);
+  const server = await listen(serviceApp(config, site, account, backends), config.port);
   logStartup(config, account, backends.describe);
   if (serves) await announceProfile(account, config, kv);
   await logRelays(config, backends);
@@ -72,6 +51,12 @@ async function main(): Promise<void> {
     );
   };
   const schedule = serves ? startSchedule(config.scanSchedule, scan) : undefined;
+  // Watching starts before the first scan, so that nothing written during it waits for cron.
+  const watch =
+    schedule &&
+    watchArticles(config.articlesDir, () => void schedule.runAfterChange(), {
+      enabled: config.watch,
+    });
   await schedule?.runNow();
   logger.info("Published: {count} articles. Followers: {followers}. Role: {role}.", {
     count: await articles.countPublished(),
@@ -81,6 +66,7 @@ async function main(): Promise<void> {
   if (schedule) logger.info("Scanning on schedule {schedule}.", { schedule: config.scanSchedule });
 
   onShutdown(async () => {
+    watch?.close();
     await schedule?.stop();
     server.closeIdleConnections();
     await new Promise((resolve) => server.close(resolve));

@@ -6,6 +6,11 @@ const logger = getLogger(["herald", "schedule"]);
 export interface Schedule {
   /** Runs the job now, or waits for the run under way; never two at once. */
   runNow(): Promise<void>;
+  /**
+   * Runs the job because something changed: now when idle, else once more after the run
+   * under way (which may have missed the change), however many calls came during it.
+   */
+  runAfterChange(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -15,13 +20,24 @@ export interface Schedule {
  */
 export function startSchedule(expression: string, job: () => Promise<void>): Schedule {
   let running: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  let stopped = false;
   const run = () => {
+    if (stopped) return Promise.resolve();
     running ??= job()
       .catch((error: unknown) => logger.error("Scheduled run failed: {error}", { error }))
       .finally(() => {
         running = undefined;
       });
     return running;
+  };
+  const runAfterChange = () => {
+    if (running === undefined) return run();
+    next ??= running.then(() => {
+      next = undefined;
+      return run();
+    });
+    return next;
   };
   const task = cronSchedule(
     expression,
@@ -33,8 +49,11 @@ export function startSchedule(expression: string, job: () => Promise<void>): Sch
   );
   return {
     runNow: run,
+    runAfterChange,
     async stop() {
+      stopped = true;
       await task.destroy();
+      await next;
       await running;
     },
   };

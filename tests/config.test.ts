@@ -21,6 +21,7 @@ describe("loadConfig()", () => {
     expect(config).toMatchObject({
       port: 8080,
       scanSchedule: "* * * * *",
+      watch: true,
       accountUsername: "news",
       allowPrivateAddress: false,
       databaseUrl: undefined,
@@ -30,6 +31,14 @@ describe("loadConfig()", () => {
     expect(config.articlesDir).toBe(join(process.cwd(), "articles"));
     expect(config.keysDir).toBe(join(process.cwd(), "keys"));
     expect(config.dataDir).toBe(join(process.cwd(), "data"));
+  });
+
+  it("reads WATCH as a boolean, on by default, and names a bad value", () => {
+    expect(loadConfig({ WATCH: "false" }).watch).toBe(false);
+    expect(loadConfig({ WATCH: "true" }).watch).toBe(true);
+    expect(problems({ WATCH: "sometimes" })).toEqual([
+      'WATCH must be "true" or "false" (got "sometimes").',
+    ]);
   });
 
   it("derives PUBLIC_URL from PORT", () => {

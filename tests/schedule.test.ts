@@ -43,4 +43,42 @@ describe("startSchedule()", () => {
     expect(calls).toBe(2);
     await schedule.stop();
   });
+
+  it("runs once more after the run under way when a change comes during it, however many", async () => {
+    let runs = 0;
+    let running = 0;
+    let maxRunning = 0;
+    const schedule = startSchedule("0 0 1 1 *", async () => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      running--;
+      runs++;
+    });
+    const first = schedule.runAfterChange();
+    const again = [schedule.runAfterChange(), schedule.runAfterChange(), schedule.runNow()];
+    await first;
+    expect(runs).toBe(1);
+    await Promise.all(again);
+    expect(runs).toBe(2);
+    expect(maxRunning).toBe(1);
+    await schedule.runAfterChange();
+    expect(runs).toBe(3);
+    await schedule.stop();
+  });
+
+  it("starts no run after it stopped, not even one asked for during the last", async () => {
+    let runs = 0;
+    const schedule = startSchedule("0 0 1 1 *", async () => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      runs++;
+    });
+    void schedule.runNow();
+    const after = schedule.runAfterChange();
+    await schedule.stop();
+    await after;
+    expect(runs).toBe(1);
+    await schedule.runAfterChange();
+    expect(runs).toBe(1);
+  });
 });

@@ -33,7 +33,7 @@ export function listArticleFiles(dir: string): { files: FoundFile[]; refused: Sk
         walk(absolutePath, `${path}/`);
         continue;
       }
-      if (ignored(entry.name)) continue;
+      if (isIgnoredFile(entry.name)) continue;
       if (entry.isSymbolicLink()) {
         const target = safeRealpath(absolutePath);
         if (target === undefined || !(target === root || target.startsWith(root + sep))) {
@@ -56,12 +56,24 @@ export function listArticleFiles(dir: string): { files: FoundFile[]; refused: Sk
   return { files, refused };
 }
 
-function ignored(name: string): boolean {
+/**
+ * Whether a file of this name is left out of the scan: hidden files (vim's `.story.md.swp`,
+ * LibreOffice's `.~lock.story.md#`, Emacs's `.#story.md`), editors' backups and autosaves
+ * (`story.md~`, `#story.md#`, `story.md___jb_tmp___`), temporary files, vim's `4913` probe
+ * of whether it may write the folder, and media. The folder watcher uses it too, so that an
+ * editor's save publishes once, when the article itself changes.
+ */
+export function isIgnoredFile(name: string): boolean {
   const lower = name.toLowerCase();
   return (
+    lower.startsWith(".") ||
     lower.endsWith("~") ||
+    (lower.startsWith("#") && lower.endsWith("#")) ||
     lower.endsWith(".swp") ||
     lower.endsWith(".tmp") ||
+    lower.endsWith("___jb_tmp___") ||
+    lower.endsWith("___jb_old___") ||
+    lower === "4913" ||
     mediaExtensions.some((ext) => lower.endsWith(ext))
   );
 }
