@@ -2,7 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { describe } from "vitest";
+import { testMessageQueue } from "@fedify/testing";
+import { describe, expect, it } from "vitest";
 import { openPostgresMessageQueue } from "../../src/backends/postgres/queue.ts";
 import { RedisMessageQueue } from "../../src/backends/redis/queue.ts";
 import { SqliteMessageQueue } from "../../src/backends/sqlite/queue.ts";
@@ -112,5 +113,78 @@ describe.skipIf(!redisAvailable)("Redis", () => {
       ],
       dispose: () => space.dispose(),
     };
+  });
+});
+
+// Fedify's own suite for message queues, over every engine.
+describe("SqliteMessageQueue under Fedify's own testMessageQueue()", () => {
+  it("passes, ordering keys included", { timeout: 60_000 }, async () => {
+    const dir = await tempDir();
+    const handles: DatabaseSync[] = [];
+    try {
+      // Fedify's suite asserts with its own library, which vitest does not count: it passes
+      // when the suite settles.
+      await expect(
+        testMessageQueue(
+          () => {
+            const db = new DatabaseSync(join(dir, "herald.sqlite"));
+            handles.push(db);
+            return new SqliteMessageQueue(db, { pollInterval: { milliseconds: 50 } });
+          },
+          ({ controller }) => controller.abort(),
+          { testOrderingKey: true },
+        ),
+      ).resolves.toBeUndefined();
+    } finally {
+      for (const db of handles) db.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!postgresAvailable)("PostgreSQL", () => {
+  describe("PostgresMessageQueue under Fedify's own testMessageQueue()", () => {
+    it("passes, ordering keys included", { timeout: 60_000 }, async () => {
+      const schema = await freshPostgresSchema();
+      try {
+        // Fedify's suite asserts with its own library, which vitest does not count: it passes
+        // when the suite settles.
+        await expect(
+          testMessageQueue(
+            () =>
+              openPostgresMessageQueue(schema.connect(), { pollInterval: { milliseconds: 50 } }),
+            ({ controller }) => controller.abort(),
+            { testOrderingKey: true },
+          ),
+        ).resolves.toBeUndefined();
+      } finally {
+        await schema.dispose();
+      }
+    });
+  });
+});
+
+describe.skipIf(!redisAvailable)("Redis", () => {
+  describe("RedisMessageQueue under Fedify's own testMessageQueue()", () => {
+    it("passes, ordering keys included", { timeout: 60_000 }, async () => {
+      const space = freshRedisPrefix();
+      try {
+        // Fedify's suite asserts with its own library, which vitest does not count: it passes
+        // when the suite settles.
+        await expect(
+          testMessageQueue(
+            () =>
+              new RedisMessageQueue(space.connect(), {
+                keyPrefix: space.prefix,
+                pollInterval: { milliseconds: 50 },
+              }),
+            ({ controller }) => controller.abort(),
+            { testOrderingKey: true },
+          ),
+        ).resolves.toBeUndefined();
+      } finally {
+        await space.dispose();
+      }
+    });
   });
 });

@@ -1,31 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { testMessageQueue } from "@fedify/testing";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { openPostgresMessageQueue } from "../../../src/backends/postgres/queue.ts";
 import { waitUntil } from "../../contracts/queue.ts";
 import { freshPostgresSchema, postgresAvailable } from "../../helpers/backends.ts";
 
 describe.skipIf(!postgresAvailable)("PostgreSQL", () => {
-  describe("PostgresMessageQueue under Fedify's own testMessageQueue()", () => {
-    it("passes, ordering keys included", { timeout: 60_000 }, async () => {
-      const schema = await freshPostgresSchema();
-      try {
-        // Fedify's suite asserts with its own library, which vitest does not count: it passes
-        // when the suite settles.
-        await expect(
-          testMessageQueue(
-            () =>
-              openPostgresMessageQueue(schema.connect(), { pollInterval: { milliseconds: 50 } }),
-            ({ controller }) => controller.abort(),
-            { testOrderingKey: true },
-          ),
-        ).resolves.toBeUndefined();
-      } finally {
-        await schema.dispose();
-      }
-    });
-  });
-
   describe("PostgresMessageQueue", () => {
     async function setup() {
       const schema = await freshPostgresSchema();

@@ -1,34 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { testMessageQueue } from "@fedify/testing";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { RedisMessageQueue } from "../../../src/backends/redis/queue.ts";
 import { waitUntil } from "../../contracts/queue.ts";
 import { freshRedisPrefix, redisAvailable } from "../../helpers/backends.ts";
 
 describe.skipIf(!redisAvailable)("Redis", () => {
-  describe("RedisMessageQueue under Fedify's own testMessageQueue()", () => {
-    it("passes, ordering keys included", { timeout: 60_000 }, async () => {
-      const space = freshRedisPrefix();
-      try {
-        // Fedify's suite asserts with its own library, which vitest does not count: it passes
-        // when the suite settles.
-        await expect(
-          testMessageQueue(
-            () =>
-              new RedisMessageQueue(space.connect(), {
-                keyPrefix: space.prefix,
-                pollInterval: { milliseconds: 50 },
-              }),
-            ({ controller }) => controller.abort(),
-            { testOrderingKey: true },
-          ),
-        ).resolves.toBeUndefined();
-      } finally {
-        await space.dispose();
-      }
-    });
-  });
-
   describe("RedisMessageQueue", () => {
     function setup() {
       const space = freshRedisPrefix();
