@@ -49,6 +49,8 @@ export interface ParsedArticle {
   readonly tags: readonly string[];
   readonly image?: ArticleImage | undefined;
   readonly author?: string | undefined;
+  /** The author's own fediverse account, `@jane@example.social`: the page's `fediverse:creator`. */
+  readonly authorFediverse?: string | undefined;
   /** From front matter; `undefined` means "when first seen". A future date means "publish then". */
   readonly date?: Date | undefined;
   /** From front matter. */
@@ -76,6 +78,8 @@ export interface Article {
   readonly tags: readonly string[];
   readonly image?: ArticleImage | undefined;
   readonly author?: string | undefined;
+  /** The author's own fediverse account, `@jane@example.social`: the page's `fediverse:creator`. */
+  readonly authorFediverse?: string | undefined;
   readonly pinned: boolean;
   /** Oldest first; absent when there are none. */
   readonly corrections?: readonly Correction[];

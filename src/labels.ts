@@ -16,6 +16,13 @@ export interface Labels {
   readonly follow: string;
   readonly followHow: (handle: Html) => Html;
   readonly followSite: (siteUrl: Html) => Html;
+  /** The follow box's form (`http/follow.ts`): its field's label, an example, the button. */
+  readonly followFormLabel: string;
+  readonly followFormExample: string;
+  readonly followFormButton: string;
+  /** The answer to a form filled with something that is neither a server nor a handle. */
+  readonly followRefusedTitle: string;
+  readonly followRefusedText: string;
   /** The account moved (`npm run move`): follow the new one. */
   readonly moved: (account: Html) => Html;
   readonly feeds: string;
@@ -63,6 +70,12 @@ const en: Labels = {
     html`Pasting this site’s address, ${siteUrl}, into the search works too.`,
   moved: (account) =>
     html`This site’s fediverse account has moved to ${account}: follow it there from Mastodon or any other fediverse server.`,
+  followFormLabel: "Your fediverse server or handle",
+  followFormExample: "for example mastodon.social or @you@mastodon.social",
+  followFormButton: "Follow from your server",
+  followRefusedTitle: "That is not a fediverse address",
+  followRefusedText:
+    "Type the name of your server (mastodon.social) or your handle (@you@mastodon.social), nothing else, and try again.",
   feeds: "Feeds",
   feedsHow: "Or subscribe in a feed reader:",
   published: "Published",
@@ -104,6 +117,12 @@ const de: Labels = {
     html`Die Adresse dieser Website, ${siteUrl}, in die Suche einzufügen, funktioniert ebenfalls.`,
   moved: (account) =>
     html`Das Fediverse-Konto dieser Website ist umgezogen nach ${account}: Folgen Sie ihm dort, von Mastodon oder einem anderen Fediverse-Server aus.`,
+  followFormLabel: "Ihr Fediverse-Server oder Ihre Adresse",
+  followFormExample: "zum Beispiel mastodon.social oder @sie@mastodon.social",
+  followFormButton: "Von Ihrem Server aus folgen",
+  followRefusedTitle: "Das ist keine Fediverse-Adresse",
+  followRefusedText:
+    "Geben Sie den Namen Ihres Servers (mastodon.social) oder Ihre Adresse (@sie@mastodon.social) ein, nichts anderes, und versuchen Sie es erneut.",
   feeds: "Feeds",
   feedsHow: "Oder abonnieren Sie einen Feed:",
   published: "Veröffentlicht am",

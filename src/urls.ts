@@ -7,6 +7,8 @@ export const paths = {
   rss: "/feed.xml",
   atom: "/atom.xml",
   json: "/feed.json",
+  /** The follow box's form: redirects a reader to their own server's follow page. */
+  follow: "/follow",
   article: (slug: string) => `/articles/${encodeURIComponent(slug)}`,
   /** The ActivityPub object (and feed GUID) of an article: keyed by its stable id, not its slug. */
   object: (id: string) => `/objects/${encodeURIComponent(id)}`,

@@ -152,6 +152,45 @@ export async function signatureChecks(
   return checks;
 }
 
+/**
+ * The actor's fields newer Mastodon versions read (issue #18): its handle (FEP-2c59
+ * `webfinger`, Mastodon 4.6) and the site it vouches for as a creator (`attributionDomains`,
+ * Mastodon 4.3 bylines on link cards).
+ */
+export function actorFieldChecks(
+  actor: Readonly<Record<string, unknown>>,
+  handle: string,
+  host: string,
+): Check[] {
+  const domains: unknown[] = Array.isArray(actor.attributionDomains)
+    ? actor.attributionDomains
+    : [];
+  return [
+    actor.webfinger === handle
+      ? ok("Actor handle", `webfinger is ${handle} (FEP-2c59)`)
+      : warn(
+          "Actor handle",
+          `webfinger is ${JSON.stringify(actor.webfinger ?? null)}, not ${handle}`,
+        ),
+    domains.includes(host)
+      ? ok("Author attribution", `the actor vouches for ${host}: shared links can show its byline`)
+      : warn(
+          "Author attribution",
+          `attributionDomains does not list ${host}: shared links show no byline`,
+        ),
+  ];
+}
+
+/** The creators an article page names for link cards (`fediverse:creator`, Mastodon 4.3+). */
+export function bylineCheck(pageHtml: string): Check {
+  const creators = [...pageHtml.matchAll(/<meta name="fediverse:creator" content="([^"]*)">/g)].map(
+    (match) => match[1],
+  );
+  return creators.length > 0
+    ? ok("Byline", `the newest page names ${creators.join(", ")} as its creator for link cards`)
+    : warn("Byline", "the newest page has no fediverse:creator: shared links show no byline");
+}
+
 export const ok = (what: string, detail: string): Check => ({ verdict: "ok", what, detail });
 export const warn = (what: string, detail: string): Check => ({ verdict: "warn", what, detail });
 export const fail = (what: string, detail: string): Check => ({ verdict: "fail", what, detail });

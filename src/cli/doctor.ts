@@ -19,7 +19,16 @@ import { htmlToText } from "../federation/objects.ts";
 import { describeRelays } from "../federation/relays.ts";
 import { cutAtWord } from "../source/text.ts";
 import { paths } from "../urls.ts";
-import { type Check, fail, ok, publicOriginCheck, signatureChecks, warn } from "./doctor-public.ts";
+import {
+  actorFieldChecks,
+  bylineCheck,
+  type Check,
+  fail,
+  ok,
+  publicOriginCheck,
+  signatureChecks,
+  warn,
+} from "./doctor-public.ts";
 
 type Verdict = Check["verdict"];
 
@@ -131,6 +140,7 @@ async function* remoteChecks(origin: URL, config: Config): AsyncGenerator<Check>
         "Actor id",
         `${String(actor.id)} differs from ${self}: check PUBLIC_URL and the proxy's Host header`,
       );
+  yield* actorFieldChecks(actor, `${config.accountUsername}@${origin.host}`, origin.hostname);
   if (typeof actor.movedTo === "string") {
     yield warn("Moved", `the account moved to ${actor.movedTo} (npm run move)`);
   }
@@ -193,6 +203,8 @@ async function* articleCheck(
       : fail("Post (Article)", "no summary: Mastodon would show a title and a bare link");
   }
   yield summaryCheck(object, newest);
+  const page = typeof object.url === "string" ? await get(object.url, "text/html") : undefined;
+  if (page?.ok) yield bylineCheck(await page.text());
   yield object.contentMap
     ? ok("Post language", `contentMap in ${Object.keys(object.contentMap as object).join(", ")}`)
     : warn("Post language", "no contentMap: Mastodon cannot tell the language");

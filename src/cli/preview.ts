@@ -65,6 +65,7 @@ export function renderPreview(
     `  summary   ${article.summary}`,
     `  text      ${words} words, in full: ${cutAtWord(text, 120)}`,
     `  language  ${article.language}`,
+    `  author    ${article.author ?? "(none: the feeds name SITE_AUTHOR)"}`,
     `  tags      ${article.tags.length > 0 ? article.tags.join(", ") : "(none)"}`,
     `  corrections ${notes === "" ? "(none)" : `${(article.corrections ?? []).length}, after the text (also on the page and in the fediverse post): ${notes}`}`,
     `  image     ${links.image?.href ?? "(none)"}`,
@@ -74,6 +75,9 @@ export function renderPreview(
     `  a card with the title "${asArticle.name?.toString() ?? ""}",`,
     `  the summary "${cutAtWord(htmlToText(asArticle.summary?.toString() ?? ""), 200)}"`,
     `  and a link to ${links.url.href}; the text itself is not shown.`,
+    ...(article.authorFediverse === undefined
+      ? []
+      : [`  It mentions ${article.authorFediverse}, whose inbox gets it too (a notification).`]),
     "",
     "Mastodon, POST_TYPE=note",
     `  the full text as a post: ${note.length} characters (the title in bold, the text, the link):`,
@@ -83,11 +87,19 @@ export function renderPreview(
     `  og:title        ${article.title}`,
     `  og:description  ${article.summary}`,
     `  og:image        ${links.image?.href ?? "(none: a card without a picture)"}`,
+    `  byline          ${byline(article)}`,
   ];
   const warnings = previewWarnings(parsed, text, given, options.siteLanguage);
   lines.push("", warnings.length === 0 ? "No warnings." : "Warnings");
   for (const warning of warnings) lines.push(`  ! ${warning}`);
   return lines.join("\n");
+}
+
+/** Who Mastodon 4.3+ names under the card ("More from …"): `fediverse:creator`. */
+function byline(article: Article): string {
+  return article.authorFediverse === undefined
+    ? "the site's account"
+    : `${article.authorFediverse} (once their account lists this site's host under author attribution), else the site's account`;
 }
 
 /** The preview shows no ids: the account's are enough to build the objects. */

@@ -15,6 +15,7 @@ import { accountActor, buildFederation, type FederationOptions } from "./federat
 import { importKvInteractions } from "./interactions/legacy.ts";
 import type { InteractionStore, InteractionStoreOptions } from "./interactions/store.ts";
 import { type AccountKeys, loadOrCreateKeys } from "./keys.ts";
+import { resolveMentions } from "./mentions.ts";
 import { readMovedTo } from "./migration.ts";
 import { type AccountImage, accountOptions } from "./options.ts";
 import { announceProfileChange } from "./profile-update.ts";
@@ -76,6 +77,7 @@ export async function openAccount(config: Config, backends: Backends): Promise<A
       firstScan: () => articles.firstScan(),
       relays: () => relayRecipients({ kv, followers }, config.relays),
       unreachable: () => unreachableOrigins(kv),
+      mentions: (articles) => resolveMentions(kv, articles, options),
     },
     { ...options, quietImport: { maxAgeMs: config.quietImportHours * 3_600_000 } },
   );

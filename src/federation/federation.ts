@@ -28,8 +28,9 @@ import { registerInbox } from "./inbox.ts";
 import { withoutQueuedIdempotence } from "./interactions/idempotency.ts";
 import type { InteractionStore } from "./interactions/store.ts";
 import type { AccountKeys } from "./keys.ts";
+import { knownMentions } from "./mentions.ts";
 import { readMovedTo } from "./migration.ts";
-import { toNodeInfo } from "./nodeinfo.ts";
+import { type NodeInfoSite, toNodeInfo } from "./nodeinfo.ts";
 import {
   DEFAULT_POST_TYPE,
   type ObjectContext,
@@ -83,6 +84,8 @@ export interface FederationOptions {
   readonly profile?: ProfileOptions;
   /** Default `article`. */
   readonly postType?: PostType;
+  /** The site's name, description and language, for NodeInfo's `metadata`. */
+  readonly site?: NodeInfoSite;
   /** `TIME_ZONE`, for the dates of correction notices; default UTC. */
   readonly timeZone?: string;
   /** Outgoing delivery retries; default: from a minute up to 12 h apart, for about 4 days. */
@@ -202,6 +205,12 @@ export function registerFederation(
   const isAccount = (identifier: string) => identifier === username;
   const objectContext = (ctx: Parameters<typeof objectContextOf>[0]) =>
     objectContextOf(ctx, username, postType, options.timeZone);
+  // A served post names its author's account as the delivered one did (only what the
+  // publisher already looked up: a GET never makes Herald look anyone up).
+  const withAuthor = async (ctx: Parameters<typeof objectContextOf>[0], article: Article) => ({
+    ...objectContext(ctx),
+    mentions: await knownMentions(deps.kv, [article]),
+  });
   const published = async (id: string): Promise<Article | null> => {
     const record = await store.findById(id);
     return record?.state === "published" ? record.article : null;
@@ -239,17 +248,17 @@ export function registerFederation(
   if (postType === "note") {
     federation.setObjectDispatcher(Note, federationPaths.object, async (ctx, { id }) => {
       const article = await published(id);
-      return article == null ? null : toNote(article, objectContext(ctx));
+      return article == null ? null : toNote(article, await withAuthor(ctx, article));
     });
   } else {
     federation.setObjectDispatcher(ArticleObject, federationPaths.object, async (ctx, { id }) => {
       const article = await published(id);
-      return article == null ? null : toArticleObject(article, objectContext(ctx));
+      return article == null ? null : toArticleObject(article, await withAuthor(ctx, article));
     });
   }
 
   federation.setNodeInfoDispatcher(federationPaths.nodeInfo, async () =>
-    toNodeInfo(await store.countPublished()),
+    toNodeInfo(await store.countPublished(), undefined, options.site),
   );
 
   // Gone followers are removed, unreachable servers reported and skipped (issue #12.6).

@@ -10,6 +10,7 @@ import {
   Document,
   Hashtag,
   LanguageString,
+  Mention,
   Note,
   PUBLIC_COLLECTION,
   Tombstone,
@@ -35,6 +36,11 @@ export interface ObjectContext {
   readonly postType: PostType;
   /** `TIME_ZONE`: the dates of correction notices. */
   readonly timeZone: string;
+  /**
+   * Authors' actors by handle (`mentions.ts`): an article by one of them mentions its author.
+   * An author not in it (not looked up, or not found) is not mentioned.
+   */
+  readonly mentions?: ReadonlyMap<string, { readonly id: URL }>;
 }
 
 export type Post = ArticleObject | Note;
@@ -138,7 +144,7 @@ export function toCreate(article: Article, ctx: ObjectContext): Create {
     actor: ctx.actorId,
     published: toInstant(article.published),
     to: PUBLIC_COLLECTION,
-    cc: ctx.followersId,
+    ccs: copied(article, ctx),
     object: toPost(article, ctx),
   });
 }
@@ -156,7 +162,7 @@ export function toUpdate(event: EventOf<"updated">, ctx: ObjectContext): Update 
     actor: ctx.actorId,
     published: toInstant(updated),
     to: PUBLIC_COLLECTION,
-    cc: ctx.followersId,
+    ccs: copied(article, ctx),
     object: toPost(article, ctx, { updated }),
   });
 }
@@ -187,18 +193,38 @@ export function toActivity(event: ChangeEvent, ctx: ObjectContext): Create | Upd
 
 function commonFields(article: Article, ctx: ObjectContext, options: PostOptions) {
   const updated = options.updated ?? article.updated;
+  const author = mentionedAuthor(article, ctx);
   return {
     id: objectId(article.id, ctx),
     attribution: ctx.actorId,
     to: PUBLIC_COLLECTION,
-    cc: ctx.followersId,
+    ccs: copied(article, ctx),
     url: absolute(ctx.origin, paths.article(article.slug)),
     published: toInstant(article.published),
     // Only an edit has `updated`; Mastodon marks a post carrying one as edited.
     updated: updated.getTime() > article.published.getTime() ? toInstant(updated) : null,
-    tags: article.tags.map((tag) => toHashtag(tag, ctx)),
+    tags: [
+      ...article.tags.map((tag) => toHashtag(tag, ctx)),
+      ...(author === undefined ? [] : [new Mention({ href: author.id, name: author.handle })]),
+    ],
     attachments: attachmentsOf(article, ctx),
   };
+}
+
+/** The article's author, if their account is known (`ObjectContext.mentions`). */
+export function mentionedAuthor(
+  article: Article,
+  ctx: ObjectContext,
+): { readonly handle: string; readonly id: URL } | undefined {
+  const handle = article.authorFediverse;
+  const actor = handle === undefined ? undefined : ctx.mentions?.get(handle);
+  return handle === undefined || actor === undefined ? undefined : { handle, id: actor.id };
+}
+
+/** `cc`: the followers, and the mentioned author (Mastodon notifies those addressed). */
+function copied(article: Article, ctx: ObjectContext): URL[] {
+  const author = mentionedAuthor(article, ctx);
+  return author === undefined ? [ctx.followersId] : [ctx.followersId, author.id];
 }
 
 export function toHashtag(tag: string, ctx: ObjectContext): Hashtag {

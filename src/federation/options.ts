@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import type { Config } from "../config.ts";
+import { labelsFor } from "../labels.ts";
 import { absolute } from "../urls.ts";
 import { DEFAULT_RETRY, type FederationOptions } from "./federation.ts";
 import { resolveAliases } from "./migration.ts";
@@ -76,6 +77,11 @@ export function toFederationOptions(
     username: config.accountUsername,
     allowPrivateAddress: config.allowPrivateAddress,
     postType: config.postType,
+    site: {
+      name: config.siteTitle,
+      description: config.siteDescription ?? labelsFor(config.siteLanguage).tagline,
+      languages: config.languageFromArticles ? [] : [config.siteLanguage],
+    },
     timeZone: config.timeZone,
     profile: {
       type: config.account.type,

@@ -14,6 +14,7 @@ import { mediaExtensions } from "../source/scan.ts";
 import type { FileStamp } from "../store/store.ts";
 import { paths, routes } from "../urls.ts";
 import { legacyIconPath } from "./favicon.ts";
+import { type FollowOptions, followRoute } from "./follow.ts";
 import { IMAGE_WIDTHS, type ImageResizer } from "./media.ts";
 import { type Representation, sendRepresentation } from "./representation.ts";
 import type { FeedFormat, Site } from "./site.ts";
@@ -40,6 +41,8 @@ export interface AppDeps {
    * inbox rate limit counts. Unset: the socket's peer, whatever the request's headers say.
    */
   readonly trustProxy?: number | readonly string[] | undefined;
+  /** The follow box's form (`follow.ts`); without it, `/follow` is not there. */
+  readonly follow?: FollowOptions;
 }
 
 const cacheControl = {
@@ -49,10 +52,12 @@ const cacheControl = {
   error: "no-cache",
 } as const;
 
-// Pages load nothing but their own stylesheet and images; no script of any kind runs.
+// Pages load nothing but their own stylesheet and images; no script of any kind runs. The
+// follow box's form goes to `/follow`, which redirects to the reader's server: browsers
+// check `form-action` on that redirect too, hence `https:`.
 const contentSecurityPolicy =
   "default-src 'none'; style-src 'self'; img-src 'self' https: data:; " +
-  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  "base-uri 'none'; form-action 'self' https:; frame-ancestors 'none'";
 
 /**
  * An SVG (or HTML, XML) file opened on its own is a document, and its scripts would run on our
@@ -76,6 +81,14 @@ export function createApp(deps: AppDeps): Express {
   if (deps.federation) app.use(deps.federation);
 
   app.get(paths.home, async (req, res) => send(req, res, await site.home(), cacheControl.page));
+  if (deps.follow) {
+    app.get(
+      paths.follow,
+      followRoute(deps.follow, async (req, res) =>
+        send(req, res, await site.followRefused(), cacheControl.error, 400),
+      ),
+    );
+  }
   app.get(stylesheetPath, (req, res) => send(req, res, site.stylesheet, cacheControl.asset));
   app.get(sitemapPaths.sitemap, async (req, res) =>
     send(req, res, await site.sitemap(), cacheControl.feed),

@@ -90,7 +90,7 @@ ${feedAlternates(site, homeFeeds, site.title)}${
 ${
   site.movedTo === undefined
     ? html`<p>${labels.followHow(html`<code class="handle">${handle(site)}</code>`)}</p>
-${site.actor === undefined ? "" : html`<p>${labels.followSite(html`<code>${home.href}</code>`)}</p>\n`}`
+${site.actor === undefined ? "" : html`${followForm(labels)}<p>${labels.followSite(html`<code>${home.href}</code>`)}</p>\n`}`
     : html`<p class="moved">${labels.moved(html`<a href="${site.movedTo.href}">${site.movedTo.href}</a>`)}</p>\n`
 }<p>${labels.feedsHow} ${feedList(site, homeFeeds)}</p>
 </section>
@@ -159,7 +159,7 @@ export function renderArticlePage(
     description: article.summary,
     head: html`<link rel="canonical" href="${links.url.href}">
 ${(interactions?.page ?? 1) > 1 ? html`<meta name="robots" content="noindex">\n` : ""}<link rel="alternate" type="application/activity+json" href="${links.id.href}">
-${feedAlternates(site, homeFeeds, site.title)}<meta name="fediverse:creator" content="${handle(site)}">
+${feedAlternates(site, homeFeeds, site.title)}${article.authorFediverse === undefined ? "" : html`<meta name="fediverse:creator" content="${article.authorFediverse}">\n`}<meta name="fediverse:creator" content="${handle(site)}">
 <meta property="og:type" content="article">
 <meta property="og:title" content="${article.title}">
 <meta property="og:description" content="${article.summary}">
@@ -277,6 +277,26 @@ function replyContent(labels: Labels, reply: Interaction): Html {
 export function renderGonePage(site: PageSite): string {
   const labels = labelsFor(site.language);
   return messagePage(site, labels, labels.goneTitle, labels.goneText);
+}
+
+/** Serve with status 400: the follow box's form got something that is no server or handle. */
+export function renderFollowRefusedPage(site: PageSite): string {
+  const labels = labelsFor(site.language);
+  return messagePage(site, labels, labels.followRefusedTitle, labels.followRefusedText);
+}
+
+/**
+ * A plain GET form (no script: the CSP allows none) to `http/follow.ts`, which redirects the
+ * reader to their own server's follow page.
+ */
+function followForm(labels: Labels): Html {
+  return html`<form class="follow-form" method="get" action="${paths.follow}">
+<label for="follow-account">${labels.followFormLabel}</label>
+<input id="follow-account" name="account" type="text" required maxlength="300" autocomplete="off" autocapitalize="none" spellcheck="false" aria-describedby="follow-example">
+<button type="submit">${labels.followFormButton}</button>
+<p id="follow-example" class="hint">${labels.followFormExample}</p>
+</form>
+`;
 }
 
 /** Serve with status 404. */

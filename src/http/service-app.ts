@@ -36,5 +36,6 @@ export function serviceApp(
     ),
     ready,
     trustProxy: config.trustProxy,
+    follow: { actor: account.actor, allowPrivateAddress: config.allowPrivateAddress },
   });
 }

@@ -24,6 +24,7 @@ import {
   type PageSite,
   REPLIES_PER_PAGE,
   renderArticlePage,
+  renderFollowRefusedPage,
   renderGonePage,
   renderHomePage,
   renderNotFoundPage,
@@ -95,6 +96,8 @@ export interface Site {
   readonly icon: { readonly path: string; readonly body: Representation };
   readonly stylesheet: Representation;
   notFound(): Promise<Representation>;
+  /** The follow box's form got no server or handle (`http/follow.ts`): serve with 400. */
+  followRefused(): Promise<Representation>;
 }
 
 const epoch = new Date(0);
@@ -343,6 +346,10 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
     stylesheet: makeRepresentation(stylesheet, "text/css", epoch),
     notFound: () =>
       cache.get("404", 0, async () => html(renderNotFoundPage(await pageSite()), epoch)),
+    followRefused: () =>
+      cache.get("follow-400", 0, async () =>
+        html(renderFollowRefusedPage(await pageSite()), epoch),
+      ),
   };
 }
 

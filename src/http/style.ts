@@ -71,6 +71,11 @@ blockquote { margin: 1rem 0; padding-left: 1rem; border-left: 4px solid var(--su
 .site-footer { margin-top: 3rem; padding-top: 1rem; border-top: 1px solid var(--surface); color: var(--muted); font-size: 0.9rem; }
 .lede { font-size: 1.1rem; color: var(--muted); }
 .follow { margin: 1.5rem 0; padding: 0.25rem 1rem; background: var(--surface); border-radius: 0.5rem; }
+.follow-form { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: center; margin: 1rem 0; }
+.follow-form label { flex-basis: 100%; font-weight: 600; }
+.follow-form input { flex: 1 1 14rem; font: inherit; padding: 0.4rem 0.5rem; }
+.follow-form button { font: inherit; padding: 0.4rem 0.8rem; }
+.follow-form .hint { flex-basis: 100%; margin: 0; color: var(--muted); font-size: 0.9rem; }
 .handle { font-weight: 600; user-select: all; }
 .meta { color: var(--muted); font-size: 0.9rem; margin: 0 0 0.5rem; }
 .pinned { color: var(--accent); font-weight: 600; }

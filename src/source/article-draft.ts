@@ -30,6 +30,8 @@ export interface Draft {
   readonly tags: readonly string[];
   readonly image?: ArticleImage | undefined;
   readonly author?: string | undefined;
+  /** The author's fediverse account, `@jane@example.social` (`author.ts`). */
+  readonly authorFediverse?: string | undefined;
   readonly date?: Date | undefined;
   readonly updated?: Date | undefined;
   readonly draft: boolean;
@@ -63,6 +65,8 @@ export function finishArticle(draft: Draft, options: ParseOptions): ParsedArticl
     tags: draft.tags,
     image: draft.image,
     author: draft.author,
+    // Only when given: the hash of every article without one stays what it was.
+    ...(draft.authorFediverse === undefined ? {} : { authorFediverse: draft.authorFediverse }),
     date: draft.date,
     updated: draft.updated,
     draft: draft.draft,

@@ -3,6 +3,7 @@ import { isMap, isNode, isScalar, LineCounter, parse, parseDocument, YAMLError }
 import type { ArticleImage, RemovedElement } from "../article.ts";
 import type { Skipped } from "../store/store.ts";
 import { type Draft, finishArticle, type ParseOptions } from "./article-draft.ts";
+import { parseAuthor } from "./author.ts";
 import { correctionList } from "./corrections.ts";
 import { figures } from "./figures.ts";
 import { imageSource, localImagesServed } from "./image-paths.ts";
@@ -147,7 +148,7 @@ function toDraft(path: string, fields: FrontMatter, body: string, bodyLine: numb
     language: optionalLanguage(fields),
     tags: tagList(fields),
     image: image(fields, path),
-    author: optionalString(fields, "author"),
+    ...authorOf(fields),
     date: optionalDate(fields, "date"),
     updated: optionalDate(fields, "updated"),
     draft: optionalBoolean(fields, "draft") ?? false,
@@ -250,6 +251,15 @@ const maxLength: Readonly<Record<string, number>> = {
   image_caption: 1000,
   image_credit: 1000,
 };
+
+function authorOf(fields: FrontMatter): { author?: string; authorFediverse?: string } {
+  const author = parseAuthor(fields.get("author"));
+  if (typeof author === "string") throw new FrontMatterError(author, fields.lineOf("author"));
+  return {
+    ...(author.name === undefined ? {} : { author: author.name }),
+    ...(author.fediverse === undefined ? {} : { authorFediverse: author.fediverse }),
+  };
+}
 
 function optionalString(fields: FrontMatter, key: string): string | undefined {
   const value = fields.get(key);

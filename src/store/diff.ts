@@ -197,6 +197,7 @@ function toArticle(
     tags: parsed.tags,
     ...(parsed.image ? { image: parsed.image } : {}),
     ...(parsed.author ? { author: parsed.author } : {}),
+    ...(parsed.authorFediverse ? { authorFediverse: parsed.authorFediverse } : {}),
     pinned: parsed.pinned,
     ...(parsed.corrections?.length ? { corrections: parsed.corrections } : {}),
     published,

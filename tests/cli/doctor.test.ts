@@ -17,6 +17,11 @@ describe("npm run doctor", () => {
       /^ok +WebFinger: acct:news@127\.0\.0\.1:\d+ → http:\/\/127\.0\.0\.1:\d+\/users\/news$/m,
     );
     expect(stdout).toMatch(/^ok +Vary: Accept/m);
+    expect(stdout).toMatch(/^ok +Actor handle: webfinger is news@127\.0\.0\.1:\d+ \(FEP-2c59\)$/m);
+    expect(stdout).toMatch(
+      /^ok +Byline: the newest page names @news@127\.0\.0\.1:\d+ as its creator/m,
+    );
+    expect(stdout).toMatch(/^ok +Author attribution: the actor vouches for 127\.0\.0\.1:/m);
     expect(stdout).toMatch(
       /^ok +Post \(Article\): Mastodon shows the title "Wie die beiden Länder/m,
     );

@@ -32,6 +32,19 @@ describe("npm run preview", () => {
     expect(stdout).toMatch(/^No warnings\.$/m);
   });
 
+  it("shows the byline and the mention of an author's fediverse account (#18.1)", async () => {
+    const articles = articlesDir();
+    articles.write(
+      "byline.md",
+      '---\ntitle: Bylined\nlanguage: en\nauthor: { name: Jane Doe, fediverse: "@jane@example.social" }\n---\nThe text.',
+    );
+    const { code, stdout } = await preview(articles.path("byline.md"), articles.dir);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^ {2}author {4}Jane Doe$/m);
+    expect(stdout).toMatch(/^ {2}It mentions @jane@example\.social, whose inbox gets it too/m);
+    expect(stdout).toMatch(/^ {2}byline {10}@jane@example\.social \(once their account lists/m);
+  });
+
   it("shows the correction notices, dated in TIME_ZONE, and says where they appear", async () => {
     const articles = articlesDir();
     articles.write(

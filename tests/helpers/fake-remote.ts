@@ -105,6 +105,10 @@ export interface FakeRemoteOptions {
    * and ids are then `https://127.0.0.1:PORT`. Default: plain http.
    */
   readonly tls?: { readonly key: string; readonly cert: string };
+  /** The loopback address to listen on; default 127.0.0.1 (its certificate must name it). */
+  readonly address?: string;
+  /** Links added to every WebFinger answer (FEP-3b86 intents, `template` links); default none. */
+  readonly webfingerLinks?: readonly JsonObject[];
 }
 
 /** Any request the server got (inbox POSTs, WebFinger, actor documents…), as it arrived. */
@@ -322,10 +326,14 @@ async function generateUserKeys(): Promise<UserKeys> {
   };
 }
 
-function listen(server: http.Server | https.Server, port: number): Promise<number> {
+function listen(
+  server: http.Server | https.Server,
+  port: number,
+  address = "127.0.0.1",
+): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => {
+    server.listen(port, address, () => {
       server.off("error", reject);
       resolve((server.address() as AddressInfo).port);
     });
@@ -349,8 +357,9 @@ async function start(
   for (const user of users) keys.set(user, shared ?? (await generateUserKeys()));
 
   const server = options.tls ? https.createServer(options.tls) : http.createServer();
-  const port = await listen(server, options.port ?? 0);
-  const origin = new URL(`${options.tls ? "https" : "http"}://127.0.0.1:${port}`);
+  const address = options.address ?? "127.0.0.1";
+  const port = await listen(server, options.port ?? 0, address);
+  const origin = new URL(`${options.tls ? "https" : "http"}://${address}:${port}`);
   const host = origin.host;
   const agent = new http.Agent({ keepAlive: true });
 
@@ -480,7 +489,9 @@ async function start(
       if (resource === "") return answer(res, 400, { error: "resource is required" });
       const user = webfingerUser(origin, resource);
       if (!hosted(user) || user === undefined) return answer(res, 404, { error: "not found" });
-      return answer(res, 200, webfingerJrd(origin, user), "application/jrd+json; charset=utf-8");
+      const jrd = webfingerJrd(origin, user);
+      const links = [...asArray(jrd.links), ...(options.webfingerLinks ?? [])];
+      return answer(res, 200, { ...jrd, links }, "application/jrd+json; charset=utf-8");
     }
     const match = /^\/users\/([a-z0-9_]+)(\/(outbox|followers|following))?$/.exec(path);
     const user = match?.[1];

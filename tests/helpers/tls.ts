@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onTestFinished } from "vitest";
 
-/** A self-signed certificate for 127.0.0.1, and the file to trust it with. */
+/** A self-signed certificate for 127.0.0.1 (or another loopback `address`), and the file to trust it with. */
 export interface ThrowawayCert {
   readonly key: string;
   readonly cert: string;
@@ -17,7 +17,7 @@ export interface ThrowawayCert {
  * folder removed when the test ends. Servers in tests then speak https as real ones do, and
  * Herald never needs a plain-http downgrade to reach them.
  */
-export function throwawayCert(): ThrowawayCert {
+export function throwawayCert(address = "127.0.0.1"): ThrowawayCert {
   const dir = mkdtempSync(join(tmpdir(), "herald-tls-"));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   const keyFile = join(dir, "key.pem");
@@ -26,8 +26,8 @@ export function throwawayCert(): ThrowawayCert {
     "openssl",
     [
       ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
-      ...["-keyout", keyFile, "-out", certFile, "-days", "1", "-subj", "/CN=127.0.0.1"],
-      ...["-addext", "subjectAltName=IP:127.0.0.1"],
+      ...["-keyout", keyFile, "-out", certFile, "-days", "1", "-subj", `/CN=${address}`],
+      ...["-addext", `subjectAltName=IP:${address}`],
     ],
     { stdio: "ignore" },
   );

@@ -200,6 +200,14 @@ describe("renderArticlePage()", () => {
     expect(meta(page, "fediverse:creator")).toEqual(["@news@news.test"]);
   });
 
+  it("names the author's own fediverse account first, then the site's (#18.1)", () => {
+    const byJane = makeArticle({ author: "Jane Doe", authorFediverse: "@jane@example.social" });
+    expect(meta(renderArticlePage(site, byJane), "fediverse:creator")).toEqual([
+      "@jane@example.social",
+      "@news@news.test",
+    ]);
+  });
+
   it("has Open Graph tags with an absolute image", () => {
     expect(meta(page, "og:type")).toEqual(["article"]);
     expect(meta(page, "og:title")).toEqual([article.title]);

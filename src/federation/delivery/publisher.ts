@@ -5,7 +5,9 @@
 import type { Context, Federation } from "@fedify/fedify";
 import type { Recipient } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
+import type { Article } from "../../article.ts";
 import type { Publisher } from "../../pipeline.ts";
+import type { MentionedActor } from "../mentions.ts";
 import {
   DEFAULT_POST_TYPE,
   objectContextOf,
@@ -39,6 +41,10 @@ export interface PublisherDeps {
   readonly relays?: () => Promise<readonly Recipient[]>;
   /** Servers given up on as unreachable (`unreachableOrigins()` of `gone-servers.ts`): skipped. */
   readonly unreachable?: () => Promise<readonly URL[]>;
+  /** The actors of the articles' authors (`resolveMentions()`): mentioned, and sent the post. */
+  readonly mentions?: (
+    articles: readonly Article[],
+  ) => Promise<ReadonlyMap<string, MentionedActor>>;
 }
 
 export interface PublisherOptions {
@@ -72,7 +78,12 @@ export function createFederationPublisher(
   return async (events) => {
     const importScanAt = firstScanIsImport ? (await deps.firstScan())?.getTime() : undefined;
     const ctx: Context<void> = federation.createContext(options.origin, undefined);
-    const objects = objectContextOf(ctx, username, postType, options.timeZone);
+    const mentions =
+      events.length === 0 ? undefined : await deps.mentions?.(events.map((e) => e.article));
+    const objects = {
+      ...objectContextOf(ctx, username, postType, options.timeZone),
+      ...(mentions === undefined ? {} : { mentions }),
+    };
     const relays = events.length === 0 ? [] : ((await deps.relays?.()) ?? []);
     const skipped = events.length === 0 ? [] : ((await deps.unreachable?.()) ?? []);
     for (const event of events) {
@@ -101,6 +112,11 @@ export function createFederationPublisher(
         orderingKey,
         excludeBaseUris: [...skipped],
       });
+      // The author hears of their story (and of its edits and removal): their inbox gets it too.
+      const author = mentions?.get(event.article.authorFediverse ?? "");
+      if (author !== undefined) {
+        await ctx.sendActivity({ identifier: username }, author, activity, { orderingKey });
+      }
       // Every post is public: relays get them all.
       if (relays.length > 0) {
         await ctx.sendActivity({ identifier: username }, [...relays], activity, { orderingKey });

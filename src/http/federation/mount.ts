@@ -5,6 +5,7 @@ import { integrateFederation } from "@fedify/express";
 import type { Federation, FederationFetchOptions } from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
 import { type RequestHandler, Router } from "express";
+import { withActorExtensions } from "../../federation/actor-extensions.ts";
 import { federationPaths } from "../../federation/federation.ts";
 import { DEFAULT_INBOX_BODY_LIMIT, limitInboxBody } from "./body-limit.ts";
 import {
@@ -30,7 +31,8 @@ export interface FederationMiddlewareOptions extends NegotiationOptions {
  *    (413), both before Fedify reads the body;
  * 2. content negotiation for articles, objects and the actor (redirects, 410 Tombstones);
  * 3. requests that do not want ActivityStreams skip Fedify (it would answer 406);
- * 4. Fedify itself through `@fedify/express`.
+ * 4. Fedify itself through `@fedify/express`, the actor document with `webfinger` and
+ *    `attributionDomains` (actor-extensions.ts).
  * Mount it first, before any body parser: `app.use(federationMiddleware(...))`.
  */
 export function federationMiddleware(
@@ -45,7 +47,8 @@ export function federationMiddleware(
   );
   router.use(negotiateFederation(deps, options));
   router.use(skipUnlessActivityPub);
-  router.use(integrateFederation(crashSafe(deps.federation, options.origin), () => undefined));
+  const federation = withActorExtensions(deps.federation, options);
+  router.use(integrateFederation(crashSafe(federation, options.origin), () => undefined));
   return router;
 }
 

@@ -57,8 +57,8 @@ export function limitInboxRate(
   };
 }
 
-/** Token buckets by key, `perMinute` each, refilled continuously. */
-class TokenBuckets {
+/** Token buckets by key, `perMinute` each, refilled continuously (also `http/follow.ts`). */
+export class TokenBuckets {
   readonly #perMinute: number;
   readonly #perMs: number;
   readonly #buckets = new Map<string, { tokens: number; updated: number }>();

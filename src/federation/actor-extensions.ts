@@ -1,0 +1,101 @@
+/**
+ * Two actor properties newer Mastodon versions read and Fedify 2.3.6's vocabulary lacks:
+ * - `webfinger` (FEP-2c59, Mastodon 4.6): the account's handle without `acct:` or a leading
+ *   `@` (`news@news.example`), under the FEP's context
+ *   `https://purl.archive.org/socialweb/webfinger`, so a server that has the actor can tell
+ *   its handle without guessing it from `preferredUsername` and the host (issue #18.5).
+ *   https://codeberg.org/fediverse/fep/src/branch/main/fep/2c59/fep-2c59.md
+ * - `attributionDomains` (Mastodon 4.3 author attribution, `toot:attributionDomains`): the
+ *   site's host, so pages there that name this account in `fediverse:creator` get a "More
+ *   from …" byline on their link cards (issue #18.1).
+ *   https://docs.joinmastodon.org/spec/activitypub/#as (Mastodon's `toot:` terms)
+ *
+ * They are added to the served JSON, and only there: a wrapper around `federation.fetch()`
+ * rewrites the account's actor document as it leaves. Nothing else changes: the actor Fedify
+ * builds, signs with and reads back is the same, and actor documents carry no proof that an
+ * added property would break. Fedify preloads the FEP's context, so Fedify peers read the
+ * document without fetching anything; Mastodon's term is defined inline, as Mastodon does.
+ * Remove this once `@fedify/vocab`'s actors have both properties.
+ */
+import type { Federation, FederationFetchOptions } from "@fedify/fedify";
+import { federationPaths } from "./federation.ts";
+
+export const WEBFINGER_CONTEXT = "https://purl.archive.org/socialweb/webfinger";
+/** Mastodon's own definition of the term (its `context_extensions`). */
+export const ATTRIBUTION_DOMAINS_CONTEXT = {
+  toot: "http://joinmastodon.org/ns#",
+  attributionDomains: { "@id": "toot:attributionDomains", "@type": "@id" },
+} as const;
+
+export interface ActorExtensions {
+  /** `news@news.example`. */
+  readonly webfinger: string;
+  /** Host names: `news.example`. */
+  readonly attributionDomains: readonly string[];
+}
+
+/** `federation`, its account's actor document served with `webfinger` and `attributionDomains`. */
+export function withActorExtensions(
+  federation: Federation<void>,
+  options: { readonly origin: URL; readonly username: string },
+): Federation<void> {
+  const { username } = options;
+  const actorPath = federationPaths.actor.replace("{identifier}", encodeURIComponent(username));
+  const extensions: ActorExtensions = {
+    webfinger: `${username}@${options.origin.host}`,
+    attributionDomains: [options.origin.hostname],
+  };
+  const fetch = async (request: Request, fetchOptions: FederationFetchOptions<void>) => {
+    const response = await federation.fetch(request, fetchOptions);
+    const isActor = request.method === "GET" && new URL(request.url).pathname === actorPath;
+    return isActor ? extendActor(response, extensions) : response;
+  };
+  return new Proxy(federation, {
+    get: (target, property) => {
+      if (property === "fetch") return fetch;
+      const value: unknown = Reflect.get(target, property, target);
+      // Fedify's methods use private fields: call them on the real object.
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** `response` with the extensions and their contexts added, if it is a JSON-LD object. */
+export async function extendActor(
+  response: Response,
+  extensions: ActorExtensions,
+): Promise<Response> {
+  const type = response.headers.get("content-type") ?? "";
+  if (response.status !== 200 || !/^application\/(activity\+json|ld\+json)/.test(type)) {
+    return response;
+  }
+  const text = await response.text();
+  const headers = new Headers(response.headers);
+  headers.delete("content-length");
+  const document = parseObject(text);
+  if (document === undefined) return new Response(text, { status: response.status, headers });
+  const { "@context": context, ...rest } = document;
+  const contexts = context === undefined ? [] : Array.isArray(context) ? context : [context];
+  const body = JSON.stringify({
+    "@context": [
+      ...contexts,
+      ...(contexts.includes(WEBFINGER_CONTEXT) ? [] : [WEBFINGER_CONTEXT]),
+      ATTRIBUTION_DOMAINS_CONTEXT,
+    ],
+    ...rest,
+    webfinger: extensions.webfinger,
+    attributionDomains: extensions.attributionDomains,
+  });
+  return new Response(body, { status: response.status, headers });
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
