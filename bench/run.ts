@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const all = ["scan", "feeds", "fanout", "cluster", "load"];
+const all = ["scan", "feeds", "hot-paths", "fanout", "cluster", "load"];
 const wanted = process.argv.slice(2);
 let failed = 0;
 for (const name of wanted.length > 0 ? wanted : all) {

@@ -15,6 +15,7 @@ import type { FileStamp } from "../store/store.ts";
 import { paths, routes } from "../urls.ts";
 import { legacyIconPath } from "./favicon.ts";
 import { type FollowOptions, followRoute } from "./follow.ts";
+import { answerFirst, hotPaths } from "./hot-paths.ts";
 import { IMAGE_WIDTHS, type ImageResizer } from "./media.ts";
 import { type Representation, sendRepresentation } from "./representation.ts";
 import type { FeedFormat, Site } from "./site.ts";
@@ -205,6 +206,15 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(notFound);
   app.use(errorHandler);
+  answerFirst(
+    app,
+    hotPaths(site, {
+      always: securityHeaderPairs.flat(),
+      contentSecurityPolicy,
+      cacheControl,
+      negotiatesArticles: deps.federation !== undefined,
+    }),
+  );
   return app;
 
   async function sendOr404(
@@ -286,9 +296,14 @@ async function mediaFile(
   }
 }
 
+/** On every answer of the site, first (hot-paths.ts sends them too). */
+const securityHeaderPairs = [
+  ["X-Content-Type-Options", "nosniff"],
+  ["Referrer-Policy", "strict-origin-when-cross-origin"],
+] as const;
+
 const securityHeaders: RequestHandler = (_req, res, next) => {
-  res.setHeader("X-Content-Type-Options", "nosniff");
-  res.setHeader("Referrer-Policy", "strict-origin-when-cross-origin");
+  for (const [name, value] of securityHeaderPairs) res.setHeader(name, value);
   next();
 };
 

@@ -189,12 +189,7 @@ export function sendRepresentation(
 ): void {
   const variant = selectVariant(rep, req.headers["accept-encoding"]);
   const status = options.status ?? 200;
-  const ifNoneMatch = req.headers["if-none-match"];
-  const notModified =
-    status === 200 &&
-    (ifNoneMatch === undefined
-      ? isNotModifiedSince(req.headers["if-modified-since"], rep.lastModified)
-      : etagMatches(ifNoneMatch, variant.etag));
+  const notModified = status === 200 && isNotModified(req, rep, variant);
   // Keep a `Vary` set before (e.g. `Accept`, by content negotiation) beside ours.
   const vary = res.getHeader("Vary");
   if (vary !== undefined) res.removeHeader("Vary");
@@ -210,7 +205,23 @@ export function sendRepresentation(
   else res.end(variant.body);
 }
 
-function mergeVary(
+/**
+ * Whether the client's validators match `variant`: If-None-Match first; If-Modified-Since only
+ * without it (RFC 9110 §13.2.2).
+ */
+export function isNotModified(
+  req: IncomingMessage,
+  rep: Representation,
+  variant: Variant,
+): boolean {
+  const ifNoneMatch = req.headers["if-none-match"];
+  return ifNoneMatch === undefined
+    ? isNotModifiedSince(req.headers["if-modified-since"], rep.lastModified)
+    : etagMatches(ifNoneMatch, variant.etag);
+}
+
+/** `headers` with a `Vary` set before (`earlier`) merged into theirs, or added at the end. */
+export function mergeVary(
   headers: string[],
   earlier: number | string | readonly string[] | undefined,
 ): string[] {

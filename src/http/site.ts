@@ -42,6 +42,7 @@ import {
   renderSitemap,
   SITEMAP_LIMIT,
 } from "./sitemap.ts";
+import { SlugIndex } from "./slugs.ts";
 import { stylesheet } from "./style.ts";
 
 const logger = getLogger(["herald", "http", "site"]);
@@ -69,6 +70,11 @@ export interface SiteOptions {
 export interface Site {
   /** Rebuilds after change events; subscribe it before the federation publisher. */
   readonly publisher: Publisher;
+  /**
+   * Counts the article changes published so far: what was served before another one may
+   * be out of date (hot-paths.ts keeps answers while it stays).
+   */
+  generation(): number;
   home(): Promise<Representation>;
   /** A tag's feeds exist while the tag has (or had) articles. */
   feed(format: FeedFormat, tag?: string): Promise<Representation | undefined>;
@@ -254,6 +260,9 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
       return html(renderHomePage(await pageSite(), articles), (await store.lastChange()) ?? epoch);
     });
 
+  const slugs = new SlugIndex(store);
+  let generation = 0;
+
   // Spellings by tag key; only tags that exist, so asking for made-up ones fills nothing.
   const spellings = new Map<string, string>();
   const canonicalTag = async (tag: string) => {
@@ -296,7 +305,9 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
     publisher: {
       name: "site",
       async publish(events) {
+        generation++;
         cache.clear();
+        slugs.clear();
         spellings.clear();
         language = undefined;
         // Warm what visitors and feed readers ask for first.
@@ -304,6 +315,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
         announce(options, events);
       },
     },
+    generation: () => generation,
     home,
     feed: async (format, tag) => (await feeds(tag))?.[format],
     archiveFeed: async (format, page) => (await archive(page))?.[format],
@@ -316,15 +328,17 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
       }),
     canonicalTag,
     async articlePage(slug, replies = 1) {
-      const record = await store.findBySlug(slug);
-      if (record?.state === "deleted") return { status: 410, body: await gone() };
-      if (record?.state !== "published") return undefined;
-      const { article } = record;
+      const known = await slugs.find(slug);
+      if (known?.state === "deleted") return { status: 410, body: await gone() };
+      if (known?.state !== "published") return undefined;
       const at = await interactionsAt();
       const body = await cache.get(
-        `article:${article.id}:${article.hash}:${replies}`,
+        `article:${known.id}:${known.hash}:${replies}`,
         at.getTime(),
         async () => {
+          const record = await store.findBySlug(slug);
+          if (record?.state !== "published") return undefined;
+          const { article } = record;
           const view = await interactionsView(article.id, replies);
           if (view === undefined) return undefined;
           // Built again after every change of its interactions: brotli 11 would spend 10 to 100
