@@ -1,0 +1,275 @@
+/**
+ * The `InteractionStore` in PostgreSQL, shared by every process on the same database and
+ * schema: the same tables as the SQLite store's (`backends/sqlite/interactions.ts`). Each change is
+ * one transaction; adds to one article take a transaction-scoped advisory lock on it, so
+ * concurrent workers keep its limits.
+ */
+import type postgres from "postgres";
+import {
+  type AddOutcome,
+  CHANGE_CHECK_MS,
+  countsOf,
+  dayOf,
+  hideColumns,
+  hideLists,
+  type InteractionStore,
+  type InteractionStoreOptions,
+  isHidden,
+  isOwnReply,
+  limitsOf,
+  ownerOf,
+  planAdd,
+  subdomainPattern,
+} from "../../federation/interactions/store.ts";
+import type { HideRule, Interaction, InteractionKind } from "../../interactions.ts";
+import { createTablesOnce } from "./tables.ts";
+
+const TABLE = "herald_interactions";
+const COUNTS = "herald_interaction_counts";
+const QUOTA = "herald_interaction_quota";
+const CHANGED = "herald_interactions_changed";
+
+// `C` collation: ids and times order by code point, as in SQLite, so both stores page alike.
+const DDL = `
+  CREATE TABLE IF NOT EXISTS "${TABLE}" (
+    id         text COLLATE "C" PRIMARY KEY,
+    actor_id   text COLLATE "C" NOT NULL,
+    article_id text COLLATE "C" NOT NULL,
+    kind       text NOT NULL,
+    published  text COLLATE "C" NOT NULL,
+    server     text NOT NULL,
+    handle     text,
+    body       text NOT NULL
+  );
+  CREATE UNIQUE INDEX IF NOT EXISTS "${TABLE}_one_reaction"
+    ON "${TABLE}" (article_id, kind, actor_id) WHERE kind <> 'reply';
+  CREATE INDEX IF NOT EXISTS "${TABLE}_by_article" ON "${TABLE}" (article_id, kind, published, id);
+  CREATE INDEX IF NOT EXISTS "${TABLE}_by_actor" ON "${TABLE}" (actor_id, article_id, kind);
+  CREATE TABLE IF NOT EXISTS "${COUNTS}" (
+    article_id text COLLATE "C" NOT NULL,
+    kind       text NOT NULL,
+    count      integer NOT NULL,
+    PRIMARY KEY (article_id, kind)
+  );
+  CREATE TABLE IF NOT EXISTS "${QUOTA}" (
+    server text NOT NULL,
+    day    text NOT NULL,
+    count  integer NOT NULL,
+    PRIMARY KEY (server, day)
+  );
+  CREATE TABLE IF NOT EXISTS "${CHANGED}" (
+    one integer PRIMARY KEY CHECK (one = 1),
+    at   timestamptz NOT NULL
+  );
+`;
+
+/**
+ * Creates the tables in the client's current schema if missing (safe when several processes
+ * start at once) and opens the store on them. The client is the caller's.
+ */
+export async function openPostgresInteractionStore(
+  sql: postgres.Sql,
+  options: InteractionStoreOptions = {},
+): Promise<InteractionStore> {
+  await createTablesOnce(sql, TABLE, DDL);
+  const limits = limitsOf(options);
+  const now = options.now ?? (() => new Date());
+  const hide = options.hide ?? [];
+  const table = sql(TABLE);
+  const counts = sql(COUNTS);
+  const quota = sql(QUOTA);
+  const changedTable = sql(CHANGED);
+  const hidden = hiddenWhere(sql, hide);
+  const parse = (rows: readonly { body: string }[]) =>
+    rows.map(({ body }) => JSON.parse(body) as Interaction);
+
+  let changed: { at: Date; readAt: number } | undefined;
+  const changedNow = async (tx: postgres.TransactionSql) => {
+    const at = now();
+    await tx`
+      INSERT INTO ${changedTable} (one, at) VALUES (1, ${at})
+      ON CONFLICT (one) DO UPDATE SET at = excluded.at`;
+    changed = { at, readAt: performance.now() };
+  };
+  const bump = (tx: postgres.TransactionSql, articleId: string, kind: string, by: number) => tx`
+    INSERT INTO ${counts} (article_id, kind, count) VALUES (${articleId}, ${kind}, ${by})
+    ON CONFLICT (article_id, kind) DO UPDATE SET count = ${counts}.count + excluded.count`;
+  const ownerRow = async (tx: postgres.TransactionSql, id: string) => {
+    const [row] = await tx`SELECT actor_id, article_id, kind FROM ${table} WHERE id = ${id}`;
+    return row === undefined ? undefined : ownerOf(row);
+  };
+  const number = (rows: readonly { n?: unknown }[]) => Number(rows[0]?.n ?? 0);
+
+  return {
+    async changedAt() {
+      if (changed === undefined || performance.now() - changed.readAt > CHANGE_CHECK_MS) {
+        const [row] = await sql<{ at: Date }[]>`SELECT at FROM ${changedTable}`;
+        changed = { at: row?.at ?? new Date(0), readAt: performance.now() };
+      }
+      return changed.at;
+    },
+
+    async list(articleId) {
+      return parse(
+        await sql<{ body: string }[]>`
+          SELECT body FROM ${table} WHERE article_id = ${articleId} AND NOT ${hidden}
+          ORDER BY published, id`,
+      );
+    },
+
+    async listReplies(articleId, { limit, offset = 0 }) {
+      return parse(
+        await sql<{ body: string }[]>`
+          SELECT body FROM ${table}
+          WHERE article_id = ${articleId} AND kind = 'reply' AND NOT ${hidden}
+          ORDER BY published DESC, id DESC LIMIT ${limit} OFFSET ${offset}`,
+      );
+    },
+
+    async counts(articleId) {
+      const result = { reply: 0, like: 0, boost: 0 };
+      const stored = await sql<{ kind: InteractionKind; n: number }[]>`
+        SELECT kind, count AS n FROM ${counts} WHERE article_id = ${articleId}`;
+      for (const { kind, n } of stored) result[kind] += Number(n);
+      if (hide.length > 0) {
+        const hiddenRows = await sql<{ kind: InteractionKind; n: string }[]>`
+          SELECT kind, count(*) AS n FROM ${table}
+          WHERE article_id = ${articleId} AND ${hidden} GROUP BY kind`;
+        for (const { kind, n } of hiddenRows) result[kind] -= Number(n);
+      }
+      return countsOf(result);
+    },
+
+    async add(articleId, interaction): Promise<AddOutcome> {
+      if (isHidden(hide, interaction.actor)) return "hidden";
+      const { kind, id, actor } = interaction;
+      const { server, handle } = hideColumns(interaction);
+      const day = dayOf(now());
+      const body = JSON.stringify(interaction);
+      return (await sql
+        .begin(async (tx) => {
+          await tx`SELECT pg_advisory_xact_lock(hashtextextended(${`herald:interactions:${articleId}`}, 0))`;
+          const previous =
+            kind === "reply"
+              ? []
+              : await tx<{ id: string }[]>`
+                SELECT id FROM ${table}
+                WHERE article_id = ${articleId} AND kind = ${kind} AND actor_id = ${actor.id}`;
+          const plan = planAdd(
+            articleId,
+            interaction,
+            {
+              owner: await ownerRow(tx, id),
+              previous: previous[0]?.id,
+              total: number(
+                await tx`SELECT coalesce(sum(count), 0) AS n FROM ${counts} WHERE article_id = ${articleId}`,
+              ),
+              byActor:
+                kind === "reply"
+                  ? number(
+                      await tx`
+                      SELECT count(*) AS n FROM ${table}
+                      WHERE actor_id = ${actor.id} AND article_id = ${articleId} AND kind = 'reply'`,
+                    )
+                  : 0,
+              byServerToday:
+                kind === "reply"
+                  ? number(
+                      await tx`SELECT count AS n FROM ${quota} WHERE server = ${server} AND day = ${day}`,
+                    )
+                  : 0,
+            },
+            limits,
+          );
+          if (plan.outcome !== "stored") return plan.outcome;
+          if (plan.replace === "same-id") {
+            await tx`
+            UPDATE ${table} SET published = ${interaction.published}, handle = ${handle},
+              body = ${body} WHERE id = ${id}`;
+          } else {
+            if (plan.replace === "previous")
+              await tx`DELETE FROM ${table} WHERE id = ${plan.previous}`;
+            // The id may have been taken since it was read, by another article's transaction.
+            const inserted = await tx`
+            INSERT INTO ${table} (id, actor_id, article_id, kind, published, server, handle, body)
+            VALUES (${id}, ${actor.id}, ${articleId}, ${kind}, ${interaction.published},
+              ${server}, ${handle}, ${body})
+            ON CONFLICT (id) DO NOTHING RETURNING 1`;
+            if (inserted.length === 0) throw new TakenError();
+            if (plan.replace === "none") {
+              await bump(tx, articleId, kind, 1);
+              if (kind === "reply") {
+                await tx`DELETE FROM ${quota} WHERE day < ${day}`;
+                await tx`
+                INSERT INTO ${quota} (server, day, count) VALUES (${server}, ${day}, 1)
+                ON CONFLICT (server, day) DO UPDATE SET count = ${quota}.count + 1`;
+              }
+            }
+          }
+          await changedNow(tx);
+          return "stored";
+        })
+        .catch((error: unknown) => {
+          if (error instanceof TakenError) return "taken";
+          throw error;
+        })) as AddOutcome;
+    },
+
+    async edit(articleId, reply) {
+      return (await sql.begin(async (tx) => {
+        const owner = await ownerRow(tx, reply.id);
+        if (owner === undefined || !isOwnReply(owner, articleId, reply)) return false;
+        await tx`
+          UPDATE ${table} SET published = ${reply.published},
+            handle = ${hideColumns(reply).handle}, body = ${JSON.stringify(reply)}
+          WHERE id = ${reply.id}`;
+        await changedNow(tx);
+        return true;
+      })) as boolean;
+    },
+
+    async remove(id, actorId) {
+      return (await sql.begin(async (tx) => {
+        const [row] = await tx<{ article_id: string; kind: string }[]>`
+          DELETE FROM ${table} WHERE id = ${id} AND actor_id = ${actorId}
+          RETURNING article_id, kind`;
+        if (row === undefined) return false;
+        await bump(tx, row.article_id, row.kind, -1);
+        await changedNow(tx);
+        return true;
+      })) as boolean;
+    },
+
+    async removeActor(actorId) {
+      return (await sql.begin(async (tx) => {
+        const rows = await tx<{ article_id: string; kind: string }[]>`
+          DELETE FROM ${table} WHERE actor_id = ${actorId} RETURNING article_id, kind`;
+        // In one order, so two of these at once cannot deadlock on the counters.
+        const sorted = rows.map((r) => [r.article_id, r.kind] as const).sort();
+        for (const [articleId, kind] of sorted) await bump(tx, articleId, kind, -1);
+        if (rows.length > 0) await changedNow(tx);
+        return rows.length;
+      })) as number;
+    },
+  };
+}
+
+/** Rolls back an add whose id another transaction took first. */
+class TakenError extends Error {}
+
+/** The hide rules as an SQL condition on a row (`false` when none). */
+function hiddenWhere(
+  sql: postgres.Sql,
+  rules: readonly HideRule[],
+): postgres.PendingQuery<postgres.Row[]> {
+  const { actors, handles, domains } = hideLists(rules);
+  const parts = [
+    ...(actors.length > 0 ? [sql`actor_id IN ${sql(actors)}`] : []),
+    ...(handles.length > 0 ? [sql`handle IN ${sql(handles)}`] : []),
+    ...domains.map(
+      (domain) => sql`server = ${domain} OR server LIKE ${subdomainPattern(domain)} ESCAPE '\\'`,
+    ),
+  ];
+  if (parts.length === 0) return sql`false`;
+  return sql`(${parts.reduce((all, part) => sql`${all} OR ${part}`)})`;
+}
