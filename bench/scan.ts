@@ -66,7 +66,7 @@ async function bare(dir: string): Promise<Result> {
 async function herald(dir: string, dataDir: string): Promise<Result> {
   // Imported here, so the bare baseline's process loads none of Herald.
   const { runScan } = await import("../src/pipeline.ts");
-  const { SqliteArticleStore } = await import("../src/store/sqlite.ts");
+  const { SqliteArticleStore } = await import("../src/backends/sqlite/articles.ts");
   const loadedRssMb = process.memoryUsage().rss / 2 ** 20;
   const store = new SqliteArticleStore(new DatabaseSync(join(dataDir, "herald.sqlite")));
   const deps = { articlesDir: dir, parseOptions: { defaultLanguage: "en" }, store, publishers: [] };

@@ -3,9 +3,11 @@ import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { validateDetailed } from "node-cron";
 import type { ActorType } from "./federation/actor.ts";
+import type { PostType } from "./federation/objects.ts";
 import type { HideRule, RepliesMode, RepliesTrust } from "./interactions.ts";
 
-export type PostType = "article" | "note";
+/** `ACCOUNT_USERNAME`'s default; the username is also the actor's identifier in its URLs. */
+export const DEFAULT_USERNAME = "news";
 /** `web` serves and scans (and enqueues deliveries), `worker` delivers, `all` does both. */
 export type Role = "web" | "worker" | "all";
 export type LogLevel = "debug" | "info" | "warning" | "error";
@@ -148,7 +150,7 @@ export function loadConfig(env: Env): Config {
     dataDir: resolve(read("DATA_DIR", "./data", String)),
     scanSchedule: read("SCAN_SCHEDULE", "* * * * *", parseCron),
     watch: read("WATCH", true, parseBoolean),
-    accountUsername: read("ACCOUNT_USERNAME", "news", parseUsername),
+    accountUsername: read("ACCOUNT_USERNAME", DEFAULT_USERNAME, parseUsername),
     allowPrivateAddress: read("ALLOW_PRIVATE_ADDRESS", false, parseBoolean),
     databaseUrl: read<URL | undefined>("DATABASE_URL", undefined, (v) =>
       parseServiceUrl(v, ["postgres:", "postgresql:"]),

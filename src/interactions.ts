@@ -1,6 +1,6 @@
 /**
  * What readers on other servers did with an article: replies, likes and boosts, as received
- * by the fediverse account (`federation/reactions.ts`) and shown by the web site and feeds.
+ * by the fediverse account (`federation/interactions/inbox.ts`) and shown by the web site and feeds.
  */
 
 export type InteractionKind = "reply" | "like" | "boost";

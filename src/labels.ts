@@ -40,7 +40,7 @@ export interface Labels {
   readonly notFoundText: string;
   readonly backHome: string;
   /** Heading of an article's replies, likes and boosts from the fediverse. */
-  readonly reactions: string;
+  readonly interactions: string;
   readonly replies: (count: number) => string;
   readonly likes: (count: number) => string;
   readonly boosts: (count: number) => string;
@@ -90,7 +90,7 @@ const en: Labels = {
   notFoundTitle: "Page not found",
   notFoundText: "There is nothing at this address.",
   backHome: "Go to the home page",
-  reactions: "From the fediverse",
+  interactions: "From the fediverse",
   replies: (n) => `${n} ${n === 1 ? "reply" : "replies"}`,
   likes: (n) => `${n} ${n === 1 ? "like" : "likes"}`,
   boosts: (n) => `${n} ${n === 1 ? "boost" : "boosts"}`,
@@ -137,7 +137,7 @@ const de: Labels = {
   notFoundTitle: "Seite nicht gefunden",
   notFoundText: "Unter dieser Adresse gibt es nichts.",
   backHome: "Zur Startseite",
-  reactions: "Aus dem Fediverse",
+  interactions: "Aus dem Fediverse",
   replies: (n) => `${n} ${n === 1 ? "Antwort" : "Antworten"}`,
   likes: (n) => `${n} ${n === 1 ? "Favorit" : "Favoriten"}`,
   boosts: (n) => `${n} ${n === 1 ? "Boost" : "Boosts"}`,

@@ -6,11 +6,11 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { SqliteArticleStore } from "../backends/sqlite/articles.ts";
 import { configOrExit } from "../env.ts";
 import { fileLine, removalMessage, skippedMessage } from "../source/problems.ts";
 import { readArticleFile } from "../source/read.ts";
 import { listArticleFiles } from "../source/scan.ts";
-import { SqliteArticleStore } from "../store/sqlite.ts";
 import type { ArticleRecord, Skipped } from "../store/store.ts";
 
 async function main(): Promise<number> {

@@ -5,19 +5,17 @@
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import type { KvStore } from "@fedify/fedify";
+import { type Backends, openBackends } from "../backends/open.ts";
 import type { Config } from "../config.ts";
 import { configOrExit } from "../env.ts";
-import { connectPostgres, openFederationBackends } from "../federation/backends.ts";
+import { removedFollowers, unreachableServers } from "../federation/delivery/gone-servers.ts";
 import {
   type ActivityReport,
-  createSqliteDeliveryLedger,
+  type DeliveryLedger,
   summarize,
-} from "../federation/delivery-ledger.ts";
-import { removedFollowers, unreachableServers } from "../federation/gone-servers.ts";
+} from "../federation/delivery/ledger.ts";
 import { htmlToText } from "../federation/objects.ts";
-import { openPostgresDeliveryLedger } from "../federation/postgres-delivery-ledger.ts";
 import { describeRelays } from "../federation/relays.ts";
 import { cutAtWord } from "../source/text.ts";
 import { paths } from "../urls.ts";
@@ -271,30 +269,41 @@ async function localChecks(config: Config): Promise<Check[]> {
       );
     }
   }
-  checks.push(...(await queueChecks(config)));
-  checks.push(...(await deliveryChecks(config)));
-  checks.push(...(await replyChecks(config)));
+  checks.push(...(await storeChecks(config)));
   return checks;
 }
 
-/** The delivery report of the newest activities sent: per activity, and the hosts behind. */
-async function deliveryChecks(config: Config): Promise<Check[]> {
+/** The delivery queue, relays, gone servers and deliveries, where the configuration keeps them. */
+async function storeChecks(config: Config): Promise<Check[]> {
   const dbFile = join(config.dataDir, "herald.sqlite");
-  if (config.databaseUrl === undefined && !existsSync(dbFile)) return [];
-  const sql = config.databaseUrl ? connectPostgres(config.databaseUrl) : undefined;
-  const db = sql ? undefined : new DatabaseSync(dbFile);
+  if (config.databaseUrl === undefined && !existsSync(dbFile)) {
+    return [warn("Delivery queue", `no database at ${dbFile} (run the doctor where Herald runs)`)];
+  }
+  let backends: Backends;
   try {
-    const ledger = sql
-      ? await openPostgresDeliveryLedger(sql)
-      : createSqliteDeliveryLedger(db as DatabaseSync);
+    backends = await openBackends(config);
+  } catch (error) {
+    return [fail("Delivery queue", `cannot be reached: ${describe(error)}`)];
+  }
+  try {
+    return [
+      ...(await queueChecks(backends, config)),
+      ...(await deliveryChecks(backends.ledger)),
+      ...(await replyChecks(backends, config)),
+    ];
+  } finally {
+    await backends.close();
+  }
+}
+
+/** The delivery report of the newest activities sent: per activity, and the hosts behind. */
+async function deliveryChecks(ledger: DeliveryLedger): Promise<Check[]> {
+  try {
     const reports = summarize(await ledger.rows({ limit: 5 }));
     if (reports.length === 0) return [ok("Deliveries", "nothing sent yet")];
     return reports.map(deliveryCheck);
   } catch (error) {
     return [fail("Deliveries", `the delivery report cannot be read: ${describe(error)}`)];
-  } finally {
-    await sql?.end({ timeout: 1 });
-    db?.close();
   }
 }
 
@@ -316,39 +325,22 @@ function deliveryCheck(report: ActivityReport): Check {
  * The delivery queue where the configuration puts it (SQLite, PostgreSQL or Redis), and what
  * each relay in `RELAYS` answered, from the key–value store beside it.
  */
-async function queueChecks(config: Config): Promise<Check[]> {
-  const dbFile = join(config.dataDir, "herald.sqlite");
-  const embedded = config.databaseUrl === undefined && config.redisUrl === undefined;
-  if (embedded && !existsSync(dbFile)) {
-    return [warn("Delivery queue", `no database at ${dbFile} (run the doctor where Herald runs)`)];
-  }
-  const db = embedded ? new DatabaseSync(dbFile) : undefined;
+async function queueChecks(backends: Backends, config: Config): Promise<Check[]> {
   try {
-    const backends = await openFederationBackends({
-      databaseUrl: config.databaseUrl,
-      redisUrl: config.redisUrl,
-      dataDb: db,
-    });
-    try {
-      const depth = await backends.queue.depth();
-      const detail = `${depth.queued} waiting, ${depth.delayed} retrying later, ${depth.inFlight} in flight (${backends.describe})`;
-      const relays = await describeRelays(backends.kv, config.relays);
-      return [
-        depth.queued > 1000
-          ? warn("Delivery queue", `${detail}: deliveries are behind`)
-          : ok("Delivery queue", detail),
-        ...relays.map(({ url, state, text }) =>
-          state === "accepted" ? ok(`Relay ${url.href}`, text) : warn(`Relay ${url.href}`, text),
-        ),
-        ...(await goneServerChecks(backends.kv)),
-      ];
-    } finally {
-      await backends.close();
-    }
+    const depth = await backends.queue.depth();
+    const detail = `${depth.queued} waiting, ${depth.delayed} retrying later, ${depth.inFlight} in flight (${backends.describe.federation})`;
+    const relays = await describeRelays(backends.kv, config.relays);
+    return [
+      depth.queued > 1000
+        ? warn("Delivery queue", `${detail}: deliveries are behind`)
+        : ok("Delivery queue", detail),
+      ...relays.map(({ url, state, text }) =>
+        state === "accepted" ? ok(`Relay ${url.href}`, text) : warn(`Relay ${url.href}`, text),
+      ),
+      ...(await goneServerChecks(backends.kv)),
+    ];
   } catch (error) {
     return [fail("Delivery queue", `cannot be reached: ${describe(error)}`)];
-  } finally {
-    db?.close();
   }
 }
 

@@ -7,16 +7,16 @@
  * Exit code 0 when done (or, with `--dry-run`, when the move would be accepted), 1 when the
  * new account is not ready, 2 on a configuration problem.
  */
+import { type Backends, openBackends } from "../backends/open.ts";
 import type { Config } from "../config.ts";
 import { configOrExit } from "../env.ts";
-import { accountActor, buildFederation } from "../federation/federation.ts";
-import { KEYS_CREATED_KEY, loadOrCreateKeys } from "../federation/keys.ts";
+import { type Account, openAccount } from "../federation/account.ts";
+import { limitOutgoingRequests } from "../federation/delivery/outgoing.ts";
+import { accountActor } from "../federation/federation.ts";
+import { KEYS_CREATED_KEY } from "../federation/keys.ts";
 import { checkMoveTarget, readMovedTo, saveMovedTo, toMove } from "../federation/migration.ts";
-import { accountOptions } from "../federation/options.ts";
-import { limitOutgoingRequests } from "../federation/outgoing.ts";
 import { announceProfileChange } from "../federation/profile-update.ts";
 import { configureLogging } from "../logging.ts";
-import { openStores } from "../stores.ts";
 
 const usage = "Usage: npm run move -- @new@host [--dry-run]";
 
@@ -32,27 +32,28 @@ async function main(): Promise<number> {
   const config = configOrExit({ checkFolders: true });
   limitOutgoingRequests(config);
   await configureLogging("warning", config.logFormat);
-  const account = await openAccount(config);
-  if (account === undefined) {
-    console.error(
-      "There is no account to move yet: start Herald once (npm start) with this configuration.",
-    );
-    return 2;
-  }
+  const backends = await openBackends(config);
   try {
-    return await move(account, config, target, dryRun);
+    if ((await backends.kv.get(KEYS_CREATED_KEY)) == null) {
+      console.error(
+        "There is no account to move yet: start Herald once (npm start) with this configuration.",
+      );
+      return 2;
+    }
+    return await move(await openAccount(config, backends), backends, config, target, dryRun);
   } finally {
-    await account.close();
+    await backends.close();
   }
 }
 
 async function move(
   account: Account,
+  { kv, followers: followerStore }: Pick<Backends, "kv" | "followers">,
   config: Config,
   target: string,
   dryRun: boolean,
 ): Promise<number> {
-  const { federation, kv } = account;
+  const { federation } = account;
   const ctx = federation.createContext(config.publicUrl);
   const self = ctx.getActorUri(config.accountUsername);
   console.log(`Moving ${self.href} to ${target}${dryRun ? " (dry run)" : ""}.`);
@@ -65,7 +66,7 @@ async function move(
     return 1;
   }
   console.log(`ok    ${check.target.href} lists this account in its alsoKnownAs.`);
-  const followers = await account.followers.count();
+  const followers = await followerStore.count();
   const before = await readMovedTo(kv);
   if (before != null && before.href !== check.target.href) {
     console.log(
@@ -92,7 +93,7 @@ async function move(
     ctx,
     kv,
     config.accountUsername,
-    await accountActor(ctx, account.federationOptions, account),
+    await accountActor(ctx, account.options, { kv, keys: account.keys }),
   );
   console.log(`ok    Queued an Update of the profile.`);
   console.log(
@@ -104,30 +105,5 @@ async function move(
 }
 
 const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;
-
-type Account = NonNullable<Awaited<ReturnType<typeof openAccount>>>;
-
-/**
- * The stores and the federation of the account, as `npm start` opens them, minus the server;
- * `undefined` when Herald never ran with this configuration (no keys: nothing to move).
- */
-async function openAccount(config: Config) {
-  const stores = await openStores(config);
-  const { store, kv, followers, deliveries } = stores;
-  if ((await kv.get(KEYS_CREATED_KEY)) == null) {
-    await stores.close();
-    return undefined;
-  }
-  const keys = await loadOrCreateKeys(config.keysDir, kv);
-  const { federation: federationOptions } = await accountOptions(config);
-  const federation = buildFederation(federationOptions, {
-    store,
-    kv,
-    queue: deliveries.queue,
-    keys,
-    followers,
-  });
-  return { federation, federationOptions, kv, keys, followers, close: stores.close };
-}
 
 process.exitCode = await main();

@@ -11,13 +11,14 @@
  * rejected ones are deleted. Exit code 0 when everything named was done, 1 when an id was
  * no (held) reply or an article unknown, 2 on a usage or configuration problem.
  */
+import { openBackends } from "../backends/open.ts";
 import type { Config } from "../config.ts";
 import { configOrExit } from "../env.ts";
-import type { HeldReply, InteractionStore } from "../federation/interactions.ts";
+import { interactionOptions } from "../federation/account.ts";
+import type { HeldReply, InteractionStore } from "../federation/interactions/store.ts";
 import { htmlToText } from "../federation/objects.ts";
 import { configureLogging } from "../logging.ts";
 import type { ArticleStore } from "../store/store.ts";
-import { openStores } from "../stores.ts";
 
 const usage = `Usage:
   npm run replies                            list the replies waiting for review
@@ -56,12 +57,13 @@ async function main(): Promise<number> {
   }
   const config = configOrExit({ checkFolders: true });
   await configureLogging("warning", config.logFormat);
-  const stores = await openStores(config);
+  const backends = await openBackends(config);
   try {
-    const deps = { store: stores.store, interactions: stores.interactions, config };
+    const interactions = await backends.openInteractions(interactionOptions(config));
+    const deps = { store: backends.articles, interactions, config };
     return command.action === "list" ? await list(deps, command.slug) : await decide(deps, command);
   } finally {
-    await stores.close();
+    await backends.close();
   }
 }
 

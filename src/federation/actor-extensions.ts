@@ -18,7 +18,6 @@
  * Remove this once `@fedify/vocab`'s actors have both properties.
  */
 import type { Federation, FederationFetchOptions } from "@fedify/fedify";
-import { DEFAULT_USERNAME } from "./actor.ts";
 import { federationPaths } from "./federation.ts";
 
 export const WEBFINGER_CONTEXT = "https://purl.archive.org/socialweb/webfinger";
@@ -38,9 +37,9 @@ export interface ActorExtensions {
 /** `federation`, its account's actor document served with `webfinger` and `attributionDomains`. */
 export function withActorExtensions(
   federation: Federation<void>,
-  options: { readonly origin: URL; readonly username?: string },
+  options: { readonly origin: URL; readonly username: string },
 ): Federation<void> {
-  const username = options.username ?? DEFAULT_USERNAME;
+  const { username } = options;
   const actorPath = federationPaths.actor.replace("{identifier}", encodeURIComponent(username));
   const extensions: ActorExtensions = {
     webfinger: `${username}@${options.origin.host}`,

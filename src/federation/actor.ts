@@ -16,9 +16,6 @@ import {
 import { escapeHtml } from "../escape.ts";
 import { toInstant } from "./temporal.ts";
 
-/** `ACCOUNT_USERNAME`'s default; the username is also the actor's identifier in its URLs. */
-export const DEFAULT_USERNAME = "news";
-
 export type ActorType = "Service" | "Person" | "Organization" | "Application" | "Group";
 
 /** A profile field ("metadata"): a URL value becomes a `rel="me"` link Mastodon can verify. */

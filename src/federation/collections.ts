@@ -2,9 +2,10 @@
  * The account's collections: followers (paged, counted), outbox (paged, newest first, one
  * `Create` per published article) and featured (pinned articles, or else the latest few).
  */
-import type { Context, PageItems } from "@fedify/fedify";
+import type { Context, Federation, PageItems } from "@fedify/fedify";
 import type { Create, Recipient } from "@fedify/vocab";
 import type { PublishedArticles } from "./articles.ts";
+import type { federationPaths } from "./federation.ts";
 import type { FollowerStore } from "./followers.ts";
 import { type ObjectContext, type Post, toCreate, toPost } from "./objects.ts";
 
@@ -91,4 +92,45 @@ export async function dispatchFeatured(
 
 function parseOffset(cursor: string | null): number {
   return cursor != null && /^\d{1,9}$/.test(cursor) ? Number(cursor) : 0;
+}
+
+export interface CollectionsDeps {
+  readonly store: PublishedArticles;
+  readonly followers: FollowerStore;
+  /** Whether `identifier` is the account's (every other answers 404). */
+  readonly isAccount: (identifier: string) => boolean;
+  readonly objectContext: (ctx: Context<void>) => ObjectContext;
+}
+
+/** Registers the account's outbox, followers, following and featured collections. */
+export function registerCollections(
+  federation: Federation<void>,
+  paths: Pick<typeof federationPaths, "outbox" | "followers" | "following" | "featured">,
+  deps: CollectionsDeps,
+): void {
+  const { store, followers, isAccount, objectContext } = deps;
+  const outbox = federation.setOutboxDispatcher(paths.outbox, (ctx, identifier, cursor) =>
+    isAccount(identifier) ? dispatchOutbox(store, objectContext(ctx), cursor) : null,
+  );
+  outbox.setFirstCursor(() => "0");
+  outbox.setCounter((_ctx, identifier) => (isAccount(identifier) ? store.countPublished() : null));
+
+  const followersCollection = federation.setFollowersDispatcher(
+    paths.followers,
+    (_ctx, identifier, cursor, filter) =>
+      isAccount(identifier) ? dispatchFollowers(followers, cursor, filter) : null,
+  );
+  followersCollection.setFirstCursor(followersFirstCursor);
+  followersCollection.setCounter((_ctx, identifier) =>
+    isAccount(identifier) ? followers.count() : null,
+  );
+
+  const following = federation.setFollowingDispatcher(paths.following, (_ctx, id) =>
+    isAccount(id) ? { items: [] } : null,
+  );
+  following.setCounter((_ctx, identifier) => (isAccount(identifier) ? 0 : null));
+
+  federation.setFeaturedDispatcher(paths.featured, (ctx, identifier) =>
+    isAccount(identifier) ? dispatchFeatured(store, objectContext(ctx)) : null,
+  );
 }

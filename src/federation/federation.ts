@@ -14,50 +14,19 @@ import {
   type KvStore,
   type MessageQueue,
 } from "@fedify/fedify";
-import {
-  Accept,
-  Activity,
-  type Actor,
-  Announce,
-  Article as ArticleObject,
-  Create,
-  Delete,
-  Follow,
-  Like,
-  Note,
-  Reject,
-  Undo,
-  Update,
-} from "@fedify/vocab";
+import { type Actor, Article as ArticleObject, Note } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { Article } from "../article.ts";
 import { absolute, paths } from "../urls.ts";
-import {
-  type AccountProfile,
-  type ActorType,
-  DEFAULT_USERNAME,
-  type ProfileField,
-  toActor,
-} from "./actor.ts";
+import { type AccountProfile, type ActorType, type ProfileField, toActor } from "./actor.ts";
 import type { PublishedArticles } from "./articles.ts";
-import {
-  dispatchFeatured,
-  dispatchFollowers,
-  dispatchOutbox,
-  followersFirstCursor,
-} from "./collections.ts";
+import { registerCollections } from "./collections.ts";
+import { clearUnreachable, onPermanentFailure } from "./delivery/gone-servers.ts";
+import { heraldUserAgent } from "./delivery/outgoing.ts";
 import type { FollowerStore } from "./followers.ts";
-import { clearUnreachable, onPermanentFailure } from "./gone-servers.ts";
-import { idempotencyKey, withoutQueuedIdempotence } from "./idempotency.ts";
-import {
-  type InboxDeps,
-  onDeleted,
-  onFollowed,
-  onOtherActivity,
-  onUnfollowed,
-  onUnverifiedActivity,
-} from "./inbox.ts";
-import type { InteractionStore } from "./interactions.ts";
+import { registerInbox } from "./inbox.ts";
+import { withoutQueuedIdempotence } from "./interactions/idempotency.ts";
+import type { InteractionStore } from "./interactions/store.ts";
 import type { AccountKeys } from "./keys.ts";
 import { knownMentions } from "./mentions.ts";
 import { readMovedTo } from "./migration.ts";
@@ -70,10 +39,6 @@ import {
   toArticleObject,
   toNote,
 } from "./objects.ts";
-import { heraldUserAgent } from "./outgoing.ts";
-import type { QuietImportOptions } from "./publisher.ts";
-import { onAnnounced, onCreated, onLiked, onUpdated, type ReactionDeps } from "./reactions.ts";
-import { onRelayAccepted, onRelayRejected, type RelayStoreDeps } from "./relays.ts";
 
 const logger = getLogger(["herald", "federation"]);
 
@@ -112,8 +77,8 @@ export interface ProfileOptions {
 export interface FederationOptions {
   /** `PUBLIC_URL`: every id and the handle's host derive from it, even behind a proxy. */
   readonly origin: URL;
-  /** `ACCOUNT_USERNAME`; default `news`. It is also the actor's identifier in its URLs. */
-  readonly username?: string;
+  /** `ACCOUNT_USERNAME`. It is also the actor's identifier in its URLs. */
+  readonly username: string;
   /** Lets federation reach loopback/private addresses and plain-http peers: tests only. */
   readonly allowPrivateAddress?: boolean;
   readonly profile?: ProfileOptions;
@@ -123,8 +88,6 @@ export interface FederationOptions {
   readonly site?: NodeInfoSite;
   /** `TIME_ZONE`, for the dates of correction notices; default UTC. */
   readonly timeZone?: string;
-  /** Read by `createFederationPublisher()`, which takes these same options. */
-  readonly quietImport?: QuietImportOptions;
   /** Outgoing delivery retries; default: from a minute up to 12 h apart, for about 4 days. */
   readonly retry?: CreateExponentialBackoffPolicyOptions;
   /** Overrides `CIRCUIT_BREAKER` (tests shorten its durations). */
@@ -162,7 +125,7 @@ export const DEFAULT_RETRY: CreateExponentialBackoffPolicyOptions = {
  * open it, each story being retried for ~4 days and given up on alone, the server itself never
  * reported.) Held activities are dropped after 7 days, beyond the ~4 days of retries, so a
  * server that comes back within the retry horizon still gets everything; a drop reports the
- * server as unreachable and later stories skip it (`onPermanentFailure` in `publisher.ts`).
+ * server as unreachable and later stories skip it (`onPermanentFailure` in `delivery/gone-servers.ts`).
  */
 export const CIRCUIT_BREAKER = {
   failure: (failures: readonly Temporal.Instant[]) => failures.length >= 5,
@@ -179,9 +142,9 @@ export function buildFederation(
     queue: deps.queue,
     origin: options.origin.origin,
     allowPrivateAddress: options.allowPrivateAddress ?? false,
-    // Fedify's own GETs say so too; `outgoing.ts` sets it on every request, deliveries included.
+    // Fedify's own GETs say so too; `delivery/outgoing.ts` sets it on every request, deliveries included.
     userAgent: heraldUserAgent(options.origin),
-    // Deliveries run where the process's role says (main.ts calls startQueue()), never as a
+    // Deliveries run where the process's role says (`delivery/worker.ts` calls startQueue()), never as a
     // side effect of enqueueing: a web process must not deliver.
     manuallyStartQueue: true,
     // Mastodon and Fedify peers understand draft-cavage; skip the RFC 9421 knock first.
@@ -237,7 +200,7 @@ export function registerFederation(
   deps: FederationDeps,
 ): void {
   const { store, followers, keys } = deps;
-  const username = options.username ?? DEFAULT_USERNAME;
+  const { username } = options;
   const postType = options.postType ?? DEFAULT_POST_TYPE;
   const isAccount = (identifier: string) => identifier === username;
   const objectContext = (ctx: Parameters<typeof objectContextOf>[0]) =>
@@ -252,21 +215,6 @@ export function registerFederation(
     const record = await store.findById(id);
     return record?.state === "published" ? record.article : null;
   };
-  const reactions: ReactionDeps | undefined = deps.interactions && {
-    interactions: deps.interactions,
-    articleOf: async (url) => {
-      const id = articleIdOf(options.origin, url);
-      return id !== undefined && (await published(id)) ? id : undefined;
-    },
-  };
-  const inboxDeps: InboxDeps = {
-    followers,
-    identifier: username,
-    allowPrivateAddress: options.allowPrivateAddress ?? false,
-    ...(reactions ? { reactions } : {}),
-  };
-  const relayDeps: RelayStoreDeps = { kv: deps.kv, followers };
-
   // The actor, its keys, and the handle WebFinger resolves to it.
   const actor = federation.setActorDispatcher(federationPaths.actor, (ctx, identifier) =>
     isAccount(identifier) ? accountActor(ctx, options, deps) : null,
@@ -280,54 +228,22 @@ export function registerFederation(
   );
 
   // Inboxes: personal and shared.
-  federation
-    .setInboxListeners(federationPaths.inbox, federationPaths.sharedInbox)
-    .on(Follow, onFollowed(inboxDeps))
-    .on(Undo, onUnfollowed(inboxDeps))
-    .on(Delete, onDeleted(inboxDeps))
-    .on(Create, reactions ? onCreated(reactions) : onOtherActivity)
-    .on(Update, reactions ? onUpdated(reactions) : onOtherActivity)
-    .on(Like, reactions ? onLiked(reactions) : onOtherActivity)
-    .on(Announce, reactions ? onAnnounced(reactions) : onOtherActivity)
-    // Answers to the account's own follows, which only relays get (`relays.ts`).
-    .on(Accept, onRelayAccepted(relayDeps))
-    .on(Reject, onRelayRejected(relayDeps))
-    .on(Activity, onOtherActivity)
-    .onUnverifiedActivity(onUnverifiedActivity(inboxDeps))
-    .onError((_ctx, error) => logger.error("Inbox activity failed: {error}", { error }))
-    .setSharedKeyDispatcher(() => ({ identifier: username }))
-    // Per sender: one actor's activity never makes another's look like a repeat.
-    .withIdempotency(idempotencyKey);
+  registerInbox(federation.setInboxListeners(federationPaths.inbox, federationPaths.sharedInbox), {
+    followers,
+    kv: deps.kv,
+    identifier: username,
+    allowPrivateAddress: options.allowPrivateAddress ?? false,
+    ...(deps.interactions ? { interactions: deps.interactions } : {}),
+    articleOf: async (url) => {
+      const id = articleIdOf(options.origin, url);
+      return id !== undefined && (await published(id)) ? id : undefined;
+    },
+  });
 
-  // Collections.
-  const outbox = federation.setOutboxDispatcher(
-    federationPaths.outbox,
-    (ctx, identifier, cursor) =>
-      isAccount(identifier) ? dispatchOutbox(store, objectContext(ctx), cursor) : null,
-  );
-  outbox.setFirstCursor(() => "0");
-  outbox.setCounter((_ctx, identifier) => (isAccount(identifier) ? store.countPublished() : null));
+  // Collections: outbox, followers, following, featured.
+  registerCollections(federation, federationPaths, { store, followers, isAccount, objectContext });
 
-  const followersCollection = federation.setFollowersDispatcher(
-    federationPaths.followers,
-    (_ctx, identifier, cursor, filter) =>
-      isAccount(identifier) ? dispatchFollowers(followers, cursor, filter) : null,
-  );
-  followersCollection.setFirstCursor(followersFirstCursor);
-  followersCollection.setCounter((_ctx, identifier) =>
-    isAccount(identifier) ? followers.count() : null,
-  );
-
-  const following = federation.setFollowingDispatcher(federationPaths.following, (_ctx, id) =>
-    isAccount(id) ? { items: [] } : null,
-  );
-  following.setCounter((_ctx, identifier) => (isAccount(identifier) ? 0 : null));
-
-  federation.setFeaturedDispatcher(federationPaths.featured, (ctx, identifier) =>
-    isAccount(identifier) ? dispatchFeatured(store, objectContext(ctx)) : null,
-  );
-
-  // Articles, at `paths.object(id)`. Deleted ones answer 410 in `negotiation.ts`: Fedify's
+  // Articles, at `paths.object(id)`. Deleted ones answer 410 in `http/federation/negotiation.ts`: Fedify's
   // object dispatchers cannot answer with a status other than 200 or 404.
   if (postType === "note") {
     federation.setObjectDispatcher(Note, federationPaths.object, async (ctx, { id }) => {
@@ -362,7 +278,7 @@ export async function accountActor(
   options: FederationOptions,
   deps: Pick<FederationDeps, "kv" | "keys">,
 ): Promise<Actor> {
-  const username = options.username ?? DEFAULT_USERNAME;
+  const { username } = options;
   const movedTo = await readMovedTo(deps.kv);
   const profile = {
     ...resolveProfile(options, deps.keys.createdAt),
@@ -390,7 +306,7 @@ export function resolveProfile(options: FederationOptions, keysCreatedAt: Date):
   const origin = options.origin;
   return {
     type: profile.type ?? "Service",
-    name: profile.name ?? options.username ?? DEFAULT_USERNAME,
+    name: profile.name ?? options.username,
     ...(profile.summary == null ? {} : { summary: profile.summary }),
     ...(profile.avatar == null ? {} : { avatar: profile.avatar }),
     ...(profile.header == null ? {} : { header: profile.header }),
@@ -409,4 +325,3 @@ export function resolveProfile(options: FederationOptions, keysCreatedAt: Date):
 }
 
 export type { ObjectContext, PostType };
-export { DEFAULT_USERNAME };

@@ -1,20 +1,44 @@
 /**
  * What the account does with received activities: it accepts every follow, forgets
- * unfollows and deleted actors, keeps replies, likes and boosts (`reactions.ts`) until
+ * unfollows and deleted actors, keeps replies, likes and boosts (`interactions/inbox.ts`) until
  * their authors take them back, and ignores everything else.
  */
 import {
   FetchError,
   type InboxContext,
+  type InboxListenerSetters,
+  type KvStore,
   type RequestContext,
   type UnverifiedActivityReason,
   validatePublicUrl,
 } from "@fedify/fedify";
-import { Accept, type Activity, Delete, Follow, isActor, type Undo } from "@fedify/vocab";
+import {
+  Accept,
+  Activity,
+  Announce,
+  Create,
+  Delete,
+  Follow,
+  isActor,
+  Like,
+  Reject,
+  Undo,
+  Update,
+} from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { FollowerStore } from "./followers.ts";
-import { ownsIds } from "./ownership.ts";
-import { forget, type ReactionDeps } from "./reactions.ts";
+import { idempotencyKey } from "./interactions/idempotency.ts";
+import {
+  forget,
+  type InteractionDeps,
+  onAnnounced,
+  onCreated,
+  onLiked,
+  onUpdated,
+} from "./interactions/inbox.ts";
+import { ownsIds } from "./interactions/ownership.ts";
+import type { InteractionStore } from "./interactions/store.ts";
+import { onRelayAccepted, onRelayRejected } from "./relays.ts";
 
 const logger = getLogger(["herald", "federation", "inbox"]);
 
@@ -26,7 +50,40 @@ export interface InboxDeps {
   readonly allowPrivateAddress: boolean;
   readonly now?: () => Date;
   /** Where replies, likes and boosts go; without it, `Undo` and `Delete` concern follows only. */
-  readonly reactions?: ReactionDeps;
+  readonly interactions?: InteractionDeps;
+}
+
+export interface InboxWiring extends Omit<InboxDeps, "interactions"> {
+  readonly kv: KvStore;
+  /** Where replies, likes and boosts are kept; without it they are ignored. */
+  readonly interactions?: InteractionStore;
+  /** The id of the published article whose ActivityPub object `url` is, if it is one. */
+  readonly articleOf: (url: URL) => Promise<string | undefined>;
+}
+
+/** Registers a listener for every activity the account understands, on both inboxes. */
+export function registerInbox(inbox: InboxListenerSetters<void>, wiring: InboxWiring): void {
+  const { kv, articleOf, interactions: store, ...rest } = wiring;
+  const interactions: InteractionDeps | undefined = store && { store, articleOf };
+  const deps: InboxDeps = { ...rest, ...(interactions ? { interactions } : {}) };
+  const relayDeps = { kv, followers: wiring.followers };
+  inbox
+    .on(Follow, onFollowed(deps))
+    .on(Undo, onUnfollowed(deps))
+    .on(Delete, onDeleted(deps))
+    .on(Create, interactions ? onCreated(interactions) : onOtherActivity)
+    .on(Update, interactions ? onUpdated(interactions) : onOtherActivity)
+    .on(Like, interactions ? onLiked(interactions) : onOtherActivity)
+    .on(Announce, interactions ? onAnnounced(interactions) : onOtherActivity)
+    // Answers to the account's own follows, which only relays get (`relays.ts`).
+    .on(Accept, onRelayAccepted(relayDeps))
+    .on(Reject, onRelayRejected(relayDeps))
+    .on(Activity, onOtherActivity)
+    .onUnverifiedActivity(onUnverifiedActivity(deps))
+    .onError((_ctx, error) => logger.error("Inbox activity failed: {error}", { error }))
+    .setSharedKeyDispatcher(() => ({ identifier: wiring.identifier }))
+    // Per sender: one actor's activity never makes another's look like a repeat.
+    .withIdempotency(idempotencyKey);
 }
 
 /** `Follow`: accept automatically (a signed `Accept`) and remember where to deliver. */
@@ -77,7 +134,11 @@ export function onUnfollowed(deps: InboxDeps) {
     const actorId = undo.actorId;
     if (actorId == null || !ownsIds(undo)) return;
     // A like or boost is found by its id, whether the Undo embeds it or only names it.
-    if (deps.reactions && undo.objectId && (await forget(deps.reactions, undo.objectId, actorId))) {
+    if (
+      deps.interactions &&
+      undo.objectId &&
+      (await forget(deps.interactions, undo.objectId, actorId))
+    ) {
       return;
     }
     const object = await undo.getObject({
@@ -111,13 +172,13 @@ export function onDeleted(deps: InboxDeps) {
     // What an actor deletes is its own: itself, or a note of its server.
     if (objectId.origin !== actorId.origin) return;
     if (objectId.href !== actorId.href) {
-      if (deps.reactions) await forget(deps.reactions, objectId, actorId);
+      if (deps.interactions) await forget(deps.interactions, objectId, actorId);
       return;
     }
     if (await deps.followers.removeByActor(actorId)) {
       logger.info("Removed follower {actor}: the account was deleted.", { actor: actorId.href });
     }
-    const removed = (await deps.reactions?.interactions.removeActor(actorId.href)) ?? 0;
+    const removed = (await deps.interactions?.store.removeActor(actorId.href)) ?? 0;
     if (removed > 0) {
       logger.info("Removed {count} replies, likes and boosts of deleted account {actor}.", {
         count: removed,
@@ -150,7 +211,7 @@ export function onUnverifiedActivity(deps: InboxDeps) {
     if (actorId != null && activity.objectId?.href === actorId.href) {
       if (await isGone(ctx, actorId)) {
         await deps.followers.removeByActor(actorId);
-        await deps.reactions?.interactions.removeActor(actorId.href);
+        await deps.interactions?.store.removeActor(actorId.href);
       }
     }
     return new Response(null, { status: 202 });

@@ -91,7 +91,6 @@ export function toFederationOptions(
       ...image("header"),
       aliases,
     },
-    quietImport: { maxAgeMs: config.quietImportHours * 3_600_000 },
     retry: { ...DEFAULT_RETRY, initialDelay: { seconds: config.deliveryFirstRetrySeconds } },
   };
 }

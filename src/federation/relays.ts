@@ -68,7 +68,7 @@ export interface RelaySyncDeps extends RelayStoreDeps {
 }
 
 /**
- * Brings the subscriptions in line with `RELAYS`, on start and then hourly (main.ts, in a
+ * Brings the subscriptions in line with `RELAYS`, on start and then hourly (`delivery/worker.ts`, in a
  * process that delivers): each configured relay not yet accepted is sent a `Follow` (the same
  * one again while pending), and each relay no longer configured an `Undo` of it, then
  * forgotten. The `Follow` itself goes through the delivery queue and its retries.

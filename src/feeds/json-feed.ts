@@ -25,7 +25,7 @@ export function renderJsonFeed(head: FeedHead, entries: readonly FeedEntry[]): s
       tags: entry.tags,
       language: entry.language,
       authors: [{ name: entry.author }],
-      // A JSON Feed extension (a key starting with "_"): the item's fediverse reactions.
+      // A JSON Feed extension (a key starting with "_"): the item's fediverse interactions.
       ...(entry.counts === undefined ? {} : { _herald: { ...entry.counts } }),
     })),
   };

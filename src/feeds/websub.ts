@@ -54,7 +54,7 @@ async function pingTopic(hub: URL, topic: URL, options: PingOptions): Promise<Pi
     try {
       const response = await fetcher(hub, {
         method: "POST",
-        // The User-Agent is set for every outgoing request in `federation/outgoing.ts`.
+        // The User-Agent is set for every outgoing request in `federation/delivery/outgoing.ts`.
         headers: { "Content-Type": "application/x-www-form-urlencoded" },
         body: new URLSearchParams({ "hub.mode": "publish", "hub.url": topic.href }).toString(),
         signal: requestSignal(options),

@@ -1,6 +1,6 @@
 import { realpathSync } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
-import { STATUS_CODES } from "node:http";
+import { type Server, STATUS_CODES } from "node:http";
 import { extname, join, sep } from "node:path";
 import { getLogger } from "@logtape/logtape";
 import express, {
@@ -326,3 +326,10 @@ const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   });
   if (!res.headersSent) res.status(500).type("text/plain").send("Internal Server Error\n");
 };
+
+/** Listens on `port` (0: any free one); resolves once it does. */
+export function listen(app: Express, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, (error?: Error) => (error ? reject(error) : resolve(server)));
+  });
+}

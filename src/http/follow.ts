@@ -19,7 +19,7 @@
 import { validatePublicUrl } from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
 import type { Request, RequestHandler, Response } from "express";
-import { TokenBuckets } from "../federation/rate-limit.ts";
+import { TokenBuckets } from "./federation/rate-limit.ts";
 
 const logger = getLogger(["herald", "http", "follow"]);
 

@@ -13,8 +13,8 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Express } from "express";
-import { acceptsActivityPub } from "../federation/negotiation.ts";
 import { paths } from "../urls.ts";
+import { acceptsActivityPub } from "./federation/negotiation.ts";
 import {
   isNotModified,
   mergeVary,

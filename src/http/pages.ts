@@ -120,7 +120,7 @@ ${articleList(site, labels, articles, site.language, 2)}`,
  * What an article page shows from the fediverse: the counts, and one page of replies, newest
  * first (page 1 at the article's URL, page n at `?replies=n`).
  */
-export interface ReactionsView {
+export interface InteractionsView {
   readonly counts: InteractionCounts;
   readonly replies: readonly Interaction[];
   /** 1 = the newest replies. */
@@ -142,7 +142,7 @@ const SHORTENED_REPLY_CHARS = 500;
 export function renderArticlePage(
   site: PageSite,
   article: Article,
-  reactions?: ReactionsView,
+  interactions?: InteractionsView,
 ): string {
   const labels = labelsFor(site.language);
   const links = articleLinks(article, site.origin);
@@ -158,7 +158,7 @@ export function renderArticlePage(
     title: `${article.title} – ${site.title}`,
     description: article.summary,
     head: html`<link rel="canonical" href="${links.url.href}">
-${(reactions?.page ?? 1) > 1 ? html`<meta name="robots" content="noindex">\n` : ""}<link rel="alternate" type="application/activity+json" href="${links.id.href}">
+${(interactions?.page ?? 1) > 1 ? html`<meta name="robots" content="noindex">\n` : ""}<link rel="alternate" type="application/activity+json" href="${links.id.href}">
 ${feedAlternates(site, homeFeeds, site.title)}${article.authorFediverse === undefined ? "" : html`<meta name="fediverse:creator" content="${article.authorFediverse}">\n`}<meta name="fediverse:creator" content="${handle(site)}">
 <meta property="og:type" content="article">
 <meta property="og:title" content="${article.title}">
@@ -196,16 +196,16 @@ ${
 </footer>
 `
 }</article>
-${reactions === undefined ? "" : reactionsSection(site, labels, links.url, reactions)}`,
+${interactions === undefined ? "" : interactionsSection(site, labels, links.url, interactions)}`,
   });
 }
 
 /** The replies, likes and boosts from the fediverse, under the article; nothing if none. */
-function reactionsSection(
+function interactionsSection(
   site: PageSite,
   labels: Labels,
   articleUrl: URL,
-  view: ReactionsView,
+  view: InteractionsView,
 ): Html {
   const { counts, replies } = view;
   if (counts.replies + counts.likes + counts.boosts === 0) return html``;
@@ -248,8 +248,8 @@ function reactionsSection(
         }</p></nav>
 `
       : "";
-  return html`<section class="reactions" aria-labelledby="reactions"${langAttr(labels.lang, site.language)}>
-<h2 id="reactions">${labels.reactions}</h2>
+  return html`<section class="interactions" aria-labelledby="interactions"${langAttr(labels.lang, site.language)}>
+<h2 id="interactions">${labels.interactions}</h2>
 <p class="counts">${summary}</p>
 ${
   replies.length === 0

@@ -20,9 +20,9 @@ import { type ArticleStore, tagKey } from "../store/store.ts";
 import { absolute, paths } from "../urls.ts";
 import { defaultIcon, type SiteIcon } from "./favicon.ts";
 import {
+  type InteractionsView,
   type PageSite,
   REPLIES_PER_PAGE,
-  type ReactionsView,
   renderArticlePage,
   renderFollowRefusedPage,
   renderGonePage,
@@ -157,13 +157,13 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
    * however many likes arrive, each is rebuilt at most once a second, on its next request,
    * once for all requests waiting; pages, feeds and archives that do not show them stay.
    */
-  const reactionsAt = async () => (await interactions?.changedAt()) ?? epoch;
+  const interactionsAt = async () => (await interactions?.changedAt()) ?? epoch;
 
   /** One page of an article's replies, newest first, with its counts. */
-  const reactionsView = async (
+  const interactionsView = async (
     articleId: string,
     page: number,
-  ): Promise<ReactionsView | undefined> => {
+  ): Promise<InteractionsView | undefined> => {
     const counts = (await interactions?.counts(articleId)) ?? noCounts;
     const pages = Math.ceil(counts.replies / REPLIES_PER_PAGE);
     if (page > Math.max(pages, 1)) return undefined;
@@ -215,7 +215,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
   };
 
   const feeds = async (tag?: string) => {
-    const counted = interactions === undefined ? undefined : await reactionsAt();
+    const counted = interactions === undefined ? undefined : await interactionsAt();
     return cache.get(`feeds:${tag ?? ""}`, counted?.getTime() ?? 0, async () => {
       const changed = await store.lastChange(tag);
       if (changed === undefined && tag !== undefined) return undefined;
@@ -331,7 +331,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
       const known = await slugs.find(slug);
       if (known?.state === "deleted") return { status: 410, body: await gone() };
       if (known?.state !== "published") return undefined;
-      const at = await reactionsAt();
+      const at = await interactionsAt();
       const body = await cache.get(
         `article:${known.id}:${known.hash}:${replies}`,
         at.getTime(),
@@ -339,9 +339,9 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
           const record = await store.findBySlug(slug);
           if (record?.state !== "published") return undefined;
           const { article } = record;
-          const view = await reactionsView(article.id, replies);
+          const view = await interactionsView(article.id, replies);
           if (view === undefined) return undefined;
-          // Built again after every change of its reactions: brotli 11 would spend 10 to 100
+          // Built again after every change of its interactions: brotli 11 would spend 10 to 100
           // times longer on it than 5, for a body a tenth smaller.
           return makeRepresentationAsync(
             renderArticlePage(await pageSite(), article, view),
@@ -425,7 +425,7 @@ function bytesOf(value: Cached): number {
  * nothing (a 404) or fails is forgotten, so requests for unknown tags never push out a page.
  * Requests for a key being built wait for that one build.
  *
- * `version` says which state of its inputs a body shows (when reactions last changed): asked
+ * `version` says which state of its inputs a body shows (when interactions last changed): asked
  * for another version, the body is built again, once for all who ask meanwhile. `clear()`
  * drops everything, for article changes.
  */

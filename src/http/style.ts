@@ -95,7 +95,7 @@ blockquote { margin: 1rem 0; padding-left: 1rem; border-left: 4px solid var(--su
 .content, .card, .article h1 { -webkit-hyphens: auto; hyphens: auto; }
 .tags { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 0.5rem; }
 .tags a { display: inline-block; padding: 0.1rem 0.6rem; background: var(--surface); border-radius: 1rem; text-decoration: none; }
-.reactions { margin: 2rem 0 0; padding-top: 1rem; border-top: 1px solid var(--surface); }
+.interactions { margin: 2rem 0 0; padding-top: 1rem; border-top: 1px solid var(--surface); }
 .replies { list-style: none; padding: 0; margin: 0; }
 .reply { padding: 0.75rem 0; border-bottom: 1px solid var(--surface); overflow-wrap: anywhere; }
 .reply .handle { font-weight: normal; color: var(--muted); }

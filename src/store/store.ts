@@ -74,22 +74,23 @@ export function tagKey(tag: string): string {
 
 /**
  * The durable state: articles, the files they came from, and the log of change events
- * with a delivery cursor per subscriber. SQLite and PostgreSQL implement it.
+ * with a delivery cursor per publisher (`Publisher` in pipeline.ts, by name). SQLite and
+ * PostgreSQL implement it (`backends/sqlite/articles.ts`, `backends/postgres/articles.ts`).
  */
 export interface ArticleStore {
   /** Stamps of the files last read, keyed by path relative to `ARTICLES_DIR`. */
   fileStamps(): Promise<ReadonlyMap<string, FileStamp>>;
   /** Records one batch of a scan and returns the change events it caused, already durable. */
   apply(batch: ScanBatch, now: Date): Promise<readonly ChangeEvent[]>;
-  /** Registers a subscriber of change events; a new one starts after the latest event. */
-  subscribe(subscriber: string): Promise<void>;
-  /** Up to `limit` change events after the subscriber's cursor, oldest first. */
-  pending(subscriber: string, limit?: number): Promise<readonly ChangeEvent[]>;
+  /** Registers a publisher of change events; a new one starts after the latest event. */
+  subscribe(publisher: string): Promise<void>;
+  /** Up to `limit` change events after the publisher's cursor, oldest first. */
+  pending(publisher: string, limit?: number): Promise<readonly ChangeEvent[]>;
   /**
-   * Moves the subscriber's cursor: events up to `seq` were handled successfully. Events
-   * every subscriber has handled are forgotten.
+   * Moves the publisher's cursor: events up to `seq` were handled successfully. Events
+   * every publisher has handled are forgotten.
    */
-  markDelivered(subscriber: string, seq: number): Promise<void>;
+  markDelivered(publisher: string, seq: number): Promise<void>;
   /** Published articles, newest first. */
   listPublished(options?: ListOptions): Promise<readonly Article[]>;
   countPublished(): Promise<number>;

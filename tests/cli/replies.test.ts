@@ -5,9 +5,10 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { openBackends } from "../../src/backends/open.ts";
+import { openSqliteInteractionStore } from "../../src/backends/sqlite/interactions.ts";
 import { replyChecks } from "../../src/cli/doctor-replies.ts";
 import { loadConfig } from "../../src/config.ts";
-import { createSqliteInteractionStore } from "../../src/federation/sqlite-interactions.ts";
 
 const cli = fileURLToPath(new URL("../../src/cli/replies.ts", import.meta.url));
 const ESC = "\u001b";
@@ -23,7 +24,7 @@ function heldReply() {
   };
   for (const dir of Object.values(env)) mkdirSync(dir);
   const db = new DatabaseSync(join(env.DATA_DIR, "herald.sqlite"));
-  const store = createSqliteInteractionStore(db, { replies: "review" });
+  const store = openSqliteInteractionStore(db, { replies: "review" });
   const id = "https://m.test/users/eve/statuses/1";
   const outcome = store.add("a1", {
     kind: "reply",
@@ -65,7 +66,15 @@ describe("npm run replies", () => {
     await outcome;
     close();
     const config = loadConfig(env);
-    expect(await replyChecks(config)).toEqual([
+    const doctor = async () => {
+      const backends = await openBackends(config);
+      try {
+        return await replyChecks(backends, config);
+      } finally {
+        await backends.close();
+      }
+    };
+    expect(await doctor()).toEqual([
       {
         verdict: "warn",
         what: "Replies",
@@ -75,7 +84,7 @@ describe("npm run replies", () => {
     const approved = run(env, ["approve", id]);
     expect(approved.code, approved.stderr).toBe(0);
     expect(approved.stdout).toContain("Approved 1 reply");
-    expect((await replyChecks(config))[0]?.verdict).toBe("ok");
+    expect((await doctor())[0]?.verdict).toBe("ok");
     expect(run(env, ["approve"]).code).toBe(2);
     expect(run(env, ["reject", "--all"]).code).toBe(2);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import { type FakeRemote, PUBLIC_COLLECTION, startFakeRemotes } from "../helpers/fake-remote.ts";
-import { createOf, eventually, publishReactedArticle, replyNote } from "../helpers/reactions.ts";
+import { createOf, eventually, publishReactedArticle, replyNote } from "../helpers/interactions.ts";
 
 /** Two servers: alice's, where eve has an account too, and mallory's. */
 async function twoServers(): Promise<[FakeRemote, FakeRemote]> {

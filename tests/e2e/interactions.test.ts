@@ -1,6 +1,6 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import { type JsonObject, PUBLIC_COLLECTION, startFakeRemote } from "../helpers/fake-remote.ts";
-import { createOf, eventually, publishReactedArticle, replyNote } from "../helpers/reactions.ts";
+import { createOf, eventually, publishReactedArticle, replyNote } from "../helpers/interactions.ts";
 
 describe("Replies, likes and boosts from the fediverse", () => {
   it("shows them on the article page and counts them in the JSON Feed until their authors take them back", async () => {
@@ -147,7 +147,7 @@ describe("Replies, likes and boosts from the fediverse", () => {
     await eventually(counts, (value) => expect(value).toEqual({ replies: 0, likes: 0, boosts: 0 }));
     const after = await page();
     expect(after).not.toContain("Korrigiert");
-    expect(after).not.toContain('class="reactions"');
+    expect(after).not.toContain('class="interactions"');
   });
 
   it("dates a reply that claims a time to come at its arrival, so it cannot stay first", async () => {

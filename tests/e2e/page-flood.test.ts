@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { createSqliteInteractionStore } from "../../src/federation/sqlite-interactions.ts";
+import { openSqliteInteractionStore } from "../../src/backends/sqlite/interactions.ts";
 import { AS_CONTEXT, startFakeRemote } from "../helpers/fake-remote.ts";
 import { heraldFolders, startHerald } from "../helpers/herald-process.ts";
 
@@ -16,7 +16,7 @@ const REPLIES = 2000;
  */
 async function seedReplies(dataDir: string, articleId: string, count: number): Promise<void> {
   const db = new DatabaseSync(join(dataDir, "herald.sqlite"));
-  const store = createSqliteInteractionStore(db);
+  const store = openSqliteInteractionStore(db);
   const words = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ".repeat(350);
   for (let i = 0; i < count; i++) {
     const actor = `https://flood${i % 97}.test/users/u${i}`;

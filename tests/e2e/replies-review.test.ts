@@ -8,8 +8,8 @@ import postgres from "postgres";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { postgresAvailable, testDatabaseUrl } from "../helpers/backends.ts";
 import { type JsonObject, PUBLIC_COLLECTION, startFakeRemote } from "../helpers/fake-remote.ts";
+import { createOf, eventually, publishReactedArticle, replyNote } from "../helpers/interactions.ts";
 import { dropSchema } from "../helpers/postgres.ts";
-import { createOf, eventually, publishReactedArticle, replyNote } from "../helpers/reactions.ts";
 import { runReplies } from "../helpers/replies.ts";
 
 const backends: { name: string; env: () => Promise<Record<string, string>> }[] = [

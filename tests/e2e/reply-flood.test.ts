@@ -1,6 +1,6 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import { startFakeRemotes } from "../helpers/fake-remote.ts";
-import { createOf, eventually, publishReactedArticle, replyNote } from "../helpers/reactions.ts";
+import { createOf, eventually, publishReactedArticle, replyNote } from "../helpers/interactions.ts";
 
 const SERVERS = 6;
 /** Each server's users; the last one is kept back for the server's 201st reply. */

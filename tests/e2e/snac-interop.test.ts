@@ -18,8 +18,8 @@ import {
   makeFolders,
   spawnHerald,
 } from "../helpers/herald-spawn.ts";
+import { eventually } from "../helpers/interactions.ts";
 import { runMove } from "../helpers/move.ts";
-import { eventually } from "../helpers/reactions.ts";
 import { runReplies } from "../helpers/replies.ts";
 import {
   type JsonObject,

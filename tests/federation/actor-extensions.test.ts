@@ -18,16 +18,16 @@ import {
 import { Service } from "@fedify/vocab";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openSqliteFollowerStore } from "../../src/backends/sqlite/followers.ts";
 import {
   ATTRIBUTION_DOMAINS_CONTEXT,
   extendActor,
   WEBFINGER_CONTEXT,
 } from "../../src/federation/actor-extensions.ts";
 import { buildFederation, type FederationOptions } from "../../src/federation/federation.ts";
-import { createSqliteFollowerStore } from "../../src/federation/followers.ts";
 import type { AccountKeys } from "../../src/federation/keys.ts";
-import { federationMiddleware } from "../../src/federation/mount.ts";
 import { toNodeInfo } from "../../src/federation/nodeinfo.ts";
+import { federationMiddleware } from "../../src/http/federation/mount.ts";
 import { makeArticle } from "../helpers/article-fixture.ts";
 import { type FakeRemote, loadFixtureKeyPair, startFakeRemote } from "../helpers/fake-remote.ts";
 import { accountKeys, memoryArticleStore } from "./fixtures.ts";
@@ -46,6 +46,7 @@ beforeAll(async () => {
   keys = await accountKeys();
   const options: FederationOptions = {
     origin,
+    username: "news",
     allowPrivateAddress: true,
     site: { name: "Die Zeitung", description: "Nachrichten aus Berlin", languages: ["de"] },
   };
@@ -54,7 +55,7 @@ beforeAll(async () => {
     kv: new MemoryKvStore(),
     queue: new InProcessMessageQueue(),
     keys,
-    followers: createSqliteFollowerStore(new DatabaseSync(":memory:")),
+    followers: openSqliteFollowerStore(new DatabaseSync(":memory:")),
   });
   const app = express();
   app.use(federationMiddleware({ federation, store: memoryArticleStore([]) }, options));

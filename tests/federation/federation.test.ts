@@ -10,6 +10,7 @@ import {
   Service,
 } from "@fedify/vocab";
 import { beforeAll, describe, expect, it } from "vitest";
+import { openSqliteFollowerStore } from "../../src/backends/sqlite/followers.ts";
 import {
   dispatchFeatured,
   dispatchFollowers,
@@ -17,7 +18,6 @@ import {
   PAGE_SIZE,
 } from "../../src/federation/collections.ts";
 import { type FederationOptions, registerFederation } from "../../src/federation/federation.ts";
-import { createSqliteFollowerStore } from "../../src/federation/followers.ts";
 import type { AccountKeys } from "../../src/federation/keys.ts";
 import { toNodeInfo } from "../../src/federation/nodeinfo.ts";
 import type { ObjectContext } from "../../src/federation/objects.ts";
@@ -39,7 +39,7 @@ function setUp(options: Partial<FederationOptions> = {}) {
   const federation = createMockFederation<void>({ contextData: undefined, origin: ORIGIN.href });
   registerFederation(
     federation as unknown as Federation<void>,
-    { origin: ORIGIN, ...options },
+    { origin: ORIGIN, username: "news", ...options },
     {
       store: memoryArticleStore([
         { article: published, state: "published" },
@@ -49,7 +49,7 @@ function setUp(options: Partial<FederationOptions> = {}) {
       kv: new MemoryKvStore(),
       queue: { enqueue: async () => {}, listen: async () => {} },
       keys,
-      followers: createSqliteFollowerStore(new DatabaseSync(":memory:")),
+      followers: openSqliteFollowerStore(new DatabaseSync(":memory:")),
     },
   );
   return federation.createContext(ORIGIN, undefined);
@@ -170,7 +170,7 @@ describe("collections", () => {
   });
 
   it("gives all followers with their inboxes at once, or one server's when filtered", async () => {
-    const followers = createSqliteFollowerStore(new DatabaseSync(":memory:"));
+    const followers = openSqliteFollowerStore(new DatabaseSync(":memory:"));
     await followers.add({
       id: new URL("https://a.test/users/alice"),
       inbox: new URL("https://a.test/users/alice/inbox"),

@@ -20,11 +20,12 @@ import {
 import { CryptographicKey, Endpoints, Follow, Person, Undo } from "@fedify/vocab";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openSqliteFollowerStore } from "../../src/backends/sqlite/followers.ts";
+import { createFederationPublisher } from "../../src/federation/delivery/publisher.ts";
 import { buildFederation, type FederationOptions } from "../../src/federation/federation.ts";
-import { createSqliteFollowerStore, type FollowerStore } from "../../src/federation/followers.ts";
+import type { FollowerStore } from "../../src/federation/followers.ts";
 import { loadOrCreateKeys } from "../../src/federation/keys.ts";
-import { federationMiddleware } from "../../src/federation/mount.ts";
-import { createFederationPublisher } from "../../src/federation/publisher.ts";
+import { federationMiddleware } from "../../src/http/federation/mount.ts";
 import { urlsInJson } from "../helpers/absolute-urls.ts";
 import { makeArticle } from "../helpers/article-fixture.ts";
 import { created, memoryArticleStore } from "./fixtures.ts";
@@ -115,7 +116,7 @@ beforeAll(async () => {
   await alice.start();
   dir = await mkdtemp(join(tmpdir(), "herald-http-"));
   db = new DatabaseSync(join(dir, "herald.sqlite"));
-  followers = createSqliteFollowerStore(db);
+  followers = openSqliteFollowerStore(db);
   kv = new MemoryKvStore();
   const store = memoryArticleStore([
     { article, state: "published" },
@@ -124,8 +125,8 @@ beforeAll(async () => {
   const keys = await loadOrCreateKeys(join(dir, "keys"), kv);
   herald = createServer();
   origin = await listen(herald);
-  // One options object for all three, as the app's config supplies it.
-  options = { origin, allowPrivateAddress: true, quietImport: { firstScan: false } };
+  // One options object for the federation and its middleware, as the account supplies it.
+  options = { origin, username: "news", allowPrivateAddress: true };
   federation = buildFederation(options, {
     store,
     kv,
@@ -299,7 +300,7 @@ describe("the inbox", () => {
     const publish = createFederationPublisher(
       federation,
       { firstScan: async () => undefined },
-      options,
+      { ...options, quietImport: { firstScan: false } },
     );
     await publish([created(article, 1, article.published)]);
     await eventually(async () => alice.received.some((r) => r.body.includes('"Create"')));
@@ -408,13 +409,13 @@ describe("one public origin, whatever the request says", () => {
   beforeAll(async () => {
     const store = memoryArticleStore([{ article, state: "published" }]);
     const publicKv = new MemoryKvStore();
-    const publicOptions = { origin: publicOrigin, allowPrivateAddress: true };
+    const publicOptions = { origin: publicOrigin, username: "news", allowPrivateAddress: true };
     const publicFederation = buildFederation(publicOptions, {
       store,
       kv: publicKv,
       queue: new InProcessMessageQueue(),
       keys: await loadOrCreateKeys(join(dir, "public-keys"), publicKv),
-      followers: createSqliteFollowerStore(db),
+      followers: openSqliteFollowerStore(db),
     });
     const app = express();
     app.use(federationMiddleware({ federation: publicFederation, store }, publicOptions));

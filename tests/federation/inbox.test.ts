@@ -10,8 +10,9 @@ import {
 import { createFederation, createInboxContext, createRequestContext } from "@fedify/testing";
 import { Accept, Create, Delete, Endpoints, Follow, Note, Person, Undo } from "@fedify/vocab";
 import { beforeEach, describe, expect, it } from "vitest";
-import { createSqliteFollowerStore, type FollowerStore } from "../../src/federation/followers.ts";
-import { onPermanentFailure } from "../../src/federation/gone-servers.ts";
+import { openSqliteFollowerStore } from "../../src/backends/sqlite/followers.ts";
+import { onPermanentFailure } from "../../src/federation/delivery/gone-servers.ts";
+import type { FollowerStore } from "../../src/federation/followers.ts";
 import {
   type InboxDeps,
   onDeleted,
@@ -68,7 +69,7 @@ function inboxContext(documents: Record<string, unknown>, sent: Sent[] = []): In
 let followers: FollowerStore;
 let deps: InboxDeps;
 beforeEach(() => {
-  followers = createSqliteFollowerStore(new DatabaseSync(":memory:"));
+  followers = openSqliteFollowerStore(new DatabaseSync(":memory:"));
   deps = { followers, identifier: "news", allowPrivateAddress: true, now: () => NOW };
 });
 

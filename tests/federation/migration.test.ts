@@ -4,12 +4,12 @@ import { createFederation as createMockFederation } from "@fedify/testing";
 import { Move, Update } from "@fedify/vocab";
 import { Agent, getGlobalDispatcher, setGlobalDispatcher } from "undici";
 import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { openSqliteFollowerStore } from "../../src/backends/sqlite/followers.ts";
 import {
   accountActor,
   type FederationOptions,
   registerFederation,
 } from "../../src/federation/federation.ts";
-import { createSqliteFollowerStore } from "../../src/federation/followers.ts";
 import type { AccountKeys } from "../../src/federation/keys.ts";
 import {
   readMovedTo,
@@ -33,13 +33,13 @@ const NEW_ACCOUNT = new URL("https://new.test/users/news");
 function setUp(options: Partial<FederationOptions> = {}) {
   const kv = new MemoryKvStore();
   const federation = createMockFederation<void>({ contextData: undefined, origin: ORIGIN.href });
-  const federationOptions: FederationOptions = { origin: ORIGIN, ...options };
+  const federationOptions: FederationOptions = { origin: ORIGIN, username: "news", ...options };
   registerFederation(federation as unknown as Federation<void>, federationOptions, {
     store: memoryArticleStore([]),
     kv,
     queue: { enqueue: async () => {}, listen: async () => {} },
     keys,
-    followers: createSqliteFollowerStore(new DatabaseSync(":memory:")),
+    followers: openSqliteFollowerStore(new DatabaseSync(":memory:")),
   });
   const ctx = federation.createContext(ORIGIN, undefined);
   const actor = () => accountActor(ctx, federationOptions, { kv, keys });

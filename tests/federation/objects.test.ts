@@ -15,8 +15,8 @@ import {
   Update,
 } from "@fedify/vocab";
 import { describe, expect, it } from "vitest";
+import { openSqliteFollowerStore } from "../../src/backends/sqlite/followers.ts";
 import { buildFederation } from "../../src/federation/federation.ts";
-import { createSqliteFollowerStore } from "../../src/federation/followers.ts";
 import {
   type ObjectContext,
   objectContextOf,
@@ -225,13 +225,13 @@ describe("activities", () => {
 describe("objectContextOf()", () => {
   it("yields the ids Fedify routes, so objectId() matches the object dispatcher", async () => {
     const federation = buildFederation(
-      { origin: ORIGIN },
+      { origin: ORIGIN, username: "news" },
       {
         store: memoryArticleStore([]),
         kv: new MemoryKvStore(),
         queue: new InProcessMessageQueue(),
         keys: await accountKeys(),
-        followers: createSqliteFollowerStore(new DatabaseSync(":memory:")),
+        followers: openSqliteFollowerStore(new DatabaseSync(":memory:")),
       },
     );
     const fedifyCtx = federation.createContext(new URL("http://internal:8080/"), undefined);

@@ -3,8 +3,9 @@ import { type InboxContext, MemoryKvStore } from "@fedify/fedify";
 import { createFederation, createInboxContext } from "@fedify/testing";
 import { Accept, Application, Follow, PUBLIC_COLLECTION, Reject, Service } from "@fedify/vocab";
 import { beforeEach, describe, expect, it } from "vitest";
+import { openSqliteFollowerStore } from "../../src/backends/sqlite/followers.ts";
 import type { RelayConfig } from "../../src/config.ts";
-import { createSqliteFollowerStore, type FollowerStore } from "../../src/federation/followers.ts";
+import type { FollowerStore } from "../../src/federation/followers.ts";
 import {
   getRelay,
   listRelays,
@@ -54,7 +55,7 @@ let followers: FollowerStore;
 let deps: RelayStoreDeps;
 beforeEach(() => {
   kv = new MemoryKvStore();
-  followers = createSqliteFollowerStore(new DatabaseSync(":memory:"));
+  followers = openSqliteFollowerStore(new DatabaseSync(":memory:"));
   deps = { kv, followers, now: () => NOW };
 });
 

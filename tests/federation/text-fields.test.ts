@@ -4,13 +4,13 @@ import { createFederation as createMockFederation } from "@fedify/testing";
 import { Article as ArticleObject, type Create, Note, type Update } from "@fedify/vocab";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Article } from "../../src/article.ts";
+import { openSqliteFollowerStore } from "../../src/backends/sqlite/followers.ts";
 import { renderPreview } from "../../src/cli/preview.ts";
 import { dispatchOutbox } from "../../src/federation/collections.ts";
+import { createFederationPublisher } from "../../src/federation/delivery/publisher.ts";
 import { registerFederation } from "../../src/federation/federation.ts";
-import { createSqliteFollowerStore } from "../../src/federation/followers.ts";
 import type { AccountKeys } from "../../src/federation/keys.ts";
 import type { ObjectContext, Post, PostType } from "../../src/federation/objects.ts";
-import { createFederationPublisher } from "../../src/federation/publisher.ts";
 import { isParsed, parseArticle } from "../../src/source/parse.ts";
 import { mastodonText } from "../helpers/mastodon-text.ts";
 import {
@@ -64,19 +64,19 @@ async function everyPost(postType: PostType): Promise<Map<string, Post>> {
   const store = memoryArticleStore([{ article, state: "published" }]);
   registerFederation(
     federation as unknown as Federation<void>,
-    { origin: ORIGIN, postType },
+    { origin: ORIGIN, username: "news", postType },
     {
       store,
       kv: new MemoryKvStore(),
       queue: { enqueue: async () => {}, listen: async () => {} },
       keys,
-      followers: createSqliteFollowerStore(new DatabaseSync(":memory:")),
+      followers: openSqliteFollowerStore(new DatabaseSync(":memory:")),
     },
   );
   const publish = createFederationPublisher(
     federation as unknown as Federation<void>,
     { firstScan: async () => new Date(0) },
-    { origin: ORIGIN, postType },
+    { origin: ORIGIN, username: "news", postType },
   );
   await publish([created(article, 2), updated({ ...article, updated: EDITED }, 3, EDITED)]);
   const [create, update] = federation.sentActivities.map((sent) => sent.activity) as [

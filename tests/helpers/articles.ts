@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { onTestFinished } from "vitest";
-import { SqliteArticleStore } from "../../src/store/sqlite.ts";
+import { SqliteArticleStore } from "../../src/backends/sqlite/articles.ts";
 
 /** The first story, exactly as the editor handed it in. */
 export const seedPath = new URL("../../articles/belarus-nordkorea.txt", import.meta.url);

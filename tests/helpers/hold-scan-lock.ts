@@ -3,8 +3,8 @@
 //   node hold-scan-lock.ts sqlite FILE
 //   node hold-scan-lock.ts postgres URL SCHEMA
 import { DatabaseSync } from "node:sqlite";
-import { openPostgresArticleStore } from "../../src/store/postgres.ts";
-import { SqliteArticleStore } from "../../src/store/sqlite.ts";
+import { openPostgresArticleStore } from "../../src/backends/postgres/articles.ts";
+import { SqliteArticleStore } from "../../src/backends/sqlite/articles.ts";
 
 const [kind, location = "", schema] = process.argv.slice(2);
 const store =

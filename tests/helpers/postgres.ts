@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import postgres from "postgres";
 import { onTestFinished } from "vitest";
-import { openPostgresArticleStore } from "../../src/store/postgres.ts";
+import { openPostgresArticleStore } from "../../src/backends/postgres/articles.ts";
 import type { ArticleStore } from "../../src/store/store.ts";
 
 /** PostgreSQL for tests: `DATABASE_URL`, or the local test database (trust auth). */

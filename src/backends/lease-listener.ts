@@ -1,0 +1,234 @@
+import type { MessageQueueDepth } from "@fedify/fedify";
+import { getLogger } from "@logtape/logtape";
+import { toMilliseconds } from "./duration.ts";
+
+const logger = getLogger(["herald", "federation", "queue"]);
+
+type Duration = Temporal.Duration | Temporal.DurationLikeObject;
+
+/** The listener options every shared queue of ours takes. */
+export interface LeaseOptions {
+  /**
+   * How often an idle listener looks for messages when nothing woke it: the fallback for a
+   * lost wake-up, and how soon a message whose listener died is seen once its lease ran out.
+   */
+  readonly pollInterval?: Duration;
+  /**
+   * How long a claimed message stays reserved for its listener. A running handler renews
+   * the lease every third of it; a message whose listener died is handed out again once the
+   * lease has run out. 30 s by default.
+   */
+  readonly lease?: Duration;
+  /**
+   * Handlers one `listen()` runs at once. 1 by default. Use this, not Fedify's
+   * `ParallelMessageQueue` (2.3.6): its handler returns before the work is done, so the
+   * message would be removed early and lost if the process died.
+   */
+  readonly workers?: number;
+  /**
+   * Deliveries after which a message that never got acknowledged (its listener died each
+   * time, e.g. a handler that crashes the process) is dropped instead of handed out again.
+   * 5 by default.
+   */
+  readonly maxDeliveries?: number;
+}
+
+/** {@link MessageQueueDepth} plus the messages whose handler is running now. */
+export interface QueueDepth extends MessageQueueDepth {
+  readonly ready: number;
+  readonly delayed: number;
+  readonly inFlight: number;
+}
+
+/** A message handed to one listener, reserved for it until the lease runs out. */
+export interface Lease {
+  readonly id: string;
+  /** The message as JSON text. */
+  readonly message: string;
+  /** How often it was handed out, this time included. */
+  readonly deliveries: number;
+}
+
+/** What a queue's storage does for {@link listenWithLeases}. */
+export interface LeaseSource<L extends Lease = Lease> {
+  /**
+   * Claims the next due message for `token`, or answers how many milliseconds until one
+   * may be due (`undefined`: nothing known to come).
+   */
+  claim(token: string): Promise<{ readonly lease: L } | { readonly idleMs?: number | undefined }>;
+  /** Extends the lease; false if it is no longer `token`'s. */
+  renew(lease: L, token: string): Promise<boolean>;
+  /** Removes the handled message; false if it was no longer leased to `token`. */
+  acknowledge(lease: L, token: string): Promise<boolean>;
+}
+
+export interface ListenSettings {
+  readonly pollMs: number;
+  readonly leaseMs: number;
+  readonly workers: number;
+  readonly maxDeliveries: number;
+}
+
+/** Checks and fills in {@link LeaseOptions}. */
+export function listenSettings(options: LeaseOptions, defaultPollMs: number): ListenSettings {
+  const settings = {
+    pollMs: options.pollInterval == null ? defaultPollMs : toMilliseconds(options.pollInterval),
+    leaseMs: toMilliseconds(options.lease ?? { seconds: 30 }),
+    workers: options.workers ?? 1,
+    maxDeliveries: options.maxDeliveries ?? 5,
+  };
+  if (!(settings.pollMs > 0 && settings.leaseMs > 0)) {
+    throw new RangeError("The poll interval and the lease must be positive.");
+  }
+  if (!(Number.isInteger(settings.workers) && settings.workers >= 1)) {
+    throw new RangeError(`workers must be a positive integer (got ${settings.workers}).`);
+  }
+  return settings;
+}
+
+/** Idle listeners, woken early by a local enqueue, a notification from elsewhere, or an abort. */
+export class Sleepers {
+  readonly #sleepers = new Set<() => void>();
+  #wakes = 0;
+
+  /** Counts wake-ups; pass it to `sleep()` to skip the sleep if one came since. */
+  get wakes(): number {
+    return this.#wakes;
+  }
+
+  /**
+   * Sleeps `ms`, or less if woken or aborted. With `since` (a `wakes` value read before
+   * looking for work), does not sleep at all if a wake-up came in the meantime: a message
+   * enqueued while a listener was finding nothing must not wait for the next poll.
+   */
+  sleep(ms: number, signal: AbortSignal | undefined, since?: number): Promise<void> {
+    if (signal?.aborted || (since !== undefined && since !== this.#wakes)) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        this.#sleepers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener("abort", done, { once: true });
+      this.#sleepers.add(done);
+    });
+  }
+
+  wake(): void {
+    this.#wakes++;
+    for (const wake of [...this.#sleepers]) wake();
+  }
+}
+
+/**
+ * Runs `handler` on each message `source` hands out, `settings.workers` at a time, until
+ * `signal` aborts; then waits for the running handlers and their acknowledgements. Never
+ * rejects: storage errors are logged and retried after a poll interval.
+ *
+ * A message is acknowledged (removed) only after its handler settled; a failed handler's
+ * message is logged and dropped too, since Fedify retries by enqueueing anew
+ * (`nativeRetrial` is false).
+ */
+export async function listenWithLeases<L extends Lease>(
+  source: LeaseSource<L>,
+  // biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
+  handler: (message: any) => Promise<void> | void,
+  signal: AbortSignal | undefined,
+  settings: ListenSettings,
+  sleepers: Sleepers,
+): Promise<void> {
+  const work = async () => {
+    while (signal?.aborted !== true) {
+      const token = crypto.randomUUID();
+      const wakes = sleepers.wakes;
+      let claimed: Awaited<ReturnType<LeaseSource<L>["claim"]>>;
+      try {
+        claimed = await source.claim(token);
+      } catch (error) {
+        logger.error("Could not claim a message; trying again: {error}", { error });
+        await sleepers.sleep(settings.pollMs, signal);
+        continue;
+      }
+      if ("lease" in claimed) {
+        await handle(source, claimed.lease, token, handler, settings);
+        // An acknowledgement may free an ordering key another idle listener of ours awaits.
+        sleepers.wake();
+      } else {
+        const idle = Math.min(settings.pollMs, Math.max(1, claimed.idleMs ?? Infinity));
+        await sleepers.sleep(idle, signal, wakes);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: settings.workers }, work));
+}
+
+async function handle<L extends Lease>(
+  source: LeaseSource<L>,
+  lease: L,
+  token: string,
+  // biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
+  handler: (message: any) => Promise<void> | void,
+  settings: ListenSettings,
+): Promise<void> {
+  const { id, deliveries, message } = lease;
+  if (deliveries > settings.maxDeliveries) {
+    logger.error("Dropped message {id}: handed out {deliveries} times and never acknowledged.", {
+      id,
+      deliveries,
+      message,
+    });
+    await acknowledge(source, lease, token);
+    return;
+  }
+  let renewing = Promise.resolve();
+  const renewal = setInterval(() => {
+    renewing = renew(source, lease, token);
+  }, settings.leaseMs / 3);
+  try {
+    await handler(JSON.parse(message));
+  } catch (error) {
+    logger.error("Dropped message {id}: its handler failed: {error}", { id, error, message });
+  } finally {
+    clearInterval(renewal);
+  }
+  await renewing; // a renewal landing after the acknowledgement would report a lost lease
+  await acknowledge(source, lease, token);
+}
+
+async function renew<L extends Lease>(source: LeaseSource<L>, lease: L, token: string) {
+  try {
+    if (!(await source.renew(lease, token))) {
+      logger.warn("Lost the lease on message {id}; another listener may run it too.", {
+        id: lease.id,
+      });
+    }
+  } catch (error) {
+    logger.warn("Could not renew the lease on message {id}: {error}", { id: lease.id, error });
+  }
+}
+
+async function acknowledge<L extends Lease>(source: LeaseSource<L>, lease: L, token: string) {
+  try {
+    if (!(await source.acknowledge(lease, token))) {
+      logger.warn("Message {id} was no longer leased to this listener when it finished.", {
+        id: lease.id,
+      });
+    }
+  } catch (error) {
+    // The message stays; it is handed out again when the lease runs out.
+    logger.error("Could not remove handled message {id}: {error}", { id: lease.id, error });
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
+export function encodeMessage(message: any): string {
+  const json = JSON.stringify(message);
+  if (json === undefined) {
+    throw new TypeError(`A queued message must be JSON (got ${typeof message}).`);
+  }
+  return json;
+}

@@ -1,0 +1,101 @@
+/**
+ * The `FollowerStore` in PostgreSQL, shared by every process on the same database and schema:
+ * a worker that accepts a `Follow` adds the follower every web process lists and every worker
+ * delivers to.
+ */
+import type postgres from "postgres";
+import {
+  DEFAULT_PAGE_SIZE,
+  type Follower,
+  type FollowerStore,
+  groupInboxes,
+  parseCursor,
+} from "../../federation/followers.ts";
+import { createTablesOnce } from "./tables.ts";
+
+const TABLE = "herald_followers";
+
+// `C` collation: ids order by code point, as in SQLite, so both stores page alike.
+const DDL = `
+  CREATE TABLE IF NOT EXISTS "${TABLE}" (
+    actor_id     text COLLATE "C" PRIMARY KEY,
+    inbox        text NOT NULL,
+    shared_inbox text,
+    follow_id    text NOT NULL,
+    created_at   timestamptz NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS "${TABLE}_by_age" ON "${TABLE}" (created_at, actor_id);
+`;
+
+interface Row {
+  readonly actor_id: string;
+  readonly inbox: string;
+  readonly shared_inbox: string | null;
+  readonly follow_id: string;
+  readonly created_at: Date;
+}
+
+/**
+ * Creates the `herald_followers` table in the client's current schema if it is missing (safe
+ * when several processes start at once) and opens the store on it. The client is the
+ * caller's: nothing here ends it.
+ */
+export async function openPostgresFollowerStore(sql: postgres.Sql): Promise<FollowerStore> {
+  await createTablesOnce(sql, TABLE, DDL);
+  const table = sql(TABLE);
+  const columns = sql`actor_id, inbox, shared_inbox, follow_id, created_at`;
+  return {
+    async add(follower) {
+      // A follow again keeps the first `created_at`: the follower keeps its place in the list.
+      await sql`
+        INSERT INTO ${table} (actor_id, inbox, shared_inbox, follow_id, created_at)
+        VALUES (${follower.id.href}, ${follower.inbox.href}, ${follower.sharedInbox?.href ?? null},
+          ${follower.followId.href}, ${follower.createdAt})
+        ON CONFLICT (actor_id) DO UPDATE SET inbox = excluded.inbox,
+          shared_inbox = excluded.shared_inbox, follow_id = excluded.follow_id`;
+    },
+    async removeByFollow(followId, actorId) {
+      const rows = await sql`
+        DELETE FROM ${table} WHERE follow_id = ${followId.href} AND actor_id = ${actorId.href}
+        RETURNING 1`;
+      return rows.length > 0;
+    },
+    async removeByActor(actorId) {
+      const rows = await sql`DELETE FROM ${table} WHERE actor_id = ${actorId.href} RETURNING 1`;
+      return rows.length > 0;
+    },
+    async get(actorId) {
+      const [row] = await sql<Row[]>`
+        SELECT ${columns} FROM ${table} WHERE actor_id = ${actorId.href}`;
+      return row === undefined ? undefined : toFollower(row);
+    },
+    async list(options = {}) {
+      const limit = options.limit ?? DEFAULT_PAGE_SIZE;
+      const offset = parseCursor(options.cursor);
+      const rows = await sql<Row[]>`
+        SELECT ${columns} FROM ${table} ORDER BY created_at, actor_id
+        LIMIT ${limit + 1} OFFSET ${offset}`;
+      const items = rows.slice(0, limit).map(toFollower);
+      return rows.length > limit ? { items, nextCursor: String(offset + limit) } : { items };
+    },
+    async count() {
+      const [row] = await sql<{ n: number }[]>`SELECT count(*)::integer AS n FROM ${table}`;
+      return row?.n ?? 0;
+    },
+    async inboxes() {
+      const rows = await sql<Row[]>`
+        SELECT ${columns} FROM ${table} ORDER BY created_at, actor_id`;
+      return groupInboxes(rows.map(toFollower));
+    },
+  };
+}
+
+function toFollower(row: Row): Follower {
+  return {
+    id: new URL(row.actor_id),
+    inbox: new URL(row.inbox),
+    ...(row.shared_inbox === null ? {} : { sharedInbox: new URL(row.shared_inbox) }),
+    followId: new URL(row.follow_id),
+    createdAt: row.created_at,
+  };
+}

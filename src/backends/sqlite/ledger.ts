@@ -1,0 +1,93 @@
+import type { DatabaseSync } from "node:sqlite";
+import {
+  type DeliveryLedger,
+  type DeliveryState,
+  KEEP_SETTLED_MS,
+  PRUNE_EVERY_MS,
+} from "../../federation/delivery/ledger.ts";
+import { immediate } from "./connection.ts";
+
+/** The ledger in the embedded SQLite database. */
+export function openSqliteDeliveryLedger(db: DatabaseSync): DeliveryLedger {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS federation_deliveries (
+      activity_id   TEXT NOT NULL,
+      activity_type TEXT NOT NULL,
+      inbox         TEXT NOT NULL,
+      state         TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+      attempts      INTEGER NOT NULL,
+      error         TEXT,
+      queued_at     INTEGER NOT NULL,
+      PRIMARY KEY (activity_id, inbox)
+    ) STRICT;
+    CREATE INDEX IF NOT EXISTS federation_deliveries_by_age
+      ON federation_deliveries (queued_at, activity_id);
+    -- "Anything still pending / untried?" after each delivery of a fan-out: without it each
+    -- question scans the activity's settled rows, quadratic in the number of followers.
+    CREATE INDEX IF NOT EXISTS federation_deliveries_by_state
+      ON federation_deliveries (activity_id, state, attempts);
+  `);
+  // A retry keeps the first `queued_at` and counts the attempt; a settled delivery queued
+  // again (Fedify re-sending the same activity) starts over as pending. A delivery held
+  // while its host's circuit is open comes with no error of its own: keep the last one.
+  const upsert = db.prepare(`
+    INSERT INTO federation_deliveries
+      (activity_id, activity_type, inbox, state, attempts, error, queued_at)
+    VALUES (?, ?, ?, 'pending', ?, ?, ?)
+    ON CONFLICT (activity_id, inbox) DO UPDATE SET
+      state = 'pending', attempts = max(attempts, excluded.attempts), error = coalesce(excluded.error, error)`);
+  const settle = db.prepare(
+    "UPDATE federation_deliveries SET state = ?, error = ? WHERE activity_id = ? AND inbox = ?",
+  );
+  const anyPending = db.prepare(
+    "SELECT 1 FROM federation_deliveries WHERE activity_id = ? AND state = 'pending' LIMIT 1",
+  );
+  const anyUntried = db.prepare(`
+    SELECT 1 FROM federation_deliveries
+    WHERE activity_id = ? AND state = 'pending' AND attempts = 0 LIMIT 1`);
+  const recent = db.prepare(`
+    SELECT * FROM federation_deliveries WHERE activity_id IN (
+      SELECT activity_id FROM federation_deliveries
+      GROUP BY activity_id ORDER BY min(queued_at) DESC LIMIT ?)`);
+  const one = db.prepare("SELECT * FROM federation_deliveries WHERE activity_id = ?");
+  const prune = db.prepare(
+    "DELETE FROM federation_deliveries WHERE queued_at < ? AND state <> 'pending'",
+  );
+  let pruned = 0;
+  return {
+    async queued(deliveries) {
+      const now = Date.now();
+      if (now - pruned > PRUNE_EVERY_MS) {
+        prune.run(now - KEEP_SETTLED_MS);
+        pruned = now;
+      }
+      immediate(db, () => {
+        for (const d of deliveries) {
+          upsert.run(d.activityId, d.activityType, d.inbox, d.attempt, d.error ?? null, now);
+        }
+      });
+    },
+    async settled(activityId, inbox, state, error) {
+      settle.run(state, error ?? null, activityId, inbox);
+      return { pending: anyPending.get(activityId) !== undefined };
+    },
+    async untried(activityId) {
+      return anyUntried.get(activityId) !== undefined;
+    },
+    async rows(options = {}) {
+      const rows =
+        options.activityId === undefined
+          ? recent.all(options.limit ?? 10)
+          : one.all(options.activityId);
+      return rows.map((row) => ({
+        activityId: String(row.activity_id),
+        activityType: String(row.activity_type),
+        inbox: String(row.inbox),
+        state: row.state as DeliveryState,
+        attempts: Number(row.attempts),
+        error: row.error == null ? null : String(row.error),
+        queuedAt: new Date(Number(row.queued_at)),
+      }));
+    },
+  };
+}

@@ -1,0 +1,220 @@
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type {
+  MessageQueue,
+  MessageQueueDepth,
+  MessageQueueEnqueueOptions,
+  MessageQueueListenOptions,
+} from "@fedify/fedify";
+import { toMilliseconds } from "../duration.ts";
+import {
+  encodeMessage,
+  type Lease,
+  type LeaseOptions,
+  type LeaseSource,
+  type ListenSettings,
+  listenSettings,
+  listenWithLeases,
+  type QueueDepth,
+  Sleepers,
+} from "../lease-listener.ts";
+import { tableName } from "../table-name.ts";
+import { immediate, tuneConnection } from "./connection.ts";
+
+export type { QueueDepth } from "../lease-listener.ts";
+
+export interface SqliteMessageQueueOptions extends LeaseOptions {
+  /** Table to keep the messages in; created if missing. `"herald_queue"` by default. */
+  readonly tableName?: string;
+  // `pollInterval`: 250 ms by default. It is how an idle listener hears of messages enqueued
+  // by other processes (or by other queue objects in this one; this object's own `enqueue`
+  // wakes its listeners at once).
+}
+
+interface Claimed {
+  readonly id: number;
+  readonly message: string;
+  readonly ordering_key: string | null;
+  readonly deliveries: number;
+}
+
+/**
+ * Fedify's message queue on `node:sqlite`: durable, shared by every process that opens the
+ * same file.
+ *
+ * A listener claims one message at a time with an atomic `UPDATE … RETURNING` that sets a
+ * lease; no other listener takes a message while its lease runs. The row is deleted only
+ * after the handler settled, so a message whose process died (even `kill -9`) is handed out
+ * again when its lease runs out: delivery is at least once.
+ *
+ * Messages are handed out by due time, then enqueue order. While a message with an
+ * ordering key is leased, no other message with that key is handed out, so messages
+ * sharing a key run one at a time in order.
+ *
+ * `nativeRetrial` is false: with it, Fedify catches delivery and inbox failures itself
+ * and re-enqueues a retry with its backoff policy, and the handler resolves. An error that
+ * still reaches the queue is one Fedify chose not to retry; the message is logged and
+ * dropped, as Fedify's own queues do. Retrying it here would repeat Fedify's retries.
+ *
+ * Do not wrap this in Fedify's `ParallelMessageQueue`: its handler returns before the work
+ * is done, so the message would be deleted early. Use the `workers` option instead.
+ *
+ * The connection may be shared (with the article store, the KV store) as long as no
+ * transaction on it spans an `await`. Abort the listeners and await `listen()` before
+ * closing it.
+ */
+export class SqliteMessageQueue implements MessageQueue {
+  readonly nativeRetrial = false;
+
+  readonly #db: DatabaseSync;
+  readonly #settings: ListenSettings;
+  readonly #insert: StatementSync;
+  readonly #claim: StatementSync;
+  readonly #renew: StatementSync;
+  readonly #ack: StatementSync;
+  readonly #nextDue: StatementSync;
+  readonly #depth: StatementSync;
+  /** Wakes this object's idle listeners: after an enqueue, or after an ack frees an ordering key. */
+  readonly #sleepers = new Sleepers();
+  readonly #source: LeaseSource;
+
+  constructor(db: DatabaseSync, options: SqliteMessageQueueOptions = {}) {
+    const table = tableName(options.tableName ?? "herald_queue");
+    this.#db = db;
+    this.#settings = listenSettings(options, 250);
+    tuneConnection(db);
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS "${table}" (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        message TEXT NOT NULL,
+        ordering_key TEXT,
+        created INTEGER NOT NULL,
+        scheduled INTEGER NOT NULL,
+        deliveries INTEGER NOT NULL DEFAULT 0,
+        lease_token TEXT,
+        lease_until INTEGER
+      ) STRICT;
+      CREATE INDEX IF NOT EXISTS "${table}_due" ON "${table}" (scheduled, id);
+      CREATE INDEX IF NOT EXISTS "${table}_ordering" ON "${table}" (ordering_key, lease_until)
+        WHERE ordering_key IS NOT NULL;
+    `);
+    this.#insert = db.prepare(`
+      INSERT INTO "${table}" (message, ordering_key, created, scheduled)
+      VALUES (:message, :orderingKey, :now, :scheduled)`);
+    // One statement, so the choice and the claim are atomic: SQLite takes the write lock
+    // before the statement reads, and other processes wait out the busy timeout.
+    this.#claim = db.prepare(`
+      UPDATE "${table}"
+      SET lease_token = :token, lease_until = :until, deliveries = deliveries + 1
+      WHERE id = (
+        SELECT m.id FROM "${table}" AS m
+        WHERE m.scheduled <= :now
+          AND (m.lease_until IS NULL OR m.lease_until <= :now)
+          AND (m.ordering_key IS NULL OR NOT EXISTS (
+            SELECT 1 FROM "${table}" AS o
+            WHERE o.ordering_key = m.ordering_key AND o.lease_until > :now))
+        ORDER BY m.scheduled, m.id
+        LIMIT 1)
+      RETURNING id, message, ordering_key, deliveries`);
+    this.#renew = db.prepare(`
+      UPDATE "${table}" SET lease_until = :until WHERE id = :id AND lease_token = :token`);
+    this.#ack = db.prepare(`DELETE FROM "${table}" WHERE id = :id AND lease_token = :token`);
+    this.#nextDue = db.prepare(
+      `SELECT MIN(scheduled) AS due FROM "${table}" WHERE scheduled > :now`,
+    );
+    this.#depth = db.prepare(`
+      SELECT
+        COALESCE(SUM(lease_until > :now), 0) AS inFlight,
+        COALESCE(SUM(NOT COALESCE(lease_until > :now, 0) AND scheduled <= :now), 0) AS ready,
+        COALESCE(SUM(NOT COALESCE(lease_until > :now, 0) AND scheduled > :now), 0) AS delayed
+      FROM "${table}"`);
+    this.#source = {
+      claim: async (token) => this.#claimOne(token),
+      renew: async (lease, token) => {
+        const until = Date.now() + this.#settings.leaseMs;
+        return this.#renew.run({ id: Number(lease.id), token, until }).changes > 0;
+      },
+      acknowledge: async (lease, token) =>
+        this.#ack.run({ id: Number(lease.id), token }).changes > 0,
+    };
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
+  async enqueue(message: any, options?: MessageQueueEnqueueOptions): Promise<void> {
+    this.#insertOne(encodeMessage(message), options);
+    this.#sleepers.wake();
+  }
+
+  /** All messages or none: one transaction. */
+  // biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
+  async enqueueMany(messages: readonly any[], options?: MessageQueueEnqueueOptions): Promise<void> {
+    if (messages.length === 0) return;
+    const encoded = messages.map(encodeMessage);
+    immediate(this.#db, () => {
+      for (const message of encoded) this.#insertOne(message, options);
+    });
+    this.#sleepers.wake();
+  }
+
+  /**
+   * Runs `handler` on each message until `options.signal` aborts. After the abort no new
+   * message is claimed; the promise resolves once the running handlers settled and their
+   * messages were removed. It never rejects: database errors are logged and retried on
+   * the next poll.
+   */
+  async listen(
+    // biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
+    handler: (message: any) => Promise<void> | void,
+    options: MessageQueueListenOptions = {},
+  ): Promise<void> {
+    await listenWithLeases(this.#source, handler, options.signal, this.#settings, this.#sleepers);
+  }
+
+  async getDepth(): Promise<MessageQueueDepth> {
+    const { ready, delayed } = this.depth();
+    return { queued: ready + delayed, ready, delayed };
+  }
+
+  /** Messages waiting (due now or later) and being handled, for an operator's self-test. */
+  depth(): QueueDepth {
+    const row = this.#depth.get({ now: Date.now() }) as
+      | { inFlight: number; ready: number; delayed: number }
+      | undefined;
+    const ready = row?.ready ?? 0;
+    const delayed = row?.delayed ?? 0;
+    return { queued: ready + delayed, ready, delayed, inFlight: row?.inFlight ?? 0 };
+  }
+
+  #insertOne(message: string, options: MessageQueueEnqueueOptions | undefined): void {
+    const now = Date.now();
+    const delayMs = options?.delay == null ? 0 : Math.max(0, toMilliseconds(options.delay));
+    this.#insert.run({
+      message,
+      orderingKey: options?.orderingKey ?? null,
+      now,
+      scheduled: Math.ceil(now + delayMs),
+    });
+  }
+
+  /** Claims the next due message, or answers how long until the next delayed one is due. */
+  #claimOne(token: string): { lease: Lease } | { idleMs?: number } {
+    // One clock reading for both: a message falling due in between is claimed or counted.
+    const now = Date.now();
+    const claimed = this.#claim.get({ token, now, until: now + this.#settings.leaseMs }) as
+      | Claimed
+      | undefined;
+    if (claimed !== undefined) {
+      const { id, message, deliveries } = claimed;
+      return { lease: { id: String(id), message, deliveries } };
+    }
+    const due = (this.#nextDue.get({ now }) as { due: number | null } | undefined)?.due;
+    return due == null ? {} : { idleMs: due - now };
+  }
+}
+
+/** Fedify's delivery queue in `db` (its table created if missing). */
+export function openSqliteMessageQueue(
+  db: DatabaseSync,
+  options: SqliteMessageQueueOptions = {},
+): SqliteMessageQueue {
+  return new SqliteMessageQueue(db, options);
+}

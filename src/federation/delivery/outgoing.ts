@@ -1,0 +1,197 @@
+/**
+ * How Herald talks to other servers. Every outgoing request of the process (deliveries,
+ * actor, key and object fetches, WebFinger, NodeInfo, relays, alias lookups, WebSub pings,
+ * migration) goes through Node's `fetch`, and so through the global undici dispatcher this
+ * module installs, which bounds each request and says who sends it:
+ * - one deadline (`REQUEST_TIMEOUT_SECONDS`) for the whole request, the body included: a
+ *   server dripping a byte every few seconds cannot hold an inbox POST (whose key it serves)
+ *   or a delivery worker for longer;
+ * - a size cap on every answer, counted as the bytes arrive whatever `Content-Length` says:
+ *   Herald only ever reads small JSON documents (actors, keys, objects, JRDs, NodeInfo) from
+ *   other servers, and Fedify reads them whole with `response.json()`, so a 500 MB key
+ *   document would otherwise be held in memory before its signature is even checked;
+ * - at most `PER_HOST_CONNECTIONS` requests at once to one origin;
+ * - `User-Agent: Herald/<version> (+<PUBLIC_URL>)`.
+ *
+ * Why the dispatcher and not Fedify's `documentLoaderFactory` hooks: Fedify 2.3.6's loaders
+ * (`getDocumentLoader()`, `getAuthenticatedDocumentLoader()` in @fedify/vocab-runtime) take no
+ * custom `fetch` and call `response.json()` on the global one, so a wrapping loader could add
+ * a deadline but no size cap; deliveries (`sendActivityInternal()`) and WebFinger lookups
+ * have no hook at all and send no `User-Agent` (Node's default is `node`). The dispatcher is
+ * the one place all of them pass through (read in node_modules/@fedify/vocab-runtime/dist/mod.js,
+ * `getRemoteDocument()`, and @fedify/fedify's `sendActivityInternal()`). The size cap and the
+ * deadline can move into a document loader once Fedify's loaders take a `fetch` or a limit
+ * (no upstream issue tracks it yet), and the `User-Agent` once deliveries and WebFinger
+ * lookups send one Herald can choose; until both, the dispatcher stays global.
+ */
+import { Agent, type Dispatcher, setGlobalDispatcher } from "undici";
+import packageJson from "../../../package.json" with { type: "json" };
+import type { Config } from "../../config.ts";
+
+/** The largest answer Herald reads from another server: JSON documents are a few KiB. */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/**
+ * Requests at once to one origin (scheme, host, port); more wait for a free connection.
+ * Above the usual handful of deliveries to one big instance, below what would let one
+ * hostile host tie up the process.
+ */
+export const PER_HOST_CONNECTIONS = 8;
+
+export interface OutgoingLimits {
+  /** The whole request, from sending it to the last byte of the answer. */
+  readonly timeoutMs: number;
+  readonly userAgent: string;
+  /** Default `MAX_RESPONSE_BYTES`. */
+  readonly maxResponseBytes?: number;
+  /** Default `PER_HOST_CONNECTIONS`. */
+  readonly perHost?: number;
+}
+
+/** `Herald/0.1.0 (+https://news.example)`: what Herald is, and where to find who runs it. */
+export function heraldUserAgent(publicUrl: URL): string {
+  return `Herald/${packageJson.version} (+${publicUrl.origin})`;
+}
+
+/** Bounds every outgoing request of this process (see above), from the configuration. */
+export function limitOutgoingRequests(
+  config: Pick<Config, "requestTimeoutSeconds" | "publicUrl">,
+): void {
+  setGlobalDispatcher(
+    createOutgoingDispatcher({
+      timeoutMs: config.requestTimeoutSeconds * 1000,
+      userAgent: heraldUserAgent(config.publicUrl),
+    }),
+  );
+}
+
+export function createOutgoingDispatcher(limits: OutgoingLimits): Dispatcher {
+  // undici's own timeouts are per phase (connect, headers, between body chunks); the deadline
+  // of `BoundedHandler` covers them all at once.
+  const agent = new Agent({ connections: limits.perHost ?? PER_HOST_CONNECTIONS });
+  return agent.compose(
+    (dispatch) => (options, handler) =>
+      dispatch(
+        {
+          ...options,
+          headers: withHeaders(options.headers, {
+            "user-agent": limits.userAgent,
+            // A compressed answer is counted before `fetch` inflates it: 1 MiB of gzip can be
+            // a gigabyte of JSON. Ask for none, and refuse one that comes compressed anyway.
+            "accept-encoding": "identity",
+          }),
+        },
+        new BoundedHandler(handler, limits, `${options.origin ?? ""}${options.path}`),
+      ),
+  );
+}
+
+/** Why an outgoing request was cut short. */
+export class OutgoingLimitError extends Error {
+  override name = "OutgoingLimitError";
+}
+
+/**
+ * Passes a response through, failing it once it runs past the deadline or the size cap.
+ * The deadline starts when the request is handed to the dispatcher; a request still
+ * waiting for a connection when it passes is failed as soon as it gets one.
+ */
+class BoundedHandler implements Dispatcher.DispatchHandler {
+  readonly #next: Dispatcher.DispatchHandler;
+  readonly #url: string;
+  readonly #maxBytes: number;
+  readonly #timer: NodeJS.Timeout;
+  #controller: Dispatcher.DispatchController | undefined;
+  #expired: Error | undefined;
+  #received = 0;
+
+  constructor(next: Dispatcher.DispatchHandler, limits: OutgoingLimits, url: string) {
+    this.#next = next;
+    this.#url = url;
+    this.#maxBytes = limits.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+    this.#timer = setTimeout(() => {
+      this.#fail(`took longer than ${limits.timeoutMs / 1000} s`);
+    }, limits.timeoutMs);
+    this.#timer.unref();
+  }
+
+  #fail(reason: string): void {
+    const error = new OutgoingLimitError(`Request to ${this.#url} ${reason}.`);
+    if (this.#controller === undefined) this.#expired = error;
+    else this.#controller.abort(error);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+    this.#controller = controller;
+    this.#next.onRequestStart?.(controller, context);
+    if (this.#expired !== undefined) controller.abort(this.#expired);
+  }
+
+  onRequestUpgrade(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Parameters<NonNullable<Dispatcher.DispatchHandler["onRequestUpgrade"]>>[2],
+    socket: Parameters<NonNullable<Dispatcher.DispatchHandler["onRequestUpgrade"]>>[3],
+  ): void {
+    clearTimeout(this.#timer);
+    this.#next.onRequestUpgrade?.(controller, statusCode, headers, socket);
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+    statusMessage?: string,
+  ): void {
+    const length = Number(headers["content-length"]);
+    const encoding = headers["content-encoding"];
+    if (length > this.#maxBytes) {
+      this.#fail(`answered ${length} bytes, over the cap`);
+    } else if (encoding !== undefined && encoding !== "identity") {
+      this.#fail(`answered compressed (${String(encoding)}) although asked not to`);
+    } else {
+      this.#next.onResponseStart?.(controller, statusCode, headers, statusMessage);
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#received += chunk.length;
+    if (this.#received > this.#maxBytes) this.#fail(`answered more than ${this.#maxBytes} bytes`);
+    else this.#next.onResponseData?.(controller, chunk);
+  }
+
+  onResponseEnd(
+    controller: Dispatcher.DispatchController,
+    trailers: Record<string, string | string[] | undefined>,
+  ): void {
+    clearTimeout(this.#timer);
+    this.#next.onResponseEnd?.(controller, trailers);
+  }
+
+  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+    clearTimeout(this.#timer);
+    this.#next.onResponseError?.(controller, error);
+  }
+}
+
+/** `headers` (any form undici takes) with `overrides` replacing same-named ones. */
+function withHeaders(
+  headers: Dispatcher.DispatchOptions["headers"],
+  overrides: Record<string, string>,
+): Record<string, string | string[]> {
+  const merged: Record<string, string | string[]> = {};
+  const add = (name: string, value: string | string[] | undefined) => {
+    if (value !== undefined && !(name.toLowerCase() in overrides)) merged[name] = value;
+  };
+  if (Array.isArray(headers)) {
+    // A flat list: name, value, name, value…
+    for (let i = 0; i + 1 < headers.length; i += 2) add(String(headers[i]), String(headers[i + 1]));
+  } else if (headers != null && Symbol.iterator in headers) {
+    for (const [name, value] of headers as Iterable<[string, string | string[] | undefined]>) {
+      add(name, value);
+    }
+  } else if (headers != null) {
+    for (const [name, value] of Object.entries(headers)) add(name, value);
+  }
+  return { ...merged, ...overrides };
+}

@@ -1,0 +1,33 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { openPostgresFollowerStore } from "../../../src/backends/postgres/followers.ts";
+import { freshPostgresSchema, postgresAvailable, postgresClient } from "../../helpers/backends.ts";
+
+const alice = {
+  id: new URL("https://a.test/users/alice"),
+  inbox: new URL("https://a.test/users/alice/inbox"),
+  sharedInbox: new URL("https://a.test/inbox"),
+  followId: new URL("https://a.test/follows/1"),
+  createdAt: new Date("2026-03-01T00:00:00.000Z"),
+};
+
+describe.skipIf(!postgresAvailable)("PostgreSQL", () => {
+  describe("openPostgresFollowerStore()", () => {
+    it("shares followers between processes, with one table made when they start at once", async () => {
+      const schema = await freshPostgresSchema();
+      onTestFinished(() => schema.dispose());
+      const [web, worker] = await Promise.all(
+        Array.from({ length: 4 }, () => openPostgresFollowerStore(schema.connect())),
+      );
+      await worker?.add(alice);
+      expect(await web?.get(alice.id)).toEqual(alice);
+      expect((await web?.inboxes())?.map((group) => group.inbox)).toEqual([alice.sharedInbox]);
+    });
+
+    it("fails with a clear message when the schema is missing", async () => {
+      const sql = postgresClient(`no_such_schema_${randomUUID().slice(0, 8)}`, 1);
+      onTestFinished(() => sql.end({ timeout: 5 }));
+      await expect(openPostgresFollowerStore(sql)).rejects.toThrow(/no current schema/);
+    });
+  });
+});

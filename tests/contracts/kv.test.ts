@@ -1,0 +1,63 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { describe } from "vitest";
+import { openPostgresKvStore } from "../../src/backends/postgres/kv.ts";
+import { RedisKvStore } from "../../src/backends/redis/kv.ts";
+import { SqliteKvStore } from "../../src/backends/sqlite/kv.ts";
+import {
+  freshPostgresSchema,
+  freshRedisPrefix,
+  postgresAvailable,
+  redisAvailable,
+} from "../helpers/backends.ts";
+import { kvContract } from "./kv.ts";
+
+/** A fresh folder for one store's database file. */
+async function tempDir(): Promise<string> {
+  return await mkdtemp(join(tmpdir(), "herald-contract-"));
+}
+
+kvContract("SqliteKvStore", async () => {
+  const dir = await tempDir();
+  const path = join(dir, "herald.sqlite");
+  return {
+    connect: () => {
+      const db = new DatabaseSync(path);
+      return Promise.resolve({ kv: new SqliteKvStore(db), close: () => db.close() });
+    },
+    dispose: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+describe.skipIf(!postgresAvailable)("PostgreSQL", () => {
+  kvContract("PostgresKvStore", async () => {
+    const schema = await freshPostgresSchema();
+    return {
+      connect: async () => {
+        const sql = schema.connect();
+        return { kv: await openPostgresKvStore(sql), close: () => sql.end({ timeout: 5 }) };
+      },
+      dispose: () => schema.dispose(),
+    };
+  });
+});
+
+describe.skipIf(!redisAvailable)("Redis", () => {
+  kvContract("RedisKvStore", async () => {
+    const space = freshRedisPrefix();
+    return {
+      connect: async () => {
+        const redis = space.connect();
+        return {
+          kv: new RedisKvStore(redis, { keyPrefix: space.prefix }),
+          close: async () => {
+            await redis.quit();
+          },
+        };
+      },
+      dispose: () => space.dispose(),
+    };
+  });
+});

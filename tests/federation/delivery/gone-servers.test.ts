@@ -1,0 +1,143 @@
+import { normalizeCircuitBreakerOptions } from "@fedify/fedify";
+import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { openBackends } from "../../../src/backends/open.ts";
+import {
+  markUnreachable,
+  unreachableOrigins,
+  unreachableServers,
+} from "../../../src/federation/delivery/gone-servers.ts";
+import { createFederationPublisher } from "../../../src/federation/delivery/publisher.ts";
+import { buildFederation, CIRCUIT_BREAKER } from "../../../src/federation/federation.ts";
+import { toInstant } from "../../../src/federation/temporal.ts";
+import { makeArticle } from "../../helpers/article-fixture.ts";
+import { doctor } from "../../helpers/doctor.ts";
+import { startFakeRemote } from "../../helpers/fake-remote.ts";
+import { heraldFolders } from "../../helpers/herald-process.ts";
+import { accountKeys, created, memoryArticleStore, ORIGIN, PUBLISHED } from "../fixtures.ts";
+
+/** Herald's log lines, as LogTape hands them to a sink. */
+async function captureLog(): Promise<LogRecord[]> {
+  const records: LogRecord[] = [];
+  await configure({
+    sinks: { memory: (record) => records.push(record) },
+    loggers: [
+      { category: ["herald"], sinks: ["memory"], lowestLevel: "info" },
+      { category: ["logtape", "meta"], sinks: [], lowestLevel: "warning" },
+    ],
+  });
+  onTestFinished(() => reset());
+  return records;
+}
+
+const message = (record: LogRecord) =>
+  record.message.map((part) => (typeof part === "string" ? part : String(part))).join("");
+
+describe("CIRCUIT_BREAKER", () => {
+  it("opens on one story's tries to a dead server, retried at the service's pace", () => {
+    // A first try, then retries about 1, 2, 4 and 8 minutes apart (`DEFAULT_RETRY`).
+    const tries = [0, 1, 3, 7, 15].map((minutes) =>
+      toInstant(new Date(PUBLISHED.getTime() + minutes * 60_000)),
+    );
+    const failure = normalizeCircuitBreakerOptions(CIRCUIT_BREAKER).failure;
+    expect(failure(tries.slice(0, 4))).toBe(false);
+    expect(failure(tries)).toBe(true);
+  });
+});
+
+/**
+ * A real federation on SQLite in `folders.data` (as `npm start` opens it), delivering to one
+ * follower on `remote`, whose inbox answers 500; retries and circuit breaker in milliseconds.
+ */
+async function setUp(heldActivityTtl: { seconds: number }) {
+  const log = await captureLog();
+  const folders = heraldFolders();
+  const backends = await openBackends(
+    { dataDir: folders.data },
+    { queue: { pollInterval: { milliseconds: 20 } } },
+  );
+  const remote = await startFakeRemote({ mode: "down-500" });
+  const stop = new AbortController();
+  onTestFinished(async () => {
+    stop.abort();
+    await remote.close();
+    await backends.close();
+  });
+  const { followers } = backends;
+  await followers.add({
+    id: remote.actorUrl(),
+    inbox: remote.inboxUrl(),
+    sharedInbox: remote.sharedInbox,
+    followId: new URL(`${remote.actorUrl().href}#follow`),
+    createdAt: PUBLISHED,
+  });
+  const options = {
+    origin: ORIGIN,
+    username: "news",
+    allowPrivateAddress: true,
+    retry: { initialDelay: { milliseconds: 20 }, maxDelay: { milliseconds: 100 }, maxAttempts: 16 },
+    circuitBreaker: { recoveryDelay: { milliseconds: 300 }, heldActivityTtl },
+  };
+  const federation = buildFederation(options, {
+    store: memoryArticleStore([]),
+    kv: backends.kv,
+    queue: backends.queue,
+    keys: await accountKeys(),
+    followers,
+  });
+  void federation.startQueue(undefined, { signal: stop.signal });
+  const publish = createFederationPublisher(
+    federation,
+    { firstScan: async () => undefined, unreachable: () => unreachableOrigins(backends.kv) },
+    options,
+  );
+  return { log, folders, kv: backends.kv, remote, publish };
+}
+
+describe("A follower server failing for longer than deliveries are held", () => {
+  it("is reported once, with its host and since when, and new posts skip it", async () => {
+    const { log, folders, kv, remote, publish } = await setUp({ seconds: 1 });
+    const started = new Date();
+    await publish([created(makeArticle({ id: "story-1", slug: "story-1" }), 1)]);
+    await expect.poll(() => unreachableServers(kv), { timeout: 10_000 }).toHaveLength(1);
+    const [server] = await unreachableServers(kv);
+    expect(server?.origin.href).toBe(remote.origin.href);
+    expect(server?.since.getTime()).toBeGreaterThanOrEqual(started.getTime());
+    const stopped = log.filter((record) => message(record).startsWith("Stopped delivering"));
+    expect(stopped.map(message)).toEqual([
+      `Stopped delivering to ${remote.host}: unreachable since ${server?.since.toISOString()}, longer than deliveries are retried; its followers stay, and get posts again once it answers.`,
+    ]);
+    // Five tries in a row opened the circuit; probes, then nothing.
+    const tried = remote.received().length;
+    expect(tried).toBeGreaterThanOrEqual(5);
+
+    // The server is back, but given up on: the next story is not even queued for it.
+    remote.setMode("ok");
+    await publish([created(makeArticle({ id: "story-2", slug: "story-2" }), 2)]);
+    expect(log.map(message)).toContain(
+      `Queued Create of story-2 for followers, not for those on ${remote.host} (unreachable).`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(remote.received().length).toBe(tried);
+
+    const { stdout } = await doctor(folders, new URL("http://127.0.0.1:9"));
+    expect(stdout).toContain(
+      `warn  Server ${remote.host}: unreachable since ${server?.since.toISOString()}: new posts skip it until ${server?.until.toISOString()}`,
+    );
+  });
+
+  it("is delivered to again once it answers a held delivery", async () => {
+    const { log, kv, remote, publish } = await setUp({ seconds: 60 });
+    await publish([created(makeArticle({ id: "story-1", slug: "story-1" }), 1)]);
+    await expect
+      .poll(() => log.map(message), { timeout: 10_000 })
+      .toContainEqual(`Deliveries to ${remote.host} paused: it kept failing; trying again later.`);
+    // As if an earlier story had been given up on.
+    await markUnreachable(kv, remote.origin, new Date());
+    remote.setMode("ok");
+    await expect.poll(() => unreachableServers(kv), { timeout: 10_000 }).toEqual([]);
+    expect(log.map(message)).toContain(
+      `${remote.host} is reachable again: new posts go to it again.`,
+    );
+  });
+});

@@ -1,0 +1,151 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { getGlobalDispatcher, setGlobalDispatcher } from "undici";
+import { describe, expect, it, onTestFinished } from "vitest";
+import {
+  createOutgoingDispatcher,
+  heraldUserAgent,
+  type OutgoingLimits,
+} from "../../../src/federation/delivery/outgoing.ts";
+
+const USER_AGENT = "Herald/1.2.3 (+https://news.test)";
+
+/** `fetch` goes through the outgoing dispatcher, as in the service, until the test ends. */
+function limitFetch(limits: Partial<OutgoingLimits> = {}): void {
+  const before = getGlobalDispatcher();
+  setGlobalDispatcher(
+    createOutgoingDispatcher({ timeoutMs: 2000, userAgent: USER_AGENT, ...limits }),
+  );
+  onTestFinished(() => setGlobalDispatcher(before));
+}
+
+/** A loopback server answering with `handler`; resolves with its origin. */
+async function server(handler: http.RequestListener): Promise<URL> {
+  const started = http.createServer(handler);
+  await new Promise<void>((resolve) => started.listen(0, "127.0.0.1", resolve));
+  onTestFinished(() => {
+    started.closeAllConnections();
+    return new Promise<void>((resolve) => started.close(() => resolve()));
+  });
+  return new URL(`http://127.0.0.1:${(started.address() as AddressInfo).port}`);
+}
+
+/** Answers `bytes` bytes of JSON-ish text in 64 KiB chunks, with or without Content-Length. */
+function answerBytes(bytes: number, contentLength?: number): http.RequestListener {
+  return (_req, res) => {
+    res.writeHead(200, {
+      "content-type": "application/activity+json",
+      ...(contentLength === undefined ? {} : { "content-length": contentLength }),
+    });
+    const chunk = Buffer.alloc(64 * 1024, "x");
+    let left = bytes;
+    const write = () => {
+      while (left > 0) {
+        const part = chunk.subarray(0, Math.min(left, chunk.length));
+        left -= part.length;
+        if (!res.write(part)) return void res.once("drain", write);
+      }
+      res.end();
+    };
+    write();
+  };
+}
+
+describe("heraldUserAgent()", () => {
+  it("names Herald, its version and the public origin", () => {
+    expect(heraldUserAgent(new URL("https://news.test/"))).toMatch(
+      /^Herald\/\d+\.\d+\.\d+ \(\+https:\/\/news\.test\)$/,
+    );
+  });
+});
+
+describe("createOutgoingDispatcher()", () => {
+  it("sends Herald's User-Agent instead of any other, and asks for an uncompressed answer", async () => {
+    limitFetch();
+    const seen: http.IncomingHttpHeaders[] = [];
+    const origin = await server((req, res) => {
+      seen.push(req.headers);
+      res.end("{}");
+    });
+    await (await fetch(origin, { headers: { "User-Agent": "node" } })).text();
+    await (await fetch(origin)).text();
+    expect(seen.map((headers) => headers["user-agent"])).toEqual([USER_AGENT, USER_AGENT]);
+    expect(seen[0]?.["accept-encoding"]).toBe("identity");
+  });
+
+  it("reads an answer up to the cap whole", async () => {
+    limitFetch({ maxResponseBytes: 1024 * 1024 });
+    const origin = await server(answerBytes(1024 * 1024));
+    expect((await (await fetch(origin)).arrayBuffer()).byteLength).toBe(1024 * 1024);
+  });
+
+  it("fails an answer past the cap as it arrives, with or without Content-Length", async () => {
+    limitFetch({ maxResponseBytes: 1024 * 1024 });
+    const chunked = await server(answerBytes(50 * 1024 * 1024));
+    await expect((await fetch(chunked)).arrayBuffer()).rejects.toMatchObject({
+      cause: { message: expect.stringContaining("more than 1048576 bytes") },
+    });
+    const declared = await server(answerBytes(2 * 1024 * 1024, 2 * 1024 * 1024));
+    await expect(fetch(declared)).rejects.toMatchObject({
+      cause: { message: expect.stringContaining("2097152 bytes, over the cap") },
+    });
+  });
+
+  it("fails an answer that comes compressed anyway", async () => {
+    limitFetch();
+    const origin = await server((_req, res) => {
+      res.writeHead(200, { "content-encoding": "gzip" }).end();
+    });
+    await expect(fetch(origin)).rejects.toMatchObject({
+      cause: { message: expect.stringContaining("compressed (gzip)") },
+    });
+  });
+
+  it("ends a request whose answer drips past the deadline, the body included", async () => {
+    limitFetch({ timeoutMs: 1000 });
+    const origin = await server((_req, res) => {
+      res.writeHead(200).write("{");
+      const drip = setInterval(() => res.write(" "), 200);
+      res.on("close", () => clearInterval(drip));
+    });
+    const started = Date.now();
+    await expect((await fetch(origin)).text()).rejects.toMatchObject({
+      cause: { message: expect.stringContaining("took longer than 1 s") },
+    });
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("counts the wait for a free connection in the deadline", async () => {
+    limitFetch({ timeoutMs: 1000, perHost: 1 });
+    let got = 0;
+    const origin = await server(() => {
+      got += 1; // and never answers
+    });
+    const started = Date.now();
+    const results = await Promise.allSettled([fetch(origin), fetch(origin)]);
+    expect(results.map((result) => result.status)).toEqual(["rejected", "rejected"]);
+    expect(Date.now() - started).toBeLessThan(1800);
+    expect(got).toBe(1);
+  });
+
+  it("sends at most `perHost` requests at once to one origin", async () => {
+    limitFetch({ perHost: 2 });
+    let open = 0;
+    let most = 0;
+    const origin = await server((_req, res) => {
+      open += 1;
+      most = Math.max(most, open);
+      setTimeout(() => {
+        open -= 1;
+        res.end("{}");
+      }, 50);
+    });
+    const other = await server((_req, res) => res.end("{}"));
+    const answers = await Promise.all([
+      ...Array.from({ length: 6 }, () => fetch(origin).then((r) => r.text())),
+      fetch(other).then((r) => r.text()),
+    ]);
+    expect(answers).toHaveLength(7);
+    expect(most).toBe(2);
+  });
+});
