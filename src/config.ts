@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { validateDetailed } from "node-cron";
 import type { ActorType } from "./federation/actor.ts";
 import type { PostType } from "./federation/objects.ts";
-import type { HideRule } from "./interactions.ts";
+import type { HideRule, RepliesMode, RepliesTrust } from "./interactions.ts";
 
 /** `ACCOUNT_USERNAME`'s default; the username is also the actor's identifier in its URLs. */
 export const DEFAULT_USERNAME = "news";
@@ -82,6 +82,13 @@ export interface Config {
   readonly relays: readonly RelayConfig[];
   /** Accounts and servers whose replies, likes and boosts are neither kept nor shown. */
   readonly hideReactionsFrom: readonly HideRule[];
+  /**
+   * `REPLIES`: `review` (default) keeps a new reply held until an editor approves it
+   * (`npm run replies`), `auto` shows it at once, `off` keeps none.
+   */
+  readonly replies: RepliesMode;
+  /** `REPLIES_TRUST`: `approved` (default) shows at once the replies of an approved author. */
+  readonly repliesTrust: RepliesTrust;
 }
 
 /** How the fediverse account presents itself. Images are an https URL or a local file. */
@@ -192,6 +199,12 @@ export function loadConfig(env: Env): Config {
     ),
     relays: read("RELAYS", [], parseRelays),
     hideReactionsFrom: read("HIDE_REACTIONS_FROM", [], parseHideRules),
+    replies: read("REPLIES", "review", (v) =>
+      oneOf(v.toLowerCase(), ["review", "auto", "off"] as const),
+    ),
+    repliesTrust: read("REPLIES_TRUST", "approved", (v) =>
+      oneOf(v.toLowerCase(), ["approved", "none"] as const),
+    ),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -5,6 +5,21 @@
 
 export type InteractionKind = "reply" | "like" | "boost";
 
+/**
+ * `REPLIES`: `review` holds a new reply until an editor approves it (`npm run replies`),
+ * `auto` shows it at once, `off` keeps none. Likes and boosts carry no text: always counted.
+ */
+export type RepliesMode = "review" | "auto" | "off";
+/** `REPLIES_TRUST`: `approved` shows at once the replies of an author with a reply shown. */
+export type RepliesTrust = "approved" | "none";
+
+/**
+ * What made a reply look like spam when it arrived, shown in the review queue; a reply is
+ * never dropped for it. `new-account`: its author's account is less than a day old;
+ * `many-links`: three links or more; `many-mentions`: it mentions five accounts or more.
+ */
+export type SpamSignal = "new-account" | "many-links" | "many-mentions";
+
 export interface InteractionActor {
   readonly id: string;
   /** Display name, plain text. */
@@ -26,6 +41,14 @@ export interface Interaction {
   readonly contentHtml?: string;
   /** ISO time: the note's `published`, or when the like or boost arrived. */
   readonly published: string;
+  /** A reply's spam signals, if any. */
+  readonly signals?: readonly SpamSignal[];
+}
+
+/** A reply waiting for an editor, with the article it answers. */
+export interface HeldReply {
+  readonly articleId: string;
+  readonly reply: Interaction;
 }
 
 export interface InteractionCounts {

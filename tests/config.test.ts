@@ -187,6 +187,19 @@ describe("loadConfig()", () => {
     );
   });
 
+  it("holds replies for review by default, and reads REPLIES and REPLIES_TRUST", () => {
+    expect(loadConfig({})).toMatchObject({ replies: "review", repliesTrust: "approved" });
+    expect(loadConfig({ REPLIES: "Auto", REPLIES_TRUST: "none" })).toMatchObject({
+      replies: "auto",
+      repliesTrust: "none",
+    });
+    expect(loadConfig({ REPLIES: "off" }).replies).toBe("off");
+    expect(problems({ REPLIES: "moderate", REPLIES_TRUST: "all" })).toEqual([
+      'REPLIES must be one of review, auto, off (got "moderate").',
+      'REPLIES_TRUST must be one of approved, none (got "all").',
+    ]);
+  });
+
   it("reads TRUST_PROXY as a hop count or a list of addresses, ranges and range names", () => {
     expect(loadConfig({}).trustProxy).toBeUndefined();
     expect(loadConfig({ TRUST_PROXY: "2" }).trustProxy).toBe(2);

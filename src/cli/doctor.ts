@@ -29,6 +29,7 @@ import {
   signatureChecks,
   warn,
 } from "./doctor-public.ts";
+import { replyChecks } from "./doctor-replies.ts";
 
 type Verdict = Check["verdict"];
 
@@ -285,7 +286,11 @@ async function storeChecks(config: Config): Promise<Check[]> {
     return [fail("Delivery queue", `cannot be reached: ${describe(error)}`)];
   }
   try {
-    return [...(await queueChecks(backends, config)), ...(await deliveryChecks(backends.ledger))];
+    return [
+      ...(await queueChecks(backends, config)),
+      ...(await deliveryChecks(backends.ledger)),
+      ...(await replyChecks(backends, config)),
+    ];
   } finally {
     await backends.close();
   }

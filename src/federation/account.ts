@@ -24,8 +24,9 @@ import { relayRecipients } from "./relays.ts";
 const logger = getLogger(["herald", "federation"]);
 
 /**
- * For moving interactions from the KV store: every one kept, and dated at the epoch so
- * that the move spends no server's quota of today.
+ * For moving interactions from the KV store: every one kept and shown as before (the store's
+ * default `REPLIES=auto`), and dated at the epoch so that the move spends no server's quota
+ * of today.
  */
 const UNLIMITED: InteractionStoreOptions = {
   maxPerArticle: Number.POSITIVE_INFINITY,
@@ -100,7 +101,16 @@ async function openInteractions(backends: Backends, config: Config): Promise<Int
   if (moved > 0) {
     logger.info("Moved {count} replies, likes and boosts to their own tables.", { count: moved });
   }
-  return await backends.openInteractions({ hide: config.hideReactionsFrom });
+  return await backends.openInteractions(interactionOptions(config));
+}
+
+/** How the configuration has replies kept: hidden senders, review, trust. */
+export function interactionOptions(config: Config): InteractionStoreOptions {
+  return {
+    hide: config.hideReactionsFrom,
+    replies: config.replies,
+    trust: config.repliesTrust,
+  };
 }
 
 /**

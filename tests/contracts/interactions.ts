@@ -207,6 +207,105 @@ export function interactionStoreContract(name: string, open: OpenInteractions): 
       expect((await store.changedAt()).getTime()).toBeGreaterThan(first.getTime());
     });
 
+    it("holds a new reply for review: kept, neither listed nor counted until approved", async () => {
+      const review = await opened.store({ replies: "review" });
+      expect(await review.add("a1", reply(1, "2026-11-29T07:00:00.000Z"))).toBe("held");
+      expect(await review.add("a2", reply(2, "2026-11-29T08:00:00.000Z"))).toBe("held");
+      expect(await review.add("a1", like(bob, 1))).toBe("stored");
+      expect(await review.counts("a1")).toEqual({ replies: 0, likes: 1, boosts: 0 });
+      expect((await review.list("a1")).map((i) => i.id)).toEqual([like(bob, 1).id]);
+      expect(await review.listReplies("a1", { limit: 5 })).toEqual([]);
+      // Any process sees the queue, whatever its own mode.
+      expect(await store.countHeld()).toBe(2);
+      expect(await store.held()).toEqual([
+        { articleId: "a2", reply: reply(2, "2026-11-29T08:00:00.000Z") },
+        { articleId: "a1", reply: reply(1, "2026-11-29T07:00:00.000Z") },
+      ]);
+      expect((await store.held("a1")).map((h) => h.reply.id)).toEqual([reply(1).id]);
+      // A redelivery stays held.
+      expect(await review.add("a1", reply(1, "2026-11-29T07:00:00.000Z"))).toBe("held");
+      const before = await store.changedAt();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(await store.approve(reply(1).id)).toBe(true);
+      expect(await store.approve(reply(1).id)).toBe(false);
+      expect(await store.approve(like(bob, 1).id)).toBe(false);
+      expect((await (await opened.store()).changedAt()).getTime()).toBeGreaterThan(
+        before.getTime(),
+      );
+      expect(await review.counts("a1")).toEqual({ replies: 1, likes: 1, boosts: 0 });
+      expect((await review.listReplies("a1", { limit: 5 })).map((i) => i.id)).toEqual([
+        reply(1).id,
+      ]);
+      expect(await store.countHeld()).toBe(1);
+    });
+
+    it("rejects (deletes) a held or a shown reply, and nothing that is not a reply", async () => {
+      const review = await opened.store({ replies: "review", trust: "none" });
+      expect(await store.add("a1", replyBy(bob, 1))).toBe("stored");
+      expect(await review.add("a1", reply(1))).toBe("held");
+      expect(await review.add("a1", like(bob, 1))).toBe("stored");
+      expect(await store.reject(reply(1).id)).toBe(true);
+      expect(await store.reject(reply(1).id)).toBe(false);
+      expect(await store.reject(like(bob, 1).id)).toBe(false);
+      expect(await store.held()).toEqual([]);
+      expect(await store.counts("a1")).toEqual({ replies: 1, likes: 1, boosts: 0 });
+      expect(await store.reject(replyBy(bob, 1).id)).toBe(true);
+      expect(await store.counts("a1")).toEqual({ replies: 0, likes: 1, boosts: 0 });
+      // Gone for good: its author may send it again, and it is reviewed again.
+      expect(await review.add("a1", reply(1))).toBe("held");
+    });
+
+    it("trusts an author with an approved reply (REPLIES_TRUST=approved), and nobody with none", async () => {
+      const review = await opened.store({ replies: "review" });
+      expect(await review.add("a1", reply(1))).toBe("held");
+      expect(await review.add("a1", reply(2))).toBe("held");
+      expect(await store.approve(reply(1).id)).toBe(true);
+      expect(await review.add("a2", reply(3))).toBe("stored");
+      expect(await review.add("a1", replyBy(bob, 1))).toBe("held");
+      // An edit by a trusted author stays shown; untrusted, new text is reviewed again.
+      expect(await review.edit("a2", { ...reply(3), contentHtml: "<p>Edited</p>" })).toBe(true);
+      expect(await review.counts("a2")).toEqual({ replies: 1, likes: 0, boosts: 0 });
+      const strict = await opened.store({ replies: "review", trust: "none" });
+      expect(await strict.add("a2", reply(4))).toBe("held");
+      expect(await strict.edit("a2", { ...reply(3), contentHtml: "<p>Spam</p>" })).toBe(true);
+      expect(await strict.counts("a2")).toEqual({ replies: 0, likes: 0, boosts: 0 });
+      expect((await store.held("a2")).map((h) => h.reply.contentHtml).sort()).toEqual([
+        "<p>Reply 4</p>",
+        "<p>Spam</p>",
+      ]);
+      // Its author's Delete takes a held reply back too.
+      expect(await store.remove(reply(4).id, alice.id)).toBe(true);
+      // Left: alice's second reply and bob's (a1), and the edited one (a2).
+      expect(await store.countHeld()).toBe(3);
+    });
+
+    it("counts held replies against every limit, so a flood of held spam stays bounded", async () => {
+      const review = await opened.store({
+        replies: "review",
+        trust: "none",
+        maxPerArticle: 4,
+        maxRepliesPerActor: 2,
+        maxRepliesPerServerPerDay: 3,
+      });
+      expect(await review.add("a1", reply(1))).toBe("held");
+      expect(await review.add("a1", reply(2))).toBe("held");
+      expect(await review.add("a1", reply(3))).toBe("actor-limit");
+      expect(await review.add("a1", replyBy(eve, 1))).toBe("held");
+      expect(await review.add("a1", replyBy(eve, 2))).toBe("server-limit");
+      expect(await review.add("a1", replyBy(bob, 1))).toBe("held");
+      expect(await review.add("a1", like(bob, 1))).toBe("article-full");
+      expect(await store.countHeld()).toBe(4);
+      expect(await store.counts("a1")).toEqual(none);
+    });
+
+    it("keeps no reply with REPLIES=off, and still counts likes", async () => {
+      const off = await opened.store({ replies: "off" });
+      expect(await off.add("a1", reply(1))).toBe("replies-off");
+      expect(await off.add("a1", like(bob, 1))).toBe("stored");
+      expect(await off.counts("a1")).toEqual({ replies: 0, likes: 1, boosts: 0 });
+      expect(await off.held()).toEqual([]);
+    });
+
     it("stores a reply as fast with thousands stored as with none", async () => {
       store = await opened.store({ maxRepliesPerServerPerDay: 10_000 });
       const content = `<p>${"Lorem ipsum dolor sit amet. ".repeat(150)}</p>`;

@@ -23,7 +23,8 @@ describe("What outsiders send, as the pages show it", () => {
       names: { alice: `${RLO}gnp.exe` },
     });
     onTestFinished(() => remote.close());
-    const herald = await startHerald(folders);
+    // Replies show at once: this is about how the page shows them.
+    const herald = await startHerald(folders, { env: { REPLIES: "auto" } });
     const { actorUrl, sharedInbox } = await remote.lookup(`news@${herald.origin.host}`);
     await remote.follow("bob", actorUrl);
     await remote.waitFor((a) => a.type === "Accept", { timeoutMs: 15_000 });

@@ -20,6 +20,7 @@ import {
 } from "../helpers/herald-spawn.ts";
 import { eventually } from "../helpers/interactions.ts";
 import { runMove } from "../helpers/move.ts";
+import { runReplies } from "../helpers/replies.ts";
 import {
   type JsonObject,
   type SnacServer,
@@ -212,17 +213,36 @@ describe.skipIf(skip)("Herald and snac2 through a TLS proxy", { timeout: STEP_TI
     expect(stored?.updated).toBeDefined();
   });
 
-  it("shows snac's reply, like and boost on the article page and in the JSON Feed", async () => {
-    await reader.note("Danke für den Bericht aus Minsk!", articleId);
+  it("holds snac's replies for review, counts its like and boost, and shows a reply once approved", async () => {
+    const kept = await reader.note("Danke für den Bericht aus Minsk!", articleId);
+    const spam = await reader.note("Billige Uhren hier!", articleId);
     await reader.like(articleId);
     await reader.boost(articleId);
+    await eventually(
+      async () => (await feedItem(articleId))?._herald,
+      (counts) => expect(counts, snac.output()).toEqual({ replies: 0, likes: 1, boosts: 1 }),
+    );
+    const replies = (...args: string[]) => runReplies(folders, herald, args, heraldEnv);
+    const listed = await eventually(
+      () => replies(),
+      (run) => expect(run.stdout, run.stderr).toContain("2 replies wait for review"),
+    );
+    expect(listed.stdout).toContain(kept.href);
+    expect(listed.stdout).toContain(`@reader@${TEST_HOSTS.snac.name}`);
+    expect(listed.stdout).toContain("text     Danke für den Bericht aus Minsk!");
+    expect(await (await get("/articles/wahl")).text()).not.toContain("Danke für den Bericht");
+
+    expect((await replies("approve", kept.href)).code).toBe(0);
+    expect((await replies("reject", spam.href)).code).toBe(0);
     const html = await eventually(
       async () => (await get("/articles/wahl")).text(),
       (text) => expect(text, snac.output()).toContain("1 Antwort · 1 Favorit · 1 Boost"),
     );
     expect(html).toContain("Danke für den Bericht aus Minsk!");
+    expect(html).not.toContain("Billige Uhren");
     expect(html).toContain(`@reader@${TEST_HOSTS.snac.name}`);
     expect((await feedItem(articleId))?._herald).toEqual({ replies: 1, likes: 1, boosts: 1 });
+    expect((await replies()).stdout).toContain("No replies wait for review.");
   });
 
   it("answers snac's signed GETs: actor, outbox and its first page, followers, object, page", async () => {

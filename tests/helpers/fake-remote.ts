@@ -100,6 +100,8 @@ export interface FakeRemoteOptions {
   readonly aliases?: Readonly<Record<string, readonly (URL | string)[]>>;
   /** Per hosted user, the display `name` of its actor document; default the username. */
   readonly names?: Readonly<Record<string, string>>;
+  /** Per hosted user, when its account was created (the actor's `published`); default unsaid. */
+  readonly published?: Readonly<Record<string, string>>;
   /**
    * Serve https with this key and certificate (PEM; see `tls.ts`), as real servers do: handles
    * and ids are then `https://127.0.0.1:PORT`. Default: plain http.
@@ -508,6 +510,7 @@ async function start(
               aliases.get(user),
             ),
             name: options.names?.[user] ?? user,
+            ...(options.published?.[user] ? { published: options.published[user] } : {}),
           }
         : emptyCollection(url.href);
     return answer(res, 200, document, `${ACTIVITY_CONTENT_TYPE}; charset=utf-8`);

@@ -6,7 +6,12 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { AS_CONTEXT, type FakeRemote, type JsonObject, PUBLIC_COLLECTION } from "./fake-remote.ts";
-import { type HeraldProcess, heraldFolders, startHerald } from "./herald-process.ts";
+import {
+  type HeraldFolders,
+  type HeraldProcess,
+  heraldFolders,
+  startHerald,
+} from "./herald-process.ts";
 
 /** Polls `read` until `check` passes (it throws while it does not), for up to `timeoutMs`. */
 export async function eventually<T>(
@@ -29,6 +34,8 @@ export async function eventually<T>(
 
 export interface ReactedArticle {
   readonly herald: HeraldProcess;
+  /** Its folders, for commands run beside it (`npm run replies`). */
+  readonly folders: HeraldFolders;
   /** The article's ActivityPub id, what replies answer and likes name. */
   readonly objectId: string;
   /** Its web page. */
@@ -45,14 +52,15 @@ export interface ReactedArticle {
 
 /**
  * Starts Herald, has `remote`'s first user follow it, publishes one article and waits for
- * its `Create` to arrive, so that the article's object id is known.
+ * its `Create` to arrive, so that the article's object id is known. Replies show at once
+ * (`REPLIES=auto`) unless `env` says otherwise: most tests are about what a page shows.
  */
 export async function publishReactedArticle(
   remote: FakeRemote,
   env: Record<string, string> = {},
 ): Promise<ReactedArticle> {
   const folders = heraldFolders();
-  const herald = await startHerald(folders, { env });
+  const herald = await startHerald(folders, { env: { REPLIES: "auto", ...env } });
   const { actorUrl, sharedInbox } = await remote.lookup(`news@${herald.origin.host}`);
   const inbox = sharedInbox ?? new URL("/inbox", herald.origin);
   await remote.follow(remote.users[0] ?? "alice", actorUrl);
@@ -68,6 +76,7 @@ export async function publishReactedArticle(
   const objectId = String(article.id);
   return {
     herald,
+    folders,
     objectId,
     articleUrl,
     inbox,

@@ -2,12 +2,14 @@
  * The `InteractionStore` in PostgreSQL, shared by every process on the same database and
  * schema: the same tables as the SQLite store's (`backends/sqlite/interactions.ts`). Each change is
  * one transaction; adds to one article take a transaction-scoped advisory lock on it, so
- * concurrent workers keep its limits.
+ * concurrent workers keep its limits. Tables from before replies could be held get the
+ * `status` column at open (rows stay shown).
  */
 import type postgres from "postgres";
 import {
   type AddOutcome,
   CHANGE_CHECK_MS,
+  counterOf,
   countsOf,
   dayOf,
   hideColumns,
@@ -19,15 +21,18 @@ import {
   limitsOf,
   ownerOf,
   planAdd,
+  reviewOf,
+  type Status,
   subdomainPattern,
 } from "../../federation/interactions/store.ts";
-import type { HideRule, Interaction, InteractionKind } from "../../interactions.ts";
+import type { HeldReply, HideRule, Interaction, InteractionKind } from "../../interactions.ts";
 import { createTablesOnce } from "./tables.ts";
 
 const TABLE = "herald_interactions";
 const COUNTS = "herald_interaction_counts";
 const QUOTA = "herald_interaction_quota";
 const CHANGED = "herald_interactions_changed";
+const HELD_INDEX = `CREATE INDEX IF NOT EXISTS "${TABLE}_held" ON "${TABLE}" (published, id) WHERE status = 'held'`;
 
 // `C` collation: ids and times order by code point, as in SQLite, so both stores page alike.
 const DDL = `
@@ -39,7 +44,8 @@ const DDL = `
     published  text COLLATE "C" NOT NULL,
     server     text NOT NULL,
     handle     text,
-    body       text NOT NULL
+    body       text NOT NULL,
+    status     text NOT NULL DEFAULT 'shown'
   );
   CREATE UNIQUE INDEX IF NOT EXISTS "${TABLE}_one_reaction"
     ON "${TABLE}" (article_id, kind, actor_id) WHERE kind <> 'reply';
@@ -61,6 +67,7 @@ const DDL = `
     one integer PRIMARY KEY CHECK (one = 1),
     at   timestamptz NOT NULL
   );
+  ${HELD_INDEX};
 `;
 
 /**
@@ -72,6 +79,7 @@ export async function openPostgresInteractionStore(
   options: InteractionStoreOptions = {},
 ): Promise<InteractionStore> {
   await createTablesOnce(sql, TABLE, DDL);
+  await addStatusColumn(sql);
   const limits = limitsOf(options);
   const now = options.now ?? (() => new Date());
   const hide = options.hide ?? [];
@@ -95,8 +103,21 @@ export async function openPostgresInteractionStore(
     INSERT INTO ${counts} (article_id, kind, count) VALUES (${articleId}, ${kind}, ${by})
     ON CONFLICT (article_id, kind) DO UPDATE SET count = ${counts}.count + excluded.count`;
   const ownerRow = async (tx: postgres.TransactionSql, id: string) => {
-    const [row] = await tx`SELECT actor_id, article_id, kind FROM ${table} WHERE id = ${id}`;
+    const [row] =
+      await tx`SELECT actor_id, article_id, kind, status FROM ${table} WHERE id = ${id}`;
     return row === undefined ? undefined : ownerOf(row);
+  };
+  const statusOf = async (tx: postgres.TransactionSql, reply: Interaction): Promise<Status> => {
+    const review = reviewOf(reply, options);
+    if (review !== "unless-trusted") return review;
+    const trusted = await tx`
+      SELECT 1 FROM ${table}
+      WHERE actor_id = ${reply.actor.id} AND kind = 'reply' AND status = 'shown' LIMIT 1`;
+    return trusted.length > 0 ? "shown" : "held";
+  };
+  const moveCounter = async (tx: postgres.TransactionSql, articleId: string, to: Status) => {
+    await bump(tx, articleId, to === "held" ? "reply" : "held", -1);
+    await bump(tx, articleId, to === "held" ? "held" : "reply", 1);
   };
   const number = (rows: readonly { n?: unknown }[]) => Number(rows[0]?.n ?? 0);
 
@@ -112,7 +133,8 @@ export async function openPostgresInteractionStore(
     async list(articleId) {
       return parse(
         await sql<{ body: string }[]>`
-          SELECT body FROM ${table} WHERE article_id = ${articleId} AND NOT ${hidden}
+          SELECT body FROM ${table}
+          WHERE article_id = ${articleId} AND status = 'shown' AND NOT ${hidden}
           ORDER BY published, id`,
       );
     },
@@ -121,7 +143,7 @@ export async function openPostgresInteractionStore(
       return parse(
         await sql<{ body: string }[]>`
           SELECT body FROM ${table}
-          WHERE article_id = ${articleId} AND kind = 'reply' AND NOT ${hidden}
+          WHERE article_id = ${articleId} AND kind = 'reply' AND status = 'shown' AND NOT ${hidden}
           ORDER BY published DESC, id DESC LIMIT ${limit} OFFSET ${offset}`,
       );
     },
@@ -129,12 +151,12 @@ export async function openPostgresInteractionStore(
     async counts(articleId) {
       const result = { reply: 0, like: 0, boost: 0 };
       const stored = await sql<{ kind: InteractionKind; n: number }[]>`
-        SELECT kind, count AS n FROM ${counts} WHERE article_id = ${articleId}`;
+        SELECT kind, count AS n FROM ${counts} WHERE article_id = ${articleId} AND kind <> 'held'`;
       for (const { kind, n } of stored) result[kind] += Number(n);
       if (hide.length > 0) {
         const hiddenRows = await sql<{ kind: InteractionKind; n: string }[]>`
           SELECT kind, count(*) AS n FROM ${table}
-          WHERE article_id = ${articleId} AND ${hidden} GROUP BY kind`;
+          WHERE article_id = ${articleId} AND status = 'shown' AND ${hidden} GROUP BY kind`;
         for (const { kind, n } of hiddenRows) result[kind] -= Number(n);
       }
       return countsOf(result);
@@ -146,6 +168,7 @@ export async function openPostgresInteractionStore(
       const { server, handle } = hideColumns(interaction);
       const day = dayOf(now());
       const body = JSON.stringify(interaction);
+      let status: Status = "shown";
       return (await sql
         .begin(async (tx) => {
           await tx`SELECT pg_advisory_xact_lock(hashtextextended(${`herald:interactions:${articleId}`}, 0))`;
@@ -180,24 +203,29 @@ export async function openPostgresInteractionStore(
                   : 0,
             },
             limits,
+            options.replies,
           );
           if (plan.outcome !== "stored") return plan.outcome;
           if (plan.replace === "same-id") {
+            // A redelivery keeps its status; anything new is reviewed.
+            status = (await ownerRow(tx, id))?.held ? "held" : "shown";
             await tx`
             UPDATE ${table} SET published = ${interaction.published}, handle = ${handle},
               body = ${body} WHERE id = ${id}`;
           } else {
+            status = await statusOf(tx, interaction);
             if (plan.replace === "previous")
               await tx`DELETE FROM ${table} WHERE id = ${plan.previous}`;
             // The id may have been taken since it was read, by another article's transaction.
             const inserted = await tx`
-            INSERT INTO ${table} (id, actor_id, article_id, kind, published, server, handle, body)
+            INSERT INTO ${table}
+              (id, actor_id, article_id, kind, published, server, handle, body, status)
             VALUES (${id}, ${actor.id}, ${articleId}, ${kind}, ${interaction.published},
-              ${server}, ${handle}, ${body})
+              ${server}, ${handle}, ${body}, ${status})
             ON CONFLICT (id) DO NOTHING RETURNING 1`;
             if (inserted.length === 0) throw new TakenError();
             if (plan.replace === "none") {
-              await bump(tx, articleId, kind, 1);
+              await bump(tx, articleId, counterOf(kind, status), 1);
               if (kind === "reply") {
                 await tx`DELETE FROM ${quota} WHERE day < ${day}`;
                 await tx`
@@ -207,7 +235,7 @@ export async function openPostgresInteractionStore(
             }
           }
           await changedNow(tx);
-          return "stored";
+          return status === "held" ? "held" : "stored";
         })
         .catch((error: unknown) => {
           if (error instanceof TakenError) return "taken";
@@ -223,6 +251,11 @@ export async function openPostgresInteractionStore(
           UPDATE ${table} SET published = ${reply.published},
             handle = ${hideColumns(reply).handle}, body = ${JSON.stringify(reply)}
           WHERE id = ${reply.id}`;
+        // New text is reviewed again, unless its author is trusted (this reply may be why).
+        if (!owner.held && (await statusOf(tx, reply)) === "held") {
+          await tx`UPDATE ${table} SET status = 'held' WHERE id = ${reply.id}`;
+          await moveCounter(tx, articleId, "held");
+        }
         await changedNow(tx);
         return true;
       })) as boolean;
@@ -230,11 +263,11 @@ export async function openPostgresInteractionStore(
 
     async remove(id, actorId) {
       return (await sql.begin(async (tx) => {
-        const [row] = await tx<{ article_id: string; kind: string }[]>`
+        const [row] = await tx<{ article_id: string; kind: string; status: string }[]>`
           DELETE FROM ${table} WHERE id = ${id} AND actor_id = ${actorId}
-          RETURNING article_id, kind`;
+          RETURNING article_id, kind, status`;
         if (row === undefined) return false;
-        await bump(tx, row.article_id, row.kind, -1);
+        await bump(tx, row.article_id, counterOf(row.kind, row.status), -1);
         await changedNow(tx);
         return true;
       })) as boolean;
@@ -242,16 +275,78 @@ export async function openPostgresInteractionStore(
 
     async removeActor(actorId) {
       return (await sql.begin(async (tx) => {
-        const rows = await tx<{ article_id: string; kind: string }[]>`
-          DELETE FROM ${table} WHERE actor_id = ${actorId} RETURNING article_id, kind`;
+        const rows = await tx<{ article_id: string; kind: string; status: string }[]>`
+          DELETE FROM ${table} WHERE actor_id = ${actorId} RETURNING article_id, kind, status`;
         // In one order, so two of these at once cannot deadlock on the counters.
-        const sorted = rows.map((r) => [r.article_id, r.kind] as const).sort();
+        const sorted = rows.map((r) => [r.article_id, counterOf(r.kind, r.status)] as const).sort();
         for (const [articleId, kind] of sorted) await bump(tx, articleId, kind, -1);
         if (rows.length > 0) await changedNow(tx);
         return rows.length;
       })) as number;
     },
+
+    async held(articleId) {
+      const rows = await sql<{ article_id: string; body: string }[]>`
+        SELECT article_id, body FROM ${table}
+        WHERE status = 'held' ${articleId === undefined ? sql`` : sql`AND article_id = ${articleId}`}
+        ORDER BY published DESC, id DESC`;
+      return rows.map(
+        (row): HeldReply => ({ articleId: row.article_id, reply: JSON.parse(row.body) }),
+      );
+    },
+
+    async countHeld() {
+      return number(
+        await sql`SELECT coalesce(sum(count), 0) AS n FROM ${counts} WHERE kind = 'held'`,
+      );
+    },
+
+    async approve(id) {
+      return (await sql.begin(async (tx) => {
+        const [row] = await tx<{ article_id: string }[]>`
+          UPDATE ${table} SET status = 'shown' WHERE id = ${id} AND status = 'held'
+          RETURNING article_id`;
+        if (row === undefined) return false;
+        await moveCounter(tx, row.article_id, "shown");
+        await changedNow(tx);
+        return true;
+      })) as boolean;
+    },
+
+    async reject(id) {
+      return (await sql.begin(async (tx) => {
+        const [row] = await tx<{ article_id: string; status: string }[]>`
+          DELETE FROM ${table} WHERE id = ${id} AND kind = 'reply' RETURNING article_id, status`;
+        if (row === undefined) return false;
+        await bump(tx, row.article_id, counterOf("reply", row.status), -1);
+        await changedNow(tx);
+        return true;
+      })) as boolean;
+    },
   };
+}
+
+/**
+ * Gives a table from before replies could be held its `status` column (every row shown) and
+ * the index of the review queue, under the same lock as the tables' creation.
+ */
+async function addStatusColumn(sql: postgres.Sql): Promise<void> {
+  const has = async (tx: postgres.Sql | postgres.TransactionSql) =>
+    (
+      await tx`
+        SELECT 1 FROM information_schema.columns
+        WHERE table_schema = current_schema() AND table_name = ${TABLE} AND column_name = 'status'`
+    ).length > 0;
+  if (await has(sql)) return;
+  await sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(hashtextextended('herald:ddl', 0))`;
+    if (await has(tx)) return;
+    await tx
+      .unsafe(
+        `ALTER TABLE "${TABLE}" ADD COLUMN status text NOT NULL DEFAULT 'shown'; ${HELD_INDEX};`,
+      )
+      .simple();
+  });
 }
 
 /** Rolls back an add whose id another transaction took first. */

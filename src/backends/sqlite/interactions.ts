@@ -2,11 +2,13 @@
  * The `InteractionStore` in the embedded SQLite database: one row per interaction, a counter
  * per article and kind, and a quota row per server and day, written together in one
  * `BEGIN IMMEDIATE` transaction (so several processes on one file keep the limits).
+ * Files from before replies could be held get the `status` column at open (rows stay shown).
  */
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 import {
   type AddOutcome,
   CHANGE_CHECK_MS,
+  counterOf,
   countsOf,
   dayOf,
   hideColumns,
@@ -18,9 +20,11 @@ import {
   limitsOf,
   ownerOf,
   planAdd,
+  reviewOf,
+  type Status,
   subdomainPattern,
 } from "../../federation/interactions/store.ts";
-import type { HideRule, Interaction, InteractionKind } from "../../interactions.ts";
+import type { HeldReply, HideRule, Interaction, InteractionKind } from "../../interactions.ts";
 import { immediate, tuneConnection } from "./connection.ts";
 
 export function openSqliteInteractionStore(
@@ -37,7 +41,8 @@ export function openSqliteInteractionStore(
       published  TEXT NOT NULL,
       server     TEXT NOT NULL,
       handle     TEXT,
-      body       TEXT NOT NULL
+      body       TEXT NOT NULL,
+      status     TEXT NOT NULL DEFAULT 'shown'
     ) STRICT;
     CREATE UNIQUE INDEX IF NOT EXISTS federation_interactions_one_reaction
       ON federation_interactions (article_id, kind, actor_id) WHERE kind <> 'reply';
@@ -62,14 +67,18 @@ export function openSqliteInteractionStore(
       at   INTEGER NOT NULL
     ) STRICT;
   `);
+  addStatusColumn(db);
   const limits = limitsOf(options);
   const now = options.now ?? (() => new Date());
   const hidden = hiddenWhere(options.hide ?? []);
   const shown = `NOT ${hidden.sql}`;
 
   const selectOwner = db.prepare(
-    "SELECT actor_id, article_id, kind FROM federation_interactions WHERE id = ?",
+    "SELECT actor_id, article_id, kind, status FROM federation_interactions WHERE id = ?",
   );
+  const selectTrusted = db.prepare(`
+    SELECT 1 AS n FROM federation_interactions
+    WHERE actor_id = ? AND kind = 'reply' AND status = 'shown' LIMIT 1`);
   const selectPrevious = db.prepare(
     "SELECT id FROM federation_interactions WHERE article_id = ? AND kind = ? AND actor_id = ?",
   );
@@ -84,13 +93,23 @@ export function openSqliteInteractionStore(
   );
   const insert = db.prepare(`
     INSERT INTO federation_interactions
-      (id, actor_id, article_id, kind, published, server, handle, body)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+      (id, actor_id, article_id, kind, published, server, handle, body, status)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const replace = db.prepare(`
     UPDATE federation_interactions SET published = ?, handle = ?, body = ? WHERE id = ?`);
+  const setStatus = db.prepare("UPDATE federation_interactions SET status = ? WHERE id = ?");
+  const selectHeld = db.prepare(`
+    SELECT article_id, body FROM federation_interactions WHERE status = 'held'
+    ORDER BY published DESC, id DESC`);
+  const selectHeldOf = db.prepare(`
+    SELECT article_id, body FROM federation_interactions WHERE status = 'held' AND article_id = ?
+    ORDER BY published DESC, id DESC`);
+  const selectHeldCount = db.prepare(
+    "SELECT coalesce(sum(count), 0) AS n FROM federation_interaction_counts WHERE kind = 'held'",
+  );
   const deleteOne = db.prepare("DELETE FROM federation_interactions WHERE id = ?");
   const selectByActorAll = db.prepare(
-    "SELECT id, article_id, kind FROM federation_interactions WHERE actor_id = ?",
+    "SELECT id, article_id, kind, status FROM federation_interactions WHERE actor_id = ?",
   );
   const bump = db.prepare(`
     INSERT INTO federation_interaction_counts (article_id, kind, count) VALUES (?, ?, ?)
@@ -104,18 +123,19 @@ export function openSqliteInteractionStore(
     ON CONFLICT (one) DO UPDATE SET at = excluded.at`);
   const selectChanged = db.prepare("SELECT at FROM federation_interactions_changed");
   const selectAll = db.prepare(`
-    SELECT body FROM federation_interactions WHERE article_id = ? AND ${shown}
+    SELECT body FROM federation_interactions
+    WHERE article_id = ? AND status = 'shown' AND ${shown}
     ORDER BY published, id`);
   const selectReplies = db.prepare(`
     SELECT body FROM federation_interactions
-    WHERE article_id = ? AND kind = 'reply' AND ${shown}
+    WHERE article_id = ? AND kind = 'reply' AND status = 'shown' AND ${shown}
     ORDER BY published DESC, id DESC LIMIT ? OFFSET ?`);
   const selectCounts = db.prepare(
     "SELECT kind, count AS n FROM federation_interaction_counts WHERE article_id = ?",
   );
   const selectHiddenCounts = db.prepare(`
     SELECT kind, count(*) AS n FROM federation_interactions
-    WHERE article_id = ? AND ${hidden.sql} GROUP BY kind`);
+    WHERE article_id = ? AND status = 'shown' AND ${hidden.sql} GROUP BY kind`);
 
   let changed: { at: Date; readAt: number } | undefined;
   let prunedDay = "";
@@ -125,6 +145,16 @@ export function openSqliteInteractionStore(
     changed = { at, readAt: performance.now() };
   };
   const number = (row: Record<string, unknown> | undefined) => Number(row?.n ?? 0);
+  const parse = (rows: readonly Record<string, unknown>[]): HeldReply[] =>
+    rows.map((row) => ({
+      articleId: String(row.article_id),
+      reply: JSON.parse(row.body as string) as Interaction,
+    }));
+  const statusOf = (interaction: Interaction): Status => {
+    const review = reviewOf(interaction, options);
+    if (review !== "unless-trusted") return review;
+    return selectTrusted.get(interaction.actor.id) === undefined ? "held" : "shown";
+  };
 
   return {
     async changedAt() {
@@ -150,7 +180,7 @@ export function openSqliteInteractionStore(
     async counts(articleId) {
       const counts = { reply: 0, like: 0, boost: 0 };
       for (const { kind, n } of selectCounts.all(articleId)) {
-        counts[kind as InteractionKind] += Number(n);
+        if (kind !== "held") counts[kind as InteractionKind] += Number(n);
       }
       if (hidden.params.length > 0) {
         for (const { kind, n } of selectHiddenCounts.all(articleId, ...hidden.params)) {
@@ -181,16 +211,30 @@ export function openSqliteInteractionStore(
             byServerToday: kind === "reply" ? number(selectQuota.get(server, day)) : 0,
           },
           limits,
+          options.replies,
         );
         if (plan.outcome !== "stored") return plan.outcome;
         const body = JSON.stringify(interaction);
+        // A redelivery keeps its status; anything new is reviewed.
+        let status: Status = owner?.status === "held" ? "held" : "shown";
         if (plan.replace === "same-id") {
           replace.run(interaction.published, handle, body, id);
         } else {
+          status = statusOf(interaction);
           if (plan.replace === "previous") deleteOne.run(plan.previous);
-          insert.run(id, actor.id, articleId, kind, interaction.published, server, handle, body);
+          insert.run(
+            id,
+            actor.id,
+            articleId,
+            kind,
+            interaction.published,
+            server,
+            handle,
+            body,
+            status,
+          );
           if (plan.replace === "none") {
-            bump.run(articleId, kind, 1);
+            bump.run(articleId, counterOf(kind, status), 1);
             if (kind === "reply") {
               if (prunedDay !== day) pruneQuota.run(day);
               prunedDay = day;
@@ -199,7 +243,7 @@ export function openSqliteInteractionStore(
           }
         }
         changedNow();
-        return "stored";
+        return status === "held" ? "held" : "stored";
       });
     },
 
@@ -208,6 +252,12 @@ export function openSqliteInteractionStore(
         const owner = selectOwner.get(reply.id);
         if (owner === undefined || !isOwnReply(ownerOf(owner), articleId, reply)) return false;
         replace.run(reply.published, hideColumns(reply).handle, JSON.stringify(reply), reply.id);
+        // New text is reviewed again, unless its author is trusted (this reply may be why).
+        if (owner.status !== "held" && statusOf(reply) === "held") {
+          setStatus.run("held", reply.id);
+          bump.run(articleId, "reply", -1);
+          bump.run(articleId, "held", 1);
+        }
         changedNow();
         return true;
       });
@@ -218,7 +268,7 @@ export function openSqliteInteractionStore(
         const owner = selectOwner.get(id);
         if (owner === undefined || owner.actor_id !== actorId) return false;
         deleteOne.run(id);
-        bump.run(owner.article_id as string, owner.kind as string, -1);
+        bump.run(owner.article_id as string, counterOf(owner.kind as string, owner.status), -1);
         changedNow();
         return true;
       });
@@ -229,13 +279,66 @@ export function openSqliteInteractionStore(
         const rows = selectByActorAll.all(actorId);
         for (const row of rows) {
           deleteOne.run(row.id as string);
-          bump.run(row.article_id as string, row.kind as string, -1);
+          bump.run(row.article_id as string, counterOf(row.kind as string, row.status), -1);
         }
         if (rows.length > 0) changedNow();
         return rows.length;
       });
     },
+
+    async held(articleId) {
+      return parse(articleId === undefined ? selectHeld.all() : selectHeldOf.all(articleId));
+    },
+
+    async countHeld() {
+      return number(selectHeldCount.get());
+    },
+
+    async approve(id) {
+      return immediate(db, () => {
+        const owner = selectOwner.get(id);
+        if (owner?.status !== "held") return false;
+        setStatus.run("shown", id);
+        bump.run(owner.article_id as string, "held", -1);
+        bump.run(owner.article_id as string, "reply", 1);
+        changedNow();
+        return true;
+      });
+    },
+
+    async reject(id) {
+      return immediate(db, () => {
+        const owner = selectOwner.get(id);
+        if (owner?.kind !== "reply") return false;
+        deleteOne.run(id);
+        bump.run(owner.article_id as string, counterOf("reply", owner.status), -1);
+        changedNow();
+        return true;
+      });
+    },
   };
+}
+
+/**
+ * Gives a table from before replies could be held its `status` column (every row shown) and
+ * the index of the review queue. Checked again under the write lock: processes start at once.
+ */
+function addStatusColumn(db: DatabaseSync): void {
+  const hasStatus = () =>
+    db
+      .prepare("SELECT 1 FROM pragma_table_info('federation_interactions') WHERE name = 'status'")
+      .get() !== undefined;
+  if (!hasStatus()) {
+    immediate(db, () => {
+      if (hasStatus()) return;
+      db.exec(
+        "ALTER TABLE federation_interactions ADD COLUMN status TEXT NOT NULL DEFAULT 'shown'",
+      );
+    });
+  }
+  db.exec(`
+    CREATE INDEX IF NOT EXISTS federation_interactions_held
+      ON federation_interactions (published, id) WHERE status = 'held'`);
 }
 
 /** The hide rules as an SQL condition on a row, with its parameters (`0` when none). */

@@ -11,6 +11,7 @@ import {
   type Create,
   isActor,
   type Like,
+  Mention,
   Note,
   type Object as ObjectType,
   PUBLIC_COLLECTION,
@@ -19,6 +20,7 @@ import {
 import { getLogger } from "@logtape/logtape";
 import { sanitizeRemoteHtml } from "../../source/sanitize.ts";
 import { ownsIds } from "./ownership.ts";
+import { MANY_MENTIONS, spamSignals } from "./spam-signals.ts";
 import {
   type AddOutcome,
   dayOf,
@@ -98,16 +100,25 @@ async function keepReply(
   if (!ownsIds(note, activity.actorId) || !isPublic(note)) return;
   const contentHtml = sanitizeRemoteHtml(String(note.content ?? ""));
   if (contentHtml === "" || contentHtml.length > MAX_REPLY_HTML) return;
-  const actor = await actorOf(ctx, activity);
-  if (actor === undefined) return;
+  const author = await actorOf(ctx, activity);
+  if (author === undefined) return;
+  const { actor } = author;
   const url = linkOf(note.url);
+  const now = deps.now?.() ?? new Date();
+  const signals = spamSignals({
+    contentHtml,
+    mentionTags: await mentionTags(ctx, note),
+    ...(author.created ? { actorPublished: author.created } : {}),
+    now,
+  });
   const reply: Interaction = {
     kind: "reply",
     id: note.id.href,
     actor,
     ...(url === undefined ? {} : { url }),
     contentHtml,
-    published: publishedAt(note, deps.now?.() ?? new Date()).toISOString(),
+    published: publishedAt(note, now).toISOString(),
+    ...(signals.length > 0 ? { signals } : {}),
   };
   if (mode === "edit") {
     // Only a reply its author stored before: nobody else's, and no new one by `Update`.
@@ -120,8 +131,27 @@ async function keepReply(
     return;
   }
   const outcome = await deps.store.add(articleId, reply);
+  if (outcome === "held") {
+    logger.info("{actor} replied to article {article}; held for review (npm run replies).", {
+      actor: actor.id,
+      article: articleId,
+    });
+    return;
+  }
   if (outcome !== "stored") return mode(outcome, articleId, reply);
   logger.info("{actor} replied to article {article}.", { actor: actor.id, article: articleId });
+}
+
+/** How many accounts a note mentions by `Mention` tags (counted up to the spam signal's). */
+async function mentionTags(ctx: InboxContext<void>, note: ObjectType): Promise<number> {
+  let mentions = 0;
+  let seen = 0;
+  // Each tag may be a link to fetch: stop as soon as the answer is known, or after a few.
+  for await (const tag of note.getTags(loaders(ctx))) {
+    if (tag instanceof Mention) mentions++;
+    if (mentions >= MANY_MENTIONS || ++seen >= 4 * MANY_MENTIONS) break;
+  }
+  return mentions;
 }
 
 async function keepInteraction(
@@ -136,8 +166,9 @@ async function keepInteraction(
   if (activity.id == null || target == null || activity.actorId == null) return;
   const articleId = await deps.articleOf(target);
   if (articleId === undefined) return;
-  const actor = await actorOf(ctx, activity);
-  if (actor === undefined) return;
+  const author = await actorOf(ctx, activity);
+  if (author === undefined) return;
+  const { actor } = author;
   const interaction: Interaction = {
     kind,
     id: activity.id.href,
@@ -145,6 +176,7 @@ async function keepInteraction(
     published: (deps.now?.() ?? new Date()).toISOString(),
   };
   const outcome = await deps.store.add(articleId, interaction);
+  if (outcome === "held") return;
   if (outcome !== "stored") return tell(outcome, articleId, interaction);
   logger.info("{actor} {did} article {article}.", {
     actor: actor.id,
@@ -154,7 +186,11 @@ async function keepInteraction(
 }
 
 /** Says why `add()` kept nothing. */
-type Tell = (outcome: Exclude<AddOutcome, "stored">, articleId: string, i: Interaction) => void;
+type Tell = (
+  outcome: Exclude<AddOutcome, "stored" | "held">,
+  articleId: string,
+  i: Interaction,
+) => void;
 
 /** Remembered reasons before they are forgotten (and may be said again). */
 const MAX_SAID = 10_000;
@@ -176,6 +212,8 @@ function notKept(): Tell {
     switch (outcome) {
       case "hidden":
         return logger.debug("Not kept: {actor} is hidden.", { actor: actor.id });
+      case "replies-off":
+        return logger.debug("Not kept: a reply by {actor}, and REPLIES=off.", { actor: actor.id });
       case "taken":
         return logger.warn("Refused {id} from {actor}: that id is someone else's.", {
           id,
@@ -214,22 +252,29 @@ function notKept(): Tell {
   };
 }
 
-/** The sender, as shown beside its reply: name, `@user@host`, profile link. */
+/**
+ * The sender, as shown beside its reply (name, `@user@host`, profile link), and when its
+ * account was created, if it says.
+ */
 async function actorOf(
   ctx: InboxContext<void>,
   activity: Activity,
-): Promise<InteractionActor | undefined> {
+): Promise<{ actor: InteractionActor; created?: Date } | undefined> {
   const actor = await activity.getActor(loaders(ctx));
   if (actor == null || !isActor(actor) || actor.id?.href !== activity.actorId?.href) return;
   if (actor.id == null) return;
   const name = actor.name?.toString().trim();
   const username = actor.preferredUsername?.toString().trim();
   const url = linkOf(actor.url) ?? actor.id.href;
+  const created = actor.published?.epochMilliseconds;
   return {
-    id: actor.id.href,
-    ...(name ? { name: name.slice(0, 200) } : {}),
-    ...(username ? { handle: `@${username}@${actor.id.host}` } : {}),
-    url,
+    actor: {
+      id: actor.id.href,
+      ...(name ? { name: name.slice(0, 200) } : {}),
+      ...(username ? { handle: `@${username}@${actor.id.host}` } : {}),
+      url,
+    },
+    ...(created === undefined ? {} : { created: new Date(created) }),
   };
 }
 

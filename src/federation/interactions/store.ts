@@ -11,22 +11,33 @@
  * each actor `maxRepliesPerActor` replies per article, each server `maxRepliesPerServerPerDay`
  * new replies a day; counts are counters updated with each change, so storing a reply reads a
  * few index entries whatever the number already stored.
+ *
+ * A reply is shown or held (`REPLIES=review`): a held one is kept, and counts against every
+ * limit above, but is neither listed nor counted until `approve()`; `reject()` removes it. Its
+ * counter is kept under the kind `held`, so the article's total still bounds the flood.
  */
 import {
+  type HeldReply,
   type HideRule,
   type Interaction,
   type InteractionCounts,
   type InteractionKind,
   type InteractionReader,
   isHidden,
+  type RepliesMode,
+  type RepliesTrust,
 } from "../../interactions.ts";
 
-export type { Interaction, InteractionActor } from "../../interactions.ts";
+export type { HeldReply, Interaction, InteractionActor } from "../../interactions.ts";
 
 /** What `add()` did: stored it, or why not. */
 export type AddOutcome =
   /** Stored: new, or a redelivery or edit by its own author. */
   | "stored"
+  /** Stored, held for review: not shown nor counted until approved. */
+  | "held"
+  /** A reply, and `REPLIES=off`. */
+  | "replies-off"
   /** Its author is in `HIDE_REACTIONS_FROM`. */
   | "hidden"
   /** Its id is another actor's interaction (or another article's, or another kind's). */
@@ -50,6 +61,14 @@ export interface InteractionStore extends InteractionReader {
   remove(id: string, actorId: string): Promise<boolean>;
   /** Removes everything an actor added (its account was deleted); how many. */
   removeActor(actorId: string): Promise<number>;
+  /** The replies held for review, newest first; of one article only with `articleId`. */
+  held(articleId?: string): Promise<readonly HeldReply[]>;
+  /** How many replies wait for review. */
+  countHeld(): Promise<number>;
+  /** Shows a held reply; false when `id` is no held reply. */
+  approve(id: string): Promise<boolean>;
+  /** Removes a reply, held or shown (a takedown); false when `id` is no reply. */
+  reject(id: string): Promise<boolean>;
 }
 
 /** How many interactions one article keeps at most; beyond, new ones are not stored. */
@@ -68,11 +87,15 @@ export interface InteractionStoreOptions {
   readonly maxRepliesPerServerPerDay?: number;
   /** Whose interactions are neither stored nor listed nor counted (`HIDE_REACTIONS_FROM`). */
   readonly hide?: readonly HideRule[];
+  /** `REPLIES`; default `auto` (the configuration's default is `review`). */
+  readonly replies?: RepliesMode;
+  /** `REPLIES_TRUST`; default `approved`. */
+  readonly trust?: RepliesTrust;
   /** The clock, for the day of the per-server quota. */
   readonly now?: () => Date;
 }
 
-export type Limits = Required<Omit<InteractionStoreOptions, "hide" | "now">>;
+export type Limits = Required<Omit<InteractionStoreOptions, "hide" | "now" | "replies" | "trust">>;
 
 export function limitsOf(options: InteractionStoreOptions): Limits {
   return {
@@ -87,6 +110,8 @@ export interface Owner {
   readonly actorId: string;
   readonly articleId: string;
   readonly kind: InteractionKind;
+  /** A reply held for review. */
+  readonly held: boolean;
 }
 
 /** What an engine reads (in one transaction) before `planAdd()` decides. */
@@ -105,7 +130,7 @@ export interface AddFacts {
 
 /** What an engine then writes; `count` moves the counters and the server's quota. */
 export type AddPlan =
-  | { readonly outcome: Exclude<AddOutcome, "stored"> }
+  | { readonly outcome: Exclude<AddOutcome, "stored" | "held"> }
   | { readonly outcome: "stored"; readonly replace: "same-id" }
   | { readonly outcome: "stored"; readonly replace: "previous"; readonly previous: string }
   | { readonly outcome: "stored"; readonly replace: "none" };
@@ -116,6 +141,7 @@ export function planAdd(
   interaction: Interaction,
   facts: AddFacts,
   limits: Limits,
+  replies: RepliesMode = "auto",
 ): AddPlan {
   const { owner } = facts;
   if (owner !== undefined) {
@@ -125,6 +151,7 @@ export function planAdd(
       owner.kind === interaction.kind;
     return same ? { outcome: "stored", replace: "same-id" } : { outcome: "taken" };
   }
+  if (interaction.kind === "reply" && replies === "off") return { outcome: "replies-off" };
   if (facts.previous !== undefined) {
     return { outcome: "stored", replace: "previous", previous: facts.previous };
   }
@@ -187,13 +214,35 @@ export function isOwnReply(owner: Owner, articleId: string, reply: Interaction):
   );
 }
 
-/** An `Owner` from a row with `actor_id`, `article_id` and `kind` columns. */
+/** An `Owner` from a row with `actor_id`, `article_id`, `kind` and `status` columns. */
 export function ownerOf(row: Record<string, unknown>): Owner {
   return {
     actorId: String(row.actor_id),
     articleId: String(row.article_id),
     kind: row.kind as InteractionKind,
+    held: row.status === "held",
   };
+}
+
+/** A row's status: a reply is `held` for review or `shown`; likes and boosts are shown. */
+export type Status = "held" | "shown";
+
+/**
+ * Whether a new (or edited) reply is held: in `review`, unless its author is trusted (with
+ * `REPLIES_TRUST=approved`, an author with a reply shown already). `unless-trusted`: the
+ * engine asks its tables, only then, since that reads the store.
+ */
+export function reviewOf(
+  interaction: Interaction,
+  options: InteractionStoreOptions,
+): Status | "unless-trusted" {
+  if (interaction.kind !== "reply" || (options.replies ?? "auto") !== "review") return "shown";
+  return (options.trust ?? "approved") === "none" ? "held" : "unless-trusted";
+}
+
+/** The counter a row counts under: its kind, or `held` for a held reply. */
+export function counterOf(kind: string, status: unknown): string {
+  return status === "held" ? "held" : kind;
 }
 
 export function countsOf(counts: Record<InteractionKind, number>): InteractionCounts {
