@@ -152,9 +152,9 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
 
   const interactions = options.interactions;
   /**
-   * When replies, likes or boosts last changed (the store reads it at most once a second).
+   * When replies, likes or boosts last changed (the store reads it at most twice a second).
    * What shows them (article pages, the feeds' counts) is kept with this time as its version:
-   * however many likes arrive, each is rebuilt at most once a second, on its next request,
+   * however many likes arrive, each is rebuilt at most twice a second, on its next request,
    * once for all requests waiting; pages, feeds and archives that do not show them stay.
    */
   const interactionsAt = async () => (await interactions?.changedAt()) ?? epoch;

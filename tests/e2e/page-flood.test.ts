@@ -111,7 +111,7 @@ describe("An article page under a reply flood", () => {
     expect(last.text).toContain("Reply 0:");
     expect((await timed(new URL("?replies=41", articleUrl))).status).toBe(404);
 
-    // Likes arrive through the inbox while readers come: the page is rebuilt at most once a
+    // Likes arrive through the inbox while readers come: the page is rebuilt at most twice a
     // second, in the background; readers and the event loop (a /healthz round trip) never wait.
     const remote = await startFakeRemote({ users: Array.from({ length: 30 }, (_, i) => `l${i}`) });
     onTestFinished(() => remote.close());

@@ -89,7 +89,8 @@ describe.each(backends)("Replies under review ($name)", ({ env: backendEnv }) =>
     expect(approved.stdout).toContain(`approved  ${alice1.id}`);
     const at = Date.now();
     await eventually(article.page, (html) => expect(html).toContain("Erste Antwort von Alice"));
-    // Within a second of the change (the service re-reads the change time every second).
+    // Within a second of the change (the service re-reads the change time twice a second, and
+    // sends a kept answer for half a second); the bound leaves room for a loaded machine.
     expect(Date.now() - at).toBeLessThan(2_000);
     expect(await article.counts()).toEqual({ replies: 1, likes: 1, boosts: 0 });
 

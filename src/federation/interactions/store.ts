@@ -250,6 +250,6 @@ export function countsOf(counts: Record<InteractionKind, number>): InteractionCo
 }
 
 /** How long a process trusts its last read of the change time (other processes may write). */
-export const CHANGE_CHECK_MS = 1000;
+export const CHANGE_CHECK_MS = 500;
 
 export { isHidden };
