@@ -23,6 +23,7 @@ export function logStartup(config: Config, account: Account, backends: Backends[
   logger.info("Articles:    {dir}", { dir: config.articlesDir });
   logger.info("Articles in: {backend}", { backend: backends.articles });
   logger.info("Federation:  {backends}", { backends: backends.federation });
+  logger.info("Replies:     {mode}", { mode: repliesMode(config) });
   if (account.movedTo) {
     logger.warn("This account has moved to {target}: followers were asked to follow it there.", {
       target: account.movedTo.href,
@@ -31,6 +32,22 @@ export function logStartup(config: Config, account: Account, backends: Backends[
   const aliases = account.options.profile?.aliases ?? [];
   if (aliases.length > 0) {
     logger.info("Also known as: {aliases}", { aliases: aliases.map((a) => a.href).join(", ") });
+  }
+}
+
+/** What happens to a reply under a story, as `REPLIES` and `REPLIES_TRUST` say. */
+function repliesMode(config: Config): string {
+  switch (config.replies) {
+    case "review":
+      return config.repliesTrust === "approved"
+        ? "held for review (npm run replies), approved authors' shown at once"
+        : "held for review (npm run replies)";
+    case "auto":
+      return "shown at once (REPLIES=auto)";
+    case "off":
+      return "not kept (REPLIES=off)";
+    default:
+      return config.replies satisfies never;
   }
 }
 

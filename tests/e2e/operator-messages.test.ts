@@ -33,6 +33,18 @@ describe("what the operator is told about an article (issue #15.4, #15.7)", () =
     expect(page).toContain("It voted to build.");
   });
 
+  it("says at start-up where everything is and what happens to replies", async () => {
+    const herald = await startHerald(heraldFolders());
+    const output = herald.output();
+    expect(output).toContain(`Home page:   ${herald.origin.href}`);
+    expect(output).toContain(`Fediverse:   @news@${herald.origin.host}`);
+    expect(output).toContain(
+      "Replies:     held for review (npm run replies), approved authors' shown at once",
+    );
+    const auto = await startHerald(heraldFolders(), { env: { REPLIES: "auto" } });
+    expect(auto.output()).toContain("Replies:     shown at once (REPLIES=auto)");
+  });
+
   it("says that a published article that breaks keeps its last good version online", async () => {
     const folders = heraldFolders();
     const file = join(folders.articles, "story.md");
