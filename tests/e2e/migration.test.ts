@@ -2,9 +2,9 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import packageJson from "../../package.json" with { type: "json" };
+import { runCli } from "../helpers/cli.ts";
 import { type FakeRemote, type JsonObject, startFakeRemote } from "../helpers/fake-remote.ts";
 import { type HeraldProcess, heraldFolders, startHerald } from "../helpers/herald-process.ts";
-import { runMove } from "../helpers/move.ts";
 import { type ThrowawayCert, throwawayCert } from "../helpers/tls.ts";
 
 /**
@@ -37,14 +37,20 @@ describe("Moving the account, end to end", () => {
     const herald = await startHerald(folders, { env: trusting(tls) });
     const { remote, actorUrl } = await fediverse(herald, tls);
 
-    const result = await runMove(folders, herald, [`@${remote.handle("bob")}`], trusting(tls));
+    const result = await runCli(
+      "move",
+      folders,
+      herald,
+      [`@${remote.handle("bob")}`],
+      trusting(tls),
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`add ${actorUrl.href} as an alias`);
     await pause(1500);
     expect(ofType(remote, "Move")).toEqual([]);
     expect((await remote.fetchObject(actorUrl)).movedTo).toBeUndefined();
 
-    const usage = await runMove(folders, herald, [], trusting(tls));
+    const usage = await runCli("move", folders, herald, [], trusting(tls));
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain("Usage: npm run move -- @new@host");
   });
@@ -55,11 +61,23 @@ describe("Moving the account, end to end", () => {
     const herald = await startHerald(folders, { env: trusting(tls) });
     const { remote, actorUrl } = await fediverse(herald, tls);
 
-    const refused = await runMove(folders, herald, [`@${remote.handle("bob")}`], trusting(tls));
+    const refused = await runCli(
+      "move",
+      folders,
+      herald,
+      [`@${remote.handle("bob")}`],
+      trusting(tls),
+    );
     expect(refused.code).toBe(1);
     remote.setAliases("bob", [actorUrl]);
     // Seconds later, well within the five minutes Fedify keeps a fetched document.
-    const moved = await runMove(folders, herald, [`@${remote.handle("bob")}`], trusting(tls));
+    const moved = await runCli(
+      "move",
+      folders,
+      herald,
+      [`@${remote.handle("bob")}`],
+      trusting(tls),
+    );
     expect(moved.stderr).toBe("");
     expect(moved.code).toBe(0);
     const bobFetches = remote
@@ -79,7 +97,8 @@ describe("Moving the account, end to end", () => {
     const bob = remote.actorUrl("bob");
     remote.setAliases("bob", [actorUrl]);
 
-    const dry = await runMove(
+    const dry = await runCli(
+      "move",
       folders,
       herald,
       [`@${remote.handle("bob")}`, "--dry-run"],
@@ -89,7 +108,13 @@ describe("Moving the account, end to end", () => {
     expect(dry.stdout).toContain("1 follower would be asked");
     expect((await remote.fetchObject(actorUrl)).movedTo).toBeUndefined();
 
-    const result = await runMove(folders, herald, [`@${remote.handle("bob")}`], trusting(tls));
+    const result = await runCli(
+      "move",
+      folders,
+      herald,
+      [`@${remote.handle("bob")}`],
+      trusting(tls),
+    );
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("Queued a Move for 1 follower.");

@@ -7,10 +7,10 @@ import { randomUUID } from "node:crypto";
 import postgres from "postgres";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { postgresAvailable, testDatabaseUrl } from "../helpers/backends.ts";
+import { runCli } from "../helpers/cli.ts";
 import { type JsonObject, PUBLIC_COLLECTION, startFakeRemote } from "../helpers/fake-remote.ts";
 import { createOf, eventually, publishReactedArticle, replyNote } from "../helpers/interactions.ts";
 import { dropSchema } from "../helpers/postgres.ts";
-import { runReplies } from "../helpers/replies.ts";
 
 const backends: { name: string; env: () => Promise<Record<string, string>> }[] = [
   { name: "SQLite", env: async () => ({}) },
@@ -47,7 +47,7 @@ describe.each(backends)("Replies under review ($name)", ({ env: backendEnv }) =>
     const env = await backendEnv();
     const article = await publishReactedArticle(remote, { REPLIES: "review", ...env });
     const { herald, folders, objectId } = article;
-    const replies = (...args: string[]) => runReplies(folders, herald, args, env);
+    const replies = (...args: string[]) => runCli("replies", folders, herald, args, env);
     const send = (user: string, activity: JsonObject) => article.send(remote, user, activity);
     const reply = (user: string, n: number, content: string) =>
       replyNote(remote, user, n, objectId, content, [PUBLIC_COLLECTION]);
@@ -136,7 +136,7 @@ describe("REPLIES=off", () => {
       expect(counts).toEqual({ replies: 0, likes: 1, boosts: 0 }),
     );
     expect(await article.page()).not.toContain("Ungesehen");
-    const listed = await runReplies(article.folders, article.herald, [], { REPLIES: "off" });
+    const listed = await runCli("replies", article.folders, article.herald, [], { REPLIES: "off" });
     expect(listed.stdout).toContain("REPLIES=off");
     expect(listed.stdout).toContain("No replies wait for review.");
   });

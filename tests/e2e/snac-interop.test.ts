@@ -11,6 +11,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.ts";
 import {
   freePort,
   type HeraldFolders,
@@ -19,8 +20,6 @@ import {
   spawnHerald,
 } from "../helpers/herald-spawn.ts";
 import { eventually } from "../helpers/interactions.ts";
-import { runMove } from "../helpers/move.ts";
-import { runReplies } from "../helpers/replies.ts";
 import {
   type JsonObject,
   type SnacServer,
@@ -222,7 +221,7 @@ describe.skipIf(skip)("Herald and snac2 through a TLS proxy", { timeout: STEP_TI
       async () => (await feedItem(articleId))?._herald,
       (counts) => expect(counts, snac.output()).toEqual({ replies: 0, likes: 1, boosts: 1 }),
     );
-    const replies = (...args: string[]) => runReplies(folders, herald, args, heraldEnv);
+    const replies = (...args: string[]) => runCli("replies", folders, herald, args, heraldEnv);
     const listed = await eventually(
       () => replies(),
       (run) => expect(run.stdout, run.stderr).toContain("2 replies wait for review"),
@@ -326,7 +325,7 @@ describe.skipIf(skip)("Herald and snac2 through a TLS proxy", { timeout: STEP_TI
       (value) => expect(value?.type, snac.output()).toBe("Accept"),
     );
     await newsdesk.alias(heraldHandle);
-    const result = await runMove(folders, herald, [`@${newsdesk.handle}`], heraldEnv);
+    const result = await runCli("move", folders, herald, [`@${newsdesk.handle}`], heraldEnv);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("Queued a Move for 1 follower.");

@@ -2,24 +2,25 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { HeraldFolders, HeraldProcess } from "./herald-spawn.ts";
 
-const repliesCli = fileURLToPath(new URL("../../src/cli/replies.ts", import.meta.url));
-
 /**
- * `npm run replies -- …` as an editor runs it beside the service: another process, with the
+ * `npm run <cli> -- …` as an operator runs it beside the service: another process, with the
  * environment Herald runs with (`env` as given to `startHerald`).
  */
-export function runReplies(
+export function runCli(
+  cli: "move" | "replies",
   folders: HeraldFolders,
   herald: HeraldProcess,
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [repliesCli, ...args], {
+  const script = fileURLToPath(new URL(`../../src/cli/${cli}.ts`, import.meta.url));
+  const child = spawn(process.execPath, [script, ...args], {
     cwd: folders.root,
     env: {
       ...process.env,
       PORT: String(herald.port),
       PUBLIC_URL: herald.origin.origin,
+      ALLOW_PRIVATE_ADDRESS: "true",
       ARTICLES_DIR: folders.articles,
       DATA_DIR: folders.data,
       KEYS_DIR: folders.keys,
