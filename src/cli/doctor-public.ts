@@ -14,7 +14,7 @@ export interface Check {
   readonly detail: string;
 }
 
-type Get = (url: URL | string, accept: string) => Promise<Response>;
+export type Get = (url: URL | string, accept: string) => Promise<Response>;
 
 const ACTIVITY_JSON = "application/activity+json";
 
@@ -32,6 +32,60 @@ export function pageUrls(html: string): string[] {
   const links = [...html.matchAll(/<link\b[^>]*\bhref="(https?:\/\/[^"]+)"/g)];
   const metas = [...html.matchAll(/<meta\b[^>]*\bproperty="og:url"[^>]*\bcontent="([^"]+)"/g)];
   return [...links, ...metas].map((match) => match[1] ?? "");
+}
+
+/**
+ * The site at `origin`: on https, answering, calling itself by that origin, with a clock that
+ * agrees with this machine's. `false` when it did not answer: nothing more can be checked.
+ */
+export async function* siteChecks(origin: URL, get: Get): AsyncGenerator<Check, boolean> {
+  if (origin.protocol !== "https:" && !isLoopback(origin)) {
+    yield fail("HTTPS", `${origin.origin} is plain http: Mastodon only federates over https`);
+  } else if (origin.protocol !== "https:") {
+    yield warn("HTTPS", "plain http on loopback: fine for testing, not for the fediverse");
+  } else {
+    yield ok("HTTPS", origin.origin);
+  }
+
+  let home: Response;
+  try {
+    home = await get(origin, "text/html");
+  } catch (error) {
+    yield fail("PUBLIC_URL reachable", `${origin.origin} did not answer (${describe(error)})`);
+    return false;
+  }
+  yield home.ok
+    ? ok("PUBLIC_URL reachable", `GET / answered ${home.status}`)
+    : fail("PUBLIC_URL reachable", `GET / answered ${home.status}`);
+  const canonical = /<link rel="canonical" href="([^"]+)"/.exec(await home.text())?.[1];
+  yield canonical && new URL(canonical).origin === origin.origin
+    ? ok("PUBLIC_URL matches", `the site calls itself ${canonical}`)
+    : fail(
+        "PUBLIC_URL matches",
+        `the site calls itself ${canonical ?? "nothing"}; set PUBLIC_URL=${origin.origin} on the server`,
+      );
+
+  const serverDate = Date.parse(home.headers.get("date") ?? "");
+  const skew = Math.abs(serverDate - Date.now()) / 1000;
+  yield Number.isNaN(serverDate)
+    ? warn("Clock", "the server sent no Date header")
+    : skew < 30
+      ? ok("Clock", `server and this machine agree within ${Math.round(skew)} s`)
+      : fail(
+          "Clock",
+          `the server's clock is ${Math.round(skew)} s off: signatures older than an hour are refused`,
+        );
+  return true;
+}
+
+export function isLoopback(origin: URL): boolean {
+  return ["localhost", "127.0.0.1", "[::1]"].includes(origin.hostname);
+}
+
+/** An error in a few words: its cause's code (ECONNREFUSED) or its message. */
+export function describe(error: unknown): string {
+  const cause = (error as { cause?: { code?: string } }).cause;
+  return cause?.code ?? (error instanceof Error ? error.message : String(error));
 }
 
 /**

@@ -23,10 +23,14 @@ import {
   actorFieldChecks,
   bylineCheck,
   type Check,
+  describe,
   fail,
+  type Get,
+  isLoopback,
   ok,
   publicOriginCheck,
   signatureChecks,
+  siteChecks,
   warn,
 } from "./doctor-public.ts";
 import { replyChecks } from "./doctor-replies.ts";
@@ -56,50 +60,36 @@ async function main(): Promise<number> {
 }
 
 async function* remoteChecks(origin: URL, config: Config): AsyncGenerator<Check> {
-  const get = (url: URL | string, accept: string) =>
+  const get: Get = (url, accept) =>
     fetch(url, {
       headers: { Accept: accept },
       redirect: "manual",
       signal: AbortSignal.timeout(10_000),
     });
+  if (!(yield* siteChecks(origin, get))) return;
+  const found = yield* webfingerCheck(origin, config, get);
+  if (found === undefined) return;
+  const actor = yield* actorChecks(origin, config, found.self, get);
 
-  if (origin.protocol !== "https:" && !isLoopback(origin)) {
-    yield fail("HTTPS", `${origin.origin} is plain http: Mastodon only federates over https`);
-  } else if (origin.protocol !== "https:") {
-    yield warn("HTTPS", "plain http on loopback: fine for testing, not for the fediverse");
-  } else {
-    yield ok("HTTPS", origin.origin);
+  const nodeinfo = await get(new URL("/.well-known/nodeinfo", origin), "application/json");
+  yield nodeinfo.ok
+    ? ok("NodeInfo", "discoverable")
+    : warn("NodeInfo", `answered ${nodeinfo.status}`);
+
+  const newest = yield* articleCheck(origin, String(actor.outbox ?? ""), get);
+  yield await publicOriginCheck(origin, get, { webfinger: found.jrd, actor }, newest);
+  const canFetchItself = config.allowPrivateAddress || !isLoopback(origin);
+  for (const check of await signatureChecks(config.keysDir, actor, { canFetchItself })) {
+    yield check;
   }
+}
 
-  let home: Response;
-  try {
-    home = await get(origin, "text/html");
-  } catch (error) {
-    yield fail("PUBLIC_URL reachable", `${origin.origin} did not answer (${describe(error)})`);
-    return;
-  }
-  yield home.ok
-    ? ok("PUBLIC_URL reachable", `GET / answered ${home.status}`)
-    : fail("PUBLIC_URL reachable", `GET / answered ${home.status}`);
-  const canonical = /<link rel="canonical" href="([^"]+)"/.exec(await home.text())?.[1];
-  yield canonical && new URL(canonical).origin === origin.origin
-    ? ok("PUBLIC_URL matches", `the site calls itself ${canonical}`)
-    : fail(
-        "PUBLIC_URL matches",
-        `the site calls itself ${canonical ?? "nothing"}; set PUBLIC_URL=${origin.origin} on the server`,
-      );
-
-  const serverDate = Date.parse(home.headers.get("date") ?? "");
-  const skew = Math.abs(serverDate - Date.now()) / 1000;
-  yield Number.isNaN(serverDate)
-    ? warn("Clock", "the server sent no Date header")
-    : skew < 30
-      ? ok("Clock", `server and this machine agree within ${Math.round(skew)} s`)
-      : fail(
-          "Clock",
-          `the server's clock is ${Math.round(skew)} s off: signatures older than an hour are refused`,
-        );
-
+/** The account's WebFinger answer and the actor URL it links to, if it does. */
+async function* webfingerCheck(
+  origin: URL,
+  config: Config,
+  get: Get,
+): AsyncGenerator<Check, { jrd: unknown; self: string } | undefined> {
   const resource = `acct:${config.accountUsername}@${origin.host}`;
   const finger = await get(
     new URL(`/.well-known/webfinger?resource=${encodeURIComponent(resource)}`, origin),
@@ -111,10 +101,19 @@ async function* remoteChecks(origin: URL, config: Config): AsyncGenerator<Check>
   const self = jrd?.links?.find((l) => l.rel === "self" && l.type === activityJson)?.href;
   if (!self) {
     yield fail("WebFinger", `${resource} answered ${finger.status} without a self link`);
-    return;
+    return undefined;
   }
   yield ok("WebFinger", `${resource} → ${self}`);
+  return { jrd, self };
+}
 
+/** The actor as servers fetch it, and as browsers do; returns its document. */
+async function* actorChecks(
+  origin: URL,
+  config: Config,
+  self: string,
+  get: Get,
+): AsyncGenerator<Check, Record<string, unknown>> {
   const actorResponse = await get(self, activityJson);
   const actor = actorResponse.ok ? ((await actorResponse.json()) as Record<string, unknown>) : {};
   const endpoints = actor.endpoints as { sharedInbox?: string } | undefined;
@@ -156,25 +155,14 @@ async function* remoteChecks(origin: URL, config: Config): AsyncGenerator<Check>
         `a browser at the actor gets ${asHtml.status} ${asHtml.headers.get("location") ?? asHtml.headers.get("content-type") ?? ""}`,
       )
     : fail("Content negotiation", `a browser at the actor gets ${asHtml.status}`);
-
-  const nodeinfo = await get(new URL("/.well-known/nodeinfo", origin), "application/json");
-  yield nodeinfo.ok
-    ? ok("NodeInfo", "discoverable")
-    : warn("NodeInfo", `answered ${nodeinfo.status}`);
-
-  const newest = yield* articleCheck(origin, String(actor.outbox ?? ""), get);
-  yield await publicOriginCheck(origin, get, { webfinger: jrd, actor }, newest);
-  const canFetchItself = config.allowPrivateAddress || !isLoopback(origin);
-  for (const check of await signatureChecks(config.keysDir, actor, { canFetchItself })) {
-    yield check;
-  }
+  return actor;
 }
 
 /** What Mastodon will show of the newest article; returns its object's URL. */
 async function* articleCheck(
   origin: URL,
   outboxUrl: string,
-  get: (url: URL | string, accept: string) => Promise<Response>,
+  get: Get,
 ): AsyncGenerator<Check, string | undefined> {
   const feed = await get(new URL(paths.json, origin), "application/feed+json");
   const newest = feed.ok ? ((await feed.json()) as { items?: FeedItem[] }).items?.[0] : undefined;
@@ -372,15 +360,6 @@ async function goneServerChecks(kv: KvStore): Promise<Check[]> {
     );
   }
   return checks;
-}
-
-function isLoopback(origin: URL): boolean {
-  return ["localhost", "127.0.0.1", "[::1]"].includes(origin.hostname);
-}
-
-function describe(error: unknown): string {
-  const cause = (error as { cause?: { code?: string } }).cause;
-  return cause?.code ?? (error instanceof Error ? error.message : String(error));
 }
 
 process.exitCode = await main();

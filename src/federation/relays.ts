@@ -9,10 +9,10 @@
  * - LitePub style (Pleroma and Akkoma relays): a `Follow` of the relay actor; the relay follows
  *   back (the account accepts every follow), and gets the posts as a follower.
  *
- * What each relay answered is kept in Fedify's key–value store under `["herald", "relays", url]`,
- * so it outlives restarts and is shared by every process of one instance.
+ * What each relay answered is kept in Fedify's key–value store (`relay-store.ts`), so it
+ * outlives restarts and is shared by every process of one instance.
  */
-import type { Context, InboxContext, KvKey, KvStore } from "@fedify/fedify";
+import type { Context, InboxContext, KvStore } from "@fedify/fedify";
 import {
   type Accept,
   Application,
@@ -28,29 +28,25 @@ import {
 import { getLogger } from "@logtape/logtape";
 import type { RelayConfig, RelayStyle } from "../config.ts";
 import type { FollowerStore } from "./followers.ts";
+import {
+  deleteRelay,
+  getRelay,
+  listRelays,
+  type RelayState,
+  type RelaySubscription,
+  saveRelay,
+} from "./relay-store.ts";
+
+export {
+  getRelay,
+  listRelays,
+  RELAYS_KEY,
+  type RelayState,
+  type RelaySubscription,
+  saveRelay,
+} from "./relay-store.ts";
 
 const logger = getLogger(["herald", "federation", "relays"]);
-
-/** Where relay subscriptions live in the key–value store; one entry per relay URL below it. */
-export const RELAYS_KEY = ["herald", "relays"] as const;
-
-export type RelayState = "pending" | "accepted" | "rejected";
-
-/** A relay Herald asked to relay its posts, and what the relay answered. */
-export interface RelaySubscription {
-  /** The URL as configured in `RELAYS` (the key). */
-  readonly url: URL;
-  readonly style: RelayStyle;
-  readonly state: RelayState;
-  /** Our `Follow`'s id: kept until the relay answers, so a restart re-sends the same one. */
-  readonly followId: URL;
-  /** Where the `Follow`, the `Undo` and (Mastodon style) the posts go. */
-  readonly inbox: URL;
-  /** The relay's actor; unknown for a Mastodon-style relay given by its inbox until it answers. */
-  readonly actor?: URL;
-  /** When `state` last changed. */
-  readonly since: Date;
-}
 
 /** What reading, answering and sending to relays needs. */
 export interface RelayStoreDeps {
@@ -154,7 +150,7 @@ async function unsubscribe(
   if (subscription.style === "litepub" && subscription.actor != null) {
     await deps.followers.removeByActor(subscription.actor);
   }
-  await deps.kv.delete(keyOf(subscription.url));
+  await deleteRelay(deps.kv, subscription.url);
   logger.info("Unsubscribed from relay {url}: it is no longer in RELAYS.", {
     url: subscription.url.href,
   });
@@ -343,67 +339,4 @@ export async function describeRelays(
   return lines;
 }
 
-/** Every relay subscription in the store, configured or not. */
-export async function listRelays(kv: KvStore): Promise<RelaySubscription[]> {
-  const subscriptions: RelaySubscription[] = [];
-  for await (const entry of kv.list([...RELAYS_KEY])) {
-    const subscription = decode(entry.value);
-    if (subscription != null) subscriptions.push(subscription);
-  }
-  return subscriptions;
-}
-
-export async function getRelay(kv: KvStore, url: URL): Promise<RelaySubscription | undefined> {
-  return decode(await kv.get(keyOf(url)));
-}
-
-export async function saveRelay(kv: KvStore, subscription: RelaySubscription): Promise<void> {
-  await kv.set(keyOf(subscription.url), encode(subscription));
-}
-
-function keyOf(url: URL): KvKey {
-  return [...RELAYS_KEY, url.href];
-}
-
 const nowOf = (deps: RelayStoreDeps) => (deps.now ?? (() => new Date()))();
-
-/** The stored form: JSON, URLs and the date as strings. */
-interface StoredRelay {
-  readonly url: string;
-  readonly style: RelayStyle;
-  readonly state: RelayState;
-  readonly followId: string;
-  readonly inbox: string;
-  readonly actor?: string;
-  readonly since: string;
-}
-
-function encode(subscription: RelaySubscription): StoredRelay {
-  return {
-    url: subscription.url.href,
-    style: subscription.style,
-    state: subscription.state,
-    followId: subscription.followId.href,
-    inbox: subscription.inbox.href,
-    ...(subscription.actor == null ? {} : { actor: subscription.actor.href }),
-    since: subscription.since.toISOString(),
-  };
-}
-
-function decode(value: unknown): RelaySubscription | undefined {
-  if (typeof value !== "object" || value == null) return undefined;
-  const stored = value as Partial<StoredRelay>;
-  const url = URL.parse(stored.url ?? "");
-  const followId = URL.parse(stored.followId ?? "");
-  const inbox = URL.parse(stored.inbox ?? "");
-  const actor = stored.actor == null ? undefined : URL.parse(stored.actor);
-  const since = new Date(stored.since ?? Number.NaN);
-  const style = stored.style === "litepub" ? "litepub" : "mastodon";
-  const states: readonly RelayState[] = ["pending", "accepted", "rejected"];
-  const state = states.find((s) => s === stored.state);
-  if (url == null || followId == null || inbox == null || actor === null || state == null) {
-    return undefined;
-  }
-  if (Number.isNaN(since.getTime())) return undefined;
-  return { url, style, state, followId, inbox, ...(actor == null ? {} : { actor }), since };
-}

@@ -81,11 +81,34 @@ export function createApp(deps: AppDeps): Express {
 
   if (deps.federation) app.use(deps.federation);
 
+  addPageRoutes(app, deps);
+  addFeedRoutes(app, site);
+  addArticleRoute(app, site);
+  addTagRoutes(app, site);
+  addArchiveRoutes(app, site);
+  addMediaRoutes(app, deps);
+
+  app.use((req: Request, res: Response) => notFound(site, req, res));
+  app.use(errorHandler);
+  answerFirst(
+    app,
+    hotPaths(site, {
+      always: securityHeaderPairs.flat(),
+      contentSecurityPolicy,
+      cacheControl,
+      negotiatesArticles: deps.federation !== undefined,
+    }),
+  );
+  return app;
+}
+
+/** The home page, the follow box, the stylesheet, sitemaps, robots.txt and the icon. */
+function addPageRoutes(app: Express, { site, follow }: AppDeps): void {
   app.get(paths.home, async (req, res) => send(req, res, await site.home(), cacheControl.page));
-  if (deps.follow) {
+  if (follow) {
     app.get(
       paths.follow,
-      followRoute(deps.follow, async (req, res) =>
+      followRoute(follow, async (req, res) =>
         send(req, res, await site.followRefused(), cacheControl.error, 400),
       ),
     );
@@ -109,14 +132,20 @@ export function createApp(deps: AppDeps): Express {
       res.redirect(301, site.icon.path);
     });
   }
+}
+
+function addFeedRoutes(app: Express, site: Site): void {
   const feedRoutes: [string, FeedFormat][] = [
     [paths.rss, "rss"],
     [paths.atom, "atom"],
     [paths.json, "json"],
   ];
   for (const [path, format] of feedRoutes) {
-    app.get(path, async (req, res) => sendOr404(req, res, await site.feed(format)));
+    app.get(path, async (req, res) => sendOr404(site, req, res, await site.feed(format)));
   }
+}
+
+function addArticleRoute(app: Express, site: Site): void {
   app.get(routes.article, async (req, res) => {
     // `?replies=2`: the second page of its replies (older ones); anything else is not a page.
     const replies = req.query.replies ?? "1";
@@ -125,7 +154,7 @@ export function createApp(deps: AppDeps): Express {
         ? await site.articlePage(String(req.params.slug), Number(replies))
         : undefined;
     if (page === undefined) {
-      await notFound(req, res);
+      await notFound(site, req, res);
       return;
     }
     send(
@@ -136,8 +165,11 @@ export function createApp(deps: AppDeps): Express {
       page.status,
     );
   });
-  // A tag's page and feeds live at one spelling; the others (`/tags/wahl`, as fediverse
-  // servers link hashtags) redirect there.
+}
+
+// A tag's page and feeds live at one spelling; the others (`/tags/wahl`, as fediverse
+// servers link hashtags) redirect there.
+function addTagRoutes(app: Express, site: Site): void {
   const tagRoutes: [string, (tag: string) => string, (tag: string) => Promise<Body>][] = [
     [routes.tag, paths.tag, (tag) => site.tagPage(tag)],
     [routes.tagRss, paths.tagRss, (tag) => site.feed("rss", tag)],
@@ -149,14 +181,16 @@ export function createApp(deps: AppDeps): Express {
       const asked = String(req.params.tag);
       const tag = await site.canonicalTag(asked);
       if (tag === asked) {
-        sendOr404(req, res, await body(tag));
+        sendOr404(site, req, res, await body(tag));
         return;
       }
       res.setHeader("Cache-Control", cacheControl.page);
       res.redirect(301, path(tag));
     });
   }
+}
 
+function addArchiveRoutes(app: Express, site: Site): void {
   const archiveRoutes: [string, FeedFormat][] = [
     [routes.archiveRss, "rss"],
     [routes.archiveAtom, "atom"],
@@ -168,10 +202,13 @@ export function createApp(deps: AppDeps): Express {
       const body = /^[1-9]\d{0,8}$/.test(page)
         ? await site.archiveFeed(format, Number(page))
         : undefined;
-      await sendOr404(req, res, body);
+      await sendOr404(site, req, res, body);
     });
   }
+}
 
+/** Images next to the articles, and the account's local images. */
+function addMediaRoutes(app: Express, deps: AppDeps): void {
   // Images next to the articles; nothing else from that folder: no dotfile, no article,
   // nothing a symbolic link leads to outside it.
   const mediaRoot = realpathSync(deps.articlesDir);
@@ -180,7 +217,7 @@ export function createApp(deps: AppDeps): Express {
     const file = await mediaFile(mediaRoot, (req.params as { path: string[] }).path);
     const width = req.query.w === undefined ? undefined : Number(req.query.w);
     if (file === undefined) {
-      await notFound(req, res);
+      await notFound(deps.site, req, res);
     } else if (width !== undefined && !IMAGE_WIDTHS.includes(width)) {
       res
         .status(400)
@@ -203,40 +240,28 @@ export function createApp(deps: AppDeps): Express {
       res.sendFile(file, { maxAge: "1d", dotfiles: "allow" });
     });
   }
+}
 
-  app.use(notFound);
-  app.use(errorHandler);
-  answerFirst(
-    app,
-    hotPaths(site, {
-      always: securityHeaderPairs.flat(),
-      contentSecurityPolicy,
-      cacheControl,
-      negotiatesArticles: deps.federation !== undefined,
-    }),
+async function sendOr404(
+  site: Site,
+  req: Request,
+  res: Response,
+  body: Representation | undefined,
+): Promise<void> {
+  if (body === undefined) {
+    await notFound(site, req, res);
+    return;
+  }
+  send(
+    req,
+    res,
+    body,
+    body.contentType.startsWith("text/html") ? cacheControl.page : cacheControl.feed,
   );
-  return app;
+}
 
-  async function sendOr404(
-    req: Request,
-    res: Response,
-    body: Representation | undefined,
-  ): Promise<void> {
-    if (body === undefined) {
-      await notFound(req, res);
-      return;
-    }
-    send(
-      req,
-      res,
-      body,
-      body.contentType.startsWith("text/html") ? cacheControl.page : cacheControl.feed,
-    );
-  }
-
-  async function notFound(req: Request, res: Response): Promise<void> {
-    send(req, res, await site.notFound(), cacheControl.error, 404);
-  }
+async function notFound(site: Site, req: Request, res: Response): Promise<void> {
+  send(req, res, await site.notFound(), cacheControl.error, 404);
 }
 
 /** A delivery worker's whole HTTP surface: is it alive, can it reach its backends. */

@@ -61,62 +61,7 @@ const FRESH_MS = 500;
 const FRESH_ENTRIES = 1000;
 
 export function hotPaths(site: Site, dressing: Dressing): HotPaths {
-  const { cacheControl } = dressing;
-  const found = (rep: Representation | undefined, cache: string, varyAccept = false) =>
-    rep === undefined ? undefined : { rep, cacheControl: cache, varyAccept };
-  // As app.ts's `sendOr404`: HTML is a page, the rest a feed.
-  const pageOrFeed = (rep: Representation | undefined) =>
-    found(rep, rep?.contentType.startsWith("text/html") ? cacheControl.page : cacheControl.feed);
-  const feeds: [string, FeedFormat][] = [
-    ["feed.xml", "rss"],
-    ["atom.xml", "atom"],
-    ["feed.json", "json"],
-  ];
-  const exact = new Map<string, () => Promise<Found | undefined>>([
-    [paths.home, async () => found(await site.home(), cacheControl.page)],
-    [stylesheetPath, async () => found(site.stylesheet, cacheControl.asset)],
-    [sitemapPaths.robots, async () => found(site.robots, cacheControl.page)],
-    [sitemapPaths.sitemap, async () => found(await site.sitemap(), cacheControl.feed)],
-    [sitemapPaths.news, async () => found(await site.newsSitemap(), cacheControl.feed)],
-    ...feeds.map(([file, format]): [string, () => Promise<Found | undefined>] => [
-      `/${file}`,
-      async () => pageOrFeed(await site.feed(format)),
-    ]),
-  ]);
-  const tagFeeds = new Map(feeds);
-
-  /** `/articles/<slug>` and `/tags/<tag>[/<feed>]` with plain segments; the rest is express's. */
-  const lookup = (url: string): (() => Promise<Found | undefined>) | undefined => {
-    const query = url.indexOf("?");
-    const path = query === -1 ? url : url.slice(0, query);
-    const known = exact.get(path);
-    if (known !== undefined) return known;
-    if (path.includes("%")) return undefined; // express decodes (and refuses) those
-    if (path.startsWith("/articles/") && query === -1) {
-      const slug = path.slice("/articles/".length);
-      if (slug === "" || slug.includes("/")) return undefined;
-      return async () => {
-        const page = await site.articlePage(slug);
-        if (page?.status !== 200) return undefined;
-        return found(page.body, cacheControl.page, dressing.negotiatesArticles);
-      };
-    }
-    if (path.startsWith("/tags/")) {
-      const [tag, file, ...more] = path.slice("/tags/".length).split("/");
-      const format = file === undefined ? undefined : tagFeeds.get(file);
-      if (!tag || more.length > 0 || (file !== undefined && format === undefined)) {
-        return undefined;
-      }
-      return async () => {
-        if ((await site.canonicalTag(tag)) !== tag) return undefined; // a redirect
-        return pageOrFeed(
-          format === undefined ? await site.tagPage(tag) : await site.feed(format, tag),
-        );
-      };
-    }
-    return undefined;
-  };
-
+  const lookup = lookupFor(site, dressing);
   const fresh = new Map<string, { answer: Found; generation: number; until: number }>();
 
   /** Looks the answer up, and keeps it for the next requests of the same URL. */
@@ -153,6 +98,70 @@ export function hotPaths(site: Site, dressing: Dressing): HotPaths {
     }
     const find = lookup(url);
     return find === undefined ? false : findAndKeep(url, find, req, res);
+  };
+}
+
+/**
+ * Which of the site's answers a URL asks for: the exact paths, `/articles/<slug>` and
+ * `/tags/<tag>[/<feed>]` with plain segments; `undefined` for the rest, which is express's.
+ */
+function lookupFor(
+  site: Site,
+  dressing: Dressing,
+): (url: string) => (() => Promise<Found | undefined>) | undefined {
+  const { cacheControl } = dressing;
+  const found = (rep: Representation | undefined, cache: string, varyAccept = false) =>
+    rep === undefined ? undefined : { rep, cacheControl: cache, varyAccept };
+  // As app.ts's `sendOr404`: HTML is a page, the rest a feed.
+  const pageOrFeed = (rep: Representation | undefined) =>
+    found(rep, rep?.contentType.startsWith("text/html") ? cacheControl.page : cacheControl.feed);
+  const feeds: [string, FeedFormat][] = [
+    ["feed.xml", "rss"],
+    ["atom.xml", "atom"],
+    ["feed.json", "json"],
+  ];
+  const exact = new Map<string, () => Promise<Found | undefined>>([
+    [paths.home, async () => found(await site.home(), cacheControl.page)],
+    [stylesheetPath, async () => found(site.stylesheet, cacheControl.asset)],
+    [sitemapPaths.robots, async () => found(site.robots, cacheControl.page)],
+    [sitemapPaths.sitemap, async () => found(await site.sitemap(), cacheControl.feed)],
+    [sitemapPaths.news, async () => found(await site.newsSitemap(), cacheControl.feed)],
+    ...feeds.map(([file, format]): [string, () => Promise<Found | undefined>] => [
+      `/${file}`,
+      async () => pageOrFeed(await site.feed(format)),
+    ]),
+  ]);
+  const tagFeeds = new Map(feeds);
+
+  return (url) => {
+    const query = url.indexOf("?");
+    const path = query === -1 ? url : url.slice(0, query);
+    const known = exact.get(path);
+    if (known !== undefined) return known;
+    if (path.includes("%")) return undefined; // express decodes (and refuses) those
+    if (path.startsWith("/articles/") && query === -1) {
+      const slug = path.slice("/articles/".length);
+      if (slug === "" || slug.includes("/")) return undefined;
+      return async () => {
+        const page = await site.articlePage(slug);
+        if (page?.status !== 200) return undefined;
+        return found(page.body, cacheControl.page, dressing.negotiatesArticles);
+      };
+    }
+    if (path.startsWith("/tags/")) {
+      const [tag, file, ...more] = path.slice("/tags/".length).split("/");
+      const format = file === undefined ? undefined : tagFeeds.get(file);
+      if (!tag || more.length > 0 || (file !== undefined && format === undefined)) {
+        return undefined;
+      }
+      return async () => {
+        if ((await site.canonicalTag(tag)) !== tag) return undefined; // a redirect
+        return pageOrFeed(
+          format === undefined ? await site.tagPage(tag) : await site.feed(format, tag),
+        );
+      };
+    }
+    return undefined;
   };
 }
 

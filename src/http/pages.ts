@@ -1,10 +1,7 @@
 import type { Article } from "../article.ts";
 import { correctionNotesHtml } from "../correction-notes.ts";
-import { unescapeHtml } from "../escape.ts";
-import type { Interaction, InteractionCounts } from "../interactions.ts";
 import { type Labels, labelsFor } from "../labels.ts";
 import { articleLinks } from "../links.ts";
-import { cutAtWord, squash } from "../source/text.ts";
 import { absolute, paths } from "../urls.ts";
 import { defaultIcon } from "./favicon.ts";
 import { type Html, html, langAttr, layout, raw } from "./html.ts";
@@ -16,8 +13,11 @@ import {
   scrollableTables,
   THUMB_SIZES,
 } from "./images.ts";
+import { type InteractionsView, interactionsSection } from "./interactions-section.ts";
 import { articleJsonLd } from "./json-ld.ts";
 import { stylesheetPath } from "./style.ts";
+
+export { type InteractionsView, REPLIES_PER_PAGE } from "./interactions-section.ts";
 
 /** What every page shows of the site. */
 export interface PageSite {
@@ -116,29 +116,6 @@ ${articleList(site, labels, articles, site.language, 2)}`,
   });
 }
 
-/**
- * What an article page shows from the fediverse: the counts, and one page of replies, newest
- * first (page 1 at the article's URL, page n at `?replies=n`).
- */
-export interface InteractionsView {
-  readonly counts: InteractionCounts;
-  readonly replies: readonly Interaction[];
-  /** 1 = the newest replies. */
-  readonly page: number;
-  /** How many pages of replies there are (0 without replies). */
-  readonly pages: number;
-}
-
-/** How many replies a page shows: the page's size is bounded, however many arrive. */
-export const REPLIES_PER_PAGE = 50;
-
-/**
- * A reply longer than this (sanitised HTML) is shown as the start of its text, with a link to
- * the whole reply: no reader wants a wall of text, and the page's size stays bounded.
- */
-const MAX_SHOWN_REPLY_HTML = 2_000;
-const SHORTENED_REPLY_CHARS = 500;
-
 export function renderArticlePage(
   site: PageSite,
   article: Article,
@@ -196,81 +173,14 @@ ${
 </footer>
 `
 }</article>
-${interactions === undefined ? "" : interactionsSection(site, labels, links.url, interactions)}`,
-  });
-}
-
-/** The replies, likes and boosts from the fediverse, under the article; nothing if none. */
-function interactionsSection(
-  site: PageSite,
-  labels: Labels,
-  articleUrl: URL,
-  view: InteractionsView,
-): Html {
-  const { counts, replies } = view;
-  if (counts.replies + counts.likes + counts.boosts === 0) return html``;
-  const summary = [
-    labels.replies(counts.replies),
-    labels.likes(counts.likes),
-    labels.boosts(counts.boosts),
-  ].join(" · ");
-  const items = replies.map((reply) => {
-    const { actor } = reply;
-    // Names and handles are the sender's text: <bdi> keeps a right-to-left override in them
-    // from turning the rest of the line around.
-    const name = actor.name ?? actor.handle ?? new URL(actor.id).host;
-    const when = time(site, labels, new Date(reply.published));
-    return html`<li class="reply">
-<p class="meta"><a href="${actor.url ?? actor.id}" rel="nofollow ugc noopener"><bdi>${name}</bdi></a>${
-      actor.handle === undefined || actor.handle === name
-        ? ""
-        : html` <span class="handle"><bdi>${actor.handle}</bdi></span>`
-    } · ${reply.url === undefined ? when : html`<a href="${reply.url}" rel="nofollow ugc noopener">${when}</a>`}</p>
-<div class="reply-content">${replyContent(labels, reply)}</div>
-</li>
-`;
-  });
-  const pageUrl = (n: number) => {
-    const url = new URL(articleUrl);
-    if (n > 1) url.searchParams.set("replies", String(n));
-    return url.href;
-  };
-  const nav =
-    view.pages > 1
-      ? html`<nav class="reply-pages"><p>${
-          view.page > 1
-            ? html`<a href="${pageUrl(view.page - 1)}" rel="prev">${labels.newerReplies}</a>`
-            : ""
-        }${view.page > 1 && view.page < view.pages ? " · " : ""}${
-          view.page < view.pages
-            ? html`<a href="${pageUrl(view.page + 1)}" rel="next">${labels.olderReplies}</a>`
-            : ""
-        }</p></nav>
-`
-      : "";
-  return html`<section class="interactions" aria-labelledby="interactions"${langAttr(labels.lang, site.language)}>
-<h2 id="interactions">${labels.interactions}</h2>
-<p class="counts">${summary}</p>
 ${
-  replies.length === 0
+  interactions === undefined
     ? ""
-    : html`<ol class="replies">
-${items}</ol>
-`
-}${nav}<p class="reply-how">${labels.replyHow}</p>
-</section>`;
-}
-
-/** The reply's sanitised HTML; a long one as the start of its text, linked to the whole. */
-function replyContent(labels: Labels, reply: Interaction): Html {
-  const content = reply.contentHtml ?? "";
-  if (content.length <= MAX_SHOWN_REPLY_HTML) return raw(content);
-  const text = squash(unescapeHtml(content.replace(/<[^>]*>/g, " ")));
-  return html`<p>${cutAtWord(text, SHORTENED_REPLY_CHARS)}</p>${
-    reply.url === undefined
-      ? ""
-      : html`<p><a href="${reply.url}" rel="nofollow ugc noopener">${labels.wholeReply}</a></p>`
-  }`;
+    : interactionsSection(site.language, labels, links.url, interactions, (date) =>
+        time(site, labels, date),
+      )
+}`,
+  });
 }
 
 /** For an article that was published and then deleted: serve with status 410. */

@@ -7,10 +7,10 @@
  */
 import type postgres from "postgres";
 import {
+  type AddFacts,
   type AddOutcome,
-  CHANGE_CHECK_MS,
+  changeClock,
   counterOf,
-  countsOf,
   dayOf,
   hideColumns,
   hideLists,
@@ -23,9 +23,10 @@ import {
   planAdd,
   reviewOf,
   type Status,
+  shownCounts,
   subdomainPattern,
 } from "../../federation/interactions/store.ts";
-import type { HeldReply, HideRule, Interaction, InteractionKind } from "../../interactions.ts";
+import type { HeldReply, HideRule, Interaction } from "../../interactions.ts";
 import { createTablesOnce } from "./tables.ts";
 
 const TABLE = "herald_interactions";
@@ -80,212 +81,117 @@ export async function openPostgresInteractionStore(
 ): Promise<InteractionStore> {
   await createTablesOnce(sql, TABLE, DDL);
   await addStatusColumn(sql);
-  const limits = limitsOf(options);
-  const now = options.now ?? (() => new Date());
   const hide = options.hide ?? [];
-  const table = sql(TABLE);
-  const counts = sql(COUNTS);
-  const quota = sql(QUOTA);
-  const changedTable = sql(CHANGED);
-  const hidden = hiddenWhere(sql, hide);
-  const parse = (rows: readonly { body: string }[]) =>
-    rows.map(({ body }) => JSON.parse(body) as Interaction);
-
-  let changed: { at: Date; readAt: number } | undefined;
-  const changedNow = async (tx: postgres.TransactionSql) => {
-    const at = now();
-    await tx`
-      INSERT INTO ${changedTable} (one, at) VALUES (1, ${at})
-      ON CONFLICT (one) DO UPDATE SET at = excluded.at`;
-    changed = { at, readAt: performance.now() };
+  const changed = sql(CHANGED);
+  const store: Store = {
+    sql,
+    options,
+    hide,
+    limits: limitsOf(options),
+    now: options.now ?? (() => new Date()),
+    table: sql(TABLE),
+    counts: sql(COUNTS),
+    quota: sql(QUOTA),
+    changed,
+    hidden: hiddenWhere(sql, hide),
+    clock: changeClock(async () => {
+      const [row] = await sql<{ at: Date }[]>`SELECT at FROM ${changed}`;
+      return row?.at ?? new Date(0);
+    }),
   };
-  const bump = (tx: postgres.TransactionSql, articleId: string, kind: string, by: number) => tx`
+  return {
+    ...readMethods(store),
+    add: (articleId, interaction) => add(store, articleId, interaction),
+    ...reviewMethods(store),
+  };
+}
+
+type Tx = postgres.TransactionSql;
+type Name = postgres.Helper<string, []>;
+
+/** What the store's methods share: the client, the table names, options and the change clock. */
+interface Store {
+  readonly sql: postgres.Sql;
+  readonly options: InteractionStoreOptions;
+  readonly hide: readonly HideRule[];
+  readonly limits: ReturnType<typeof limitsOf>;
+  readonly now: () => Date;
+  readonly table: Name;
+  readonly counts: Name;
+  readonly quota: Name;
+  readonly changed: Name;
+  readonly hidden: postgres.PendingQuery<postgres.Row[]>;
+  readonly clock: ReturnType<typeof changeClock>;
+}
+
+const number = (rows: readonly { n?: unknown }[]) => Number(rows[0]?.n ?? 0);
+
+const interactionsOf = (rows: readonly { body: string }[]) =>
+  rows.map(({ body }) => JSON.parse(body) as Interaction);
+
+async function changedNow({ now, changed, clock }: Store, tx: Tx): Promise<void> {
+  const at = now();
+  await tx`
+    INSERT INTO ${changed} (one, at) VALUES (1, ${at})
+    ON CONFLICT (one) DO UPDATE SET at = excluded.at`;
+  clock.wrote(at);
+}
+
+function bump({ counts }: Store, tx: Tx, articleId: string, kind: string, by: number) {
+  return tx`
     INSERT INTO ${counts} (article_id, kind, count) VALUES (${articleId}, ${kind}, ${by})
     ON CONFLICT (article_id, kind) DO UPDATE SET count = ${counts}.count + excluded.count`;
-  const ownerRow = async (tx: postgres.TransactionSql, id: string) => {
-    const [row] =
-      await tx`SELECT actor_id, article_id, kind, status FROM ${table} WHERE id = ${id}`;
-    return row === undefined ? undefined : ownerOf(row);
-  };
-  const statusOf = async (tx: postgres.TransactionSql, reply: Interaction): Promise<Status> => {
-    const review = reviewOf(reply, options);
-    if (review !== "unless-trusted") return review;
-    const trusted = await tx`
-      SELECT 1 FROM ${table}
-      WHERE actor_id = ${reply.actor.id} AND kind = 'reply' AND status = 'shown' LIMIT 1`;
-    return trusted.length > 0 ? "shown" : "held";
-  };
-  const moveCounter = async (tx: postgres.TransactionSql, articleId: string, to: Status) => {
-    await bump(tx, articleId, to === "held" ? "reply" : "held", -1);
-    await bump(tx, articleId, to === "held" ? "held" : "reply", 1);
-  };
-  const number = (rows: readonly { n?: unknown }[]) => Number(rows[0]?.n ?? 0);
+}
 
+/** Moves a reply's count between the held and the shown counter. */
+async function moveCounter(store: Store, tx: Tx, articleId: string, to: Status): Promise<void> {
+  await bump(store, tx, articleId, to === "held" ? "reply" : "held", -1);
+  await bump(store, tx, articleId, to === "held" ? "held" : "reply", 1);
+}
+
+async function ownerRow({ table }: Store, tx: Tx, id: string) {
+  const [row] = await tx`SELECT actor_id, article_id, kind, status FROM ${table} WHERE id = ${id}`;
+  return row === undefined ? undefined : ownerOf(row);
+}
+
+async function statusOf(store: Store, tx: Tx, reply: Interaction): Promise<Status> {
+  const review = reviewOf(reply, store.options);
+  if (review !== "unless-trusted") return review;
+  const trusted = await tx`
+    SELECT 1 FROM ${store.table}
+    WHERE actor_id = ${reply.actor.id} AND kind = 'reply' AND status = 'shown' LIMIT 1`;
+  return trusted.length > 0 ? "shown" : "held";
+}
+
+function readMethods(store: Store) {
+  const { sql, table, counts, hidden } = store;
   return {
-    async changedAt() {
-      if (changed === undefined || performance.now() - changed.readAt > CHANGE_CHECK_MS) {
-        const [row] = await sql<{ at: Date }[]>`SELECT at FROM ${changedTable}`;
-        changed = { at: row?.at ?? new Date(0), readAt: performance.now() };
-      }
-      return changed.at;
-    },
-
-    async list(articleId) {
-      return parse(
+    changedAt: () => store.clock.at(),
+    list: async (articleId: string) =>
+      interactionsOf(
         await sql<{ body: string }[]>`
           SELECT body FROM ${table}
           WHERE article_id = ${articleId} AND status = 'shown' AND NOT ${hidden}
           ORDER BY published, id`,
-      );
-    },
-
-    async listReplies(articleId, { limit, offset = 0 }) {
-      return parse(
+      ),
+    listReplies: async (articleId: string, { limit, offset = 0 }: ReplyPage) =>
+      interactionsOf(
         await sql<{ body: string }[]>`
           SELECT body FROM ${table}
           WHERE article_id = ${articleId} AND kind = 'reply' AND status = 'shown' AND NOT ${hidden}
           ORDER BY published DESC, id DESC LIMIT ${limit} OFFSET ${offset}`,
-      );
-    },
-
-    async counts(articleId) {
-      const result = { reply: 0, like: 0, boost: 0 };
-      const stored = await sql<{ kind: InteractionKind; n: number }[]>`
-        SELECT kind, count AS n FROM ${counts} WHERE article_id = ${articleId} AND kind <> 'held'`;
-      for (const { kind, n } of stored) result[kind] += Number(n);
-      if (hide.length > 0) {
-        const hiddenRows = await sql<{ kind: InteractionKind; n: string }[]>`
-          SELECT kind, count(*) AS n FROM ${table}
-          WHERE article_id = ${articleId} AND status = 'shown' AND ${hidden} GROUP BY kind`;
-        for (const { kind, n } of hiddenRows) result[kind] -= Number(n);
-      }
-      return countsOf(result);
-    },
-
-    async add(articleId, interaction): Promise<AddOutcome> {
-      if (isHidden(hide, interaction.actor)) return "hidden";
-      const { kind, id, actor } = interaction;
-      const { server, handle } = hideColumns(interaction);
-      const day = dayOf(now());
-      const body = JSON.stringify(interaction);
-      let status: Status = "shown";
-      return (await sql
-        .begin(async (tx) => {
-          await tx`SELECT pg_advisory_xact_lock(hashtextextended(${`herald:interactions:${articleId}`}, 0))`;
-          const previous =
-            kind === "reply"
-              ? []
-              : await tx<{ id: string }[]>`
-                SELECT id FROM ${table}
-                WHERE article_id = ${articleId} AND kind = ${kind} AND actor_id = ${actor.id}`;
-          const plan = planAdd(
-            articleId,
-            interaction,
-            {
-              owner: await ownerRow(tx, id),
-              previous: previous[0]?.id,
-              total: number(
-                await tx`SELECT coalesce(sum(count), 0) AS n FROM ${counts} WHERE article_id = ${articleId}`,
-              ),
-              byActor:
-                kind === "reply"
-                  ? number(
-                      await tx`
-                      SELECT count(*) AS n FROM ${table}
-                      WHERE actor_id = ${actor.id} AND article_id = ${articleId} AND kind = 'reply'`,
-                    )
-                  : 0,
-              byServerToday:
-                kind === "reply"
-                  ? number(
-                      await tx`SELECT count AS n FROM ${quota} WHERE server = ${server} AND day = ${day}`,
-                    )
-                  : 0,
-            },
-            limits,
-            options.replies,
-          );
-          if (plan.outcome !== "stored") return plan.outcome;
-          if (plan.replace === "same-id") {
-            // A redelivery keeps its status; anything new is reviewed.
-            status = (await ownerRow(tx, id))?.held ? "held" : "shown";
-            await tx`
-            UPDATE ${table} SET published = ${interaction.published}, handle = ${handle},
-              body = ${body} WHERE id = ${id}`;
-          } else {
-            status = await statusOf(tx, interaction);
-            if (plan.replace === "previous")
-              await tx`DELETE FROM ${table} WHERE id = ${plan.previous}`;
-            // The id may have been taken since it was read, by another article's transaction.
-            const inserted = await tx`
-            INSERT INTO ${table}
-              (id, actor_id, article_id, kind, published, server, handle, body, status)
-            VALUES (${id}, ${actor.id}, ${articleId}, ${kind}, ${interaction.published},
-              ${server}, ${handle}, ${body}, ${status})
-            ON CONFLICT (id) DO NOTHING RETURNING 1`;
-            if (inserted.length === 0) throw new TakenError();
-            if (plan.replace === "none") {
-              await bump(tx, articleId, counterOf(kind, status), 1);
-              if (kind === "reply") {
-                await tx`DELETE FROM ${quota} WHERE day < ${day}`;
-                await tx`
-                INSERT INTO ${quota} (server, day, count) VALUES (${server}, ${day}, 1)
-                ON CONFLICT (server, day) DO UPDATE SET count = ${quota}.count + 1`;
-              }
-            }
-          }
-          await changedNow(tx);
-          return status === "held" ? "held" : "stored";
-        })
-        .catch((error: unknown) => {
-          if (error instanceof TakenError) return "taken";
-          throw error;
-        })) as AddOutcome;
-    },
-
-    async edit(articleId, reply) {
-      return (await sql.begin(async (tx) => {
-        const owner = await ownerRow(tx, reply.id);
-        if (owner === undefined || !isOwnReply(owner, articleId, reply)) return false;
-        await tx`
-          UPDATE ${table} SET published = ${reply.published},
-            handle = ${hideColumns(reply).handle}, body = ${JSON.stringify(reply)}
-          WHERE id = ${reply.id}`;
-        // New text is reviewed again, unless its author is trusted (this reply may be why).
-        if (!owner.held && (await statusOf(tx, reply)) === "held") {
-          await tx`UPDATE ${table} SET status = 'held' WHERE id = ${reply.id}`;
-          await moveCounter(tx, articleId, "held");
-        }
-        await changedNow(tx);
-        return true;
-      })) as boolean;
-    },
-
-    async remove(id, actorId) {
-      return (await sql.begin(async (tx) => {
-        const [row] = await tx<{ article_id: string; kind: string; status: string }[]>`
-          DELETE FROM ${table} WHERE id = ${id} AND actor_id = ${actorId}
-          RETURNING article_id, kind, status`;
-        if (row === undefined) return false;
-        await bump(tx, row.article_id, counterOf(row.kind, row.status), -1);
-        await changedNow(tx);
-        return true;
-      })) as boolean;
-    },
-
-    async removeActor(actorId) {
-      return (await sql.begin(async (tx) => {
-        const rows = await tx<{ article_id: string; kind: string; status: string }[]>`
-          DELETE FROM ${table} WHERE actor_id = ${actorId} RETURNING article_id, kind, status`;
-        // In one order, so two of these at once cannot deadlock on the counters.
-        const sorted = rows.map((r) => [r.article_id, counterOf(r.kind, r.status)] as const).sort();
-        for (const [articleId, kind] of sorted) await bump(tx, articleId, kind, -1);
-        if (rows.length > 0) await changedNow(tx);
-        return rows.length;
-      })) as number;
-    },
-
-    async held(articleId) {
+      ),
+    counts: async (articleId: string) =>
+      shownCounts(
+        await sql`
+          SELECT kind, count AS n FROM ${counts} WHERE article_id = ${articleId} AND kind <> 'held'`,
+        store.hide.length === 0
+          ? []
+          : await sql`
+            SELECT kind, count(*) AS n FROM ${table}
+            WHERE article_id = ${articleId} AND status = 'shown' AND ${hidden} GROUP BY kind`,
+      ),
+    held: async (articleId?: string) => {
       const rows = await sql<{ article_id: string; body: string }[]>`
         SELECT article_id, body FROM ${table}
         WHERE status = 'held' ${articleId === undefined ? sql`` : sql`AND article_id = ${articleId}`}
@@ -294,35 +200,158 @@ export async function openPostgresInteractionStore(
         (row): HeldReply => ({ articleId: row.article_id, reply: JSON.parse(row.body) }),
       );
     },
+    countHeld: async () =>
+      number(await sql`SELECT coalesce(sum(count), 0) AS n FROM ${counts} WHERE kind = 'held'`),
+  };
+}
 
-    async countHeld() {
-      return number(
-        await sql`SELECT coalesce(sum(count), 0) AS n FROM ${counts} WHERE kind = 'held'`,
-      );
-    },
+type ReplyPage = { readonly limit: number; readonly offset?: number };
 
-    async approve(id) {
-      return (await sql.begin(async (tx) => {
+/** What `planAdd` weighs, read under the article's lock. */
+async function addFacts(
+  { table, counts, quota }: Store,
+  tx: Tx,
+  articleId: string,
+  interaction: Interaction,
+  owner: AddFacts["owner"],
+  { server, day }: { server: string; day: string },
+): Promise<AddFacts> {
+  const { kind, actor } = interaction;
+  const previous =
+    kind === "reply"
+      ? []
+      : await tx<{ id: string }[]>`
+          SELECT id FROM ${table}
+          WHERE article_id = ${articleId} AND kind = ${kind} AND actor_id = ${actor.id}`;
+  const total = await tx`
+    SELECT coalesce(sum(count), 0) AS n FROM ${counts} WHERE article_id = ${articleId}`;
+  if (kind !== "reply") {
+    return { owner, previous: previous[0]?.id, total: number(total), byActor: 0, byServerToday: 0 };
+  }
+  const byActor = await tx`
+    SELECT count(*) AS n FROM ${table}
+    WHERE actor_id = ${actor.id} AND article_id = ${articleId} AND kind = 'reply'`;
+  const byServerToday = await tx`
+    SELECT count AS n FROM ${quota} WHERE server = ${server} AND day = ${day}`;
+  return {
+    owner,
+    previous: previous[0]?.id,
+    total: number(total),
+    byActor: number(byActor),
+    byServerToday: number(byServerToday),
+  };
+}
+
+async function add(store: Store, articleId: string, interaction: Interaction): Promise<AddOutcome> {
+  if (isHidden(store.hide, interaction.actor)) return "hidden";
+  const { table, quota } = store;
+  const { kind, id, actor } = interaction;
+  const { server, handle } = hideColumns(interaction);
+  const day = dayOf(store.now());
+  const body = JSON.stringify(interaction);
+  let status: Status = "shown";
+  return (await store.sql
+    .begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(hashtextextended(${`herald:interactions:${articleId}`}, 0))`;
+      const owner = await ownerRow(store, tx, id);
+      const facts = await addFacts(store, tx, articleId, interaction, owner, { server, day });
+      const plan = planAdd(articleId, interaction, facts, store.limits, store.options.replies);
+      if (plan.outcome !== "stored") return plan.outcome;
+      if (plan.replace === "same-id") {
+        // A redelivery keeps its status; anything new is reviewed.
+        status = owner?.held ? "held" : "shown";
+        await tx`
+          UPDATE ${table} SET published = ${interaction.published}, handle = ${handle},
+            body = ${body} WHERE id = ${id}`;
+      } else {
+        status = await statusOf(store, tx, interaction);
+        if (plan.replace === "previous") await tx`DELETE FROM ${table} WHERE id = ${plan.previous}`;
+        // The id may have been taken since it was read, by another article's transaction.
+        const inserted = await tx`
+          INSERT INTO ${table}
+            (id, actor_id, article_id, kind, published, server, handle, body, status)
+          VALUES (${id}, ${actor.id}, ${articleId}, ${kind}, ${interaction.published},
+            ${server}, ${handle}, ${body}, ${status})
+          ON CONFLICT (id) DO NOTHING RETURNING 1`;
+        if (inserted.length === 0) throw new TakenError();
+        if (plan.replace === "none") {
+          await bump(store, tx, articleId, counterOf(kind, status), 1);
+          if (kind === "reply") {
+            await tx`DELETE FROM ${quota} WHERE day < ${day}`;
+            await tx`
+              INSERT INTO ${quota} (server, day, count) VALUES (${server}, ${day}, 1)
+              ON CONFLICT (server, day) DO UPDATE SET count = ${quota}.count + 1`;
+          }
+        }
+      }
+      await changedNow(store, tx);
+      return status === "held" ? "held" : "stored";
+    })
+    .catch((error: unknown) => {
+      if (error instanceof TakenError) return "taken";
+      throw error;
+    })) as AddOutcome;
+}
+
+/** Edits and removals by their authors, and the editors' review of held replies. */
+function reviewMethods(store: Store) {
+  const { sql, table } = store;
+  return {
+    edit: async (articleId: string, reply: Interaction) =>
+      (await sql.begin(async (tx) => {
+        const owner = await ownerRow(store, tx, reply.id);
+        if (owner === undefined || !isOwnReply(owner, articleId, reply)) return false;
+        await tx`
+          UPDATE ${table} SET published = ${reply.published},
+            handle = ${hideColumns(reply).handle}, body = ${JSON.stringify(reply)}
+          WHERE id = ${reply.id}`;
+        // New text is reviewed again, unless its author is trusted (this reply may be why).
+        if (!owner.held && (await statusOf(store, tx, reply)) === "held") {
+          await tx`UPDATE ${table} SET status = 'held' WHERE id = ${reply.id}`;
+          await moveCounter(store, tx, articleId, "held");
+        }
+        await changedNow(store, tx);
+        return true;
+      })) as boolean,
+    remove: async (id: string, actorId: string) =>
+      (await sql.begin(async (tx) => {
+        const [row] = await tx<{ article_id: string; kind: string; status: string }[]>`
+          DELETE FROM ${table} WHERE id = ${id} AND actor_id = ${actorId}
+          RETURNING article_id, kind, status`;
+        if (row === undefined) return false;
+        await bump(store, tx, row.article_id, counterOf(row.kind, row.status), -1);
+        await changedNow(store, tx);
+        return true;
+      })) as boolean,
+    removeActor: async (actorId: string) =>
+      (await sql.begin(async (tx) => {
+        const rows = await tx<{ article_id: string; kind: string; status: string }[]>`
+          DELETE FROM ${table} WHERE actor_id = ${actorId} RETURNING article_id, kind, status`;
+        // In one order, so two of these at once cannot deadlock on the counters.
+        const sorted = rows.map((r) => [r.article_id, counterOf(r.kind, r.status)] as const).sort();
+        for (const [articleId, kind] of sorted) await bump(store, tx, articleId, kind, -1);
+        if (rows.length > 0) await changedNow(store, tx);
+        return rows.length;
+      })) as number,
+    approve: async (id: string) =>
+      (await sql.begin(async (tx) => {
         const [row] = await tx<{ article_id: string }[]>`
           UPDATE ${table} SET status = 'shown' WHERE id = ${id} AND status = 'held'
           RETURNING article_id`;
         if (row === undefined) return false;
-        await moveCounter(tx, row.article_id, "shown");
-        await changedNow(tx);
+        await moveCounter(store, tx, row.article_id, "shown");
+        await changedNow(store, tx);
         return true;
-      })) as boolean;
-    },
-
-    async reject(id) {
-      return (await sql.begin(async (tx) => {
+      })) as boolean,
+    reject: async (id: string) =>
+      (await sql.begin(async (tx) => {
         const [row] = await tx<{ article_id: string; status: string }[]>`
           DELETE FROM ${table} WHERE id = ${id} AND kind = 'reply' RETURNING article_id, status`;
         if (row === undefined) return false;
-        await bump(tx, row.article_id, counterOf("reply", row.status), -1);
-        await changedNow(tx);
+        await bump(store, tx, row.article_id, counterOf("reply", row.status), -1);
+        await changedNow(store, tx);
         return true;
-      })) as boolean;
-    },
+      })) as boolean,
   };
 }
 

@@ -7,9 +7,8 @@
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 import {
   type AddOutcome,
-  CHANGE_CHECK_MS,
+  changeClock,
   counterOf,
-  countsOf,
   dayOf,
   hideColumns,
   hideLists,
@@ -22,9 +21,10 @@ import {
   planAdd,
   reviewOf,
   type Status,
+  shownCounts,
   subdomainPattern,
 } from "../../federation/interactions/store.ts";
-import type { HeldReply, HideRule, Interaction, InteractionKind } from "../../interactions.ts";
+import type { HeldReply, HideRule, Interaction } from "../../interactions.ts";
 import { immediate, tuneConnection } from "./connection.ts";
 
 export function openSqliteInteractionStore(
@@ -32,6 +32,43 @@ export function openSqliteInteractionStore(
   options: InteractionStoreOptions = {},
 ): InteractionStore {
   tuneConnection(db);
+  createTables(db);
+  addStatusColumn(db);
+  const hidden = hiddenWhere(options.hide ?? []);
+  const reads = readStatements(db, hidden.sql);
+  const store: Store = {
+    db,
+    options,
+    hidden,
+    reads,
+    writes: writeStatements(db),
+    limits: limitsOf(options),
+    now: options.now ?? (() => new Date()),
+    clock: changeClock(() => new Date(Number(reads.selectChanged.get()?.at ?? 0))),
+    prunedDay: "",
+  };
+  return {
+    ...readMethods(store),
+    add: async (articleId, interaction) => add(store, articleId, interaction),
+    ...reviewMethods(store),
+  };
+}
+
+/** What the store's methods share: its statements, options and the change clock. */
+interface Store {
+  readonly db: DatabaseSync;
+  readonly options: InteractionStoreOptions;
+  readonly hidden: { readonly sql: string; readonly params: SQLInputValue[] };
+  readonly reads: ReturnType<typeof readStatements>;
+  readonly writes: ReturnType<typeof writeStatements>;
+  readonly limits: ReturnType<typeof limitsOf>;
+  readonly now: () => Date;
+  readonly clock: ReturnType<typeof changeClock>;
+  /** The last day old quota rows were pruned on. */
+  prunedDay: string;
+}
+
+function createTables(db: DatabaseSync): void {
   db.exec(`
     CREATE TABLE IF NOT EXISTS federation_interactions (
       id         TEXT PRIMARY KEY,
@@ -67,255 +104,242 @@ export function openSqliteInteractionStore(
       at   INTEGER NOT NULL
     ) STRICT;
   `);
-  addStatusColumn(db);
-  const limits = limitsOf(options);
-  const now = options.now ?? (() => new Date());
-  const hidden = hiddenWhere(options.hide ?? []);
-  const shown = `NOT ${hidden.sql}`;
+}
 
-  const selectOwner = db.prepare(
-    "SELECT actor_id, article_id, kind, status FROM federation_interactions WHERE id = ?",
-  );
-  const selectTrusted = db.prepare(`
-    SELECT 1 AS n FROM federation_interactions
-    WHERE actor_id = ? AND kind = 'reply' AND status = 'shown' LIMIT 1`);
-  const selectPrevious = db.prepare(
-    "SELECT id FROM federation_interactions WHERE article_id = ? AND kind = ? AND actor_id = ?",
-  );
-  const selectTotal = db.prepare(
-    "SELECT coalesce(sum(count), 0) AS n FROM federation_interaction_counts WHERE article_id = ?",
-  );
-  const selectByActor = db.prepare(`
-    SELECT count(*) AS n FROM federation_interactions
-    WHERE actor_id = ? AND article_id = ? AND kind = 'reply'`);
-  const selectQuota = db.prepare(
-    "SELECT count AS n FROM federation_interaction_quota WHERE server = ? AND day = ?",
-  );
-  const insert = db.prepare(`
-    INSERT INTO federation_interactions
-      (id, actor_id, article_id, kind, published, server, handle, body, status)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const replace = db.prepare(`
-    UPDATE federation_interactions SET published = ?, handle = ?, body = ? WHERE id = ?`);
-  const setStatus = db.prepare("UPDATE federation_interactions SET status = ? WHERE id = ?");
-  const selectHeld = db.prepare(`
-    SELECT article_id, body FROM federation_interactions WHERE status = 'held'
-    ORDER BY published DESC, id DESC`);
-  const selectHeldOf = db.prepare(`
-    SELECT article_id, body FROM federation_interactions WHERE status = 'held' AND article_id = ?
-    ORDER BY published DESC, id DESC`);
-  const selectHeldCount = db.prepare(
-    "SELECT coalesce(sum(count), 0) AS n FROM federation_interaction_counts WHERE kind = 'held'",
-  );
-  const deleteOne = db.prepare("DELETE FROM federation_interactions WHERE id = ?");
-  const selectByActorAll = db.prepare(
-    "SELECT id, article_id, kind, status FROM federation_interactions WHERE actor_id = ?",
-  );
-  const bump = db.prepare(`
-    INSERT INTO federation_interaction_counts (article_id, kind, count) VALUES (?, ?, ?)
-    ON CONFLICT (article_id, kind) DO UPDATE SET count = count + excluded.count`);
-  const bumpQuota = db.prepare(`
-    INSERT INTO federation_interaction_quota (server, day, count) VALUES (?, ?, 1)
-    ON CONFLICT (server, day) DO UPDATE SET count = count + 1`);
-  const pruneQuota = db.prepare("DELETE FROM federation_interaction_quota WHERE day < ?");
-  const touch = db.prepare(`
-    INSERT INTO federation_interactions_changed (one, at) VALUES (1, ?)
-    ON CONFLICT (one) DO UPDATE SET at = excluded.at`);
-  const selectChanged = db.prepare("SELECT at FROM federation_interactions_changed");
-  const selectAll = db.prepare(`
-    SELECT body FROM federation_interactions
-    WHERE article_id = ? AND status = 'shown' AND ${shown}
-    ORDER BY published, id`);
-  const selectReplies = db.prepare(`
-    SELECT body FROM federation_interactions
-    WHERE article_id = ? AND kind = 'reply' AND status = 'shown' AND ${shown}
-    ORDER BY published DESC, id DESC LIMIT ? OFFSET ?`);
-  const selectCounts = db.prepare(
-    "SELECT kind, count AS n FROM federation_interaction_counts WHERE article_id = ?",
-  );
-  const selectHiddenCounts = db.prepare(`
-    SELECT kind, count(*) AS n FROM federation_interactions
-    WHERE article_id = ? AND status = 'shown' AND ${hidden.sql} GROUP BY kind`);
-
-  let changed: { at: Date; readAt: number } | undefined;
-  let prunedDay = "";
-  const changedNow = () => {
-    const at = now();
-    touch.run(at.getTime());
-    changed = { at, readAt: performance.now() };
-  };
-  const number = (row: Record<string, unknown> | undefined) => Number(row?.n ?? 0);
-  const parse = (rows: readonly Record<string, unknown>[]): HeldReply[] =>
-    rows.map((row) => ({
-      articleId: String(row.article_id),
-      reply: JSON.parse(row.body as string) as Interaction,
-    }));
-  const statusOf = (interaction: Interaction): Status => {
-    const review = reviewOf(interaction, options);
-    if (review !== "unless-trusted") return review;
-    return selectTrusted.get(interaction.actor.id) === undefined ? "held" : "shown";
-  };
-
+/** What the pages, feeds and the review queue read. */
+function readStatements(db: DatabaseSync, hidden: string) {
+  const shown = `NOT ${hidden}`;
   return {
-    async changedAt() {
-      if (changed === undefined || performance.now() - changed.readAt > CHANGE_CHECK_MS) {
-        const at = selectChanged.get()?.at;
-        changed = { at: new Date(Number(at ?? 0)), readAt: performance.now() };
-      }
-      return changed.at;
-    },
+    selectChanged: db.prepare("SELECT at FROM federation_interactions_changed"),
+    selectAll: db.prepare(`
+      SELECT body FROM federation_interactions
+      WHERE article_id = ? AND status = 'shown' AND ${shown}
+      ORDER BY published, id`),
+    selectReplies: db.prepare(`
+      SELECT body FROM federation_interactions
+      WHERE article_id = ? AND kind = 'reply' AND status = 'shown' AND ${shown}
+      ORDER BY published DESC, id DESC LIMIT ? OFFSET ?`),
+    selectCounts: db.prepare(
+      "SELECT kind, count AS n FROM federation_interaction_counts WHERE article_id = ?",
+    ),
+    selectHiddenCounts: db.prepare(`
+      SELECT kind, count(*) AS n FROM federation_interactions
+      WHERE article_id = ? AND status = 'shown' AND ${hidden} GROUP BY kind`),
+    selectHeld: db.prepare(`
+      SELECT article_id, body FROM federation_interactions WHERE status = 'held'
+      ORDER BY published DESC, id DESC`),
+    selectHeldOf: db.prepare(`
+      SELECT article_id, body FROM federation_interactions WHERE status = 'held' AND article_id = ?
+      ORDER BY published DESC, id DESC`),
+    selectHeldCount: db.prepare(
+      "SELECT coalesce(sum(count), 0) AS n FROM federation_interaction_counts WHERE kind = 'held'",
+    ),
+  };
+}
 
-    async list(articleId) {
-      return selectAll
-        .all(articleId, ...hidden.params)
-        .map(({ body }) => JSON.parse(body as string) as Interaction);
-    },
+/** What changes take, and what they read under the write lock. */
+function writeStatements(db: DatabaseSync) {
+  return {
+    selectOwner: db.prepare(
+      "SELECT actor_id, article_id, kind, status FROM federation_interactions WHERE id = ?",
+    ),
+    selectTrusted: db.prepare(`
+      SELECT 1 AS n FROM federation_interactions
+      WHERE actor_id = ? AND kind = 'reply' AND status = 'shown' LIMIT 1`),
+    selectPrevious: db.prepare(
+      "SELECT id FROM federation_interactions WHERE article_id = ? AND kind = ? AND actor_id = ?",
+    ),
+    selectTotal: db.prepare(
+      "SELECT coalesce(sum(count), 0) AS n FROM federation_interaction_counts WHERE article_id = ?",
+    ),
+    selectByActor: db.prepare(`
+      SELECT count(*) AS n FROM federation_interactions
+      WHERE actor_id = ? AND article_id = ? AND kind = 'reply'`),
+    selectQuota: db.prepare(
+      "SELECT count AS n FROM federation_interaction_quota WHERE server = ? AND day = ?",
+    ),
+    selectByActorAll: db.prepare(
+      "SELECT id, article_id, kind, status FROM federation_interactions WHERE actor_id = ?",
+    ),
+    insert: db.prepare(`
+      INSERT INTO federation_interactions
+        (id, actor_id, article_id, kind, published, server, handle, body, status)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    replace: db.prepare(`
+      UPDATE federation_interactions SET published = ?, handle = ?, body = ? WHERE id = ?`),
+    setStatus: db.prepare("UPDATE federation_interactions SET status = ? WHERE id = ?"),
+    deleteOne: db.prepare("DELETE FROM federation_interactions WHERE id = ?"),
+    bump: db.prepare(`
+      INSERT INTO federation_interaction_counts (article_id, kind, count) VALUES (?, ?, ?)
+      ON CONFLICT (article_id, kind) DO UPDATE SET count = count + excluded.count`),
+    bumpQuota: db.prepare(`
+      INSERT INTO federation_interaction_quota (server, day, count) VALUES (?, ?, 1)
+      ON CONFLICT (server, day) DO UPDATE SET count = count + 1`),
+    pruneQuota: db.prepare("DELETE FROM federation_interaction_quota WHERE day < ?"),
+    touch: db.prepare(`
+      INSERT INTO federation_interactions_changed (one, at) VALUES (1, ?)
+      ON CONFLICT (one) DO UPDATE SET at = excluded.at`),
+  };
+}
 
-    async listReplies(articleId, { limit, offset = 0 }) {
-      return selectReplies
-        .all(articleId, ...hidden.params, limit, offset)
-        .map(({ body }) => JSON.parse(body as string) as Interaction);
-    },
+const number = (row: Record<string, unknown> | undefined) => Number(row?.n ?? 0);
 
-    async counts(articleId) {
-      const counts = { reply: 0, like: 0, boost: 0 };
-      for (const { kind, n } of selectCounts.all(articleId)) {
-        if (kind !== "held") counts[kind as InteractionKind] += Number(n);
-      }
-      if (hidden.params.length > 0) {
-        for (const { kind, n } of selectHiddenCounts.all(articleId, ...hidden.params)) {
-          counts[kind as InteractionKind] -= Number(n);
+const interactionsOf = (rows: readonly Record<string, unknown>[]) =>
+  rows.map(({ body }) => JSON.parse(body as string) as Interaction);
+
+function readMethods({ reads, hidden, clock }: Store) {
+  return {
+    changedAt: () => clock.at(),
+    list: async (articleId: string) =>
+      interactionsOf(reads.selectAll.all(articleId, ...hidden.params)),
+    listReplies: async (articleId: string, { limit, offset = 0 }: ReplyPage) =>
+      interactionsOf(reads.selectReplies.all(articleId, ...hidden.params, limit, offset)),
+    counts: async (articleId: string) =>
+      shownCounts(
+        reads.selectCounts.all(articleId),
+        hidden.params.length > 0 ? reads.selectHiddenCounts.all(articleId, ...hidden.params) : [],
+      ),
+    held: async (articleId?: string) =>
+      (articleId === undefined ? reads.selectHeld.all() : reads.selectHeldOf.all(articleId)).map(
+        (row): HeldReply => ({
+          articleId: String(row.article_id),
+          reply: JSON.parse(row.body as string) as Interaction,
+        }),
+      ),
+    countHeld: async () => number(reads.selectHeldCount.get()),
+  };
+}
+
+type ReplyPage = { readonly limit: number; readonly offset?: number };
+
+function changedNow(store: Store): void {
+  const at = store.now();
+  store.writes.touch.run(at.getTime());
+  store.clock.wrote(at);
+}
+
+function statusOf(store: Store, interaction: Interaction): Status {
+  const review = reviewOf(interaction, store.options);
+  if (review !== "unless-trusted") return review;
+  return store.writes.selectTrusted.get(interaction.actor.id) === undefined ? "held" : "shown";
+}
+
+async function add(store: Store, articleId: string, interaction: Interaction): Promise<AddOutcome> {
+  const { db, writes: w, options } = store;
+  if (isHidden(options.hide ?? [], interaction.actor)) return "hidden";
+  const { kind, id, actor } = interaction;
+  const { server, handle } = hideColumns(interaction);
+  const day = dayOf(store.now());
+  return immediate(db, () => {
+    const owner = w.selectOwner.get(id);
+    const plan = planAdd(
+      articleId,
+      interaction,
+      {
+        owner: owner === undefined ? undefined : ownerOf(owner),
+        previous:
+          kind === "reply"
+            ? undefined
+            : (w.selectPrevious.get(articleId, kind, actor.id)?.id as string | undefined),
+        total: number(w.selectTotal.get(articleId)),
+        byActor: kind === "reply" ? number(w.selectByActor.get(actor.id, articleId)) : 0,
+        byServerToday: kind === "reply" ? number(w.selectQuota.get(server, day)) : 0,
+      },
+      store.limits,
+      options.replies,
+    );
+    if (plan.outcome !== "stored") return plan.outcome;
+    const body = JSON.stringify(interaction);
+    // A redelivery keeps its status; anything new is reviewed.
+    let status: Status = owner?.status === "held" ? "held" : "shown";
+    if (plan.replace === "same-id") {
+      w.replace.run(interaction.published, handle, body, id);
+    } else {
+      status = statusOf(store, interaction);
+      if (plan.replace === "previous") w.deleteOne.run(plan.previous);
+      w.insert.run(
+        id,
+        actor.id,
+        articleId,
+        kind,
+        interaction.published,
+        server,
+        handle,
+        body,
+        status,
+      );
+      if (plan.replace === "none") {
+        w.bump.run(articleId, counterOf(kind, status), 1);
+        if (kind === "reply") {
+          if (store.prunedDay !== day) w.pruneQuota.run(day);
+          store.prunedDay = day;
+          w.bumpQuota.run(server, day);
         }
       }
-      return countsOf(counts);
-    },
+    }
+    changedNow(store);
+    return status === "held" ? "held" : "stored";
+  });
+}
 
-    async add(articleId, interaction): Promise<AddOutcome> {
-      if (isHidden(options.hide ?? [], interaction.actor)) return "hidden";
-      const { kind, id, actor } = interaction;
-      const { server, handle } = hideColumns(interaction);
-      const day = dayOf(now());
-      return immediate(db, () => {
-        const owner = selectOwner.get(id);
-        const plan = planAdd(
-          articleId,
-          interaction,
-          {
-            owner: owner === undefined ? undefined : ownerOf(owner),
-            previous:
-              kind === "reply"
-                ? undefined
-                : (selectPrevious.get(articleId, kind, actor.id)?.id as string | undefined),
-            total: number(selectTotal.get(articleId)),
-            byActor: kind === "reply" ? number(selectByActor.get(actor.id, articleId)) : 0,
-            byServerToday: kind === "reply" ? number(selectQuota.get(server, day)) : 0,
-          },
-          limits,
-          options.replies,
-        );
-        if (plan.outcome !== "stored") return plan.outcome;
-        const body = JSON.stringify(interaction);
-        // A redelivery keeps its status; anything new is reviewed.
-        let status: Status = owner?.status === "held" ? "held" : "shown";
-        if (plan.replace === "same-id") {
-          replace.run(interaction.published, handle, body, id);
-        } else {
-          status = statusOf(interaction);
-          if (plan.replace === "previous") deleteOne.run(plan.previous);
-          insert.run(
-            id,
-            actor.id,
-            articleId,
-            kind,
-            interaction.published,
-            server,
-            handle,
-            body,
-            status,
-          );
-          if (plan.replace === "none") {
-            bump.run(articleId, counterOf(kind, status), 1);
-            if (kind === "reply") {
-              if (prunedDay !== day) pruneQuota.run(day);
-              prunedDay = day;
-              bumpQuota.run(server, day);
-            }
-          }
-        }
-        changedNow();
-        return status === "held" ? "held" : "stored";
-      });
-    },
-
-    async edit(articleId, reply) {
-      return immediate(db, () => {
-        const owner = selectOwner.get(reply.id);
+/** Edits and removals by their authors, and the editors' review of held replies. */
+function reviewMethods(store: Store) {
+  const { db, writes: w } = store;
+  /** Drops a row and its count; `status` says which counter (`held` or the kind's) held it. */
+  const drop = (id: string, articleId: string, kind: string, status: unknown) => {
+    w.deleteOne.run(id);
+    w.bump.run(articleId, counterOf(kind, status), -1);
+  };
+  return {
+    edit: async (articleId: string, reply: Interaction) =>
+      immediate(db, () => {
+        const owner = w.selectOwner.get(reply.id);
         if (owner === undefined || !isOwnReply(ownerOf(owner), articleId, reply)) return false;
-        replace.run(reply.published, hideColumns(reply).handle, JSON.stringify(reply), reply.id);
+        w.replace.run(reply.published, hideColumns(reply).handle, JSON.stringify(reply), reply.id);
         // New text is reviewed again, unless its author is trusted (this reply may be why).
-        if (owner.status !== "held" && statusOf(reply) === "held") {
-          setStatus.run("held", reply.id);
-          bump.run(articleId, "reply", -1);
-          bump.run(articleId, "held", 1);
+        if (owner.status !== "held" && statusOf(store, reply) === "held") {
+          w.setStatus.run("held", reply.id);
+          w.bump.run(articleId, "reply", -1);
+          w.bump.run(articleId, "held", 1);
         }
-        changedNow();
+        changedNow(store);
         return true;
-      });
-    },
-
-    async remove(id, actorId) {
-      return immediate(db, () => {
-        const owner = selectOwner.get(id);
+      }),
+    remove: async (id: string, actorId: string) =>
+      immediate(db, () => {
+        const owner = w.selectOwner.get(id);
         if (owner === undefined || owner.actor_id !== actorId) return false;
-        deleteOne.run(id);
-        bump.run(owner.article_id as string, counterOf(owner.kind as string, owner.status), -1);
-        changedNow();
+        drop(id, owner.article_id as string, owner.kind as string, owner.status);
+        changedNow(store);
         return true;
-      });
-    },
-
-    async removeActor(actorId) {
-      return immediate(db, () => {
-        const rows = selectByActorAll.all(actorId);
+      }),
+    removeActor: async (actorId: string) =>
+      immediate(db, () => {
+        const rows = w.selectByActorAll.all(actorId);
         for (const row of rows) {
-          deleteOne.run(row.id as string);
-          bump.run(row.article_id as string, counterOf(row.kind as string, row.status), -1);
+          drop(row.id as string, row.article_id as string, row.kind as string, row.status);
         }
-        if (rows.length > 0) changedNow();
+        if (rows.length > 0) changedNow(store);
         return rows.length;
-      });
-    },
-
-    async held(articleId) {
-      return parse(articleId === undefined ? selectHeld.all() : selectHeldOf.all(articleId));
-    },
-
-    async countHeld() {
-      return number(selectHeldCount.get());
-    },
-
-    async approve(id) {
-      return immediate(db, () => {
-        const owner = selectOwner.get(id);
+      }),
+    approve: async (id: string) =>
+      immediate(db, () => {
+        const owner = w.selectOwner.get(id);
         if (owner?.status !== "held") return false;
-        setStatus.run("shown", id);
-        bump.run(owner.article_id as string, "held", -1);
-        bump.run(owner.article_id as string, "reply", 1);
-        changedNow();
+        w.setStatus.run("shown", id);
+        w.bump.run(owner.article_id as string, "held", -1);
+        w.bump.run(owner.article_id as string, "reply", 1);
+        changedNow(store);
         return true;
-      });
-    },
-
-    async reject(id) {
-      return immediate(db, () => {
-        const owner = selectOwner.get(id);
+      }),
+    reject: async (id: string) =>
+      immediate(db, () => {
+        const owner = w.selectOwner.get(id);
         if (owner?.kind !== "reply") return false;
-        deleteOne.run(id);
-        bump.run(owner.article_id as string, counterOf("reply", owner.status), -1);
-        changedNow();
+        drop(id, owner.article_id as string, "reply", owner.status);
+        changedNow(store);
         return true;
-      });
-    },
+      }),
   };
 }
 

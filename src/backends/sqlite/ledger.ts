@@ -9,24 +9,7 @@ import { immediate } from "./connection.ts";
 
 /** The ledger in the embedded SQLite database. */
 export function openSqliteDeliveryLedger(db: DatabaseSync): DeliveryLedger {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS federation_deliveries (
-      activity_id   TEXT NOT NULL,
-      activity_type TEXT NOT NULL,
-      inbox         TEXT NOT NULL,
-      state         TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
-      attempts      INTEGER NOT NULL,
-      error         TEXT,
-      queued_at     INTEGER NOT NULL,
-      PRIMARY KEY (activity_id, inbox)
-    ) STRICT;
-    CREATE INDEX IF NOT EXISTS federation_deliveries_by_age
-      ON federation_deliveries (queued_at, activity_id);
-    -- "Anything still pending / untried?" after each delivery of a fan-out: without it each
-    -- question scans the activity's settled rows, quadratic in the number of followers.
-    CREATE INDEX IF NOT EXISTS federation_deliveries_by_state
-      ON federation_deliveries (activity_id, state, attempts);
-  `);
+  createTables(db);
   // A retry keeps the first `queued_at` and counts the attempt; a settled delivery queued
   // again (Fedify re-sending the same activity) starts over as pending. A delivery held
   // while its host's circuit is open comes with no error of its own: keep the last one.
@@ -90,4 +73,25 @@ export function openSqliteDeliveryLedger(db: DatabaseSync): DeliveryLedger {
       }));
     },
   };
+}
+
+function createTables(db: DatabaseSync): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS federation_deliveries (
+      activity_id   TEXT NOT NULL,
+      activity_type TEXT NOT NULL,
+      inbox         TEXT NOT NULL,
+      state         TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+      attempts      INTEGER NOT NULL,
+      error         TEXT,
+      queued_at     INTEGER NOT NULL,
+      PRIMARY KEY (activity_id, inbox)
+    ) STRICT;
+    CREATE INDEX IF NOT EXISTS federation_deliveries_by_age
+      ON federation_deliveries (queued_at, activity_id);
+    -- "Anything still pending / untried?" after each delivery of a fan-out: without it each
+    -- question scans the activity's settled rows, quadratic in the number of followers.
+    CREATE INDEX IF NOT EXISTS federation_deliveries_by_state
+      ON federation_deliveries (activity_id, state, attempts);
+  `);
 }

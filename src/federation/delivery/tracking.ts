@@ -67,26 +67,6 @@ export function trackDeliveries(queue: MessageQueue, ledger: DeliveryLedger): De
     if (deliveries.length > 0) await ledger.queued(deliveries).catch(logLedgerError);
   };
 
-  // One line when the activity's last delivery settles, and one (if some are still pending)
-  // when every inbox has been tried once: the first round of the fan-out is over.
-  const settle = async ({ message, requeued, error }: Attempt) => {
-    const activityId = message.activityId;
-    if (activityId === undefined) return;
-    try {
-      let pending = true;
-      if (!requeued) {
-        const state = error === undefined ? "delivered" : "failed";
-        ({ pending } = await ledger.settled(activityId, message.inbox, state, error));
-      }
-      if (!pending) await logSettled(ledger, activityId);
-      else if (message.attempt === 0 && message.circuitHeld !== true) {
-        if (!(await ledger.untried(activityId))) await logFirstRound(ledger, activityId);
-      }
-    } catch (error) {
-      logLedgerError(error);
-    }
-  };
-
   const tracked: MessageQueue = {
     get nativeRetrial() {
       return queue.nativeRetrial;
@@ -113,7 +93,7 @@ export function trackDeliveries(queue: MessageQueue, ledger: DeliveryLedger): De
           attempt.error ??= describeError(error);
           throw error;
         } finally {
-          await settle(attempt);
+          await settle(ledger, attempt);
         }
       }, options);
     },
@@ -127,6 +107,29 @@ export function trackDeliveries(queue: MessageQueue, ledger: DeliveryLedger): De
       if (attempt !== undefined) attempt.error = describeError(error);
     },
   };
+}
+
+// One line when the activity's last delivery settles, and one (if some are still pending)
+// when every inbox has been tried once: the first round of the fan-out is over.
+async function settle(
+  ledger: DeliveryLedger,
+  { message, requeued, error }: Attempt,
+): Promise<void> {
+  const activityId = message.activityId;
+  if (activityId === undefined) return;
+  try {
+    let pending = true;
+    if (!requeued) {
+      const state = error === undefined ? "delivered" : "failed";
+      ({ pending } = await ledger.settled(activityId, message.inbox, state, error));
+    }
+    if (!pending) await logSettled(ledger, activityId);
+    else if (message.attempt === 0 && message.circuitHeld !== true) {
+      if (!(await ledger.untried(activityId))) await logFirstRound(ledger, activityId);
+    }
+  } catch (error) {
+    logLedgerError(error);
+  }
 }
 
 /** One line when an activity's last delivery settled: counts, and the hosts that failed. */

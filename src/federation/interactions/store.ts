@@ -252,4 +252,46 @@ export function countsOf(counts: Record<InteractionKind, number>): InteractionCo
 /** How long a process trusts its last read of the change time (other processes may write). */
 export const CHANGE_CHECK_MS = 500;
 
+/**
+ * When interactions last changed, as this process last read (`read`) or wrote it (`wrote`):
+ * read again once the last read is older than `CHANGE_CHECK_MS`. Both engines keep it so.
+ */
+export function changeClock(read: () => Date | Promise<Date>) {
+  let known: { at: Date; readAt: number } | undefined;
+  return {
+    async at(): Promise<Date> {
+      if (known === undefined || performance.now() - known.readAt > CHANGE_CHECK_MS) {
+        const at = await read();
+        known = { at, readAt: performance.now() };
+      }
+      return known.at;
+    },
+    wrote(at: Date): void {
+      known = { at, readAt: performance.now() };
+    },
+  };
+}
+
+/** One row of counts by kind, as both engines read them. */
+export interface KindCount {
+  readonly kind?: unknown;
+  readonly n?: unknown;
+}
+
+/**
+ * The shown counts of an article: its stored counters but the held one, less the shown rows
+ * that the hide rules hide now (the counters were kept before the rules changed).
+ */
+export function shownCounts(
+  stored: readonly KindCount[],
+  hidden: readonly KindCount[],
+): InteractionCounts {
+  const counts = { reply: 0, like: 0, boost: 0 };
+  for (const { kind, n } of stored) {
+    if (kind !== "held") counts[kind as InteractionKind] += Number(n);
+  }
+  for (const { kind, n } of hidden) counts[kind as InteractionKind] -= Number(n);
+  return countsOf(counts);
+}
+
 export { isHidden };
