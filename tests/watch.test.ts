@@ -1,28 +1,12 @@
 import { EventEmitter } from "node:events";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { configure, type LogRecord, reset } from "@logtape/logtape";
+import type { LogRecord } from "@logtape/logtape";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { startSchedule } from "../src/schedule.ts";
 import { type ArticleWatch, type WatchFolder, watchArticles } from "../src/watch.ts";
 import { tempDir } from "./helpers/articles.ts";
-
-/** Herald's log lines, as LogTape hands them to a sink. */
-async function captureLog(): Promise<LogRecord[]> {
-  const records: LogRecord[] = [];
-  await configure({
-    sinks: { memory: (record) => records.push(record) },
-    loggers: [
-      { category: ["herald"], sinks: ["memory"], lowestLevel: "info" },
-      { category: ["logtape", "meta"], sinks: [], lowestLevel: "warning" },
-    ],
-  });
-  onTestFinished(() => reset());
-  return records;
-}
-
-const text = (record: LogRecord) =>
-  record.message.map((part) => (typeof part === "string" ? part : String(part))).join("");
+import { captureLog, logText as text } from "./helpers/log.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,5 +1,5 @@
 import { normalizeCircuitBreakerOptions } from "@fedify/fedify";
-import { configure, type LogRecord, reset } from "@logtape/logtape";
+import type { LogRecord } from "@logtape/logtape";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { openBackends } from "../../../src/backends/open.ts";
 import {
@@ -14,24 +14,8 @@ import { makeArticle } from "../../helpers/article-fixture.ts";
 import { doctor } from "../../helpers/doctor.ts";
 import { startFakeRemote } from "../../helpers/fake-remote.ts";
 import { heraldFolders } from "../../helpers/herald-process.ts";
+import { captureLog, logText as message } from "../../helpers/log.ts";
 import { accountKeys, created, memoryArticleStore, ORIGIN, PUBLISHED } from "../fixtures.ts";
-
-/** Herald's log lines, as LogTape hands them to a sink. */
-async function captureLog(): Promise<LogRecord[]> {
-  const records: LogRecord[] = [];
-  await configure({
-    sinks: { memory: (record) => records.push(record) },
-    loggers: [
-      { category: ["herald"], sinks: ["memory"], lowestLevel: "info" },
-      { category: ["logtape", "meta"], sinks: [], lowestLevel: "warning" },
-    ],
-  });
-  onTestFinished(() => reset());
-  return records;
-}
-
-const message = (record: LogRecord) =>
-  record.message.map((part) => (typeof part === "string" ? part : String(part))).join("");
 
 describe("CIRCUIT_BREAKER", () => {
   it("opens on one story's tries to a dead server, retried at the service's pace", () => {
