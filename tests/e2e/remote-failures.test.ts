@@ -1,12 +1,10 @@
-import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import postgres from "postgres";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { doctor } from "../helpers/doctor.ts";
 import { type FakeRemote, startFakeRemotes } from "../helpers/fake-remote.ts";
 import { heraldFolders, startHerald } from "../helpers/herald-process.ts";
-import { dropSchema, postgresAvailable, testDatabaseUrl } from "../helpers/postgres.ts";
+import { instanceBackends } from "../helpers/postgres.ts";
 
 const HEALTHY = 20;
 
@@ -18,25 +16,7 @@ const createsTried = (remote: FakeRemote) =>
 /** Every Create request that reached `remote`, retries included. */
 const createRequests = (remote: FakeRemote) => remote.received((r) => r.type === "Create").length;
 
-/** Where the instance keeps its state: the embedded SQLite file, or a fresh PostgreSQL schema. */
-const backends: { name: string; env: () => Promise<Record<string, string>> }[] = [
-  { name: "SQLite", env: async () => ({}) },
-  ...(postgresAvailable ? [{ name: "PostgreSQL", env: postgresSchemaEnv }] : []),
-];
-
-async function postgresSchemaEnv(): Promise<Record<string, string>> {
-  const schema = `herald_remote_${randomUUID().replaceAll("-", "")}`;
-  const admin = postgres(testDatabaseUrl.href, { max: 1, onnotice: () => {} });
-  try {
-    await admin`CREATE SCHEMA ${admin(schema)}`;
-  } finally {
-    await admin.end();
-  }
-  onTestFinished(() => dropSchema(schema));
-  const url = new URL(testDatabaseUrl);
-  url.searchParams.set("search_path", schema);
-  return { DATABASE_URL: url.href };
-}
+const backends = instanceBackends;
 
 describe.each(backends)(
   "Follower servers that are down, slow, failing or gone ($name)",

@@ -3,33 +3,14 @@
  * them with `npm run replies`, a separate process, and the running service shows an approved
  * reply without a restart; with every storage engine.
  */
-import { randomUUID } from "node:crypto";
-import postgres from "postgres";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { postgresAvailable, testDatabaseUrl } from "../helpers/backends.ts";
+
 import { runCli } from "../helpers/cli.ts";
 import { type JsonObject, PUBLIC_COLLECTION, startFakeRemote } from "../helpers/fake-remote.ts";
 import { createOf, eventually, publishReactedArticle, replyNote } from "../helpers/interactions.ts";
-import { dropSchema } from "../helpers/postgres.ts";
+import { instanceBackends } from "../helpers/postgres.ts";
 
-const backends: { name: string; env: () => Promise<Record<string, string>> }[] = [
-  { name: "SQLite", env: async () => ({}) },
-  ...(postgresAvailable ? [{ name: "PostgreSQL", env: postgresSchemaEnv }] : []),
-];
-
-async function postgresSchemaEnv(): Promise<Record<string, string>> {
-  const schema = `herald_replies_${randomUUID().replaceAll("-", "")}`;
-  const admin = postgres(testDatabaseUrl.href, { max: 1, onnotice: () => {} });
-  try {
-    await admin`CREATE SCHEMA ${admin(schema)}`;
-  } finally {
-    await admin.end();
-  }
-  onTestFinished(() => dropSchema(schema));
-  const url = new URL(testDatabaseUrl);
-  url.searchParams.set("search_path", schema);
-  return { DATABASE_URL: url.href };
-}
+const backends = instanceBackends;
 
 const links =
   '<a href="https://x.test/1">a</a> <a href="https://x.test/2">b</a> <a href="https://x.test/3">c</a>';

@@ -70,3 +70,27 @@ export async function dropSchema(schema: string): Promise<void> {
     await sql.end();
   }
 }
+
+/**
+ * The environment of a Herald process that keeps its state in a fresh PostgreSQL schema
+ * (`DATABASE_URL` with its `search_path`), dropped when the test ends.
+ */
+export async function postgresSchemaEnv(prefix = "herald_e2e"): Promise<Record<string, string>> {
+  const schema = `${prefix}_${randomUUID().replaceAll("-", "")}`;
+  const admin = postgres(testDatabaseUrl.href, { max: 1, onnotice: () => {} });
+  try {
+    await admin`CREATE SCHEMA ${admin(schema)}`;
+  } finally {
+    await admin.end();
+  }
+  onTestFinished(() => dropSchema(schema));
+  const url = new URL(testDatabaseUrl);
+  url.searchParams.set("search_path", schema);
+  return { DATABASE_URL: url.href };
+}
+
+/** Where an instance under test keeps its state: the embedded SQLite file, or a fresh schema. */
+export const instanceBackends: { name: string; env: () => Promise<Record<string, string>> }[] = [
+  { name: "SQLite", env: async () => ({}) },
+  ...(postgresAvailable ? [{ name: "PostgreSQL", env: () => postgresSchemaEnv() }] : []),
+];
