@@ -57,6 +57,12 @@ export interface ScanLock {
   release(): Promise<void>;
 }
 
+/** Where a published article is and when it last changed: what a sitemap lists. */
+export interface PublishedLink {
+  readonly slug: string;
+  readonly updated: Date;
+}
+
 export interface ListOptions {
   readonly limit?: number;
   /** Matched whatever its case (`tagKey()`): fediverse hashtags are case-insensitive. */
@@ -93,6 +99,11 @@ export interface ArticleStore {
   markDelivered(publisher: string, seq: number): Promise<void>;
   /** Published articles, newest first. */
   listPublished(options?: ListOptions): Promise<readonly Article[]>;
+  /**
+   * The newest `limit` published articles' slugs and dates, newest first, read from indexed
+   * columns without any article's text: a sitemap of 50,000 costs no article decoded.
+   */
+  listPublishedLinks(limit: number): Promise<readonly PublishedLink[]>;
   countPublished(): Promise<number>;
   /**
    * When the first scan was recorded (even if it found nothing): what it found was already
