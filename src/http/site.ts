@@ -29,6 +29,7 @@ import {
   makeRepresentationAsync,
   type Representation,
 } from "./representation.ts";
+import { staleKeys } from "./site-changes.ts";
 import { type FeedFormat, feedSets, later } from "./site-feeds.ts";
 import {
   NEWS_LIMIT,
@@ -134,16 +135,24 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
   const slugs = new SlugIndex(store);
   const spellings = tagSpellings(store, options.limit);
   let generation = 0;
+  /** The newest published article's date after the last change, once the site has looked. */
+  let newest: Date | undefined;
 
   return {
     publisher: {
       name: "site",
       async publish(events) {
         generation++;
-        cache.clear();
+        const spoken = await voice.language();
+        voice.clear();
+        const published = await store.countPublished();
+        // Only what the events touch is built again (site-changes.ts), unless the site's
+        // language changed with them: every page and feed says it.
+        if ((await voice.language()) !== spoken) cache.clear();
+        else cache.drop(staleKeys(events, { newest }, { published, limit: options.limit }));
         slugs.clear();
         spellings.clear();
-        voice.clear();
+        newest = (await store.listPublished({ limit: 1 }))[0]?.published;
         // Warm what visitors and feed readers ask for first.
         await Promise.all([pages.home(), feeds()]);
         announce(options, events);
@@ -192,6 +201,7 @@ function siteVoice(store: ArticleStore, options: SiteOptions, icon: SiteIcon) {
     clear: () => {
       language = undefined;
     },
+    language: siteLanguage,
     pageSite: async (): Promise<PageSite> => ({
       ...options.page,
       icon,
@@ -296,11 +306,15 @@ function sitemaps({ store, options, cache }: Builders, now: () => Date) {
   return {
     sitemap: () =>
       cache.get("sitemap", 0, async () => {
-        const articles = await store.listPublished({ limit: SITEMAP_LIMIT });
+        // Slugs and dates from indexed columns: 50,000 entries without decoding an article.
+        const links = await store.listPublishedLinks(SITEMAP_LIMIT);
+        // Several megabytes at 50,000 entries, built again after each change: brotli 11 would
+        // take seconds of the thread pool for a few per cent.
         return makeRepresentationAsync(
-          renderSitemap(options.page.origin, articles),
+          renderSitemap(options.page.origin, links),
           "application/xml",
           (await store.lastChange()) ?? epoch,
+          { brotliQuality: 5 },
         );
       }),
     // Its content changes as time passes, too: built again every hour at the latest.
