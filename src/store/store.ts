@@ -84,8 +84,11 @@ export function tagKey(tag: string): string {
  * PostgreSQL implement it (`backends/sqlite/articles.ts`, `backends/postgres/articles.ts`).
  */
 export interface ArticleStore {
-  /** Stamps of the files last read, keyed by path relative to `ARTICLES_DIR`. */
-  fileStamps(): Promise<ReadonlyMap<string, FileStamp>>;
+  /**
+   * Stamps of the files last read, keyed by path relative to `ARTICLES_DIR`: all of them, or
+   * those of `paths` the store knows.
+   */
+  fileStamps(paths?: readonly string[]): Promise<ReadonlyMap<string, FileStamp>>;
   /** Records one batch of a scan and returns the change events it caused, already durable. */
   apply(batch: ScanBatch, now: Date): Promise<readonly ChangeEvent[]>;
   /** Registers a publisher of change events; a new one starts after the latest event. */

@@ -106,9 +106,11 @@ export class PostgresArticleStore implements ArticleStore {
     this.#scanLock = `herald:scan:${schema}`;
   }
 
-  async fileStamps(): Promise<ReadonlyMap<string, FileStamp>> {
-    const rows = await this.#sql<{ path: string; size: string; mtime_ms: number }[]>`
-      SELECT path, size, mtime_ms FROM herald_files`;
+  async fileStamps(paths?: readonly string[]): Promise<ReadonlyMap<string, FileStamp>> {
+    const sql = this.#sql;
+    const only = paths === undefined ? sql`` : sql`WHERE path = ANY(${paths as string[]}::text[])`;
+    const rows = await sql<{ path: string; size: string; mtime_ms: number }[]>`
+      SELECT path, size, mtime_ms FROM herald_files ${only}`;
     return new Map(rows.map((r) => [r.path, { size: Number(r.size), mtimeMs: r.mtime_ms }]));
   }
 

@@ -41,12 +41,17 @@ export class SqliteArticleStore implements ArticleStore {
     createArticleTables(db);
   }
 
-  async fileStamps(): Promise<ReadonlyMap<string, FileStamp>> {
-    const rows = this.#db.prepare("SELECT path, size, mtime_ms FROM files").all() as {
-      path: string;
-      size: number;
-      mtime_ms: number;
-    }[];
+  async fileStamps(paths?: readonly string[]): Promise<ReadonlyMap<string, FileStamp>> {
+    const select = "SELECT path, size, mtime_ms FROM files";
+    const rows = (
+      paths === undefined
+        ? this.#db.prepare(select).all()
+        : chunks(paths).flatMap((chunk) =>
+            this.#db
+              .prepare(`${select} WHERE path IN (${chunk.map(() => "?").join(",")})`)
+              .all(...chunk),
+          )
+    ) as { path: string; size: number; mtime_ms: number }[];
     return new Map(rows.map((r) => [r.path, { size: r.size, mtimeMs: r.mtime_ms }]));
   }
 
