@@ -153,8 +153,10 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
         slugs.clear();
         spellings.clear();
         newest = (await store.listPublished({ limit: 1 }))[0]?.published;
-        // Warm what visitors and feed readers ask for first.
-        await Promise.all([pages.home(), feeds()]);
+        // Warm what visitors and feed readers ask for first: the home page before the feeds,
+        // whose compression would otherwise hold up the page's in the thread pool.
+        await pages.home();
+        await feeds();
         announce(options, events);
       },
     },
