@@ -20,6 +20,7 @@ export interface StartResult {
 
 const host = "127.0.30.1"; // this work's loopback range
 const tick = 250;
+const idleWindow = 3000;
 
 export async function measureStart(
   articlesDir: string,
@@ -47,7 +48,8 @@ export async function measureStart(
   const feed = `http://${host}:${port}/feed.xml`;
   let feedMs: number | undefined;
   let newestMs: number | undefined;
-  let quietSince: number | undefined;
+  /** CPU clock ticks (1/100 s) of the last 3 s, one entry per poll. */
+  const window: number[] = [];
   let lastCpu = cpuTicks(pid);
   try {
     for (;;) {
@@ -61,16 +63,16 @@ export async function measureStart(
       if (feedMs === undefined && body.includes("<item>")) feedMs = now;
       if (newestMs === undefined && body.includes(newestTitle)) newestMs = now;
       const cpu = cpuTicks(pid);
-      // Clock ticks are 1/100 s: under 3% of a core is under 0.75 ticks per 250 ms.
-      const busy = (cpu - lastCpu) / (tick / 10) > 0.03;
+      window.push(cpu - lastCpu);
       lastCpu = cpu;
-      if (newestMs === undefined || busy) quietSince = undefined;
-      else quietSince ??= now - tick;
-      if (quietSince !== undefined && now - quietSince >= 3000) {
+      if (window.length > idleWindow / tick) window.shift();
+      // Idle: under 3% of a core over the last 3 s (9 ticks), once the newest story shows.
+      const used = window.reduce((a, b) => a + b, 0);
+      if (newestMs !== undefined && window.length === idleWindow / tick && used <= 9) {
         return {
           feedMs: feedMs ?? now,
-          newestMs: newestMs ?? now,
-          idleMs: quietSince,
+          newestMs,
+          idleMs: now - idleWindow,
           peakRssMb: Math.round(peakRssKb(pid) / 1024),
         };
       }

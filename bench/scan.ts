@@ -55,9 +55,10 @@ try {
     const dir = join(root, `articles-${count}`);
     generateArticles(dir, count);
     results.push(measure(dir, count));
-    console.log(`${count} articles measured.`);
+    console.log(JSON.stringify(results.at(-1))); // kept in the log, should a later step fail
     if (withStart && count === Math.max(...sizes)) {
       start = await measureStart(dir, join(root, `start-${count}`), `Story ${count - 1}:`, flags);
+      console.log(JSON.stringify(start));
     }
     rmSync(dir, { recursive: true, force: true });
   }

@@ -13,6 +13,11 @@ export interface Publisher {
   readonly name: string;
   /** Must succeed for every event, or throw: the events are offered again next time. */
   publish(events: readonly ChangeEvent[]): Promise<void>;
+  /**
+   * Called once the events a scan left were all published (a first import of 100,000 is 200
+   * calls of `publish`): work that needs doing once per scan, not per batch, goes here.
+   */
+  settled?(): Promise<void>;
 }
 
 export interface PipelineDeps {
@@ -184,6 +189,7 @@ export async function deliver(
         await publisher.publish(events);
         await store.markDelivered(publisher.name, last.seq);
       }
+      await publisher.settled?.();
     } catch (error) {
       logger.error("Publishing to {publisher} failed; will retry at the next scan: {error}", {
         publisher: publisher.name,

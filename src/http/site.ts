@@ -153,11 +153,14 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
         slugs.clear();
         spellings.clear();
         newest = (await store.listPublished({ limit: 1 }))[0]?.published;
+        announce(options, events);
+      },
+      // Once per scan, not per batch of events: a first import is hundreds of batches.
+      async settled() {
         // Warm what visitors and feed readers ask for first: the home page before the feeds,
         // whose compression would otherwise hold up the page's in the thread pool.
         await pages.home();
         await feeds();
-        announce(options, events);
       },
     },
     generation: () => generation,
