@@ -43,16 +43,22 @@ export class SqliteArticleStore implements ArticleStore {
 
   async fileStamps(paths?: readonly string[]): Promise<ReadonlyMap<string, FileStamp>> {
     const select = "SELECT path, size, mtime_ms FROM files";
-    const rows = (
-      paths === undefined
-        ? this.#db.prepare(select).all()
-        : chunks(paths).flatMap((chunk) =>
-            this.#db
-              .prepare(`${select} WHERE path IN (${chunk.map(() => "?").join(",")})`)
-              .all(...chunk),
-          )
-    ) as { path: string; size: number; mtime_ms: number }[];
-    return new Map(rows.map((r) => [r.path, { size: r.size, mtimeMs: r.mtime_ms }]));
+    type Row = { path: string; size: number; mtime_ms: number };
+    const stamps = new Map<string, FileStamp>();
+    const keep = (rows: Iterable<unknown>) => {
+      for (const r of rows as Iterable<Row>)
+        stamps.set(r.path, { size: r.size, mtimeMs: r.mtime_ms });
+    };
+    // Row by row: 100,000 rows at once would sit in memory beside the map made of them.
+    if (paths === undefined) keep(this.#db.prepare(select).iterate());
+    for (const chunk of paths === undefined ? [] : chunks(paths)) {
+      keep(
+        this.#db
+          .prepare(`${select} WHERE path IN (${chunk.map(() => "?").join(",")})`)
+          .iterate(...chunk),
+      );
+    }
+    return stamps;
   }
 
   async apply(batch: ScanBatch, now: Date): Promise<readonly ChangeEvent[]> {
