@@ -20,11 +20,13 @@ import {
   reader,
   systemTimeZone,
 } from "./config-values.ts";
+import { parseSections, type SectionConfig, sectionProblems } from "./config-sections.ts";
 import type { ActorType } from "./federation/actor.ts";
 import type { PostType } from "./federation/objects.ts";
 import type { HideRule, RepliesMode, RepliesTrust } from "./interactions.ts";
 
 export { parseAlias } from "./config-values.ts";
+export type { SectionConfig } from "./config-sections.ts";
 
 /** `ACCOUNT_USERNAME`'s default; the username is also the actor's identifier in its URLs. */
 export const DEFAULT_USERNAME = "news";
@@ -109,6 +111,8 @@ export interface Config {
   readonly replies: RepliesMode;
   /** `REPLIES_TRUST`: `approved` (default) shows at once the replies of an approved author. */
   readonly repliesTrust: RepliesTrust;
+  /** `SECTIONS`: section accounts that boost the stories carrying their tags. */
+  readonly sections: readonly SectionConfig[];
 }
 
 /** How the fediverse account presents itself. Images are an https URL or a local file. */
@@ -213,7 +217,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     repliesTrust: read("REPLIES_TRUST", "approved", (v) =>
       oneOf(v.toLowerCase(), ["approved", "none"] as const),
     ),
+    sections: read("SECTIONS", [], parseSections),
   };
+  problems.push(...sectionProblems(config.sections, config.accountUsername));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

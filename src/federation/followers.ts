@@ -1,5 +1,5 @@
 /**
- * Who follows the account, and where to deliver to them. Each engine implements
+ * Who follows an account (the main one or a section's), and where to deliver to them. Each engine implements
  * it in its room: `backends/sqlite/followers.ts`, `backends/postgres/followers.ts`.
  */
 export interface Follower {
@@ -48,6 +48,12 @@ export interface FollowerStore {
 }
 
 export const DEFAULT_PAGE_SIZE = 50;
+
+/**
+ * The `account` of the main account's followers in the stores; a section's followers are
+ * stored under the section's id (`SECTIONS`).
+ */
+export const MAIN_ACCOUNT = "";
 
 /** Groups followers by the inbox a delivery goes to: the shared one where there is one. */
 export function groupInboxes(followers: readonly Follower[]): readonly InboxGroup[] {
