@@ -1,5 +1,6 @@
 import { accessSync, constants, mkdirSync, statSync } from "node:fs";
 import { resolve } from "node:path";
+import { parseSections, type SectionConfig, sectionProblems } from "./config-sections.ts";
 import {
   oneOf,
   parseAliases,
@@ -20,13 +21,12 @@ import {
   reader,
   systemTimeZone,
 } from "./config-values.ts";
-import { parseSections, type SectionConfig, sectionProblems } from "./config-sections.ts";
 import type { ActorType } from "./federation/actor.ts";
 import type { PostType } from "./federation/objects.ts";
 import type { HideRule, RepliesMode, RepliesTrust } from "./interactions.ts";
 
-export { parseAlias } from "./config-values.ts";
 export type { SectionConfig } from "./config-sections.ts";
+export { parseAlias } from "./config-values.ts";
 
 /** `ACCOUNT_USERNAME`'s default; the username is also the actor's identifier in its URLs. */
 export const DEFAULT_USERNAME = "news";

@@ -8,8 +8,8 @@ import {
   DEFAULT_PAGE_SIZE,
   type Follower,
   type FollowerStore,
-  MAIN_ACCOUNT,
   groupInboxes,
+  MAIN_ACCOUNT,
   parseCursor,
 } from "../../federation/followers.ts";
 import { addColumnOnce, createTablesOnce } from "./tables.ts";

@@ -3,9 +3,9 @@ import type { DatabaseSync, SQLOutputValue } from "node:sqlite";
 import {
   DEFAULT_PAGE_SIZE,
   type Follower,
-  MAIN_ACCOUNT,
   type FollowerStore,
   groupInboxes,
+  MAIN_ACCOUNT,
   parseCursor,
 } from "../../federation/followers.ts";
 
