@@ -20,6 +20,8 @@ import { readMovedTo } from "./migration.ts";
 import { type AccountImage, accountOptions } from "./options.ts";
 import { announceProfileChange } from "./profile-update.ts";
 import { relayRecipients } from "./relays.ts";
+import { openSections, type SectionAccounts } from "./sections/accounts.ts";
+import { createSectionsPublisher } from "./sections/publisher.ts";
 
 const logger = getLogger(["herald", "federation"]);
 
@@ -50,6 +52,10 @@ export interface Account {
   readonly movedTo: URL | undefined;
   /** Sends each article change to the followers (after the site: see `main.ts`). */
   readonly publisher: Publisher;
+  /** The section accounts (`SECTIONS`), by id. */
+  readonly sections: SectionAccounts;
+  /** Boosts the stories carrying a section's tags (after `publisher`). */
+  readonly sectionsPublisher: Publisher;
 }
 
 /**
@@ -63,7 +69,13 @@ export async function openAccount(config: Config, backends: Backends): Promise<A
   const { images, federation: options } = await accountOptions(config);
   // The queue records each delivery in the ledger, for the log and `npm run doctor`.
   const deliveries = trackDeliveries(backends.queue, backends.ledger);
+  const sections = await openSections(config.sections, {
+    keysDir: config.keysDir,
+    kv,
+    followersOf: backends.followersOf,
+  });
   const federation = buildFederation(options, {
+    sections,
     store: articles,
     kv,
     queue: deliveries.queue,
@@ -92,6 +104,17 @@ export async function openAccount(config: Config, backends: Backends): Promise<A
     actor: federation.createContext(config.publicUrl).getActorUri(config.accountUsername),
     movedTo: await readMovedTo(kv),
     publisher: { name: "federation", publish },
+    sections,
+    sectionsPublisher: createSectionsPublisher(
+      federation,
+      {
+        sections,
+        kv,
+        firstScan: () => articles.firstScan(),
+        unreachable: () => unreachableOrigins(kv),
+      },
+      { ...options, quietImport: { maxAgeMs: config.quietImportHours * 3_600_000 } },
+    ),
   };
 }
 

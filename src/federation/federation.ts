@@ -20,7 +20,7 @@ import type { Article } from "../article.ts";
 import { absolute, paths } from "../urls.ts";
 import { type AccountProfile, type ActorType, type ProfileField, toActor } from "./actor.ts";
 import type { PublishedArticles } from "./articles.ts";
-import { registerCollections } from "./collections.ts";
+import { mainCollections, registerCollections } from "./collections.ts";
 import { clearUnreachable, onPermanentFailure } from "./delivery/gone-servers.ts";
 import { heraldUserAgent } from "./delivery/outgoing.ts";
 import type { FollowerStore } from "./followers.ts";
@@ -39,6 +39,8 @@ import {
   toArticleObject,
   toNote,
 } from "./objects.ts";
+import { type SectionAccounts, sectionActor } from "./sections/accounts.ts";
+import { sectionCollections } from "./sections/collections.ts";
 
 const logger = getLogger(["herald", "federation"]);
 
@@ -104,6 +106,8 @@ export interface FederationDeps {
   readonly interactions?: InteractionStore;
   /** Told of each failed delivery attempt (for the delivery ledger). */
   readonly onDeliveryError?: (error: unknown) => void;
+  /** The section accounts (`SECTIONS`), by id. */
+  readonly sections?: SectionAccounts;
 }
 
 /**
@@ -203,6 +207,7 @@ export function registerFederation(
   const { username } = options;
   const postType = options.postType ?? DEFAULT_POST_TYPE;
   const isAccount = (identifier: string) => identifier === username;
+  const sectionOf = (identifier: string) => deps.sections?.get(identifier);
   const objectContext = (ctx: Parameters<typeof objectContextOf>[0]) =>
     objectContextOf(ctx, username, postType, options.timeZone);
   // A served post names its author's account as the delivered one did (only what the
@@ -216,20 +221,28 @@ export function registerFederation(
     return record?.state === "published" ? record.article : null;
   };
   // The actor, its keys, and the handle WebFinger resolves to it.
-  const actor = federation.setActorDispatcher(federationPaths.actor, (ctx, identifier) =>
-    isAccount(identifier) ? accountActor(ctx, options, deps) : null,
-  );
+  const actor = federation.setActorDispatcher(federationPaths.actor, (ctx, identifier) => {
+    if (isAccount(identifier)) return accountActor(ctx, options, deps);
+    const section = sectionOf(identifier);
+    return section ? sectionActor(ctx, resolveProfile(options, keys.createdAt), section) : null;
+  });
   // RSA first: the actor's `publicKey` is the first pair's.
-  actor.setKeyPairsDispatcher((_ctx, identifier) =>
-    isAccount(identifier) ? [keys.rsa, keys.ed25519] : [],
-  );
-  actor.mapHandle((_ctx, handle) =>
-    handle.toLowerCase() === username.toLowerCase() ? username : null,
-  );
+  actor.setKeyPairsDispatcher((_ctx, identifier) => {
+    const pairs = isAccount(identifier) ? keys : sectionOf(identifier)?.keys;
+    return pairs ? [pairs.rsa, pairs.ed25519] : [];
+  });
+  actor.mapHandle((_ctx, handle) => {
+    const name = handle.toLowerCase();
+    if (name === username.toLowerCase()) return username;
+    return sectionOf(name) ? name : null;
+  });
 
   // Inboxes: personal and shared.
   registerInbox(federation.setInboxListeners(federationPaths.inbox, federationPaths.sharedInbox), {
     followers,
+    sections: new Map(
+      [...(deps.sections ?? new Map()).values()].map((s) => [s.section.id, s.followers]),
+    ),
     kv: deps.kv,
     identifier: username,
     allowPrivateAddress: options.allowPrivateAddress ?? false,
@@ -241,7 +254,15 @@ export function registerFederation(
   });
 
   // Collections: outbox, followers, following, featured.
-  registerCollections(federation, federationPaths, { store, followers, isAccount, objectContext });
+  const main = mainCollections(store, followers, objectContext);
+  const sectionCollectionsDeps = { store, kv: deps.kv, objectContext };
+  registerCollections(federation, federationPaths, {
+    accountOf: (identifier) => {
+      if (isAccount(identifier)) return main;
+      const section = sectionOf(identifier);
+      return section ? sectionCollections(section, sectionCollectionsDeps) : undefined;
+    },
+  });
 
   // Articles, at `paths.object(id)`. Deleted ones answer 410 in `http/federation/negotiation.ts`: Fedify's
   // object dispatchers cannot answer with a status other than 200 or 404.

@@ -46,6 +46,8 @@ export interface InboxDeps {
   readonly followers: FollowerStore;
   /** The account's actor identifier. */
   readonly identifier: string;
+  /** The section accounts' followers (`SECTIONS`), by section id: follows of them are accepted too. */
+  readonly sections?: ReadonlyMap<string, FollowerStore>;
   /** When false, followers whose inboxes are private or loopback addresses are refused. */
   readonly allowPrivateAddress: boolean;
   readonly now?: () => Date;
@@ -86,11 +88,12 @@ export function registerInbox(inbox: InboxListenerSetters<void>, wiring: InboxWi
     .withIdempotency(idempotencyKey);
 }
 
-/** `Follow`: accept automatically (a signed `Accept`) and remember where to deliver. */
+/** `Follow` of the account or a section: accept automatically (a signed `Accept`) and remember where to deliver. */
 export function onFollowed(deps: InboxDeps) {
   return async (ctx: InboxContext<void>, follow: Follow): Promise<void> => {
-    const actorUri = ctx.getActorUri(deps.identifier);
-    if (follow.objectId?.href !== actorUri.href) return;
+    const account = followedAccount(ctx, follow.objectId, deps);
+    if (account === undefined) return;
+    const actorUri = ctx.getActorUri(account.identifier);
     if (follow.id == null || follow.actorId == null || !ownsIds(follow)) return;
     const follower = await follow.getActor({
       documentLoader: ctx.documentLoader,
@@ -106,7 +109,7 @@ export function onFollowed(deps: InboxDeps) {
       });
       return;
     }
-    await deps.followers.add({
+    await account.followers.add({
       id: follower.id,
       inbox: follower.inboxId,
       ...(sharedInbox == null ? {} : { sharedInbox }),
@@ -114,7 +117,7 @@ export function onFollowed(deps: InboxDeps) {
       createdAt: (deps.now ?? (() => new Date()))(),
     });
     await ctx.sendActivity(
-      { identifier: deps.identifier },
+      { identifier: account.identifier },
       follower,
       new Accept({
         // Derived from the follow, so a redelivered Follow yields the same Accept.
@@ -124,8 +127,44 @@ export function onFollowed(deps: InboxDeps) {
         object: follow,
       }),
     );
-    logger.info("{actor} follows the account.", { actor: follower.id.href });
+    if (account.identifier === deps.identifier) {
+      logger.info("{actor} follows the account.", { actor: follower.id.href });
+    } else {
+      logger.info("{actor} follows section {section}.", {
+        actor: follower.id.href,
+        section: account.identifier,
+      });
+    }
   };
+}
+
+/** The account (the main one, or a section) whose actor `id` is; undefined for any other. */
+function followedAccount(
+  ctx: InboxContext<void>,
+  id: URL | null,
+  deps: InboxDeps,
+): { readonly identifier: string; readonly followers: FollowerStore } | undefined {
+  const parsed = id == null ? null : ctx.parseUri(id);
+  if (parsed?.type !== "actor") return undefined;
+  if (parsed.identifier === deps.identifier) {
+    return { identifier: deps.identifier, followers: deps.followers };
+  }
+  const followers = deps.sections?.get(parsed.identifier);
+  return followers && { identifier: parsed.identifier, followers };
+}
+
+/** The followers of every account: an actor that is gone leaves all of them. */
+function everyAccount(deps: InboxDeps): FollowerStore[] {
+  return [deps.followers, ...(deps.sections?.values() ?? [])];
+}
+
+/** Removes `actorId` from every account's followers; answers whether it followed any. */
+async function removeEverywhere(deps: InboxDeps, actorId: URL): Promise<boolean> {
+  let removed = false;
+  for (const followers of everyAccount(deps)) {
+    if (await followers.removeByActor(actorId)) removed = true;
+  }
+  return removed;
 }
 
 /** `Undo(Follow)`: the follower leaves. `Undo(Like)`, `Undo(Announce)`: taken back. */
@@ -148,14 +187,21 @@ export function onUnfollowed(deps: InboxDeps) {
     });
     if (object == null) {
       // A bare, undereferenceable follow id: only its own follower may undo it.
-      if (undo.objectId != null) await deps.followers.removeByFollow(undo.objectId, actorId);
+      if (undo.objectId == null) return;
+      for (const followers of everyAccount(deps)) {
+        await followers.removeByFollow(undo.objectId, actorId);
+      }
       return;
     }
     if (!(object instanceof Follow)) return;
-    if (object.objectId?.href !== ctx.getActorUri(deps.identifier).href) return;
-    if (object.actorId?.href !== actorId.href) return;
-    if (await deps.followers.removeByActor(actorId)) {
-      logger.info("{actor} unfollowed the account.", { actor: actorId.href });
+    const account = followedAccount(ctx, object.objectId, deps);
+    if (account === undefined || object.actorId?.href !== actorId.href) return;
+    if (await account.followers.removeByActor(actorId)) {
+      logger.info("{actor} unfollowed {account}.", {
+        actor: actorId.href,
+        account:
+          account.identifier === deps.identifier ? "the account" : `section ${account.identifier}`,
+      });
     }
   };
 }
@@ -175,7 +221,7 @@ export function onDeleted(deps: InboxDeps) {
       if (deps.interactions) await forget(deps.interactions, objectId, actorId);
       return;
     }
-    if (await deps.followers.removeByActor(actorId)) {
+    if (await removeEverywhere(deps, actorId)) {
       logger.info("Removed follower {actor}: the account was deleted.", { actor: actorId.href });
     }
     const removed = (await deps.interactions?.store.removeActor(actorId.href)) ?? 0;
@@ -210,7 +256,7 @@ export function onUnverifiedActivity(deps: InboxDeps) {
     const actorId = activity.actorId;
     if (actorId != null && activity.objectId?.href === actorId.href) {
       if (await isGone(ctx, actorId)) {
-        await deps.followers.removeByActor(actorId);
+        await removeEverywhere(deps, actorId);
         await deps.interactions?.store.removeActor(actorId.href);
       }
     }

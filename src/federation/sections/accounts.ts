@@ -3,10 +3,11 @@
  * key pairs (under `KEYS_DIR/sections/<id>/`, kept like the main account's) and followers.
  */
 import { join } from "node:path";
-import type { KvStore } from "@fedify/fedify";
+import type { Context, KvStore } from "@fedify/fedify";
+import type { Actor } from "@fedify/vocab";
 import type { SectionConfig } from "../../config-sections.ts";
 import { absolute, paths } from "../../urls.ts";
-import type { AccountProfile } from "../actor.ts";
+import { type AccountProfile, toActor } from "../actor.ts";
 import type { FollowerStore } from "../followers.ts";
 import { type AccountKeys, loadOrCreateKeys } from "../keys.ts";
 
@@ -81,4 +82,16 @@ export function sectionProfile(
     indexable: main.indexable,
     published: keysCreatedAt,
   };
+}
+
+/** The section's actor document, as served. */
+export async function sectionActor(
+  ctx: Context<void>,
+  main: AccountProfile,
+  account: SectionAccount,
+): Promise<Actor> {
+  const { id } = account.section;
+  const origin = new URL(ctx.canonicalOrigin);
+  const profile = sectionProfile(origin, main, account.section, account.keys.createdAt);
+  return toActor(ctx, id, id, profile, await ctx.getActorKeyPairs(id));
 }
