@@ -34,7 +34,9 @@ export function parseSections(value: string): readonly SectionConfig[] {
 function parseSection(entry: string): SectionConfig {
   const colon = entry.indexOf(":");
   if (colon < 0) {
-    throw new Invalid(`entries must look like "politik: Politik, tags politik, wahl" ("${entry}")`);
+    throw new Invalid(
+      `entries must look like "politik: Politik, tags politik, wahl", not "${entry}"`,
+    );
   }
   const id = entry.slice(0, colon).trim();
   if (!ID.test(id)) {

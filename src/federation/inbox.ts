@@ -144,13 +144,13 @@ function followedAccount(
   id: URL | null,
   deps: InboxDeps,
 ): { readonly identifier: string; readonly followers: FollowerStore } | undefined {
-  const parsed = id == null ? null : ctx.parseUri(id);
-  if (parsed?.type !== "actor") return undefined;
-  if (parsed.identifier === deps.identifier) {
-    return { identifier: deps.identifier, followers: deps.followers };
-  }
-  const followers = deps.sections?.get(parsed.identifier);
-  return followers && { identifier: parsed.identifier, followers };
+  if (id == null) return undefined;
+  const accounts: [string, FollowerStore][] = [
+    [deps.identifier, deps.followers],
+    ...(deps.sections ?? new Map()),
+  ];
+  const found = accounts.find(([identifier]) => ctx.getActorUri(identifier).href === id.href);
+  return found && { identifier: found[0], followers: found[1] };
 }
 
 /** The followers of every account: an actor that is gone leaves all of them. */
