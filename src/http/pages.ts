@@ -52,7 +52,7 @@ export interface PageSite {
   readonly measureImage?: MeasureImage;
 }
 
-interface FeedPaths {
+export interface FeedPaths {
   readonly rss: string;
   readonly atom: string;
   readonly json: string;
@@ -199,9 +199,9 @@ export function renderFollowRefusedPage(site: PageSite): string {
  * A plain GET form (no script: the CSP allows none) to `http/follow.ts`, which redirects the
  * reader to their own server's follow page.
  */
-function followForm(labels: Labels): Html {
+export function followForm(labels: Labels, section?: string): Html {
   return html`<form class="follow-form" method="get" action="${paths.follow}">
-<label for="follow-account">${labels.followFormLabel}</label>
+${section === undefined ? "" : html`<input type="hidden" name="section" value="${section}">\n`}<label for="follow-account">${labels.followFormLabel}</label>
 <input id="follow-account" name="account" type="text" required maxlength="300" autocomplete="off" autocapitalize="none" spellcheck="false" aria-describedby="follow-example">
 <button type="submit">${labels.followFormButton}</button>
 <p id="follow-example" class="hint">${labels.followFormExample}</p>
@@ -226,7 +226,7 @@ function messagePage(site: PageSite, labels: Labels, title: string, text: string
   });
 }
 
-interface PageContent {
+export interface PageContent {
   readonly lang: string;
   readonly title: string;
   readonly description?: string;
@@ -234,7 +234,7 @@ interface PageContent {
   readonly main: Html;
 }
 
-function page(site: PageSite, labels: Labels, content: PageContent): string {
+export function page(site: PageSite, labels: Labels, content: PageContent): string {
   const home = absolute(site.origin, paths.home);
   return layout({
     ...content,
@@ -247,23 +247,23 @@ function page(site: PageSite, labels: Labels, content: PageContent): string {
   });
 }
 
-function handle(site: PageSite): string {
+export function handle(site: PageSite): string {
   return `@${site.handle.replace(/^@/, "")}`;
 }
 
-function feedAlternates(site: PageSite, feeds: FeedPaths, title: string): Html {
+export function feedAlternates(site: PageSite, feeds: FeedPaths, title: string): Html {
   const alternate = (type: string, path: string, format: string) =>
     html`<link rel="alternate" type="${type}" title="${title} (${format})" href="${absolute(site.origin, path).href}">\n`;
   return html`${alternate("application/rss+xml", feeds.rss, "RSS")}${alternate("application/atom+xml", feeds.atom, "Atom")}${alternate("application/feed+json", feeds.json, "JSON Feed")}`;
 }
 
-function feedList(site: PageSite, feeds: FeedPaths): Html {
+export function feedList(site: PageSite, feeds: FeedPaths): Html {
   const link = (path: string, type: string, name: string) =>
     html`<a href="${absolute(site.origin, path).href}" type="${type}">${name}</a>`;
   return html`${link(feeds.rss, "application/rss+xml", "RSS")} · ${link(feeds.atom, "application/atom+xml", "Atom")} · ${link(feeds.json, "application/feed+json", "JSON Feed")}`;
 }
 
-function articleList(
+export function articleList(
   site: PageSite,
   labels: Labels,
   articles: readonly Article[],

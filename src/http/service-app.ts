@@ -36,6 +36,15 @@ export function serviceApp(
     ),
     ready,
     trustProxy: config.trustProxy,
-    follow: { actor: account.actor, allowPrivateAddress: config.allowPrivateAddress },
+    follow: {
+      actor: account.actor,
+      sections: new Map(
+        [...account.sections.keys()].map((id) => [
+          id,
+          account.federation.createContext(config.publicUrl).getActorUri(id),
+        ]),
+      ),
+      allowPrivateAddress: config.allowPrivateAddress,
+    },
   });
 }

@@ -27,6 +27,11 @@ export async function siteOptions(config: Config, account: Account): Promise<Sit
       ...(config.websubHub ? { hub: config.websubHub } : {}),
     },
     limit: config.feedLimit,
+    sections: [...account.sections.values()].map(({ section }) => ({
+      ...section,
+      handle: `@${section.id}@${config.publicUrl.host}`,
+      actor: account.federation.createContext(config.publicUrl).getActorUri(section.id),
+    })),
     interactions: account.interactions,
     ...(icon ? { icon } : {}),
   };

@@ -105,4 +105,57 @@ describe("section accounts, end to end", () => {
     await settle();
     expect(counts()).toEqual({ sectionOnly: [0, 0, 0, 2, 2], both: [2, 3, 1, 2, 2] });
   });
+
+  it("have a page with a follow box and feeds, advertised for autodiscovery", async () => {
+    const folders = heraldFolders();
+    writeFileSync(
+      join(folders.articles, "wahl.md"),
+      "---\ntitle: Die Wahl\ntags: [wahl]\n---\nGewählt wird im Mai.",
+    );
+    writeFileSync(join(folders.articles, "wetter.md"), "# Wetter\n\nSonne.");
+    const herald = await startHerald(folders, { env: { SECTIONS } });
+    await herald.waitForLog(/Published: 2 articles/);
+    const url = (path: string) => new URL(path, herald.origin);
+
+    const page = await fetch(url("/sections/politik"));
+    expect(page.status).toBe(200);
+    const body = await page.text();
+    expect(body).toContain("<h1>Politik</h1>");
+    expect(body).toContain(`@politik@${herald.origin.host}`);
+    expect(body).toContain('<input type="hidden" name="section" value="politik">');
+    for (const [type, path] of [
+      ["application/rss+xml", "/sections/politik/feed.xml"],
+      ["application/atom+xml", "/sections/politik/atom.xml"],
+      ["application/feed+json", "/sections/politik/feed.json"],
+    ]) {
+      const link = body.match(
+        new RegExp(`<link rel="alternate" type="${type?.replace("+", "\\+")}"[^>]*>`),
+      );
+      expect(link?.[0]).toContain(`href="${url(path ?? "").href}"`);
+    }
+    expect(body).toContain("Die Wahl");
+    expect(body).not.toContain("Wetter</a>");
+
+    const feed = (await (await fetch(url("/sections/politik/feed.json"))).json()) as JsonObject;
+    expect((feed.items as JsonObject[]).map((item) => item.title)).toEqual(["Die Wahl"]);
+    expect(String(feed.title)).toContain("Politik");
+    const rss = await fetch(url("/sections/politik/feed.xml"));
+    expect(rss.headers.get("content-type")).toContain("application/rss+xml");
+    expect(await rss.text()).toContain("Die Wahl");
+    expect((await fetch(url("/sections/sport"))).status).toBe(404);
+    expect((await fetch(url("/sections/sport/feed.xml"))).status).toBe(404);
+
+    // The section's follow box sends a reader to their server's page for the section's account.
+    const follow = await fetch(url("/follow?account=mastodon.example&section=politik"), {
+      redirect: "manual",
+    });
+    expect(follow.status).toBe(303);
+    const to = new URL(follow.headers.get("location") ?? "");
+    expect(to.origin + to.pathname).toBe("https://mastodon.example/authorize_interaction");
+    expect(to.searchParams.get("uri")).toBe(url("/users/politik").href);
+    const unknown = await fetch(url("/follow?account=mastodon.example&section=sport"), {
+      redirect: "manual",
+    });
+    expect(unknown.status).toBe(400);
+  });
 });

@@ -6,7 +6,7 @@
 import type { Context, KvStore, PageItems } from "@fedify/fedify";
 import type { Announce } from "@fedify/vocab";
 import type { Article } from "../../article.ts";
-import { tagKey } from "../../store/store.ts";
+import { sectionStories } from "../../section-stories.ts";
 import type { PublishedArticles } from "../articles.ts";
 import { type AccountCollections, FEATURED_FALLBACK, PAGE_SIZE } from "../collections.ts";
 import { type ObjectContext, type Post, toPost } from "../objects.ts";
@@ -48,23 +48,6 @@ export function sectionCollections(
       return { items: featured.map((article) => toPost(article, deps.objectContext(ctx))) };
     },
   };
-}
-
-/** The published stories carrying any of `tags`, newest first. */
-export async function sectionStories(
-  store: Pick<PublishedArticles, "listPublished">,
-  tags: readonly string[],
-  limit?: number,
-): Promise<Article[]> {
-  const byId = new Map<string, Article>();
-  for (const tag of new Set(tags.map(tagKey))) {
-    const options = limit === undefined ? { tag } : { tag, limit };
-    for (const article of await store.listPublished(options)) byId.set(article.id, article);
-  }
-  const sorted = [...byId.values()].sort(
-    (a, b) => b.published.getTime() - a.published.getTime() || a.id.localeCompare(b.id),
-  );
-  return limit === undefined ? sorted : sorted.slice(0, limit);
 }
 
 /** The section's boost of `article`, with the id it was sent with (stories it never boosted: seq 0). */
