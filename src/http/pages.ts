@@ -48,6 +48,8 @@ export interface PageSite {
   readonly movedTo?: URL;
   /** The site's icon (`favicon.ts`); default the built-in SVG. */
   readonly icon?: { readonly path: string; readonly contentType: string };
+  /** The sections (`SECTIONS`): the home page links to their pages. */
+  readonly sections?: readonly { readonly id: string; readonly name: string }[];
   /** The size of an image beside the articles (`images.ts`): pages without it have no `srcset`. */
   readonly measureImage?: MeasureImage;
 }
@@ -93,12 +95,23 @@ ${
 ${site.actor === undefined ? "" : html`${followForm(labels)}<p>${labels.followSite(html`<code>${home.href}</code>`)}</p>\n`}`
     : html`<p class="moved">${labels.moved(html`<a href="${site.movedTo.href}">${site.movedTo.href}</a>`)}</p>\n`
 }<p>${labels.feedsHow} ${feedList(site, homeFeeds)}</p>
-</section>
+${sectionLinks(site, labels)}</section>
 <section aria-labelledby="latest">
 <h2 id="latest"${langAttr(labels.lang, site.language)}>${labels.latest}</h2>
 ${articleList(site, labels, pinnedFirst, site.language)}
 </section>`,
   });
+}
+
+/** Links to the section pages, if there are sections. */
+function sectionLinks(site: PageSite, labels: Labels): Html | "" {
+  const sections = site.sections ?? [];
+  if (sections.length === 0) return "";
+  const links = sections.map(
+    (s, i) =>
+      html`${i === 0 ? "" : " · "}<a href="${absolute(site.origin, paths.section(s.id)).href}">${s.name}</a>`,
+  );
+  return html`<p>${labels.sectionsHow} ${links}</p>\n`;
 }
 
 export function renderTagPage(site: PageSite, tag: string, articles: readonly Article[]): string {

@@ -19,6 +19,7 @@ export async function siteOptions(config: Config, account: Account): Promise<Sit
       handle: account.handle,
       actor: account.actor,
       ...(account.movedTo ? { movedTo: account.movedTo } : {}),
+      sections: config.sections.map(({ id, name }) => ({ id, name })),
     },
     feed: {
       origin: config.publicUrl,

@@ -117,6 +117,10 @@ describe("section accounts, end to end", () => {
     await herald.waitForLog(/Published: 2 articles/);
     const url = (path: string) => new URL(path, herald.origin);
 
+    const home = await (await fetch(url("/"))).text();
+    expect(home).toContain(`<a href="${url("/sections/politik").href}">Politik</a>`);
+    expect(home).toContain(`<a href="${url("/sections/wirtschaft").href}">Wirtschaft</a>`);
+
     const page = await fetch(url("/sections/politik"));
     expect(page.status).toBe(200);
     const body = await page.text();

@@ -43,10 +43,14 @@ export interface HeraldProcess {
   kill(): Promise<void>;
 }
 
-/** A free port on 127.0.0.1, to give the process a stable PUBLIC_URL across restarts. */
+/**
+ * A free port, to give the process a stable PUBLIC_URL across restarts. Free on every address,
+ * as Herald listens (`::`): a port free on 127.0.0.1 may be taken on another loopback address
+ * (benchmarks run thousands of servers there), and Herald's listen would fail.
+ */
 export async function freePort(): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(0, resolve));
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;
