@@ -23,7 +23,7 @@ import type { PublishedArticles } from "./articles.ts";
 import { mainCollections, registerCollections } from "./collections.ts";
 import { clearUnreachable, onPermanentFailure } from "./delivery/gone-servers.ts";
 import { heraldUserAgent } from "./delivery/outgoing.ts";
-import type { FollowerStore } from "./followers.ts";
+import { everyAccount, type FollowerStore } from "./followers.ts";
 import { registerInbox } from "./inbox.ts";
 import { withoutQueuedIdempotence } from "./interactions/idempotency.ts";
 import type { InteractionStore } from "./interactions/store.ts";
@@ -283,7 +283,15 @@ export function registerFederation(
   );
 
   // Gone followers are removed, unreachable servers reported and skipped (issue #12.6).
-  const givenUp = onPermanentFailure({ followers, kv: deps.kv, identifier: username });
+  const everyFollower = everyAccount([
+    followers,
+    ...[...(deps.sections?.values() ?? [])].map((section) => section.followers),
+  ]);
+  const givenUp = onPermanentFailure({
+    followers: everyFollower,
+    kv: deps.kv,
+    identifier: username,
+  });
   federation.setOutboxPermanentFailureHandler(async (ctx, failure) => {
     deps.onDeliveryError?.(failure.error);
     await givenUp(ctx, failure);

@@ -26,7 +26,7 @@ import {
   Update,
 } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
-import type { FollowerStore } from "./followers.ts";
+import { everyAccount, type FollowerStore } from "./followers.ts";
 import { idempotencyKey } from "./interactions/idempotency.ts";
 import {
   forget,
@@ -154,17 +154,8 @@ function followedAccount(
 }
 
 /** The followers of every account: an actor that is gone leaves all of them. */
-function everyAccount(deps: InboxDeps): FollowerStore[] {
-  return [deps.followers, ...(deps.sections?.values() ?? [])];
-}
-
-/** Removes `actorId` from every account's followers; answers whether it followed any. */
-async function removeEverywhere(deps: InboxDeps, actorId: URL): Promise<boolean> {
-  let removed = false;
-  for (const followers of everyAccount(deps)) {
-    if (await followers.removeByActor(actorId)) removed = true;
-  }
-  return removed;
+function allAccounts(deps: InboxDeps): FollowerStore {
+  return everyAccount([deps.followers, ...(deps.sections?.values() ?? [])]);
 }
 
 /** `Undo(Follow)`: the follower leaves. `Undo(Like)`, `Undo(Announce)`: taken back. */
@@ -187,10 +178,7 @@ export function onUnfollowed(deps: InboxDeps) {
     });
     if (object == null) {
       // A bare, undereferenceable follow id: only its own follower may undo it.
-      if (undo.objectId == null) return;
-      for (const followers of everyAccount(deps)) {
-        await followers.removeByFollow(undo.objectId, actorId);
-      }
+      if (undo.objectId != null) await allAccounts(deps).removeByFollow(undo.objectId, actorId);
       return;
     }
     if (!(object instanceof Follow)) return;
@@ -221,7 +209,7 @@ export function onDeleted(deps: InboxDeps) {
       if (deps.interactions) await forget(deps.interactions, objectId, actorId);
       return;
     }
-    if (await removeEverywhere(deps, actorId)) {
+    if (await allAccounts(deps).removeByActor(actorId)) {
       logger.info("Removed follower {actor}: the account was deleted.", { actor: actorId.href });
     }
     const removed = (await deps.interactions?.store.removeActor(actorId.href)) ?? 0;
@@ -256,7 +244,7 @@ export function onUnverifiedActivity(deps: InboxDeps) {
     const actorId = activity.actorId;
     if (actorId != null && activity.objectId?.href === actorId.href) {
       if (await isGone(ctx, actorId)) {
-        await removeEverywhere(deps, actorId);
+        await allAccounts(deps).removeByActor(actorId);
         await deps.interactions?.store.removeActor(actorId.href);
       }
     }
