@@ -27,7 +27,11 @@ export function serviceApp(
     site,
     federation: federationMiddleware(
       { federation: account.federation, store: backends.articles },
-      { ...account.options, inboxRateLimit: config.inboxRateLimit },
+      {
+        ...account.options,
+        inboxRateLimit: config.inboxRateLimit,
+        sectionIds: [...account.sections.keys()],
+      },
     ),
     articlesDir: config.articlesDir,
     resizer: createImageResizer(join(config.dataDir, "media")),

@@ -147,6 +147,13 @@ describe("section accounts, end to end", () => {
     expect(rss.headers.get("content-type")).toContain("application/rss+xml");
     expect(await rss.text()).toContain("Die Wahl");
     expect((await fetch(url("/sections/sport"))).status).toBe(404);
+    // A browser opening the section's account (a link in Mastodon) lands on its page.
+    const profile = await fetch(url("/users/politik"), {
+      headers: { Accept: "text/html" },
+      redirect: "manual",
+    });
+    expect(profile.status).toBe(303);
+    expect(profile.headers.get("location")).toBe(url("/sections/politik").href);
     expect((await fetch(url("/sections/sport/feed.xml"))).status).toBe(404);
 
     // The section's follow box sends a reader to their server's page for the section's account.
