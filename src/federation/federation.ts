@@ -17,6 +17,7 @@ import {
 import { type Actor, Article as ArticleObject, Note } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { Article } from "../article.ts";
+import type { QuotePolicy } from "../interactions.ts";
 import { absolute, paths } from "../urls.ts";
 import { type AccountProfile, type ActorType, type ProfileField, toActor } from "./actor.ts";
 import type { PublishedArticles } from "./articles.ts";
@@ -88,6 +89,8 @@ export interface FederationOptions {
   readonly site?: NodeInfoSite;
   /** `TIME_ZONE`, for the dates of correction notices; default UTC. */
   readonly timeZone?: string;
+  /** `QUOTE_POLICY`: whose quote posts are authorized; default `public`. */
+  readonly quotePolicy?: QuotePolicy;
   /** Outgoing delivery retries; default: from a minute up to 12 h apart, for about 4 days. */
   readonly retry?: CreateExponentialBackoffPolicyOptions;
   /** Overrides `CIRCUIT_BREAKER` (tests shorten its durations). */
@@ -204,13 +207,16 @@ export function registerFederation(
   const postType = options.postType ?? DEFAULT_POST_TYPE;
   const isAccount = (identifier: string) => identifier === username;
   const objectContext = (ctx: Parameters<typeof objectContextOf>[0]) =>
-    objectContextOf(ctx, username, postType, options.timeZone);
-  // A served post names its author's account as the delivered one did (only what the
-  // publisher already looked up: a GET never makes Herald look anyone up).
-  const withAuthor = async (ctx: Parameters<typeof objectContextOf>[0], article: Article) => ({
-    ...objectContext(ctx),
-    mentions: await knownMentions(deps.kv, [article]),
-  });
+    objectContextOf(ctx, username, postType, options.timeZone, options.quotePolicy);
+  // A served post (alone, or in the outbox and featured) names its author's account as the
+  // delivered one did (only what the publisher already looked up: a GET never makes Herald
+  // look anyone up).
+  const withAuthors = async (
+    ctx: Parameters<typeof objectContextOf>[0],
+    articles: readonly Article[],
+  ) => ({ ...objectContext(ctx), mentions: await knownMentions(deps.kv, articles) });
+  const withAuthor = (ctx: Parameters<typeof objectContextOf>[0], article: Article) =>
+    withAuthors(ctx, [article]);
   const published = async (id: string): Promise<Article | null> => {
     const record = await store.findById(id);
     return record?.state === "published" ? record.article : null;
@@ -241,7 +247,12 @@ export function registerFederation(
   });
 
   // Collections: outbox, followers, following, featured.
-  registerCollections(federation, federationPaths, { store, followers, isAccount, objectContext });
+  registerCollections(federation, federationPaths, {
+    store,
+    followers,
+    isAccount,
+    objectContext: withAuthors,
+  });
 
   // Articles, at `paths.object(id)`. Deleted ones answer 410 in `http/federation/negotiation.ts`: Fedify's
   // object dispatchers cannot answer with a status other than 200 or 404.

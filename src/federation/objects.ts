@@ -9,6 +9,8 @@ import {
   Delete,
   Document,
   Hashtag,
+  InteractionPolicy,
+  InteractionRule,
   LanguageString,
   Mention,
   Note,
@@ -20,6 +22,7 @@ import sanitizeHtml from "sanitize-html";
 import type { Article, ChangeEvent } from "../article.ts";
 import { correctionNotesHtml } from "../correction-notes.ts";
 import { escapeHtml, unescapeHtml } from "../escape.ts";
+import type { QuotePolicy } from "../interactions.ts";
 import { absoluteUrls, imageType, imageUrl, inlineImages } from "../links.ts";
 import { absolute, paths } from "../urls.ts";
 import { toInstant } from "./temporal.ts";
@@ -41,6 +44,8 @@ export interface ObjectContext {
    * An author not in it (not looked up, or not found) is not mentioned.
    */
   readonly mentions?: ReadonlyMap<string, { readonly id: URL }>;
+  /** `QUOTE_POLICY`: whose quote posts are approved at once; default `public`. */
+  readonly quotePolicy?: QuotePolicy;
 }
 
 export type Post = ArticleObject | Note;
@@ -51,6 +56,7 @@ export function objectContextOf(
   identifier: string,
   postType: PostType,
   timeZone = "UTC",
+  quotePolicy: QuotePolicy = "public",
 ): ObjectContext {
   return {
     origin: new URL(ctx.canonicalOrigin),
@@ -58,6 +64,7 @@ export function objectContextOf(
     followersId: ctx.getFollowersUri(identifier),
     postType,
     timeZone,
+    quotePolicy,
   };
 }
 
@@ -208,7 +215,26 @@ function commonFields(article: Article, ctx: ObjectContext, options: PostOptions
       ...(author === undefined ? [] : [new Mention({ href: author.id, name: author.handle })]),
     ],
     attachments: attachmentsOf(article, ctx),
+    interactionPolicy: interactionPolicyOf(ctx),
   };
+}
+
+/**
+ * FEP-044f as Mastodon 4.5 reads it: `canQuote.automaticApproval` names who may quote the post
+ * (the public, or the followers); the actor alone means nobody else may. Quotes are answered by
+ * `interactions/quotes.ts` with the same rule; likes, replies and boosts stay open to all.
+ */
+export function interactionPolicyOf(ctx: ObjectContext): InteractionPolicy {
+  const policy = ctx.quotePolicy ?? "public";
+  const approved =
+    policy === "public"
+      ? PUBLIC_COLLECTION
+      : policy === "followers"
+        ? ctx.followersId
+        : ctx.actorId;
+  return new InteractionPolicy({
+    canQuote: new InteractionRule({ automaticApprovals: [approved] }),
+  });
 }
 
 /** The article's author, if their account is known (`ObjectContext.mentions`). */

@@ -219,7 +219,8 @@ describe.skipIf(skip)("Herald and snac2 through a TLS proxy", { timeout: STEP_TI
     await reader.boost(articleId);
     await eventually(
       async () => (await feedItem(articleId))?._herald,
-      (counts) => expect(counts, snac.output()).toEqual({ replies: 0, likes: 1, boosts: 1, quotes: 0 }),
+      (counts) =>
+        expect(counts, snac.output()).toEqual({ replies: 0, likes: 1, boosts: 1, quotes: 0 }),
     );
     const replies = (...args: string[]) => runCli("replies", folders, herald, args, heraldEnv);
     const listed = await eventually(
@@ -240,7 +241,12 @@ describe.skipIf(skip)("Herald and snac2 through a TLS proxy", { timeout: STEP_TI
     expect(html).toContain("Danke für den Bericht aus Minsk!");
     expect(html).not.toContain("Billige Uhren");
     expect(html).toContain(`@reader@${TEST_HOSTS.snac.name}`);
-    expect((await feedItem(articleId))?._herald).toEqual({ replies: 1, likes: 1, boosts: 1, quotes: 0 });
+    expect((await feedItem(articleId))?._herald).toEqual({
+      replies: 1,
+      likes: 1,
+      boosts: 1,
+      quotes: 0,
+    });
     expect((await replies()).stdout).toContain("No replies wait for review.");
   });
 
