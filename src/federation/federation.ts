@@ -14,7 +14,7 @@ import {
   type KvStore,
   type MessageQueue,
 } from "@fedify/fedify";
-import { type Actor, Article as ArticleObject, Note } from "@fedify/vocab";
+import { type Actor, Article as ArticleObject, Note, QuoteAuthorization } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { Article } from "../article.ts";
 import type { QuotePolicy } from "../interactions.ts";
@@ -27,6 +27,7 @@ import { heraldUserAgent } from "./delivery/outgoing.ts";
 import type { FollowerStore } from "./followers.ts";
 import { registerInbox } from "./inbox.ts";
 import { withoutQueuedIdempotence } from "./interactions/idempotency.ts";
+import { findQuoteAuthorization, quoteAuthorizationPath } from "./interactions/quotes.ts";
 import type { InteractionStore } from "./interactions/store.ts";
 import type { AccountKeys } from "./keys.ts";
 import { knownMentions } from "./mentions.ts";
@@ -53,6 +54,7 @@ export const federationPaths = {
   following: "/users/{identifier}/following",
   featured: "/users/{identifier}/featured",
   object: "/objects/{id}",
+  quoteAuthorization: quoteAuthorizationPath,
   nodeInfo: "/nodeinfo/2.1",
 } as const;
 
@@ -240,6 +242,7 @@ export function registerFederation(
     identifier: username,
     allowPrivateAddress: options.allowPrivateAddress ?? false,
     ...(deps.interactions ? { interactions: deps.interactions } : {}),
+    ...(options.quotePolicy ? { quotePolicy: options.quotePolicy } : {}),
     articleOf: async (url) => {
       const id = articleIdOf(options.origin, url);
       return id !== undefined && (await published(id)) ? id : undefined;
@@ -266,6 +269,19 @@ export function registerFederation(
       const article = await published(id);
       return article == null ? null : toArticleObject(article, await withAuthor(ctx, article));
     });
+  }
+
+  // Quote authorizations (FEP-044f), while their story is published and keeps the quote.
+  const { interactions } = deps;
+  if (interactions) {
+    federation.setObjectDispatcher(
+      QuoteAuthorization,
+      federationPaths.quoteAuthorization,
+      async (ctx, values) =>
+        (await published(values.id))
+          ? findQuoteAuthorization(ctx, { store: interactions, identifier: username }, values)
+          : null,
+    );
   }
 
   federation.setNodeInfoDispatcher(federationPaths.nodeInfo, async () =>

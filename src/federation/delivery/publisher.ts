@@ -46,6 +46,8 @@ export interface PublisherDeps {
   readonly mentions?: (
     articles: readonly Article[],
   ) => Promise<ReadonlyMap<string, MentionedActor>>;
+  /** Revokes the quote authorizations of a story taken down (`revokeQuotes()` of `quotes.ts`). */
+  readonly revokeQuotes?: (ctx: Context<void>, articleId: string) => Promise<unknown>;
 }
 
 export interface PublisherOptions {
@@ -120,6 +122,8 @@ export function createFederationPublisher(
       if (author !== undefined) {
         await ctx.sendActivity({ identifier: username }, author, activity, { orderingKey });
       }
+      // Its quotes are no longer authorized: the quoting servers hear so.
+      if (event.type === "deleted") await deps.revokeQuotes?.(ctx, event.article.id);
       // Every post is public: relays get them all.
       if (relays.length > 0) {
         await ctx.sendActivity({ identifier: username }, [...relays], activity, { orderingKey });
