@@ -36,6 +36,15 @@ const like = (actor: { id: string }, n: number): Interaction => ({
   published: "2026-11-29T09:00:00.000Z",
 });
 const none = { replies: 0, likes: 0, boosts: 0, quotes: 0 };
+/** A quote post of `actor`'s, as `interactions/quotes.ts` keeps it (with the quoting inbox). */
+const quote = (actor: { id: string }, n: number): Interaction => ({
+  kind: "quote",
+  id: `${actor.id}/statuses/q${n}`,
+  actor,
+  url: `${actor.id}/statuses/q${n}`,
+  published: "2026-11-29T09:30:00.000Z",
+  inbox: `${actor.id}/inbox`,
+});
 
 export function interactionStoreContract(name: string, open: OpenInteractions): void {
   describe(`InteractionStore contract: ${name}`, () => {
@@ -94,6 +103,21 @@ export function interactionStoreContract(name: string, open: OpenInteractions): 
       expect(await store.remove(like(bob, 1).id, bob.id)).toBe(false);
       expect(await store.remove(like(bob, 2).id, bob.id)).toBe(true);
       expect(await store.counts("a1")).toEqual({ replies: 1, likes: 0, boosts: 0, quotes: 0 });
+    });
+
+    it("keeps a quote (with its inbox) once per redelivery, counts it like a boost, and caps it", async () => {
+      expect(await store.add("a1", quote(bob, 1))).toBe("stored");
+      expect(await store.add("a1", quote(bob, 1))).toBe("stored");
+      expect(await store.add("a1", quote(alice, 1))).toBe("stored");
+      expect(await store.counts("a1")).toEqual({ ...none, quotes: 2 });
+      expect(await store.list("a1")).toContainEqual(quote(bob, 1));
+      // Someone else's quote post is not theirs to claim; a Delete of it by its author removes it.
+      expect(await store.add("a1", { ...quote(bob, 1), actor: eve })).toBe("taken");
+      expect(await store.remove(quote(bob, 1).id, bob.id)).toBe(true);
+      expect(await store.counts("a1")).toEqual({ ...none, quotes: 1 });
+      // Capped with every other interaction of the article.
+      const small = await opened.store({ maxPerArticle: 1 });
+      expect(await small.add("a1", quote(eve, 1))).toBe("article-full");
     });
 
     it("lets only its author take an interaction back", async () => {
