@@ -43,7 +43,7 @@ export interface ObjectContext {
    * Authors' actors by handle (`mentions.ts`): an article by one of them mentions its author.
    * An author not in it (not looked up, or not found) is not mentioned.
    */
-  readonly mentions?: ReadonlyMap<string, { readonly id: URL }>;
+  readonly mentions?: ReadonlyMap<string, { readonly id: URL; readonly url?: URL }>;
   /** `QUOTE_POLICY`: whose quote posts are approved at once; default `public`. */
   readonly quotePolicy?: QuotePolicy;
 }
@@ -114,7 +114,26 @@ function contentsOf(html: string, language: string): [string, LanguageString] {
  */
 function contentOf(article: Article, ctx: ObjectContext): string {
   const notes = correctionNotesHtml(article, ctx.timeZone);
-  return absoluteUrls(article.contentHtml, ctx.origin) + (notes === "" ? "" : `\n${notes}`);
+  return (
+    bylineHtml(article, ctx) +
+    absoluteUrls(article.contentHtml, ctx.origin) +
+    (notes === "" ? "" : `\n${notes}`)
+  );
+}
+
+/**
+ * The author's name and a link to their account, as Mastodon writes a mention, so the post's
+ * text names whom its `Mention` tag notifies; nothing when the author's account is not known.
+ */
+export function bylineHtml(article: Article, ctx: ObjectContext): string {
+  const author = mentionedAuthor(article, ctx);
+  if (author === undefined) return "";
+  const user = author.handle.split("@")[1] ?? author.handle;
+  const mention =
+    `<span class="h-card" translate="no"><a href="${escapeHtml(author.url.href)}" ` +
+    `class="u-url mention">@<span>${escapeHtml(user)}</span></a></span>`;
+  const name = article.author === undefined ? "" : `${escapeHtml(article.author)} `;
+  return `<p>${name}${mention}</p>`;
 }
 
 /** A `Note` for timelines that show content: the title in bold, the text, then the link. */
@@ -241,10 +260,11 @@ export function interactionPolicyOf(ctx: ObjectContext): InteractionPolicy {
 export function mentionedAuthor(
   article: Article,
   ctx: ObjectContext,
-): { readonly handle: string; readonly id: URL } | undefined {
+): { readonly handle: string; readonly id: URL; readonly url: URL } | undefined {
   const handle = article.authorFediverse;
   const actor = handle === undefined ? undefined : ctx.mentions?.get(handle);
-  return handle === undefined || actor === undefined ? undefined : { handle, id: actor.id };
+  if (handle === undefined || actor === undefined) return undefined;
+  return { handle, id: actor.id, url: actor.url ?? actor.id };
 }
 
 /** `cc`: the followers, and the mentioned author (Mastodon notifies those addressed). */
