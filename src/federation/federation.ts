@@ -21,7 +21,7 @@ import type { QuotePolicy } from "../interactions.ts";
 import { absolute, paths } from "../urls.ts";
 import { type AccountProfile, type ActorType, type ProfileField, toActor } from "./actor.ts";
 import type { PublishedArticles } from "./articles.ts";
-import { registerCollections } from "./collections.ts";
+import { type CollectionsDeps, registerCollections } from "./collections.ts";
 import { clearUnreachable, onPermanentFailure } from "./delivery/gone-servers.ts";
 import { heraldUserAgent } from "./delivery/outgoing.ts";
 import type { FollowerStore } from "./followers.ts";
@@ -217,8 +217,6 @@ export function registerFederation(
     ctx: Parameters<typeof objectContextOf>[0],
     articles: readonly Article[],
   ) => ({ ...objectContext(ctx), mentions: await knownMentions(deps.kv, articles) });
-  const withAuthor = (ctx: Parameters<typeof objectContextOf>[0], article: Article) =>
-    withAuthors(ctx, [article]);
   const published = async (id: string): Promise<Article | null> => {
     const record = await store.findById(id);
     return record?.state === "published" ? record.article : null;
@@ -257,32 +255,14 @@ export function registerFederation(
     objectContext: withAuthors,
   });
 
-  // Articles, at `paths.object(id)`. Deleted ones answer 410 in `http/federation/negotiation.ts`: Fedify's
-  // object dispatchers cannot answer with a status other than 200 or 404.
-  if (postType === "note") {
-    federation.setObjectDispatcher(Note, federationPaths.object, async (ctx, { id }) => {
-      const article = await published(id);
-      return article == null ? null : toNote(article, await withAuthor(ctx, article));
-    });
-  } else {
-    federation.setObjectDispatcher(ArticleObject, federationPaths.object, async (ctx, { id }) => {
-      const article = await published(id);
-      return article == null ? null : toArticleObject(article, await withAuthor(ctx, article));
-    });
-  }
-
-  // Quote authorizations (FEP-044f), while their story is published and keeps the quote.
-  const { interactions } = deps;
-  if (interactions) {
-    federation.setObjectDispatcher(
-      QuoteAuthorization,
-      federationPaths.quoteAuthorization,
-      async (ctx, values) =>
-        (await published(values.id))
-          ? findQuoteAuthorization(ctx, { store: interactions, identifier: username }, values)
-          : null,
-    );
-  }
+  // Articles and the quote authorizations of their quotes.
+  registerObjects(federation, {
+    postType,
+    username,
+    published,
+    objectContext: withAuthors,
+    ...(deps.interactions ? { interactions: deps.interactions } : {}),
+  });
 
   federation.setNodeInfoDispatcher(federationPaths.nodeInfo, async () =>
     toNodeInfo(await store.countPublished(), undefined, options.site),
@@ -294,6 +274,44 @@ export function registerFederation(
     deps.onDeliveryError?.(failure.error);
     await givenUp(ctx, failure);
   });
+}
+
+interface ObjectsDeps {
+  readonly postType: PostType;
+  readonly username: string;
+  /** The article with that id, if it is published. */
+  readonly published: (id: string) => Promise<Article | null>;
+  readonly objectContext: CollectionsDeps["objectContext"];
+  readonly interactions?: InteractionStore;
+}
+
+/**
+ * Articles at `paths.object(id)`: deleted ones answer 410 in `http/federation/negotiation.ts`
+ * (Fedify's object dispatchers cannot answer with a status other than 200 or 404). And the
+ * quote authorizations (FEP-044f), while their story is published and keeps the quote.
+ */
+function registerObjects(federation: Federation<void>, deps: ObjectsDeps): void {
+  const { published, objectContext } = deps;
+  if (deps.postType === "note") {
+    federation.setObjectDispatcher(Note, federationPaths.object, async (ctx, { id }) => {
+      const article = await published(id);
+      return article == null ? null : toNote(article, await objectContext(ctx, [article]));
+    });
+  } else {
+    federation.setObjectDispatcher(ArticleObject, federationPaths.object, async (ctx, { id }) => {
+      const article = await published(id);
+      return article == null ? null : toArticleObject(article, await objectContext(ctx, [article]));
+    });
+  }
+  const { interactions } = deps;
+  if (interactions === undefined) return;
+  const quotes = { store: interactions, identifier: deps.username };
+  federation.setObjectDispatcher(
+    QuoteAuthorization,
+    federationPaths.quoteAuthorization,
+    async (ctx, values) =>
+      (await published(values.id)) ? findQuoteAuthorization(ctx, quotes, values) : null,
+  );
 }
 
 /**
