@@ -23,7 +23,7 @@ import {
 } from "./config-values.ts";
 import type { ActorType } from "./federation/actor.ts";
 import type { PostType } from "./federation/objects.ts";
-import type { HideRule, RepliesMode, RepliesTrust } from "./interactions.ts";
+import type { HideRule, QuotePolicy, RepliesMode, RepliesTrust } from "./interactions.ts";
 
 export type { SectionConfig } from "./config-sections.ts";
 export { parseAlias } from "./config-values.ts";
@@ -113,6 +113,11 @@ export interface Config {
   readonly repliesTrust: RepliesTrust;
   /** `SECTIONS`: section accounts that boost the stories carrying their tags. */
   readonly sections: readonly SectionConfig[];
+  /**
+   * `QUOTE_POLICY`: who may quote the posts (FEP-044f, Mastodon 4.5 quote posts): `public`
+   * (default), `followers` of the account, or `nobody`.
+   */
+  readonly quotePolicy: QuotePolicy;
 }
 
 /** How the fediverse account presents itself. Images are an https URL or a local file. */
@@ -218,6 +223,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       oneOf(v.toLowerCase(), ["approved", "none"] as const),
     ),
     sections: read("SECTIONS", [], parseSections),
+    quotePolicy: read("QUOTE_POLICY", "public", (v) =>
+      oneOf(v.toLowerCase(), ["public", "followers", "nobody"] as const),
+    ),
   };
   problems.push(...sectionProblems(config.sections, config.accountUsername));
   if (problems.length > 0) throw new ConfigError(problems);

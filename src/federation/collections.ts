@@ -4,6 +4,7 @@
  */
 import type { Context, Federation, PageItems } from "@fedify/fedify";
 import type { Activity, Create, Recipient } from "@fedify/vocab";
+import type { Article } from "../article.ts";
 import type { PublishedArticles } from "./articles.ts";
 import type { federationPaths } from "./federation.ts";
 import type { FollowerStore } from "./followers.ts";
@@ -62,16 +63,23 @@ export function followersFirstCursor(ctx: Context<void>): string | null {
   return "0";
 }
 
+/** The context of the objects of `articles`: with their authors' accounts, to mention them. */
+export type ObjectContextFor = (
+  ctx: Context<void>,
+  articles: readonly Article[],
+) => Promise<ObjectContext>;
+
 /** A page of the outbox: newest first, one `Create` per published article. */
 export async function dispatchOutbox(
   store: PublishedArticles,
-  ctx: ObjectContext,
+  objects: (articles: readonly Article[]) => Promise<ObjectContext>,
   cursor: string | null,
 ): Promise<PageItems<Create>> {
   const offset = parseOffset(cursor);
   // The store lists without an offset; a news site's article count keeps this cheap.
   const articles = await store.listPublished({ limit: offset + PAGE_SIZE + 1 });
   const page = articles.slice(offset, offset + PAGE_SIZE);
+  const ctx = await objects(page);
   return {
     items: page.map((article) => toCreate(article, ctx)),
     nextCursor: articles.length > offset + PAGE_SIZE ? String(offset + PAGE_SIZE) : null,
@@ -82,11 +90,12 @@ export async function dispatchOutbox(
 /** The featured ("pinned") posts: articles marked `pinned`, or else the latest few. */
 export async function dispatchFeatured(
   store: PublishedArticles,
-  ctx: ObjectContext,
+  objects: (articles: readonly Article[]) => Promise<ObjectContext>,
 ): Promise<PageItems<Post>> {
   const published = await store.listPublished();
   const pinned = published.filter((article) => article.pinned);
   const featured = pinned.length > 0 ? pinned : published.slice(0, FEATURED_FALLBACK);
+  const ctx = await objects(featured);
   return { items: featured.map((article) => toPost(article, ctx)) };
 }
 
@@ -106,13 +115,14 @@ export interface AccountCollections {
 export function mainCollections(
   store: PublishedArticles,
   followers: FollowerStore,
-  objectContext: (ctx: Context<void>) => ObjectContext,
+  objectContext: ObjectContextFor,
 ): AccountCollections {
   return {
     followers,
-    outbox: (ctx, cursor) => dispatchOutbox(store, objectContext(ctx), cursor),
+    outbox: (ctx, cursor) =>
+      dispatchOutbox(store, (articles) => objectContext(ctx, articles), cursor),
     countOutbox: () => store.countPublished(),
-    featured: (ctx) => dispatchFeatured(store, objectContext(ctx)),
+    featured: (ctx) => dispatchFeatured(store, (articles) => objectContext(ctx, articles)),
   };
 }
 

@@ -95,3 +95,10 @@ export async function sectionActor(
   const profile = sectionProfile(origin, main, account.section, account.keys.createdAt);
   return toActor(ctx, id, id, profile, await ctx.getActorKeyPairs(id));
 }
+
+/** Each section's followers, by section id (none without sections). */
+export function followersBySection(
+  sections: SectionAccounts | undefined,
+): ReadonlyMap<string, FollowerStore> {
+  return new Map([...(sections?.values() ?? [])].map((s) => [s.section.id, s.followers]));
+}

@@ -8,8 +8,13 @@ import type { Announce } from "@fedify/vocab";
 import type { Article } from "../../article.ts";
 import { sectionStories } from "../../section-stories.ts";
 import type { PublishedArticles } from "../articles.ts";
-import { type AccountCollections, FEATURED_FALLBACK, PAGE_SIZE } from "../collections.ts";
-import { type ObjectContext, type Post, toPost } from "../objects.ts";
+import {
+  type AccountCollections,
+  FEATURED_FALLBACK,
+  type ObjectContextFor,
+  PAGE_SIZE,
+} from "../collections.ts";
+import { type Post, toPost } from "../objects.ts";
 import type { SectionAccount } from "./accounts.ts";
 import { announceId, sectionContextOf, toAnnounce } from "./announces.ts";
 import { readShares } from "./shares.ts";
@@ -18,7 +23,7 @@ export interface SectionCollectionsDeps {
   readonly store: PublishedArticles;
   readonly kv: KvStore;
   /** The main account's object context: the boosted posts are its. */
-  readonly objectContext: (ctx: Context<void>) => ObjectContext;
+  readonly objectContext: ObjectContextFor;
 }
 
 export function sectionCollections(
@@ -45,7 +50,8 @@ export function sectionCollections(
       const all = await stories();
       const pinned = all.filter((article) => article.pinned);
       const featured = pinned.length > 0 ? pinned : all.slice(0, FEATURED_FALLBACK);
-      return { items: featured.map((article) => toPost(article, deps.objectContext(ctx))) };
+      const objects = await deps.objectContext(ctx, featured);
+      return { items: featured.map((article) => toPost(article, objects)) };
     },
   };
 }
@@ -60,5 +66,5 @@ async function boost(
   const section = sectionContextOf(ctx, account.section.id);
   const sent = (await readShares(deps.kv, article.id))?.announces[account.section.id];
   const id = sent === undefined ? announceId(section, article.id, 0) : new URL(sent);
-  return toAnnounce(id, article, section, deps.objectContext(ctx), article.published);
+  return toAnnounce(id, article, section, await deps.objectContext(ctx, []), article.published);
 }
