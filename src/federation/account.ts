@@ -11,7 +11,12 @@ import type { Publisher } from "../pipeline.ts";
 import { unreachableOrigins } from "./delivery/gone-servers.ts";
 import { createFederationPublisher } from "./delivery/publisher.ts";
 import { trackDeliveries } from "./delivery/tracking.ts";
-import { accountActor, buildFederation, type FederationOptions } from "./federation.ts";
+import {
+  accountActor,
+  buildFederation,
+  type FederationOptions,
+  resolveProfile,
+} from "./federation.ts";
 import { importKvInteractions } from "./interactions/legacy.ts";
 import { revokeQuotes } from "./interactions/quotes.ts";
 import type { InteractionStore, InteractionStoreOptions } from "./interactions/store.ts";
@@ -21,7 +26,7 @@ import { readMovedTo } from "./migration.ts";
 import { type AccountImage, accountOptions } from "./options.ts";
 import { announceProfileChange } from "./profile-update.ts";
 import { relayRecipients } from "./relays.ts";
-import { openSections, type SectionAccounts } from "./sections/accounts.ts";
+import { openSections, type SectionAccounts, sectionActor } from "./sections/accounts.ts";
 import { createSectionsPublisher } from "./sections/publisher.ts";
 
 const logger = getLogger(["herald", "federation"]);
@@ -152,4 +157,13 @@ export async function announceProfile(
   const actor = await accountActor(ctx, account.options, { kv, keys: account.keys });
   const announced = await announceProfileChange(ctx, kv, config.accountUsername, actor);
   if (announced === "sent") logger.info("Profile changed: queued an Update for followers.");
+  // A section's profile derives from the site's: it changes with it.
+  const main = resolveProfile(account.options, account.keys.createdAt);
+  for (const [id, sectionAccount] of account.sections) {
+    const section = await sectionActor(ctx, main, sectionAccount);
+    const key = ["herald", "sections", id, "profileFingerprint"] as const;
+    if ((await announceProfileChange(ctx, kv, id, section, key)) === "sent") {
+      logger.info("Profile of section {id} changed: queued an Update for its followers.", { id });
+    }
+  }
 }

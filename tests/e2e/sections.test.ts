@@ -169,4 +169,22 @@ describe("section accounts, end to end", () => {
     });
     expect(unknown.status).toBe(400);
   });
+
+  it("tell a section's followers when its profile changes with the site's", async () => {
+    const folders = heraldFolders();
+    let herald = await startHerald(folders, { env: { SECTIONS, SITE_TITLE: "Tagblatt" } });
+    const remote = await remoteAt("127.0.20.3");
+    const politik = await follow(remote, herald, "politik");
+    expect((await remote.fetchObject(politik)).name).toBe("Politik · Tagblatt");
+    expect(await herald.stop()).toBe(0);
+    herald = await startHerald(folders, {
+      port: herald.port,
+      env: { SECTIONS, SITE_TITLE: "Abendblatt" },
+    });
+    const update = await remote.waitFor((a) => a.type === "Update", { timeoutMs: 15_000 });
+    expect(update.signer?.href).toBe(politik.href);
+    expect(((update.activity as JsonObject).object as JsonObject).name).toBe(
+      "Politik · Abendblatt",
+    );
+  });
 });
