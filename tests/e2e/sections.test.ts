@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { type FakeRemote, type JsonObject, startFakeRemote } from "../helpers/fake-remote.ts";
 import { type HeraldProcess, heraldFolders, startHerald } from "../helpers/herald-process.ts";
+import { instanceBackends } from "../helpers/postgres.ts";
 
 const SECTIONS = "politik: Politik, tags politik, wahl; wirtschaft: Wirtschaft";
 
@@ -33,78 +34,85 @@ const idOf = (value: unknown) =>
 const settle = () => new Promise((resolve) => setTimeout(resolve, 2500));
 
 describe("section accounts, end to end", () => {
-  it("boost the stories carrying their tags, take the boosts back, and send nothing twice across a restart", async () => {
-    const folders = heraldFolders();
-    let herald = await startHerald(folders, { env: { SECTIONS } });
-    // One server follows the section only, the other the section and the main account.
-    const sectionOnly = await remoteAt("127.0.20.1");
-    const both = await remoteAt("127.0.20.2");
-    const politik = await follow(sectionOnly, herald, "politik");
-    expect(politik.href).toBe(new URL("/users/politik", herald.origin).href);
-    const news = await follow(both, herald, "news");
-    await follow(both, herald, "politik");
+  it.each(instanceBackends)(
+    "boost the stories carrying their tags, take the boosts back, and send nothing twice across a restart ($name)",
+    async (backend) => {
+      const folders = heraldFolders();
+      const env = { SECTIONS, ...(await backend.env()) };
+      let herald = await startHerald(folders, { env });
+      // One server follows the section only, the other the section and the main account.
+      const sectionOnly = await remoteAt("127.0.20.1");
+      const both = await remoteAt("127.0.20.2");
+      const politik = await follow(sectionOnly, herald, "politik");
+      expect(politik.href).toBe(new URL("/users/politik", herald.origin).href);
+      const news = await follow(both, herald, "news");
+      await follow(both, herald, "politik");
 
-    const actor = await sectionOnly.fetchObject(politik);
-    expect(actor.preferredUsername).toBe("politik");
-    expect(String(actor.name)).toContain("Politik");
-    const mainKey = ((await both.fetchObject(news)).publicKey as JsonObject).publicKeyPem;
-    expect((actor.publicKey as JsonObject).publicKeyPem).not.toBe(mainKey);
-    const followers = await sectionOnly.fetchObject(new URL(String(actor.followers)));
-    expect(followers.totalItems).toBe(2);
+      const actor = await sectionOnly.fetchObject(politik);
+      expect(actor.preferredUsername).toBe("politik");
+      expect(String(actor.name)).toContain("Politik");
+      const mainKey = ((await both.fetchObject(news)).publicKey as JsonObject).publicKeyPem;
+      expect((actor.publicKey as JsonObject).publicKeyPem).not.toBe(mainKey);
+      const followers = await sectionOnly.fetchObject(new URL(String(actor.followers)));
+      expect(followers.totalItems).toBe(2);
 
-    const file = join(folders.articles, "wahl.md");
-    writeFileSync(file, "---\ntitle: Die Wahl\ntags: [Wahl]\n---\nGewählt wird im Mai.");
-    const boost = await sectionOnly.waitFor((a) => a.type === "Announce", { timeoutMs: 15_000 });
-    expect(boost.signer?.href).toBe(politik.href);
-    const announce = boost.activity as JsonObject;
-    expect(announce.actor).toBe(politik.href);
-    const create = await both.waitFor((a) => a.type === "Create", { timeoutMs: 15_000 });
-    const postId = idOf((create.activity as JsonObject).object);
-    expect(idOf(announce.object)).toBe(postId);
-    await both.waitFor((a) => a.type === "Announce" && idOf(a.object) === postId, {
-      timeoutMs: 15_000,
-    });
-    // An untagged story goes to the main account's followers only.
-    writeFileSync(join(folders.articles, "other.md"), "# Wetter\n\nSonne.");
-    await both.waitFor((a) => a.type === "Create" && idOf(a.object) !== postId, {
-      timeoutMs: 15_000,
-    });
+      const file = join(folders.articles, "wahl.md");
+      writeFileSync(file, "---\ntitle: Die Wahl\ntags: [Wahl]\n---\nGewählt wird im Mai.");
+      const boost = await sectionOnly.waitFor((a) => a.type === "Announce", { timeoutMs: 15_000 });
+      expect(boost.signer?.href).toBe(politik.href);
+      const announce = boost.activity as JsonObject;
+      expect(announce.actor).toBe(politik.href);
+      const create = await both.waitFor((a) => a.type === "Create", { timeoutMs: 15_000 });
+      const postId = idOf((create.activity as JsonObject).object);
+      expect(idOf(announce.object)).toBe(postId);
+      await both.waitFor((a) => a.type === "Announce" && idOf(a.object) === postId, {
+        timeoutMs: 15_000,
+      });
+      // An untagged story goes to the main account's followers only.
+      writeFileSync(join(folders.articles, "other.md"), "# Wetter\n\nSonne.");
+      await both.waitFor((a) => a.type === "Create" && idOf(a.object) !== postId, {
+        timeoutMs: 15_000,
+      });
 
-    // An edit keeping the tag: the main Update, no new boost.
-    writeFileSync(file, "---\ntitle: Die Wahl\ntags: [Wahl]\n---\nGewählt wird im Juni.");
-    await both.waitFor((a) => a.type === "Update", { timeoutMs: 15_000 });
-    // The tag removed: the boost is taken back.
-    writeFileSync(file, "---\ntitle: Die Wahl\ntags: [Termine]\n---\nGewählt wird im Juni.");
-    const undo = await sectionOnly.waitFor((a) => a.type === "Undo", { timeoutMs: 15_000 });
-    expect(idOf((undo.activity as JsonObject).object)).toBe(announce.id);
-    // The tag back: a new boost.
-    writeFileSync(file, "---\ntitle: Die Wahl\ntags: [Politik]\n---\nGewählt wird im Juni.");
-    const again = await sectionOnly.waitFor((a) => a.type === "Announce" && a.id !== announce.id, {
-      timeoutMs: 15_000,
-    });
-    // Deleted: the main Delete, and the section's boost undone.
-    rmSync(file);
-    await both.waitFor((a) => a.type === "Delete", { timeoutMs: 15_000 });
-    await sectionOnly.waitFor(
-      (a) => a.type === "Undo" && idOf(a.object) === (again.activity as JsonObject).id,
-      { timeoutMs: 15_000 },
-    );
-    await settle();
+      // An edit keeping the tag: the main Update, no new boost.
+      writeFileSync(file, "---\ntitle: Die Wahl\ntags: [Wahl]\n---\nGewählt wird im Juni.");
+      await both.waitFor((a) => a.type === "Update", { timeoutMs: 15_000 });
+      // The tag removed: the boost is taken back.
+      writeFileSync(file, "---\ntitle: Die Wahl\ntags: [Termine]\n---\nGewählt wird im Juni.");
+      const undo = await sectionOnly.waitFor((a) => a.type === "Undo", { timeoutMs: 15_000 });
+      expect(idOf((undo.activity as JsonObject).object)).toBe(announce.id);
+      // The tag back: a new boost.
+      writeFileSync(file, "---\ntitle: Die Wahl\ntags: [Politik]\n---\nGewählt wird im Juni.");
+      const again = await sectionOnly.waitFor(
+        (a) => a.type === "Announce" && a.id !== announce.id,
+        {
+          timeoutMs: 15_000,
+        },
+      );
+      // Deleted: the main Delete, and the section's boost undone.
+      rmSync(file);
+      await both.waitFor((a) => a.type === "Delete", { timeoutMs: 15_000 });
+      await sectionOnly.waitFor(
+        (a) => a.type === "Undo" && idOf(a.object) === (again.activity as JsonObject).id,
+        { timeoutMs: 15_000 },
+      );
+      await settle();
 
-    const counts = () => ({
-      sectionOnly: ["Create", "Update", "Delete", "Announce", "Undo"].map(
-        (t) => ofType(sectionOnly, t).length,
-      ),
-      both: ["Create", "Update", "Delete", "Announce", "Undo"].map((t) => ofType(both, t).length),
-    });
-    expect(counts()).toEqual({ sectionOnly: [0, 0, 0, 2, 2], both: [2, 3, 1, 2, 2] });
+      const counts = () => ({
+        sectionOnly: ["Create", "Update", "Delete", "Announce", "Undo"].map(
+          (t) => ofType(sectionOnly, t).length,
+        ),
+        both: ["Create", "Update", "Delete", "Announce", "Undo"].map((t) => ofType(both, t).length),
+      });
+      expect(counts()).toEqual({ sectionOnly: [0, 0, 0, 2, 2], both: [2, 3, 1, 2, 2] });
 
-    expect(await herald.stop()).toBe(0);
-    herald = await startHerald(folders, { port: herald.port, env: { SECTIONS } });
-    await herald.waitForLog(/Published: 1 articles/);
-    await settle();
-    expect(counts()).toEqual({ sectionOnly: [0, 0, 0, 2, 2], both: [2, 3, 1, 2, 2] });
-  });
+      expect(await herald.stop()).toBe(0);
+      herald = await startHerald(folders, { port: herald.port, env });
+      await herald.waitForLog(/Published: 1 articles/);
+      await settle();
+      expect(counts()).toEqual({ sectionOnly: [0, 0, 0, 2, 2], both: [2, 3, 1, 2, 2] });
+    },
+  );
 
   it("have a page with a follow box and feeds, advertised for autodiscovery", async () => {
     const folders = heraldFolders();
