@@ -192,16 +192,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     websubHub: read<URL | undefined>("WEBSUB_HUB", undefined, (v) =>
       parseServiceUrl(v, ["https:", "http:"]),
     ),
-    account: {
-      type: read("ACCOUNT_TYPE", "Service", (v) =>
-        oneOf(v, ["Service", "Person", "Organization", "Application", "Group"] as const),
-      ),
-      name: accountName ?? siteTitle,
-      bio: read<string | undefined>("ACCOUNT_BIO", siteDescription, String),
-      avatar: read<string | undefined>("ACCOUNT_AVATAR", undefined, parseImage),
-      header: read<string | undefined>("ACCOUNT_HEADER", undefined, parseImage),
-      aliases: read<readonly string[]>("ALIASES", [], parseAliases),
-    },
+    account: readAccount(read, accountName ?? siteTitle, siteDescription),
     quietImportHours: read("QUIET_IMPORT_HOURS", 6, (v) => parseInteger(v, 0, 24 * 365)),
     deliveryWorkers: read("DELIVERY_WORKERS", 16, (v) => parseInteger(v, 1, 256)),
     inboxRateLimit: read("INBOX_RATE_LIMIT", 600, (v) => parseInteger(v, 1, 1_000_000)),
@@ -230,6 +221,24 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   problems.push(...sectionProblems(config.sections, config.accountUsername));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** The account's settings; `name` is `ACCOUNT_NAME`, else the site's title. */
+function readAccount(
+  read: ReturnType<typeof reader>,
+  name: string,
+  siteDescription: string | undefined,
+): AccountConfig {
+  return {
+    type: read("ACCOUNT_TYPE", "Service", (v) =>
+      oneOf(v, ["Service", "Person", "Organization", "Application", "Group"] as const),
+    ),
+    name,
+    bio: read<string | undefined>("ACCOUNT_BIO", siteDescription, String),
+    avatar: read<string | undefined>("ACCOUNT_AVATAR", undefined, parseImage),
+    header: read<string | undefined>("ACCOUNT_HEADER", undefined, parseImage),
+    aliases: read<readonly string[]>("ALIASES", [], parseAliases),
+  };
 }
 
 /**
