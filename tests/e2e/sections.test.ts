@@ -50,7 +50,7 @@ describe("section accounts, end to end", () => {
 
       const actor = await sectionOnly.fetchObject(politik);
       expect(actor.preferredUsername).toBe("politik");
-    expect(actor.webfinger).toBe(`politik@${herald.origin.host}`);
+      expect(actor.webfinger).toBe(`politik@${herald.origin.host}`);
       expect(String(actor.name)).toContain("Politik");
       const mainKey = ((await both.fetchObject(news)).publicKey as JsonObject).publicKeyPem;
       expect((actor.publicKey as JsonObject).publicKeyPem).not.toBe(mainKey);
