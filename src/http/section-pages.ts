@@ -3,6 +3,7 @@
  * account, and its feeds, advertised with autodiscovery; and the section's feeds themselves.
  */
 import type { Article } from "../article.ts";
+import { sectionsFor } from "../config-sections.ts";
 import type { FeedSite } from "../feeds/render.ts";
 import { labelsFor } from "../labels.ts";
 import { sectionStories } from "../section-stories.ts";
@@ -87,4 +88,12 @@ export async function sectionArticles(
     if (at !== undefined && (changed === undefined || at > changed)) changed = at;
   }
   return { articles: await sectionStories(store, section.tags, limit), changed };
+}
+
+/** The feeds of the sections whose stories carry any of `tags` (for WebSub pings). */
+export function changedSectionFeeds(
+  sections: readonly SectionView[],
+  tags: readonly string[],
+): string[] {
+  return sectionsFor(sections, tags).flatMap((section) => Object.values(sectionFeeds(section.id)));
 }

@@ -29,7 +29,12 @@ import {
   makeRepresentationAsync,
   type Representation,
 } from "./representation.ts";
-import { renderSectionPage, type SectionView, sectionArticles } from "./section-pages.ts";
+import {
+  changedSectionFeeds,
+  renderSectionPage,
+  type SectionView,
+  sectionArticles,
+} from "./section-pages.ts";
 import { type FeedFormat, feedSets, later } from "./site-feeds.ts";
 import {
   NEWS_LIMIT,
@@ -372,11 +377,12 @@ function announce(options: SiteOptions, events: readonly ChangeEvent[]): void {
   const hub = options.feed.hub;
   if (hub === undefined) return;
   const tags = new Set(events.flatMap((event) => event.article.tags));
-  const topics = [undefined, ...tags].flatMap((tag) =>
-    Object.values(feedSiteFor(options.feed, tag).feedPaths).map((path) =>
-      absolute(options.page.origin, path),
+  const topics = [
+    ...[undefined, ...tags].flatMap((tag) =>
+      Object.values(feedSiteFor(options.feed, tag).feedPaths),
     ),
-  );
+    ...changedSectionFeeds(options.sections ?? [], [...tags]),
+  ].map((path) => absolute(options.page.origin, path));
   void pingHub(hub, topics).then((results) => {
     const failed = results.filter((result) => !result.ok).length;
     if (failed > 0) {
