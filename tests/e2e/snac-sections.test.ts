@@ -113,5 +113,21 @@ describe.skipIf(skip)(
       expect(page).toContain("Die Wahl");
       expect(page).not.toContain("Sonne, kein Wahlthema");
     });
+
+    // snac keeps a boosted post when the boost is taken back (activitypub.c: "if a followed
+    // user boosts something … and then unboosts, the post remains here"), and logs that it
+    // read the Undo.
+    it("reads the section's Undo of the boost when the story loses its tag", async () => {
+      const post = reader.timeline().find((id) => id.startsWith(heraldOrigin.href));
+      writeFileSync(
+        join(folders.articles, "wahl.md"),
+        "---\ntitle: Die Wahl\nsummary: Gewählt wird im Mai.\ntags: [Termine]\nlanguage: de\n---\nGewählt wird im Mai.",
+      );
+      await herald.waitForLog(/Queued the undoing of section politik's boost of wahl/);
+      await eventually(
+        () => snac.output(),
+        (output) => expect(output).toContain(`Unboost for ${post}`),
+      );
+    });
   },
 );
