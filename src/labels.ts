@@ -27,6 +27,8 @@ export interface Labels {
   readonly moved: (account: Html) => Html;
   readonly feeds: string;
   readonly feedsHow: string;
+  /** Before the links to the section pages (`SECTIONS`), each with its own account and feeds. */
+  readonly sectionsHow: string;
   readonly published: string;
   readonly updated: string;
   readonly by: string;
@@ -44,6 +46,7 @@ export interface Labels {
   readonly replies: (count: number) => string;
   readonly likes: (count: number) => string;
   readonly boosts: (count: number) => string;
+  readonly quotes: (count: number) => string;
   readonly replyHow: string;
   readonly newerReplies: string;
   readonly olderReplies: string;
@@ -78,6 +81,7 @@ const en: Labels = {
     "Type the name of your server (mastodon.social) or your handle (@you@mastodon.social), nothing else, and try again.",
   feeds: "Feeds",
   feedsHow: "Or subscribe in a feed reader:",
+  sectionsHow: "Only some topics? Each section has its own account and feeds:",
   published: "Published",
   updated: "updated",
   by: "by",
@@ -94,6 +98,7 @@ const en: Labels = {
   replies: (n) => `${n} ${n === 1 ? "reply" : "replies"}`,
   likes: (n) => `${n} ${n === 1 ? "like" : "likes"}`,
   boosts: (n) => `${n} ${n === 1 ? "boost" : "boosts"}`,
+  quotes: (n) => `${n} ${n === 1 ? "quote" : "quotes"}`,
   replyHow:
     "To reply, paste this page’s address into the search of your Mastodon or other fediverse server and answer the post.",
   newerReplies: "Newer replies",
@@ -125,6 +130,7 @@ const de: Labels = {
     "Geben Sie den Namen Ihres Servers (mastodon.social) oder Ihre Adresse (@sie@mastodon.social) ein, nichts anderes, und versuchen Sie es erneut.",
   feeds: "Feeds",
   feedsHow: "Oder abonnieren Sie einen Feed:",
+  sectionsHow: "Nur einzelne Themen? Jedes Ressort hat ein eigenes Konto und eigene Feeds:",
   published: "Veröffentlicht am",
   updated: "aktualisiert am",
   by: "von",
@@ -141,6 +147,7 @@ const de: Labels = {
   replies: (n) => `${n} ${n === 1 ? "Antwort" : "Antworten"}`,
   likes: (n) => `${n} ${n === 1 ? "Favorit" : "Favoriten"}`,
   boosts: (n) => `${n} ${n === 1 ? "Boost" : "Boosts"}`,
+  quotes: (n) => `${n} ${n === 1 ? "Zitat" : "Zitate"}`,
   replyHow:
     "Zum Antworten fügen Sie die Adresse dieser Seite in die Suche Ihres Mastodon- oder anderen Fediverse-Servers ein und antworten auf den Beitrag.",
   newerReplies: "Neuere Antworten",

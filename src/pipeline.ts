@@ -1,5 +1,6 @@
 import { getLogger } from "@logtape/logtape";
 import type { Article, ChangeEvent, RemovedElement } from "./article.ts";
+import { readAuthors } from "./source/authors.ts";
 import type { ParseOptions } from "./source/parse.ts";
 import { readArticleFile } from "./source/read.ts";
 import { findArticleFiles, listArticleFiles } from "./source/scan.ts";
@@ -93,10 +94,15 @@ async function scan(
   only: readonly string[] | undefined,
 ): Promise<ScanReport> {
   const now = (deps.now ?? (() => new Date()))();
-  const { files, refused } =
+  const listed =
     only === undefined
       ? listArticleFiles(deps.articlesDir)
       : findArticleFiles(deps.articlesDir, only);
+  const { files } = listed;
+  // Read at every scan: a new name in it applies to the stories read from then on.
+  const authors = readAuthors(deps.articlesDir);
+  const refused = [...listed.refused, ...authors.problems];
+  const parseOptions = { ...deps.parseOptions, authors: authors.handles };
   // Of the named files only: those the store knows and that are not there are gone.
   const stamps = await deps.store.fileStamps(only);
   const changed = files.filter((file) => {
@@ -112,7 +118,7 @@ async function scan(
   for (let start = 0; start === 0 || start < changed.length; start += batchSize) {
     const batch = changed
       .slice(start, start + batchSize)
-      .map((f) => readArticleFile(f, deps.parseOptions));
+      .map((f) => readArticleFile(f, parseOptions));
     const final = start + batchSize >= changed.length;
     const events = await deps.store.apply({ files: batch, gone, final }, now);
     changes.push(...events.map(summarize));

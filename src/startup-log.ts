@@ -20,10 +20,19 @@ export function logStartup(config: Config, account: Account, backends: Backends[
   logger.info("Fediverse:   {handle} (search for it in Mastodon to follow)", {
     handle: account.handle,
   });
+  for (const { section } of account.sections.values()) {
+    logger.info("Section:     @{id}@{host} boosts #{tags}; {url}", {
+      id: section.id,
+      host: config.publicUrl.host,
+      tags: section.tags.join(", #"),
+      url: url(paths.section(section.id)),
+    });
+  }
   logger.info("Articles:    {dir}", { dir: config.articlesDir });
   logger.info("Articles in: {backend}", { backend: backends.articles });
   logger.info("Federation:  {backends}", { backends: backends.federation });
   logger.info("Replies:     {mode}", { mode: repliesMode(config) });
+  logger.info("Quotes:      {mode}", { mode: quoteModes[config.quotePolicy] });
   if (account.movedTo) {
     logger.warn("This account has moved to {target}: followers were asked to follow it there.", {
       target: account.movedTo.href,
@@ -34,6 +43,13 @@ export function logStartup(config: Config, account: Account, backends: Backends[
     logger.info("Also known as: {aliases}", { aliases: aliases.map((a) => a.href).join(", ") });
   }
 }
+
+/** Whose quote posts of a story are authorized, as `QUOTE_POLICY` says. */
+const quoteModes = {
+  public: "anyone may quote the stories (QUOTE_POLICY=public)",
+  followers: "only followers may quote the stories (QUOTE_POLICY=followers)",
+  nobody: "nobody may quote the stories (QUOTE_POLICY=nobody)",
+} as const;
 
 /** What happens to a reply under a story, as `REPLIES` and `REPLIES_TRUST` say. */
 function repliesMode(config: Config): string {

@@ -1,7 +1,6 @@
 import { EventEmitter } from "node:events";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { LogRecord } from "@logtape/logtape";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { startSchedule } from "../src/schedule.ts";
 import { type ArticleWatch, type WatchFolder, watchArticles } from "../src/watch.ts";

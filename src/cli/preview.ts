@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import type { Article, ParsedArticle } from "../article.ts";
+import type { SectionConfig } from "../config-sections.ts";
 import { correctionNotesHtml } from "../correction-notes.ts";
 import { configOrExit } from "../env.ts";
 import {
@@ -16,11 +17,13 @@ import {
   toNote,
 } from "../federation/objects.ts";
 import { articleLinks } from "../links.ts";
+import { AUTHORS_FILE, readAuthors } from "../source/authors.ts";
 import { frontMatterKeys } from "../source/markdown.ts";
 import { isParsed, parseArticle } from "../source/parse.ts";
 import { fileLine, removalMessage } from "../source/problems.ts";
 import { cutAtWord, detectLanguage } from "../source/text.ts";
 import { absolute, paths } from "../urls.ts";
+import { sectionPreviewLines } from "./preview-sections.ts";
 
 export interface PreviewOptions {
   readonly origin: URL;
@@ -28,6 +31,8 @@ export interface PreviewOptions {
   /** `TIME_ZONE`: the dates of correction notices; default UTC. */
   readonly timeZone?: string;
   readonly now?: Date;
+  /** `SECTIONS`: the section accounts that boost the story are listed. */
+  readonly sections?: readonly SectionConfig[];
 }
 
 /** The preview of a parsed article as lines of text; `source` is the file's text. */
@@ -66,6 +71,7 @@ export function renderPreview(
     `  text      ${words} words, in full: ${cutAtWord(text, 120)}`,
     `  language  ${article.language}`,
     `  author    ${article.author ?? "(none: the feeds name SITE_AUTHOR)"}`,
+    `  byline    ${bylineOf(article)}`,
     `  tags      ${article.tags.length > 0 ? article.tags.join(", ") : "(none)"}`,
     `  corrections ${notes === "" ? "(none)" : `${(article.corrections ?? []).length}, after the text (also on the page and in the fediverse post): ${notes}`}`,
     `  image     ${links.image?.href ?? "(none)"}`,
@@ -82,6 +88,7 @@ export function renderPreview(
     "Mastodon, POST_TYPE=note",
     `  the full text as a post: ${note.length} characters (the title in bold, the text, the link):`,
     `  ${cutAtWord(note, 200)}`,
+    ...sectionPreviewLines(article.tags, options.sections ?? [], options.origin),
     "",
     "Link card (Open Graph, when someone shares the link)",
     `  og:title        ${article.title}`,
@@ -93,6 +100,14 @@ export function renderPreview(
   lines.push("", warnings.length === 0 ? "No warnings." : "Warnings");
   for (const warning of warnings) lines.push(`  ! ${warning}`);
   return lines.join("\n");
+}
+
+/** The story's byline: its author's name and fediverse account, where they are given. */
+function bylineOf(article: Article): string {
+  const name = article.author ?? "(no author)";
+  return article.authorFediverse === undefined
+    ? `${name}, no fediverse account (give one in front matter or ${AUTHORS_FILE})`
+    : `${name} ${article.authorFediverse}`;
 }
 
 /** Who Mastodon 4.3+ names under the card ("More from …"): `fediverse:creator`. */
@@ -173,7 +188,14 @@ function main(): number {
   }
   const inFolder = relative(config.articlesDir, absolutePath);
   const path = inFolder.startsWith("..") ? file : inFolder.split("\\").join("/");
-  const result = parseArticle(path, bytes, { defaultLanguage: config.siteLanguage });
+  const authors = readAuthors(config.articlesDir);
+  for (const problem of authors.problems) {
+    console.log(`problem  ${fileLine(problem.path, problem.line)}: ${problem.reason}`);
+  }
+  const result = parseArticle(path, bytes, {
+    defaultLanguage: config.siteLanguage,
+    authors: authors.handles,
+  });
   if (!isParsed(result)) {
     console.log(`problem  ${fileLine(path, result.line)}: ${result.reason}`);
     return 1;
@@ -184,6 +206,7 @@ function main(): number {
       origin: config.publicUrl,
       siteLanguage: config.siteLanguage,
       timeZone: config.timeZone,
+      sections: config.sections,
     }),
   );
   return 0;

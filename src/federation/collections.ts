@@ -1,9 +1,10 @@
 /**
- * The account's collections: followers (paged, counted), outbox (paged, newest first, one
+ * The accounts' collections: followers (paged, counted), outbox (paged, newest first, one
  * `Create` per published article) and featured (pinned articles, or else the latest few).
  */
 import type { Context, Federation, PageItems } from "@fedify/fedify";
-import type { Create, Recipient } from "@fedify/vocab";
+import type { Activity, Create, Recipient } from "@fedify/vocab";
+import type { Article } from "../article.ts";
 import type { PublishedArticles } from "./articles.ts";
 import type { federationPaths } from "./federation.ts";
 import type { FollowerStore } from "./followers.ts";
@@ -62,16 +63,23 @@ export function followersFirstCursor(ctx: Context<void>): string | null {
   return "0";
 }
 
+/** The context of the objects of `articles`: with their authors' accounts, to mention them. */
+export type ObjectContextFor = (
+  ctx: Context<void>,
+  articles: readonly Article[],
+) => Promise<ObjectContext>;
+
 /** A page of the outbox: newest first, one `Create` per published article. */
 export async function dispatchOutbox(
   store: PublishedArticles,
-  ctx: ObjectContext,
+  objects: (articles: readonly Article[]) => Promise<ObjectContext>,
   cursor: string | null,
 ): Promise<PageItems<Create>> {
   const offset = parseOffset(cursor);
   // The store lists without an offset; a news site's article count keeps this cheap.
   const articles = await store.listPublished({ limit: offset + PAGE_SIZE + 1 });
   const page = articles.slice(offset, offset + PAGE_SIZE);
+  const ctx = await objects(page);
   return {
     items: page.map((article) => toCreate(article, ctx)),
     nextCursor: articles.length > offset + PAGE_SIZE ? String(offset + PAGE_SIZE) : null,
@@ -82,11 +90,12 @@ export async function dispatchOutbox(
 /** The featured ("pinned") posts: articles marked `pinned`, or else the latest few. */
 export async function dispatchFeatured(
   store: PublishedArticles,
-  ctx: ObjectContext,
+  objects: (articles: readonly Article[]) => Promise<ObjectContext>,
 ): Promise<PageItems<Post>> {
   const published = await store.listPublished();
   const pinned = published.filter((article) => article.pinned);
   const featured = pinned.length > 0 ? pinned : published.slice(0, FEATURED_FALLBACK);
+  const ctx = await objects(featured);
   return { items: featured.map((article) => toPost(article, ctx)) };
 }
 
@@ -94,43 +103,67 @@ function parseOffset(cursor: string | null): number {
   return cursor != null && /^\d{1,9}$/.test(cursor) ? Number(cursor) : 0;
 }
 
-export interface CollectionsDeps {
-  readonly store: PublishedArticles;
+/** What one account (the main one, or a section) lists in its collections. */
+export interface AccountCollections {
   readonly followers: FollowerStore;
-  /** Whether `identifier` is the account's (every other answers 404). */
-  readonly isAccount: (identifier: string) => boolean;
-  readonly objectContext: (ctx: Context<void>) => ObjectContext;
+  outbox(ctx: Context<void>, cursor: string | null): Promise<PageItems<Activity>>;
+  countOutbox(): Promise<number>;
+  featured(ctx: Context<void>): Promise<PageItems<Post>>;
 }
 
-/** Registers the account's outbox, followers, following and featured collections. */
+/** The main account's collections: every published article. */
+export function mainCollections(
+  store: PublishedArticles,
+  followers: FollowerStore,
+  objectContext: ObjectContextFor,
+): AccountCollections {
+  return {
+    followers,
+    outbox: (ctx, cursor) =>
+      dispatchOutbox(store, (articles) => objectContext(ctx, articles), cursor),
+    countOutbox: () => store.countPublished(),
+    featured: (ctx) => dispatchFeatured(store, (articles) => objectContext(ctx, articles)),
+  };
+}
+
+export interface CollectionsDeps {
+  /** The collections of the account `identifier` names; every other answers 404. */
+  readonly accountOf: (identifier: string) => AccountCollections | undefined;
+}
+
+/** Registers the accounts' outbox, followers, following and featured collections. */
 export function registerCollections(
   federation: Federation<void>,
   paths: Pick<typeof federationPaths, "outbox" | "followers" | "following" | "featured">,
   deps: CollectionsDeps,
 ): void {
-  const { store, followers, isAccount, objectContext } = deps;
-  const outbox = federation.setOutboxDispatcher(paths.outbox, (ctx, identifier, cursor) =>
-    isAccount(identifier) ? dispatchOutbox(store, objectContext(ctx), cursor) : null,
+  const { accountOf } = deps;
+  const outbox = federation.setOutboxDispatcher(
+    paths.outbox,
+    (ctx, identifier, cursor) => accountOf(identifier)?.outbox(ctx, cursor) ?? null,
   );
   outbox.setFirstCursor(() => "0");
-  outbox.setCounter((_ctx, identifier) => (isAccount(identifier) ? store.countPublished() : null));
+  outbox.setCounter((_ctx, identifier) => accountOf(identifier)?.countOutbox() ?? null);
 
   const followersCollection = federation.setFollowersDispatcher(
     paths.followers,
-    (_ctx, identifier, cursor, filter) =>
-      isAccount(identifier) ? dispatchFollowers(followers, cursor, filter) : null,
+    (_ctx, identifier, cursor, filter) => {
+      const account = accountOf(identifier);
+      return account ? dispatchFollowers(account.followers, cursor, filter) : null;
+    },
   );
   followersCollection.setFirstCursor(followersFirstCursor);
-  followersCollection.setCounter((_ctx, identifier) =>
-    isAccount(identifier) ? followers.count() : null,
+  followersCollection.setCounter(
+    (_ctx, identifier) => accountOf(identifier)?.followers.count() ?? null,
   );
 
   const following = federation.setFollowingDispatcher(paths.following, (_ctx, id) =>
-    isAccount(id) ? { items: [] } : null,
+    accountOf(id) ? { items: [] } : null,
   );
-  following.setCounter((_ctx, identifier) => (isAccount(identifier) ? 0 : null));
+  following.setCounter((_ctx, identifier) => (accountOf(identifier) ? 0 : null));
 
-  federation.setFeaturedDispatcher(paths.featured, (ctx, identifier) =>
-    isAccount(identifier) ? dispatchFeatured(store, objectContext(ctx)) : null,
+  federation.setFeaturedDispatcher(
+    paths.featured,
+    (ctx, identifier) => accountOf(identifier)?.featured(ctx) ?? null,
   );
 }

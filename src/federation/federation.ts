@@ -6,7 +6,6 @@ import {
   type CircuitBreakerActivityDrop,
   type CircuitBreakerOptions,
   type CircuitBreakerState,
-  type Context,
   type CreateExponentialBackoffPolicyOptions,
   createExponentialBackoffPolicy,
   createFederation,
@@ -14,22 +13,24 @@ import {
   type KvStore,
   type MessageQueue,
 } from "@fedify/fedify";
-import { type Actor, Article as ArticleObject, Note } from "@fedify/vocab";
+import { Article as ArticleObject, Note, QuoteAuthorization } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { Article } from "../article.ts";
-import { absolute, paths } from "../urls.ts";
-import { type AccountProfile, type ActorType, type ProfileField, toActor } from "./actor.ts";
+import type { QuotePolicy } from "../interactions.ts";
+import { paths } from "../urls.ts";
+import type { ActorType, ProfileField } from "./actor.ts";
+import { registerActors } from "./actors.ts";
 import type { PublishedArticles } from "./articles.ts";
-import { registerCollections } from "./collections.ts";
+import { mainCollections, type ObjectContextFor, registerCollections } from "./collections.ts";
 import { clearUnreachable, onPermanentFailure } from "./delivery/gone-servers.ts";
 import { heraldUserAgent } from "./delivery/outgoing.ts";
-import type { FollowerStore } from "./followers.ts";
+import { everyAccount, type FollowerStore } from "./followers.ts";
 import { registerInbox } from "./inbox.ts";
 import { withoutQueuedIdempotence } from "./interactions/idempotency.ts";
+import { findQuoteAuthorization, quoteAuthorizationPath } from "./interactions/quotes.ts";
 import type { InteractionStore } from "./interactions/store.ts";
 import type { AccountKeys } from "./keys.ts";
 import { knownMentions } from "./mentions.ts";
-import { readMovedTo } from "./migration.ts";
 import { type NodeInfoSite, toNodeInfo } from "./nodeinfo.ts";
 import {
   DEFAULT_POST_TYPE,
@@ -39,6 +40,8 @@ import {
   toArticleObject,
   toNote,
 } from "./objects.ts";
+import { followersBySection, type SectionAccounts } from "./sections/accounts.ts";
+import { sectionCollections } from "./sections/collections.ts";
 
 const logger = getLogger(["herald", "federation"]);
 
@@ -52,6 +55,7 @@ export const federationPaths = {
   following: "/users/{identifier}/following",
   featured: "/users/{identifier}/featured",
   object: "/objects/{id}",
+  quoteAuthorization: quoteAuthorizationPath,
   nodeInfo: "/nodeinfo/2.1",
 } as const;
 
@@ -88,6 +92,8 @@ export interface FederationOptions {
   readonly site?: NodeInfoSite;
   /** `TIME_ZONE`, for the dates of correction notices; default UTC. */
   readonly timeZone?: string;
+  /** `QUOTE_POLICY`: whose quote posts are authorized; default `public`. */
+  readonly quotePolicy?: QuotePolicy;
   /** Outgoing delivery retries; default: from a minute up to 12 h apart, for about 4 days. */
   readonly retry?: CreateExponentialBackoffPolicyOptions;
   /** Overrides `CIRCUIT_BREAKER` (tests shorten its durations). */
@@ -104,6 +110,8 @@ export interface FederationDeps {
   readonly interactions?: InteractionStore;
   /** Told of each failed delivery attempt (for the delivery ledger). */
   readonly onDeliveryError?: (error: unknown) => void;
+  /** The section accounts (`SECTIONS`), by id. */
+  readonly sections?: SectionAccounts;
 }
 
 /**
@@ -199,41 +207,36 @@ export function registerFederation(
   options: FederationOptions,
   deps: FederationDeps,
 ): void {
-  const { store, followers, keys } = deps;
+  const { store, followers } = deps;
   const { username } = options;
   const postType = options.postType ?? DEFAULT_POST_TYPE;
   const isAccount = (identifier: string) => identifier === username;
+  const sectionOf = (identifier: string) => deps.sections?.get(identifier);
   const objectContext = (ctx: Parameters<typeof objectContextOf>[0]) =>
-    objectContextOf(ctx, username, postType, options.timeZone);
-  // A served post names its author's account as the delivered one did (only what the
-  // publisher already looked up: a GET never makes Herald look anyone up).
-  const withAuthor = async (ctx: Parameters<typeof objectContextOf>[0], article: Article) => ({
-    ...objectContext(ctx),
-    mentions: await knownMentions(deps.kv, [article]),
-  });
+    objectContextOf(ctx, username, postType, options.timeZone, options.quotePolicy);
+  // A served post (alone, or in the outbox and featured) names its author's account as the
+  // delivered one did (only what the publisher already looked up: a GET never makes Herald
+  // look anyone up).
+  const withAuthors = async (
+    ctx: Parameters<typeof objectContextOf>[0],
+    articles: readonly Article[],
+  ) => ({ ...objectContext(ctx), mentions: await knownMentions(deps.kv, articles) });
   const published = async (id: string): Promise<Article | null> => {
     const record = await store.findById(id);
     return record?.state === "published" ? record.article : null;
   };
-  // The actor, its keys, and the handle WebFinger resolves to it.
-  const actor = federation.setActorDispatcher(federationPaths.actor, (ctx, identifier) =>
-    isAccount(identifier) ? accountActor(ctx, options, deps) : null,
-  );
-  // RSA first: the actor's `publicKey` is the first pair's.
-  actor.setKeyPairsDispatcher((_ctx, identifier) =>
-    isAccount(identifier) ? [keys.rsa, keys.ed25519] : [],
-  );
-  actor.mapHandle((_ctx, handle) =>
-    handle.toLowerCase() === username.toLowerCase() ? username : null,
-  );
+  // The actors (the account's and the sections'), their keys, and the handles WebFinger resolves.
+  registerActors(federation, options, deps);
 
   // Inboxes: personal and shared.
   registerInbox(federation.setInboxListeners(federationPaths.inbox, federationPaths.sharedInbox), {
     followers,
+    sections: followersBySection(deps.sections),
     kv: deps.kv,
     identifier: username,
     allowPrivateAddress: options.allowPrivateAddress ?? false,
     ...(deps.interactions ? { interactions: deps.interactions } : {}),
+    ...(options.quotePolicy ? { quotePolicy: options.quotePolicy } : {}),
     articleOf: async (url) => {
       const id = articleIdOf(options.origin, url);
       return id !== undefined && (await published(id)) ? id : undefined;
@@ -241,50 +244,78 @@ export function registerFederation(
   });
 
   // Collections: outbox, followers, following, featured.
-  registerCollections(federation, federationPaths, { store, followers, isAccount, objectContext });
+  const main = mainCollections(store, followers, withAuthors);
+  const sectionCollectionsDeps = { store, kv: deps.kv, objectContext: withAuthors };
+  registerCollections(federation, federationPaths, {
+    accountOf: (identifier) => {
+      if (isAccount(identifier)) return main;
+      const section = sectionOf(identifier);
+      return section ? sectionCollections(section, sectionCollectionsDeps) : undefined;
+    },
+  });
 
-  // Articles, at `paths.object(id)`. Deleted ones answer 410 in `http/federation/negotiation.ts`: Fedify's
-  // object dispatchers cannot answer with a status other than 200 or 404.
-  if (postType === "note") {
-    federation.setObjectDispatcher(Note, federationPaths.object, async (ctx, { id }) => {
-      const article = await published(id);
-      return article == null ? null : toNote(article, await withAuthor(ctx, article));
-    });
-  } else {
-    federation.setObjectDispatcher(ArticleObject, federationPaths.object, async (ctx, { id }) => {
-      const article = await published(id);
-      return article == null ? null : toArticleObject(article, await withAuthor(ctx, article));
-    });
-  }
+  // Articles and the quote authorizations of their quotes.
+  registerObjects(federation, {
+    postType,
+    username,
+    published,
+    objectContext: withAuthors,
+    ...(deps.interactions ? { interactions: deps.interactions } : {}),
+  });
 
   federation.setNodeInfoDispatcher(federationPaths.nodeInfo, async () =>
     toNodeInfo(await store.countPublished(), undefined, options.site),
   );
 
   // Gone followers are removed, unreachable servers reported and skipped (issue #12.6).
-  const givenUp = onPermanentFailure({ followers, kv: deps.kv, identifier: username });
+  const everyFollower = everyAccount([followers, ...followersBySection(deps.sections).values()]);
+  const givenUp = onPermanentFailure({
+    followers: everyFollower,
+    kv: deps.kv,
+    identifier: username,
+  });
   federation.setOutboxPermanentFailureHandler(async (ctx, failure) => {
     deps.onDeliveryError?.(failure.error);
     await givenUp(ctx, failure);
   });
 }
 
+interface ObjectsDeps {
+  readonly postType: PostType;
+  readonly username: string;
+  /** The article with that id, if it is published. */
+  readonly published: (id: string) => Promise<Article | null>;
+  readonly objectContext: ObjectContextFor;
+  readonly interactions?: InteractionStore;
+}
+
 /**
- * The actor document, as served and as sent in an `Update`. `movedTo` is read from the KV
- * store on every call: `npm run move` sets it while the service runs.
+ * Articles at `paths.object(id)`: deleted ones answer 410 in `http/federation/negotiation.ts`
+ * (Fedify's object dispatchers cannot answer with a status other than 200 or 404). And the
+ * quote authorizations (FEP-044f), while their story is published and keeps the quote.
  */
-export async function accountActor(
-  ctx: Context<void>,
-  options: FederationOptions,
-  deps: Pick<FederationDeps, "kv" | "keys">,
-): Promise<Actor> {
-  const { username } = options;
-  const movedTo = await readMovedTo(deps.kv);
-  const profile = {
-    ...resolveProfile(options, deps.keys.createdAt),
-    ...(movedTo == null ? {} : { movedTo }),
-  };
-  return toActor(ctx, username, username, profile, await ctx.getActorKeyPairs(username));
+function registerObjects(federation: Federation<void>, deps: ObjectsDeps): void {
+  const { published, objectContext } = deps;
+  if (deps.postType === "note") {
+    federation.setObjectDispatcher(Note, federationPaths.object, async (ctx, { id }) => {
+      const article = await published(id);
+      return article == null ? null : toNote(article, await objectContext(ctx, [article]));
+    });
+  } else {
+    federation.setObjectDispatcher(ArticleObject, federationPaths.object, async (ctx, { id }) => {
+      const article = await published(id);
+      return article == null ? null : toArticleObject(article, await objectContext(ctx, [article]));
+    });
+  }
+  const { interactions } = deps;
+  if (interactions === undefined) return;
+  const quotes = { store: interactions, identifier: deps.username };
+  federation.setObjectDispatcher(
+    QuoteAuthorization,
+    federationPaths.quoteAuthorization,
+    async (ctx, values) =>
+      (await published(values.id)) ? findQuoteAuthorization(ctx, quotes, values) : null,
+  );
 }
 
 /** The article id in one of our object URLs (`paths.object(id)`), if `url` is one. */
@@ -301,27 +332,5 @@ export function articleIdOf(origin: URL, url: URL): string | undefined {
   }
 }
 
-export function resolveProfile(options: FederationOptions, keysCreatedAt: Date): AccountProfile {
-  const profile = options.profile ?? {};
-  const origin = options.origin;
-  return {
-    type: profile.type ?? "Service",
-    name: profile.name ?? options.username,
-    ...(profile.summary == null ? {} : { summary: profile.summary }),
-    ...(profile.avatar == null ? {} : { avatar: profile.avatar }),
-    ...(profile.header == null ? {} : { header: profile.header }),
-    url: profile.url ?? absolute(origin, paths.home),
-    fields: profile.fields ?? [
-      { name: "Website", value: absolute(origin, paths.home) },
-      { name: "RSS", value: absolute(origin, paths.rss) },
-      { name: "Atom", value: absolute(origin, paths.atom) },
-      { name: "JSON Feed", value: absolute(origin, paths.json) },
-    ],
-    discoverable: profile.discoverable ?? true,
-    indexable: profile.indexable ?? true,
-    published: profile.published ?? keysCreatedAt,
-    ...(profile.aliases == null ? {} : { aliases: profile.aliases }),
-  };
-}
-
+export { accountActor, resolveProfile } from "./actors.ts";
 export type { ObjectContext, PostType };

@@ -41,6 +41,9 @@ export function staleKeys(
         return rest === "" || anyTag || tags.has(tagKey(rest));
       case "archive":
         return Number(rest) >= firstStale;
+      case "section":
+      case "section-feeds":
+        return true; // a handful (`SECTIONS`), each of several tags: built again on request
       default:
         return false; // article pages are keyed by their text's hash; 404 and 410 stay
     }

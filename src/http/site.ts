@@ -29,15 +29,16 @@ import {
   makeRepresentationAsync,
   type Representation,
 } from "./representation.ts";
+import {
+  changedSectionFeeds,
+  renderSectionPage,
+  type SectionView,
+  sectionArticles,
+} from "./section-pages.ts";
 import { staleKeys } from "./site-changes.ts";
 import { type FeedFormat, feedSets, later } from "./site-feeds.ts";
-import {
-  NEWS_LIMIT,
-  renderNewsSitemap,
-  renderRobots,
-  renderSitemap,
-  SITEMAP_LIMIT,
-} from "./sitemap.ts";
+import { sitemaps } from "./site-sitemaps.ts";
+import { renderRobots } from "./sitemap.ts";
 import { SlugIndex } from "./slugs.ts";
 import { stylesheet } from "./style.ts";
 
@@ -60,6 +61,8 @@ export interface SiteOptions {
   readonly icon?: SiteIcon;
   /** For the news sitemap's "last two days"; default the system clock. */
   readonly now?: () => Date;
+  /** The section accounts (`SECTIONS`): each has a page and feeds. */
+  readonly sections?: readonly SectionView[];
 }
 
 export interface Site {
@@ -76,6 +79,9 @@ export interface Site {
   /** An RFC 5005 archive page of the home feeds (1 = oldest), while it is a full page. */
   archiveFeed(format: FeedFormat, page: number): Promise<Representation | undefined>;
   tagPage(tag: string): Promise<Representation | undefined>;
+  /** A section's page and feeds, while `SECTIONS` names it. */
+  sectionPage(id: string): Promise<Representation | undefined>;
+  sectionFeed(format: FeedFormat, id: string): Promise<Representation | undefined>;
   /**
    * A tag's one spelling for its URLs: the one most of its latest articles use (the newest
    * on a tie). Tags match whatever their case; a tag no published article has is as asked.
@@ -106,9 +112,7 @@ const epoch = new Date(0);
 /** What the cache may hold in bodies (each variant counts): pages are bounded, so are they. */
 const CACHE_BYTES = 64 * 1024 * 1024;
 
-const HOUR_MS = 60 * 60 * 1000;
-
-const noCounts = { replies: 0, likes: 0, boosts: 0 } as const;
+const noCounts = { replies: 0, likes: 0, boosts: 0, quotes: 0 } as const;
 
 export function createSite(store: ArticleStore, options: SiteOptions): Site {
   const cache = new PageCache({ entries: 2000, bytes: CACHE_BYTES });
@@ -122,7 +126,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
    * once for all requests waiting; pages, feeds and archives that do not show them stay.
    */
   const interactionsAt = async () => (await interactions?.changedAt()) ?? epoch;
-  const { feeds, archive } = feedSets({
+  const { feeds, archive, section } = feedSets({
     store,
     cache,
     limit: options.limit,
@@ -168,9 +172,14 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
     feed: async (format, tag) => (await feeds(tag))?.[format],
     archiveFeed: async (format, page) => (await archive(page))?.[format],
     tagPage: pages.tagPage,
+    sectionPage: pages.sectionPage,
+    sectionFeed: async (format, id) => {
+      const view = options.sections?.find((s) => s.id === id);
+      return view && (await section(view))[format];
+    },
     canonicalTag: spellings.canonical,
     articlePage: (slug, replies = 1) => articlePage(build, pages, slugs, slug, replies),
-    ...sitemaps(build, options.now ?? (() => new Date())),
+    ...sitemaps({ store, cache, page: options.page }, options.now ?? (() => new Date())),
     robots: makeRepresentation(renderRobots(options.page.origin), "text/plain", epoch),
     icon: { path: icon.path, body: makeRepresentation(icon.body, icon.contentType, epoch) },
     stylesheet: makeRepresentation(stylesheet, "text/css", epoch),
@@ -244,6 +253,14 @@ function htmlPages({ store, options, cache, pageSite }: Builders) {
         const articles = await store.listPublished({ limit: options.limit, tag });
         return html(renderTagPage(await pageSite(), tag, articles), changed);
       }),
+    sectionPage: async (id: string) => {
+      const view = options.sections?.find((s) => s.id === id);
+      if (view === undefined) return undefined;
+      return cache.get(`section:${id}`, 0, async () => {
+        const { articles, changed } = await sectionArticles(store, view, options.limit);
+        return html(renderSectionPage(await pageSite(), view, articles), changed ?? epoch);
+      });
+    },
     gone: () => cache.get("410", 0, async () => html(renderGonePage(await pageSite()), epoch)),
     notFound: () =>
       cache.get("404", 0, async () => html(renderNotFoundPage(await pageSite()), epoch)),
@@ -307,36 +324,6 @@ async function interactionsView(
   return { counts, replies, page, pages };
 }
 
-function sitemaps({ store, options, cache }: Builders, now: () => Date) {
-  return {
-    sitemap: () =>
-      cache.get("sitemap", 0, async () => {
-        // Slugs and dates from indexed columns: 50,000 entries without decoding an article.
-        const links = await store.listPublishedLinks(SITEMAP_LIMIT);
-        // Several megabytes at 50,000 entries, built again after each change: brotli 11 would
-        // take seconds of the thread pool for a few per cent.
-        return makeRepresentationAsync(
-          renderSitemap(options.page.origin, links),
-          "application/xml",
-          (await store.lastChange()) ?? epoch,
-          { brotliQuality: 5 },
-        );
-      }),
-    // Its content changes as time passes, too: built again every hour at the latest.
-    newsSitemap: () => {
-      const at = now();
-      return cache.get("news-sitemap", Math.floor(at.getTime() / HOUR_MS), async () => {
-        const articles = await store.listPublished({ limit: NEWS_LIMIT });
-        return makeRepresentationAsync(
-          renderNewsSitemap(options.page, articles, at),
-          "application/xml",
-          (await store.lastChange()) ?? epoch,
-        );
-      });
-    },
-  };
-}
-
 /**
  * A tag's one spelling for its URLs, by tag key; only tags that exist are remembered, so asking
  * for made-up ones fills nothing. `clear()` after each change.
@@ -372,11 +359,12 @@ function announce(options: SiteOptions, events: readonly ChangeEvent[]): void {
   const hub = options.feed.hub;
   if (hub === undefined) return;
   const tags = new Set(events.flatMap((event) => event.article.tags));
-  const topics = [undefined, ...tags].flatMap((tag) =>
-    Object.values(feedSiteFor(options.feed, tag).feedPaths).map((path) =>
-      absolute(options.page.origin, path),
+  const topics = [
+    ...[undefined, ...tags].flatMap((tag) =>
+      Object.values(feedSiteFor(options.feed, tag).feedPaths),
     ),
-  );
+    ...changedSectionFeeds(options.sections ?? [], [...tags]),
+  ].map((path) => absolute(options.page.origin, path));
   void pingHub(hub, topics).then((results) => {
     const failed = results.filter((result) => !result.ok).length;
     if (failed > 0) {

@@ -1,6 +1,7 @@
 import { lstatSync, readdirSync, realpathSync, type Stats, statSync } from "node:fs";
 import { join, sep } from "node:path";
 import type { FileStamp, Skipped } from "../store/store.ts";
+import { AUTHORS_FILE } from "./authors.ts";
 
 /** A file found in `ARTICLES_DIR`, with a path relative to it using `/`. */
 export interface FoundFile {
@@ -33,6 +34,8 @@ export function listArticleFiles(dir: string): { files: FoundFile[]; refused: Sk
         continue;
       }
       if (isIgnoredFile(entry.name)) continue;
+      // The authors file (`authors.ts`) is read by the scan, not published.
+      if (prefix === "" && entry.name === AUTHORS_FILE) continue;
       if (entry.isSymbolicLink() || entry.isFile()) {
         found.add(absolutePath, path, entry.isSymbolicLink());
       }
@@ -57,7 +60,7 @@ export function findArticleFiles(
   for (const path of new Set(paths)) {
     const parts = path.split("/");
     if (parts.some((part) => part.startsWith(".") || part === "")) continue;
-    if (isIgnoredFile(parts.at(-1) ?? "")) continue;
+    if (isIgnoredFile(parts.at(-1) ?? "") || path === AUTHORS_FILE) continue;
     const absolutePath = join(root, ...parts);
     let stats: Stats;
     try {
