@@ -15,8 +15,8 @@ export interface Publisher {
   /** Must succeed for every event, or throw: the events are offered again next time. */
   publish(events: readonly ChangeEvent[]): Promise<void>;
   /**
-   * Called once the events a scan left were all published (a first import of 100,000 is 200
-   * calls of `publish`): work that needs doing once per scan, not per batch, goes here.
+   * Called once the events a scan left were all published, if there were any (a first import
+   * of 100,000 is 200 calls of `publish`): work needed once per scan, not per batch, goes here.
    */
   settled?(): Promise<void>;
 }
@@ -188,14 +188,16 @@ export async function deliver(
 ): Promise<void> {
   for (const publisher of publishers) {
     try {
+      let published = false;
       for (;;) {
         const events = await store.pending(publisher.name);
         const last = events.at(-1);
         if (last === undefined) break;
         await publisher.publish(events);
         await store.markDelivered(publisher.name, last.seq);
+        published = true;
       }
-      await publisher.settled?.();
+      if (published) await publisher.settled?.();
     } catch (error) {
       logger.error("Publishing to {publisher} failed; will retry at the next scan: {error}", {
         publisher: publisher.name,
