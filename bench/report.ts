@@ -24,3 +24,9 @@ export function writeSection(title: string, body: string): void {
       : `${text.slice(0, start)}${section}${next === -1 ? "" : `\n${text.slice(next)}`}`;
   writeFileSync(file, updated);
 }
+
+/** The middle value (the upper one of an even count); 0 for none. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}

@@ -45,17 +45,17 @@ async function main(): Promise<void> {
   const delivery =
     config.role !== "web" ? await startDelivery(config, account, backends) : undefined;
 
-  const scan = async () => {
+  // With paths (the watcher's): those files only; without (the schedule's): every file.
+  const scan = async (paths?: readonly string[]) => {
     const parseOptions = { defaultLanguage: config.siteLanguage };
-    logScan(
-      await runScan({ articlesDir: config.articlesDir, parseOptions, store: articles, publishers }),
-    );
+    const deps = { articlesDir: config.articlesDir, parseOptions, store: articles, publishers };
+    logScan(await runScan(deps, paths));
   };
   const schedule = serves ? startSchedule(config.scanSchedule, scan) : undefined;
   // Watching starts before the first scan, so that nothing written during it waits for cron.
   const watch =
     schedule &&
-    watchArticles(config.articlesDir, () => void schedule.runAfterChange(), {
+    watchArticles(config.articlesDir, (paths) => void schedule.runAfterChange(paths), {
       enabled: config.watch,
     });
   await schedule?.runNow();

@@ -1,5 +1,5 @@
 import { lstatSync, readdirSync, type Stats, statSync, watch } from "node:fs";
-import { join, sep } from "node:path";
+import { join, relative, sep } from "node:path";
 import { getLogger } from "@logtape/logtape";
 import { isIgnoredFile } from "./source/scan.ts";
 
@@ -41,7 +41,9 @@ const watchFolder: WatchFolder = (folder, listener) =>
 /**
  * Watches `dir` and its sub-folders and calls `onChange` once a burst of changes to article
  * files is over: a save is often several events (write in chunks, temp file + rename), and
- * a copy of 1,000 files thousands. Editors' swap and backup files are ignored as the scan
+ * a copy of 1,000 files thousands. It names the files that changed (relative to `dir`, with
+ * `/`), so that the scan looks at them only, or nothing when a folder changed or the platform
+ * did not say what changed: then the scan looks at every file. Editors' swap and backup files are ignored as the scan
  * ignores them (`isIgnoredFile`). Where watching fails (a network file system, too many
  * folders for the inotify limit, the folder removed or replaced) it says so once and stops:
  * the scheduled scan still publishes everything, just later.
@@ -52,7 +54,7 @@ const watchFolder: WatchFolder = (folder, listener) =>
  */
 export function watchArticles(
   dir: string,
-  onChange: () => void,
+  onChange: (paths?: readonly string[]) => void,
   options: WatchOptions = {},
 ): ArticleWatch {
   const { enabled = true, quietMs = 200, maxWaitMs = 1000, checkEveryMs = 5000 } = options;
@@ -84,16 +86,16 @@ export function watchArticles(
     if (root === undefined || identity(dir) !== root) fail("the folder was removed or replaced");
   };
   const burst = debounce(
-    () => {
+    (paths) => {
       checkRoot();
-      onChange();
+      onChange(paths);
     },
     quietMs,
     maxWaitMs,
   );
   const tree = watchTree(dir, options.watch ?? watchFolder, {
-    changed: () => {
-      if (!closed) burst.changed();
+    changed: (path) => {
+      if (!closed) burst.changed(path);
     },
     failed: fail,
   });
@@ -112,22 +114,30 @@ export function watchArticles(
   };
 }
 
+/** More files than this in one burst, and the scan looks at every file: a walk costs less. */
+const NAMED_LIMIT = 10_000;
+
 /**
  * Calls `fn` once changes stop for `quietMs`, or `maxWaitMs` after the first of a burst,
- * whichever comes first.
+ * whichever comes first, with the paths changed in the burst (none: every file may have).
  */
-function debounce(fn: () => void, quietMs: number, maxWaitMs: number) {
+function debounce(fn: (paths?: readonly string[]) => void, quietMs: number, maxWaitMs: number) {
   let timer: NodeJS.Timeout | undefined;
   let first: number | undefined;
+  let paths: Set<string> | undefined = new Set();
   return {
-    changed(): void {
+    changed(path: string | undefined): void {
       const now = Date.now();
       first ??= now;
+      if (path === undefined || (paths?.size ?? 0) >= NAMED_LIMIT) paths = undefined;
+      else paths?.add(path);
       clearTimeout(timer);
       const wait = Math.max(0, Math.min(quietMs, first + maxWaitMs - now));
       timer = setTimeout(() => {
+        const named = paths === undefined ? undefined : [...paths];
         first = undefined;
-        fn();
+        paths = new Set();
+        fn(named);
       }, wait);
     },
     cancel(): void {
@@ -138,30 +148,35 @@ function debounce(fn: () => void, quietMs: number, maxWaitMs: number) {
 
 /**
  * Watches `dir`'s folders, each with its own watcher, following folders made, moved in,
- * removed and moved away; reports the events that may change what the scan finds.
+ * removed and moved away; reports the events that may change what the scan finds: the file's
+ * path (relative to `dir`, with `/`), or none when a folder changed.
  */
 function watchTree(
   dir: string,
   watchOne: WatchFolder,
-  on: { readonly changed: () => void; readonly failed: (why: string) => void },
+  on: { readonly changed: (path?: string) => void; readonly failed: (why: string) => void },
 ) {
   const watchers = new Map<string, FolderWatcher>();
   let closed = false;
   const onEvent = (folder: string, event: string, name: string | null): void => {
-    // Some platforms do not say which entry changed: scan anyway.
-    if (name === null || isRelevant(folder, event, name)) on.changed();
+    // Some platforms do not say which entry changed: scan everything.
+    if (name === null) on.changed();
+    else if (isFolderEvent(folder, event, name)) on.changed();
+    else if (!isIgnoredFile(name))
+      on.changed(relative(dir, join(folder, name)).split(sep).join("/"));
   };
-  const isRelevant = (folder: string, event: string, name: string): boolean => {
+  /** A folder created, moved in, removed or moved away: its files are not named one by one. */
+  const isFolderEvent = (folder: string, event: string, name: string): boolean => {
+    if (event !== "rename") return false;
     const path = join(folder, name);
-    if (event === "rename") {
-      // A folder created or moved in is watched too (like the scan, not a hidden one).
-      if (!name.startsWith(".") && isFolder(path)) {
-        add(path);
-        return true;
-      }
-      if (watchers.has(path)) forget(path);
+    // A folder created or moved in is watched too (like the scan, not a hidden one).
+    if (!name.startsWith(".") && isFolder(path)) {
+      add(path);
+      return true;
     }
-    return !isIgnoredFile(name);
+    if (!watchers.has(path)) return false;
+    forget(path);
+    return true;
   };
   /** A sub-folder gone (removed before or after its watch started) is no failure. */
   const failed = (folder: string, error: unknown): void => {

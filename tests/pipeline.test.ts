@@ -65,6 +65,40 @@ for (const { name, open, available } of stores)
       );
     });
 
+    it("scans only the files it is told of: new, changed, renamed and removed", async () => {
+      const articles = articlesDir();
+      for (const name of ["a", "b", "c", "d"]) articles.write(`s/${name}.md`, `# ${name}\n\nText.`);
+      const { store } = await open();
+      const scan = (only?: readonly string[]) =>
+        runScan(
+          {
+            articlesDir: articles.dir,
+            parseOptions: { defaultLanguage: "en" },
+            store,
+            publishers: [],
+          },
+          only,
+        );
+      await scan();
+      articles.write("s/new.md", "# New\n\nText.");
+      articles.write("s/a.md", "# A\n\nEdited."); // not named: left for the next full scan
+      articles.remove("s/b.md");
+      renameSync(articles.path("s/c.md"), articles.path("s/c2.md"));
+      articles.write("s/.new.md.swp", "swap");
+      const named = await scan(["s/new.md", "s/b.md", "s/c.md", "s/c2.md", "s/.new.md.swp", "s"]);
+      expect(named.read).toBe(2);
+      const changes = named.changes.map((c) => `${c.type} ${c.article.slug}`).sort();
+      expect(changes).toEqual(["created new", "deleted b", "updated c2"]);
+      const full = await scan();
+      expect(full.changes.map((c) => `${c.type} ${c.article.slug}`)).toEqual(["updated a"]);
+      expect((await store.listPublished()).map((a) => a.slug).sort()).toEqual([
+        "a",
+        "c2",
+        "d",
+        "new",
+      ]);
+    });
+
     it("reads only new or changed files again", async () => {
       const articles = articlesDir();
       articles.write("a.md", "# A\n\nText.");

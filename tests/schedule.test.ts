@@ -67,6 +67,24 @@ describe("startSchedule()", () => {
     await schedule.stop();
   });
 
+  it("gives a run after changes the paths asked for meanwhile, or none once every file was", async () => {
+    const runs: (readonly string[] | undefined)[] = [];
+    const schedule = startSchedule("0 0 1 1 *", async (paths) => {
+      runs.push(paths);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    });
+    const first = schedule.runAfterChange(["a.md"]);
+    const second = [schedule.runAfterChange(["b.md"]), schedule.runAfterChange(["c.md", "b.md"])];
+    await Promise.all([first, ...second]);
+    expect(runs).toEqual([["a.md"], ["b.md", "c.md"]]);
+    const during = schedule.runAfterChange(["e.md"]);
+    const after = [schedule.runAfterChange(), schedule.runAfterChange(["f.md"])];
+    await Promise.all([during, ...after]);
+    await schedule.runNow();
+    expect(runs.slice(2)).toEqual([["e.md"], undefined, undefined]);
+    await schedule.stop();
+  });
+
   it("starts no run after it stopped, not even one asked for during the last", async () => {
     let runs = 0;
     const schedule = startSchedule("0 0 1 1 *", async () => {

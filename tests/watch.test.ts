@@ -1,7 +1,6 @@
 import { EventEmitter } from "node:events";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { LogRecord } from "@logtape/logtape";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { startSchedule } from "../src/schedule.ts";
 import { type ArticleWatch, type WatchFolder, watchArticles } from "../src/watch.ts";
@@ -31,6 +30,25 @@ describe("watchArticles()", () => {
     await expect.poll(() => calls.length, { timeout: 5000 }).toBeGreaterThan(0);
     await sleep(300);
     expect(calls).toHaveLength(1);
+  });
+
+  it("names the files a burst changed, relative to the folder, or none when a folder came", async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, "sub"));
+    const named: (readonly string[] | undefined)[] = [];
+    const watch = watchArticles(dir, (paths) => named.push(paths), {
+      quietMs: 100,
+      maxWaitMs: 5000,
+    });
+    onTestFinished(() => watch.close());
+    writeFileSync(join(dir, "a.md"), "# A");
+    writeFileSync(join(dir, "sub", "b.md"), "# B");
+    writeFileSync(join(dir, "sub", ".b.md.swp"), "swap");
+    await expect.poll(() => named.length, { timeout: 5000 }).toBe(1);
+    expect([...(named[0] ?? ["(every file)"])].sort()).toEqual(["a.md", "sub/b.md"]);
+    mkdirSync(join(dir, "new"));
+    await expect.poll(() => named.length, { timeout: 5000 }).toBe(2);
+    expect(named[1]).toBeUndefined();
   });
 
   it("calls even while changes keep coming, at most maxWaitMs after the first", async () => {

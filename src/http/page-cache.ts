@@ -23,7 +23,7 @@ function bytesOf(value: Cached): number {
  *
  * `version` says which state of its inputs a body shows (when interactions last changed): asked
  * for another version, the body is built again, once for all who ask meanwhile. `clear()`
- * drops everything, for article changes.
+ * drops everything; `drop()` what an article change made stale (`site-changes.ts`).
  */
 export class PageCache {
   readonly #entries: number;
@@ -49,6 +49,16 @@ export class PageCache {
     this.#kept.delete(key);
     this.#kept.set(key, kept);
     return Promise.resolve(kept.value as T);
+  }
+
+  /**
+   * Drops the bodies whose key `stale` names, for a change that leaves the others as they are.
+   * Builds under way may have read the old state: none of them is kept.
+   */
+  drop(stale: (key: string) => boolean): void {
+    this.#generation++;
+    this.#building.clear();
+    for (const key of [...this.#kept.keys()]) if (stale(key)) this.#forget(key);
   }
 
   clear(): void {

@@ -35,14 +35,10 @@ import {
   type SectionView,
   sectionArticles,
 } from "./section-pages.ts";
+import { staleKeys } from "./site-changes.ts";
 import { type FeedFormat, feedSets, later } from "./site-feeds.ts";
-import {
-  NEWS_LIMIT,
-  renderNewsSitemap,
-  renderRobots,
-  renderSitemap,
-  SITEMAP_LIMIT,
-} from "./sitemap.ts";
+import { sitemaps } from "./site-sitemaps.ts";
+import { renderRobots } from "./sitemap.ts";
 import { SlugIndex } from "./slugs.ts";
 import { stylesheet } from "./style.ts";
 
@@ -116,8 +112,6 @@ const epoch = new Date(0);
 /** What the cache may hold in bodies (each variant counts): pages are bounded, so are they. */
 const CACHE_BYTES = 64 * 1024 * 1024;
 
-const HOUR_MS = 60 * 60 * 1000;
-
 const noCounts = { replies: 0, likes: 0, boosts: 0, quotes: 0 } as const;
 
 export function createSite(store: ArticleStore, options: SiteOptions): Site {
@@ -145,19 +139,32 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
   const slugs = new SlugIndex(store);
   const spellings = tagSpellings(store, options.limit);
   let generation = 0;
+  /** The newest published article's date after the last change, once the site has looked. */
+  let newest: Date | undefined;
 
   return {
     publisher: {
       name: "site",
       async publish(events) {
         generation++;
-        cache.clear();
+        const spoken = await voice.language();
+        voice.clear();
+        const published = await store.countPublished();
+        // Only what the events touch is built again (site-changes.ts), unless the site's
+        // language changed with them: every page and feed says it.
+        if ((await voice.language()) !== spoken) cache.clear();
+        else cache.drop(staleKeys(events, { newest }, { published, limit: options.limit }));
         slugs.clear();
         spellings.clear();
-        voice.clear();
-        // Warm what visitors and feed readers ask for first.
-        await Promise.all([pages.home(), feeds()]);
+        newest = (await store.listPublished({ limit: 1 }))[0]?.published;
         announce(options, events);
+      },
+      // Once per scan, not per batch of events: a first import is hundreds of batches.
+      async settled() {
+        // Warm what visitors and feed readers ask for first: the home page before the feeds,
+        // whose compression would otherwise hold up the page's in the thread pool.
+        await pages.home();
+        await feeds();
       },
     },
     generation: () => generation,
@@ -172,7 +179,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
     },
     canonicalTag: spellings.canonical,
     articlePage: (slug, replies = 1) => articlePage(build, pages, slugs, slug, replies),
-    ...sitemaps(build, options.now ?? (() => new Date())),
+    ...sitemaps({ store, cache, page: options.page }, options.now ?? (() => new Date())),
     robots: makeRepresentation(renderRobots(options.page.origin), "text/plain", epoch),
     icon: { path: icon.path, body: makeRepresentation(icon.body, icon.contentType, epoch) },
     stylesheet: makeRepresentation(stylesheet, "text/css", epoch),
@@ -208,6 +215,7 @@ function siteVoice(store: ArticleStore, options: SiteOptions, icon: SiteIcon) {
     clear: () => {
       language = undefined;
     },
+    language: siteLanguage,
     pageSite: async (): Promise<PageSite> => ({
       ...options.page,
       icon,
@@ -314,32 +322,6 @@ async function interactionsView(
           offset: (page - 1) * REPLIES_PER_PAGE,
         });
   return { counts, replies, page, pages };
-}
-
-function sitemaps({ store, options, cache }: Builders, now: () => Date) {
-  return {
-    sitemap: () =>
-      cache.get("sitemap", 0, async () => {
-        const articles = await store.listPublished({ limit: SITEMAP_LIMIT });
-        return makeRepresentationAsync(
-          renderSitemap(options.page.origin, articles),
-          "application/xml",
-          (await store.lastChange()) ?? epoch,
-        );
-      }),
-    // Its content changes as time passes, too: built again every hour at the latest.
-    newsSitemap: () => {
-      const at = now();
-      return cache.get("news-sitemap", Math.floor(at.getTime() / HOUR_MS), async () => {
-        const articles = await store.listPublished({ limit: NEWS_LIMIT });
-        return makeRepresentationAsync(
-          renderNewsSitemap(options.page, articles, at),
-          "application/xml",
-          (await store.lastChange()) ?? epoch,
-        );
-      });
-    },
-  };
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import type { Article } from "../article.ts";
 import { escapeXml, xmlSafe } from "../feeds/xml.ts";
+import type { PublishedLink } from "../store/store.ts";
 import { absolute, paths } from "../urls.ts";
 
 export const sitemapPaths = {
@@ -20,7 +21,7 @@ export const NEWS_LIMIT = 1000;
 const NEWS_AGE_MS = 2 * 24 * 60 * 60 * 1000;
 
 /** The home page and each article, with when it last changed. Newest first. */
-export function renderSitemap(origin: URL, articles: readonly Article[]): string {
+export function renderSitemap(origin: URL, articles: readonly PublishedLink[]): string {
   const newest = articles[0]?.updated;
   const entries = [
     url(absolute(origin, paths.home), newest),

@@ -51,7 +51,8 @@ const summaryLength = 300;
 export function finishArticle(draft: Draft, options: ParseOptions): ParsedArticle {
   const language =
     draft.language ??
-    detectLanguage(`${draft.title ?? ""}\n${draft.plainText}`) ??
+    // A bounded start of the text: detection reads no more (text.ts), so the rest is not copied.
+    detectLanguage(`${draft.title ?? ""}\n${draft.plainText.slice(0, 1000)}`) ??
     options.defaultLanguage;
   const title = draft.title ?? cutAtWord(draft.fallbackTitle(language), titleLength);
   const rest = draft.title === undefined ? draft.withoutTitle?.(title) : undefined;

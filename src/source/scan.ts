@@ -1,4 +1,4 @@
-import { readdirSync, realpathSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, realpathSync, type Stats, statSync } from "node:fs";
 import { join, sep } from "node:path";
 import type { FileStamp, Skipped } from "../store/store.ts";
 import { AUTHORS_FILE } from "./authors.ts";
@@ -23,8 +23,7 @@ export const mediaExtensions = [".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif
  */
 export function listArticleFiles(dir: string): { files: FoundFile[]; refused: Skipped[] } {
   const root = realpathSync(dir);
-  const files: FoundFile[] = [];
-  const refused: Skipped[] = [];
+  const found = new Found(root);
   const walk = (folder: string, prefix: string): void => {
     for (const entry of readdirSync(folder, { withFileTypes: true })) {
       if (entry.name.startsWith(".")) continue;
@@ -37,26 +36,77 @@ export function listArticleFiles(dir: string): { files: FoundFile[]; refused: Sk
       if (isIgnoredFile(entry.name)) continue;
       // The authors file (`authors.ts`) is read by the scan, not published.
       if (prefix === "" && entry.name === AUTHORS_FILE) continue;
-      if (entry.isSymbolicLink()) {
-        const target = safeRealpath(absolutePath);
-        if (target === undefined || !(target === root || target.startsWith(root + sep))) {
-          refused.push({ path, reason: "a symbolic link to a place outside the articles folder" });
-          continue;
-        }
-      } else if (!entry.isFile()) {
-        continue;
-      }
-      try {
-        const stats = statSync(absolutePath);
-        if (!stats.isFile()) continue;
-        files.push({ path, absolutePath, stamp: { size: stats.size, mtimeMs: stats.mtimeMs } });
-      } catch {
-        refused.push({ path, reason: "the file cannot be read" });
+      if (entry.isSymbolicLink() || entry.isFile()) {
+        found.add(absolutePath, path, entry.isSymbolicLink());
       }
     }
   };
   walk(root, "");
-  return { files, refused };
+  return { files: found.files, refused: found.refused };
+}
+
+/**
+ * The files among `paths` (relative to `dir`, with `/`) that the scan would find, stat-ed as
+ * `listArticleFiles()` does, and those of `paths` that are not there (any more): what a scan of
+ * just the files the folder watcher named needs, however many others the folder holds.
+ */
+export function findArticleFiles(
+  dir: string,
+  paths: readonly string[],
+): { files: FoundFile[]; refused: Skipped[]; missing: string[] } {
+  const root = realpathSync(dir);
+  const found = new Found(root);
+  const missing: string[] = [];
+  for (const path of new Set(paths)) {
+    const parts = path.split("/");
+    if (parts.some((part) => part.startsWith(".") || part === "")) continue;
+    if (isIgnoredFile(parts.at(-1) ?? "") || path === AUTHORS_FILE) continue;
+    const absolutePath = join(root, ...parts);
+    let stats: Stats;
+    try {
+      stats = lstatSync(absolutePath);
+    } catch {
+      missing.push(path);
+      continue;
+    }
+    if (stats.isSymbolicLink() || stats.isFile()) {
+      found.add(absolutePath, path, stats.isSymbolicLink());
+    } else missing.push(path); // a folder now, or something else: no article file
+  }
+  return { files: found.files, refused: found.refused, missing };
+}
+
+/** The files found and refused so far; `add()` checks a link's target and stats the file. */
+class Found {
+  readonly files: FoundFile[] = [];
+  readonly refused: Skipped[] = [];
+  readonly #root: string;
+
+  constructor(root: string) {
+    this.#root = root;
+  }
+
+  /** A regular file or a symbolic link (`absolutePath`), found at `path`. */
+  add(absolutePath: string, path: string, isLink: boolean): void {
+    const root = this.#root;
+    if (isLink) {
+      const target = safeRealpath(absolutePath);
+      if (target === undefined || !(target === root || target.startsWith(root + sep))) {
+        this.refused.push({
+          path,
+          reason: "a symbolic link to a place outside the articles folder",
+        });
+        return;
+      }
+    }
+    try {
+      const stats = statSync(absolutePath);
+      if (!stats.isFile()) return;
+      this.files.push({ path, absolutePath, stamp: { size: stats.size, mtimeMs: stats.mtimeMs } });
+    } catch {
+      this.refused.push({ path, reason: "the file cannot be read" });
+    }
+  }
 }
 
 /**

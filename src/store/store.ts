@@ -57,6 +57,12 @@ export interface ScanLock {
   release(): Promise<void>;
 }
 
+/** Where a published article is and when it last changed: what a sitemap lists. */
+export interface PublishedLink {
+  readonly slug: string;
+  readonly updated: Date;
+}
+
 export interface ListOptions {
   readonly limit?: number;
   /** Matched whatever its case (`tagKey()`): fediverse hashtags are case-insensitive. */
@@ -78,8 +84,11 @@ export function tagKey(tag: string): string {
  * PostgreSQL implement it (`backends/sqlite/articles.ts`, `backends/postgres/articles.ts`).
  */
 export interface ArticleStore {
-  /** Stamps of the files last read, keyed by path relative to `ARTICLES_DIR`. */
-  fileStamps(): Promise<ReadonlyMap<string, FileStamp>>;
+  /**
+   * Stamps of the files last read, keyed by path relative to `ARTICLES_DIR`: all of them, or
+   * those of `paths` the store knows.
+   */
+  fileStamps(paths?: readonly string[]): Promise<ReadonlyMap<string, FileStamp>>;
   /** Records one batch of a scan and returns the change events it caused, already durable. */
   apply(batch: ScanBatch, now: Date): Promise<readonly ChangeEvent[]>;
   /** Registers a publisher of change events; a new one starts after the latest event. */
@@ -93,6 +102,11 @@ export interface ArticleStore {
   markDelivered(publisher: string, seq: number): Promise<void>;
   /** Published articles, newest first. */
   listPublished(options?: ListOptions): Promise<readonly Article[]>;
+  /**
+   * The newest `limit` published articles' slugs and dates, newest first, read from indexed
+   * columns without any article's text: a sitemap of 50,000 costs no article decoded.
+   */
+  listPublishedLinks(limit: number): Promise<readonly PublishedLink[]>;
   countPublished(): Promise<number>;
   /**
    * When the first scan was recorded (even if it found nothing): what it found was already

@@ -280,6 +280,42 @@ export function describeArticleStore(name: string, open: () => Promise<StoreFixt
       ]);
     });
 
+    it("lists the published articles' slugs and dates for the sitemap, newest first", async () => {
+      await store.apply(
+        scan(
+          file("old.md", "---\ndate: 2026-01-01\n---\nOld."),
+          file("new.md", "---\ndate: 2026-02-01\nupdated: 2026-02-03\n---\nNew."),
+          file("draft.md", "---\ndraft: true\n---\nDraft."),
+        ),
+        t0,
+      );
+      expect(await store.listPublishedLinks(10)).toEqual([
+        { slug: "new", updated: new Date("2026-02-03") },
+        { slug: "old", updated: new Date("2026-01-01") },
+      ]);
+      expect((await store.listPublishedLinks(1)).map((l) => l.slug)).toEqual(["new"]);
+    });
+
+    it("follows an article's tags and state in tag lists and dates: retagged, deleted", async () => {
+      await store.apply(
+        scan(
+          file("a.md", "---\ndate: 2026-01-01\ntags: [x, X]\n---\nA."),
+          file("b.md", "---\ndate: 2026-01-02\ntags: [x]\n---\nB."),
+        ),
+        t0,
+      );
+      await store.apply(
+        scan(file("a.md", "---\ndate: 2026-01-01\ntags: [y]\n---\nA!"), same("b.md")),
+        minutes(1),
+      );
+      expect((await store.listPublished({ tag: "x" })).map((a) => a.slug)).toEqual(["b"]);
+      expect((await store.listPublished({ tag: "y" })).map((a) => a.slug)).toEqual(["a"]);
+      await store.apply(scan(same("a.md")), minutes(2)); // b.md removed
+      expect(await store.listPublished({ tag: "x" })).toEqual([]);
+      expect(await store.lastChange("x")).toEqual(minutes(2));
+      expect(await store.lastChange("y")).toEqual(minutes(1));
+    });
+
     it("finds a tag whatever its case, umlauts included (fediverse hashtags ignore case)", async () => {
       await store.apply(
         scan(

@@ -1,6 +1,6 @@
 /**
  * The article store's tables in PostgreSQL (`articles.ts`), created at open when missing and
- * brought up to date (the tag-key index came after the first release).
+ * brought up to date (the tag-key index and the `updated` column came after the first release).
  */
 import type postgres from "postgres";
 
@@ -57,6 +57,14 @@ const tagKeys = `
   DROP INDEX IF EXISTS herald_articles_tags;
 `;
 
+// The `updated` column (issue #17): the last change is an index look-up, not a read of every
+// article's JSON. Added after the first release: also run on stores created before, once.
+const updatedColumn = `
+  ALTER TABLE herald_articles ADD COLUMN IF NOT EXISTS updated timestamptz;
+  UPDATE herald_articles SET updated = (data ->> 'updated')::timestamptz WHERE updated IS NULL;
+  CREATE INDEX IF NOT EXISTS herald_articles_state_updated ON herald_articles (state, updated);
+`;
+
 /**
  * The connection's current schema: the first on its search path (`?search_path=…` on the URL,
  * or the `schema` option) that exists. PostgreSQL would only say "no schema has been selected
@@ -91,6 +99,9 @@ export async function createArticleTables(
     const [keyed] = await tx<{ found: boolean }[]>`
       SELECT to_regclass('herald_articles_tag_keys') IS NOT NULL AS found`;
     if (keyed?.found !== true) await tx.unsafe(tagKeys).simple();
+    const [dated] = await tx<{ found: boolean }[]>`
+      SELECT to_regclass('herald_articles_state_updated') IS NOT NULL AS found`;
+    if (dated?.found !== true) await tx.unsafe(updatedColumn).simple();
     return await currentSchema(tx);
   });
 }

@@ -9,6 +9,7 @@ import type {
   ArticleStore,
   FileStamp,
   ListOptions,
+  PublishedLink,
   ScanBatch,
   ScanLock,
   StoredArticle,
@@ -105,9 +106,11 @@ export class PostgresArticleStore implements ArticleStore {
     this.#scanLock = `herald:scan:${schema}`;
   }
 
-  async fileStamps(): Promise<ReadonlyMap<string, FileStamp>> {
-    const rows = await this.#sql<{ path: string; size: string; mtime_ms: number }[]>`
-      SELECT path, size, mtime_ms FROM herald_files`;
+  async fileStamps(paths?: readonly string[]): Promise<ReadonlyMap<string, FileStamp>> {
+    const sql = this.#sql;
+    const only = paths === undefined ? sql`` : sql`WHERE path = ANY(${paths as string[]}::text[])`;
+    const rows = await sql<{ path: string; size: string; mtime_ms: number }[]>`
+      SELECT path, size, mtime_ms FROM herald_files ${only}`;
     return new Map(rows.map((r) => [r.path, { size: Number(r.size), mtimeMs: r.mtime_ms }]));
   }
 
@@ -177,10 +180,19 @@ export class PostgresArticleStore implements ArticleStore {
     const sql = this.#sql;
     const tagged =
       tag === undefined ? sql`` : sql`AND herald_tag_keys(data -> 'tags') @> ARRAY[lower(${tag})]`;
-    const [row] = await sql<{ t: string | null }[]>`
-      SELECT max(data ->> 'updated') AS t FROM herald_articles
-      WHERE state IN ('published', 'deleted') ${tagged}`;
-    return row?.t ? new Date(row.t) : undefined;
+    // One index look-up per state (`state, updated`), or the tag's articles through its index.
+    const [row] = await sql<{ t: Date | null }[]>`
+      SELECT greatest(
+        (SELECT max(updated) FROM herald_articles WHERE state = 'published' ${tagged}),
+        (SELECT max(updated) FROM herald_articles WHERE state = 'deleted' ${tagged})) AS t`;
+    return row?.t ?? undefined;
+  }
+
+  async listPublishedLinks(limit: number): Promise<readonly PublishedLink[]> {
+    const rows = await this.#sql<{ slug: string; updated: Date }[]>`
+      SELECT slug, updated FROM herald_articles WHERE state = 'published'
+      ORDER BY published DESC, id LIMIT ${limit}`;
+    return rows.map((r) => ({ slug: r.slug, updated: r.updated }));
   }
 
   async findBySlug(slug: string): Promise<ArticleRecord | undefined> {
@@ -250,12 +262,13 @@ export class PostgresArticleStore implements ArticleStore {
           records.map(
             ({ article, state, explicitSlug, firstSeen }) => tx`
               INSERT INTO herald_articles
-                (id, slug, state, explicit_slug, first_seen, published, hash, data)
+                (id, slug, state, explicit_slug, first_seen, published, hash, updated, data)
               VALUES (${article.id}, ${article.slug}, ${state}, ${explicitSlug}, ${firstSeen},
-                ${article.published}, ${article.hash}, ${encodeArticle(article)}::text::jsonb)
+                ${article.published}, ${article.hash}, ${article.updated},
+                ${encodeArticle(article)}::text::jsonb)
               ON CONFLICT (id) DO UPDATE SET slug = excluded.slug, state = excluded.state,
                 explicit_slug = excluded.explicit_slug, published = excluded.published,
-                hash = excluded.hash, data = excluded.data`,
+                hash = excluded.hash, updated = excluded.updated, data = excluded.data`,
           ),
         );
       },

@@ -8,47 +8,13 @@ import type {
   ArticleStore,
   FileStamp,
   ListOptions,
+  PublishedLink,
   ScanBatch,
   ScanLock,
   StoredArticle,
 } from "../../store/store.ts";
 import { tagKey } from "../../store/store.ts";
-
-const schema = `
-  CREATE TABLE IF NOT EXISTS files (
-    path TEXT PRIMARY KEY,
-    size INTEGER NOT NULL,
-    mtime_ms REAL NOT NULL,
-    article_id TEXT,
-    problem TEXT
-  ) STRICT;
-  CREATE TABLE IF NOT EXISTS articles (
-    id TEXT PRIMARY KEY,
-    slug TEXT NOT NULL,
-    state TEXT NOT NULL,
-    explicit_slug INTEGER NOT NULL,
-    first_seen TEXT NOT NULL,
-    published TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    data TEXT NOT NULL
-  ) STRICT;
-  CREATE INDEX IF NOT EXISTS articles_slug ON articles (slug);
-  CREATE INDEX IF NOT EXISTS articles_state_published ON articles (state, published);
-  CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    type TEXT NOT NULL,
-    data TEXT NOT NULL
-  ) STRICT;
-  CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-  ) STRICT;
-  CREATE TABLE IF NOT EXISTS cursors (
-    subscriber TEXT PRIMARY KEY,
-    seq INTEGER NOT NULL
-  ) STRICT;
-`;
+import { createArticleTables, putArticles } from "./article-tables.ts";
 
 interface ArticleRow {
   readonly data: string;
@@ -68,20 +34,31 @@ export class SqliteArticleStore implements ArticleStore {
   constructor(db: DatabaseSync) {
     this.#db = db;
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
-    db.exec(schema);
     // SQLite's lower() folds ASCII only; tags compare by the same key everywhere (`tagKey()`).
     db.function("herald_tag_key", { deterministic: true }, (tag) =>
       typeof tag === "string" ? tagKey(tag) : null,
     );
+    createArticleTables(db);
   }
 
-  async fileStamps(): Promise<ReadonlyMap<string, FileStamp>> {
-    const rows = this.#db.prepare("SELECT path, size, mtime_ms FROM files").all() as {
-      path: string;
-      size: number;
-      mtime_ms: number;
-    }[];
-    return new Map(rows.map((r) => [r.path, { size: r.size, mtimeMs: r.mtime_ms }]));
+  async fileStamps(paths?: readonly string[]): Promise<ReadonlyMap<string, FileStamp>> {
+    const select = "SELECT path, size, mtime_ms FROM files";
+    type Row = { path: string; size: number; mtime_ms: number };
+    const stamps = new Map<string, FileStamp>();
+    const keep = (rows: Iterable<unknown>) => {
+      for (const r of rows as Iterable<Row>)
+        stamps.set(r.path, { size: r.size, mtimeMs: r.mtime_ms });
+    };
+    // Row by row: 100,000 rows at once would sit in memory beside the map made of them.
+    if (paths === undefined) keep(this.#db.prepare(select).iterate());
+    for (const chunk of paths === undefined ? [] : chunks(paths)) {
+      keep(
+        this.#db
+          .prepare(`${select} WHERE path IN (${chunk.map(() => "?").join(",")})`)
+          .iterate(...chunk),
+      );
+    }
+    return stamps;
   }
 
   async apply(batch: ScanBatch, now: Date): Promise<readonly ChangeEvent[]> {
@@ -138,9 +115,9 @@ export class SqliteArticleStore implements ArticleStore {
             .all(limit)
         : this.#db
             .prepare(
-              `SELECT data FROM articles WHERE state = 'published'
-                 AND EXISTS (SELECT 1 FROM json_each(data, '$.tags') WHERE herald_tag_key(value) = ?)
-               ORDER BY published DESC, id LIMIT ?`,
+              `SELECT a.data FROM article_tags AS t JOIN articles AS a ON a.id = t.article_id
+               WHERE t.tag_key = ? AND t.state = 'published'
+               ORDER BY t.published DESC, t.article_id LIMIT ?`,
             )
             .all(tagKey(options.tag), limit)
     ) as { data: string }[];
@@ -162,20 +139,26 @@ export class SqliteArticleStore implements ArticleStore {
   }
 
   async lastChange(tag?: string): Promise<Date | undefined> {
-    const where = "WHERE state IN ('published', 'deleted')";
-    const row = (
+    // One index look-up per state: the newest `updated` of published and of deleted articles.
+    const newest =
       tag === undefined
-        ? this.#db
-            .prepare(`SELECT max(json_extract(data, '$.updated')) AS t FROM articles ${where}`)
-            .get()
-        : this.#db
-            .prepare(
-              `SELECT max(json_extract(data, '$.updated')) AS t FROM articles ${where}
-               AND EXISTS (SELECT 1 FROM json_each(data, '$.tags') WHERE herald_tag_key(value) = ?)`,
-            )
-            .get(tagKey(tag))
-    ) as { t: string | null };
+        ? "SELECT max(updated) AS t FROM articles WHERE state = ?"
+        : "SELECT max(updated) AS t FROM article_tags WHERE state = ? AND tag_key = ?";
+    const key = tag === undefined ? [] : [tagKey(tag)];
+    const row = this.#db
+      .prepare(`SELECT max(t) AS t FROM (${newest} UNION ALL ${newest})`)
+      .get("published", ...key, "deleted", ...key) as { t: string | null };
     return row.t ? new Date(row.t) : undefined;
+  }
+
+  async listPublishedLinks(limit: number): Promise<readonly PublishedLink[]> {
+    const rows = this.#db
+      .prepare(
+        `SELECT slug, updated FROM articles INDEXED BY articles_listing
+         WHERE state = 'published' ORDER BY published DESC, id LIMIT ?`,
+      )
+      .all(limit) as { slug: string; updated: string }[];
+    return rows.map((r) => ({ slug: r.slug, updated: new Date(r.updated) }));
   }
 
   async findBySlug(slug: string): Promise<ArticleRecord | undefined> {
@@ -266,27 +249,7 @@ export class SqliteArticleStore implements ArticleStore {
         }
       },
       deleteFiles: (paths) => this.#deleteFiles(paths),
-      putArticles: (records) => {
-        const put = db.prepare(
-          `INSERT INTO articles (id, slug, state, explicit_slug, first_seen, published, hash, data)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET slug = excluded.slug, state = excluded.state,
-             explicit_slug = excluded.explicit_slug, published = excluded.published,
-             hash = excluded.hash, data = excluded.data`,
-        );
-        for (const { article, state, explicitSlug, firstSeen } of records) {
-          put.run(
-            article.id,
-            article.slug,
-            state,
-            explicitSlug ? 1 : 0,
-            firstSeen.toISOString(),
-            article.published.toISOString(),
-            article.hash,
-            encode(article),
-          );
-        }
-      },
+      putArticles: (records) => putArticles(db, records, encode),
       appendEvents: (changes, at) => {
         const put = db.prepare("INSERT INTO events (at, type, data) VALUES (?, ?, ?)");
         return changes.map((change) =>

@@ -81,6 +81,31 @@ describe.runIf(postgresAvailable)("PostgreSQL", () => {
       expect(indexes.map((i) => i.name)).toEqual(["herald_articles_tag_keys"]);
     });
 
+    it("adds the indexed updated column to a store made before it, filled from the articles", async () => {
+      const schema = `herald_test_${randomUUID().replaceAll("-", "")}`;
+      const admin = postgres(testDatabaseUrl.href, { max: 1, onnotice: () => {} });
+      onTestFinished(async () => {
+        await admin.end();
+        await dropSchema(schema);
+      });
+      await (await openPostgresArticleStore(testDatabaseUrl, { schema, max: 1 })).close();
+      // As releases before issue #17 left it: the last change only in each article's JSON.
+      await admin.unsafe(`SET search_path = "${schema}";
+        DROP INDEX herald_articles_state_updated; ALTER TABLE herald_articles DROP COLUMN updated;
+        INSERT INTO herald_articles VALUES
+          ('a', 'a', 'published', false, now(), '2026-01-01Z', 'h', '{"updated": "2026-01-05T00:00:00.000Z", "tags": ["Rat"]}'),
+          ('b', 'b', 'deleted', false, now(), '2026-01-02Z', 'h', '{"updated": "2026-01-09T00:00:00.000Z", "tags": []}');`);
+      for (let open = 0; open < 2; open++) {
+        const store = await openPostgresArticleStore(testDatabaseUrl, { schema, max: 1 });
+        expect(await store.lastChange()).toEqual(new Date("2026-01-09T00:00:00Z"));
+        expect(await store.lastChange("rat")).toEqual(new Date("2026-01-05T00:00:00Z"));
+        expect(await store.listPublishedLinks(5)).toEqual([
+          { slug: "a", updated: new Date("2026-01-05T00:00:00Z") },
+        ]);
+        await store.close();
+      }
+    });
+
     it("fails with a clear message when the URL's search_path names no schema", async () => {
       const url = new URL(testDatabaseUrl);
       url.searchParams.set("search_path", `no_such_schema_${randomUUID().slice(0, 8)}`);

@@ -1,0 +1,83 @@
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { describe, expect, it } from "vitest";
+import { SqliteArticleStore } from "../../../src/backends/sqlite/articles.ts";
+import { tempDir } from "../../helpers/articles.ts";
+
+/** The articles table as releases before issue #17 made it: no `updated`, no tag table. */
+const oldSchema = `
+  CREATE TABLE articles (
+    id TEXT PRIMARY KEY, slug TEXT NOT NULL, state TEXT NOT NULL,
+    explicit_slug INTEGER NOT NULL, first_seen TEXT NOT NULL, published TEXT NOT NULL,
+    hash TEXT NOT NULL, data TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX articles_state_published ON articles (state, published);
+`;
+
+function oldRow(id: string, state: string, published: string, updated: string, tags: string[]) {
+  const data = JSON.stringify({ id, slug: id, published, updated, tags, title: id });
+  return [id, id, state, 0, published, published, `hash-${id}`, data] as const;
+}
+
+describe("SqliteArticleStore", () => {
+  it("migrates a store made before the updated column and the tag table, once", () => {
+    const file = join(tempDir("herald-data-"), "herald.sqlite");
+    const old = new DatabaseSync(file);
+    old.exec(oldSchema);
+    const insert = old.prepare("INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    insert.run(
+      ...oldRow("a", "published", "2026-01-01T00:00:00.000Z", "2026-01-05T00:00:00.000Z", [
+        "Haushalt",
+      ]),
+    );
+    insert.run(
+      ...oldRow("b", "published", "2026-01-02T00:00:00.000Z", "2026-01-02T00:00:00.000Z", [
+        "haushalt",
+        "Rat",
+      ]),
+    );
+    insert.run(
+      ...oldRow("c", "deleted", "2026-01-03T00:00:00.000Z", "2026-01-09T00:00:00.000Z", ["rat"]),
+    );
+    old.close();
+
+    return (async () => {
+      for (let open = 0; open < 2; open++) {
+        const store = new SqliteArticleStore(new DatabaseSync(file));
+        expect(await store.lastChange()).toEqual(new Date("2026-01-09T00:00:00Z"));
+        expect(await store.lastChange("HAUSHALT")).toEqual(new Date("2026-01-05T00:00:00Z"));
+        expect(await store.lastChange("Rat")).toEqual(new Date("2026-01-09T00:00:00Z"));
+        expect((await store.listPublished({ tag: "haushalt" })).map((a) => a.id)).toEqual([
+          "b",
+          "a",
+        ]);
+        expect((await store.listPublished({ tag: "rat" })).map((a) => a.id)).toEqual(["b"]);
+        expect(await store.listPublishedLinks(5)).toEqual([
+          { slug: "b", updated: new Date("2026-01-02T00:00:00Z") },
+          { slug: "a", updated: new Date("2026-01-05T00:00:00Z") },
+        ]);
+        await store.close();
+      }
+    })();
+  });
+
+  it("answers the last change and a tag's articles from indexes, not a scan of the articles", () => {
+    const db = new DatabaseSync(":memory:");
+    const store = new SqliteArticleStore(db);
+    const plan = (sql: string) =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[])
+        .map((row) => row.detail)
+        .join("; ");
+    expect(plan("SELECT max(updated) FROM articles WHERE state = 'published'")).toMatch(
+      /USING COVERING INDEX/,
+    );
+    expect(
+      plan("SELECT max(updated) FROM article_tags WHERE state = 'published' AND tag_key = 'x'"),
+    ).toMatch(/USING COVERING INDEX/);
+    expect(
+      plan(`SELECT slug, updated FROM articles INDEXED BY articles_listing
+            WHERE state = 'published' ORDER BY published DESC, id LIMIT 10`),
+    ).toMatch(/USING COVERING INDEX articles_listing/);
+    return store.close();
+  });
+});
