@@ -48,25 +48,3 @@ export interface FollowerStore {
 }
 
 export const DEFAULT_PAGE_SIZE = 50;
-
-/** Groups followers by the inbox a delivery goes to: the shared one where there is one. */
-export function groupInboxes(followers: readonly Follower[]): readonly InboxGroup[] {
-  const groups = new Map<string, { inbox: URL; sharedInbox: boolean; actorIds: URL[] }>();
-  for (const follower of followers) {
-    const inbox = follower.sharedInbox ?? follower.inbox;
-    const group = groups.get(inbox.href) ?? {
-      inbox,
-      sharedInbox: follower.sharedInbox != null,
-      actorIds: [],
-    };
-    group.actorIds.push(follower.id);
-    groups.set(inbox.href, group);
-  }
-  return [...groups.values()];
-}
-
-/** A `list()` cursor is the offset of the next page's first follower. */
-export function parseCursor(cursor: string | undefined): number {
-  if (cursor == null || !/^\d{1,9}$/.test(cursor)) return 0;
-  return Number(cursor);
-}

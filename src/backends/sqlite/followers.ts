@@ -4,9 +4,13 @@ import {
   DEFAULT_PAGE_SIZE,
   type Follower,
   type FollowerStore,
-  groupInboxes,
-  parseCursor,
 } from "../../federation/followers.ts";
+import {
+  decodeFollowerCursor,
+  encodeFollowerCursor,
+  groupInboxRows,
+  type InboxRow,
+} from "../follower-pages.ts";
 
 type Row = Record<string, SQLOutputValue>;
 
@@ -37,8 +41,14 @@ export function openSqliteFollowerStore(db: DatabaseSync): FollowerStore {
   const selectPage = db.prepare(
     "SELECT * FROM federation_followers ORDER BY created_at, actor_id LIMIT ? OFFSET ?",
   );
+  // Keyset: the row value comparison walks the (created_at, actor_id) index from the cursor.
+  const selectPageAfter = db.prepare(`
+    SELECT * FROM federation_followers WHERE (created_at, actor_id) > (?, ?)
+    ORDER BY created_at, actor_id LIMIT ?`);
   const selectCount = db.prepare("SELECT count(*) AS count FROM federation_followers");
-  const selectAll = db.prepare("SELECT * FROM federation_followers ORDER BY created_at, actor_id");
+  const selectInboxes = db.prepare(
+    "SELECT actor_id, inbox, shared_inbox FROM federation_followers ORDER BY created_at, actor_id",
+  );
 
   return {
     async add(follower) {
@@ -62,16 +72,22 @@ export function openSqliteFollowerStore(db: DatabaseSync): FollowerStore {
     },
     async list(options = {}) {
       const limit = options.limit ?? DEFAULT_PAGE_SIZE;
-      const offset = parseCursor(options.cursor);
-      const rows = selectPage.all(limit + 1, offset);
+      const cursor = decodeFollowerCursor(options.cursor);
+      const rows =
+        "after" in cursor
+          ? selectPageAfter.all(cursor.after.createdAt.getTime(), cursor.after.actorId, limit + 1)
+          : selectPage.all(limit + 1, cursor.offset);
       const items = rows.slice(0, limit).map(toFollower);
-      return rows.length > limit ? { items, nextCursor: String(offset + limit) } : { items };
+      const last = items.at(-1);
+      return rows.length > limit && last !== undefined
+        ? { items, nextCursor: encodeFollowerCursor(last.createdAt, last.id.href) }
+        : { items };
     },
     async count() {
       return Number(selectCount.get()?.count ?? 0);
     },
     async inboxes() {
-      return groupInboxes(selectAll.all().map(toFollower));
+      return groupInboxRows(selectInboxes.iterate() as Iterable<InboxRow>);
     },
   };
 }

@@ -8,6 +8,7 @@ import type { Config } from "../../config.ts";
 import type { Account } from "../account.ts";
 import { syncRelays } from "../relays.ts";
 import { reuseImportedPrivateKeys } from "./key-reuse.ts";
+import { signInThreadPool } from "./rsa-signing.ts";
 
 const logger = getLogger(["herald", "federation"]);
 
@@ -27,6 +28,7 @@ export async function startDelivery(
   const { federation } = account;
   const stopping = new AbortController();
   await reuseImportedPrivateKeys([account.keys.rsa.privateKey, account.keys.ed25519.privateKey]);
+  signInThreadPool([account.keys.rsa.privateKey]);
   const delivering = federation.startQueue(undefined, { signal: stopping.signal });
   // Subscribing waits for each relay's actor document: in the background, where deliveries run;
   // again every hour, for a relay that could not be reached or has not answered yet.
