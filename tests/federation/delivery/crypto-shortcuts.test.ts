@@ -1,7 +1,10 @@
 import { createVerify, KeyObject } from "node:crypto";
 import { signRequest } from "@fedify/fedify";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { signInThreadPool } from "../../../src/federation/delivery/rsa-signing.ts";
+import {
+  digestInline,
+  signInThreadPool,
+} from "../../../src/federation/delivery/crypto-shortcuts.ts";
 
 const rsaKeyPair = () =>
   crypto.subtle.generateKey(
@@ -80,5 +83,32 @@ describe("signInThreadPool()", () => {
       .join("\n");
     const verifier = createVerify("sha256").update(text);
     expect(verifier.verify(KeyObject.from(account.publicKey), value, "base64")).toBe(true);
+  });
+});
+
+describe("digestInline()", () => {
+  it("gives the same SHA-256 as WebCrypto, for any kind of bytes, and leaves other digests alone", async () => {
+    const text = new TextEncoder().encode("https://a.test/users/alice");
+    const padded = new Uint8Array(text.length + 6);
+    padded.set(text, 3);
+    const before = new Uint8Array(await crypto.subtle.digest("SHA-256", text));
+    const sha1Before = new Uint8Array(await crypto.subtle.digest("SHA-1", text));
+    const original = crypto.subtle.digest;
+    const remove = digestInline();
+    onTestFinished(remove);
+    expect(crypto.subtle.digest).not.toBe(original);
+    expect(new Uint8Array(await crypto.subtle.digest("SHA-256", text))).toEqual(before);
+    expect(new Uint8Array(await crypto.subtle.digest({ name: "SHA-256" }, text.buffer))).toEqual(
+      before,
+    );
+    expect(new Uint8Array(await crypto.subtle.digest("SHA-256", padded.subarray(3, -3)))).toEqual(
+      before,
+    );
+    expect(new Uint8Array(await crypto.subtle.digest("SHA-1", text))).toEqual(sha1Before);
+    const big = new Uint8Array(100_000).fill(7);
+    const bigDigest = new Uint8Array(await crypto.subtle.digest("SHA-256", big));
+    remove();
+    expect(bigDigest).toEqual(new Uint8Array(await crypto.subtle.digest("SHA-256", big)));
+    expect(crypto.subtle.digest).toBe(original);
   });
 });
