@@ -72,7 +72,8 @@ async function run(job: BaselineJob): Promise<BaselineResult> {
         to: ["https://www.w3.org/ns/activitystreams#Public"],
         object: { type: "Note", content: "One story, ten thousand inboxes." },
       });
-      const status = await post(inbox, job.keyId, body);
+      // A kept-alive socket the server closed just then fails at once: send again, once.
+      const status = await post(inbox, job.keyId, body).catch(() => post(inbox, job.keyId, body));
       if (status !== 202) throw new Error(`baseline POST to ${inbox.href} answered ${status}`);
     }
   };
