@@ -38,7 +38,8 @@ interface Claimed {
 }
 
 interface PendingEnqueue {
-  readonly message: string;
+  // biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
+  readonly message: any;
   readonly options: MessageQueueEnqueueOptions | undefined;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
@@ -157,24 +158,41 @@ export class SqliteMessageQueue implements MessageQueue {
   // biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
   enqueue(message: any, options?: MessageQueueEnqueueOptions): Promise<void> {
     return new Promise((resolve, reject) => {
-      const encoded = encodeMessage(message); // a throw here rejects
       if (this.#batch.length === 0) queueMicrotask(() => this.#flush());
-      this.#batch.push({ message: encoded, options, resolve, reject });
+      this.#batch.push({ message, options, resolve, reject });
     });
   }
 
+  /**
+   * Writes the enqueues of this tick. Each message is encoded just before its row is written,
+   * so the text of 10,000 messages is never held at once; one that cannot be encoded is
+   * refused alone.
+   */
   #flush(): void {
     const batch = this.#batch;
     this.#batch = [];
+    const refused = new Map<PendingEnqueue, unknown>();
     try {
       immediate(this.#db, () => {
-        for (const { message, options } of batch) this.#insertOne(message, options);
+        for (const pending of batch) {
+          let encoded: string;
+          try {
+            encoded = encodeMessage(pending.message);
+          } catch (error) {
+            refused.set(pending, error);
+            continue;
+          }
+          this.#insertOne(encoded, pending.options);
+        }
       });
     } catch (error) {
       for (const { reject } of batch) reject(error);
       return;
     }
-    for (const { resolve } of batch) resolve();
+    for (const pending of batch) {
+      if (refused.has(pending)) pending.reject(refused.get(pending));
+      else pending.resolve();
+    }
     this.#sleepers.wake();
   }
 
