@@ -51,6 +51,7 @@ const herald = await spawnHerald(folders, {
     INBOX_RATE_LIMIT: "1000000",
     NODE_OPTIONS: [
       "--max-semi-space-size=16", // as `npm start`
+      ...(process.env.BENCH_NODE_OPTIONS ? [process.env.BENCH_NODE_OPTIONS] : []),
       ...(process.env.BENCH_PROFILE
         ? [`--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}`]
         : []),
