@@ -30,6 +30,14 @@ export function decodeFollowerCursor(cursor: string | undefined): FollowerCursor
   return { offset };
 }
 
+/**
+ * The range of actor ids starting with `prefix`, for an index range scan: from the prefix up to
+ * it followed by the highest code point (ids compare by code point in both engines).
+ */
+export function prefixRange(prefix: string): { readonly from: string; readonly to: string } {
+  return { from: prefix, to: `${prefix}\u{10FFFF}` };
+}
+
 /** One row of `inboxes()`: only what a delivery needs. */
 export interface InboxRow {
   readonly actor_id: string;

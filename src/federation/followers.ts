@@ -43,8 +43,12 @@ export interface FollowerStore {
   get(actorId: URL): Promise<Follower | undefined>;
   list(options?: ListFollowersOptions): Promise<FollowerPage>;
   count(): Promise<number>;
-  /** Every follower's delivery inbox, followers on the same server grouped by shared inbox. */
-  inboxes(): Promise<readonly InboxGroup[]>;
+  /**
+   * Every follower's delivery inbox, followers on the same server grouped by shared inbox;
+   * with `actorPrefix`, only the followers whose actor id starts with it (one server's, for a
+   * FEP-8fcf synchronization), read from the index rather than from every follower.
+   */
+  inboxes(options?: { readonly actorPrefix?: string }): Promise<readonly InboxGroup[]>;
 }
 
 export const DEFAULT_PAGE_SIZE = 50;

@@ -98,6 +98,14 @@ export function followerStoreContract(
       expect(personal?.actorIds).toEqual([carol.id]);
       expect(groups).toHaveLength(2);
     });
+
+    it("groups only one server's followers when asked for an actor prefix", async () => {
+      for (const follower of [alice, bob, carol]) await store.add(follower);
+      const groups = await store.inboxes({ actorPrefix: "https://a.test/" });
+      expect(groups).toHaveLength(1);
+      expect(groups[0]?.actorIds.map((id) => id.href).sort()).toEqual([alice.id.href, bob.id.href]);
+      expect(await store.inboxes({ actorPrefix: "https://nobody.test/" })).toEqual([]);
+    });
   });
 }
 

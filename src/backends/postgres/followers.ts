@@ -14,6 +14,7 @@ import {
   encodeFollowerCursor,
   groupInboxRows,
   type InboxRow,
+  prefixRange,
 } from "../follower-pages.ts";
 import { createTablesOnce } from "./tables.ts";
 
@@ -96,9 +97,13 @@ export async function openPostgresFollowerStore(sql: postgres.Sql): Promise<Foll
       const [row] = await sql<{ n: number }[]>`SELECT count(*)::integer AS n FROM ${table}`;
       return row?.n ?? 0;
     },
-    async inboxes() {
+    async inboxes(options = {}) {
+      const range =
+        options.actorPrefix === undefined ? undefined : prefixRange(options.actorPrefix);
       const rows = await sql<InboxRow[]>`
-        SELECT actor_id, inbox, shared_inbox FROM ${table} ORDER BY created_at, actor_id`;
+        SELECT actor_id, inbox, shared_inbox FROM ${table}
+        ${range === undefined ? sql`` : sql`WHERE actor_id >= ${range.from} AND actor_id < ${range.to}`}
+        ORDER BY created_at, actor_id`;
       return groupInboxRows(rows);
     },
   };

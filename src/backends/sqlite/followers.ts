@@ -10,6 +10,7 @@ import {
   encodeFollowerCursor,
   groupInboxRows,
   type InboxRow,
+  prefixRange,
 } from "../follower-pages.ts";
 
 type Row = Record<string, SQLOutputValue>;
@@ -49,6 +50,9 @@ export function openSqliteFollowerStore(db: DatabaseSync): FollowerStore {
   const selectInboxes = db.prepare(
     "SELECT actor_id, inbox, shared_inbox FROM federation_followers ORDER BY created_at, actor_id",
   );
+  const selectInboxesIn = db.prepare(`
+    SELECT actor_id, inbox, shared_inbox FROM federation_followers
+    WHERE actor_id >= ? AND actor_id < ? ORDER BY created_at, actor_id`);
 
   return {
     async add(follower) {
@@ -86,8 +90,12 @@ export function openSqliteFollowerStore(db: DatabaseSync): FollowerStore {
     async count() {
       return Number(selectCount.get()?.count ?? 0);
     },
-    async inboxes() {
-      return groupInboxRows(selectInboxes.iterate() as Iterable<InboxRow>);
+    async inboxes(options = {}) {
+      if (options.actorPrefix === undefined) {
+        return groupInboxRows(selectInboxes.iterate() as Iterable<InboxRow>);
+      }
+      const { from, to } = prefixRange(options.actorPrefix);
+      return groupInboxRows(selectInboxesIn.iterate(from, to) as Iterable<InboxRow>);
     },
   };
 }
