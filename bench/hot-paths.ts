@@ -7,10 +7,10 @@
  *
  *   npx node bench/hot-paths.ts   (BENCH_SECONDS=3, BENCH_ROUNDS=3, BENCH_CONNECTIONS=10)
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { loadavg } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, makeFolders, spawnHerald } from "../tests/helpers/herald-spawn.ts";
@@ -93,9 +93,20 @@ interface Load {
   readonly errors: number;
 }
 
+/**
+ * With `taskset` and two cores or more, the server under load runs on core 1 and the load on
+ * core 0, for both servers alike: without it, the two share the cores as the scheduler likes,
+ * and the rounds' spread is the scheduler's more than the servers'.
+ */
+const pinned = cpus().length >= 2 && spawnSync("taskset", ["-c", "0", "true"]).status === 0;
+function pin(pid: number): void {
+  if (pinned) spawnSync("taskset", ["-a", "-p", "-c", "1", String(pid)], { stdio: "ignore" });
+}
+
 function run(script: string, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ["-e", script, ...args], {
+    const command = pinned ? ["taskset", "-c", "0", process.execPath] : [process.execPath];
+    const proc = spawn(command[0] as string, [...command.slice(1), "-e", script, ...args], {
       cwd: root,
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -171,6 +182,8 @@ try {
     herald: { port: herald.port, pid: herald.child.pid ?? 0 },
     bare: { port: barePort, pid: bare.pid ?? 0 },
   };
+  pin(servers.herald.pid);
+  pin(servers.bare.pid);
   type Server = keyof typeof servers;
   const measure = async (
     server: Server,
@@ -271,7 +284,7 @@ try {
   });
   const body = `Command: \`npx node bench/hot-paths.ts\` (${articleCount} articles; Herald is \`node --max-semi-space-size=16 src/main.ts\` as \`npm start\` runs it, embedded SQLite, federation mounted; the baseline is a bare \`node:http\` process answering from a \`Map\` with the same bytes and the same headers, copied from Herald's own answers).
 
-Load: autocannon in its own process, ${connections} connections, 127.0.0.1 only; "200" = GET without Accept-Encoding (identity bytes), "304" = GET with the ETag in If-None-Match. ${rounds} rounds of ${seconds} s per server and case, Herald and bare right after each other (alternating who goes first); a ratio is the median of the paired ratios. Load average when the rounds began: ${load.toFixed(1)} on 2 cores (other engineers' work).
+Load: autocannon in its own process, ${connections} connections, 127.0.0.1 only${pinned ? " (the servers pinned to core 1, autocannon to core 0, with `taskset`)" : ""}; "200" = GET without Accept-Encoding (identity bytes), "304" = GET with the ETag in If-None-Match. ${rounds} rounds of ${seconds} s per server and case, Herald and bare right after each other (alternating who goes first); a ratio is the median of the paired ratios. Load average when the rounds began: ${load.toFixed(1)} on 2 cores (other engineers' work).
 
 | path | answer | Herald req/s | bare req/s | Herald ÷ bare (rounds) | CPU per request, bare ÷ Herald | target ≥ ${target}× |
 |---|---|---:|---:|---:|---:|---|

@@ -22,7 +22,7 @@ import {
 } from "./config-values.ts";
 import type { ActorType } from "./federation/actor.ts";
 import type { PostType } from "./federation/objects.ts";
-import type { HideRule, RepliesMode, RepliesTrust } from "./interactions.ts";
+import type { HideRule, QuotePolicy, RepliesMode, RepliesTrust } from "./interactions.ts";
 
 export { parseAlias } from "./config-values.ts";
 
@@ -109,6 +109,11 @@ export interface Config {
   readonly replies: RepliesMode;
   /** `REPLIES_TRUST`: `approved` (default) shows at once the replies of an approved author. */
   readonly repliesTrust: RepliesTrust;
+  /**
+   * `QUOTE_POLICY`: who may quote the posts (FEP-044f, Mastodon 4.5 quote posts): `public`
+   * (default), `followers` of the account, or `nobody`.
+   */
+  readonly quotePolicy: QuotePolicy;
 }
 
 /** How the fediverse account presents itself. Images are an https URL or a local file. */
@@ -212,6 +217,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ),
     repliesTrust: read("REPLIES_TRUST", "approved", (v) =>
       oneOf(v.toLowerCase(), ["approved", "none"] as const),
+    ),
+    quotePolicy: read("QUOTE_POLICY", "public", (v) =>
+      oneOf(v.toLowerCase(), ["public", "followers", "nobody"] as const),
     ),
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,9 +1,9 @@
 /**
- * What readers on other servers did with an article: replies, likes and boosts, as received
+ * What readers on other servers did with an article: replies, likes, boosts and quotes, as received
  * by the fediverse account (`federation/interactions/inbox.ts`) and shown by the web site and feeds.
  */
 
-export type InteractionKind = "reply" | "like" | "boost";
+export type InteractionKind = "reply" | "like" | "boost" | "quote";
 
 /**
  * `REPLIES`: `review` holds a new reply until an editor approves it (`npm run replies`),
@@ -12,6 +12,11 @@ export type InteractionKind = "reply" | "like" | "boost";
 export type RepliesMode = "review" | "auto" | "off";
 /** `REPLIES_TRUST`: `approved` shows at once the replies of an author with a reply shown. */
 export type RepliesTrust = "approved" | "none";
+/**
+ * `QUOTE_POLICY`: whose quote posts of a story Herald authorizes (FEP-044f): anyone's, only
+ * its followers', or nobody's.
+ */
+export type QuotePolicy = "public" | "followers" | "nobody";
 
 /**
  * What made a reply look like spam when it arrived, shown in the review queue; a reply is
@@ -32,7 +37,7 @@ export interface InteractionActor {
 
 export interface Interaction {
   readonly kind: InteractionKind;
-  /** The reply note's id, or the like's or boost's activity id. */
+  /** The reply note's id, the like's or boost's activity id, or the quote post's id. */
   readonly id: string;
   readonly actor: InteractionActor;
   /** A reply's web page. */
@@ -43,6 +48,8 @@ export interface Interaction {
   readonly published: string;
   /** A reply's spam signals, if any. */
   readonly signals?: readonly SpamSignal[];
+  /** A quote's: the quoting actor's inbox, where the revocation of its stamp goes. */
+  readonly inbox?: string;
 }
 
 /** A reply waiting for an editor, with the article it answers. */
@@ -55,6 +62,8 @@ export interface InteractionCounts {
   readonly replies: number;
   readonly likes: number;
   readonly boosts: number;
+  /** Quote posts (FEP-044f) that Herald authorized. */
+  readonly quotes: number;
 }
 
 /** One page of an article's replies: `listReplies(id, { limit: 50, offset: 100 })` is page 3. */

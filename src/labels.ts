@@ -44,6 +44,7 @@ export interface Labels {
   readonly replies: (count: number) => string;
   readonly likes: (count: number) => string;
   readonly boosts: (count: number) => string;
+  readonly quotes: (count: number) => string;
   readonly replyHow: string;
   readonly newerReplies: string;
   readonly olderReplies: string;
@@ -94,6 +95,7 @@ const en: Labels = {
   replies: (n) => `${n} ${n === 1 ? "reply" : "replies"}`,
   likes: (n) => `${n} ${n === 1 ? "like" : "likes"}`,
   boosts: (n) => `${n} ${n === 1 ? "boost" : "boosts"}`,
+  quotes: (n) => `${n} ${n === 1 ? "quote" : "quotes"}`,
   replyHow:
     "To reply, paste this page’s address into the search of your Mastodon or other fediverse server and answer the post.",
   newerReplies: "Newer replies",
@@ -141,6 +143,7 @@ const de: Labels = {
   replies: (n) => `${n} ${n === 1 ? "Antwort" : "Antworten"}`,
   likes: (n) => `${n} ${n === 1 ? "Favorit" : "Favoriten"}`,
   boosts: (n) => `${n} ${n === 1 ? "Boost" : "Boosts"}`,
+  quotes: (n) => `${n} ${n === 1 ? "Zitat" : "Zitate"}`,
   replyHow:
     "Zum Antworten fügen Sie die Adresse dieser Seite in die Suche Ihres Mastodon- oder anderen Fediverse-Servers ein und antworten auf den Beitrag.",
   newerReplies: "Neuere Antworten",

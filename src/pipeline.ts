@@ -1,5 +1,6 @@
 import { getLogger } from "@logtape/logtape";
 import type { Article, ChangeEvent, RemovedElement } from "./article.ts";
+import { readAuthors } from "./source/authors.ts";
 import type { ParseOptions } from "./source/parse.ts";
 import { readArticleFile } from "./source/read.ts";
 import { listArticleFiles } from "./source/scan.ts";
@@ -80,7 +81,12 @@ export async function runScan(deps: PipelineDeps): Promise<ScanReport> {
 
 async function scan(deps: PipelineDeps, started: number): Promise<ScanReport> {
   const now = (deps.now ?? (() => new Date()))();
-  const { files, refused } = listArticleFiles(deps.articlesDir);
+  const listed = listArticleFiles(deps.articlesDir);
+  const { files } = listed;
+  // Read at every scan: a new name in it applies to the stories read from then on.
+  const authors = readAuthors(deps.articlesDir);
+  const refused = [...listed.refused, ...authors.problems];
+  const parseOptions = { ...deps.parseOptions, authors: authors.handles };
   const stamps = await deps.store.fileStamps();
   const changed = files.filter((file) => {
     const known = stamps.get(file.path);
@@ -95,7 +101,7 @@ async function scan(deps: PipelineDeps, started: number): Promise<ScanReport> {
   for (let start = 0; start === 0 || start < changed.length; start += batchSize) {
     const batch = changed
       .slice(start, start + batchSize)
-      .map((f) => readArticleFile(f, deps.parseOptions));
+      .map((f) => readArticleFile(f, parseOptions));
     const final = start + batchSize >= changed.length;
     const events = await deps.store.apply({ files: batch, gone, final }, now);
     changes.push(...events.map(summarize));

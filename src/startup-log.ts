@@ -24,6 +24,7 @@ export function logStartup(config: Config, account: Account, backends: Backends[
   logger.info("Articles in: {backend}", { backend: backends.articles });
   logger.info("Federation:  {backends}", { backends: backends.federation });
   logger.info("Replies:     {mode}", { mode: repliesMode(config) });
+  logger.info("Quotes:      {mode}", { mode: quoteModes[config.quotePolicy] });
   if (account.movedTo) {
     logger.warn("This account has moved to {target}: followers were asked to follow it there.", {
       target: account.movedTo.href,
@@ -34,6 +35,13 @@ export function logStartup(config: Config, account: Account, backends: Backends[
     logger.info("Also known as: {aliases}", { aliases: aliases.map((a) => a.href).join(", ") });
   }
 }
+
+/** Whose quote posts of a story are authorized, as `QUOTE_POLICY` says. */
+const quoteModes = {
+  public: "anyone may quote the stories (QUOTE_POLICY=public)",
+  followers: "only followers may quote the stories (QUOTE_POLICY=followers)",
+  nobody: "nobody may quote the stories (QUOTE_POLICY=nobody)",
+} as const;
 
 /** What happens to a reply under a story, as `REPLIES` and `REPLIES_TRUST` say. */
 function repliesMode(config: Config): string {

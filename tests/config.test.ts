@@ -200,6 +200,15 @@ describe("loadConfig()", () => {
     ]);
   });
 
+  it("lets anyone quote by default, and reads QUOTE_POLICY", () => {
+    expect(loadConfig({}).quotePolicy).toBe("public");
+    expect(loadConfig({ QUOTE_POLICY: "Followers" }).quotePolicy).toBe("followers");
+    expect(loadConfig({ QUOTE_POLICY: "nobody" }).quotePolicy).toBe("nobody");
+    expect(problems({ QUOTE_POLICY: "friends" })).toEqual([
+      'QUOTE_POLICY must be one of public, followers, nobody (got "friends").',
+    ]);
+  });
+
   it("reads TRUST_PROXY as a hop count or a list of addresses, ranges and range names", () => {
     expect(loadConfig({}).trustProxy).toBeUndefined();
     expect(loadConfig({ TRUST_PROXY: "2" }).trustProxy).toBe(2);

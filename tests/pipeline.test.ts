@@ -141,6 +141,18 @@ for (const { name, open, available } of stores)
       ]);
     });
 
+    it("reads the authors file: its handles for named authors, its bad lines reported, never an article", async () => {
+      const articles = articlesDir();
+      articles.write("authors.yml", 'Jane Doe: "@jane@example.social"\nMax: nobody\n');
+      articles.write("wahl.md", "---\nauthor: Jane Doe\n---\n# Wahl\n\nText.");
+      const { store } = await open();
+      const report = await scanner(articles.dir)(store);
+      expect(report.changes.map((c) => c.article.slug)).toEqual(["wahl"]);
+      expect(report.skipped).toEqual([expect.objectContaining({ path: "authors.yml", line: 2 })]);
+      const wahl = await store.findBySlug("wahl");
+      expect(wahl?.article.authorFediverse).toBe("@jane@example.social");
+    });
+
     it("refuses a file over 5 MiB without reading it", async () => {
       const articles = articlesDir();
       articles.write("huge.md", `# Huge\n\n${"x".repeat(6 * 1024 * 1024)}`);

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { SqliteArticleStore } from "../backends/sqlite/articles.ts";
 import { configOrExit } from "../env.ts";
+import { readAuthors } from "../source/authors.ts";
 import { fileLine, removalMessage, skippedMessage } from "../source/problems.ts";
 import { readArticleFile } from "../source/read.ts";
 import { listArticleFiles } from "../source/scan.ts";
@@ -21,12 +22,16 @@ async function main(): Promise<number> {
   }
   const known = await knownArticles(join(config.dataDir, "herald.sqlite"));
   const { files, refused } = listArticleFiles(config.articlesDir);
-  const problems: Skipped[] = [...refused];
+  const authors = readAuthors(config.articlesDir);
+  const problems: Skipped[] = [...refused, ...authors.problems];
   const warnings: string[] = [];
   const now = new Date();
   const rows: string[][] = [];
   for (const file of files.sort((a, b) => a.path.localeCompare(b.path))) {
-    const result = readArticleFile(file, { defaultLanguage: config.siteLanguage });
+    const result = readArticleFile(file, {
+      defaultLanguage: config.siteLanguage,
+      authors: authors.handles,
+    });
     if (result.kind === "skipped") {
       problems.push(result.skipped);
       continue;

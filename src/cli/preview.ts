@@ -16,6 +16,7 @@ import {
   toNote,
 } from "../federation/objects.ts";
 import { articleLinks } from "../links.ts";
+import { AUTHORS_FILE, readAuthors } from "../source/authors.ts";
 import { frontMatterKeys } from "../source/markdown.ts";
 import { isParsed, parseArticle } from "../source/parse.ts";
 import { fileLine, removalMessage } from "../source/problems.ts";
@@ -66,6 +67,7 @@ export function renderPreview(
     `  text      ${words} words, in full: ${cutAtWord(text, 120)}`,
     `  language  ${article.language}`,
     `  author    ${article.author ?? "(none: the feeds name SITE_AUTHOR)"}`,
+    `  byline    ${bylineOf(article)}`,
     `  tags      ${article.tags.length > 0 ? article.tags.join(", ") : "(none)"}`,
     `  corrections ${notes === "" ? "(none)" : `${(article.corrections ?? []).length}, after the text (also on the page and in the fediverse post): ${notes}`}`,
     `  image     ${links.image?.href ?? "(none)"}`,
@@ -93,6 +95,14 @@ export function renderPreview(
   lines.push("", warnings.length === 0 ? "No warnings." : "Warnings");
   for (const warning of warnings) lines.push(`  ! ${warning}`);
   return lines.join("\n");
+}
+
+/** The story's byline: its author's name and fediverse account, where they are given. */
+function bylineOf(article: Article): string {
+  const name = article.author ?? "(no author)";
+  return article.authorFediverse === undefined
+    ? `${name}, no fediverse account (give one in front matter or ${AUTHORS_FILE})`
+    : `${name} ${article.authorFediverse}`;
 }
 
 /** Who Mastodon 4.3+ names under the card ("More from …"): `fediverse:creator`. */
@@ -173,7 +183,14 @@ function main(): number {
   }
   const inFolder = relative(config.articlesDir, absolutePath);
   const path = inFolder.startsWith("..") ? file : inFolder.split("\\").join("/");
-  const result = parseArticle(path, bytes, { defaultLanguage: config.siteLanguage });
+  const authors = readAuthors(config.articlesDir);
+  for (const problem of authors.problems) {
+    console.log(`problem  ${fileLine(problem.path, problem.line)}: ${problem.reason}`);
+  }
+  const result = parseArticle(path, bytes, {
+    defaultLanguage: config.siteLanguage,
+    authors: authors.handles,
+  });
   if (!isParsed(result)) {
     console.log(`problem  ${fileLine(path, result.line)}: ${result.reason}`);
     return 1;

@@ -13,6 +13,7 @@ import { createFederationPublisher } from "./delivery/publisher.ts";
 import { trackDeliveries } from "./delivery/tracking.ts";
 import { accountActor, buildFederation, type FederationOptions } from "./federation.ts";
 import { importKvInteractions } from "./interactions/legacy.ts";
+import { revokeQuotes } from "./interactions/quotes.ts";
 import type { InteractionStore, InteractionStoreOptions } from "./interactions/store.ts";
 import { type AccountKeys, loadOrCreateKeys } from "./keys.ts";
 import { resolveMentions } from "./mentions.ts";
@@ -79,6 +80,8 @@ export async function openAccount(config: Config, backends: Backends): Promise<A
       relays: () => relayRecipients({ kv, followers }, config.relays),
       unreachable: () => unreachableOrigins(kv),
       mentions: (articles) => resolveMentions(kv, articles, options),
+      revokeQuotes: (ctx, articleId) =>
+        revokeQuotes(ctx, { store: interactions, identifier: config.accountUsername }, articleId),
     },
     { ...options, quietImport: { maxAgeMs: config.quietImportHours * 3_600_000 } },
   );

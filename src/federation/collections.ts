@@ -4,6 +4,7 @@
  */
 import type { Context, Federation, PageItems } from "@fedify/fedify";
 import type { Create, Recipient } from "@fedify/vocab";
+import type { Article } from "../article.ts";
 import type { PublishedArticles } from "./articles.ts";
 import type { federationPaths } from "./federation.ts";
 import type { FollowerStore } from "./followers.ts";
@@ -63,16 +64,23 @@ export function followersFirstCursor(ctx: Context<void>): string | null {
   return "0";
 }
 
+/** The context of the objects of `articles`: with their authors' accounts, to mention them. */
+export type ObjectContextFor = (
+  ctx: Context<void>,
+  articles: readonly Article[],
+) => Promise<ObjectContext>;
+
 /** A page of the outbox: newest first, one `Create` per published article. */
 export async function dispatchOutbox(
   store: PublishedArticles,
-  ctx: ObjectContext,
+  objects: (articles: readonly Article[]) => Promise<ObjectContext>,
   cursor: string | null,
 ): Promise<PageItems<Create>> {
   const offset = parseOffset(cursor);
   // The store lists without an offset; a news site's article count keeps this cheap.
   const articles = await store.listPublished({ limit: offset + PAGE_SIZE + 1 });
   const page = articles.slice(offset, offset + PAGE_SIZE);
+  const ctx = await objects(page);
   return {
     items: page.map((article) => toCreate(article, ctx)),
     nextCursor: articles.length > offset + PAGE_SIZE ? String(offset + PAGE_SIZE) : null,
@@ -83,11 +91,12 @@ export async function dispatchOutbox(
 /** The featured ("pinned") posts: articles marked `pinned`, or else the latest few. */
 export async function dispatchFeatured(
   store: PublishedArticles,
-  ctx: ObjectContext,
+  objects: (articles: readonly Article[]) => Promise<ObjectContext>,
 ): Promise<PageItems<Post>> {
   const published = await store.listPublished();
   const pinned = published.filter((article) => article.pinned);
   const featured = pinned.length > 0 ? pinned : published.slice(0, FEATURED_FALLBACK);
+  const ctx = await objects(featured);
   return { items: featured.map((article) => toPost(article, ctx)) };
 }
 
@@ -100,7 +109,7 @@ export interface CollectionsDeps {
   readonly followers: FollowerStore;
   /** Whether `identifier` is the account's (every other answers 404). */
   readonly isAccount: (identifier: string) => boolean;
-  readonly objectContext: (ctx: Context<void>) => ObjectContext;
+  readonly objectContext: ObjectContextFor;
 }
 
 /** Registers the account's outbox, followers, following and featured collections. */
@@ -111,7 +120,9 @@ export function registerCollections(
 ): void {
   const { store, followers, isAccount, objectContext } = deps;
   const outbox = federation.setOutboxDispatcher(paths.outbox, (ctx, identifier, cursor) =>
-    isAccount(identifier) ? dispatchOutbox(store, objectContext(ctx), cursor) : null,
+    isAccount(identifier)
+      ? dispatchOutbox(store, (articles) => objectContext(ctx, articles), cursor)
+      : null,
   );
   outbox.setFirstCursor(() => "0");
   outbox.setCounter((_ctx, identifier) => (isAccount(identifier) ? store.countPublished() : null));
@@ -132,6 +143,8 @@ export function registerCollections(
   following.setCounter((_ctx, identifier) => (isAccount(identifier) ? 0 : null));
 
   federation.setFeaturedDispatcher(paths.featured, (ctx, identifier) =>
-    isAccount(identifier) ? dispatchFeatured(store, objectContext(ctx)) : null,
+    isAccount(identifier)
+      ? dispatchFeatured(store, (articles) => objectContext(ctx, articles))
+      : null,
   );
 }

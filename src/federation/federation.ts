@@ -14,18 +14,20 @@ import {
   type KvStore,
   type MessageQueue,
 } from "@fedify/fedify";
-import { type Actor, Article as ArticleObject, Note } from "@fedify/vocab";
+import { type Actor, Article as ArticleObject, Note, QuoteAuthorization } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { Article } from "../article.ts";
+import type { QuotePolicy } from "../interactions.ts";
 import { absolute, paths } from "../urls.ts";
 import { type AccountProfile, type ActorType, type ProfileField, toActor } from "./actor.ts";
 import type { PublishedArticles } from "./articles.ts";
-import { registerCollections } from "./collections.ts";
+import { type CollectionsDeps, registerCollections } from "./collections.ts";
 import { clearUnreachable, onPermanentFailure } from "./delivery/gone-servers.ts";
 import { heraldUserAgent } from "./delivery/outgoing.ts";
 import type { FollowerStore } from "./followers.ts";
 import { registerInbox } from "./inbox.ts";
 import { withoutQueuedIdempotence } from "./interactions/idempotency.ts";
+import { findQuoteAuthorization, quoteAuthorizationPath } from "./interactions/quotes.ts";
 import type { InteractionStore } from "./interactions/store.ts";
 import type { AccountKeys } from "./keys.ts";
 import { knownMentions } from "./mentions.ts";
@@ -52,6 +54,7 @@ export const federationPaths = {
   following: "/users/{identifier}/following",
   featured: "/users/{identifier}/featured",
   object: "/objects/{id}",
+  quoteAuthorization: quoteAuthorizationPath,
   nodeInfo: "/nodeinfo/2.1",
 } as const;
 
@@ -88,6 +91,8 @@ export interface FederationOptions {
   readonly site?: NodeInfoSite;
   /** `TIME_ZONE`, for the dates of correction notices; default UTC. */
   readonly timeZone?: string;
+  /** `QUOTE_POLICY`: whose quote posts are authorized; default `public`. */
+  readonly quotePolicy?: QuotePolicy;
   /** Outgoing delivery retries; default: from a minute up to 12 h apart, for about 4 days. */
   readonly retry?: CreateExponentialBackoffPolicyOptions;
   /** Overrides `CIRCUIT_BREAKER` (tests shorten its durations). */
@@ -204,13 +209,14 @@ export function registerFederation(
   const postType = options.postType ?? DEFAULT_POST_TYPE;
   const isAccount = (identifier: string) => identifier === username;
   const objectContext = (ctx: Parameters<typeof objectContextOf>[0]) =>
-    objectContextOf(ctx, username, postType, options.timeZone);
-  // A served post names its author's account as the delivered one did (only what the
-  // publisher already looked up: a GET never makes Herald look anyone up).
-  const withAuthor = async (ctx: Parameters<typeof objectContextOf>[0], article: Article) => ({
-    ...objectContext(ctx),
-    mentions: await knownMentions(deps.kv, [article]),
-  });
+    objectContextOf(ctx, username, postType, options.timeZone, options.quotePolicy);
+  // A served post (alone, or in the outbox and featured) names its author's account as the
+  // delivered one did (only what the publisher already looked up: a GET never makes Herald
+  // look anyone up).
+  const withAuthors = async (
+    ctx: Parameters<typeof objectContextOf>[0],
+    articles: readonly Article[],
+  ) => ({ ...objectContext(ctx), mentions: await knownMentions(deps.kv, articles) });
   const published = async (id: string): Promise<Article | null> => {
     const record = await store.findById(id);
     return record?.state === "published" ? record.article : null;
@@ -234,6 +240,7 @@ export function registerFederation(
     identifier: username,
     allowPrivateAddress: options.allowPrivateAddress ?? false,
     ...(deps.interactions ? { interactions: deps.interactions } : {}),
+    ...(options.quotePolicy ? { quotePolicy: options.quotePolicy } : {}),
     articleOf: async (url) => {
       const id = articleIdOf(options.origin, url);
       return id !== undefined && (await published(id)) ? id : undefined;
@@ -241,21 +248,21 @@ export function registerFederation(
   });
 
   // Collections: outbox, followers, following, featured.
-  registerCollections(federation, federationPaths, { store, followers, isAccount, objectContext });
+  registerCollections(federation, federationPaths, {
+    store,
+    followers,
+    isAccount,
+    objectContext: withAuthors,
+  });
 
-  // Articles, at `paths.object(id)`. Deleted ones answer 410 in `http/federation/negotiation.ts`: Fedify's
-  // object dispatchers cannot answer with a status other than 200 or 404.
-  if (postType === "note") {
-    federation.setObjectDispatcher(Note, federationPaths.object, async (ctx, { id }) => {
-      const article = await published(id);
-      return article == null ? null : toNote(article, await withAuthor(ctx, article));
-    });
-  } else {
-    federation.setObjectDispatcher(ArticleObject, federationPaths.object, async (ctx, { id }) => {
-      const article = await published(id);
-      return article == null ? null : toArticleObject(article, await withAuthor(ctx, article));
-    });
-  }
+  // Articles and the quote authorizations of their quotes.
+  registerObjects(federation, {
+    postType,
+    username,
+    published,
+    objectContext: withAuthors,
+    ...(deps.interactions ? { interactions: deps.interactions } : {}),
+  });
 
   federation.setNodeInfoDispatcher(federationPaths.nodeInfo, async () =>
     toNodeInfo(await store.countPublished(), undefined, options.site),
@@ -267,6 +274,44 @@ export function registerFederation(
     deps.onDeliveryError?.(failure.error);
     await givenUp(ctx, failure);
   });
+}
+
+interface ObjectsDeps {
+  readonly postType: PostType;
+  readonly username: string;
+  /** The article with that id, if it is published. */
+  readonly published: (id: string) => Promise<Article | null>;
+  readonly objectContext: CollectionsDeps["objectContext"];
+  readonly interactions?: InteractionStore;
+}
+
+/**
+ * Articles at `paths.object(id)`: deleted ones answer 410 in `http/federation/negotiation.ts`
+ * (Fedify's object dispatchers cannot answer with a status other than 200 or 404). And the
+ * quote authorizations (FEP-044f), while their story is published and keeps the quote.
+ */
+function registerObjects(federation: Federation<void>, deps: ObjectsDeps): void {
+  const { published, objectContext } = deps;
+  if (deps.postType === "note") {
+    federation.setObjectDispatcher(Note, federationPaths.object, async (ctx, { id }) => {
+      const article = await published(id);
+      return article == null ? null : toNote(article, await objectContext(ctx, [article]));
+    });
+  } else {
+    federation.setObjectDispatcher(ArticleObject, federationPaths.object, async (ctx, { id }) => {
+      const article = await published(id);
+      return article == null ? null : toArticleObject(article, await objectContext(ctx, [article]));
+    });
+  }
+  const { interactions } = deps;
+  if (interactions === undefined) return;
+  const quotes = { store: interactions, identifier: deps.username };
+  federation.setObjectDispatcher(
+    QuoteAuthorization,
+    federationPaths.quoteAuthorization,
+    async (ctx, values) =>
+      (await published(values.id)) ? findQuoteAuthorization(ctx, quotes, values) : null,
+  );
 }
 
 /**

@@ -21,11 +21,13 @@ import {
   Follow,
   isActor,
   Like,
+  QuoteRequest,
   Reject,
   Undo,
   Update,
 } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
+import type { QuotePolicy } from "../interactions.ts";
 import type { FollowerStore } from "./followers.ts";
 import { idempotencyKey } from "./interactions/idempotency.ts";
 import {
@@ -37,6 +39,7 @@ import {
   onUpdated,
 } from "./interactions/inbox.ts";
 import { ownsIds } from "./interactions/ownership.ts";
+import { onQuoteRequested } from "./interactions/quotes.ts";
 import type { InteractionStore } from "./interactions/store.ts";
 import { onRelayAccepted, onRelayRejected } from "./relays.ts";
 
@@ -59,11 +62,13 @@ export interface InboxWiring extends Omit<InboxDeps, "interactions"> {
   readonly interactions?: InteractionStore;
   /** The id of the published article whose ActivityPub object `url` is, if it is one. */
   readonly articleOf: (url: URL) => Promise<string | undefined>;
+  /** `QUOTE_POLICY`: how a `QuoteRequest` is answered; default `public`. */
+  readonly quotePolicy?: QuotePolicy;
 }
 
 /** Registers a listener for every activity the account understands, on both inboxes. */
 export function registerInbox(inbox: InboxListenerSetters<void>, wiring: InboxWiring): void {
-  const { kv, articleOf, interactions: store, ...rest } = wiring;
+  const { kv, articleOf, interactions: store, quotePolicy, ...rest } = wiring;
   const interactions: InteractionDeps | undefined = store && { store, articleOf };
   const deps: InboxDeps = { ...rest, ...(interactions ? { interactions } : {}) };
   const relayDeps = { kv, followers: wiring.followers };
@@ -75,6 +80,7 @@ export function registerInbox(inbox: InboxListenerSetters<void>, wiring: InboxWi
     .on(Update, interactions ? onUpdated(interactions) : onOtherActivity)
     .on(Like, interactions ? onLiked(interactions) : onOtherActivity)
     .on(Announce, interactions ? onAnnounced(interactions) : onOtherActivity)
+    .on(QuoteRequest, interactions ? onQuoteRequested(quoteDeps(wiring)) : onOtherActivity)
     // Answers to the account's own follows, which only relays get (`relays.ts`).
     .on(Accept, onRelayAccepted(relayDeps))
     .on(Reject, onRelayRejected(relayDeps))
@@ -84,6 +90,12 @@ export function registerInbox(inbox: InboxListenerSetters<void>, wiring: InboxWi
     .setSharedKeyDispatcher(() => ({ identifier: wiring.identifier }))
     // Per sender: one actor's activity never makes another's look like a repeat.
     .withIdempotency(idempotencyKey);
+}
+
+function quoteDeps(wiring: InboxWiring) {
+  const { interactions: store, articleOf, followers, identifier } = wiring;
+  if (store === undefined) throw new Error("Quotes need the interaction store.");
+  return { store, articleOf, followers, identifier, policy: wiring.quotePolicy ?? "public" };
 }
 
 /** `Follow`: accept automatically (a signed `Accept`) and remember where to deliver. */

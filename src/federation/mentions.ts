@@ -16,10 +16,14 @@ import { type ResolveOptions, resolveAccount } from "./migration.ts";
 
 const logger = getLogger(["herald", "federation", "mentions"]);
 
-/** An author's actor: its id (the `Mention`'s `href`) and the inbox that notifies them. */
+/**
+ * An author's actor: its id (the `Mention`'s `href`), the inbox that notifies them, and their
+ * profile page (the mention's link in the post's text), if it gave one.
+ */
 export interface MentionedActor {
   readonly id: URL;
   readonly inboxId: URL;
+  readonly url?: URL;
 }
 
 const keyOf = (handle: string): KvKey => ["herald", "mention", handle];
@@ -53,10 +57,12 @@ export async function knownMentions(
 }
 
 async function cached(kv: KvStore, handle: string): Promise<MentionedActor | undefined> {
-  const stored = await kv.get<{ id: string; inbox: string }>(keyOf(handle));
+  const stored = await kv.get<{ id: string; inbox: string; url?: string }>(keyOf(handle));
   const id = URL.parse(stored?.id ?? "");
   const inboxId = URL.parse(stored?.inbox ?? "");
-  return id === null || inboxId === null ? undefined : { id, inboxId };
+  const url = URL.parse(stored?.url ?? "");
+  if (id === null || inboxId === null) return undefined;
+  return { id, inboxId, ...(url === null ? {} : { url }) };
 }
 
 async function lookUp(
@@ -72,8 +78,14 @@ async function lookUp(
     if (!isActor(actor) || actor.inboxId === null) {
       throw new Error(`${id.href} is not an actor with an inbox.`);
     }
-    await kv.set(keyOf(handle), { id: id.href, inbox: actor.inboxId.href });
-    return { id, inboxId: actor.inboxId };
+    const url = actor.url instanceof URL ? actor.url : (actor.url?.href ?? undefined);
+    const profile = url?.protocol === "https:" || url?.protocol === "http:" ? url : undefined;
+    await kv.set(keyOf(handle), {
+      id: id.href,
+      inbox: actor.inboxId.href,
+      ...(profile === undefined ? {} : { url: profile.href }),
+    });
+    return { id, inboxId: actor.inboxId, ...(profile === undefined ? {} : { url: profile }) };
   } catch (error) {
     logger.warn("Not mentioning the author {handle}: {reason}", {
       handle,

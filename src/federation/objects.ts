@@ -9,6 +9,8 @@ import {
   Delete,
   Document,
   Hashtag,
+  InteractionPolicy,
+  InteractionRule,
   LanguageString,
   Mention,
   Note,
@@ -20,6 +22,7 @@ import sanitizeHtml from "sanitize-html";
 import type { Article, ChangeEvent } from "../article.ts";
 import { correctionNotesHtml } from "../correction-notes.ts";
 import { escapeHtml, unescapeHtml } from "../escape.ts";
+import type { QuotePolicy } from "../interactions.ts";
 import { absoluteUrls, imageType, imageUrl, inlineImages } from "../links.ts";
 import { absolute, paths } from "../urls.ts";
 import { toInstant } from "./temporal.ts";
@@ -40,7 +43,9 @@ export interface ObjectContext {
    * Authors' actors by handle (`mentions.ts`): an article by one of them mentions its author.
    * An author not in it (not looked up, or not found) is not mentioned.
    */
-  readonly mentions?: ReadonlyMap<string, { readonly id: URL }>;
+  readonly mentions?: ReadonlyMap<string, { readonly id: URL; readonly url?: URL }>;
+  /** `QUOTE_POLICY`: whose quote posts are approved at once; default `public`. */
+  readonly quotePolicy?: QuotePolicy;
 }
 
 export type Post = ArticleObject | Note;
@@ -51,6 +56,7 @@ export function objectContextOf(
   identifier: string,
   postType: PostType,
   timeZone = "UTC",
+  quotePolicy: QuotePolicy = "public",
 ): ObjectContext {
   return {
     origin: new URL(ctx.canonicalOrigin),
@@ -58,6 +64,7 @@ export function objectContextOf(
     followersId: ctx.getFollowersUri(identifier),
     postType,
     timeZone,
+    quotePolicy,
   };
 }
 
@@ -107,7 +114,26 @@ function contentsOf(html: string, language: string): [string, LanguageString] {
  */
 function contentOf(article: Article, ctx: ObjectContext): string {
   const notes = correctionNotesHtml(article, ctx.timeZone);
-  return absoluteUrls(article.contentHtml, ctx.origin) + (notes === "" ? "" : `\n${notes}`);
+  return (
+    bylineHtml(article, ctx) +
+    absoluteUrls(article.contentHtml, ctx.origin) +
+    (notes === "" ? "" : `\n${notes}`)
+  );
+}
+
+/**
+ * The author's name and a link to their account, as Mastodon writes a mention, so the post's
+ * text names whom its `Mention` tag notifies; nothing when the author's account is not known.
+ */
+export function bylineHtml(article: Article, ctx: ObjectContext): string {
+  const author = mentionedAuthor(article, ctx);
+  if (author === undefined) return "";
+  const user = author.handle.split("@")[1] ?? author.handle;
+  const mention =
+    `<span class="h-card" translate="no"><a href="${escapeHtml(author.url.href)}" ` +
+    `class="u-url mention">@<span>${escapeHtml(user)}</span></a></span>`;
+  const name = article.author === undefined ? "" : `${escapeHtml(article.author)} `;
+  return `<p>${name}${mention}</p>`;
 }
 
 /** A `Note` for timelines that show content: the title in bold, the text, then the link. */
@@ -208,17 +234,37 @@ function commonFields(article: Article, ctx: ObjectContext, options: PostOptions
       ...(author === undefined ? [] : [new Mention({ href: author.id, name: author.handle })]),
     ],
     attachments: attachmentsOf(article, ctx),
+    interactionPolicy: interactionPolicyOf(ctx),
   };
+}
+
+/**
+ * FEP-044f as Mastodon 4.5 reads it: `canQuote.automaticApproval` names who may quote the post
+ * (the public, or the followers); the actor alone means nobody else may. Quotes are answered by
+ * `interactions/quotes.ts` with the same rule; likes, replies and boosts stay open to all.
+ */
+export function interactionPolicyOf(ctx: ObjectContext): InteractionPolicy {
+  const policy = ctx.quotePolicy ?? "public";
+  const approved =
+    policy === "public"
+      ? PUBLIC_COLLECTION
+      : policy === "followers"
+        ? ctx.followersId
+        : ctx.actorId;
+  return new InteractionPolicy({
+    canQuote: new InteractionRule({ automaticApprovals: [approved] }),
+  });
 }
 
 /** The article's author, if their account is known (`ObjectContext.mentions`). */
 export function mentionedAuthor(
   article: Article,
   ctx: ObjectContext,
-): { readonly handle: string; readonly id: URL } | undefined {
+): { readonly handle: string; readonly id: URL; readonly url: URL } | undefined {
   const handle = article.authorFediverse;
   const actor = handle === undefined ? undefined : ctx.mentions?.get(handle);
-  return handle === undefined || actor === undefined ? undefined : { handle, id: actor.id };
+  if (handle === undefined || actor === undefined) return undefined;
+  return { handle, id: actor.id, url: actor.url ?? actor.id };
 }
 
 /** `cc`: the followers, and the mentioned author (Mastodon notifies those addressed). */

@@ -83,6 +83,7 @@ export function toFederationOptions(
       languages: config.languageFromArticles ? [] : [config.siteLanguage],
     },
     timeZone: config.timeZone,
+    quotePolicy: config.quotePolicy,
     profile: {
       type: config.account.type,
       name: config.account.name,

@@ -85,6 +85,7 @@ export interface EntryCounts {
   readonly replies: number;
   readonly likes: number;
   readonly boosts: number;
+  readonly quotes: number;
 }
 
 /** Newest first by publication date; the id breaks ties so the order never depends on input order. */

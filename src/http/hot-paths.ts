@@ -41,6 +41,8 @@ interface Found {
   readonly rep: Representation;
   readonly cacheControl: string;
   readonly varyAccept: boolean;
+  /** Which header lists fit this answer (`headerList`): built once, not per request. */
+  readonly kind: string;
 }
 
 /**
@@ -111,7 +113,9 @@ function lookupFor(
 ): (url: string) => (() => Promise<Found | undefined>) | undefined {
   const { cacheControl } = dressing;
   const found = (rep: Representation | undefined, cache: string, varyAccept = false) =>
-    rep === undefined ? undefined : { rep, cacheControl: cache, varyAccept };
+    rep === undefined
+      ? undefined
+      : { rep, cacheControl: cache, varyAccept, kind: `${varyAccept}\n${cache}` };
   // As app.ts's `sendOr404`: HTML is a page, the rest a feed.
   const pageOrFeed = (rep: Representation | undefined) =>
     found(rep, rep?.contentType.startsWith("text/html") ? cacheControl.page : cacheControl.feed);
@@ -173,7 +177,8 @@ function send(req: IncomingMessage, res: ServerResponse, answer: Found, dressing
   else res.end(variant.body);
 }
 
-const lists = new WeakMap<Variant, Map<string, string[]>>();
+/** By variant, then by kind of answer: the lists of a 200 and of a 304. */
+const lists = new WeakMap<Variant, Map<string, [string[]?, string[]?]>>();
 
 /**
  * The whole header list of one answer, in the order express wrote it (see `send` in app.ts
@@ -185,13 +190,18 @@ function headerList(
   notModified: boolean,
   dressing: Dressing,
 ): string[] {
-  const key = `${notModified}\n${answer.varyAccept}\n${answer.cacheControl}`;
   let byKind = lists.get(variant);
   if (byKind === undefined) {
     byKind = new Map();
     lists.set(variant, byKind);
   }
-  let list = byKind.get(key);
+  let pair = byKind.get(answer.kind);
+  if (pair === undefined) {
+    pair = [];
+    byKind.set(answer.kind, pair);
+  }
+  const at = notModified ? 1 : 0;
+  let list = pair[at];
   if (list === undefined) {
     list = [
       ...dressing.always,
@@ -207,7 +217,7 @@ function headerList(
         answer.varyAccept ? "Accept" : undefined,
       ),
     ];
-    byKind.set(key, list);
+    pair[at] = list;
   }
   return list;
 }

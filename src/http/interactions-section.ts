@@ -40,11 +40,12 @@ export function interactionsSection(
   time: (date: Date) => Html,
 ): Html {
   const { counts, replies } = view;
-  if (counts.replies + counts.likes + counts.boosts === 0) return html``;
+  if (counts.replies + counts.likes + counts.boosts + counts.quotes === 0) return html``;
   const summary = [
     labels.replies(counts.replies),
     labels.likes(counts.likes),
     labels.boosts(counts.boosts),
+    labels.quotes(counts.quotes),
   ].join(" · ");
   const items = replies.map((reply) => {
     const { actor } = reply;

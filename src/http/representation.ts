@@ -282,6 +282,7 @@ function qValue(params: string): number {
 
 /** Weak comparison (RFC 9110 §8.8.3.2) of each entity tag in an If-None-Match list, or `*`. */
 export function etagMatches(header: string, etag: string): boolean {
+  if (header === etag) return true; // what a cache sends back: one tag, as it came
   const list = header.trim();
   if (list === "*") return true;
   let at = 0;

@@ -107,7 +107,7 @@ const CACHE_BYTES = 64 * 1024 * 1024;
 
 const HOUR_MS = 60 * 60 * 1000;
 
-const noCounts = { replies: 0, likes: 0, boosts: 0 } as const;
+const noCounts = { replies: 0, likes: 0, boosts: 0, quotes: 0 } as const;
 
 export function createSite(store: ArticleStore, options: SiteOptions): Site {
   const cache = new PageCache({ entries: 2000, bytes: CACHE_BYTES });

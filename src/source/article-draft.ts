@@ -6,6 +6,8 @@ import { cutAtWord, detectLanguage, slugify } from "./text.ts";
 export interface ParseOptions {
   /** For articles whose language is neither given nor detectable. */
   readonly defaultLanguage: string;
+  /** The authors file's handles by name (`authors.ts`), for `author: Jane Doe`. */
+  readonly authors?: ReadonlyMap<string, string>;
 }
 
 /** What a format-specific parser found, before the rules every article shares are applied. */
@@ -57,6 +59,10 @@ export function finishArticle(draft: Draft, options: ParseOptions): ParsedArticl
   const contentHtml = rest?.contentHtml ?? draft.contentHtml;
   const summary = draft.summary ?? (lead !== "" ? cutAtWord(lead, summaryLength) : title);
   const fileSlug = slugify(posix.basename(draft.path).replace(/\.[^.]*$/, ""));
+  // The front matter's own handle, else the authors file's for the name.
+  const authorFediverse =
+    draft.authorFediverse ??
+    (draft.author === undefined ? undefined : options.authors?.get(draft.author));
   const seen = {
     title,
     summary,
@@ -66,7 +72,7 @@ export function finishArticle(draft: Draft, options: ParseOptions): ParsedArticl
     image: draft.image,
     author: draft.author,
     // Only when given: the hash of every article without one stays what it was.
-    ...(draft.authorFediverse === undefined ? {} : { authorFediverse: draft.authorFediverse }),
+    ...(authorFediverse === undefined ? {} : { authorFediverse }),
     date: draft.date,
     updated: draft.updated,
     draft: draft.draft,

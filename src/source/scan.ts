@@ -1,6 +1,7 @@
 import { readdirSync, realpathSync, statSync } from "node:fs";
 import { join, sep } from "node:path";
 import type { FileStamp, Skipped } from "../store/store.ts";
+import { AUTHORS_FILE } from "./authors.ts";
 
 /** A file found in `ARTICLES_DIR`, with a path relative to it using `/`. */
 export interface FoundFile {
@@ -34,6 +35,8 @@ export function listArticleFiles(dir: string): { files: FoundFile[]; refused: Sk
         continue;
       }
       if (isIgnoredFile(entry.name)) continue;
+      // The authors file (`authors.ts`) is read by the scan, not published.
+      if (prefix === "" && entry.name === AUTHORS_FILE) continue;
       if (entry.isSymbolicLink()) {
         const target = safeRealpath(absolutePath);
         if (target === undefined || !(target === root || target.startsWith(root + sep))) {

@@ -45,6 +45,20 @@ describe("npm run preview", () => {
     expect(stdout).toMatch(/^ {2}byline {10}@jane@example\.social \(once their account lists/m);
   });
 
+  it("shows the byline of a story whose author's handle is in the authors file (#18.1)", async () => {
+    const articles = articlesDir();
+    articles.write("authors.yml", 'Jane Doe: "@jane@example.social"\nMax: max\n');
+    articles.write(
+      "byline.md",
+      "---\ntitle: Bylined\nlanguage: en\nauthor: Jane Doe\n---\nThe text.",
+    );
+    const { code, stdout } = await preview(articles.path("byline.md"), articles.dir);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^ {2}byline {4}Jane Doe @jane@example\.social$/m);
+    expect(stdout).toMatch(/^ {2}It mentions @jane@example\.social/m);
+    expect(stdout).toMatch(/^problem {2}authors\.yml:2: "Max" must be a handle/m);
+  });
+
   it("shows the correction notices, dated in TIME_ZONE, and says where they appear", async () => {
     const articles = articlesDir();
     articles.write(

@@ -68,7 +68,7 @@ describe("a database from before replies could be held", () => {
     ).run(oldRow.id, oldRow.actor, oldRow.body);
     const store = openSqliteInteractionStore(db, { replies: "review" });
     openSqliteInteractionStore(db, { replies: "review" }); // a second open changes nothing
-    expect(await store.counts("a1")).toEqual({ replies: 1, likes: 0, boosts: 0 });
+    expect(await store.counts("a1")).toEqual({ replies: 1, likes: 0, boosts: 0, quotes: 0 });
     expect((await store.listReplies("a1", { limit: 5 })).map((r) => r.id)).toEqual([oldRow.id]);
     expect(await store.add("a1", newReply)).toBe("held");
     expect((await store.held()).map((h) => h.reply.id)).toEqual([newReply.id]);
@@ -97,7 +97,7 @@ describe("a database from before replies could be held", () => {
           openPostgresInteractionStore(sql, { replies: "review" }),
           openPostgresInteractionStore(schema.connect(), { replies: "review" }),
         ]);
-        expect(await store.counts("a1")).toEqual({ replies: 1, likes: 0, boosts: 0 });
+        expect(await store.counts("a1")).toEqual({ replies: 1, likes: 0, boosts: 0, quotes: 0 });
         expect((await store.listReplies("a1", { limit: 5 })).map((r) => r.id)).toEqual([oldRow.id]);
         expect(await store.add("a1", newReply)).toBe("held");
         expect((await store.held()).map((h) => h.reply.id)).toEqual([newReply.id]);

@@ -35,7 +35,16 @@ const like = (actor: { id: string }, n: number): Interaction => ({
   actor,
   published: "2026-11-29T09:00:00.000Z",
 });
-const none = { replies: 0, likes: 0, boosts: 0 };
+const none = { replies: 0, likes: 0, boosts: 0, quotes: 0 };
+/** A quote post of `actor`'s, as `interactions/quotes.ts` keeps it (with the quoting inbox). */
+const quote = (actor: { id: string }, n: number): Interaction => ({
+  kind: "quote",
+  id: `${actor.id}/statuses/q${n}`,
+  actor,
+  url: `${actor.id}/statuses/q${n}`,
+  published: "2026-11-29T09:30:00.000Z",
+  inbox: `${actor.id}/inbox`,
+});
 
 export function interactionStoreContract(name: string, open: OpenInteractions): void {
   describe(`InteractionStore contract: ${name}`, () => {
@@ -58,8 +67,8 @@ export function interactionStoreContract(name: string, open: OpenInteractions): 
         reply(2).id,
       ]);
       expect(await store.list("a1")).toContainEqual(reply(2, "2026-11-29T10:00:00.000Z"));
-      expect(await store.counts("a1")).toEqual({ replies: 2, likes: 1, boosts: 0 });
-      expect(await store.counts("a2")).toEqual({ replies: 0, likes: 1, boosts: 0 });
+      expect(await store.counts("a1")).toEqual({ replies: 2, likes: 1, boosts: 0, quotes: 0 });
+      expect(await store.counts("a2")).toEqual({ replies: 0, likes: 1, boosts: 0, quotes: 0 });
       expect(await store.counts("none")).toEqual(none);
     });
 
@@ -85,7 +94,7 @@ export function interactionStoreContract(name: string, open: OpenInteractions): 
       expect(await store.add("a1", like(bob, 2))).toBe("stored");
       await store.add("a1", reply(1));
       expect(await store.add("a1", { ...reply(1), contentHtml: "<p>Again</p>" })).toBe("stored");
-      expect(await store.counts("a1")).toEqual({ replies: 1, likes: 1, boosts: 0 });
+      expect(await store.counts("a1")).toEqual({ replies: 1, likes: 1, boosts: 0, quotes: 0 });
       expect(await store.edit("a1", { ...reply(1), contentHtml: "<p>Edited</p>" })).toBe(true);
       expect((await store.listReplies("a1", { limit: 5 }))[0]?.contentHtml).toBe("<p>Edited</p>");
       // An edit of a reply never stored stores nothing.
@@ -93,13 +102,28 @@ export function interactionStoreContract(name: string, open: OpenInteractions): 
       // The replaced like's id no longer removes anything; the newer one does.
       expect(await store.remove(like(bob, 1).id, bob.id)).toBe(false);
       expect(await store.remove(like(bob, 2).id, bob.id)).toBe(true);
-      expect(await store.counts("a1")).toEqual({ replies: 1, likes: 0, boosts: 0 });
+      expect(await store.counts("a1")).toEqual({ replies: 1, likes: 0, boosts: 0, quotes: 0 });
+    });
+
+    it("keeps a quote (with its inbox) once per redelivery, counts it like a boost, and caps it", async () => {
+      expect(await store.add("a1", quote(bob, 1))).toBe("stored");
+      expect(await store.add("a1", quote(bob, 1))).toBe("stored");
+      expect(await store.add("a1", quote(alice, 1))).toBe("stored");
+      expect(await store.counts("a1")).toEqual({ ...none, quotes: 2 });
+      expect(await store.list("a1")).toContainEqual(quote(bob, 1));
+      // Someone else's quote post is not theirs to claim; a Delete of it by its author removes it.
+      expect(await store.add("a1", { ...quote(bob, 1), actor: eve })).toBe("taken");
+      expect(await store.remove(quote(bob, 1).id, bob.id)).toBe(true);
+      expect(await store.counts("a1")).toEqual({ ...none, quotes: 1 });
+      // Capped with every other interaction of the article.
+      const small = await opened.store({ maxPerArticle: 1 });
+      expect(await small.add("a1", quote(eve, 1))).toBe("article-full");
     });
 
     it("lets only its author take an interaction back", async () => {
       await store.add("a1", reply(1));
       expect(await store.remove(reply(1).id, bob.id)).toBe(false);
-      expect(await store.counts("a1")).toEqual({ replies: 1, likes: 0, boosts: 0 });
+      expect(await store.counts("a1")).toEqual({ replies: 1, likes: 0, boosts: 0, quotes: 0 });
       expect(await store.remove(reply(1).id, alice.id)).toBe(true);
       expect(await store.remove(reply(1).id, alice.id)).toBe(false);
       expect(await store.list("a1")).toEqual([]);
@@ -118,7 +142,7 @@ export function interactionStoreContract(name: string, open: OpenInteractions): 
       expect(await store.add("a2", reply(1))).toBe("taken");
       expect(await store.add("a1", { ...like(alice, 1), id: reply(1).id })).toBe("taken");
       expect(await store.list("a1")).toEqual([reply(1)]);
-      expect(await store.counts("a1")).toEqual({ replies: 1, likes: 0, boosts: 0 });
+      expect(await store.counts("a1")).toEqual({ replies: 1, likes: 0, boosts: 0, quotes: 0 });
       expect(await store.counts("a2")).toEqual(none);
       expect(await store.remove(reply(1).id, eve.id)).toBe(false);
       expect(await store.remove(reply(1).id, alice.id)).toBe(true);
@@ -131,7 +155,7 @@ export function interactionStoreContract(name: string, open: OpenInteractions): 
       await store.add("a2", like(bob, 1));
       expect(await store.removeActor(alice.id)).toBe(3);
       expect(await store.counts("a1")).toEqual(none);
-      expect(await store.counts("a2")).toEqual({ replies: 0, likes: 1, boosts: 0 });
+      expect(await store.counts("a2")).toEqual({ replies: 0, likes: 1, boosts: 0, quotes: 0 });
       expect(await store.removeActor(alice.id)).toBe(0);
     });
 
@@ -144,7 +168,7 @@ export function interactionStoreContract(name: string, open: OpenInteractions): 
       expect(await store.add("a1", like(bob, 2))).toBe("stored");
       expect(await store.edit("a1", { ...reply(1), contentHtml: "<p>Edited</p>" })).toBe(true);
       expect(await store.add("a2", reply(2))).toBe("stored");
-      expect(await store.counts("a1")).toEqual({ replies: 1, likes: 1, boosts: 0 });
+      expect(await store.counts("a1")).toEqual({ replies: 1, likes: 1, boosts: 0, quotes: 0 });
       // Room again once one is taken back.
       await store.remove(reply(1).id, alice.id);
       expect(await store.add("a1", reply(3))).toBe("stored");
@@ -170,7 +194,7 @@ export function interactionStoreContract(name: string, open: OpenInteractions): 
       now = new Date("2026-11-30T01:00:00.000Z");
       expect(await store.add("a1", replyBy(eve, 1))).toBe("stored");
       expect(await store.add("a1", reply(3))).toBe("actor-limit");
-      expect(await store.counts("a1")).toEqual({ replies: 4, likes: 1, boosts: 0 });
+      expect(await store.counts("a1")).toEqual({ replies: 4, likes: 1, boosts: 0, quotes: 0 });
     });
 
     it("neither keeps nor lists nor counts what hidden accounts and servers send, also what came before", async () => {
@@ -184,7 +208,7 @@ export function interactionStoreContract(name: string, open: OpenInteractions): 
       expect(await hiding.add("a1", like(bob, 1))).toBe("hidden");
       expect(await hiding.add("a1", like(dave, 1))).toBe("hidden");
       expect(await hiding.add("a1", reply(1))).toBe("stored");
-      expect(await hiding.counts("a1")).toEqual({ replies: 1, likes: 0, boosts: 0 });
+      expect(await hiding.counts("a1")).toEqual({ replies: 1, likes: 0, boosts: 0, quotes: 0 });
       expect((await hiding.list("a1")).map((i) => i.actor.id)).toEqual([alice.id]);
       expect((await hiding.listReplies("a1", { limit: 5 })).map((i) => i.actor.id)).toEqual([
         alice.id,
@@ -194,6 +218,7 @@ export function interactionStoreContract(name: string, open: OpenInteractions): 
         replies: 2,
         likes: 1,
         boosts: 0,
+        quotes: 0,
       });
     });
 
@@ -212,7 +237,7 @@ export function interactionStoreContract(name: string, open: OpenInteractions): 
       expect(await review.add("a1", reply(1, "2026-11-29T07:00:00.000Z"))).toBe("held");
       expect(await review.add("a2", reply(2, "2026-11-29T08:00:00.000Z"))).toBe("held");
       expect(await review.add("a1", like(bob, 1))).toBe("stored");
-      expect(await review.counts("a1")).toEqual({ replies: 0, likes: 1, boosts: 0 });
+      expect(await review.counts("a1")).toEqual({ replies: 0, likes: 1, boosts: 0, quotes: 0 });
       expect((await review.list("a1")).map((i) => i.id)).toEqual([like(bob, 1).id]);
       expect(await review.listReplies("a1", { limit: 5 })).toEqual([]);
       // Any process sees the queue, whatever its own mode.
@@ -232,7 +257,7 @@ export function interactionStoreContract(name: string, open: OpenInteractions): 
       expect((await (await opened.store()).changedAt()).getTime()).toBeGreaterThan(
         before.getTime(),
       );
-      expect(await review.counts("a1")).toEqual({ replies: 1, likes: 1, boosts: 0 });
+      expect(await review.counts("a1")).toEqual({ replies: 1, likes: 1, boosts: 0, quotes: 0 });
       expect((await review.listReplies("a1", { limit: 5 })).map((i) => i.id)).toEqual([
         reply(1).id,
       ]);
@@ -248,9 +273,9 @@ export function interactionStoreContract(name: string, open: OpenInteractions): 
       expect(await store.reject(reply(1).id)).toBe(false);
       expect(await store.reject(like(bob, 1).id)).toBe(false);
       expect(await store.held()).toEqual([]);
-      expect(await store.counts("a1")).toEqual({ replies: 1, likes: 1, boosts: 0 });
+      expect(await store.counts("a1")).toEqual({ replies: 1, likes: 1, boosts: 0, quotes: 0 });
       expect(await store.reject(replyBy(bob, 1).id)).toBe(true);
-      expect(await store.counts("a1")).toEqual({ replies: 0, likes: 1, boosts: 0 });
+      expect(await store.counts("a1")).toEqual({ replies: 0, likes: 1, boosts: 0, quotes: 0 });
       // Gone for good: its author may send it again, and it is reviewed again.
       expect(await review.add("a1", reply(1))).toBe("held");
     });
@@ -264,11 +289,11 @@ export function interactionStoreContract(name: string, open: OpenInteractions): 
       expect(await review.add("a1", replyBy(bob, 1))).toBe("held");
       // An edit by a trusted author stays shown; untrusted, new text is reviewed again.
       expect(await review.edit("a2", { ...reply(3), contentHtml: "<p>Edited</p>" })).toBe(true);
-      expect(await review.counts("a2")).toEqual({ replies: 1, likes: 0, boosts: 0 });
+      expect(await review.counts("a2")).toEqual({ replies: 1, likes: 0, boosts: 0, quotes: 0 });
       const strict = await opened.store({ replies: "review", trust: "none" });
       expect(await strict.add("a2", reply(4))).toBe("held");
       expect(await strict.edit("a2", { ...reply(3), contentHtml: "<p>Spam</p>" })).toBe(true);
-      expect(await strict.counts("a2")).toEqual({ replies: 0, likes: 0, boosts: 0 });
+      expect(await strict.counts("a2")).toEqual({ replies: 0, likes: 0, boosts: 0, quotes: 0 });
       expect((await store.held("a2")).map((h) => h.reply.contentHtml).sort()).toEqual([
         "<p>Reply 4</p>",
         "<p>Spam</p>",
@@ -302,7 +327,7 @@ export function interactionStoreContract(name: string, open: OpenInteractions): 
       const off = await opened.store({ replies: "off" });
       expect(await off.add("a1", reply(1))).toBe("replies-off");
       expect(await off.add("a1", like(bob, 1))).toBe("stored");
-      expect(await off.counts("a1")).toEqual({ replies: 0, likes: 1, boosts: 0 });
+      expect(await off.counts("a1")).toEqual({ replies: 0, likes: 1, boosts: 0, quotes: 0 });
       expect(await off.held()).toEqual([]);
     });
 

@@ -33,6 +33,11 @@ describe("An author's fediverse account (issue #18.1)", () => {
       name: handle,
     });
     expect(object.cc).toContain(authors.actorUrl("jane").href);
+    // The text links her as Mastodon writes a mention (to her profile page), after her name.
+    const profile = new URL("/@jane", authors.origin).href;
+    expect(String(object.content)).toContain(
+      `<p>Jane Doe <span class="h-card" translate="no"><a href="${profile}" class="u-url mention">@<span>jane</span></a></span></p>`,
+    );
 
     // The post as served names her as the delivered one did.
     const served = await authors.fetchObject(new URL(String(object.id)));
@@ -41,6 +46,20 @@ describe("An author's fediverse account (issue #18.1)", () => {
       href: authors.actorUrl("jane").href,
       name: handle,
     });
+
+    // So do the outbox's and the featured collection's copies.
+    const actor = await authors.fetchObject(new URL("/users/news", herald.origin));
+    const outbox = await authors.fetchObject(new URL(String(actor.outbox)));
+    const firstPage = await authors.fetchObject(new URL(String(outbox.first)));
+    const listed = ([firstPage.orderedItems].flat() as JsonObject[])[0]?.object as JsonObject;
+    expect([listed.tag].flat()).toContainEqual(
+      expect.objectContaining({ type: "Mention", name: handle }),
+    );
+    const featured = await authors.fetchObject(new URL(String(actor.featured)));
+    const pinned = ([featured.orderedItems].flat() as JsonObject[])[0] as JsonObject;
+    expect([pinned.tag].flat()).toContainEqual(
+      expect.objectContaining({ type: "Mention", name: handle }),
+    );
 
     // The page names her as its creator, before the site's own account.
     const page = await (await fetch(new URL("/articles/wahl", herald.origin))).text();

@@ -46,7 +46,7 @@ describe("Interactions are their authors' only", () => {
       object: article.objectId,
     });
     await settle(article, other, "eve", 1);
-    expect(await article.counts()).toEqual({ replies: 1, likes: 1, boosts: 0 });
+    expect(await article.counts()).toEqual({ replies: 1, likes: 1, boosts: 0, quotes: 0 });
 
     await article.send(home, "alice", {
       id: `${reply.id}#delete`,
@@ -113,6 +113,6 @@ describe("Interactions are their authors' only", () => {
     expect(html).toContain("Meine Antwort");
     expect(html).not.toContain("Gekapert");
     expect(html).toContain(`@alice@${home.host}`);
-    expect(await article.counts()).toEqual({ replies: 1, likes: 2, boosts: 0 });
+    expect(await article.counts()).toEqual({ replies: 1, likes: 2, boosts: 0, quotes: 0 });
   });
 });

@@ -92,7 +92,7 @@ describe("Replies, likes and boosts from the fediverse", () => {
     ]) {
       expect(html).not.toContain(bad);
     }
-    expect(await counts()).toEqual({ replies: 1, likes: 2, boosts: 1 });
+    expect(await counts()).toEqual({ replies: 1, likes: 2, boosts: 1, quotes: 0 });
 
     // An edited reply replaces the old text.
     const edited = {
@@ -125,16 +125,20 @@ describe("Replies, likes and boosts from the fediverse", () => {
       actor: actor("bob"),
       object: boost,
     });
-    await eventually(counts, (value) => expect(value).toEqual({ replies: 1, likes: 2, boosts: 0 }));
+    await eventually(counts, (value) =>
+      expect(value).toEqual({ replies: 1, likes: 2, boosts: 0, quotes: 0 }),
+    );
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(await counts()).toEqual({ replies: 1, likes: 2, boosts: 0 });
+    expect(await counts()).toEqual({ replies: 1, likes: 2, boosts: 0, quotes: 0 });
     await send("bob", {
       id: `${actor("bob")}#undo/1`,
       type: "Undo",
       actor: actor("bob"),
       object: like,
     });
-    await eventually(counts, (value) => expect(value).toEqual({ replies: 1, likes: 1, boosts: 0 }));
+    await eventually(counts, (value) =>
+      expect(value).toEqual({ replies: 1, likes: 1, boosts: 0, quotes: 0 }),
+    );
 
     await send("alice", {
       id: `${reply.id}#delete`,
@@ -144,7 +148,9 @@ describe("Replies, likes and boosts from the fediverse", () => {
       to: [PUBLIC_COLLECTION],
     });
     await remote.deleteActor("carol", { inboxes: [inbox] });
-    await eventually(counts, (value) => expect(value).toEqual({ replies: 0, likes: 0, boosts: 0 }));
+    await eventually(counts, (value) =>
+      expect(value).toEqual({ replies: 0, likes: 0, boosts: 0, quotes: 0 }),
+    );
     const after = await page();
     expect(after).not.toContain("Korrigiert");
     expect(after).not.toContain('class="interactions"');

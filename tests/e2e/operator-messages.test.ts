@@ -33,7 +33,7 @@ describe("what the operator is told about an article (issue #15.4, #15.7)", () =
     expect(page).toContain("It voted to build.");
   });
 
-  it("says at start-up where everything is and what happens to replies", async () => {
+  it("says at start-up where everything is and what happens to replies and quotes", async () => {
     const herald = await startHerald(heraldFolders());
     const output = herald.output();
     expect(output).toContain(`Home page:   ${herald.origin.href}`);
@@ -43,6 +43,7 @@ describe("what the operator is told about an article (issue #15.4, #15.7)", () =
     );
     const auto = await startHerald(heraldFolders(), { env: { REPLIES: "auto" } });
     expect(auto.output()).toContain("Replies:     shown at once (REPLIES=auto)");
+    expect(output).toContain("Quotes:      anyone may quote the stories (QUOTE_POLICY=public)");
   });
 
   it("says that a published article that breaks keeps its last good version online", async () => {

@@ -49,7 +49,7 @@ describe.each(backends)("Replies under review ($name)", ({ env: backendEnv }) =>
 
     // Held: not on the page, not counted; the like is.
     await eventually(article.counts, (counts) =>
-      expect(counts).toEqual({ replies: 0, likes: 1, boosts: 0 }),
+      expect(counts).toEqual({ replies: 0, likes: 1, boosts: 0, quotes: 0 }),
     );
     expect(await article.page()).not.toContain("Erste Antwort von Alice");
 
@@ -73,7 +73,7 @@ describe.each(backends)("Replies under review ($name)", ({ env: backendEnv }) =>
     // Within a second of the change (the service re-reads the change time twice a second, and
     // sends a kept answer for half a second); the bound leaves room for a loaded machine.
     expect(Date.now() - at).toBeLessThan(2_000);
-    expect(await article.counts()).toEqual({ replies: 1, likes: 1, boosts: 0 });
+    expect(await article.counts()).toEqual({ replies: 1, likes: 1, boosts: 0, quotes: 0 });
 
     const rejected = await replies("reject", bob1.id, "https://nowhere.test/1");
     expect(rejected.code).toBe(1);
@@ -93,7 +93,7 @@ describe.each(backends)("Replies under review ($name)", ({ env: backendEnv }) =>
     expect(all.stdout).toContain("Approved 1 reply");
     await eventually(article.page, (html) => expect(html).toContain("Carol fragt"));
     expect(await article.page()).not.toContain("Kauf hier");
-    expect(await article.counts()).toEqual({ replies: 3, likes: 1, boosts: 0 });
+    expect(await article.counts()).toEqual({ replies: 3, likes: 1, boosts: 0, quotes: 0 });
     expect((await replies("frobnicate")).code).toBe(2);
     expect((await replies("approve", "--all", "no-such-story")).code).toBe(1);
   });
@@ -114,7 +114,7 @@ describe("REPLIES=off", () => {
       object: objectId,
     });
     await eventually(article.counts, (counts) =>
-      expect(counts).toEqual({ replies: 0, likes: 1, boosts: 0 }),
+      expect(counts).toEqual({ replies: 0, likes: 1, boosts: 0, quotes: 0 }),
     );
     expect(await article.page()).not.toContain("Ungesehen");
     const listed = await runCli("replies", article.folders, article.herald, [], { REPLIES: "off" });

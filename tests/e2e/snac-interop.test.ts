@@ -219,7 +219,8 @@ describe.skipIf(skip)("Herald and snac2 through a TLS proxy", { timeout: STEP_TI
     await reader.boost(articleId);
     await eventually(
       async () => (await feedItem(articleId))?._herald,
-      (counts) => expect(counts, snac.output()).toEqual({ replies: 0, likes: 1, boosts: 1 }),
+      (counts) =>
+        expect(counts, snac.output()).toEqual({ replies: 0, likes: 1, boosts: 1, quotes: 0 }),
     );
     const replies = (...args: string[]) => runCli("replies", folders, herald, args, heraldEnv);
     const listed = await eventually(
@@ -240,7 +241,12 @@ describe.skipIf(skip)("Herald and snac2 through a TLS proxy", { timeout: STEP_TI
     expect(html).toContain("Danke für den Bericht aus Minsk!");
     expect(html).not.toContain("Billige Uhren");
     expect(html).toContain(`@reader@${TEST_HOSTS.snac.name}`);
-    expect((await feedItem(articleId))?._herald).toEqual({ replies: 1, likes: 1, boosts: 1 });
+    expect((await feedItem(articleId))?._herald).toEqual({
+      replies: 1,
+      likes: 1,
+      boosts: 1,
+      quotes: 0,
+    });
     expect((await replies()).stdout).toContain("No replies wait for review.");
   });
 
@@ -302,6 +308,38 @@ describe.skipIf(skip)("Herald and snac2 through a TLS proxy", { timeout: STEP_TI
     // What a snac user sees: the whole text, no content warning.
     const page = await reader.timelinePage();
     expect(page).toContain("<p><strong>Gipfel in Wien</strong></p><p>Am Montag trafen sich");
+  });
+
+  // Issue #18.1: a story names its author by the authors file; the author's snac account, which
+  // follows nobody, gets the post (a Note: snac takes a Create with a `name` for a poll vote
+  // and notifies nobody of it) with the mention linked in the text, and a notification.
+  it("notifies the author's snac account, named in the authors file, of the story", async () => {
+    writeFileSync(join(folders.articles, "authors.yml"), `Die Redaktion: "@${newsdesk.handle}"\n`);
+    writeFileSync(
+      join(folders.articles, "portrait.md"),
+      "---\ntitle: Ein Porträt\nlanguage: de\nauthor: Die Redaktion\n---\nEin Tag in Minsk.",
+    );
+    const delivered = await eventually(
+      () => newsdesk.timeline().filter((id) => id.startsWith(heraldOrigin.href)),
+      (ids) => expect(ids, snac.output()).toHaveLength(1),
+    );
+    const id = String(delivered[0]);
+    const stored = snac.object(id);
+    expect(asList(stored?.tag)).toContainEqual(
+      expect.objectContaining({ type: "Mention", href: newsdesk.actorUrl.href }),
+    );
+    expect(String(stored?.content)).toContain(
+      `Die Redaktion <span class="h-card" translate="no"><a href="${newsdesk.actorUrl.href}" class="u-url mention">@<span>newsdesk</span></a></span>`,
+    );
+    const notified = await eventually(
+      () => newsdesk.notifications().filter((n) => n.objid === id),
+      (found) => expect(found, snac.output()).toHaveLength(1),
+    );
+    expect(notified[0]).toMatchObject({ type: "Create", actor: heraldActor.href });
+    // What the journalist sees on the page: the story links back to their own account.
+    expect(await (await get("/articles/portrait")).text()).toContain(
+      `<meta name="fediverse:creator" content="@${newsdesk.handle}">`,
+    );
   });
 
   it("stops delivering once snac unfollows", async () => {

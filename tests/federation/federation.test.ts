@@ -150,21 +150,21 @@ describe("collections", () => {
 
   it("pages the outbox newest first, one Create per article", async () => {
     const store = memoryArticleStore(many);
-    const first = await dispatchOutbox(store, ctx, "0");
+    const first = await dispatchOutbox(store, async () => ctx, "0");
     expect(first.items).toHaveLength(PAGE_SIZE);
     expect(first.items.every((item) => item instanceof Create)).toBe(true);
     expect(first.items[0]?.id?.href).toBe(`https://news.test/objects/a${PAGE_SIZE + 4}#create`);
     expect(first.nextCursor).toBe(String(PAGE_SIZE));
-    const second = await dispatchOutbox(store, ctx, first.nextCursor ?? null);
+    const second = await dispatchOutbox(store, async () => ctx, first.nextCursor ?? null);
     expect(second.items).toHaveLength(5);
     expect(second.nextCursor).toBeNull();
   });
 
   it("features pinned articles, or else the latest three", async () => {
-    const pinned = await dispatchFeatured(memoryArticleStore(many), ctx);
+    const pinned = await dispatchFeatured(memoryArticleStore(many), async () => ctx);
     expect(pinned.items.map((item) => item.id?.href)).toEqual(["https://news.test/objects/a3"]);
     const unpinned = many.map((r) => ({ ...r, article: { ...r.article, pinned: false } }));
-    const latest = await dispatchFeatured(memoryArticleStore(unpinned), ctx);
+    const latest = await dispatchFeatured(memoryArticleStore(unpinned), async () => ctx);
     expect(latest.items).toHaveLength(3);
     expect(latest.items[0]?.id?.href).toBe(`https://news.test/objects/a${PAGE_SIZE + 4}`);
   });

@@ -80,6 +80,20 @@ describe("toArticleObject()", () => {
     expect(json.contentMap).toEqual({ de: "<p>Grüße aus der <em>Redaktion</em>.</p>" });
   });
 
+  it("says who may quote it (QUOTE_POLICY), as Mastodon 4.5 reads `canQuote`", () => {
+    const approved = (policy?: ObjectContext["quotePolicy"]) =>
+      toArticleObject(makeArticle(), {
+        ...ctx,
+        ...(policy ? { quotePolicy: policy } : {}),
+      }).interactionPolicy?.canQuote?.automaticApprovals.map((url) => url.href);
+    expect(approved()).toEqual([PUBLIC_COLLECTION.href]);
+    expect(approved("public")).toEqual([PUBLIC_COLLECTION.href]);
+    expect(approved("followers")).toEqual([ctx.followersId.href]);
+    // Only the account itself: Mastodon's way of saying nobody else.
+    expect(approved("nobody")).toEqual([ctx.actorId.href]);
+    expect(toNote(makeArticle(), noteCtx).interactionPolicy?.canQuote).not.toBeNull();
+  });
+
   it("is public, copies followers, and is attributed to the account", () => {
     const object = toArticleObject(makeArticle(), ctx);
     expect(object.toIds).toEqual([PUBLIC_COLLECTION]);

@@ -91,7 +91,7 @@ async function everyPost(postType: PostType): Promise<Map<string, Post>> {
     postType,
     timeZone: "UTC",
   };
-  const outbox = await dispatchOutbox(store, objectContext, "0");
+  const outbox = await dispatchOutbox(store, async () => objectContext, "0");
   const type = postType === "note" ? Note : ArticleObject;
   const posts = new Map<string, Post | null>([
     ["Create", (await create.getObject()) as Post | null],

@@ -38,10 +38,12 @@ import {
   deleteActorActivity,
   emptyCollection,
   followActivity,
+  idOf,
   isActivityContentType,
   isObject,
   type JsonObject,
   parseJsonObject,
+  quoteRequestActivity,
   undoFollowActivity,
   webfingerJrd,
   webfingerUser,
@@ -226,6 +228,17 @@ export interface FakeRemote {
     user: string,
     options?: { readonly inboxes?: readonly URL[]; readonly goneFirst?: boolean },
   ): Promise<URL>;
+  /**
+   * `user` quotes `post` (FEP-044f, as Mastodon 4.5): fetches the post, then POSTs a signed
+   * `QuoteRequest` (fresh ids, the quoting post embedded as `instrument`) to its author's inbox.
+   * `quotePost` asks again for a quoting post asked for before. Returns both ids and the
+   * activity (to deliver it again); throws unless the inbox answers 2xx.
+   */
+  requestQuote(
+    user: string,
+    post: URL,
+    quotePost?: URL,
+  ): Promise<{ readonly request: URL; readonly quotePost: URL; readonly activity: JsonObject }>;
   /**
    * POSTs `activity` (an object, serialized here, or a raw string) to `inbox`, signed as `user`
    * exactly as Mastodon's delivery does, or spoiled per `tamper`. Never throws on status.
@@ -601,6 +614,16 @@ async function start(
       await client.deliver(user, await inboxOf(target), undo);
       follows.delete(key);
       return new URL(String(undo.id));
+    },
+
+    async requestQuote(user, post, quoting) {
+      const author = idOf((await client.fetchObject(post)).attributedTo);
+      if (author === undefined) throw new Error(`${post.href} names no author.`);
+      const quotePost = quoting ?? new URL(`${actorUrl(user).href}/statuses/${randomUUID()}`);
+      const request = new URL(`${quotePost.href}#quote-requests/${randomUUID()}`);
+      const activity = quoteRequestActivity(request, actorUrl(user), post, quotePost);
+      await client.deliver(user, await inboxOf(new URL(author)), activity);
+      return { request, quotePost, activity };
     },
 
     async deleteActor(user, deleteOptions = {}) {

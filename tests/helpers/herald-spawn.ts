@@ -46,7 +46,9 @@ export interface HeraldProcess {
 /** A free port on 127.0.0.1, to give the process a stable PUBLIC_URL across restarts. */
 export async function freePort(): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  // On every address, as Herald listens: a port free on 127.0.0.1 alone may be a fake remote's
+  // on another loopback address (127.0.10.1), and Herald would not start.
+  await new Promise<void>((resolve) => server.listen(0, resolve));
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;

@@ -95,6 +95,8 @@ export interface SnacUser {
   timeline(): string[];
   /** The timeline as its owner sees it in snac's web interface (HTML). */
   timelinePage(): Promise<string>;
+  /** The user's notifications (snac's `notify/` folder): `type`, `utype`, `actor`, `objid`. */
+  notifications(): JsonObject[];
 }
 
 export interface SnacServer {
@@ -256,6 +258,14 @@ export async function startSnac(host: string): Promise<SnacServer> {
           .filter((name) => name.endsWith(".json"))
           .map((name) => readJson(join(userDir, "private", name))?.id)
           .filter((id): id is string => typeof id === "string");
+      },
+      notifications() {
+        const folder = join(userDir, "notify");
+        if (!existsSync(folder)) return [];
+        return readdirSync(folder)
+          .filter((name) => name.endsWith(".json"))
+          .map((name) => readJson(join(folder, name)))
+          .filter((note): note is JsonObject => note !== undefined);
       },
       async timelinePage() {
         const response = await fetch(`http://127.0.0.1:${port}/${uid}/admin`, {

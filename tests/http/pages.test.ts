@@ -293,7 +293,7 @@ describe("renderArticlePage() with replies", () => {
     contentHtml,
     published: "2026-11-29T08:00:00.000Z",
   });
-  const counts = { replies: 120, likes: 3, boosts: 0 };
+  const counts = { replies: 120, likes: 3, boosts: 0, quotes: 0 };
   const replies = Array.from({ length: REPLIES_PER_PAGE }, (_, i) => reply(i));
 
   it("shows the page of replies it is given, and links the newer and older pages", () => {
@@ -315,7 +315,7 @@ describe("renderArticlePage() with replies", () => {
   it("shows a long reply as the start of its text, linked to the whole", () => {
     const long = reply(7, `<p>${'Word &amp; <a href="https://x.test/">link</a> '.repeat(500)}</p>`);
     const page = renderArticlePage(site, article, {
-      counts: { replies: 1, likes: 0, boosts: 0 },
+      counts: { replies: 1, likes: 0, boosts: 0, quotes: 0 },
       replies: [long],
       page: 1,
       pages: 1,

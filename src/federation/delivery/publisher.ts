@@ -6,6 +6,7 @@ import type { Context, Federation } from "@fedify/fedify";
 import type { Recipient } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { Article } from "../../article.ts";
+import type { QuotePolicy } from "../../interactions.ts";
 import type { Publisher } from "../../pipeline.ts";
 import type { MentionedActor } from "../mentions.ts";
 import {
@@ -45,6 +46,8 @@ export interface PublisherDeps {
   readonly mentions?: (
     articles: readonly Article[],
   ) => Promise<ReadonlyMap<string, MentionedActor>>;
+  /** Revokes the quote authorizations of a story taken down (`revokeQuotes()` of `quotes.ts`). */
+  readonly revokeQuotes?: (ctx: Context<void>, articleId: string) => Promise<unknown>;
 }
 
 export interface PublisherOptions {
@@ -56,6 +59,8 @@ export interface PublisherOptions {
   /** `TIME_ZONE`, for the dates of correction notices; default UTC. */
   readonly timeZone?: string;
   readonly quietImport?: QuietImportOptions;
+  /** `QUOTE_POLICY`, in each post's `interactionPolicy`; default `public`. */
+  readonly quotePolicy?: QuotePolicy;
 }
 
 export const DEFAULT_QUIET_IMPORT_AGE_MS = 6 * 60 * 60 * 1000;
@@ -81,7 +86,7 @@ export function createFederationPublisher(
     const mentions =
       events.length === 0 ? undefined : await deps.mentions?.(events.map((e) => e.article));
     const objects = {
-      ...objectContextOf(ctx, username, postType, options.timeZone),
+      ...objectContextOf(ctx, username, postType, options.timeZone, options.quotePolicy),
       ...(mentions === undefined ? {} : { mentions }),
     };
     const relays = events.length === 0 ? [] : ((await deps.relays?.()) ?? []);
@@ -117,6 +122,8 @@ export function createFederationPublisher(
       if (author !== undefined) {
         await ctx.sendActivity({ identifier: username }, author, activity, { orderingKey });
       }
+      // Its quotes are no longer authorized: the quoting servers hear so.
+      if (event.type === "deleted") await deps.revokeQuotes?.(ctx, event.article.id);
       // Every post is public: relays get them all.
       if (relays.length > 0) {
         await ctx.sendActivity({ identifier: username }, [...relays], activity, { orderingKey });

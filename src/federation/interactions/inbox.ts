@@ -253,13 +253,13 @@ function notKept(): Tell {
 }
 
 /**
- * The sender, as shown beside its reply (name, `@user@host`, profile link), and when its
- * account was created, if it says.
+ * The sender, as shown beside its reply (name, `@user@host`, profile link), when its account
+ * was created, if it says, and its inbox.
  */
-async function actorOf(
+export async function actorOf(
   ctx: InboxContext<void>,
   activity: Activity,
-): Promise<{ actor: InteractionActor; created?: Date } | undefined> {
+): Promise<{ actor: InteractionActor; created?: Date; inbox?: URL } | undefined> {
   const actor = await activity.getActor(loaders(ctx));
   if (actor == null || !isActor(actor) || actor.id?.href !== activity.actorId?.href) return;
   if (actor.id == null) return;
@@ -275,6 +275,7 @@ async function actorOf(
       url,
     },
     ...(created === undefined ? {} : { created: new Date(created) }),
+    ...(actor.inboxId == null ? {} : { inbox: actor.inboxId }),
   };
 }
 
@@ -287,19 +288,19 @@ function publishedAt(note: ObjectType, now: Date): Date {
   return claimed === undefined || claimed > now.getTime() ? now : new Date(claimed);
 }
 
-function isPublic(object: ObjectType | Activity): boolean {
+export function isPublic(object: ObjectType | Activity): boolean {
   return [...object.toIds, ...object.ccIds].some((id) => id.href === PUBLIC_COLLECTION.href);
 }
 
 /** An http(s) link to show, from a `url` that may be a URL or a `Link`. */
-function linkOf(url: ObjectType["url"]): string | undefined {
+export function linkOf(url: ObjectType["url"]): string | undefined {
   const href = url instanceof URL ? url : url?.href;
   return href != null && (href.protocol === "https:" || href.protocol === "http:")
     ? href.href
     : undefined;
 }
 
-function loaders(ctx: InboxContext<void>) {
+export function loaders(ctx: InboxContext<void>) {
   return {
     documentLoader: ctx.documentLoader,
     contextLoader: ctx.contextLoader,

@@ -1,5 +1,5 @@
 /**
- * Replies, likes and boosts the articles received from the fediverse: the store's interface,
+ * Replies, likes, boosts and quotes the articles received from the fediverse: the store's interface,
  * its limits, and the rules every engine follows (`backends/sqlite/interactions.ts`,
  * `backends/postgres/interactions.ts` implement it; one contract suite runs over both).
  *
@@ -51,7 +51,7 @@ export type AddOutcome =
 
 export interface InteractionStore extends InteractionReader {
   /**
-   * Stores one interaction with an article. A like or boost replaces the same actor's
+   * Stores one interaction with an article. A like, boost or quote replaces the same actor's
    * earlier one (an actor counts once); the same id again from its own author replaces it.
    */
   add(articleId: string, interaction: Interaction): Promise<AddOutcome>;
@@ -118,7 +118,7 @@ export interface Owner {
 export interface AddFacts {
   /** Who holds the interaction's id already, if anyone. */
   readonly owner: Owner | undefined;
-  /** A like or boost: the id of the same actor's earlier one on the article. */
+  /** A like, boost or quote: the id of the same actor's earlier one on the article. */
   readonly previous: string | undefined;
   /** Interactions the article keeps (its counters' sum). */
   readonly total: number;
@@ -246,7 +246,7 @@ export function counterOf(kind: string, status: unknown): string {
 }
 
 export function countsOf(counts: Record<InteractionKind, number>): InteractionCounts {
-  return { replies: counts.reply, likes: counts.like, boosts: counts.boost };
+  return { replies: counts.reply, likes: counts.like, boosts: counts.boost, quotes: counts.quote };
 }
 
 /** How long a process trusts its last read of the change time (other processes may write). */
@@ -286,7 +286,7 @@ export function shownCounts(
   stored: readonly KindCount[],
   hidden: readonly KindCount[],
 ): InteractionCounts {
-  const counts = { reply: 0, like: 0, boost: 0 };
+  const counts = { reply: 0, like: 0, boost: 0, quote: 0 };
   for (const { kind, n } of stored) {
     if (kind !== "held") counts[kind as InteractionKind] += Number(n);
   }

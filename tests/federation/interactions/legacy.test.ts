@@ -35,7 +35,7 @@ describe("importKvInteractions()", () => {
 
     expect(await importKvInteractions(kv, store)).toBe(2);
     expect(await store.list("a1")).toEqual([reply]);
-    expect(await store.counts("a2")).toEqual({ replies: 0, likes: 1, boosts: 0 });
+    expect(await store.counts("a2")).toEqual({ replies: 0, likes: 1, boosts: 0, quotes: 0 });
     const left = [];
     for await (const { key } of kv.list(["herald"])) left.push(key);
     expect(left).toEqual([["herald", "other"]]);

@@ -172,3 +172,32 @@ export function deleteActorActivity(actor: URL): JsonObject {
     object: actor.href,
   };
 }
+
+/** FEP-044f's terms, as Mastodon 4.5's quote serializers name them. */
+const QUOTE_CONTEXT = {
+  QuoteRequest: "https://w3id.org/fep/044f#QuoteRequest",
+  quote: { "@id": "https://w3id.org/fep/044f#quote", "@type": "@id" },
+};
+
+/**
+ * `ActivityPub::QuoteRequestSerializer`: `object` the quoted post, `instrument` the quoting
+ * post (a public `Note` by `actor` whose `quote` is the quoted post), embedded.
+ */
+export function quoteRequestActivity(id: URL, actor: URL, target: URL, quotePost: URL): JsonObject {
+  return {
+    "@context": [AS_CONTEXT, QUOTE_CONTEXT],
+    id: id.href,
+    type: "QuoteRequest",
+    actor: actor.href,
+    object: target.href,
+    instrument: {
+      id: quotePost.href,
+      type: "Note",
+      attributedTo: actor.href,
+      to: [PUBLIC_COLLECTION],
+      content: "<p>Worth reading.</p>",
+      quote: target.href,
+      url: quotePost.href,
+    },
+  };
+}
