@@ -26,7 +26,8 @@ export interface BaselineJob {
 }
 
 export type BaselineResult =
-  | { readonly start: number; readonly end: number }
+  /** `cpu`: the process's CPU time during the run (ms), all threads. */
+  | { readonly start: number; readonly end: number; readonly cpu: number }
   | { readonly error: string };
 
 const privateKey = createPrivateKey(loadFixtureKeyPair().privateKeyPem);
@@ -60,6 +61,7 @@ function post(inbox: URL, keyId: string, body: string): Promise<number> {
 
 async function run(job: BaselineJob): Promise<BaselineResult> {
   const start = now();
+  const cpu = process.cpuUsage();
   let next = 0;
   const worker = async () => {
     while (next < job.inboxes.length) {
@@ -78,7 +80,8 @@ async function run(job: BaselineJob): Promise<BaselineResult> {
     }
   };
   await Promise.all(Array.from({ length: job.concurrency }, worker));
-  return { start, end: now() };
+  const used = process.cpuUsage(cpu);
+  return { start, end: now(), cpu: (used.user + used.system) / 1000 };
 }
 
 if (process.env.BENCH_BASELINE === "1") {

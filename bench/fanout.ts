@@ -39,6 +39,9 @@ interface Run {
   /** From Herald's "Queued …" line to the last server holding it (s). */
   readonly queued: number;
   readonly baseline: number;
+  /** CPU time of Herald's process during the fan-out, and of the baseline's during its run (ms). */
+  readonly heraldCpu: number;
+  readonly baselineCpu: number;
 }
 
 const folders = makeFolders();
@@ -70,10 +73,10 @@ try {
     actor: first,
     concurrency,
   };
-  const runBaseline = async (): Promise<number> => {
+  const runBaseline = async () => {
     const result = await ask<BaselineResult>(baseline, job);
     if ("error" in result) throw new Error(result.error);
-    return (result.end - result.start) / 1000;
+    return { baseline: (result.end - result.start) / 1000, baselineCpu: result.cpu };
   };
   const rssBefore = rssOf(herald.child.pid);
 
@@ -88,14 +91,14 @@ try {
     const slug = `breaking-${round}`;
     const title = `Breaking ${round}`;
     const created = await fanOut("Create", slug, () => write(slug, title), { name: title });
-    runs.push({ kind: "Create", round, ...created.times, baseline: await runBaseline() });
+    runs.push({ kind: "Create", round, ...created.times, ...(await runBaseline()) });
     const objectId = created.objectId;
     const updated = await fanOut("Update", slug, () => write(slug, title, "Corrected."), {
       objectId,
     });
-    runs.push({ kind: "Update", round, ...updated.times, baseline: await runBaseline() });
+    runs.push({ kind: "Update", round, ...updated.times, ...(await runBaseline()) });
     const deleted = await fanOut("Delete", slug, () => rmSync(file(slug)), { objectId });
-    runs.push({ kind: "Delete", round, ...deleted.times, baseline: await runBaseline() });
+    runs.push({ kind: "Delete", round, ...deleted.times, ...(await runBaseline()) });
     wanted.push(
       { type: "Create", name: title, signer },
       { type: "Update", objectId, signer },
@@ -119,11 +122,14 @@ try {
     const pattern = new RegExp(`Queued ${kind} of ${slug}\\b`);
     const queued = herald.waitForLog(pattern, 600_000).then(now);
     const arrived = receivers.wait({ type: kind, signer, ...target });
+    const cpu = cpuOf(herald.child.pid);
     const started = now();
     change();
     const { at, objectId } = await arrived;
+    const heraldCpu = cpuOf(herald.child.pid) - cpu;
     const queuedAt = await queued;
-    return { objectId, times: { file: (at - started) / 1000, queued: (at - queuedAt) / 1000 } };
+    const times = { file: (at - started) / 1000, queued: (at - queuedAt) / 1000, heraldCpu };
+    return { objectId, times };
   }
 } finally {
   await herald.stop();
@@ -244,6 +250,12 @@ function status(pid: number | undefined, field: string): number {
   const text = readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0) / 1024;
 }
+/** User + system CPU time of a process so far (ms), all its threads, from /proc. */
+function cpuOf(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  // utime and stime, fields 14 and 15 of stat(5), in clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
 function rssOf(pid: number | undefined): number {
   return status(pid, "VmRSS");
 }
@@ -262,7 +274,7 @@ function report(
   const rows = runs
     .map(
       (r) =>
-        `| ${r.kind} | ${r.round} | ${r.baseline.toFixed(2)} | ${r.queued.toFixed(2)} | ${(r.queued / r.baseline).toFixed(2)}× | ${r.file.toFixed(2)} | ${(r.file / r.baseline).toFixed(2)}× |`,
+        `| ${r.kind} | ${r.round} | ${r.baseline.toFixed(2)} | ${r.queued.toFixed(2)} | ${(r.queued / r.baseline).toFixed(2)}× | ${r.file.toFixed(2)} | ${(r.file / r.baseline).toFixed(2)}× | ${(r.baselineCpu / hostCount).toFixed(2)} / ${(r.heraldCpu / hostCount).toFixed(2)} |`,
     )
     .join("\n");
   const ratios = kinds.map((kind) => {
@@ -284,15 +296,21 @@ function report(
       total: mine.length,
     };
   });
+  const cpuMedian = {
+    baseline: median(runs.map((r) => r.baselineCpu / hostCount)),
+    herald: median(runs.map((r) => r.heraldCpu / hostCount)),
+  };
   const allOnce = once.every((o) => o.exactly === o.total);
   const followers = hostCount * perHost;
   return `Command: \`BENCH_HOSTS=${hostCount} node bench/fanout.ts\` (${hostCount.toLocaleString("en")} fake Mastodon-like servers, each its own loopback host:port verifying every signature, in ${Math.ceil(hostCount / hostsPerProcess)} process(es); ${followers.toLocaleString("en")} followers, ${perHost} on each server, so one delivery to each shared inbox serves them; ${roundCount} round(s) of one new story, its correction and its removal).
 
 Per fan-out: **Herald** = \`npm start\`'s process (embedded SQLite), from its \`Queued …\` line (the scan found the change, loaded the followers and queued the activity) or from writing the file (the folder watcher waits for 200 ms of quiet first) to the last server holding the verified activity; **baseline** = right after, a bare script in its own process signing (RSA-2048, draft-cavage, as Mastodon) and POSTing ${hostCount.toLocaleString("en")} activities to the same shared inboxes, ${concurrency} at a time, over keep-alive connections.
 
-| activity | round | baseline s | Herald from queued s | vs baseline | Herald from file s | vs baseline |
-|---|---:|---:|---:|---:|---:|---:|
+| activity | round | baseline s | Herald from queued s | vs baseline | Herald from file s | vs baseline | CPU ms per delivery: baseline / Herald |
+|---|---:|---:|---:|---:|---:|---:|---:|
 ${rows}
+
+CPU per delivery (a cross-check the machine's other load barely moves: each process's own CPU time, all threads, divided by the ${hostCount.toLocaleString("en")} deliveries; Herald's includes loading the followers and queueing), median of all fan-outs: baseline ${cpuMedian.baseline.toFixed(2)} ms, Herald ${cpuMedian.herald.toFixed(2)} ms (${(cpuMedian.herald / cpuMedian.baseline).toFixed(2)}×).
 
 Exactly once per server (counted 3 s after the last arrival): ${once.map((o) => `${o.kind} ${o.exactly.toLocaleString("en")} of ${o.total.toLocaleString("en")} (${o.more} more, ${o.fewer} fewer)`).join("; ")}.
 Herald's memory: ${memory.rssBefore.toFixed(0)} MB resident before the first fan-out, peak ${memory.peakRss.toFixed(0)} MB (VmHWM).
