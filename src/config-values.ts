@@ -28,7 +28,7 @@ export function reader(env: Readonly<Record<string, string | undefined>>, proble
 }
 
 /** Thrown by the parsers below; its message completes "NAME …". */
-class Invalid extends Error {}
+export class Invalid extends Error {}
 
 export function parsePort(value: string): number {
   return parseInteger(value, 0, 65_535);

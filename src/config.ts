@@ -1,5 +1,6 @@
 import { accessSync, constants, mkdirSync, statSync } from "node:fs";
 import { resolve } from "node:path";
+import { parseSections, type SectionConfig, sectionProblems } from "./config-sections.ts";
 import {
   oneOf,
   parseAliases,
@@ -24,6 +25,7 @@ import type { ActorType } from "./federation/actor.ts";
 import type { PostType } from "./federation/objects.ts";
 import type { HideRule, QuotePolicy, RepliesMode, RepliesTrust } from "./interactions.ts";
 
+export type { SectionConfig } from "./config-sections.ts";
 export { parseAlias } from "./config-values.ts";
 
 /** `ACCOUNT_USERNAME`'s default; the username is also the actor's identifier in its URLs. */
@@ -109,6 +111,8 @@ export interface Config {
   readonly replies: RepliesMode;
   /** `REPLIES_TRUST`: `approved` (default) shows at once the replies of an approved author. */
   readonly repliesTrust: RepliesTrust;
+  /** `SECTIONS`: section accounts that boost the stories carrying their tags. */
+  readonly sections: readonly SectionConfig[];
   /**
    * `QUOTE_POLICY`: who may quote the posts (FEP-044f, Mastodon 4.5 quote posts): `public`
    * (default), `followers` of the account, or `nobody`.
@@ -188,16 +192,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     websubHub: read<URL | undefined>("WEBSUB_HUB", undefined, (v) =>
       parseServiceUrl(v, ["https:", "http:"]),
     ),
-    account: {
-      type: read("ACCOUNT_TYPE", "Service", (v) =>
-        oneOf(v, ["Service", "Person", "Organization", "Application", "Group"] as const),
-      ),
-      name: accountName ?? siteTitle,
-      bio: read<string | undefined>("ACCOUNT_BIO", siteDescription, String),
-      avatar: read<string | undefined>("ACCOUNT_AVATAR", undefined, parseImage),
-      header: read<string | undefined>("ACCOUNT_HEADER", undefined, parseImage),
-      aliases: read<readonly string[]>("ALIASES", [], parseAliases),
-    },
+    account: readAccount(read, accountName ?? siteTitle, siteDescription),
     quietImportHours: read("QUIET_IMPORT_HOURS", 6, (v) => parseInteger(v, 0, 24 * 365)),
     deliveryWorkers: read("DELIVERY_WORKERS", 16, (v) => parseInteger(v, 1, 256)),
     inboxRateLimit: read("INBOX_RATE_LIMIT", 600, (v) => parseInteger(v, 1, 1_000_000)),
@@ -218,12 +213,32 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     repliesTrust: read("REPLIES_TRUST", "approved", (v) =>
       oneOf(v.toLowerCase(), ["approved", "none"] as const),
     ),
+    sections: read("SECTIONS", [], parseSections),
     quotePolicy: read("QUOTE_POLICY", "public", (v) =>
       oneOf(v.toLowerCase(), ["public", "followers", "nobody"] as const),
     ),
   };
+  problems.push(...sectionProblems(config.sections, config.accountUsername));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** The account's settings; `name` is `ACCOUNT_NAME`, else the site's title. */
+function readAccount(
+  read: ReturnType<typeof reader>,
+  name: string,
+  siteDescription: string | undefined,
+): AccountConfig {
+  return {
+    type: read("ACCOUNT_TYPE", "Service", (v) =>
+      oneOf(v, ["Service", "Person", "Organization", "Application", "Group"] as const),
+    ),
+    name,
+    bio: read<string | undefined>("ACCOUNT_BIO", siteDescription, String),
+    avatar: read<string | undefined>("ACCOUNT_AVATAR", undefined, parseImage),
+    header: read<string | undefined>("ACCOUNT_HEADER", undefined, parseImage),
+    aliases: read<readonly string[]>("ALIASES", [], parseAliases),
+  };
 }
 
 /**

@@ -27,6 +27,8 @@ export interface Labels {
   readonly moved: (account: Html) => Html;
   readonly feeds: string;
   readonly feedsHow: string;
+  /** Before the links to the section pages (`SECTIONS`), each with its own account and feeds. */
+  readonly sectionsHow: string;
   readonly published: string;
   readonly updated: string;
   readonly by: string;
@@ -79,6 +81,7 @@ const en: Labels = {
     "Type the name of your server (mastodon.social) or your handle (@you@mastodon.social), nothing else, and try again.",
   feeds: "Feeds",
   feedsHow: "Or subscribe in a feed reader:",
+  sectionsHow: "Only some topics? Each section has its own account and feeds:",
   published: "Published",
   updated: "updated",
   by: "by",
@@ -127,6 +130,7 @@ const de: Labels = {
     "Geben Sie den Namen Ihres Servers (mastodon.social) oder Ihre Adresse (@sie@mastodon.social) ein, nichts anderes, und versuchen Sie es erneut.",
   feeds: "Feeds",
   feedsHow: "Oder abonnieren Sie einen Feed:",
+  sectionsHow: "Nur einzelne Themen? Jedes Ressort hat ein eigenes Konto und eigene Feeds:",
   published: "Veröffentlicht am",
   updated: "aktualisiert am",
   by: "von",

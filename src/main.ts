@@ -32,7 +32,8 @@ async function main(): Promise<void> {
   const account = await openAccount(config, backends).catch(exitOnMissingKeys);
   const site = createSite(articles, await siteOptions(config, account));
   // In this order: the site first, so a post never links to a page that is not there yet.
-  const publishers: Publisher[] = [site.publisher, account.publisher];
+  // The sections boost the main account's posts: after it.
+  const publishers: Publisher[] = [site.publisher, account.publisher, account.sectionsPublisher];
   for (const publisher of publishers) await articles.subscribe(publisher.name);
 
   // Workers only deliver; the scan (and its schedule) belongs to the web processes.

@@ -20,6 +20,14 @@ export function logStartup(config: Config, account: Account, backends: Backends[
   logger.info("Fediverse:   {handle} (search for it in Mastodon to follow)", {
     handle: account.handle,
   });
+  for (const { section } of account.sections.values()) {
+    logger.info("Section:     @{id}@{host} boosts #{tags}; {url}", {
+      id: section.id,
+      host: config.publicUrl.host,
+      tags: section.tags.join(", #"),
+      url: url(paths.section(section.id)),
+    });
+  }
   logger.info("Articles:    {dir}", { dir: config.articlesDir });
   logger.info("Articles in: {backend}", { backend: backends.articles });
   logger.info("Federation:  {backends}", { backends: backends.federation });

@@ -16,6 +16,11 @@ export const paths = {
   tagRss: (tag: string) => `/tags/${encodeURIComponent(tag)}/feed.xml`,
   tagAtom: (tag: string) => `/tags/${encodeURIComponent(tag)}/atom.xml`,
   tagJson: (tag: string) => `/tags/${encodeURIComponent(tag)}/feed.json`,
+  /** A section's page (`SECTIONS`): its stories, its follow box, its feeds. */
+  section: (id: string) => `/sections/${encodeURIComponent(id)}`,
+  sectionRss: (id: string) => `/sections/${encodeURIComponent(id)}/feed.xml`,
+  sectionAtom: (id: string) => `/sections/${encodeURIComponent(id)}/atom.xml`,
+  sectionJson: (id: string) => `/sections/${encodeURIComponent(id)}/feed.json`,
   /** RFC 5005 archive pages of the home feeds: page 1 holds the oldest articles. */
   archiveRss: (page: number) => `/archive/${page}/feed.xml`,
   archiveAtom: (page: number) => `/archive/${page}/atom.xml`,
@@ -31,6 +36,10 @@ export const routes = {
   tagRss: "/tags/:tag/feed.xml",
   tagAtom: "/tags/:tag/atom.xml",
   tagJson: "/tags/:tag/feed.json",
+  section: "/sections/:section",
+  sectionRss: "/sections/:section/feed.xml",
+  sectionAtom: "/sections/:section/atom.xml",
+  sectionJson: "/sections/:section/feed.json",
   archiveRss: "/archive/:page/feed.xml",
   archiveAtom: "/archive/:page/atom.xml",
   archiveJson: "/archive/:page/feed.json",

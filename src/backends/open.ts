@@ -64,7 +64,10 @@ export interface Backends {
   readonly articles: ArticleStore;
   readonly kv: KvStore;
   readonly queue: FederationQueue;
+  /** The main account's followers. */
   readonly followers: FollowerStore;
+  /** The followers of another account: a section's (`SECTIONS`), by its id. */
+  followersOf(account: string): Promise<FollowerStore>;
   readonly ledger: DeliveryLedger;
   /** The replies, likes and boosts, with the limits and hiding rules given. */
   openInteractions(options: InteractionStoreOptions): Promise<InteractionStore>;
@@ -117,7 +120,10 @@ interface FastStores {
 
 /** The engine holding articles, followers, interactions and the ledger. */
 interface Home {
-  readonly stores: Pick<Backends, "articles" | "followers" | "ledger" | "openInteractions">;
+  readonly stores: Pick<
+    Backends,
+    "articles" | "followers" | "followersOf" | "ledger" | "openInteractions"
+  >;
   readonly describe: string;
   /** The KV store and queue in the same engine, when Redis does not hold them. */
   fast(options: BackendsOptions): Promise<FastStores>;
@@ -135,6 +141,7 @@ function openSqliteHome(dataDir: string, closers: Closers): Home {
     stores: {
       articles,
       followers: openSqliteFollowerStore(db),
+      followersOf: async (account) => openSqliteFollowerStore(db, account),
       ledger: openSqliteDeliveryLedger(db),
       openInteractions: async (limits) => openSqliteInteractionStore(db, limits),
     },
@@ -156,6 +163,7 @@ async function openPostgresHome(url: URL, closers: Closers): Promise<Home> {
     stores: {
       articles,
       followers: await openPostgresFollowerStore(sql),
+      followersOf: (account) => openPostgresFollowerStore(sql, account),
       ledger: await openPostgresDeliveryLedger(sql),
       openInteractions: (limits) => openPostgresInteractionStore(sql, limits),
     },

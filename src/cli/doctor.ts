@@ -34,6 +34,7 @@ import {
   warn,
 } from "./doctor-public.ts";
 import { replyChecks } from "./doctor-replies.ts";
+import { sectionChecks } from "./doctor-sections.ts";
 
 type Verdict = Check["verdict"];
 
@@ -70,6 +71,8 @@ async function* remoteChecks(origin: URL, config: Config): AsyncGenerator<Check>
   const found = yield* webfingerCheck(origin, config, get);
   if (found === undefined) return;
   const actor = yield* actorChecks(origin, config, found.self, get);
+  const mainKey = (actor.publicKey as { publicKeyPem?: string } | undefined)?.publicKeyPem;
+  for (const check of await sectionChecks(origin, config, get, mainKey)) yield check;
 
   const nodeinfo = await get(new URL("/.well-known/nodeinfo", origin), "application/json");
   yield nodeinfo.ok

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import type { Article, ParsedArticle } from "../article.ts";
+import type { SectionConfig } from "../config-sections.ts";
 import { correctionNotesHtml } from "../correction-notes.ts";
 import { configOrExit } from "../env.ts";
 import {
@@ -22,6 +23,7 @@ import { isParsed, parseArticle } from "../source/parse.ts";
 import { fileLine, removalMessage } from "../source/problems.ts";
 import { cutAtWord, detectLanguage } from "../source/text.ts";
 import { absolute, paths } from "../urls.ts";
+import { sectionPreviewLines } from "./preview-sections.ts";
 
 export interface PreviewOptions {
   readonly origin: URL;
@@ -29,6 +31,8 @@ export interface PreviewOptions {
   /** `TIME_ZONE`: the dates of correction notices; default UTC. */
   readonly timeZone?: string;
   readonly now?: Date;
+  /** `SECTIONS`: the section accounts that boost the story are listed. */
+  readonly sections?: readonly SectionConfig[];
 }
 
 /** The preview of a parsed article as lines of text; `source` is the file's text. */
@@ -84,6 +88,7 @@ export function renderPreview(
     "Mastodon, POST_TYPE=note",
     `  the full text as a post: ${note.length} characters (the title in bold, the text, the link):`,
     `  ${cutAtWord(note, 200)}`,
+    ...sectionPreviewLines(article.tags, options.sections ?? [], options.origin),
     "",
     "Link card (Open Graph, when someone shares the link)",
     `  og:title        ${article.title}`,
@@ -201,6 +206,7 @@ function main(): number {
       origin: config.publicUrl,
       siteLanguage: config.siteLanguage,
       timeZone: config.timeZone,
+      sections: config.sections,
     }),
   );
   return 0;

@@ -11,7 +11,12 @@ import type { Publisher } from "../pipeline.ts";
 import { unreachableOrigins } from "./delivery/gone-servers.ts";
 import { createFederationPublisher } from "./delivery/publisher.ts";
 import { trackDeliveries } from "./delivery/tracking.ts";
-import { accountActor, buildFederation, type FederationOptions } from "./federation.ts";
+import {
+  accountActor,
+  buildFederation,
+  type FederationOptions,
+  resolveProfile,
+} from "./federation.ts";
 import { importKvInteractions } from "./interactions/legacy.ts";
 import { revokeQuotes } from "./interactions/quotes.ts";
 import type { InteractionStore, InteractionStoreOptions } from "./interactions/store.ts";
@@ -21,6 +26,8 @@ import { readMovedTo } from "./migration.ts";
 import { type AccountImage, accountOptions } from "./options.ts";
 import { announceProfileChange } from "./profile-update.ts";
 import { relayRecipients } from "./relays.ts";
+import { openSections, type SectionAccounts, sectionActor } from "./sections/accounts.ts";
+import { createSectionsPublisher } from "./sections/publisher.ts";
 
 const logger = getLogger(["herald", "federation"]);
 
@@ -51,6 +58,10 @@ export interface Account {
   readonly movedTo: URL | undefined;
   /** Sends each article change to the followers (after the site: see `main.ts`). */
   readonly publisher: Publisher;
+  /** The section accounts (`SECTIONS`), by id. */
+  readonly sections: SectionAccounts;
+  /** Boosts the stories carrying a section's tags (after `publisher`). */
+  readonly sectionsPublisher: Publisher;
 }
 
 /**
@@ -64,7 +75,13 @@ export async function openAccount(config: Config, backends: Backends): Promise<A
   const { images, federation: options } = await accountOptions(config);
   // The queue records each delivery in the ledger, for the log and `npm run doctor`.
   const deliveries = trackDeliveries(backends.queue, backends.ledger);
+  const sections = await openSections(config.sections, {
+    keysDir: config.keysDir,
+    kv,
+    followersOf: backends.followersOf,
+  });
   const federation = buildFederation(options, {
+    sections,
     store: articles,
     kv,
     queue: deliveries.queue,
@@ -95,6 +112,17 @@ export async function openAccount(config: Config, backends: Backends): Promise<A
     actor: federation.createContext(config.publicUrl).getActorUri(config.accountUsername),
     movedTo: await readMovedTo(kv),
     publisher: { name: "federation", publish },
+    sections,
+    sectionsPublisher: createSectionsPublisher(
+      federation,
+      {
+        sections,
+        kv,
+        firstScan: () => articles.firstScan(),
+        unreachable: () => unreachableOrigins(kv),
+      },
+      { ...options, quietImport: { maxAgeMs: config.quietImportHours * 3_600_000 } },
+    ),
   };
 }
 
@@ -129,4 +157,13 @@ export async function announceProfile(
   const actor = await accountActor(ctx, account.options, { kv, keys: account.keys });
   const announced = await announceProfileChange(ctx, kv, config.accountUsername, actor);
   if (announced === "sent") logger.info("Profile changed: queued an Update for followers.");
+  // A section's profile derives from the site's: it changes with it.
+  const main = resolveProfile(account.options, account.keys.createdAt);
+  for (const [id, sectionAccount] of account.sections) {
+    const section = await sectionActor(ctx, main, sectionAccount);
+    const key = ["herald", "sections", id, "profileFingerprint"] as const;
+    if ((await announceProfileChange(ctx, kv, id, section, key)) === "sent") {
+      logger.info("Profile of section {id} changed: queued an Update for its followers.", { id });
+    }
+  }
 }

@@ -34,21 +34,33 @@ export interface ActorExtensions {
   readonly attributionDomains: readonly string[];
 }
 
-/** `federation`, its account's actor document served with `webfinger` and `attributionDomains`. */
+/**
+ * `federation`, its account's actor document (and its sections') served with `webfinger` and
+ * `attributionDomains`.
+ */
 export function withActorExtensions(
   federation: Federation<void>,
-  options: { readonly origin: URL; readonly username: string },
+  options: {
+    readonly origin: URL;
+    readonly username: string;
+    /** The section accounts (`SECTIONS`): their actors get the same properties. */
+    readonly sectionIds?: readonly string[];
+  },
 ): Federation<void> {
-  const { username } = options;
-  const actorPath = federationPaths.actor.replace("{identifier}", encodeURIComponent(username));
-  const extensions: ActorExtensions = {
-    webfinger: `${username}@${options.origin.host}`,
-    attributionDomains: [options.origin.hostname],
-  };
+  const byPath = new Map<string, ActorExtensions>(
+    [options.username, ...(options.sectionIds ?? [])].map((identifier) => [
+      federationPaths.actor.replace("{identifier}", encodeURIComponent(identifier)),
+      {
+        webfinger: `${identifier}@${options.origin.host}`,
+        attributionDomains: [options.origin.hostname],
+      },
+    ]),
+  );
   const fetch = async (request: Request, fetchOptions: FederationFetchOptions<void>) => {
     const response = await federation.fetch(request, fetchOptions);
-    const isActor = request.method === "GET" && new URL(request.url).pathname === actorPath;
-    return isActor ? extendActor(response, extensions) : response;
+    const extensions =
+      request.method === "GET" ? byPath.get(new URL(request.url).pathname) : undefined;
+    return extensions ? extendActor(response, extensions) : response;
   };
   return new Proxy(federation, {
     get: (target, property) => {

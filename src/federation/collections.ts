@@ -1,9 +1,9 @@
 /**
- * The account's collections: followers (paged, counted), outbox (paged, newest first, one
+ * The accounts' collections: followers (paged, counted), outbox (paged, newest first, one
  * `Create` per published article) and featured (pinned articles, or else the latest few).
  */
 import type { Context, Federation, PageItems } from "@fedify/fedify";
-import type { Create, Recipient } from "@fedify/vocab";
+import type { Activity, Create, Recipient } from "@fedify/vocab";
 import type { Article } from "../article.ts";
 import type { PublishedArticles } from "./articles.ts";
 import type { federationPaths } from "./federation.ts";
@@ -104,47 +104,67 @@ function parseOffset(cursor: string | null): number {
   return cursor != null && /^\d{1,9}$/.test(cursor) ? Number(cursor) : 0;
 }
 
-export interface CollectionsDeps {
-  readonly store: PublishedArticles;
+/** What one account (the main one, or a section) lists in its collections. */
+export interface AccountCollections {
   readonly followers: FollowerStore;
-  /** Whether `identifier` is the account's (every other answers 404). */
-  readonly isAccount: (identifier: string) => boolean;
-  readonly objectContext: ObjectContextFor;
+  outbox(ctx: Context<void>, cursor: string | null): Promise<PageItems<Activity>>;
+  countOutbox(): Promise<number>;
+  featured(ctx: Context<void>): Promise<PageItems<Post>>;
 }
 
-/** Registers the account's outbox, followers, following and featured collections. */
+/** The main account's collections: every published article. */
+export function mainCollections(
+  store: PublishedArticles,
+  followers: FollowerStore,
+  objectContext: ObjectContextFor,
+): AccountCollections {
+  return {
+    followers,
+    outbox: (ctx, cursor) =>
+      dispatchOutbox(store, (articles) => objectContext(ctx, articles), cursor),
+    countOutbox: () => store.countPublished(),
+    featured: (ctx) => dispatchFeatured(store, (articles) => objectContext(ctx, articles)),
+  };
+}
+
+export interface CollectionsDeps {
+  /** The collections of the account `identifier` names; every other answers 404. */
+  readonly accountOf: (identifier: string) => AccountCollections | undefined;
+}
+
+/** Registers the accounts' outbox, followers, following and featured collections. */
 export function registerCollections(
   federation: Federation<void>,
   paths: Pick<typeof federationPaths, "outbox" | "followers" | "following" | "featured">,
   deps: CollectionsDeps,
 ): void {
-  const { store, followers, isAccount, objectContext } = deps;
-  const outbox = federation.setOutboxDispatcher(paths.outbox, (ctx, identifier, cursor) =>
-    isAccount(identifier)
-      ? dispatchOutbox(store, (articles) => objectContext(ctx, articles), cursor)
-      : null,
+  const { accountOf } = deps;
+  const outbox = federation.setOutboxDispatcher(
+    paths.outbox,
+    (ctx, identifier, cursor) => accountOf(identifier)?.outbox(ctx, cursor) ?? null,
   );
   outbox.setFirstCursor(() => "0");
-  outbox.setCounter((_ctx, identifier) => (isAccount(identifier) ? store.countPublished() : null));
+  outbox.setCounter((_ctx, identifier) => accountOf(identifier)?.countOutbox() ?? null);
 
   const followersCollection = federation.setFollowersDispatcher(
     paths.followers,
-    (_ctx, identifier, cursor, filter) =>
-      isAccount(identifier) ? dispatchFollowers(followers, cursor, filter) : null,
+    (_ctx, identifier, cursor, filter) => {
+      const account = accountOf(identifier);
+      return account ? dispatchFollowers(account.followers, cursor, filter) : null;
+    },
   );
   followersCollection.setFirstCursor(followersFirstCursor);
-  followersCollection.setCounter((_ctx, identifier) =>
-    isAccount(identifier) ? followers.count() : null,
+  followersCollection.setCounter(
+    (_ctx, identifier) => accountOf(identifier)?.followers.count() ?? null,
   );
 
   const following = federation.setFollowingDispatcher(paths.following, (_ctx, id) =>
-    isAccount(id) ? { items: [] } : null,
+    accountOf(id) ? { items: [] } : null,
   );
-  following.setCounter((_ctx, identifier) => (isAccount(identifier) ? 0 : null));
+  following.setCounter((_ctx, identifier) => (accountOf(identifier) ? 0 : null));
 
-  federation.setFeaturedDispatcher(paths.featured, (ctx, identifier) =>
-    isAccount(identifier)
-      ? dispatchFeatured(store, (articles) => objectContext(ctx, articles))
-      : null,
+  federation.setFeaturedDispatcher(
+    paths.featured,
+    (ctx, identifier) => accountOf(identifier)?.featured(ctx) ?? null,
   );
 }

@@ -6,7 +6,6 @@ import {
   type CircuitBreakerActivityDrop,
   type CircuitBreakerOptions,
   type CircuitBreakerState,
-  type Context,
   type CreateExponentialBackoffPolicyOptions,
   createExponentialBackoffPolicy,
   createFederation,
@@ -14,24 +13,24 @@ import {
   type KvStore,
   type MessageQueue,
 } from "@fedify/fedify";
-import { type Actor, Article as ArticleObject, Note, QuoteAuthorization } from "@fedify/vocab";
+import { Article as ArticleObject, Note, QuoteAuthorization } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { Article } from "../article.ts";
 import type { QuotePolicy } from "../interactions.ts";
-import { absolute, paths } from "../urls.ts";
-import { type AccountProfile, type ActorType, type ProfileField, toActor } from "./actor.ts";
+import { paths } from "../urls.ts";
+import type { ActorType, ProfileField } from "./actor.ts";
+import { registerActors } from "./actors.ts";
 import type { PublishedArticles } from "./articles.ts";
-import { type CollectionsDeps, registerCollections } from "./collections.ts";
+import { mainCollections, type ObjectContextFor, registerCollections } from "./collections.ts";
 import { clearUnreachable, onPermanentFailure } from "./delivery/gone-servers.ts";
 import { heraldUserAgent } from "./delivery/outgoing.ts";
-import type { FollowerStore } from "./followers.ts";
+import { everyAccount, type FollowerStore } from "./followers.ts";
 import { registerInbox } from "./inbox.ts";
 import { withoutQueuedIdempotence } from "./interactions/idempotency.ts";
 import { findQuoteAuthorization, quoteAuthorizationPath } from "./interactions/quotes.ts";
 import type { InteractionStore } from "./interactions/store.ts";
 import type { AccountKeys } from "./keys.ts";
 import { knownMentions } from "./mentions.ts";
-import { readMovedTo } from "./migration.ts";
 import { type NodeInfoSite, toNodeInfo } from "./nodeinfo.ts";
 import {
   DEFAULT_POST_TYPE,
@@ -41,6 +40,8 @@ import {
   toArticleObject,
   toNote,
 } from "./objects.ts";
+import { followersBySection, type SectionAccounts } from "./sections/accounts.ts";
+import { sectionCollections } from "./sections/collections.ts";
 
 const logger = getLogger(["herald", "federation"]);
 
@@ -109,6 +110,8 @@ export interface FederationDeps {
   readonly interactions?: InteractionStore;
   /** Told of each failed delivery attempt (for the delivery ledger). */
   readonly onDeliveryError?: (error: unknown) => void;
+  /** The section accounts (`SECTIONS`), by id. */
+  readonly sections?: SectionAccounts;
 }
 
 /**
@@ -204,10 +207,11 @@ export function registerFederation(
   options: FederationOptions,
   deps: FederationDeps,
 ): void {
-  const { store, followers, keys } = deps;
+  const { store, followers } = deps;
   const { username } = options;
   const postType = options.postType ?? DEFAULT_POST_TYPE;
   const isAccount = (identifier: string) => identifier === username;
+  const sectionOf = (identifier: string) => deps.sections?.get(identifier);
   const objectContext = (ctx: Parameters<typeof objectContextOf>[0]) =>
     objectContextOf(ctx, username, postType, options.timeZone, options.quotePolicy);
   // A served post (alone, or in the outbox and featured) names its author's account as the
@@ -221,21 +225,13 @@ export function registerFederation(
     const record = await store.findById(id);
     return record?.state === "published" ? record.article : null;
   };
-  // The actor, its keys, and the handle WebFinger resolves to it.
-  const actor = federation.setActorDispatcher(federationPaths.actor, (ctx, identifier) =>
-    isAccount(identifier) ? accountActor(ctx, options, deps) : null,
-  );
-  // RSA first: the actor's `publicKey` is the first pair's.
-  actor.setKeyPairsDispatcher((_ctx, identifier) =>
-    isAccount(identifier) ? [keys.rsa, keys.ed25519] : [],
-  );
-  actor.mapHandle((_ctx, handle) =>
-    handle.toLowerCase() === username.toLowerCase() ? username : null,
-  );
+  // The actors (the account's and the sections'), their keys, and the handles WebFinger resolves.
+  registerActors(federation, options, deps);
 
   // Inboxes: personal and shared.
   registerInbox(federation.setInboxListeners(federationPaths.inbox, federationPaths.sharedInbox), {
     followers,
+    sections: followersBySection(deps.sections),
     kv: deps.kv,
     identifier: username,
     allowPrivateAddress: options.allowPrivateAddress ?? false,
@@ -248,11 +244,14 @@ export function registerFederation(
   });
 
   // Collections: outbox, followers, following, featured.
+  const main = mainCollections(store, followers, withAuthors);
+  const sectionCollectionsDeps = { store, kv: deps.kv, objectContext: withAuthors };
   registerCollections(federation, federationPaths, {
-    store,
-    followers,
-    isAccount,
-    objectContext: withAuthors,
+    accountOf: (identifier) => {
+      if (isAccount(identifier)) return main;
+      const section = sectionOf(identifier);
+      return section ? sectionCollections(section, sectionCollectionsDeps) : undefined;
+    },
   });
 
   // Articles and the quote authorizations of their quotes.
@@ -269,7 +268,12 @@ export function registerFederation(
   );
 
   // Gone followers are removed, unreachable servers reported and skipped (issue #12.6).
-  const givenUp = onPermanentFailure({ followers, kv: deps.kv, identifier: username });
+  const everyFollower = everyAccount([followers, ...followersBySection(deps.sections).values()]);
+  const givenUp = onPermanentFailure({
+    followers: everyFollower,
+    kv: deps.kv,
+    identifier: username,
+  });
   federation.setOutboxPermanentFailureHandler(async (ctx, failure) => {
     deps.onDeliveryError?.(failure.error);
     await givenUp(ctx, failure);
@@ -281,7 +285,7 @@ interface ObjectsDeps {
   readonly username: string;
   /** The article with that id, if it is published. */
   readonly published: (id: string) => Promise<Article | null>;
-  readonly objectContext: CollectionsDeps["objectContext"];
+  readonly objectContext: ObjectContextFor;
   readonly interactions?: InteractionStore;
 }
 
@@ -314,24 +318,6 @@ function registerObjects(federation: Federation<void>, deps: ObjectsDeps): void 
   );
 }
 
-/**
- * The actor document, as served and as sent in an `Update`. `movedTo` is read from the KV
- * store on every call: `npm run move` sets it while the service runs.
- */
-export async function accountActor(
-  ctx: Context<void>,
-  options: FederationOptions,
-  deps: Pick<FederationDeps, "kv" | "keys">,
-): Promise<Actor> {
-  const { username } = options;
-  const movedTo = await readMovedTo(deps.kv);
-  const profile = {
-    ...resolveProfile(options, deps.keys.createdAt),
-    ...(movedTo == null ? {} : { movedTo }),
-  };
-  return toActor(ctx, username, username, profile, await ctx.getActorKeyPairs(username));
-}
-
 /** The article id in one of our object URLs (`paths.object(id)`), if `url` is one. */
 export function articleIdOf(origin: URL, url: URL): string | undefined {
   if (url.origin !== origin.origin || url.search !== "" || url.hash !== "") return undefined;
@@ -346,27 +332,5 @@ export function articleIdOf(origin: URL, url: URL): string | undefined {
   }
 }
 
-export function resolveProfile(options: FederationOptions, keysCreatedAt: Date): AccountProfile {
-  const profile = options.profile ?? {};
-  const origin = options.origin;
-  return {
-    type: profile.type ?? "Service",
-    name: profile.name ?? options.username,
-    ...(profile.summary == null ? {} : { summary: profile.summary }),
-    ...(profile.avatar == null ? {} : { avatar: profile.avatar }),
-    ...(profile.header == null ? {} : { header: profile.header }),
-    url: profile.url ?? absolute(origin, paths.home),
-    fields: profile.fields ?? [
-      { name: "Website", value: absolute(origin, paths.home) },
-      { name: "RSS", value: absolute(origin, paths.rss) },
-      { name: "Atom", value: absolute(origin, paths.atom) },
-      { name: "JSON Feed", value: absolute(origin, paths.json) },
-    ],
-    discoverable: profile.discoverable ?? true,
-    indexable: profile.indexable ?? true,
-    published: profile.published ?? keysCreatedAt,
-    ...(profile.aliases == null ? {} : { aliases: profile.aliases }),
-  };
-}
-
+export { accountActor, resolveProfile } from "./actors.ts";
 export type { ObjectContext, PostType };

@@ -1,5 +1,5 @@
 /**
- * Who follows the account, and where to deliver to them. Each engine implements
+ * Who follows an account (the main one or a section's), and where to deliver to them. Each engine implements
  * it in its room: `backends/sqlite/followers.ts`, `backends/postgres/followers.ts`.
  */
 export interface Follower {
@@ -52,3 +52,38 @@ export interface FollowerStore {
 }
 
 export const DEFAULT_PAGE_SIZE = 50;
+
+/**
+ * The `account` of the main account's followers in the stores; a section's followers are
+ * stored under the section's id (`SECTIONS`).
+ */
+export const MAIN_ACCOUNT = "";
+
+/**
+ * The followers of several accounts (the main one first, then the sections), seen as one for
+ * what concerns a remote actor whatever it follows: `get()` finds it in any account,
+ * `removeByActor()` removes it from all (an actor that is gone leaves every account). The rest
+ * is the first store's.
+ */
+export function everyAccount(stores: readonly [FollowerStore, ...FollowerStore[]]): FollowerStore {
+  return {
+    ...stores[0],
+    async get(actorId) {
+      for (const store of stores) {
+        const follower = await store.get(actorId);
+        if (follower !== undefined) return follower;
+      }
+      return undefined;
+    },
+    async removeByActor(actorId) {
+      let removed = false;
+      for (const store of stores) if (await store.removeByActor(actorId)) removed = true;
+      return removed;
+    },
+    async removeByFollow(followId, actorId) {
+      let removed = false;
+      for (const store of stores) if (await store.removeByFollow(followId, actorId)) removed = true;
+      return removed;
+    },
+  };
+}

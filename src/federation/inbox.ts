@@ -28,7 +28,7 @@ import {
 } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { QuotePolicy } from "../interactions.ts";
-import type { FollowerStore } from "./followers.ts";
+import { everyAccount, type FollowerStore } from "./followers.ts";
 import { idempotencyKey } from "./interactions/idempotency.ts";
 import {
   forget,
@@ -49,6 +49,8 @@ export interface InboxDeps {
   readonly followers: FollowerStore;
   /** The account's actor identifier. */
   readonly identifier: string;
+  /** The section accounts' followers (`SECTIONS`), by section id: follows of them are accepted too. */
+  readonly sections?: ReadonlyMap<string, FollowerStore>;
   /** When false, followers whose inboxes are private or loopback addresses are refused. */
   readonly allowPrivateAddress: boolean;
   readonly now?: () => Date;
@@ -98,11 +100,12 @@ function quoteDeps(wiring: InboxWiring) {
   return { store, articleOf, followers, identifier, policy: wiring.quotePolicy ?? "public" };
 }
 
-/** `Follow`: accept automatically (a signed `Accept`) and remember where to deliver. */
+/** `Follow` of the account or a section: accept automatically (a signed `Accept`) and remember where to deliver. */
 export function onFollowed(deps: InboxDeps) {
   return async (ctx: InboxContext<void>, follow: Follow): Promise<void> => {
-    const actorUri = ctx.getActorUri(deps.identifier);
-    if (follow.objectId?.href !== actorUri.href) return;
+    const account = followedAccount(ctx, follow.objectId, deps);
+    if (account === undefined) return;
+    const actorUri = ctx.getActorUri(account.identifier);
     if (follow.id == null || follow.actorId == null || !ownsIds(follow)) return;
     const follower = await follow.getActor({
       documentLoader: ctx.documentLoader,
@@ -118,7 +121,7 @@ export function onFollowed(deps: InboxDeps) {
       });
       return;
     }
-    await deps.followers.add({
+    await account.followers.add({
       id: follower.id,
       inbox: follower.inboxId,
       ...(sharedInbox == null ? {} : { sharedInbox }),
@@ -126,7 +129,7 @@ export function onFollowed(deps: InboxDeps) {
       createdAt: (deps.now ?? (() => new Date()))(),
     });
     await ctx.sendActivity(
-      { identifier: deps.identifier },
+      { identifier: account.identifier },
       follower,
       new Accept({
         // Derived from the follow, so a redelivered Follow yields the same Accept.
@@ -136,8 +139,35 @@ export function onFollowed(deps: InboxDeps) {
         object: follow,
       }),
     );
-    logger.info("{actor} follows the account.", { actor: follower.id.href });
+    if (account.identifier === deps.identifier) {
+      logger.info("{actor} follows the account.", { actor: follower.id.href });
+    } else {
+      logger.info("{actor} follows section {section}.", {
+        actor: follower.id.href,
+        section: account.identifier,
+      });
+    }
   };
+}
+
+/** The account (the main one, or a section) whose actor `id` is; undefined for any other. */
+function followedAccount(
+  ctx: InboxContext<void>,
+  id: URL | null,
+  deps: InboxDeps,
+): { readonly identifier: string; readonly followers: FollowerStore } | undefined {
+  if (id == null) return undefined;
+  const accounts: [string, FollowerStore][] = [
+    [deps.identifier, deps.followers],
+    ...(deps.sections ?? new Map()),
+  ];
+  const found = accounts.find(([identifier]) => ctx.getActorUri(identifier).href === id.href);
+  return found && { identifier: found[0], followers: found[1] };
+}
+
+/** The followers of every account: an actor that is gone leaves all of them. */
+function allAccounts(deps: InboxDeps): FollowerStore {
+  return everyAccount([deps.followers, ...(deps.sections?.values() ?? [])]);
 }
 
 /** `Undo(Follow)`: the follower leaves. `Undo(Like)`, `Undo(Announce)`: taken back. */
@@ -160,14 +190,18 @@ export function onUnfollowed(deps: InboxDeps) {
     });
     if (object == null) {
       // A bare, undereferenceable follow id: only its own follower may undo it.
-      if (undo.objectId != null) await deps.followers.removeByFollow(undo.objectId, actorId);
+      if (undo.objectId != null) await allAccounts(deps).removeByFollow(undo.objectId, actorId);
       return;
     }
     if (!(object instanceof Follow)) return;
-    if (object.objectId?.href !== ctx.getActorUri(deps.identifier).href) return;
-    if (object.actorId?.href !== actorId.href) return;
-    if (await deps.followers.removeByActor(actorId)) {
-      logger.info("{actor} unfollowed the account.", { actor: actorId.href });
+    const account = followedAccount(ctx, object.objectId, deps);
+    if (account === undefined || object.actorId?.href !== actorId.href) return;
+    if (await account.followers.removeByActor(actorId)) {
+      logger.info("{actor} unfollowed {account}.", {
+        actor: actorId.href,
+        account:
+          account.identifier === deps.identifier ? "the account" : `section ${account.identifier}`,
+      });
     }
   };
 }
@@ -187,7 +221,7 @@ export function onDeleted(deps: InboxDeps) {
       if (deps.interactions) await forget(deps.interactions, objectId, actorId);
       return;
     }
-    if (await deps.followers.removeByActor(actorId)) {
+    if (await allAccounts(deps).removeByActor(actorId)) {
       logger.info("Removed follower {actor}: the account was deleted.", { actor: actorId.href });
     }
     const removed = (await deps.interactions?.store.removeActor(actorId.href)) ?? 0;
@@ -222,7 +256,7 @@ export function onUnverifiedActivity(deps: InboxDeps) {
     const actorId = activity.actorId;
     if (actorId != null && activity.objectId?.href === actorId.href) {
       if (await isGone(ctx, actorId)) {
-        await deps.followers.removeByActor(actorId);
+        await allAccounts(deps).removeByActor(actorId);
         await deps.interactions?.store.removeActor(actorId.href);
       }
     }

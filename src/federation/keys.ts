@@ -6,7 +6,13 @@
 import type { webcrypto } from "node:crypto";
 import { chmod, mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { exportJwk, generateCryptoKeyPair, importJwk, type KvStore } from "@fedify/fedify";
+import {
+  exportJwk,
+  generateCryptoKeyPair,
+  importJwk,
+  type KvKey,
+  type KvStore,
+} from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
 
 const logger = getLogger(["herald", "federation", "keys"]);
@@ -39,17 +45,21 @@ interface StoredKeyPair {
 
 /**
  * Reads the key pairs from `keysDir`, or creates them there (files with mode 0600) on the
- * very first start. Refuses to create new ones when `kv` says keys existed before: that
+ * very first start (`marker`: the KV key remembering when; one per account). Refuses to create new ones when `kv` says keys existed before: that
  * would silently turn the account into a new one that no follower knows.
  */
-export async function loadOrCreateKeys(keysDir: string, kv: KvStore): Promise<AccountKeys> {
-  const createdAt = await kv.get<string>(KEYS_CREATED_KEY);
+export async function loadOrCreateKeys(
+  keysDir: string,
+  kv: KvStore,
+  marker: KvKey = KEYS_CREATED_KEY,
+): Promise<AccountKeys> {
+  const createdAt = await kv.get<string>(marker);
   const rsa = await readKeyPair(join(keysDir, KEY_FILES.rsa));
   const ed25519 = await readKeyPair(join(keysDir, KEY_FILES.ed25519));
   if (rsa != null && ed25519 != null) {
     const created =
       createdAt == null ? await fileTime(join(keysDir, KEY_FILES.rsa)) : new Date(createdAt);
-    if (createdAt == null) await kv.set(KEYS_CREATED_KEY, created.toISOString());
+    if (createdAt == null) await kv.set(marker, created.toISOString());
     return { rsa, ed25519, createdAt: created };
   }
   if (createdAt != null || rsa != null || ed25519 != null) {
@@ -58,7 +68,7 @@ export async function loadOrCreateKeys(keysDir: string, kv: KvStore): Promise<Ac
         `Restore ${KEY_FILES.rsa} and ${KEY_FILES.ed25519} from a backup: new keys would cost every follower.`,
     );
   }
-  return await createKeysOnce(keysDir, kv);
+  return await createKeysOnce(keysDir, kv, marker);
 }
 
 /**
@@ -66,7 +76,7 @@ export async function loadOrCreateKeys(keysDir: string, kv: KvStore): Promise<Ac
  * empty `KEYS_DIR` (web and workers) end up with one key pair, not one each. A lock left by a
  * process that died while creating keys is taken over after a minute.
  */
-async function createKeysOnce(keysDir: string, kv: KvStore): Promise<AccountKeys> {
+async function createKeysOnce(keysDir: string, kv: KvStore, marker: KvKey): Promise<AccountKeys> {
   await mkdir(keysDir, { recursive: true, mode: 0o700 });
   const lock = join(keysDir, ".creating");
   for (;;) {
@@ -88,19 +98,19 @@ async function createKeysOnce(keysDir: string, kv: KvStore): Promise<AccountKeys
       const createdAt = await fileTime(join(keysDir, KEY_FILES.rsa));
       return { rsa, ed25519, createdAt };
     }
-    return await createKeys(keysDir, kv);
+    return await createKeys(keysDir, kv, marker);
   } finally {
     await rm(lock, { force: true });
   }
 }
 
-async function createKeys(keysDir: string, kv: KvStore): Promise<AccountKeys> {
+async function createKeys(keysDir: string, kv: KvStore, marker: KvKey): Promise<AccountKeys> {
   const rsa = await generateRsaKeyPair();
   const ed25519 = await generateCryptoKeyPair("Ed25519");
   await writeKeyPair(join(keysDir, KEY_FILES.rsa), rsa);
   await writeKeyPair(join(keysDir, KEY_FILES.ed25519), ed25519);
   const createdAt = new Date();
-  await kv.set(KEYS_CREATED_KEY, createdAt.toISOString());
+  await kv.set(marker, createdAt.toISOString());
   logger.info("Created the account's key pairs in {keysDir}; back this folder up.", { keysDir });
   return { rsa, ed25519, createdAt };
 }

@@ -22,7 +22,7 @@ export async function profileFingerprint(actor: Actor): Promise<string> {
 
 /**
  * Sends `Update{actor}` to the followers when the actor document changed since the last
- * call, and remembers it. The very first call only remembers: a new account has nothing to
+ * call, and remembers it (under `key`: one per account). The very first call only remembers: a new account has nothing to
  * announce. The `Update`'s id derives from the fingerprint, so a re-send after a crash is
  * a duplicate receivers drop.
  */
@@ -31,9 +31,10 @@ export async function announceProfileChange(
   kv: KvStore,
   identifier: string,
   actor: Actor,
+  key: KvKey = PROFILE_FINGERPRINT_KEY,
 ): Promise<ProfileAnnouncement> {
   const fingerprint = await profileFingerprint(actor);
-  const previous = await kv.get<string>(PROFILE_FINGERPRINT_KEY);
+  const previous = await kv.get<string>(key);
   if (previous === fingerprint) return "unchanged";
   if (previous != null) {
     const self = ctx.getActorUri(identifier);
@@ -46,6 +47,6 @@ export async function announceProfileChange(
     });
     await ctx.sendActivity({ identifier }, "followers", update, { preferSharedInbox: true });
   }
-  await kv.set(PROFILE_FINGERPRINT_KEY, fingerprint);
+  await kv.set(key, fingerprint);
   return previous == null ? "first" : "sent";
 }

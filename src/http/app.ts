@@ -85,6 +85,7 @@ export function createApp(deps: AppDeps): Express {
   addFeedRoutes(app, site);
   addArticleRoute(app, site);
   addTagRoutes(app, site);
+  addSectionRoutes(app, site);
   addArchiveRoutes(app, site);
   addMediaRoutes(app, deps);
 
@@ -186,6 +187,21 @@ function addTagRoutes(app: Express, site: Site): void {
       }
       res.setHeader("Cache-Control", cacheControl.page);
       res.redirect(301, path(tag));
+    });
+  }
+}
+
+/** A section's page and feeds (`SECTIONS`); an unknown section is not there. */
+function addSectionRoutes(app: Express, site: Site): void {
+  const sectionRoutes: [string, (id: string) => Promise<Body>][] = [
+    [routes.section, (id) => site.sectionPage(id)],
+    [routes.sectionRss, (id) => site.sectionFeed("rss", id)],
+    [routes.sectionAtom, (id) => site.sectionFeed("atom", id)],
+    [routes.sectionJson, (id) => site.sectionFeed("json", id)],
+  ];
+  for (const [route, body] of sectionRoutes) {
+    app.get(route, async (req, res) => {
+      await sendOr404(site, req, res, await body(String(req.params.section)));
     });
   }
 }

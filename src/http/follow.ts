@@ -41,6 +41,8 @@ export interface FollowTarget {
 export interface FollowOptions {
   /** The account to follow (its actor URL). */
   readonly actor: URL;
+  /** The section accounts' actor URLs, by section id: the form's `section` picks one. */
+  readonly sections?: ReadonlyMap<string, URL>;
   /** `ALLOW_PRIVATE_ADDRESS` (tests only): look up loopback and private hosts too. */
   readonly allowPrivateAddress: boolean;
   readonly timeoutMs?: number;
@@ -155,7 +157,15 @@ function expandTemplate(template: string, values: Readonly<Record<string, string
 }
 
 /**
- * `GET /follow?account=…`: a redirect (303) to the reader's follow page; `refuse` answers
+ * The account the form follows: the main one, or with `section=` that section's.
+ */
+function followedActor(options: FollowOptions, section: unknown): URL | undefined {
+  if (section === undefined) return options.actor;
+  return typeof section === "string" ? options.sections?.get(section) : undefined;
+}
+
+/**
+ * `GET /follow?account=…[&section=…]`: a redirect (303) to the reader's follow page; `refuse` answers
  * input that is neither a server nor a handle (a page in the site's language, 400).
  */
 export function followRoute(
@@ -168,7 +178,8 @@ export function followRoute(
   return async (req, res) => {
     const account = req.query.account;
     const target = typeof account === "string" ? parseFollowTarget(account) : undefined;
-    if (target === undefined) {
+    const actor = followedActor(options, req.query.section);
+    if (target === undefined || actor === undefined) {
       await refuse(req, res);
       return;
     }
@@ -183,7 +194,7 @@ export function followRoute(
       return;
     }
     buckets.take(address);
-    const page = await findFollowPage(target, options.actor, options);
+    const page = await findFollowPage(target, actor, options);
     res.setHeader("Cache-Control", "no-store");
     res.redirect(303, page.href);
   };

@@ -48,11 +48,13 @@ export interface PageSite {
   readonly movedTo?: URL;
   /** The site's icon (`favicon.ts`); default the built-in SVG. */
   readonly icon?: { readonly path: string; readonly contentType: string };
+  /** The sections (`SECTIONS`): the home page links to their pages. */
+  readonly sections?: readonly { readonly id: string; readonly name: string }[];
   /** The size of an image beside the articles (`images.ts`): pages without it have no `srcset`. */
   readonly measureImage?: MeasureImage;
 }
 
-interface FeedPaths {
+export interface FeedPaths {
   readonly rss: string;
   readonly atom: string;
   readonly json: string;
@@ -93,12 +95,23 @@ ${
 ${site.actor === undefined ? "" : html`${followForm(labels)}<p>${labels.followSite(html`<code>${home.href}</code>`)}</p>\n`}`
     : html`<p class="moved">${labels.moved(html`<a href="${site.movedTo.href}">${site.movedTo.href}</a>`)}</p>\n`
 }<p>${labels.feedsHow} ${feedList(site, homeFeeds)}</p>
-</section>
+${sectionLinks(site, labels)}</section>
 <section aria-labelledby="latest">
 <h2 id="latest"${langAttr(labels.lang, site.language)}>${labels.latest}</h2>
 ${articleList(site, labels, pinnedFirst, site.language)}
 </section>`,
   });
+}
+
+/** Links to the section pages, if there are sections. */
+function sectionLinks(site: PageSite, labels: Labels): Html | "" {
+  const sections = site.sections ?? [];
+  if (sections.length === 0) return "";
+  const links = sections.map(
+    (s, i) =>
+      html`${i === 0 ? "" : " · "}<a href="${absolute(site.origin, paths.section(s.id)).href}">${s.name}</a>`,
+  );
+  return html`<p>${labels.sectionsHow} ${links}</p>\n`;
 }
 
 export function renderTagPage(site: PageSite, tag: string, articles: readonly Article[]): string {
@@ -199,9 +212,9 @@ export function renderFollowRefusedPage(site: PageSite): string {
  * A plain GET form (no script: the CSP allows none) to `http/follow.ts`, which redirects the
  * reader to their own server's follow page.
  */
-function followForm(labels: Labels): Html {
+export function followForm(labels: Labels, section?: string): Html {
   return html`<form class="follow-form" method="get" action="${paths.follow}">
-<label for="follow-account">${labels.followFormLabel}</label>
+${section === undefined ? "" : html`<input type="hidden" name="section" value="${section}">\n`}<label for="follow-account">${labels.followFormLabel}</label>
 <input id="follow-account" name="account" type="text" required maxlength="300" autocomplete="off" autocapitalize="none" spellcheck="false" aria-describedby="follow-example">
 <button type="submit">${labels.followFormButton}</button>
 <p id="follow-example" class="hint">${labels.followFormExample}</p>
@@ -226,7 +239,7 @@ function messagePage(site: PageSite, labels: Labels, title: string, text: string
   });
 }
 
-interface PageContent {
+export interface PageContent {
   readonly lang: string;
   readonly title: string;
   readonly description?: string;
@@ -234,7 +247,7 @@ interface PageContent {
   readonly main: Html;
 }
 
-function page(site: PageSite, labels: Labels, content: PageContent): string {
+export function page(site: PageSite, labels: Labels, content: PageContent): string {
   const home = absolute(site.origin, paths.home);
   return layout({
     ...content,
@@ -247,23 +260,23 @@ function page(site: PageSite, labels: Labels, content: PageContent): string {
   });
 }
 
-function handle(site: PageSite): string {
+export function handle(site: PageSite): string {
   return `@${site.handle.replace(/^@/, "")}`;
 }
 
-function feedAlternates(site: PageSite, feeds: FeedPaths, title: string): Html {
+export function feedAlternates(site: PageSite, feeds: FeedPaths, title: string): Html {
   const alternate = (type: string, path: string, format: string) =>
     html`<link rel="alternate" type="${type}" title="${title} (${format})" href="${absolute(site.origin, path).href}">\n`;
   return html`${alternate("application/rss+xml", feeds.rss, "RSS")}${alternate("application/atom+xml", feeds.atom, "Atom")}${alternate("application/feed+json", feeds.json, "JSON Feed")}`;
 }
 
-function feedList(site: PageSite, feeds: FeedPaths): Html {
+export function feedList(site: PageSite, feeds: FeedPaths): Html {
   const link = (path: string, type: string, name: string) =>
     html`<a href="${absolute(site.origin, path).href}" type="${type}">${name}</a>`;
   return html`${link(feeds.rss, "application/rss+xml", "RSS")} · ${link(feeds.atom, "application/atom+xml", "Atom")} · ${link(feeds.json, "application/feed+json", "JSON Feed")}`;
 }
 
-function articleList(
+export function articleList(
   site: PageSite,
   labels: Labels,
   articles: readonly Article[],

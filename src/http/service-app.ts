@@ -27,7 +27,11 @@ export function serviceApp(
     site,
     federation: federationMiddleware(
       { federation: account.federation, store: backends.articles },
-      { ...account.options, inboxRateLimit: config.inboxRateLimit },
+      {
+        ...account.options,
+        inboxRateLimit: config.inboxRateLimit,
+        sectionIds: [...account.sections.keys()],
+      },
     ),
     articlesDir: config.articlesDir,
     resizer: createImageResizer(join(config.dataDir, "media")),
@@ -36,6 +40,15 @@ export function serviceApp(
     ),
     ready,
     trustProxy: config.trustProxy,
-    follow: { actor: account.actor, allowPrivateAddress: config.allowPrivateAddress },
+    follow: {
+      actor: account.actor,
+      sections: new Map(
+        [...account.sections.keys()].map((id) => [
+          id,
+          account.federation.createContext(config.publicUrl).getActorUri(id),
+        ]),
+      ),
+      allowPrivateAddress: config.allowPrivateAddress,
+    },
   });
 }

@@ -1,5 +1,5 @@
 /**
- * The home and tag feeds (RSS, Atom, JSON Feed) and the home feeds' RFC 5005 archive pages,
+ * The home, tag and section feeds (RSS, Atom, JSON Feed) and the home feeds' RFC 5005 archive pages,
  * built as sets of three through the site's page cache.
  */
 import type { Article } from "../article.ts";
@@ -10,6 +10,7 @@ import type { ArticleStore } from "../store/store.ts";
 import { paths } from "../urls.ts";
 import type { PageCache } from "./page-cache.ts";
 import { makeRepresentationAsync, type Representation } from "./representation.ts";
+import { type SectionView, sectionArticles, sectionFeedSite } from "./section-pages.ts";
 
 export type FeedFormat = "rss" | "atom" | "json";
 export type FeedSet = Readonly<Record<FeedFormat, Representation>>;
@@ -31,6 +32,8 @@ export interface FeedSets {
   feeds(tag?: string): Promise<FeedSet | undefined>;
   /** An archive page of the home feeds (1 = oldest), while it is a full page. */
   archive(page: number): Promise<FeedSet | undefined>;
+  /** A section's feeds: the latest stories carrying any of its tags. */
+  section(view: SectionView): Promise<FeedSet>;
 }
 
 const archivePaths = (page: number): FeedPaths => ({
@@ -95,7 +98,19 @@ export function feedSets(deps: FeedSetsDeps): FeedSets {
       return await renderSet(undefined, articles, site);
     });
 
-  return { feeds, archive };
+  const section = async (view: SectionView) => {
+    const counted = deps.interactions === undefined ? undefined : await deps.interactionsAt();
+    return cache.get(`section-feeds:${view.id}`, counted?.getTime() ?? 0, async () => {
+      const { articles, changed } = await sectionArticles(store, view, limit);
+      const site: FeedSite = {
+        ...sectionFeedSite(await deps.feedSite(), view),
+        ...(changed ? { changed } : {}),
+      };
+      return await renderSet(deps.interactions, articles, site, counted);
+    });
+  };
+
+  return { feeds, archive, section };
 }
 
 // The three feeds of a set are rendered together, from one read of the store.

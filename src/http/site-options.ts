@@ -19,6 +19,7 @@ export async function siteOptions(config: Config, account: Account): Promise<Sit
       handle: account.handle,
       actor: account.actor,
       ...(account.movedTo ? { movedTo: account.movedTo } : {}),
+      sections: config.sections.map(({ id, name }) => ({ id, name })),
     },
     feed: {
       origin: config.publicUrl,
@@ -27,6 +28,11 @@ export async function siteOptions(config: Config, account: Account): Promise<Sit
       ...(config.websubHub ? { hub: config.websubHub } : {}),
     },
     limit: config.feedLimit,
+    sections: [...account.sections.values()].map(({ section }) => ({
+      ...section,
+      handle: `@${section.id}@${config.publicUrl.host}`,
+      actor: account.federation.createContext(config.publicUrl).getActorUri(section.id),
+    })),
     interactions: account.interactions,
     ...(icon ? { icon } : {}),
   };

@@ -29,6 +29,12 @@ import {
   makeRepresentationAsync,
   type Representation,
 } from "./representation.ts";
+import {
+  changedSectionFeeds,
+  renderSectionPage,
+  type SectionView,
+  sectionArticles,
+} from "./section-pages.ts";
 import { type FeedFormat, feedSets, later } from "./site-feeds.ts";
 import {
   NEWS_LIMIT,
@@ -59,6 +65,8 @@ export interface SiteOptions {
   readonly icon?: SiteIcon;
   /** For the news sitemap's "last two days"; default the system clock. */
   readonly now?: () => Date;
+  /** The section accounts (`SECTIONS`): each has a page and feeds. */
+  readonly sections?: readonly SectionView[];
 }
 
 export interface Site {
@@ -75,6 +83,9 @@ export interface Site {
   /** An RFC 5005 archive page of the home feeds (1 = oldest), while it is a full page. */
   archiveFeed(format: FeedFormat, page: number): Promise<Representation | undefined>;
   tagPage(tag: string): Promise<Representation | undefined>;
+  /** A section's page and feeds, while `SECTIONS` names it. */
+  sectionPage(id: string): Promise<Representation | undefined>;
+  sectionFeed(format: FeedFormat, id: string): Promise<Representation | undefined>;
   /**
    * A tag's one spelling for its URLs: the one most of its latest articles use (the newest
    * on a tie). Tags match whatever their case; a tag no published article has is as asked.
@@ -121,7 +132,7 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
    * once for all requests waiting; pages, feeds and archives that do not show them stay.
    */
   const interactionsAt = async () => (await interactions?.changedAt()) ?? epoch;
-  const { feeds, archive } = feedSets({
+  const { feeds, archive, section } = feedSets({
     store,
     cache,
     limit: options.limit,
@@ -154,6 +165,11 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
     feed: async (format, tag) => (await feeds(tag))?.[format],
     archiveFeed: async (format, page) => (await archive(page))?.[format],
     tagPage: pages.tagPage,
+    sectionPage: pages.sectionPage,
+    sectionFeed: async (format, id) => {
+      const view = options.sections?.find((s) => s.id === id);
+      return view && (await section(view))[format];
+    },
     canonicalTag: spellings.canonical,
     articlePage: (slug, replies = 1) => articlePage(build, pages, slugs, slug, replies),
     ...sitemaps(build, options.now ?? (() => new Date())),
@@ -229,6 +245,14 @@ function htmlPages({ store, options, cache, pageSite }: Builders) {
         const articles = await store.listPublished({ limit: options.limit, tag });
         return html(renderTagPage(await pageSite(), tag, articles), changed);
       }),
+    sectionPage: async (id: string) => {
+      const view = options.sections?.find((s) => s.id === id);
+      if (view === undefined) return undefined;
+      return cache.get(`section:${id}`, 0, async () => {
+        const { articles, changed } = await sectionArticles(store, view, options.limit);
+        return html(renderSectionPage(await pageSite(), view, articles), changed ?? epoch);
+      });
+    },
     gone: () => cache.get("410", 0, async () => html(renderGonePage(await pageSite()), epoch)),
     notFound: () =>
       cache.get("404", 0, async () => html(renderNotFoundPage(await pageSite()), epoch)),
@@ -353,11 +377,12 @@ function announce(options: SiteOptions, events: readonly ChangeEvent[]): void {
   const hub = options.feed.hub;
   if (hub === undefined) return;
   const tags = new Set(events.flatMap((event) => event.article.tags));
-  const topics = [undefined, ...tags].flatMap((tag) =>
-    Object.values(feedSiteFor(options.feed, tag).feedPaths).map((path) =>
-      absolute(options.page.origin, path),
+  const topics = [
+    ...[undefined, ...tags].flatMap((tag) =>
+      Object.values(feedSiteFor(options.feed, tag).feedPaths),
     ),
-  );
+    ...changedSectionFeeds(options.sections ?? [], [...tags]),
+  ].map((path) => absolute(options.page.origin, path));
   void pingHub(hub, topics).then((results) => {
     const failed = results.filter((result) => !result.ok).length;
     if (failed > 0) {

@@ -39,6 +39,21 @@ describe("npm run doctor", () => {
     expect(code).toBe(0);
   });
 
+  it("checks that each section account resolves with its own key, and fails one that does not (#18.3)", async () => {
+    const folders = heraldFolders();
+    const SECTIONS = "politik: Politik, tags politik";
+    const herald = await startHerald(folders, { env: { SECTIONS } });
+    const healthy = await doctor(folders, herald.origin, undefined, { SECTIONS });
+    expect(healthy.stdout).toMatch(
+      /^ok +Section @politik@127\.0\.0\.1:\d+: resolves to http:\/\/127\.0\.0\.1:\d+\/users\/politik: "Politik · /m,
+    );
+    // A section the running instance does not have (its SECTIONS differ from the doctor's).
+    const more = `${SECTIONS}; sport: Sport`;
+    const { code, stdout } = await doctor(folders, herald.origin, undefined, { SECTIONS: more });
+    expect(stdout).toMatch(/^FAIL +Section @sport@127\.0\.0\.1:\d+: WebFinger for acct:sport@/m);
+    expect(code).toBe(1);
+  });
+
   it("fails, naming the problem, when PUBLIC_URL does not match or a key file is open to others", async () => {
     const folders = heraldFolders();
     const herald = await startHerald(folders);

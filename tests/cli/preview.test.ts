@@ -6,8 +6,13 @@ import { articlesDir, seedPath } from "../helpers/articles.ts";
 
 const cli = fileURLToPath(new URL("../../src/cli/preview.ts", import.meta.url));
 
-async function preview(file: string, articles: string) {
-  const env = { ...process.env, ARTICLES_DIR: articles, PUBLIC_URL: "https://news.example" };
+async function preview(file: string, articles: string, extra: Record<string, string> = {}) {
+  const env = {
+    ...process.env,
+    ARTICLES_DIR: articles,
+    PUBLIC_URL: "https://news.example",
+    ...extra,
+  };
   try {
     const { stdout } = await promisify(execFile)(process.execPath, [cli, file], { env });
     return { code: 0, stdout };
@@ -43,6 +48,22 @@ describe("npm run preview", () => {
     expect(stdout).toMatch(/^ {2}author {4}Jane Doe$/m);
     expect(stdout).toMatch(/^ {2}It mentions @jane@example\.social, whose inbox gets it too/m);
     expect(stdout).toMatch(/^ {2}byline {10}@jane@example\.social \(once their account lists/m);
+  });
+
+  it("lists the section accounts that will boost the story (#18.3)", async () => {
+    const articles = articlesDir();
+    articles.write("wahl.md", "---\ntitle: Wahl\nlanguage: de\ntags: [Wahl, Wetter]\n---\nText.");
+    const SECTIONS = "politik: Politik, tags politik, wahl; wirtschaft: Wirtschaft";
+    const { code, stdout } = await preview(articles.path("wahl.md"), articles.dir, { SECTIONS });
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Section accounts \(SECTIONS\)$/m);
+    expect(stdout).toMatch(/^ {2}@politik@news\.example \(Politik\) boosts it, for #wahl$/m);
+    expect(stdout).not.toContain("@wirtschaft@");
+    articles.write("other.md", "---\ntitle: Other\nlanguage: de\n---\nText.");
+    const other = await preview(articles.path("other.md"), articles.dir, { SECTIONS });
+    expect(other.stdout).toMatch(/^ {2}none boosts it: it carries no section's tag/m);
+    const without = await preview(articles.path("wahl.md"), articles.dir);
+    expect(without.stdout).not.toContain("Section accounts");
   });
 
   it("shows the byline of a story whose author's handle is in the authors file (#18.1)", async () => {

@@ -13,6 +13,7 @@ followerStoreContract("SQLite", async () => {
   const db = new DatabaseSync(join(dir, "herald.sqlite"));
   return {
     store: openSqliteFollowerStore(db),
+    section: openSqliteFollowerStore(db, "politik"),
     close: async () => {
       db.close();
       await rm(dir, { recursive: true, force: true });
@@ -23,8 +24,10 @@ followerStoreContract("SQLite", async () => {
 describe.skipIf(!postgresAvailable)("PostgreSQL", () => {
   followerStoreContract("PostgreSQL", async () => {
     const schema = await freshPostgresSchema();
+    const sql = schema.connect();
     return {
-      store: await openPostgresFollowerStore(schema.connect()),
+      store: await openPostgresFollowerStore(sql),
+      section: await openPostgresFollowerStore(sql, "politik"),
       close: () => schema.dispose(),
     };
   });

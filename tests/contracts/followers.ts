@@ -6,14 +6,35 @@ import type { Follower, FollowerStore } from "../../src/federation/followers.ts"
 
 export function followerStoreContract(
   name: string,
-  open: () => Promise<{ store: FollowerStore; close: () => Promise<void> }>,
+  open: () => Promise<{
+    store: FollowerStore;
+    /** The followers of another account (a section's) in the same database. */
+    section: FollowerStore;
+    close: () => Promise<void>;
+  }>,
 ): void {
   describe(`FollowerStore contract: ${name}`, () => {
     let store: FollowerStore;
+    let section: FollowerStore;
     beforeEach(async (context) => {
       const opened = await open();
       store = opened.store;
+      section = opened.section;
       context.onTestFinished(opened.close);
+    });
+
+    it("keeps each account's followers apart", async () => {
+      await store.add(alice);
+      await store.add(bob);
+      await section.add({ ...alice, followId: new URL("https://a.test/follows/section") });
+      expect(await store.count()).toBe(2);
+      expect(await section.count()).toBe(1);
+      expect((await section.get(alice.id))?.followId.href).toBe("https://a.test/follows/section");
+      expect(await section.get(bob.id)).toBeUndefined();
+      expect((await section.inboxes()).flatMap((g) => g.actorIds)).toEqual([alice.id]);
+      expect(await section.removeByActor(alice.id)).toBe(true);
+      expect(await store.get(alice.id)).toEqual(alice);
+      expect((await section.list()).items).toEqual([]);
     });
 
     it("adds a follower with its inboxes, follow id and time", async () => {

@@ -50,6 +50,7 @@ const pages = [
   { name: "home", path: paths.home, status: 200 },
   { name: "seed", path: paths.article("belarus-nordkorea"), status: 200 },
   { name: "tag", path: paths.tag("Haushalt"), status: 200 },
+  { name: "section", path: paths.section("politik"), status: 200 },
   { name: "image", path: paths.article("haushalt-foto"), status: 200 },
   { name: "gone", path: paths.article("zurueckgezogen"), status: 410 },
 ] as const;
@@ -123,7 +124,12 @@ describe.skipIf(skip)("The pages in headless Chromium (issue #15)", () => {
     // One Herald for all pages (`startHerald` would stop it after the first test).
     // A site title as an operator would set it: the screenshots in the README show it.
     herald = await spawnHerald(folders, {
-      env: { SITE_TITLE: "Herald Nachrichten", TIME_ZONE: "Europe/Berlin" },
+      env: {
+        SITE_TITLE: "Herald Nachrichten",
+        TIME_ZONE: "Europe/Berlin",
+        // A section's page (#18.3) is one of the pages; the home page links it.
+        SECTIONS: "politik: Politik, tags politik, haushalt",
+      },
     });
     // Published once, then removed: its page answers 410 from the next scan on.
     rmSync(join(folders.articles, "zurueckgezogen.md"));

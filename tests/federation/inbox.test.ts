@@ -167,6 +167,50 @@ describe("onDeleted()", () => {
   });
 });
 
+describe("section accounts", () => {
+  const POLITIK = new URL("https://news.test/users/politik");
+  const sectionFollow = follow.clone({ id: new URL("https://a.test/follows/2"), object: POLITIK });
+
+  it("accepts a follow of a section as the section, keeping it apart from the main account's", async () => {
+    const politik = openSqliteFollowerStore(new DatabaseSync(":memory:"), "politik");
+    const withSection: InboxDeps = { ...deps, sections: new Map([["politik", politik]]) };
+    const sent: Sent[] = [];
+    const json = await alice().toJsonLd({ format: "compact" });
+    await onFollowed(withSection)(inboxContext({ [ALICE.href]: json }, sent), sectionFollow);
+    expect((await politik.get(ALICE))?.followId).toEqual(sectionFollow.id);
+    expect(await followers.count()).toBe(0);
+    expect((sent[0]?.activity as Accept | undefined)?.actorId).toEqual(POLITIK);
+
+    // Undo of the main account's follow leaves the section's; the section's own Undo ends it.
+    await aliceFollows();
+    const ctx = inboxContext({});
+    await onUnfollowed(withSection)(
+      ctx,
+      new Undo({ id: new URL("https://a.test/undo/1"), actor: ALICE, object: follow }),
+    );
+    expect([await followers.count(), await politik.count()]).toEqual([0, 1]);
+    await onUnfollowed(withSection)(
+      ctx,
+      new Undo({ id: new URL("https://a.test/undo/2"), actor: ALICE, object: sectionFollow }),
+    );
+    expect(await politik.count()).toBe(0);
+  });
+
+  it("removes an actor that deleted itself from every account's followers", async () => {
+    const politik = openSqliteFollowerStore(new DatabaseSync(":memory:"), "politik");
+    await aliceFollows();
+    const main = await followers.get(ALICE);
+    if (main === undefined) throw new Error("alice should follow the main account");
+    await politik.add({ ...main, followId: new URL("https://a.test/follows/2") });
+    const withSection: InboxDeps = { ...deps, sections: new Map([["politik", politik]]) };
+    await onDeleted(withSection)(
+      inboxContext({}),
+      new Delete({ id: new URL("https://a.test/d/2"), actor: ALICE, object: ALICE }),
+    );
+    expect([await followers.count(), await politik.count()]).toEqual([0, 0]);
+  });
+});
+
 describe("onUnverifiedActivity()", () => {
   const deletion = new Delete({ id: new URL("https://a.test/d/3"), actor: ALICE, object: ALICE });
   const gone = {

@@ -8,6 +8,7 @@ import {
   DEFAULT_PAGE_SIZE,
   type Follower,
   type FollowerStore,
+  MAIN_ACCOUNT,
 } from "../../federation/followers.ts";
 import {
   decodeFollowerCursor,
@@ -16,20 +17,31 @@ import {
   type InboxRow,
   prefixRange,
 } from "../follower-pages.ts";
-import { createTablesOnce } from "./tables.ts";
+import { addColumnOnce, createTablesOnce } from "./tables.ts";
 
 const TABLE = "herald_followers";
 
 // `C` collation: ids order by code point, as in SQLite, so both stores page alike.
 const DDL = `
   CREATE TABLE IF NOT EXISTS "${TABLE}" (
-    actor_id     text COLLATE "C" PRIMARY KEY,
+    account      text COLLATE "C" NOT NULL DEFAULT '',
+    actor_id     text COLLATE "C" NOT NULL,
     inbox        text NOT NULL,
     shared_inbox text,
     follow_id    text NOT NULL,
-    created_at   timestamptz NOT NULL
+    created_at   timestamptz NOT NULL,
+    PRIMARY KEY (account, actor_id)
   );
-  CREATE INDEX IF NOT EXISTS "${TABLE}_by_age" ON "${TABLE}" (created_at, actor_id);
+  CREATE INDEX IF NOT EXISTS "${TABLE}_by_account" ON "${TABLE}" (account, created_at, actor_id);
+`;
+
+/** A table of an older version gets the `account` column; its followers are the main account's. */
+const ADD_ACCOUNT = `
+  ALTER TABLE "${TABLE}" ADD COLUMN account text COLLATE "C" NOT NULL DEFAULT '';
+  ALTER TABLE "${TABLE}" DROP CONSTRAINT "${TABLE}_pkey";
+  ALTER TABLE "${TABLE}" ADD PRIMARY KEY (account, actor_id);
+  DROP INDEX IF EXISTS "${TABLE}_by_age";
+  CREATE INDEX IF NOT EXISTS "${TABLE}_by_account" ON "${TABLE}" (account, created_at, actor_id);
 `;
 
 interface Row {
@@ -42,51 +54,59 @@ interface Row {
 
 /**
  * Creates the `herald_followers` table in the client's current schema if it is missing (safe
- * when several processes start at once) and opens the store on it. The client is the
- * caller's: nothing here ends it.
+ * when several processes start at once), adds the `account` column to an older one, and opens
+ * the store of `account` (`MAIN_ACCOUNT`, or a section's id) on it. The client is the caller's:
+ * nothing here ends it.
  */
-export async function openPostgresFollowerStore(sql: postgres.Sql): Promise<FollowerStore> {
+export async function openPostgresFollowerStore(
+  sql: postgres.Sql,
+  account = MAIN_ACCOUNT,
+): Promise<FollowerStore> {
   await createTablesOnce(sql, TABLE, DDL);
+  await addColumnOnce(sql, TABLE, "account", ADD_ACCOUNT);
   const table = sql(TABLE);
   const columns = sql`actor_id, inbox, shared_inbox, follow_id, created_at`;
   return {
     async add(follower) {
       // A follow again keeps the first `created_at`: the follower keeps its place in the list.
       await sql`
-        INSERT INTO ${table} (actor_id, inbox, shared_inbox, follow_id, created_at)
-        VALUES (${follower.id.href}, ${follower.inbox.href}, ${follower.sharedInbox?.href ?? null},
-          ${follower.followId.href}, ${follower.createdAt})
-        ON CONFLICT (actor_id) DO UPDATE SET inbox = excluded.inbox,
+        INSERT INTO ${table} (account, actor_id, inbox, shared_inbox, follow_id, created_at)
+        VALUES (${account}, ${follower.id.href}, ${follower.inbox.href},
+          ${follower.sharedInbox?.href ?? null}, ${follower.followId.href}, ${follower.createdAt})
+        ON CONFLICT (account, actor_id) DO UPDATE SET inbox = excluded.inbox,
           shared_inbox = excluded.shared_inbox, follow_id = excluded.follow_id`;
     },
     async removeByFollow(followId, actorId) {
       const rows = await sql`
-        DELETE FROM ${table} WHERE follow_id = ${followId.href} AND actor_id = ${actorId.href}
+        DELETE FROM ${table} WHERE account = ${account} AND follow_id = ${followId.href}
+          AND actor_id = ${actorId.href}
         RETURNING 1`;
       return rows.length > 0;
     },
     async removeByActor(actorId) {
-      const rows = await sql`DELETE FROM ${table} WHERE actor_id = ${actorId.href} RETURNING 1`;
+      const rows = await sql`
+        DELETE FROM ${table} WHERE account = ${account} AND actor_id = ${actorId.href}
+        RETURNING 1`;
       return rows.length > 0;
     },
     async get(actorId) {
       const [row] = await sql<Row[]>`
-        SELECT ${columns} FROM ${table} WHERE actor_id = ${actorId.href}`;
+        SELECT ${columns} FROM ${table} WHERE account = ${account} AND actor_id = ${actorId.href}`;
       return row === undefined ? undefined : toFollower(row);
     },
     async list(options = {}) {
       const limit = options.limit ?? DEFAULT_PAGE_SIZE;
       const cursor = decodeFollowerCursor(options.cursor);
-      // Keyset: the row comparison walks the (created_at, actor_id) index from the cursor.
+      // Keyset: the row comparison walks the (account, created_at, actor_id) index from the cursor.
       const rows =
         "after" in cursor
           ? await sql<Row[]>`
-            SELECT ${columns} FROM ${table}
-            WHERE (created_at, actor_id) > (${cursor.after.createdAt}, ${cursor.after.actorId})
+            SELECT ${columns} FROM ${table} WHERE account = ${account}
+              AND (created_at, actor_id) > (${cursor.after.createdAt}, ${cursor.after.actorId})
             ORDER BY created_at, actor_id LIMIT ${limit + 1}`
           : await sql<Row[]>`
-            SELECT ${columns} FROM ${table} ORDER BY created_at, actor_id
-            LIMIT ${limit + 1} OFFSET ${cursor.offset}`;
+            SELECT ${columns} FROM ${table} WHERE account = ${account}
+            ORDER BY created_at, actor_id LIMIT ${limit + 1} OFFSET ${cursor.offset}`;
       const items = rows.slice(0, limit).map(toFollower);
       const last = items.at(-1);
       return rows.length > limit && last !== undefined
@@ -94,15 +114,16 @@ export async function openPostgresFollowerStore(sql: postgres.Sql): Promise<Foll
         : { items };
     },
     async count() {
-      const [row] = await sql<{ n: number }[]>`SELECT count(*)::integer AS n FROM ${table}`;
+      const [row] = await sql<{ n: number }[]>`
+        SELECT count(*)::integer AS n FROM ${table} WHERE account = ${account}`;
       return row?.n ?? 0;
     },
     async inboxes(options = {}) {
       const range =
         options.actorPrefix === undefined ? undefined : prefixRange(options.actorPrefix);
       const rows = await sql<InboxRow[]>`
-        SELECT actor_id, inbox, shared_inbox FROM ${table}
-        ${range === undefined ? sql`` : sql`WHERE actor_id >= ${range.from} AND actor_id < ${range.to}`}
+        SELECT actor_id, inbox, shared_inbox FROM ${table} WHERE account = ${account}
+        ${range === undefined ? sql`` : sql`AND actor_id >= ${range.from} AND actor_id < ${range.to}`}
         ORDER BY created_at, actor_id`;
       return groupInboxRows(rows);
     },

@@ -5,6 +5,8 @@ import type postgres from "postgres";
  * schema. Safe when several processes start at once, and needs no CREATE privilege once the
  * tables are there (the same scheme as the article store's).
  */
+const DDL_LOCK = "herald:ddl";
+
 export async function createTablesOnce(
   sql: postgres.Sql,
   table: string,
@@ -13,7 +15,7 @@ export async function createTablesOnce(
   return await sql.begin(async (tx) => {
     // Two processes starting at once would race on `IF NOT EXISTS` (a unique violation in
     // the catalog); one lock for the whole database is plenty for a few statements at start.
-    await tx`SELECT pg_advisory_xact_lock(hashtextextended('herald:ddl', 0))`;
+    await tx`SELECT pg_advisory_xact_lock(hashtextextended(${DDL_LOCK}, 0))`;
     const [row] = await tx<{ schema: string | null; found: boolean }[]>`
       SELECT current_schema() AS schema, to_regclass(${`"${table}"`}) IS NOT NULL AS found`;
     if (row?.schema == null) {
@@ -21,5 +23,30 @@ export async function createTablesOnce(
     }
     if (!row.found) await tx.unsafe(ddl).simple();
     return row.schema;
+  });
+}
+
+/**
+ * Runs `ddl` (which adds `column` to `table`, and whatever goes with it) unless the column is
+ * there already; under the same lock as `createTablesOnce()`, so processes starting at once
+ * migrate once.
+ */
+export async function addColumnOnce(
+  sql: postgres.Sql,
+  table: string,
+  column: string,
+  ddl: string,
+): Promise<void> {
+  const present = async (tx: postgres.TransactionSql | postgres.Sql) => {
+    const [row] = await tx<{ found: boolean }[]>`
+      SELECT EXISTS (SELECT 1 FROM information_schema.columns
+        WHERE table_schema = current_schema() AND table_name = ${table}
+          AND column_name = ${column}) AS found`;
+    return row?.found === true;
+  };
+  if (await present(sql)) return;
+  await sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(hashtextextended(${DDL_LOCK}, 0))`;
+    if (!(await present(tx))) await tx.unsafe(ddl).simple();
   });
 }

@@ -4,6 +4,7 @@ import {
   DEFAULT_PAGE_SIZE,
   type Follower,
   type FollowerStore,
+  MAIN_ACCOUNT,
 } from "../../federation/followers.ts";
 import {
   decodeFollowerCursor,
@@ -15,48 +16,63 @@ import {
 
 type Row = Record<string, SQLOutputValue>;
 
-/** A `FollowerStore` in the `federation_followers` table of `db` (created if missing). */
-export function openSqliteFollowerStore(db: DatabaseSync): FollowerStore {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS federation_followers (
-      actor_id     TEXT PRIMARY KEY,
-      inbox        TEXT NOT NULL,
-      shared_inbox TEXT,
-      follow_id    TEXT NOT NULL,
-      created_at   INTEGER NOT NULL
-    ) STRICT;
-    CREATE INDEX IF NOT EXISTS federation_followers_by_age
-      ON federation_followers (created_at, actor_id);
-  `);
+const TABLE = `
+  CREATE TABLE IF NOT EXISTS federation_followers (
+    account      TEXT NOT NULL DEFAULT '',
+    actor_id     TEXT NOT NULL,
+    inbox        TEXT NOT NULL,
+    shared_inbox TEXT,
+    follow_id    TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (account, actor_id)
+  ) STRICT;
+  CREATE INDEX IF NOT EXISTS federation_followers_by_account
+    ON federation_followers (account, created_at, actor_id);
+`;
+
+/**
+ * A `FollowerStore` of `account` (`MAIN_ACCOUNT`, or a section's id) in the
+ * `federation_followers` table of `db` (created if missing; a table of an older version, without
+ * the `account` column, is rebuilt with its followers as the main account's).
+ */
+export function openSqliteFollowerStore(db: DatabaseSync, account = MAIN_ACCOUNT): FollowerStore {
+  createTable(db);
   const insert = db.prepare(`
-    INSERT INTO federation_followers (actor_id, inbox, shared_inbox, follow_id, created_at)
-    VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT (actor_id) DO UPDATE SET
+    INSERT INTO federation_followers (account, actor_id, inbox, shared_inbox, follow_id, created_at)
+    VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (account, actor_id) DO UPDATE SET
       inbox = excluded.inbox, shared_inbox = excluded.shared_inbox, follow_id = excluded.follow_id
   `);
   const deleteByFollow = db.prepare(
-    "DELETE FROM federation_followers WHERE follow_id = ? AND actor_id = ?",
+    "DELETE FROM federation_followers WHERE account = ? AND follow_id = ? AND actor_id = ?",
   );
-  const deleteByActor = db.prepare("DELETE FROM federation_followers WHERE actor_id = ?");
-  const selectOne = db.prepare("SELECT * FROM federation_followers WHERE actor_id = ?");
+  const deleteByActor = db.prepare(
+    "DELETE FROM federation_followers WHERE account = ? AND actor_id = ?",
+  );
+  const selectOne = db.prepare(
+    "SELECT * FROM federation_followers WHERE account = ? AND actor_id = ?",
+  );
   const selectPage = db.prepare(
-    "SELECT * FROM federation_followers ORDER BY created_at, actor_id LIMIT ? OFFSET ?",
+    "SELECT * FROM federation_followers WHERE account = ? ORDER BY created_at, actor_id LIMIT ? OFFSET ?",
   );
-  // Keyset: the row value comparison walks the (created_at, actor_id) index from the cursor.
+  const selectCount = db.prepare(
+    "SELECT count(*) AS count FROM federation_followers WHERE account = ?",
+  );
+  // Keyset: the row value comparison walks the (account, created_at, actor_id) index from the cursor.
   const selectPageAfter = db.prepare(`
-    SELECT * FROM federation_followers WHERE (created_at, actor_id) > (?, ?)
+    SELECT * FROM federation_followers WHERE account = ? AND (created_at, actor_id) > (?, ?)
     ORDER BY created_at, actor_id LIMIT ?`);
-  const selectCount = db.prepare("SELECT count(*) AS count FROM federation_followers");
-  const selectInboxes = db.prepare(
-    "SELECT actor_id, inbox, shared_inbox FROM federation_followers ORDER BY created_at, actor_id",
-  );
+  const selectInboxes = db.prepare(`
+    SELECT actor_id, inbox, shared_inbox FROM federation_followers WHERE account = ?
+    ORDER BY created_at, actor_id`);
   const selectInboxesIn = db.prepare(`
     SELECT actor_id, inbox, shared_inbox FROM federation_followers
-    WHERE actor_id >= ? AND actor_id < ? ORDER BY created_at, actor_id`);
+    WHERE account = ? AND actor_id >= ? AND actor_id < ? ORDER BY created_at, actor_id`);
 
   return {
     async add(follower) {
       insert.run(
+        account,
         follower.id.href,
         follower.inbox.href,
         follower.sharedInbox?.href ?? null,
@@ -65,13 +81,13 @@ export function openSqliteFollowerStore(db: DatabaseSync): FollowerStore {
       );
     },
     async removeByFollow(followId, actorId) {
-      return Number(deleteByFollow.run(followId.href, actorId.href).changes) > 0;
+      return Number(deleteByFollow.run(account, followId.href, actorId.href).changes) > 0;
     },
     async removeByActor(actorId) {
-      return Number(deleteByActor.run(actorId.href).changes) > 0;
+      return Number(deleteByActor.run(account, actorId.href).changes) > 0;
     },
     async get(actorId) {
-      const row = selectOne.get(actorId.href);
+      const row = selectOne.get(account, actorId.href);
       return row == null ? undefined : toFollower(row);
     },
     async list(options = {}) {
@@ -79,8 +95,13 @@ export function openSqliteFollowerStore(db: DatabaseSync): FollowerStore {
       const cursor = decodeFollowerCursor(options.cursor);
       const rows =
         "after" in cursor
-          ? selectPageAfter.all(cursor.after.createdAt.getTime(), cursor.after.actorId, limit + 1)
-          : selectPage.all(limit + 1, cursor.offset);
+          ? selectPageAfter.all(
+              account,
+              cursor.after.createdAt.getTime(),
+              cursor.after.actorId,
+              limit + 1,
+            )
+          : selectPage.all(account, limit + 1, cursor.offset);
       const items = rows.slice(0, limit).map(toFollower);
       const last = items.at(-1);
       return rows.length > limit && last !== undefined
@@ -88,16 +109,49 @@ export function openSqliteFollowerStore(db: DatabaseSync): FollowerStore {
         : { items };
     },
     async count() {
-      return Number(selectCount.get()?.count ?? 0);
+      return Number(selectCount.get(account)?.count ?? 0);
     },
     async inboxes(options = {}) {
       if (options.actorPrefix === undefined) {
-        return groupInboxRows(selectInboxes.iterate() as Iterable<InboxRow>);
+        return groupInboxRows(selectInboxes.iterate(account) as Iterable<InboxRow>);
       }
       const { from, to } = prefixRange(options.actorPrefix);
-      return groupInboxRows(selectInboxesIn.iterate(from, to) as Iterable<InboxRow>);
+      return groupInboxRows(selectInboxesIn.iterate(account, from, to) as Iterable<InboxRow>);
     },
   };
+}
+
+/**
+ * Creates the table, or adds the `account` column to an older one: a rebuild, since it joins
+ * the primary key. Checked again inside the write lock, in case another process just did it.
+ */
+function createTable(db: DatabaseSync): void {
+  if (!lacksAccount(db)) {
+    db.exec(TABLE);
+    return;
+  }
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    if (lacksAccount(db)) {
+      db.exec(`
+        ALTER TABLE federation_followers RENAME TO federation_followers_before_accounts;
+        ${TABLE}
+        INSERT INTO federation_followers (account, actor_id, inbox, shared_inbox, follow_id, created_at)
+          SELECT '', actor_id, inbox, shared_inbox, follow_id, created_at
+          FROM federation_followers_before_accounts;
+        DROP TABLE federation_followers_before_accounts;
+      `);
+    }
+    db.exec("COMMIT");
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+function lacksAccount(db: DatabaseSync): boolean {
+  const columns = db.prepare("PRAGMA table_info(federation_followers)").all();
+  return columns.length > 0 && !columns.some((column) => column.name === "account");
 }
 
 function toFollower(row: Row): Follower {

@@ -16,6 +16,7 @@ import {
   type PostType,
   toActivity,
 } from "../objects.ts";
+import { quietReason } from "./quiet-import.ts";
 
 const logger = getLogger(["herald", "federation", "publisher"]);
 
@@ -92,20 +93,19 @@ export function createFederationPublisher(
     const relays = events.length === 0 ? [] : ((await deps.relays?.()) ?? []);
     const skipped = events.length === 0 ? [] : ((await deps.unreachable?.()) ?? []);
     for (const event of events) {
-      if (event.type === "created") {
-        if (importScanAt != null && event.at.getTime() <= importScanAt) {
-          logger.debug("Not pushing {slug}: part of the initial import.", {
-            slug: event.article.slug,
-          });
-          continue;
-        }
-        if (event.at.getTime() - event.article.published.getTime() > maxAgeMs) {
-          logger.info("Not pushing {slug}: published {published}, long before it was found.", {
-            slug: event.article.slug,
-            published: event.article.published.toISOString(),
-          });
-          continue;
-        }
+      const quiet = quietReason(event, { importScanAt, maxAgeMs });
+      if (quiet === "import") {
+        logger.debug("Not pushing {slug}: part of the initial import.", {
+          slug: event.article.slug,
+        });
+        continue;
+      }
+      if (quiet === "backdated") {
+        logger.info("Not pushing {slug}: published {published}, long before it was found.", {
+          slug: event.article.slug,
+          published: event.article.published.toISOString(),
+        });
+        continue;
       }
       const activity = toActivity(event, objects);
       // Create, Update and Delete of one article arrive in the order they happened.

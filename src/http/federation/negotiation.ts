@@ -32,6 +32,8 @@ export interface NegotiationOptions {
   readonly timeZone?: string;
   /** `profile.url` is where a browser asking for the actor goes; default the home page. */
   readonly profile?: { readonly url?: URL };
+  /** The section accounts' ids (`SECTIONS`): a browser asking for one goes to its page. */
+  readonly sectionIds?: readonly string[];
 }
 
 const ACTIVITY_JSON = "application/activity+json";
@@ -43,7 +45,8 @@ const ACTIVITY_JSON = "application/activity+json";
  *   fediverse requests for published articles go on to Fedify.
  * - `GET /articles/:slug`: `Vary: Accept`; fediverse requests are redirected to the
  *   object (or get the `Tombstone`); browsers go on to the app's page.
- * - `GET /users/:identifier`: a browser is redirected to the profile (home) page.
+ * - `GET /users/:identifier`: a browser is redirected to the profile (home) page, or for a
+ *   section's account to the section's page.
  */
 export function negotiateFederation(deps: NegotiationDeps, options: NegotiationOptions): Router {
   const { federation, store } = deps;
@@ -86,9 +89,14 @@ export function negotiateFederation(deps: NegotiationDeps, options: NegotiationO
   });
 
   router.get("/users/:identifier", (req, res, next) => {
-    if (req.params.identifier !== username || acceptsActivityPub(req)) return next();
+    const { identifier } = req.params;
+    const section = options.sectionIds?.includes(identifier) === true;
+    if ((identifier !== username && !section) || acceptsActivityPub(req)) return next();
     res.vary("Accept");
-    res.redirect(303, (options.profile?.url ?? absolute(options.origin, paths.home)).href);
+    const page = section
+      ? absolute(options.origin, paths.section(identifier))
+      : (options.profile?.url ?? absolute(options.origin, paths.home));
+    res.redirect(303, page.href);
   });
 
   return router;

@@ -24,6 +24,29 @@ describe.skipIf(!postgresAvailable)("PostgreSQL", () => {
       expect((await web?.inboxes())?.map((group) => group.inbox)).toEqual([alice.sharedInbox]);
     });
 
+    it("moves the followers of an older table, without accounts, to the main account", async () => {
+      const schema = await freshPostgresSchema();
+      onTestFinished(() => schema.dispose());
+      const sql = schema.connect();
+      await sql.unsafe(`
+        CREATE TABLE herald_followers (
+          actor_id text COLLATE "C" PRIMARY KEY, inbox text NOT NULL, shared_inbox text,
+          follow_id text NOT NULL, created_at timestamptz NOT NULL
+        );
+        CREATE INDEX herald_followers_by_age ON herald_followers (created_at, actor_id);
+        INSERT INTO herald_followers VALUES ('${alice.id.href}', '${alice.inbox.href}',
+          '${alice.sharedInbox.href}', '${alice.followId.href}', '2026-03-01T00:00:00Z');
+      `);
+      const [main, section] = await Promise.all([
+        openPostgresFollowerStore(schema.connect()),
+        openPostgresFollowerStore(schema.connect(), "politik"),
+      ]);
+      expect(await main?.get(alice.id)).toEqual(alice);
+      expect(await section?.count()).toBe(0);
+      await section?.add({ ...alice, followId: new URL("https://a.test/follows/2") });
+      expect([await main?.count(), await section?.count()]).toEqual([1, 1]);
+    });
+
     it("fails with a clear message when the schema is missing", async () => {
       const sql = postgresClient(`no_such_schema_${randomUUID().slice(0, 8)}`, 1);
       onTestFinished(() => sql.end({ timeout: 5 }));

@@ -25,4 +25,32 @@ describe("openSqliteFollowerStore()", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it("moves the followers of an older table, without accounts, to the main account", async () => {
+    const db = new DatabaseSync(":memory:");
+    db.exec(`
+      CREATE TABLE federation_followers (
+        actor_id TEXT PRIMARY KEY, inbox TEXT NOT NULL, shared_inbox TEXT,
+        follow_id TEXT NOT NULL, created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX federation_followers_by_age ON federation_followers (created_at, actor_id);
+      INSERT INTO federation_followers VALUES
+        ('https://a.test/users/alice', 'https://a.test/users/alice/inbox', 'https://a.test/inbox',
+         'https://a.test/follows/1', 1772323200000);
+    `);
+    const main = openSqliteFollowerStore(db);
+    const section = openSqliteFollowerStore(db, "politik");
+    expect((await main.get(new URL("https://a.test/users/alice")))?.sharedInbox?.href).toBe(
+      "https://a.test/inbox",
+    );
+    expect(await section.count()).toBe(0);
+    await section.add({
+      id: new URL("https://a.test/users/alice"),
+      inbox: new URL("https://a.test/users/alice/inbox"),
+      followId: new URL("https://a.test/follows/2"),
+      createdAt: new Date("2026-03-02T00:00:00.000Z"),
+    });
+    expect([await main.count(), await section.count()]).toEqual([1, 1]);
+    db.close();
+  });
 });
