@@ -31,10 +31,7 @@ export function send(
   headers: Readonly<Record<string, string>>,
   body?: string,
 ): Promise<HttpResult> {
-  if (
-    url.protocol !== "http:" ||
-    !(LOOPBACK.has(url.hostname) || LOOPBACK_V4.test(url.hostname))
-  ) {
+  if (url.protocol !== "http:" || !(LOOPBACK.has(url.hostname) || LOOPBACK_V4.test(url.hostname))) {
     return Promise.reject(
       new Error(`The fake remote only talks to http://127.0.0.1 (got ${url.href}).`),
     );
