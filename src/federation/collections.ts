@@ -24,7 +24,8 @@ export async function dispatchFollowers(
   filter?: URL,
 ): Promise<PageItems<Recipient>> {
   if (cursor == null) {
-    const recipients = (await followers.inboxes()).flatMap((group) =>
+    const groups = await followers.inboxes(filter == null ? {} : { actorPrefix: filter.href });
+    const recipients = groups.flatMap((group) =>
       group.actorIds.map(
         (id): Recipient => ({
           id,

@@ -83,6 +83,31 @@ export function followerStoreContract(
       expect(second.nextCursor).toBeUndefined();
     });
 
+    it("pages through followers of the same millisecond once each, a follower leaving meanwhile", async () => {
+      const same = new Date("2026-02-01T00:00:00.000Z");
+      const many = ["e", "b", "d", "a", "c"].map((n) => ({
+        id: new URL(`https://m.test/users/${n}`),
+        inbox: new URL(`https://m.test/users/${n}/inbox`),
+        sharedInbox: new URL("https://m.test/inbox"),
+        followId: new URL(`https://m.test/follows/${n}`),
+        createdAt: same,
+      }));
+      for (const follower of many) await store.add(follower);
+      const seen: string[] = [];
+      let page = await store.list({ limit: 2 });
+      seen.push(...page.items.map((f) => f.id.pathname));
+      // The last follower listed leaves: the next page still starts right after it.
+      await store.removeByActor(page.items[1]?.id ?? alice.id);
+      while (page.nextCursor !== undefined) {
+        page = await store.list({ limit: 2, cursor: page.nextCursor });
+        seen.push(...page.items.map((f) => f.id.pathname));
+      }
+      expect(seen).toEqual(["/users/a", "/users/b", "/users/c", "/users/d", "/users/e"]);
+      // A bare number, as pages linked before keyset cursors, is still an offset.
+      const offset = await store.list({ limit: 2, cursor: "1" });
+      expect(offset.items.map((f) => f.id.pathname)).toEqual(["/users/c", "/users/d"]);
+    });
+
     it("groups delivery inboxes by shared inbox", async () => {
       for (const follower of [alice, bob, carol]) await store.add(follower);
       const groups = await store.inboxes();
@@ -93,6 +118,14 @@ export function followerStoreContract(
       expect(personal?.sharedInbox).toBe(false);
       expect(personal?.actorIds).toEqual([carol.id]);
       expect(groups).toHaveLength(2);
+    });
+
+    it("groups only one server's followers when asked for an actor prefix", async () => {
+      for (const follower of [alice, bob, carol]) await store.add(follower);
+      const groups = await store.inboxes({ actorPrefix: "https://a.test/" });
+      expect(groups).toHaveLength(1);
+      expect(groups[0]?.actorIds.map((id) => id.href).sort()).toEqual([alice.id.href, bob.id.href]);
+      expect(await store.inboxes({ actorPrefix: "https://nobody.test/" })).toEqual([]);
     });
   });
 }

@@ -58,6 +58,17 @@ function ledgerContract(
       });
     });
 
+    it("records a fan-out to 12,000 inboxes in one call, a repeated inbox once", async () => {
+      const many = Array.from({ length: 12_000 }, (_, i) => `https://s${i}.test/inbox`);
+      await ledger.queued([
+        ...many.map((inbox) => ({ activityId: create, activityType: "Create", inbox, attempt: 0 })),
+        { activityId: create, activityType: "Create", inbox: many[0] as string, attempt: 1 },
+      ]);
+      const rows = await ledger.rows({ activityId: create });
+      expect(rows).toHaveLength(12_000);
+      expect(rows.find((r) => r.inbox === many[0])?.attempts).toBe(1);
+    });
+
     it("says whether some delivery of an activity has not been tried yet", async () => {
       await queue(create);
       expect(await ledger.untried(create)).toBe(true);

@@ -8,10 +8,15 @@ import {
   DEFAULT_PAGE_SIZE,
   type Follower,
   type FollowerStore,
-  groupInboxes,
   MAIN_ACCOUNT,
-  parseCursor,
 } from "../../federation/followers.ts";
+import {
+  decodeFollowerCursor,
+  encodeFollowerCursor,
+  groupInboxRows,
+  type InboxRow,
+  prefixRange,
+} from "../follower-pages.ts";
 import { addColumnOnce, createTablesOnce } from "./tables.ts";
 
 const TABLE = "herald_followers";
@@ -91,22 +96,36 @@ export async function openPostgresFollowerStore(
     },
     async list(options = {}) {
       const limit = options.limit ?? DEFAULT_PAGE_SIZE;
-      const offset = parseCursor(options.cursor);
-      const rows = await sql<Row[]>`
-        SELECT ${columns} FROM ${table} WHERE account = ${account} ORDER BY created_at, actor_id
-        LIMIT ${limit + 1} OFFSET ${offset}`;
+      const cursor = decodeFollowerCursor(options.cursor);
+      // Keyset: the row comparison walks the (account, created_at, actor_id) index from the cursor.
+      const rows =
+        "after" in cursor
+          ? await sql<Row[]>`
+            SELECT ${columns} FROM ${table} WHERE account = ${account}
+              AND (created_at, actor_id) > (${cursor.after.createdAt}, ${cursor.after.actorId})
+            ORDER BY created_at, actor_id LIMIT ${limit + 1}`
+          : await sql<Row[]>`
+            SELECT ${columns} FROM ${table} WHERE account = ${account}
+            ORDER BY created_at, actor_id LIMIT ${limit + 1} OFFSET ${cursor.offset}`;
       const items = rows.slice(0, limit).map(toFollower);
-      return rows.length > limit ? { items, nextCursor: String(offset + limit) } : { items };
+      const last = items.at(-1);
+      return rows.length > limit && last !== undefined
+        ? { items, nextCursor: encodeFollowerCursor(last.createdAt, last.id.href) }
+        : { items };
     },
     async count() {
       const [row] = await sql<{ n: number }[]>`
         SELECT count(*)::integer AS n FROM ${table} WHERE account = ${account}`;
       return row?.n ?? 0;
     },
-    async inboxes() {
-      const rows = await sql<Row[]>`
-        SELECT ${columns} FROM ${table} WHERE account = ${account} ORDER BY created_at, actor_id`;
-      return groupInboxes(rows.map(toFollower));
+    async inboxes(options = {}) {
+      const range =
+        options.actorPrefix === undefined ? undefined : prefixRange(options.actorPrefix);
+      const rows = await sql<InboxRow[]>`
+        SELECT actor_id, inbox, shared_inbox FROM ${table} WHERE account = ${account}
+        ${range === undefined ? sql`` : sql`AND actor_id >= ${range.from} AND actor_id < ${range.to}`}
+        ORDER BY created_at, actor_id`;
+      return groupInboxRows(rows);
     },
   };
 }

@@ -50,7 +50,11 @@ export async function openPostgresDeliveryLedger(sql: postgres.Sql): Promise<Del
         const before = new Date(now.getTime() - KEEP_SETTLED_MS);
         await sql`DELETE FROM ${table} WHERE queued_at < ${before} AND state <> 'pending'`;
       }
-      const rows = deliveries.map((d) => ({
+      // A fan-out's records come in one call (`tracking.ts`): one row per (activity, inbox),
+      // the last record winning as one at a time would, and statements of at most 5,000 rows
+      // (7 parameters each; PostgreSQL takes 65,535 parameters per statement).
+      const latest = new Map(deliveries.map((d) => [`${d.activityId} ${d.inbox}`, d]));
+      const rows = [...latest.values()].map((d) => ({
         activity_id: d.activityId,
         activity_type: d.activityType,
         inbox: d.inbox,
@@ -59,10 +63,12 @@ export async function openPostgresDeliveryLedger(sql: postgres.Sql): Promise<Del
         error: d.error ?? null,
         queued_at: now,
       }));
-      await sql`
-        INSERT INTO ${table} ${sql(rows)}
-        ON CONFLICT (activity_id, inbox) DO UPDATE SET state = 'pending',
-          attempts = greatest(${table}.attempts, excluded.attempts), error = coalesce(excluded.error, ${table}.error)`;
+      for (let i = 0; i < rows.length; i += 5000) {
+        await sql`
+          INSERT INTO ${table} ${sql(rows.slice(i, i + 5000))}
+          ON CONFLICT (activity_id, inbox) DO UPDATE SET state = 'pending',
+            attempts = greatest(${table}.attempts, excluded.attempts), error = coalesce(excluded.error, ${table}.error)`;
+      }
     },
     async settled(activityId, inbox, state, error) {
       const [row] = await sql<{ pending: boolean }[]>`

@@ -31,6 +31,14 @@ export interface PostgresMessageQueueOptions extends LeaseOptions {
 
 type Claim = Awaited<ReturnType<LeaseSource["claim"]>>;
 
+interface PendingEnqueue {
+  // biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
+  readonly message: any;
+  readonly options: MessageQueueEnqueueOptions | undefined;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /** Creates the table if missing (safe when processes start at once) and opens the queue. */
 export async function openPostgresMessageQueue(
   sql: postgres.Sql,
@@ -90,6 +98,8 @@ export class PostgresMessageQueue implements MessageQueue {
   readonly #settings: ListenSettings;
   readonly #sleepers = new Sleepers();
   readonly #source: LeaseSource;
+  /** Enqueues of this tick, written together by `#flush()`. */
+  #batch: PendingEnqueue[] = [];
 
   /** Use {@link openPostgresMessageQueue}: the table must exist. */
   constructor(
@@ -112,9 +122,59 @@ export class PostgresMessageQueue implements MessageQueue {
     };
   }
 
+  /**
+   * Durable once it resolves. The enqueues of one tick are written together (Fedify 2.3.6
+   * enqueues a fan-out with an ordering key one message per inbox, all at once; see
+   * backends/sqlite/queue.ts): one transaction of statements of 500 rows and one NOTIFY, where
+   * 10,000 single inserts would each be a round trip and a commit.
+   */
   // biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
-  async enqueue(message: any, options?: MessageQueueEnqueueOptions): Promise<void> {
-    await this.#insert([encodeMessage(message)], options);
+  enqueue(message: any, options?: MessageQueueEnqueueOptions): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#batch.length === 0) queueMicrotask(() => void this.#flush());
+      this.#batch.push({ message, options, resolve, reject });
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#batch;
+    this.#batch = [];
+    const rows: { message: string; key: string | null; delayMs: number }[] = [];
+    const accepted: PendingEnqueue[] = [];
+    for (const pending of batch) {
+      try {
+        const { options } = pending;
+        const delayMs = options?.delay == null ? 0 : Math.max(0, toMilliseconds(options.delay));
+        rows.push({
+          message: encodeMessage(pending.message),
+          key: options?.orderingKey ?? null,
+          delayMs,
+        });
+        accepted.push(pending);
+      } catch (error) {
+        pending.reject(error); // refused alone
+      }
+    }
+    if (rows.length === 0) return;
+    try {
+      await this.#sql.begin(async (tx) => {
+        for (let i = 0; i < rows.length; i += 500) {
+          const chunk = rows.slice(i, i + 500);
+          await tx`
+            INSERT INTO ${this.#table} (message, ordering_key, scheduled)
+            SELECT m, k, now() + d * interval '1 millisecond'
+            FROM unnest(${chunk.map((r) => r.message)}::text[], ${chunk.map((r) => r.key)}::text[],
+              ${chunk.map((r) => r.delayMs)}::double precision[]) WITH ORDINALITY AS t (m, k, d, n)
+            ORDER BY n`;
+        }
+        await tx`SELECT pg_notify(${this.#channel}, '')`;
+      });
+    } catch (error) {
+      for (const pending of accepted) pending.reject(error);
+      return;
+    }
+    for (const pending of accepted) pending.resolve();
+    this.#sleepers.wake();
   }
 
   /** All messages or none: one statement. */

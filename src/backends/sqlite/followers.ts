@@ -4,10 +4,15 @@ import {
   DEFAULT_PAGE_SIZE,
   type Follower,
   type FollowerStore,
-  groupInboxes,
   MAIN_ACCOUNT,
-  parseCursor,
 } from "../../federation/followers.ts";
+import {
+  decodeFollowerCursor,
+  encodeFollowerCursor,
+  groupInboxRows,
+  type InboxRow,
+  prefixRange,
+} from "../follower-pages.ts";
 
 type Row = Record<string, SQLOutputValue>;
 
@@ -53,9 +58,16 @@ export function openSqliteFollowerStore(db: DatabaseSync, account = MAIN_ACCOUNT
   const selectCount = db.prepare(
     "SELECT count(*) AS count FROM federation_followers WHERE account = ?",
   );
-  const selectAll = db.prepare(
-    "SELECT * FROM federation_followers WHERE account = ? ORDER BY created_at, actor_id",
-  );
+  // Keyset: the row value comparison walks the (account, created_at, actor_id) index from the cursor.
+  const selectPageAfter = db.prepare(`
+    SELECT * FROM federation_followers WHERE account = ? AND (created_at, actor_id) > (?, ?)
+    ORDER BY created_at, actor_id LIMIT ?`);
+  const selectInboxes = db.prepare(`
+    SELECT actor_id, inbox, shared_inbox FROM federation_followers WHERE account = ?
+    ORDER BY created_at, actor_id`);
+  const selectInboxesIn = db.prepare(`
+    SELECT actor_id, inbox, shared_inbox FROM federation_followers
+    WHERE account = ? AND actor_id >= ? AND actor_id < ? ORDER BY created_at, actor_id`);
 
   return {
     async add(follower) {
@@ -80,16 +92,31 @@ export function openSqliteFollowerStore(db: DatabaseSync, account = MAIN_ACCOUNT
     },
     async list(options = {}) {
       const limit = options.limit ?? DEFAULT_PAGE_SIZE;
-      const offset = parseCursor(options.cursor);
-      const rows = selectPage.all(account, limit + 1, offset);
+      const cursor = decodeFollowerCursor(options.cursor);
+      const rows =
+        "after" in cursor
+          ? selectPageAfter.all(
+              account,
+              cursor.after.createdAt.getTime(),
+              cursor.after.actorId,
+              limit + 1,
+            )
+          : selectPage.all(account, limit + 1, cursor.offset);
       const items = rows.slice(0, limit).map(toFollower);
-      return rows.length > limit ? { items, nextCursor: String(offset + limit) } : { items };
+      const last = items.at(-1);
+      return rows.length > limit && last !== undefined
+        ? { items, nextCursor: encodeFollowerCursor(last.createdAt, last.id.href) }
+        : { items };
     },
     async count() {
       return Number(selectCount.get(account)?.count ?? 0);
     },
-    async inboxes() {
-      return groupInboxes(selectAll.all(account).map(toFollower));
+    async inboxes(options = {}) {
+      if (options.actorPrefix === undefined) {
+        return groupInboxRows(selectInboxes.iterate(account) as Iterable<InboxRow>);
+      }
+      const { from, to } = prefixRange(options.actorPrefix);
+      return groupInboxRows(selectInboxesIn.iterate(account, from, to) as Iterable<InboxRow>);
     },
   };
 }

@@ -64,8 +64,12 @@ export function trackDeliveries(queue: MessageQueue, ledger: DeliveryLedger): De
         error: attempt?.error ?? (message.circuitHeld === true ? HELD : undefined),
       });
     }
-    if (deliveries.length > 0) await ledger.queued(deliveries).catch(logLedgerError);
+    if (deliveries.length > 0) await writeQueued(deliveries);
   };
+  // Fedify enqueues a fan-out one message at a time, all in one tick: one ledger write for them.
+  const writeQueued = inOneWrite((deliveries: QueuedDelivery[]) =>
+    ledger.queued(deliveries).catch(logLedgerError),
+  );
 
   const tracked: MessageQueue = {
     get nativeRetrial() {
@@ -174,6 +178,27 @@ async function logFirstRound(ledger: DeliveryLedger, activityId: string): Promis
       failedHosts: hosts("failed"),
     },
   );
+}
+
+/**
+ * `write` for the items of every call made in the same tick, together: each call resolves once
+ * the write that holds its items is done.
+ */
+function inOneWrite<T>(
+  write: (items: T[]) => Promise<void>,
+): (items: readonly T[]) => Promise<void> {
+  let pending: T[] = [];
+  let writing: Promise<void> | undefined;
+  return (items) => {
+    pending.push(...items);
+    writing ??= Promise.resolve().then(() => {
+      const all = pending;
+      pending = [];
+      writing = undefined;
+      return write(all);
+    });
+    return writing;
+  };
 }
 
 function isOutbox(message: unknown): message is OutboxMessage {

@@ -7,6 +7,7 @@ import type { Backends } from "../../backends/open.ts";
 import type { Config } from "../../config.ts";
 import type { Account } from "../account.ts";
 import { syncRelays } from "../relays.ts";
+import { digestInline, signInThreadPool } from "./crypto-shortcuts.ts";
 import { reuseImportedPrivateKeys } from "./key-reuse.ts";
 
 const logger = getLogger(["herald", "federation"]);
@@ -27,6 +28,8 @@ export async function startDelivery(
   const { federation } = account;
   const stopping = new AbortController();
   await reuseImportedPrivateKeys([account.keys.rsa.privateKey, account.keys.ed25519.privateKey]);
+  signInThreadPool([account.keys.rsa.privateKey]);
+  digestInline();
   const delivering = federation.startQueue(undefined, { signal: stopping.signal });
   // Subscribing waits for each relay's actor document: in the background, where deliveries run;
   // again every hour, for a relay that could not be reached or has not answered yet.

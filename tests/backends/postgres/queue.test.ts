@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { openPostgresMessageQueue } from "../../../src/backends/postgres/queue.ts";
 import { waitUntil } from "../../contracts/queue.ts";
+import { milliseconds } from "../../federation/duration.ts";
 import { freshPostgresSchema, postgresAvailable } from "../../helpers/backends.ts";
 
 describe.skipIf(!postgresAvailable)("PostgreSQL", () => {
@@ -33,6 +34,31 @@ describe.skipIf(!postgresAvailable)("PostgreSQL", () => {
       );
       await queues[0]?.enqueue("x");
       expect(await queues[3]?.getDepth()).toEqual({ queued: 1, ready: 1, delayed: 0 });
+    });
+
+    it("writes the enqueues of one tick together, keys and delays included, refusing an unencodable one alone", async () => {
+      const { sql, listen } = await setup();
+      const queue = await openPostgresMessageQueue(sql, { pollInterval: { milliseconds: 20 } });
+      const results = await Promise.allSettled([
+        // As Fedify enqueues a fan-out with an ordering key: one enqueue() per inbox, at once.
+        ...Array.from({ length: 1200 }, (_, i) =>
+          queue.enqueue({ inbox: `https://s${i}.test/inbox` }, { orderingKey: `story\n${i}` }),
+        ),
+        queue.enqueue({ inbox: "later" }, { delay: milliseconds(3_600_000) }),
+        queue.enqueue(undefined),
+      ]);
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1201);
+      expect(results.at(-1)).toMatchObject({ status: "rejected", reason: expect.any(TypeError) });
+      expect(await queue.getDepth()).toEqual({ queued: 1201, ready: 1200, delayed: 1 });
+      const [keys] = await sql<{ n: number }[]>`
+        SELECT count(DISTINCT ordering_key)::integer AS n FROM herald_queue`;
+      expect(keys?.n).toBe(1200);
+      const seen = new Set<string>();
+      listen(queue, (message) => {
+        seen.add((message as { inbox: string }).inbox);
+      });
+      await waitUntil(() => seen.size === 1200, 30_000);
+      expect(seen.has("later")).toBe(false);
     });
 
     it("refuses a table name that is not an identifier", async () => {

@@ -66,6 +66,40 @@ describe("SqliteMessageQueue", () => {
     expect(() => new SqliteMessageQueue(db, { lease: { seconds: 0 } })).toThrow(RangeError);
   });
 
+  it("writes the enqueues of one tick in one transaction, refusing an unencodable message alone", async () => {
+    const { db, queue } = open();
+    const exec = db.exec.bind(db);
+    let transactions = 0;
+    db.exec = (sql: string) => {
+      if (sql.startsWith("BEGIN")) transactions++;
+      return exec(sql);
+    };
+    // As Fedify enqueues a fan-out with an ordering key: one enqueue() per inbox, all at once.
+    const results = await Promise.allSettled([
+      ...Array.from({ length: 100 }, (_, i) =>
+        queue.enqueue(
+          { type: "outbox", inbox: `https://s${i}.test/inbox` },
+          {
+            orderingKey: `story\nhttps://s${i}.test`,
+          },
+        ),
+      ),
+      queue.enqueue(undefined),
+    ]);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(100);
+    expect(results.at(-1)).toMatchObject({ status: "rejected", reason: expect.any(TypeError) });
+    expect(transactions).toBe(1);
+    expect(rows(db)).toBe(100);
+    const keys = db.prepare("SELECT COUNT(DISTINCT ordering_key) AS n FROM herald_queue").get();
+    expect(keys).toEqual({ n: 100 });
+    // Each is handed out once, with its own message.
+    const seen = new Set<string>();
+    listen(queue, (message) => {
+      seen.add((message as { inbox: string }).inbox);
+    });
+    await waitUntil(() => seen.size === 100 && rows(db) === 0);
+  });
+
   it("drops a message that was handed out too often without an acknowledgement", async () => {
     const { db, queue } = open({ pollInterval: { milliseconds: 20 }, maxDeliveries: 3 });
     await queue.enqueue("poison");

@@ -17,6 +17,8 @@ export interface Outgoing {
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
+/** Any address of 127.0.0.0/8: fake servers may listen on others than 127.0.0.1 (`address`). */
+const LOOPBACK_V4 = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 /**
  * One request with exactly the given headers (`Host` included, so what was signed is what is
@@ -29,7 +31,7 @@ export function send(
   headers: Readonly<Record<string, string>>,
   body?: string,
 ): Promise<HttpResult> {
-  if (url.protocol !== "http:" || !LOOPBACK.has(url.hostname)) {
+  if (url.protocol !== "http:" || !(LOOPBACK.has(url.hostname) || LOOPBACK_V4.test(url.hostname))) {
     return Promise.reject(
       new Error(`The fake remote only talks to http://127.0.0.1 (got ${url.href}).`),
     );

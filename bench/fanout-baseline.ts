@@ -1,0 +1,94 @@
+/**
+ * The baseline of `bench/fanout.ts`, in a process of its own as Herald is: a bare script that
+ * signs (draft-cavage, RSA-2048, `(request-target) host date digest`, as Mastodon does) and
+ * POSTs one `Create` to each shared inbox it is given, `concurrency` at a time, over keep-alive
+ * connections. Nothing else: no queue, no ledger, no retries.
+ *
+ * The parent sends `{ inboxes, keyId, actor, concurrency }` and gets back `{ start, end }`
+ * (times comparable across processes, see fanout-receivers.ts), or `{ error }`.
+ */
+import { createPrivateKey, randomUUID } from "node:crypto";
+import http from "node:http";
+import {
+  digestHeader,
+  httpDate,
+  POST_SIGNED_HEADERS,
+  signatureHeader,
+} from "../tests/helpers/fake-remote/cavage-signature.ts";
+import { loadFixtureKeyPair } from "../tests/helpers/fake-remote.ts";
+import { now } from "./fanout-receivers.ts";
+
+export interface BaselineJob {
+  readonly inboxes: readonly string[];
+  readonly keyId: string;
+  readonly actor: string;
+  readonly concurrency: number;
+}
+
+export type BaselineResult =
+  /** `cpu`: the process's CPU time during the run (ms), all threads. */
+  | { readonly start: number; readonly end: number; readonly cpu: number }
+  | { readonly error: string };
+
+const privateKey = createPrivateKey(loadFixtureKeyPair().privateKeyPem);
+const agent = new http.Agent({ keepAlive: true });
+
+function post(inbox: URL, keyId: string, body: string): Promise<number> {
+  const headers: Record<string, string> = {
+    host: inbox.host,
+    date: httpDate(new Date()),
+    digest: digestHeader(body),
+    "content-type": "application/activity+json",
+  };
+  headers.signature = signatureHeader({
+    method: "POST",
+    url: inbox,
+    headers,
+    covered: POST_SIGNED_HEADERS,
+    keyId,
+    privateKey,
+  });
+  return new Promise((resolve, reject) => {
+    const request = http.request(inbox, { method: "POST", headers, agent, setHost: false });
+    request.on("response", (response) => {
+      response.resume();
+      response.on("end", () => resolve(response.statusCode ?? 0));
+    });
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
+async function run(job: BaselineJob): Promise<BaselineResult> {
+  const start = now();
+  const cpu = process.cpuUsage();
+  let next = 0;
+  const worker = async () => {
+    while (next < job.inboxes.length) {
+      const inbox = new URL(job.inboxes[next++] as string);
+      const body = JSON.stringify({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        id: `${job.actor}/baseline/${randomUUID()}`,
+        type: "Create",
+        actor: job.actor,
+        to: ["https://www.w3.org/ns/activitystreams#Public"],
+        object: { type: "Note", content: "One story, ten thousand inboxes." },
+      });
+      // A kept-alive socket the server closed just then fails at once: send again, once.
+      const status = await post(inbox, job.keyId, body).catch(() => post(inbox, job.keyId, body));
+      if (status !== 202) throw new Error(`baseline POST to ${inbox.href} answered ${status}`);
+    }
+  };
+  await Promise.all(Array.from({ length: job.concurrency }, worker));
+  const used = process.cpuUsage(cpu);
+  return { start, end: now(), cpu: (used.user + used.system) / 1000 };
+}
+
+if (process.env.BENCH_BASELINE === "1") {
+  process.on("message", (job: BaselineJob) => {
+    run(job).then(
+      (result) => process.send?.(result),
+      (error: unknown) => process.send?.({ error: String(error) }),
+    );
+  });
+}
