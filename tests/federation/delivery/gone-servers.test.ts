@@ -1,5 +1,4 @@
 import { normalizeCircuitBreakerOptions } from "@fedify/fedify";
-import type { LogRecord } from "@logtape/logtape";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { openBackends } from "../../../src/backends/open.ts";
 import {
