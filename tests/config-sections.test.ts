@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../src/config.ts";
+import { loadConfig } from "../src/config.ts";
 import { sectionsFor } from "../src/config-sections.ts";
-
-function problems(env: Record<string, string>): readonly string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+import { configProblems } from "./helpers/config.ts";
 
 describe("loadConfig(): SECTIONS", () => {
   it("has none by default", () => {
@@ -33,23 +24,23 @@ describe("loadConfig(): SECTIONS", () => {
   });
 
   it("names each bad entry, and a section that takes the account's username", () => {
-    expect(problems({ SECTIONS: "x: X; politik Politik" })).toEqual([
+    expect(configProblems({ SECTIONS: "x: X; politik Politik" })).toEqual([
       'SECTIONS entries must look like "politik: Politik, tags politik, wahl", not "politik Politik" (got "x: X; politik Politik").',
     ]);
-    expect(problems({ SECTIONS: "Politik!: Politik" })[0]).toContain(
+    expect(configProblems({ SECTIONS: "Politik!: Politik" })[0]).toContain(
       'section ids must be 1 to 30 lower-case letters, digits or underscores ("Politik!")',
     );
-    expect(problems({ SECTIONS: "politik: tags politik" })[0]).toContain(
+    expect(configProblems({ SECTIONS: "politik: tags politik" })[0]).toContain(
       'section "politik" needs a display name before its tags',
     );
-    expect(problems({ SECTIONS: "politik: Politik, wahl" })[0]).toContain(
+    expect(configProblems({ SECTIONS: "politik: Politik, wahl" })[0]).toContain(
       'section "politik": expected "tags …" after the name, got "wahl"',
     );
-    expect(problems({ SECTIONS: "politik: Politik, tags a,, b" })[0]).toContain(
+    expect(configProblems({ SECTIONS: "politik: Politik, tags a,, b" })[0]).toContain(
       'section "politik" has an empty tag',
     );
-    expect(problems({ SECTIONS: "a: A; a: B" })[0]).toContain('names section "a" twice');
-    expect(problems({ SECTIONS: "news: News", ACCOUNT_USERNAME: "News" })).toEqual([
+    expect(configProblems({ SECTIONS: "a: A; a: B" })[0]).toContain('names section "a" twice');
+    expect(configProblems({ SECTIONS: "news: News", ACCOUNT_USERNAME: "News" })).toEqual([
       'SECTIONS uses "news", which is ACCOUNT_USERNAME: pick another section id.',
     ]);
   });

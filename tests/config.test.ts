@@ -4,16 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigError, checkFolders, loadConfig } from "../src/config.ts";
 import { readEnvironment } from "../src/env.ts";
 import { tempDir } from "./helpers/articles.ts";
-
-function problems(env: Record<string, string>): readonly string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+import { configProblems } from "./helpers/config.ts";
 
 describe("loadConfig()", () => {
   it("has the contract's defaults", () => {
@@ -36,7 +27,7 @@ describe("loadConfig()", () => {
   it("reads WATCH as a boolean, on by default, and names a bad value", () => {
     expect(loadConfig({ WATCH: "false" }).watch).toBe(false);
     expect(loadConfig({ WATCH: "true" }).watch).toBe(true);
-    expect(problems({ WATCH: "sometimes" })).toEqual([
+    expect(configProblems({ WATCH: "sometimes" })).toEqual([
       'WATCH must be "true" or "false" (got "sometimes").',
     ]);
   });
@@ -74,7 +65,7 @@ describe("loadConfig()", () => {
 
   it("reports every bad value at once, one line each, naming the variable", () => {
     expect(
-      problems({
+      configProblems({
         PORT: "eighty",
         PUBLIC_URL: "news.test/path",
         SCAN_SCHEDULE: "every minute",
@@ -99,13 +90,13 @@ describe("loadConfig()", () => {
     ["ftp://news.test", "https://"],
     ["https://news.test/?a=1", "no path"],
   ])("refuses PUBLIC_URL %s", (url, why) => {
-    expect(problems({ PUBLIC_URL: url })[0]).toContain(why);
+    expect(configProblems({ PUBLIC_URL: url })[0]).toContain(why);
   });
 
   it("reads TIME_ZONE as an IANA name, the system's by default, and names a bad one", () => {
     expect(loadConfig({ TIME_ZONE: "Europe/Berlin" }).timeZone).toBe("Europe/Berlin");
     expect(loadConfig({}).timeZone).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone);
-    expect(problems({ TIME_ZONE: "Mars/Olympus" })).toEqual([
+    expect(configProblems({ TIME_ZONE: "Mars/Olympus" })).toEqual([
       'TIME_ZONE must be an IANA time zone like Europe/Berlin or America/New_York (got "Mars/Olympus").',
     ]);
   });
@@ -141,7 +132,7 @@ describe("loadConfig()", () => {
   });
 
   it("refuses an alias that is neither a URL nor a handle, naming it", () => {
-    expect(problems({ ALIASES: "@news@old.test, news, ftp://x.test" })).toEqual([
+    expect(configProblems({ ALIASES: "@news@old.test, news, ftp://x.test" })).toEqual([
       'ALIASES must list actor URLs (https://…) or handles (@user@host), separated by commas; not "news", "ftp://x.test" (got "@news@old.test, news, ftp://x.test").',
     ]);
   });
@@ -160,13 +151,13 @@ describe("loadConfig()", () => {
   });
 
   it("names RELAYS and the entry that is not an http(s) URL", () => {
-    expect(problems({ RELAYS: "https://relay.test/actor relay.test" })).toEqual([
+    expect(configProblems({ RELAYS: "https://relay.test/actor relay.test" })).toEqual([
       'RELAYS must list relay actor URLs like https://relay.example/actor, optionally prefixed mastodon: or litepub: ("relay.test" is not one) (got "https://relay.test/actor relay.test").',
     ]);
-    expect(problems({ RELAYS: "litepub:ftp://relay.test" })[0]).toMatch(
+    expect(configProblems({ RELAYS: "litepub:ftp://relay.test" })[0]).toMatch(
       /^RELAYS must list relay actor URLs .*\("litepub:ftp:\/\/relay\.test" is not one\)/,
     );
-    expect(problems({ RELAYS: "https://u:p@relay.test/actor" })[0]).toMatch(
+    expect(configProblems({ RELAYS: "https://u:p@relay.test/actor" })[0]).toMatch(
       /^RELAYS must list URLs without a user name or password/,
     );
   });
@@ -182,7 +173,7 @@ describe("loadConfig()", () => {
       { domain: "127.0.0.1:3000" },
     ]);
     expect(loadConfig({}).hideReactionsFrom).toEqual([]);
-    expect(problems({ HIDE_REACTIONS_FROM: "troll" })[0]).toMatch(
+    expect(configProblems({ HIDE_REACTIONS_FROM: "troll" })[0]).toMatch(
       /^HIDE_REACTIONS_FROM must list actor URLs, handles \(@user@host\) or server names \(spam\.example\); not "troll"/,
     );
   });
@@ -194,7 +185,7 @@ describe("loadConfig()", () => {
       repliesTrust: "none",
     });
     expect(loadConfig({ REPLIES: "off" }).replies).toBe("off");
-    expect(problems({ REPLIES: "moderate", REPLIES_TRUST: "all" })).toEqual([
+    expect(configProblems({ REPLIES: "moderate", REPLIES_TRUST: "all" })).toEqual([
       'REPLIES must be one of review, auto, off (got "moderate").',
       'REPLIES_TRUST must be one of approved, none (got "all").',
     ]);
@@ -204,7 +195,7 @@ describe("loadConfig()", () => {
     expect(loadConfig({}).quotePolicy).toBe("public");
     expect(loadConfig({ QUOTE_POLICY: "Followers" }).quotePolicy).toBe("followers");
     expect(loadConfig({ QUOTE_POLICY: "nobody" }).quotePolicy).toBe("nobody");
-    expect(problems({ QUOTE_POLICY: "friends" })).toEqual([
+    expect(configProblems({ QUOTE_POLICY: "friends" })).toEqual([
       'QUOTE_POLICY must be one of public, followers, nobody (got "friends").',
     ]);
   });
@@ -215,16 +206,16 @@ describe("loadConfig()", () => {
     expect(
       loadConfig({ TRUST_PROXY: "loopback, 10.0.0.0/8 fd00::1 192.0.2.1/32" }).trustProxy,
     ).toEqual(["loopback", "10.0.0.0/8", "fd00::1", "192.0.2.1/32"]);
-    expect(problems({ TRUST_PROXY: "true" })).toEqual([
+    expect(configProblems({ TRUST_PROXY: "true" })).toEqual([
       'TRUST_PROXY must be the number of proxies in front of Herald, or their addresses or CIDR ranges (or loopback, linklocal, uniquelocal), separated by commas; not "true" (got "true").',
     ]);
-    expect(problems({ TRUST_PROXY: "loopback,10.0.0.0/33,proxy.test" })[0]).toMatch(
+    expect(configProblems({ TRUST_PROXY: "loopback,10.0.0.0/33,proxy.test" })[0]).toMatch(
       /^TRUST_PROXY must be .*; not "10\.0\.0\.0\/33", "proxy\.test"/,
     );
   });
 
   it("refuses a cron expression that does not parse, saying why", () => {
-    expect(problems({ SCAN_SCHEDULE: "61 * * * *" })[0]).toMatch(
+    expect(configProblems({ SCAN_SCHEDULE: "61 * * * *" })[0]).toMatch(
       /^SCAN_SCHEDULE is not a valid cron expression \(minute: .*\) \(got "61 \* \* \* \*"\)\.$/,
     );
   });
@@ -234,7 +225,7 @@ describe("loadConfig(): SITE_ICON", () => {
   it("takes an .svg, .png or .ico file, and names anything else", () => {
     expect(loadConfig({ SITE_ICON: "/srv/icon.PNG" }).siteIcon).toBe("/srv/icon.PNG");
     expect(loadConfig({}).siteIcon).toBeUndefined();
-    expect(problems({ SITE_ICON: "icon.gif" })).toEqual([
+    expect(configProblems({ SITE_ICON: "icon.gif" })).toEqual([
       'SITE_ICON must be the path of an .svg, .png or .ico file (got "icon.gif").',
     ]);
   });

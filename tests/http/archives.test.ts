@@ -1,12 +1,9 @@
 import { parseAtomFeed, parseJsonFeed, parseRssFeed } from "feedsmith";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/http/app.ts";
-import { createSite } from "../../src/http/site.ts";
-import { runScan } from "../../src/pipeline.ts";
-import { articlesDir, sqliteStore } from "../helpers/articles.ts";
+import { articlesDir } from "../helpers/articles.ts";
 import { serve } from "../helpers/serve.ts";
-
-const origin = new URL("http://news.test");
+import { siteOrigin as origin, scannedSite } from "../helpers/site.ts";
 
 /** A site whose feeds carry the latest 5 articles, with `count` articles a day apart. */
 async function siteWith(count: number) {
@@ -18,21 +15,7 @@ async function siteWith(count: number) {
       `---\ntitle: Story ${i}\ndate: 2026-01-${day}T12:00:00Z\n---\nText ${i}.`,
     );
   }
-  const { store } = sqliteStore();
-  const site = createSite(store, {
-    page: { origin, title: "News", description: "News", language: "en", handle: "@news@news.test" },
-    feed: { origin, title: "News", author: "Desk" },
-    limit: 5,
-  });
-  await store.subscribe(site.publisher.name);
-  const scan = () =>
-    runScan({
-      articlesDir: articles.dir,
-      parseOptions: { defaultLanguage: "en" },
-      store,
-      publishers: [site.publisher],
-    });
-  await scan();
+  const { site, scan } = await scannedSite(articles.dir, 5);
   const base = await serve(createApp({ site, articlesDir: articles.dir }));
   /** Fetches a feed by its absolute link (which names news.test) from the test server. */
   const get = async (url: string) => {

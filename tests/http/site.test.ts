@@ -1,27 +1,12 @@
 import { copyFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { createSite } from "../../src/http/site.ts";
-import { runScan } from "../../src/pipeline.ts";
-import { articlesDir, seedPath, sqliteStore } from "../helpers/articles.ts";
-
-const origin = new URL("http://news.test");
+import { articlesDir, seedPath } from "../helpers/articles.ts";
+import { scannedSite } from "../helpers/site.ts";
 
 async function siteWithSeed() {
   const articles = articlesDir();
   copyFileSync(seedPath, articles.path("seed.txt"));
-  const { store } = sqliteStore();
-  const site = createSite(store, {
-    page: { origin, title: "News", description: "News", language: "en", handle: "@news@news.test" },
-    feed: { origin, title: "News", author: "Desk" },
-    limit: 50,
-  });
-  await store.subscribe(site.publisher.name);
-  await runScan({
-    articlesDir: articles.dir,
-    parseOptions: { defaultLanguage: "en" },
-    store,
-    publishers: [site.publisher],
-  });
+  const { site, store } = await scannedSite(articles.dir, 50);
   const [article] = await store.listPublished({ limit: 1 });
   if (article === undefined) throw new Error("The seed was not published.");
   return { site, slug: article.slug };
@@ -36,21 +21,7 @@ async function siteWithStories() {
       `---\ntitle: Story ${i}\ndate: 2026-01-0${i}T12:00:00Z\ntags: [${tag}]\n---\n${text}`,
     );
   for (let i = 1; i <= 5; i++) story(i, i % 2 === 0 ? "b" : "a");
-  const { store } = sqliteStore();
-  const site = createSite(store, {
-    page: { origin, title: "News", description: "News", language: "en", handle: "@news@news.test" },
-    feed: { origin, title: "News", author: "Desk" },
-    limit: 2,
-  });
-  await store.subscribe(site.publisher.name);
-  const scan = () =>
-    runScan({
-      articlesDir: articles.dir,
-      parseOptions: { defaultLanguage: "en" },
-      store,
-      publishers: [site.publisher],
-    });
-  await scan();
+  const { site, scan } = await scannedSite(articles.dir, 2);
   const built = async () => ({
     tagA: await site.tagPage("a"),
     tagB: await site.tagPage("b"),
