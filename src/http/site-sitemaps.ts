@@ -14,9 +14,11 @@ export interface SitemapDeps {
   readonly store: ArticleStore;
   readonly cache: PageCache;
   readonly page: { readonly origin: URL; readonly title: string };
+  /** The ids of the section pages (`SECTIONS`). */
+  readonly sectionIds: readonly string[];
 }
 
-export function sitemaps({ store, cache, page }: SitemapDeps, now: () => Date) {
+export function sitemaps({ store, cache, page, sectionIds }: SitemapDeps, now: () => Date) {
   return {
     sitemap: () =>
       cache.get("sitemap", 0, async () => {
@@ -25,7 +27,7 @@ export function sitemaps({ store, cache, page }: SitemapDeps, now: () => Date) {
         // Several megabytes at 50,000 entries, built again after each change: brotli 11 would
         // take seconds of the thread pool for a few per cent.
         return makeRepresentationAsync(
-          renderSitemap(page.origin, links),
+          renderSitemap(page.origin, links, sectionIds),
           "application/xml",
           (await store.lastChange()) ?? epoch,
           { brotliQuality: 5 },

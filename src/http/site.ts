@@ -179,7 +179,15 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
     },
     canonicalTag: spellings.canonical,
     articlePage: (slug, replies = 1) => articlePage(build, pages, slugs, slug, replies),
-    ...sitemaps({ store, cache, page: options.page }, options.now ?? (() => new Date())),
+    ...sitemaps(
+      {
+        store,
+        cache,
+        page: options.page,
+        sectionIds: (options.sections ?? []).map((section) => section.id),
+      },
+      options.now ?? (() => new Date()),
+    ),
     robots: makeRepresentation(renderRobots(options.page.origin), "text/plain", epoch),
     icon: { path: icon.path, body: makeRepresentation(icon.body, icon.contentType, epoch) },
     stylesheet: makeRepresentation(stylesheet, "text/css", epoch),

@@ -20,11 +20,19 @@ export const SITEMAP_LIMIT = 49_999;
 export const NEWS_LIMIT = 1000;
 const NEWS_AGE_MS = 2 * 24 * 60 * 60 * 1000;
 
-/** The home page and each article, with when it last changed. Newest first. */
-export function renderSitemap(origin: URL, articles: readonly PublishedLink[]): string {
+/**
+ * The home page, the section pages (`SECTIONS`, undated: each shows its own stories) and each
+ * article, with when it last changed. Newest first.
+ */
+export function renderSitemap(
+  origin: URL,
+  articles: readonly PublishedLink[],
+  sectionIds: readonly string[] = [],
+): string {
   const newest = articles[0]?.updated;
   const entries = [
     url(absolute(origin, paths.home), newest),
+    ...sectionIds.map((id) => url(absolute(origin, paths.section(id)), undefined)),
     ...articles.map((article) =>
       url(absolute(origin, paths.article(article.slug)), article.updated),
     ),

@@ -156,6 +156,9 @@ describe("section accounts, end to end", () => {
     expect(rss.headers.get("content-type")).toContain("application/rss+xml");
     expect(await rss.text()).toContain("Die Wahl");
     expect((await fetch(url("/sections/sport"))).status).toBe(404);
+    const sitemap = await (await fetch(url("/sitemap.xml"))).text();
+    expect(sitemap).toContain(`<loc>${url("/sections/politik").href}</loc>`);
+    expect(sitemap).toContain(`<loc>${url("/sections/wirtschaft").href}</loc>`);
     // A browser opening the section's account (a link in Mastodon) lands on its page.
     const profile = await fetch(url("/users/politik"), {
       headers: { Accept: "text/html" },

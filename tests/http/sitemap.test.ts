@@ -17,6 +17,14 @@ describe("renderSitemap()", () => {
     );
     expect(xml).toContain("<loc>https://news.test/articles/a%26b</loc>");
     expect(xml).toContain("<lastmod>2024-05-01T06:00:00.000Z</lastmod>");
+    expect(xml).not.toContain("/sections/");
+  });
+
+  it("lists the section pages after the home page", () => {
+    const xml = renderSitemap(origin, [makeArticle({ slug: "a" })], ["politik", "wirt schaft"]);
+    expect(xml).toContain("<url><loc>https://news.test/sections/politik</loc></url>");
+    expect(xml).toContain("<loc>https://news.test/sections/wirt%20schaft</loc>");
+    expect(xml.indexOf("/sections/politik")).toBeLessThan(xml.indexOf("/articles/a"));
   });
 });
 
