@@ -30,12 +30,13 @@ export function sectionCollections(
   account: SectionAccount,
   deps: SectionCollectionsDeps,
 ): AccountCollections {
-  const stories = () => sectionStories(deps.store, account.section.tags);
+  const stories = (limit?: number) => sectionStories(deps.store, account.section.tags, limit);
   return {
     followers: account.followers,
     outbox: async (ctx, cursor) => {
-      const all = await stories();
       const offset = cursor != null && /^\d{1,9}$/.test(cursor) ? Number(cursor) : 0;
+      // The stories up to this page and one more (is there a next page?), not the whole section.
+      const all = await stories(offset + PAGE_SIZE + 1);
       const page = all.slice(offset, offset + PAGE_SIZE);
       const items: Announce[] = [];
       for (const article of page) items.push(await boost(ctx, account, article, deps));
