@@ -1,13 +1,6 @@
 import { DatabaseSync } from "node:sqlite";
-import {
-  type DocumentLoader,
-  FetchError,
-  getDocumentLoader,
-  type InboxContext,
-  MemoryKvStore,
-  type RequestContext,
-} from "@fedify/fedify";
-import { createFederation, createInboxContext, createRequestContext } from "@fedify/testing";
+import { MemoryKvStore, type RequestContext } from "@fedify/fedify";
+import { createFederation, createRequestContext } from "@fedify/testing";
 import { Accept, Create, Delete, Endpoints, Follow, Note, Person, Undo } from "@fedify/vocab";
 import { beforeEach, describe, expect, it } from "vitest";
 import { openSqliteFollowerStore } from "../../src/backends/sqlite/followers.ts";
@@ -20,6 +13,7 @@ import {
   onUnfollowed,
   onUnverifiedActivity,
 } from "../../src/federation/inbox.ts";
+import { inboxContext, loaderOf, type Sent } from "../helpers/inbox-context.ts";
 import { PUBLISHED } from "./fixtures.ts";
 
 const ACTOR = new URL("https://news.test/users/news");
@@ -33,37 +27,6 @@ function alice(inbox = "https://a.test/users/alice/inbox"): Person {
     inbox: new URL(inbox),
     endpoints: new Endpoints({ sharedInbox: new URL("https://a.test/inbox") }),
   });
-}
-
-/** Serves `documents` by URL, the JSON-LD contexts from Fedify's preloaded copies. */
-function loaderOf(documents: Record<string, unknown>): DocumentLoader {
-  const contexts = getDocumentLoader();
-  return async (url) => {
-    const document = documents[url];
-    if (document === 410) throw new FetchError(url, "Gone", new Response(null, { status: 410 }));
-    if (document != null) return { contextUrl: null, documentUrl: url, document };
-    return await contexts(url);
-  };
-}
-
-interface Sent {
-  readonly recipients: unknown;
-  readonly activity: unknown;
-}
-
-function inboxContext(documents: Record<string, unknown>, sent: Sent[] = []): InboxContext<void> {
-  const loader = loaderOf(documents);
-  return createInboxContext<void>({
-    data: undefined,
-    federation: createFederation<void>(),
-    url: new URL("https://news.test/"),
-    documentLoader: loader,
-    contextLoader: loader,
-    getActorUri: (identifier: string) => new URL(`/users/${identifier}`, "https://news.test"),
-    sendActivity: async (_sender: unknown, recipients: unknown, activity: unknown) => {
-      sent.push({ recipients, activity });
-    },
-  } as unknown as Parameters<typeof createInboxContext<void>>[0]);
 }
 
 let followers: FollowerStore;

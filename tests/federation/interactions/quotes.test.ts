@@ -1,21 +1,16 @@
 import { DatabaseSync } from "node:sqlite";
-import { getDocumentLoader, type InboxContext } from "@fedify/fedify";
-import { createFederation, createInboxContext } from "@fedify/testing";
+import type { InboxContext } from "@fedify/fedify";
 import { Accept, Note, Person, PUBLIC_COLLECTION, QuoteRequest, Reject } from "@fedify/vocab";
 import { describe, expect, it } from "vitest";
 import { openSqliteFollowerStore } from "../../../src/backends/sqlite/followers.ts";
 import { openSqliteInteractionStore } from "../../../src/backends/sqlite/interactions.ts";
 import { onQuoteRequested, type QuoteDeps } from "../../../src/federation/interactions/quotes.ts";
 import type { InteractionStoreOptions } from "../../../src/federation/interactions/store.ts";
+import { inboxContext, type Sent } from "../../helpers/inbox-context.ts";
 
 const STORY = new URL("https://news.test/objects/a1");
 const ALICE = new URL("https://a.test/users/alice");
 const QUOTE = new URL("https://a.test/users/alice/statuses/9");
-
-interface Sent {
-  readonly recipients: unknown;
-  readonly activity: unknown;
-}
 
 async function contextFor(sent: Sent[]): Promise<InboxContext<void>> {
   const actor = await new Person({
@@ -23,22 +18,10 @@ async function contextFor(sent: Sent[]): Promise<InboxContext<void>> {
     preferredUsername: "alice",
     inbox: new URL("https://a.test/users/alice/inbox"),
   }).toJsonLd({ format: "compact" });
-  const contexts = getDocumentLoader();
-  const loader = async (url: string) =>
-    url === ALICE.href ? { contextUrl: null, documentUrl: url, document: actor } : contexts(url);
-  return createInboxContext<void>({
-    data: undefined,
-    federation: createFederation<void>(),
-    url: new URL("https://news.test/"),
-    documentLoader: loader,
-    contextLoader: loader,
-    getActorUri: (identifier: string) => new URL(`/users/${identifier}`, "https://news.test"),
+  return inboxContext({ [ALICE.href]: actor }, sent, {
     getObjectUri: (_cls: unknown, values: Record<string, string>) =>
       new URL(`/objects/${values.id}/quotes/${values.quote}`, "https://news.test"),
-    sendActivity: async (_sender: unknown, recipients: unknown, activity: unknown) => {
-      sent.push({ recipients, activity });
-    },
-  } as unknown as Parameters<typeof createInboxContext<void>>[0]);
+  });
 }
 
 function depsWith(options: InteractionStoreOptions = {}): QuoteDeps {
