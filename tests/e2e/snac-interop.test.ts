@@ -31,9 +31,9 @@ import {
   createTestCa,
   heraldTlsEnv,
   mapHosts,
+  proxyEach,
   type ReverseProxy,
   skipUnlessRoot,
-  startReverseProxy,
   TEST_HOSTS,
   type TestCa,
   testAgent,
@@ -111,13 +111,12 @@ describe.skipIf(skip)("Herald and snac2 through a TLS proxy", { timeout: STEP_TI
     reader = await snac.addUser("reader");
     newsdesk = await snac.addUser("newsdesk");
     const heraldPort = await freePort();
-    for (const [site, backendPort] of [
-      [TEST_HOSTS.herald, heraldPort],
-      [TEST_HOSTS.snac, snac.port],
-    ] as const) {
-      const certificate = await ca.certificate(site.name);
-      proxies.push(await startReverseProxy("nginx", { ...site, backendPort, certificate }));
-    }
+    proxies.push(
+      ...(await proxyEach(ca, [
+        [TEST_HOSTS.herald, heraldPort],
+        [TEST_HOSTS.snac, snac.port],
+      ])),
+    );
     herald = await startHeraldOn(heraldPort);
   }, SETUP_TIMEOUT);
 

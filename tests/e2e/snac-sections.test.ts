@@ -20,9 +20,9 @@ import {
   createTestCa,
   heraldTlsEnv,
   mapHosts,
+  proxyEach,
   type ReverseProxy,
   skipUnlessRoot,
-  startReverseProxy,
   type TestCa,
 } from "../helpers/tls-proxy.ts";
 
@@ -57,13 +57,12 @@ describe.skipIf(skip)(
       snac = await startSnac(HOSTS.snac.name);
       reader = await snac.addUser("reader");
       const heraldPort = await freePort();
-      for (const [site, backendPort] of [
-        [HOSTS.herald, heraldPort],
-        [HOSTS.snac, snac.port],
-      ] as const) {
-        const certificate = await ca.certificate(site.name);
-        proxies.push(await startReverseProxy("nginx", { ...site, backendPort, certificate }));
-      }
+      proxies.push(
+        ...(await proxyEach(ca, [
+          [HOSTS.herald, heraldPort],
+          [HOSTS.snac, snac.port],
+        ])),
+      );
       herald = await spawnHerald(folders, {
         port: heraldPort,
         env: {

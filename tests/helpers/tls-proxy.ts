@@ -18,6 +18,7 @@
  */
 
 import type { TestCa } from "./tls-proxy/ca.ts";
+import { type ReverseProxy, startReverseProxy } from "./tls-proxy/reverse-proxy.ts";
 
 export { type Certificate, createTestCa, type TestCa } from "./tls-proxy/ca.ts";
 export { testAgent } from "./tls-proxy/client.ts";
@@ -31,6 +32,19 @@ export {
   siteBlock,
 } from "./tls-proxy/proxy-config.ts";
 export { type ReverseProxy, startReverseProxy } from "./tls-proxy/reverse-proxy.ts";
+
+/** nginx (the README's block) in front of each site's backend port, with a certificate of `ca`. */
+export async function proxyEach(
+  ca: TestCa,
+  sites: readonly (readonly [{ readonly name: string; readonly address: string }, number])[],
+): Promise<ReverseProxy[]> {
+  const proxies: ReverseProxy[] = [];
+  for (const [site, backendPort] of sites) {
+    const certificate = await ca.certificate(site.name);
+    proxies.push(await startReverseProxy("nginx", { ...site, backendPort, certificate }));
+  }
+  return proxies;
+}
 
 /** Environment for a Node child process (Herald) that must trust the test CA. */
 export function heraldTlsEnv(ca: TestCa): Record<string, string> {
