@@ -116,7 +116,7 @@ async function createKeys(keysDir: string, kv: KvStore, marker: KvKey): Promise<
 }
 
 /** RSA-2048, as Mastodon's own keys (Fedify's `generateCryptoKeyPair()` makes 4096 bits). */
-async function generateRsaKeyPair(): Promise<CryptoKeyPair> {
+export async function generateRsaKeyPair(): Promise<CryptoKeyPair> {
   return await crypto.subtle.generateKey(
     {
       name: "RSASSA-PKCS1-v1_5",

@@ -5,22 +5,11 @@ import {
   digestInline,
   signInThreadPool,
 } from "../../../src/federation/delivery/crypto-shortcuts.ts";
-
-const rsaKeyPair = () =>
-  crypto.subtle.generateKey(
-    {
-      name: "RSASSA-PKCS1-v1_5",
-      modulusLength: 2048,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: "SHA-256",
-    },
-    true,
-    ["sign", "verify"],
-  );
+import { generateRsaKeyPair } from "../../../src/federation/keys.ts";
 
 describe("signInThreadPool()", () => {
   it("signs with the account's RSA key in node:crypto, byte for byte as WebCrypto would", async () => {
-    const account = await rsaKeyPair();
+    const account = await generateRsaKeyPair();
     const data = new TextEncoder().encode("(request-target): post /inbox\nhost: remote.test");
     const before = new Uint8Array(
       await crypto.subtle.sign("RSASSA-PKCS1-v1_5", account.privateKey, data),
@@ -47,8 +36,8 @@ describe("signInThreadPool()", () => {
   });
 
   it("leaves every other key to WebCrypto", async () => {
-    const account = await rsaKeyPair();
-    const other = await rsaKeyPair();
+    const account = await generateRsaKeyPair();
+    const other = await generateRsaKeyPair();
     const remove = signInThreadPool([account.privateKey]);
     onTestFinished(remove);
     const data = new TextEncoder().encode("other");
@@ -63,7 +52,7 @@ describe("signInThreadPool()", () => {
   });
 
   it("gives Fedify's draft-cavage request signature a value the public key verifies", async () => {
-    const account = await rsaKeyPair();
+    const account = await generateRsaKeyPair();
     const remove = signInThreadPool([account.privateKey]);
     onTestFinished(remove);
     const signed = await signRequest(

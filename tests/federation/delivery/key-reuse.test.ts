@@ -1,19 +1,11 @@
 import { exportJwk, generateCryptoKeyPair, importJwk } from "@fedify/fedify";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { reuseImportedPrivateKeys } from "../../../src/federation/delivery/key-reuse.ts";
+import { generateRsaKeyPair } from "../../../src/federation/keys.ts";
 
 describe("reuseImportedPrivateKeys()", () => {
   it("hands back the account's own private keys when Fedify imports them again, and only those", async () => {
-    const rsa = await crypto.subtle.generateKey(
-      {
-        name: "RSASSA-PKCS1-v1_5",
-        modulusLength: 2048,
-        publicExponent: new Uint8Array([1, 0, 1]),
-        hash: "SHA-256",
-      },
-      true,
-      ["sign", "verify"],
-    );
+    const rsa = await generateRsaKeyPair();
     const ed25519 = await generateCryptoKeyPair("Ed25519");
     const other = await generateCryptoKeyPair("Ed25519");
     const remove = await reuseImportedPrivateKeys([rsa.privateKey, ed25519.privateKey]);
