@@ -4,6 +4,21 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import { openPostgresArticleStore } from "../../../src/backends/postgres/articles.ts";
 import { dropSchema, postgresAvailable, testDatabaseUrl } from "../../helpers/postgres.ts";
 
+/**
+ * A fresh schema with the store's tables made (dropped after the test), and a connection to
+ * change them as an older release left them.
+ */
+async function createdStoreSchema() {
+  const schema = `herald_test_${randomUUID().replaceAll("-", "")}`;
+  const admin = postgres(testDatabaseUrl.href, { max: 1, onnotice: () => {} });
+  onTestFinished(async () => {
+    await admin.end();
+    await dropSchema(schema);
+  });
+  await (await openPostgresArticleStore(testDatabaseUrl, { schema, max: 1 })).close();
+  return { schema, admin };
+}
+
 describe.runIf(postgresAvailable)("PostgreSQL", () => {
   describe("openPostgresArticleStore()", () => {
     it("creates the schema and tables once when several processes start at once", async () => {
@@ -61,13 +76,7 @@ describe.runIf(postgresAvailable)("PostgreSQL", () => {
     });
 
     it("adds the case-insensitive tag index to a store made before it", async () => {
-      const schema = `herald_test_${randomUUID().replaceAll("-", "")}`;
-      const admin = postgres(testDatabaseUrl.href, { max: 1, onnotice: () => {} });
-      onTestFinished(async () => {
-        await admin.end();
-        await dropSchema(schema);
-      });
-      await (await openPostgresArticleStore(testDatabaseUrl, { schema, max: 1 })).close();
+      const { schema, admin } = await createdStoreSchema();
       // As the first release left it: an index on the tags as written, no tag keys.
       await admin.unsafe(`SET search_path = "${schema}";
         DROP INDEX herald_articles_tag_keys; DROP FUNCTION herald_tag_keys(jsonb);
@@ -82,13 +91,7 @@ describe.runIf(postgresAvailable)("PostgreSQL", () => {
     });
 
     it("adds the indexed updated column to a store made before it, filled from the articles", async () => {
-      const schema = `herald_test_${randomUUID().replaceAll("-", "")}`;
-      const admin = postgres(testDatabaseUrl.href, { max: 1, onnotice: () => {} });
-      onTestFinished(async () => {
-        await admin.end();
-        await dropSchema(schema);
-      });
-      await (await openPostgresArticleStore(testDatabaseUrl, { schema, max: 1 })).close();
+      const { schema, admin } = await createdStoreSchema();
       // As releases before issue #17 left it: the last change only in each article's JSON.
       await admin.unsafe(`SET search_path = "${schema}";
         DROP INDEX herald_articles_state_updated; ALTER TABLE herald_articles DROP COLUMN updated;
