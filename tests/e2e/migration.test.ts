@@ -25,6 +25,13 @@ async function fediverse(herald: HeraldProcess, tls: ThrowawayCert) {
   return { remote, actorUrl };
 }
 
+/** `npm run move -- …args` against `herald`, trusting its throwaway certificate. */
+const runMove = (
+  folders: Parameters<typeof runCli>[1],
+  herald: HeraldProcess,
+  args: string[],
+  tls: ThrowawayCert,
+) => runCli("move", folders, herald, args, trusting(tls));
 const ofType = (remote: FakeRemote, type: string) =>
   remote.received({ type, verified: true }).map((r) => r.activity as JsonObject);
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -37,20 +44,14 @@ describe("Moving the account, end to end", () => {
     const herald = await startHerald(folders, { env: trusting(tls) });
     const { remote, actorUrl } = await fediverse(herald, tls);
 
-    const result = await runCli(
-      "move",
-      folders,
-      herald,
-      [`@${remote.handle("bob")}`],
-      trusting(tls),
-    );
+    const result = await runMove(folders, herald, [`@${remote.handle("bob")}`], tls);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`add ${actorUrl.href} as an alias`);
     await pause(1500);
     expect(ofType(remote, "Move")).toEqual([]);
     expect((await remote.fetchObject(actorUrl)).movedTo).toBeUndefined();
 
-    const usage = await runCli("move", folders, herald, [], trusting(tls));
+    const usage = await runMove(folders, herald, [], tls);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain("Usage: npm run move -- @new@host");
   });
@@ -61,23 +62,11 @@ describe("Moving the account, end to end", () => {
     const herald = await startHerald(folders, { env: trusting(tls) });
     const { remote, actorUrl } = await fediverse(herald, tls);
 
-    const refused = await runCli(
-      "move",
-      folders,
-      herald,
-      [`@${remote.handle("bob")}`],
-      trusting(tls),
-    );
+    const refused = await runMove(folders, herald, [`@${remote.handle("bob")}`], tls);
     expect(refused.code).toBe(1);
     remote.setAliases("bob", [actorUrl]);
     // Seconds later, well within the five minutes Fedify keeps a fetched document.
-    const moved = await runCli(
-      "move",
-      folders,
-      herald,
-      [`@${remote.handle("bob")}`],
-      trusting(tls),
-    );
+    const moved = await runMove(folders, herald, [`@${remote.handle("bob")}`], tls);
     expect(moved.stderr).toBe("");
     expect(moved.code).toBe(0);
     const bobFetches = remote
@@ -97,24 +86,12 @@ describe("Moving the account, end to end", () => {
     const bob = remote.actorUrl("bob");
     remote.setAliases("bob", [actorUrl]);
 
-    const dry = await runCli(
-      "move",
-      folders,
-      herald,
-      [`@${remote.handle("bob")}`, "--dry-run"],
-      trusting(tls),
-    );
+    const dry = await runMove(folders, herald, [`@${remote.handle("bob")}`, "--dry-run"], tls);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain("1 follower would be asked");
     expect((await remote.fetchObject(actorUrl)).movedTo).toBeUndefined();
 
-    const result = await runCli(
-      "move",
-      folders,
-      herald,
-      [`@${remote.handle("bob")}`],
-      trusting(tls),
-    );
+    const result = await runMove(folders, herald, [`@${remote.handle("bob")}`], tls);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("Queued a Move for 1 follower.");
