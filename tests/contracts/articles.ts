@@ -348,6 +348,26 @@ export function describeArticleStore(name: string, open: () => Promise<StoreFixt
       expect(summary(await reopened.pending("feeds", 1))).toEqual(["created b"]);
     });
 
+    it("offers each pending event with the article as it was then, through edits and a deletion", async () => {
+      await store.subscribe("feeds");
+      const versions = ["# First\n\nText one.", "# Second\n\nText two.", "# Third\n\nText three."];
+      const [created, ...edits] = await store.apply(scan(file("a.md", versions[0] ?? "")), t0);
+      for (const [i, text] of versions.slice(1).entries()) {
+        edits.push(...(await store.apply(scan(file("a.md", text)), minutes(i + 1))));
+      }
+      edits.push(...(await store.apply(scan(), minutes(9))));
+      const returned = [created, ...edits];
+      const pending = await store.pending("feeds");
+      expect(pending.map((e) => `${e.type} ${e.article.title}`)).toEqual([
+        "created First",
+        "updated Second",
+        "updated Third",
+        "deleted Third",
+      ]);
+      expect(pending).toEqual(returned);
+      expect(await fixture.reopen().then((s) => s.pending("feeds"))).toEqual(returned);
+    });
+
     it("starts a new subscriber after the latest event, and keeps events others still need", async () => {
       await store.subscribe("feeds");
       await store.apply(scan(file("a.md", "# A\n\nText.")), t0);

@@ -11,6 +11,14 @@ import { type StoredArticle, tagKey } from "../../store/store.ts";
 
 const logger = getLogger(["herald", "store"]);
 
+/**
+ * The `data` of a change event that holds no copy of its article: the article's row (by
+ * `article_id`) is the article as the event saw it, until `putArticles()` changes that row
+ * and copies it into the event first. A first import of 100,000 stories then writes each
+ * story once instead of twice (issue #17).
+ */
+export const REFERS_TO_ARTICLE = "";
+
 const tables = `
   CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,
@@ -67,6 +75,7 @@ const indexes = `
   CREATE INDEX IF NOT EXISTS article_tags_listing ON article_tags (tag_key, state, published);
   CREATE INDEX IF NOT EXISTS article_tags_updated ON article_tags (tag_key, state, updated);
   CREATE INDEX IF NOT EXISTS article_tags_article ON article_tags (article_id);
+  CREATE INDEX IF NOT EXISTS events_by_reference ON events (article_id) WHERE data = '';
 `;
 
 /**
@@ -82,6 +91,12 @@ export function createArticleTables(db: DatabaseSync): void {
     }[];
     if (!columns.some((c) => c.name === "updated")) {
       db.exec("ALTER TABLE articles ADD COLUMN updated TEXT");
+    }
+    const eventColumns = db.prepare("SELECT name FROM pragma_table_info('events')").all() as {
+      name: string;
+    }[];
+    if (!eventColumns.some((c) => c.name === "article_id")) {
+      db.exec("ALTER TABLE events ADD COLUMN article_id TEXT");
     }
     const tagged = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'article_tags'").get();
     db.exec(indexes);
@@ -109,7 +124,11 @@ function migrate(db: DatabaseSync): number {
   return (db.prepare("SELECT count(*) AS n FROM articles").get() as { n: number }).n;
 }
 
-/** Inserts or replaces each article (keeping `first_seen`) and its rows in the tag table. */
+/**
+ * Inserts or replaces each article (keeping `first_seen`) and its rows in the tag table. A
+ * change event that refers to an article's row instead of holding a copy (`REFERS_TO_ARTICLE`)
+ * gets its copy first, so that every event keeps the article as it was.
+ */
 export function putArticles(
   db: DatabaseSync,
   records: readonly StoredArticle[],
@@ -122,6 +141,10 @@ export function putArticles(
        explicit_slug = excluded.explicit_slug, published = excluded.published,
        hash = excluded.hash, updated = excluded.updated, data = excluded.data`,
   );
+  const keepEvents = db.prepare(
+    `UPDATE events SET data = (SELECT data FROM articles WHERE id = ?1)
+     WHERE data = '' AND article_id = ?1`,
+  );
   const untag = db.prepare("DELETE FROM article_tags WHERE article_id = ?");
   const tag = db.prepare(
     `INSERT OR IGNORE INTO article_tags (tag_key, article_id, state, published, updated)
@@ -130,6 +153,7 @@ export function putArticles(
   for (const { article, state, explicitSlug, firstSeen } of records) {
     const published = article.published.toISOString();
     const updated = article.updated.toISOString();
+    keepEvents.run(article.id);
     put.run(
       article.id,
       article.slug,

@@ -14,7 +14,7 @@ import type {
   StoredArticle,
 } from "../../store/store.ts";
 import { tagKey } from "../../store/store.ts";
-import { createArticleTables, putArticles } from "./article-tables.ts";
+import { createArticleTables, putArticles, REFERS_TO_ARTICLE } from "./article-tables.ts";
 
 interface ArticleRow {
   readonly data: string;
@@ -86,8 +86,9 @@ export class SqliteArticleStore implements ArticleStore {
   async pending(subscriber: string, limit = 500): Promise<readonly ChangeEvent[]> {
     const rows = this.#db
       .prepare(
-        `SELECT seq, at, type, data FROM events
-         WHERE seq > (SELECT seq FROM cursors WHERE subscriber = ?) ORDER BY seq LIMIT ?`,
+        `SELECT e.seq, e.at, e.type, iif(e.data = '', a.data, e.data) AS data FROM events AS e
+         LEFT JOIN articles AS a ON e.data = '' AND a.id = e.article_id
+         WHERE e.seq > (SELECT seq FROM cursors WHERE subscriber = ?) ORDER BY e.seq LIMIT ?`,
       )
       .all(subscriber, limit) as { seq: number; at: string; type: string; data: string }[];
     return rows.map((r) => ({
@@ -220,6 +221,7 @@ export class SqliteArticleStore implements ArticleStore {
   #transaction(): ApplyTransaction {
     const db = this.#db;
     const json = new Map<Article, string>(); // an article written and announced is encoded once
+    const written = new Map<string, string>(); // the rows written, by article id
     const encode = (article: Article) => {
       const data = json.get(article) ?? encodeArticle(article);
       json.set(article, data);
@@ -249,12 +251,28 @@ export class SqliteArticleStore implements ArticleStore {
         }
       },
       deleteFiles: (paths) => this.#deleteFiles(paths),
-      putArticles: (records) => putArticles(db, records, encode),
+      putArticles: (records) =>
+        putArticles(db, records, (article) => {
+          const data = encode(article);
+          written.set(article.id, data);
+          return data;
+        }),
       appendEvents: (changes, at) => {
-        const put = db.prepare("INSERT INTO events (at, type, data) VALUES (?, ?, ?)");
-        return changes.map((change) =>
-          Number(put.run(at.toISOString(), change.type, encode(change.article)).lastInsertRowid),
+        const put = db.prepare(
+          "INSERT INTO events (at, type, data, article_id) VALUES (?, ?, ?, ?)",
         );
+        return changes.map(({ type, article }) => {
+          const data = encode(article);
+          // The article's row, written in this transaction, is the event's article: no copy.
+          const refers = written.get(article.id) === data;
+          const row = put.run(
+            at.toISOString(),
+            type,
+            refers ? REFERS_TO_ARTICLE : data,
+            article.id,
+          );
+          return Number(row.lastInsertRowid);
+        });
       },
     };
   }

@@ -61,6 +61,42 @@ describe("SqliteArticleStore", () => {
     })();
   });
 
+  it("keeps the pending events of a store made before events could refer to their article", async () => {
+    const file = join(tempDir("herald-data-"), "herald.sqlite");
+    const old = new DatabaseSync(file);
+    old.exec(`${oldSchema}
+      CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, type TEXT NOT NULL,
+        data TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE cursors (subscriber TEXT PRIMARY KEY, seq INTEGER NOT NULL) STRICT;
+      INSERT INTO cursors VALUES ('feeds', 6);`);
+    const row = oldRow(
+      "a",
+      "published",
+      "2026-01-01T00:00:00.000Z",
+      "2026-01-05T00:00:00.000Z",
+      [],
+    );
+    old.prepare("INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?)").run(...row);
+    old
+      .prepare("INSERT INTO events (seq, at, type, data) VALUES (7, ?, 'created', ?)")
+      .run("2026-01-05T00:00:00.000Z", row[7]);
+    old.close();
+    for (let open = 0; open < 2; open++) {
+      const store = new SqliteArticleStore(new DatabaseSync(file));
+      const [event, ...more] = await store.pending("feeds");
+      expect(more).toEqual([]);
+      expect({ seq: event?.seq, type: event?.type, id: event?.article.id }).toEqual({
+        seq: 7,
+        type: "created",
+        id: "a",
+      });
+      expect(event?.article.updated).toEqual(new Date("2026-01-05T00:00:00Z"));
+      await store.close();
+    }
+  });
+
   it("answers the last change and a tag's articles from indexes, not a scan of the articles", () => {
     const db = new DatabaseSync(":memory:");
     const store = new SqliteArticleStore(db);
