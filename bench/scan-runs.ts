@@ -19,6 +19,8 @@ import { newStory } from "./scan-articles.ts";
 export interface RunResult {
   readonly ms: number;
   readonly maxRssMb: number;
+  /** bare, herald: CPU time of the process (every thread) during `ms`. */
+  readonly cpuMs?: number;
   /** herald: median of the no-change rescans. */
   readonly rescanMs?: number;
   /** herald: resident memory once Herald's modules are loaded, before the scan. */
@@ -44,6 +46,7 @@ process.stdout.write(JSON.stringify(await run()));
 
 function bare(dir: string): RunResult {
   const md = new MarkdownIt({ html: true, linkify: true });
+  const cpu = process.cpuUsage();
   const start = performance.now();
   let articles = 0;
   for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
@@ -56,7 +59,7 @@ function bare(dir: string): RunResult {
     md.render(text.slice(end + 5));
     articles++;
   }
-  return { ms: performance.now() - start, maxRssMb: maxRss(), articles };
+  return { ms: performance.now() - start, cpuMs: cpuSince(cpu), maxRssMb: maxRss(), articles };
 }
 
 function walk(dir: string): RunResult {
@@ -78,9 +81,11 @@ async function herald(dir: string, dataDir: string): Promise<RunResult> {
   const loadedRssMb = Math.round(process.memoryUsage().rss / 2 ** 20);
   const store = new SqliteArticleStore(new DatabaseSync(join(dataDir, "herald.sqlite")));
   const deps = { articlesDir: dir, parseOptions: { defaultLanguage: "en" }, store, publishers: [] };
+  const cpu = process.cpuUsage();
   const start = performance.now();
   const cold = await runScan(deps);
   const ms = performance.now() - start;
+  const cpuMs = cpuSince(cpu);
   const rescans: number[] = [];
   for (let i = 0; i < 5; i++) {
     const t = performance.now();
@@ -90,7 +95,7 @@ async function herald(dir: string, dataDir: string): Promise<RunResult> {
   }
   await store.close();
   const articles = cold.changes.length;
-  return { ms, rescanMs: median(rescans), maxRssMb: maxRss(), loadedRssMb, articles };
+  return { ms, cpuMs, rescanMs: median(rescans), maxRssMb: maxRss(), loadedRssMb, articles };
 }
 
 /** What a reader waits for after an editor saves a new story, through the real watcher. */
@@ -151,6 +156,11 @@ async function visible(dir: string, dataDir: string): Promise<RunResult> {
   for (const path of written) rmSync(path);
   await store.close();
   return { ms: median(waits), scanMs: median(scans), fullMs: full.durationMs, maxRssMb: maxRss() };
+}
+
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const { user, system } = process.cpuUsage(start);
+  return (user + system) / 1000;
 }
 
 function maxRss(): number {

@@ -108,6 +108,7 @@ function report(results: readonly SizeResult[], start: StartResult | undefined):
     [
       r.count.toLocaleString("en"),
       `${fmt(r.cold.ms)} ÷ ${fmt(r.bare.ms)} = **${x(r.cold.ms, r.bare.ms)}**`,
+      `${fmt(r.cold.cpuMs ?? 0)} ÷ ${fmt(r.bare.cpuMs ?? 0)} = ${x(r.cold.cpuMs ?? 0, r.bare.cpuMs ?? 1)}`,
       `${r.peakMb} MB (bare ${r.bare.maxRssMb} MB)`,
       `${fmt(r.rescanMs)} ÷ ${fmt(r.walkMs)} = **${x(r.rescanMs, r.walkMs)}**`,
       `${fmt(r.visible.ms)} (scan + site ${fmt(r.visible.scanMs ?? 0)}) ÷ ${fmt(smallest?.visible.ms ?? 1)} = **${x(r.visible.ms, smallest?.visible.ms ?? 1)}**`,
@@ -147,10 +148,10 @@ function report(results: readonly SizeResult[], start: StartResult | undefined):
     start === undefined || biggest === undefined
       ? ""
       : `\nThe whole \`npm start\` process (\`node ${flags.join(" ")} src/main.ts\`, embedded SQLite, the site and the federation publisher), first start on the ${biggest.count.toLocaleString("en")}-article folder, measured from outside: the home feed shows a story after ${fmt(start.feedMs)}, the newest story after ${fmt(start.newestMs)}; the process is idle (under 3% of a core for 3 s) after ${fmt(start.idleMs)}; peak RSS (VmHWM) ${start.peakRssMb} MB.\n`;
-  return `Command: \`node bench/scan.ts\` (generated Markdown articles of about 3 KB in 20 folders, two tags each; every run in a process of its own with \`npm start\`'s V8 flags \`${flags.join(" ")}\`). Baselines: **bare parse** = list + stat + read + YAML + Markdown of every file with the same parsers; **stat walk** = list + stat of every file (median of 5). Herald: **cold scan** = \`runScan()\` into an empty SQLite store (parse, sanitise, detect language, store, change events); **rescan** = the same with nothing changed (median of 5), what the cron safety net costs; **write → visible** = a new story written into the folder until the site's home page shows it, through the real folder watcher (200 ms of quiet), the scan of the named file and the site's rebuild (median of 5 stories); **full scan** = the same new story found by a scan of every file instead. Rounds (cold ÷ bare of each): ${rounds.join("; ")}; the median round is shown, peak RSS is the highest.
+  return `Command: \`node bench/scan.ts\` (generated Markdown articles of about 3 KB in 20 folders, two tags each; every run in a process of its own with \`npm start\`'s V8 flags \`${flags.join(" ")}\`). Baselines: **bare parse** = list + stat + read + YAML + Markdown of every file with the same parsers; **stat walk** = list + stat of every file (median of 5). Herald: **cold scan** = \`runScan()\` into an empty SQLite store (parse, sanitise, detect language, store, change events), which parses in a worker thread while the main thread stores (the bare parse runs on one thread: its CPU time is next to it); **rescan** = the same with nothing changed (median of 5), what the cron safety net costs; **write → visible** = a new story written into the folder until the site's home page shows it, through the real folder watcher (200 ms of quiet), the scan of the named file and the site's rebuild (median of 5 stories); **full scan** = the same new story found by a scan of every file instead. Rounds (cold ÷ bare of each): ${rounds.join("; ")}; the median round is shown, peak RSS is the highest.
 
-| articles | cold scan ÷ bare parse | peak RSS | rescan ÷ stat walk | write → visible ÷ at ${smallest?.count} | full scan, 1 new story |
-|---|---|---:|---|---|---:|
+| articles | cold scan ÷ bare parse | CPU time, cold scan ÷ bare parse | peak RSS | rescan ÷ stat walk | write → visible ÷ at ${smallest?.count} | full scan, 1 new story |
+|---|---|---|---:|---|---|---:|
 ${rows.map((row) => `| ${row} |`).join("\n")}
 
 Targets:
