@@ -105,10 +105,14 @@ async function scan(
   const parseOptions = { ...deps.parseOptions, authors: authors.handles };
   // Of the named files only: those the store knows and that are not there are gone.
   const stamps = await deps.store.fileStamps(only);
-  const changed = files.filter((file) => {
-    const known = stamps.get(file.path);
-    return known?.size !== file.stamp.size || known.mtimeMs !== file.stamp.mtimeMs;
-  });
+  // In path order: the store's index by path is then appended to, not inserted into all over
+  // (a folder lists its files in no particular order), and events come in an order people see.
+  const changed = files
+    .filter((file) => {
+      const known = stamps.get(file.path);
+      return known?.size !== file.stamp.size || known.mtimeMs !== file.stamp.mtimeMs;
+    })
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const present = new Set(files.map((file) => file.path));
   const gone = [...stamps.keys()].filter((path) => !present.has(path));
   const changes: ChangeSummary[] = [];

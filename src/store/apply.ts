@@ -4,8 +4,8 @@
  * writes (`ApplyTransaction`) inside a transaction of its own, and runs the steps with
  * `applyBatch()` (answers are promises) or `applyBatchSync()` (answers come at once).
  */
-import { randomUUID } from "node:crypto";
 import type { ArticleChange, ChangeEvent } from "../article.ts";
+import { newArticleId } from "./article-id.ts";
 import { diffArticles } from "./diff.ts";
 import type { FileStamp, ScanBatch, ScannedFile, StoredArticle } from "./store.ts";
 
@@ -132,7 +132,7 @@ function* applySteps(
     due,
     slugOwner,
     now,
-    newId: randomUUID,
+    newId: () => newArticleId(),
   });
 
   yield* step(tx.putArticles(result.writes));
