@@ -2,7 +2,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Article, ChangeEvent, RemovedElement } from "./article.ts";
 import { readAuthors } from "./source/authors.ts";
 import type { ParseOptions } from "./source/parse.ts";
-import { fileReader } from "./source/read-pool.ts";
+import { readArticleFile } from "./source/read.ts";
 import { findArticleFiles, listArticleFiles } from "./source/scan.ts";
 import type { ArticleStore, Skipped } from "./store/store.ts";
 
@@ -119,37 +119,29 @@ async function scan(
   const skipped: Skipped[] = [...refused];
   const removed: ScanReport["removed"][number][] = [];
   let lastReport = performance.now();
-  // The next batch is read and parsed (in worker threads, for many files) while this one is
-  // stored.
-  const reader = fileReader(changed.length, parseOptions);
-  const readBatch = (start: number) => reader.read(changed.slice(start, start + batchSize));
-  let next = readBatch(0);
-  try {
-    for (let start = 0; start === 0 || start < changed.length; start += batchSize) {
-      const batch = await next;
-      const final = start + batchSize >= changed.length;
-      if (!final) next = readBatch(start + batchSize);
-      const events = await deps.store.apply({ files: batch, gone, final }, now);
-      changes.push(...events.map(summarize));
-      for (const file of batch) {
-        if (file.kind === "skipped") {
-          skipped.push(file.skipped);
-          continue;
-        }
-        const { path, removed: elements = [] } = file.article;
-        removed.push(...elements.map((element) => ({ path, ...element })));
+  for (let start = 0; start === 0 || start < changed.length; start += batchSize) {
+    const batch = changed
+      .slice(start, start + batchSize)
+      .map((f) => readArticleFile(f, parseOptions));
+    const final = start + batchSize >= changed.length;
+    const events = await deps.store.apply({ files: batch, gone, final }, now);
+    changes.push(...events.map(summarize));
+    for (const file of batch) {
+      if (file.kind === "skipped") {
+        skipped.push(file.skipped);
+        continue;
       }
-      if (!final && performance.now() - lastReport > 2000) {
-        logger.info("Reading articles: {done} of {total} files.", {
-          done: start + batchSize,
-          total: changed.length,
-        });
-        lastReport = performance.now();
-      }
-      await new Promise((resolve) => setImmediate(resolve)); // let requests in between batches
+      const { path, removed: elements = [] } = file.article;
+      removed.push(...elements.map((element) => ({ path, ...element })));
     }
-  } finally {
-    await reader.close();
+    if (!final && performance.now() - lastReport > 2000) {
+      logger.info("Reading articles: {done} of {total} files.", {
+        done: start + batchSize,
+        total: changed.length,
+      });
+      lastReport = performance.now();
+    }
+    await new Promise((resolve) => setImmediate(resolve)); // let requests in between batches
   }
   await deliver(deps.store, deps.publishers);
   return {
