@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomUUID } from "node:crypto";
 
 /**
  * A new article's id: a UUID of version 7 (RFC 9562, section 5.7), 48 bits of the time in
@@ -8,10 +8,9 @@ import { randomBytes } from "node:crypto";
  * time it carries is no secret: it is about when the story was published.
  */
 export function newArticleId(now = Date.now()): string {
-  const bytes = randomBytes(16);
-  bytes.writeUIntBE(now, 0, 6);
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70; // version 7
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80; // variant 10
-  const hex = bytes.toString("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  // A version 4 UUID (from Node's pool of random bytes) with the time over its first 48 bits
+  // and the version digit made 7; its variant bits are already those of version 7.
+  const random = randomUUID();
+  const time = now.toString(16).padStart(12, "0");
+  return `${time.slice(0, 8)}-${time.slice(8)}-7${random.slice(15)}`;
 }
