@@ -37,6 +37,29 @@ interface SizeResult {
   readonly visible: RunResult;
 }
 
+/** Written after a run, from its figures and a CPU profile: re-read it when they change. */
+const notes = `Where the remaining gap goes: the bare parse gets cheaper per file once V8 has warmed up
+(1.4 ms a file at 100, 0.14 ms at 100,000), Herald's cold scan does not (0.9 ms at 10,000, 1.1 ms
+at 100,000); a CPU profile of 5,000 files puts Herald's own share in the SQLite writes (about a
+fifth: each article's row and its change event, about 8 KB of JSON each, the tag rows and the
+indexes, into a database of 0.9 GB at 100,000), language detection (about an eighth, with the
+500-character prefix), sanitising, hashing and garbage collection, so the ratio grows with the
+folder instead of staying under 2.5×. Peak RSS: the live JavaScript heap after a cold scan is
+small (25 MB at 20,000 files, after a forced GC); the rest is V8's heap headroom and native
+memory (SQLite, malloc) growing over the run: a process doing only the cold scan of 100,000 files
+peaked at 242 MB (270 MB after one rescan), the benchmark's process, with its five rescans of
+100,000 stamps each, at 466 MB.
+
+What changed for issue #17: the last change and a tag's articles are index look-ups (an
+\`updated\` column and, in SQLite, a tag table; both engines migrate an existing store at start-up)
+instead of a \`json_extract\` scan of every article per rebuild; the sitemap reads slugs and dates
+from a covering index; a change drops only the bodies it makes stale (home, its tags, the newest
+archive page, the sitemaps); the site warms its pages once per scan, not per batch of 500 events
+(a first import of 100,000 was 200 rebuilds); the watcher names the files it saw change and the
+scan after it stats only those (a full scan stats 100,000 files in about 1.5 s on this machine:
+the "full scan" column), while the cron scan stays the full safety net; language detection reads
+500 characters instead of 1,000.`;
+
 const flags = startFlags();
 const runsScript = fileURLToPath(new URL("./scan-runs.ts", import.meta.url));
 const run = (...args: string[]) =>
@@ -160,28 +183,6 @@ ${startText}
 ${notes}`;
 }
 
-/** Written after a run, from its figures and a CPU profile: re-read it when they change. */
-const notes = `Where the remaining gap goes: the bare parse gets cheaper per file once V8 has warmed up
-(1.4 ms a file at 100, 0.14 ms at 100,000), Herald's cold scan does not (0.9 ms at 10,000, 1.1 ms
-at 100,000); a CPU profile of 5,000 files puts Herald's own share in the SQLite writes (about a
-fifth: each article's row and its change event, about 8 KB of JSON each, the tag rows and the
-indexes, into a database of 0.9 GB at 100,000), language detection (about an eighth, with the
-500-character prefix), sanitising, hashing and garbage collection, so the ratio grows with the
-folder instead of staying under 2.5×. Peak RSS: the live JavaScript heap after a cold scan is
-small (25 MB at 20,000 files, after a forced GC); the rest is V8's heap headroom and native
-memory (SQLite, malloc) growing over the run: a process doing only the cold scan of 100,000 files
-peaked at 242 MB (270 MB after one rescan), the benchmark's process, with its five rescans of
-100,000 stamps each, at 466 MB.
-
-What changed for issue #17: the last change and a tag's articles are index look-ups (an
-\`updated\` column and, in SQLite, a tag table; both engines migrate an existing store at start-up)
-instead of a \`json_extract\` scan of every article per rebuild; the sitemap reads slugs and dates
-from a covering index; a change drops only the bodies it makes stale (home, its tags, the newest
-archive page, the sitemaps); the site warms its pages once per scan, not per batch of 500 events
-(a first import of 100,000 was 200 rebuilds); the watcher names the files it saw change and the
-scan after it stats only those (a full scan stats 100,000 files in about 1.5 s on this machine:
-the "full scan" column), while the cron scan stays the full safety net; language detection reads
-500 characters instead of 1,000.`;
 
 /** The V8 flags in `npm start` (package.json), e.g. `--max-semi-space-size=16`. */
 function startFlags(): string[] {
