@@ -30,3 +30,14 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
+
+/**
+ * The heap limit Herald runs with as deployed (the Dockerfile's `NODE_OPTIONS`, the README's
+ * service unit): with it V8 collects as it goes instead of letting garbage pile up while a
+ * limit derived from the machine's memory is far away (docs/BENCHMARKS.md, "Load").
+ * `BENCH_HEAP_MB=none` measures with `npm start`'s own flags alone.
+ */
+export function deployedHeapFlags(): string[] {
+  const megabytes = process.env.BENCH_HEAP_MB ?? "256";
+  return megabytes === "none" ? [] : [`--max-old-space-size=${megabytes}`];
+}
