@@ -39,27 +39,35 @@ interface SizeResult {
 }
 
 /** Written after a run, from its figures and a CPU profile: re-read it when they change. */
-const notes = `Where the remaining gap goes: the bare parse gets cheaper per file once V8 has warmed up
-(1.4 ms a file at 100, 0.14 ms at 100,000), Herald's cold scan does not (0.9 ms at 10,000, 1.1 ms
-at 100,000); a CPU profile of 5,000 files puts Herald's own share in the SQLite writes (about a
-fifth: each article's row and its change event, about 8 KB of JSON each, the tag rows and the
-indexes, into a database of 0.9 GB at 100,000), language detection (about an eighth, with the
-500-character prefix), sanitising, hashing and garbage collection, so the ratio grows with the
-folder instead of staying under 2.5×. Peak RSS: the live JavaScript heap after a cold scan is
-small (25 MB at 20,000 files, after a forced GC); the rest is V8's heap headroom and native
-memory (SQLite, malloc) growing over the run: a process doing only the cold scan of 100,000 files
-peaked at 242 MB (270 MB after one rescan), the benchmark's process, with its five rescans of
-100,000 stamps each, at 466 MB.
+const notes = `Where the remaining gap goes (a CPU profile of a 30,000-file cold scan, 2026-12-06): about
+half of Herald's time is what the bare parse does too (reading, YAML, Markdown); the rest is
+language detection (CLD3 costs about 70 µs an article however short the text: 17%), storing
+(each article's row, its tag rows and their indexes, the write-ahead log: 26%), deriving the
+title, summary, plain text and hash (8%), and garbage collection; the bare parse also gets
+cheaper per file once V8 has warmed up (0.17 ms a file at 10,000, 0.14 ms at 100,000), while
+storing grows a little with the database. Peak RSS: the live JavaScript heap after the
+100,000-file cold scan is 53 MB (after a forced GC); the peak is that, V8's headroom and native
+memory (SQLite's page cache, CLD3); the cold scan alone peaks at 244 MB, the benchmark's
+process, with its five rescans of 100,000 stamps each, at the figure above; without the heap
+limit (\`BENCH_HEAP_MB=none\`) V8 collects later and the same cold scan peaks near 350 MB.
 
-What changed for issue #17: the last change and a tag's articles are index look-ups (an
-\`updated\` column and, in SQLite, a tag table; both engines migrate an existing store at start-up)
-instead of a \`json_extract\` scan of every article per rebuild; the sitemap reads slugs and dates
-from a covering index; a change drops only the bodies it makes stale (home, its tags, the newest
-archive page, the sitemaps); the site warms its pages once per scan, not per batch of 500 events
-(a first import of 100,000 was 200 rebuilds); the watcher names the files it saw change and the
-scan after it stats only those (a full scan stats 100,000 files in about 1.5 s on this machine:
-the "full scan" column), while the cron scan stays the full safety net; language detection reads
-500 characters instead of 1,000.`;
+What changed for issue #17, first session: the last change and a tag's articles are index
+look-ups (an \`updated\` column and, in SQLite, a tag table; both engines migrate an existing
+store at start-up) instead of a \`json_extract\` scan of every article per rebuild; the sitemap
+reads slugs and dates from a covering index; a change drops only the bodies it makes stale
+(home, its tags, the newest archive page, the sitemaps); the site warms its pages once per scan,
+not per batch of 500 events; the watcher names the files it saw change and the scan after it
+stats only those (a full scan stats 100,000 files in about 1.5 s on this machine: the "full
+scan" column), while the cron scan stays the full safety net; language detection reads 500
+characters instead of 1,000. Second session (100,000 files: 7.50× → 3.21×, 466 → 294 MB): a
+change event refers to its article's row instead of holding a second copy (copied into the
+event only if the row changes before every publisher has it; the database of a 100,000-article
+import went from 928 to about 470 MB); new article ids are time-ordered (UUID version 7) and a
+scan reads its files in path order, so the indexes by id and by path are appended to instead of
+written all over (the main thread's storing at 30,000 files: 8 s → 4.7 s of CPU); SQLite gets a
+16 MiB page cache and checkpoints its log every 64 MiB instead of every 4 MiB; the benchmark
+runs with the heap limit Herald is deployed with. Tried and left out: parsing in a worker thread
+(the second core) gained 0–17% at 30,000 files for 50–130 MB more memory.`;
 
 const flags = startFlags();
 const runsScript = fileURLToPath(new URL("./scan-runs.ts", import.meta.url));
