@@ -8,6 +8,7 @@ import type {
 import { toMilliseconds } from "../duration.ts";
 import {
   encodeMessage,
+  type Finished,
   type Lease,
   type LeaseOptions,
   type LeaseSource,
@@ -15,6 +16,7 @@ import {
   listenSettings,
   listenWithLeases,
   type QueueDepth,
+  type Round,
   Sleepers,
 } from "../lease-listener.ts";
 import { tableName } from "../table-name.ts";
@@ -31,10 +33,13 @@ export interface SqliteMessageQueueOptions extends LeaseOptions {
 }
 
 interface Claimed {
-  readonly id: number;
   readonly message: string;
-  readonly ordering_key: string | null;
   readonly deliveries: number;
+}
+
+interface Candidate {
+  readonly id: number;
+  readonly ordering_key: string | null;
 }
 
 interface PendingEnqueue {
@@ -49,10 +54,11 @@ interface PendingEnqueue {
  * Fedify's message queue on `node:sqlite`: durable, shared by every process that opens the
  * same file.
  *
- * A listener claims one message at a time with an atomic `UPDATE … RETURNING` that sets a
- * lease; no other listener takes a message while its lease runs. The row is deleted only
- * after the handler settled, so a message whose process died (even `kill -9`) is handed out
- * again when its lease runs out: delivery is at least once.
+ * A listener claims messages for all its idle workers at once, in a `BEGIN IMMEDIATE`
+ * transaction that sets their leases; no other listener takes a message while its lease runs.
+ * The row is deleted only after the handler settled (in the same transaction as the next
+ * claim: one commit per round, not two per message), so a message whose process died (even
+ * `kill -9`) is handed out again when its lease runs out: delivery is at least once.
  *
  * Messages are handed out by due time, then enqueue order. While a message with an
  * ordering key is leased, no other message with that key is handed out, so messages
@@ -76,7 +82,8 @@ export class SqliteMessageQueue implements MessageQueue {
   readonly #db: DatabaseSync;
   readonly #settings: ListenSettings;
   readonly #insert: StatementSync;
-  readonly #claim: StatementSync;
+  readonly #candidates: StatementSync;
+  readonly #claimId: StatementSync;
   readonly #renew: StatementSync;
   readonly #ack: StatementSync;
   readonly #nextDue: StatementSync;
@@ -110,21 +117,22 @@ export class SqliteMessageQueue implements MessageQueue {
     this.#insert = db.prepare(`
       INSERT INTO "${table}" (message, ordering_key, created, scheduled)
       VALUES (:message, :orderingKey, :now, :scheduled)`);
-    // One statement, so the choice and the claim are atomic: SQLite takes the write lock
-    // before the statement reads, and other processes wait out the busy timeout.
-    this.#claim = db.prepare(`
+    // The due messages a round may claim, in order; `#settleAndClaim()` keeps the first of each
+    // ordering key. Read and claimed under one write lock.
+    this.#candidates = db.prepare(`
+      SELECT m.id, m.ordering_key FROM "${table}" AS m
+      WHERE m.scheduled <= :now
+        AND (m.lease_until IS NULL OR m.lease_until <= :now)
+        AND (m.ordering_key IS NULL OR NOT EXISTS (
+          SELECT 1 FROM "${table}" AS o
+          WHERE o.ordering_key = m.ordering_key AND o.lease_until > :now))
+      ORDER BY m.scheduled, m.id
+      LIMIT :limit`);
+    this.#claimId = db.prepare(`
       UPDATE "${table}"
       SET lease_token = :token, lease_until = :until, deliveries = deliveries + 1
-      WHERE id = (
-        SELECT m.id FROM "${table}" AS m
-        WHERE m.scheduled <= :now
-          AND (m.lease_until IS NULL OR m.lease_until <= :now)
-          AND (m.ordering_key IS NULL OR NOT EXISTS (
-            SELECT 1 FROM "${table}" AS o
-            WHERE o.ordering_key = m.ordering_key AND o.lease_until > :now))
-        ORDER BY m.scheduled, m.id
-        LIMIT 1)
-      RETURNING id, message, ordering_key, deliveries`);
+      WHERE id = :id
+      RETURNING message, deliveries`);
     this.#renew = db.prepare(`
       UPDATE "${table}" SET lease_until = :until WHERE id = :id AND lease_token = :token`);
     this.#ack = db.prepare(`DELETE FROM "${table}" WHERE id = :id AND lease_token = :token`);
@@ -138,13 +146,18 @@ export class SqliteMessageQueue implements MessageQueue {
         COALESCE(SUM(NOT COALESCE(lease_until > :now, 0) AND scheduled > :now), 0) AS delayed
       FROM "${table}"`);
     this.#source = {
-      claim: async (token) => this.#claimOne(token),
+      claim: async (token) => {
+        const { leases, idleMs } = this.#settleAndClaim([], token, 1);
+        const lease = leases[0];
+        return lease === undefined ? { idleMs } : { lease };
+      },
       renew: async (lease, token) => {
         const until = Date.now() + this.#settings.leaseMs;
         return this.#renew.run({ id: Number(lease.id), token, until }).changes > 0;
       },
       acknowledge: async (lease, token) =>
         this.#ack.run({ id: Number(lease.id), token }).changes > 0,
+      settleAndClaim: async (done, token, count) => this.#settleAndClaim(done, token, count),
     };
   }
 
@@ -247,19 +260,42 @@ export class SqliteMessageQueue implements MessageQueue {
     });
   }
 
-  /** Claims the next due message, or answers how long until the next delayed one is due. */
-  #claimOne(token: string): { lease: Lease } | { idleMs?: number } {
-    // One clock reading for both: a message falling due in between is claimed or counted.
-    const now = Date.now();
-    const claimed = this.#claim.get({ token, now, until: now + this.#settings.leaseMs }) as
-      | Claimed
-      | undefined;
-    if (claimed !== undefined) {
-      const { id, message, deliveries } = claimed;
-      return { lease: { id: String(id), message, deliveries } };
-    }
-    const due = (this.#nextDue.get({ now }) as { due: number | null } | undefined)?.due;
-    return due == null ? {} : { idleMs: due - now };
+  /**
+   * Acknowledges `done` and claims up to `count` due messages, at most one per ordering key (the
+   * first in order: a key's later message waits for its lease to end), in one transaction.
+   */
+  #settleAndClaim(done: readonly Finished[], token: string, count: number): Round {
+    return immediate(this.#db, () => {
+      const acknowledged = done.map(
+        ({ lease, token: leased }) =>
+          this.#ack.run({ id: Number(lease.id), token: leased }).changes > 0,
+      );
+      if (count === 0) return { acknowledged, leases: [] };
+      // One clock reading for all: a message falling due in between is claimed or counted.
+      const now = Date.now();
+      const until = now + this.#settings.leaseMs;
+      // Twice the count, so a few messages sharing a key do not leave workers idle.
+      const candidates = this.#candidates.all({
+        now,
+        limit: count * 2,
+      }) as unknown[] as Candidate[];
+      const keys = new Set<string>();
+      const leases: Lease[] = [];
+      for (const { id, ordering_key: key } of candidates) {
+        if (leases.length === count) break;
+        if (key !== null) {
+          if (keys.has(key)) continue;
+          keys.add(key);
+        }
+        const claimed = this.#claimId.get({ id, token, until }) as Claimed | undefined;
+        if (claimed !== undefined) {
+          leases.push({ id: String(id), message: claimed.message, deliveries: claimed.deliveries });
+        }
+      }
+      if (leases.length === count) return { acknowledged, leases };
+      const due = (this.#nextDue.get({ now }) as { due: number | null } | undefined)?.due;
+      return { acknowledged, leases, ...(due == null ? {} : { idleMs: due - now }) };
+    });
   }
 }
 

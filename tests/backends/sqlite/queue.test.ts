@@ -117,4 +117,53 @@ describe("SqliteMessageQueue", () => {
     expect(handled).toEqual(["fine"]);
     expect(rows(db)).toBe(0);
   });
+
+  it("claims for all idle workers in one transaction, one message per ordering key, and acknowledges in batches", async () => {
+    const { db, queue } = open({ workers: 8 });
+    for (let i = 0; i < 40; i++) {
+      // Keys a and b twice each in a row: their second message waits for the first.
+      const orderingKey = i < 4 ? (i % 2 === 0 ? "a" : "b") : `k${i}`;
+      await queue.enqueue({ i, key: orderingKey }, { orderingKey });
+    }
+    const exec = db.exec.bind(db);
+    let transactions = 0;
+    db.exec = (sql: string) => {
+      if (sql.startsWith("BEGIN")) transactions++;
+      return exec(sql);
+    };
+    const running = new Set<string>();
+    const handled: number[] = [];
+    let overlap = false;
+    let peak = 0;
+    const release: (() => void)[] = [];
+    listen(queue, async (message) => {
+      const { i, key } = message as { i: number; key: string };
+      if (running.has(key)) overlap = true;
+      running.add(key);
+      peak = Math.max(peak, running.size);
+      await new Promise<void>((resolve) => release.push(resolve));
+      running.delete(key);
+      handled.push(i);
+    });
+    // The first round claims 8 messages at once: a, b and 6 others (not a's and b's second).
+    await waitUntil(() => running.size === 8);
+    expect(transactions).toBe(1);
+    expect([...running].sort()).toEqual(["a", "b", "k4", "k5", "k6", "k7", "k8", "k9"]);
+    // Handlers finishing together are acknowledged (and replaced) in one round.
+    for (const done of release.splice(0)) done();
+    await waitUntil(() => running.size === 8 && handled.length === 8);
+    expect(transactions).toBe(2);
+    expect([...running].sort()).toContain("a");
+    for (;;) {
+      for (const done of release.splice(0)) done();
+      if (handled.length === 40) break;
+      await sleep(5);
+    }
+    await waitUntil(() => rows(db) === 0);
+    expect(overlap).toBe(false);
+    expect(peak).toBe(8);
+    expect(handled.indexOf(0)).toBeLessThan(handled.indexOf(2));
+    expect(handled.indexOf(1)).toBeLessThan(handled.indexOf(3));
+    expect(transactions).toBeLessThan(40);
+  });
 });
