@@ -7,7 +7,6 @@ import type {
 } from "@fedify/fedify";
 import { toMilliseconds } from "../duration.ts";
 import {
-  encodeMessage,
   type Finished,
   type Lease,
   type LeaseOptions,
@@ -21,6 +20,7 @@ import {
 } from "../lease-listener.ts";
 import { tableName } from "../table-name.ts";
 import { immediate, tuneConnection } from "./connection.ts";
+import { SharedValues, type StoredMessage } from "./queue-shared.ts";
 
 export type { QueueDepth } from "../lease-listener.ts";
 
@@ -32,8 +32,7 @@ export interface SqliteMessageQueueOptions extends LeaseOptions {
   // wakes its listeners at once).
 }
 
-interface Claimed {
-  readonly message: string;
+interface Claimed extends StoredMessage {
   readonly deliveries: number;
 }
 
@@ -91,6 +90,7 @@ export class SqliteMessageQueue implements MessageQueue {
   /** Wakes this object's idle listeners: after an enqueue, or after an ack frees an ordering key. */
   readonly #sleepers = new Sleepers();
   readonly #source: LeaseSource;
+  readonly #shared: SharedValues;
   /** Enqueues of this tick, written together by `#flush()`. */
   #batch: PendingEnqueue[] = [];
 
@@ -114,9 +114,10 @@ export class SqliteMessageQueue implements MessageQueue {
       CREATE INDEX IF NOT EXISTS "${table}_ordering" ON "${table}" (ordering_key, lease_until)
         WHERE ordering_key IS NOT NULL;
     `);
+    this.#shared = new SharedValues(db, table);
     this.#insert = db.prepare(`
-      INSERT INTO "${table}" (message, ordering_key, created, scheduled)
-      VALUES (:message, :orderingKey, :now, :scheduled)`);
+      INSERT INTO "${table}" (message, shared, ordering_key, created, scheduled)
+      VALUES (:message, :shared, :orderingKey, :now, :scheduled)`);
     // The due messages a round may claim, in order; `#settleAndClaim()` keeps the first of each
     // ordering key. Read and claimed under one write lock.
     this.#candidates = db.prepare(`
@@ -132,10 +133,12 @@ export class SqliteMessageQueue implements MessageQueue {
       UPDATE "${table}"
       SET lease_token = :token, lease_until = :until, deliveries = deliveries + 1
       WHERE id = :id
-      RETURNING message, deliveries`);
+      RETURNING message, shared, deliveries`);
     this.#renew = db.prepare(`
       UPDATE "${table}" SET lease_until = :until WHERE id = :id AND lease_token = :token`);
-    this.#ack = db.prepare(`DELETE FROM "${table}" WHERE id = :id AND lease_token = :token`);
+    this.#ack = db.prepare(
+      `DELETE FROM "${table}" WHERE id = :id AND lease_token = :token RETURNING shared`,
+    );
     this.#nextDue = db.prepare(
       `SELECT MIN(scheduled) AS due FROM "${table}" WHERE scheduled > :now`,
     );
@@ -156,7 +159,7 @@ export class SqliteMessageQueue implements MessageQueue {
         return this.#renew.run({ id: Number(lease.id), token, until }).changes > 0;
       },
       acknowledge: async (lease, token) =>
-        this.#ack.run({ id: Number(lease.id), token }).changes > 0,
+        immediate(this.#db, () => this.#acknowledge(lease, token)),
       settleAndClaim: async (done, token, count) => this.#settleAndClaim(done, token, count),
     };
   }
@@ -177,27 +180,23 @@ export class SqliteMessageQueue implements MessageQueue {
   }
 
   /**
-   * Writes the enqueues of this tick. Each message is encoded just before its row is written,
-   * so the text of 10,000 messages is never held at once; one that cannot be encoded is
-   * refused alone.
+   * Writes the enqueues of this tick. Each message is encoded just before its row is written
+   * (what several share, once: `queue-shared.ts`), so the text of 10,000 messages is never held
+   * at once; one that cannot be encoded is refused alone.
    */
   #flush(): void {
     const batch = this.#batch;
     this.#batch = [];
     const refused = new Map<PendingEnqueue, unknown>();
     try {
-      immediate(this.#db, () => {
-        for (const pending of batch) {
-          let encoded: string;
-          try {
-            encoded = encodeMessage(pending.message);
-          } catch (error) {
-            refused.set(pending, error);
-            continue;
-          }
-          this.#insertOne(encoded, pending.options);
-        }
-      });
+      immediate(this.#db, () =>
+        this.#shared.encodeBatch(
+          batch,
+          (pending) => pending.message,
+          (pending, stored) => this.#insertOne(stored, pending.options),
+          (pending, error) => refused.set(pending, error),
+        ),
+      );
     } catch (error) {
       for (const { reject } of batch) reject(error);
       return;
@@ -213,10 +212,16 @@ export class SqliteMessageQueue implements MessageQueue {
   // biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
   async enqueueMany(messages: readonly any[], options?: MessageQueueEnqueueOptions): Promise<void> {
     if (messages.length === 0) return;
-    const encoded = messages.map(encodeMessage);
-    immediate(this.#db, () => {
-      for (const message of encoded) this.#insertOne(message, options);
-    });
+    immediate(this.#db, () =>
+      this.#shared.encodeBatch(
+        messages,
+        (message) => message,
+        (_, stored) => this.#insertOne(stored, options),
+        (_, error) => {
+          throw error;
+        },
+      ),
+    );
     this.#sleepers.wake();
   }
 
@@ -249,15 +254,26 @@ export class SqliteMessageQueue implements MessageQueue {
     return { queued: ready + delayed, ready, delayed, inFlight: row?.inFlight ?? 0 };
   }
 
-  #insertOne(message: string, options: MessageQueueEnqueueOptions | undefined): void {
+  #insertOne(stored: StoredMessage, options: MessageQueueEnqueueOptions | undefined): void {
     const now = Date.now();
     const delayMs = options?.delay == null ? 0 : Math.max(0, toMilliseconds(options.delay));
     this.#insert.run({
-      message,
+      message: stored.message,
+      shared: stored.shared,
       orderingKey: options?.orderingKey ?? null,
       now,
       scheduled: Math.ceil(now + delayMs),
     });
+  }
+
+  /** Removes a handled message if still leased to `token`; call inside a transaction. */
+  #acknowledge(lease: Lease, token: string): boolean {
+    const row = this.#ack.get({ id: Number(lease.id), token }) as
+      | { shared: string | null }
+      | undefined;
+    if (row === undefined) return false;
+    this.#shared.release(row.shared);
+    return true;
   }
 
   /**
@@ -266,10 +282,7 @@ export class SqliteMessageQueue implements MessageQueue {
    */
   #settleAndClaim(done: readonly Finished[], token: string, count: number): Round {
     return immediate(this.#db, () => {
-      const acknowledged = done.map(
-        ({ lease, token: leased }) =>
-          this.#ack.run({ id: Number(lease.id), token: leased }).changes > 0,
-      );
+      const acknowledged = done.map(({ lease, token: leased }) => this.#acknowledge(lease, leased));
       if (count === 0) return { acknowledged, leases: [] };
       // One clock reading for all: a message falling due in between is claimed or counted.
       const now = Date.now();
@@ -281,6 +294,7 @@ export class SqliteMessageQueue implements MessageQueue {
       }) as unknown[] as Candidate[];
       const keys = new Set<string>();
       const leases: Lease[] = [];
+      const values = new Map<number, string>();
       for (const { id, ordering_key: key } of candidates) {
         if (leases.length === count) break;
         if (key !== null) {
@@ -289,7 +303,8 @@ export class SqliteMessageQueue implements MessageQueue {
         }
         const claimed = this.#claimId.get({ id, token, until }) as Claimed | undefined;
         if (claimed !== undefined) {
-          leases.push({ id: String(id), message: claimed.message, deliveries: claimed.deliveries });
+          const message = this.#shared.expand(claimed, values);
+          leases.push({ id: String(id), message, deliveries: claimed.deliveries });
         }
       }
       if (leases.length === count) return { acknowledged, leases };

@@ -166,4 +166,47 @@ describe("SqliteMessageQueue", () => {
     expect(handled.indexOf(1)).toBeLessThan(handled.indexOf(3));
     expect(transactions).toBeLessThan(40);
   });
+
+  it("stores a value several messages of a batch share once, and forgets it with the last", async () => {
+    const { db, queue } = open({ workers: 4 });
+    // As Fedify's fan-out: the same activity and keys objects in every message.
+    const activity = { type: "Create", content: "x".repeat(5_000) };
+    const keys = [{ keyId: "https://news.test/#main-key", privateKey: { d: "secret" } }];
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        queue.enqueue(
+          { type: "outbox", inbox: `https://s${i}.test/inbox`, activity, keys, attempt: 0 },
+          { orderingKey: `story\nhttps://s${i}.test` },
+        ),
+      ),
+    );
+    await queue.enqueueMany([
+      { type: "outbox", inbox: "https://m1.test/inbox", activity, keys },
+      { type: "outbox", inbox: "https://m2.test/inbox", activity, keys },
+    ]);
+    const shared = () =>
+      db
+        .prepare("SELECT COUNT(*) AS n, COALESCE(SUM(refs), 0) AS refs FROM herald_queue_shared")
+        .get();
+    expect(shared()).toEqual({ n: 4, refs: 104 });
+    const longest = db.prepare("SELECT MAX(LENGTH(message)) AS n FROM herald_queue").get() as {
+      n: number;
+    };
+    expect(longest.n).toBeLessThan(200);
+    const received: unknown[] = [];
+    listen(queue, (message) => {
+      received.push(message);
+    });
+    await waitUntil(() => received.length === 52 && rows(db) === 0);
+    for (const message of received) {
+      expect(message).toEqual({
+        type: "outbox",
+        inbox: expect.stringMatching(/^https:\/\/(s\d+|m\d)\.test\/inbox$/),
+        activity,
+        keys,
+        ...((message as { attempt?: number }).attempt === undefined ? {} : { attempt: 0 }),
+      });
+    }
+    expect(shared()).toEqual({ n: 0, refs: 0 });
+  });
 });
