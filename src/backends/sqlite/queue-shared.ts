@@ -43,7 +43,7 @@ export class SharedValues {
     this.#count = db.prepare(`UPDATE "${shared}" SET refs = refs + ? WHERE id = ?`);
     this.#value = db.prepare(`SELECT value FROM "${shared}" WHERE id = ?`);
     this.#release = db.prepare(
-      `UPDATE "${shared}" SET refs = refs - 1 WHERE id = ? RETURNING refs`,
+      `UPDATE "${shared}" SET refs = refs - ? WHERE id = ? RETURNING refs`,
     );
     this.#forget = db.prepare(`DELETE FROM "${shared}" WHERE id = ?`);
   }
@@ -97,11 +97,17 @@ export class SharedValues {
     return `${text}}`;
   }
 
-  /** The message `shared` went away: its values lose a reference, and go with the last. */
-  release(shared: string | null): void {
-    if (shared === null) return;
-    for (const id of Object.values(JSON.parse(shared) as Record<string, number>)) {
-      const left = (this.#release.get(id) as { refs: number } | undefined)?.refs;
+  /** The messages of `shared` went away: their values lose a reference each, and go with the last. */
+  release(shared: readonly (string | null)[]): void {
+    const counts = new Map<number, number>();
+    for (const ids of shared) {
+      if (ids === null) continue;
+      for (const id of Object.values(JSON.parse(ids) as Record<string, number>)) {
+        counts.set(id, (counts.get(id) ?? 0) + 1);
+      }
+    }
+    for (const [id, count] of counts) {
+      const left = (this.#release.get(count, id) as { refs: number } | undefined)?.refs;
       if (left !== undefined && left <= 0) this.#forget.run(id);
     }
   }

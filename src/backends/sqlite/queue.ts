@@ -159,7 +159,7 @@ export class SqliteMessageQueue implements MessageQueue {
         return this.#renew.run({ id: Number(lease.id), token, until }).changes > 0;
       },
       acknowledge: async (lease, token) =>
-        immediate(this.#db, () => this.#acknowledge(lease, token)),
+        immediate(this.#db, () => this.#acknowledge([{ lease, token }])[0] === true),
       settleAndClaim: async (done, token, count) => this.#settleAndClaim(done, token, count),
     };
   }
@@ -266,14 +266,21 @@ export class SqliteMessageQueue implements MessageQueue {
     });
   }
 
-  /** Removes a handled message if still leased to `token`; call inside a transaction. */
-  #acknowledge(lease: Lease, token: string): boolean {
-    const row = this.#ack.get({ id: Number(lease.id), token }) as
-      | { shared: string | null }
-      | undefined;
-    if (row === undefined) return false;
-    this.#shared.release(row.shared);
-    return true;
+  /**
+   * Removes the handled messages still leased to their tokens, answering which were; call
+   * inside a transaction.
+   */
+  #acknowledge(done: readonly Finished[]): boolean[] {
+    const shared: (string | null)[] = [];
+    const acknowledged = done.map(({ lease, token }) => {
+      const row = this.#ack.get({ id: Number(lease.id), token }) as
+        | { shared: string | null }
+        | undefined;
+      if (row !== undefined) shared.push(row.shared);
+      return row !== undefined;
+    });
+    this.#shared.release(shared);
+    return acknowledged;
   }
 
   /**
@@ -282,7 +289,7 @@ export class SqliteMessageQueue implements MessageQueue {
    */
   #settleAndClaim(done: readonly Finished[], token: string, count: number): Round {
     return immediate(this.#db, () => {
-      const acknowledged = done.map(({ lease, token: leased }) => this.#acknowledge(lease, leased));
+      const acknowledged = this.#acknowledge(done);
       if (count === 0) return { acknowledged, leases: [] };
       // One clock reading for all: a message falling due in between is claimed or counted.
       const now = Date.now();
