@@ -264,15 +264,16 @@ async function listenInRounds<L extends Lease>(
       finished.length === 0 && count === 0
         ? { since: wakes, full: true, idleMs: settings.pollMs }
         : await round(count, wakes);
-    if (finished.length === 0) {
+    if (next === undefined) {
+      // The write failed: a poll interval before trying again, finished handlers or not.
+      await sleepers.sleep(settings.pollMs, signal);
+    } else if (finished.length === 0) {
       const slot = new Promise<void>((resolve) => {
         nudge = resolve;
       });
-      // Every worker busy: wait for one to finish. Else also for a wake-up or the next poll (or
-      // after a failed write, a poll interval before trying again).
+      // Every worker busy: wait for one to finish. Else also for a wake-up or the next poll.
       const waits: Promise<void>[] = [slot];
-      if (next === undefined) waits.push(sleepers.sleep(settings.pollMs, signal));
-      else if (!next.full || running.size < settings.workers) {
+      if (!next.full || running.size < settings.workers) {
         waits.push(sleepers.sleep(next.idleMs, signal, next.since));
       }
       await Promise.race(waits);
