@@ -16,7 +16,8 @@ export interface StoredMessage {
  * object in several messages of one batch of enqueues is written once into `<table>_shared`,
  * counted by the messages referring to it, and put back into each message as it is claimed;
  * the last message's acknowledgement removes it. Every step runs inside the queue's own
- * transactions, so the counts stay exact across crashes.
+ * transactions, so the counts stay exact across crashes. A Herald from before this table would
+ * hand such messages out without those fields: let the queue drain before going back to one.
  */
 export class SharedValues {
   readonly #insert: StatementSync;
