@@ -60,6 +60,29 @@ export interface LeaseSource<L extends Lease = Lease> {
   renew(lease: L, token: string): Promise<boolean>;
   /** Removes the handled message; false if it was no longer leased to `token`. */
   acknowledge(lease: L, token: string): Promise<boolean>;
+  /**
+   * Optional, for a store where each write is a commit of its own (SQLite): in one write,
+   * removes the handled messages `done` (each only if still leased to its token), then claims up
+   * to `count` due messages for `token`, never two with the same ordering key. With it,
+   * {@link listenWithLeases} claims for all its idle workers at once and acknowledges in
+   * batches: one commit per round instead of two per message.
+   */
+  settleAndClaim?(done: readonly Finished<L>[], token: string, count: number): Promise<Round<L>>;
+}
+
+/** A handled message waiting for its acknowledgement. */
+export interface Finished<L extends Lease = Lease> {
+  readonly lease: L;
+  readonly token: string;
+}
+
+/** What one {@link LeaseSource.settleAndClaim} did. */
+export interface Round<L extends Lease = Lease> {
+  /** Per entry of `done`: whether it was still leased to its token (and is now removed). */
+  readonly acknowledged: readonly boolean[];
+  readonly leases: readonly L[];
+  /** With fewer leases than asked for: milliseconds until a delayed message is due, if any. */
+  readonly idleMs?: number | undefined;
 }
 
 export interface ListenSettings {
@@ -141,6 +164,11 @@ export async function listenWithLeases<L extends Lease>(
   settings: ListenSettings,
   sleepers: Sleepers,
 ): Promise<void> {
+  if (source.settleAndClaim !== undefined) {
+    const settleAndClaim = source.settleAndClaim.bind(source);
+    await listenInRounds(source, settleAndClaim, handler, signal, settings, sleepers);
+    return;
+  }
   const work = async () => {
     while (signal?.aborted !== true) {
       const token = crypto.randomUUID();
@@ -166,7 +194,119 @@ export async function listenWithLeases<L extends Lease>(
   await Promise.all(Array.from({ length: settings.workers }, work));
 }
 
+/**
+ * {@link listenWithLeases} over `settleAndClaim`: one loop claims for all idle workers at once
+ * and starts their handlers; the acknowledgements of the handlers that finished meanwhile go
+ * into the next round's write. Handlers finishing in the same turn of the event loop are
+ * gathered (`setImmediate`) into one round, so a busy queue needs far fewer writes than
+ * messages. A message is still removed only after its handler settled; a round that fails
+ * keeps its acknowledgements for the next one.
+ */
+async function listenInRounds<L extends Lease>(
+  source: LeaseSource<L>,
+  settleAndClaim: NonNullable<LeaseSource<L>["settleAndClaim"]>,
+  // biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
+  handler: (message: any) => Promise<void> | void,
+  signal: AbortSignal | undefined,
+  settings: ListenSettings,
+  sleepers: Sleepers,
+): Promise<void> {
+  const running = new Set<Promise<void>>();
+  let finished: Finished<L>[] = [];
+  /** Resolves the loop's wait when a handler finished: a free slot, an acknowledgement to write. */
+  let nudge: (() => void) | undefined;
+  const start = (lease: L, token: string) => {
+    const run = runHandler(source, lease, token, handler, settings).then(() => {
+      running.delete(run);
+      finished.push({ lease, token });
+      nudge?.();
+    });
+    running.add(run);
+  };
+  /** One write; answers the wake-up count to sleep on, or undefined if the write failed. */
+  const round = async (count: number, wakes: number) => {
+    const done = finished;
+    finished = [];
+    const token = crypto.randomUUID();
+    let result: Round<L>;
+    try {
+      result = await settleAndClaim(done, token, count);
+    } catch (error) {
+      finished.unshift(...done); // still leased: acknowledged with the next round
+      logger.error("Could not claim or acknowledge messages; trying again: {error}", { error });
+      return undefined;
+    }
+    done.forEach(({ lease }, i) => {
+      if (result.acknowledged[i] !== true) {
+        logger.warn("Message {id} was no longer leased to this listener when it finished.", {
+          id: lease.id,
+        });
+      }
+    });
+    for (const lease of result.leases) start(lease, token);
+    let since = wakes;
+    if (done.length > 0) {
+      // An acknowledgement may free an ordering key another idle listener of ours awaits. This
+      // loop's own wake-up need not wake itself (the round claimed after acknowledging); one
+      // from elsewhere since `wakes` must.
+      const quiet = sleepers.wakes === wakes;
+      sleepers.wake();
+      if (quiet) since = sleepers.wakes;
+    }
+    const full = result.leases.length >= count;
+    const idleMs = Math.min(settings.pollMs, Math.max(1, result.idleMs ?? Infinity));
+    return { since, full, idleMs };
+  };
+  while (signal?.aborted !== true) {
+    const wakes = sleepers.wakes;
+    const count = settings.workers - running.size;
+    const next =
+      finished.length === 0 && count === 0
+        ? { since: wakes, full: true, idleMs: settings.pollMs }
+        : await round(count, wakes);
+    if (next === undefined) {
+      // The write failed: a poll interval before trying again, finished handlers or not.
+      await sleepers.sleep(settings.pollMs, signal);
+    } else if (finished.length === 0) {
+      const slot = new Promise<void>((resolve) => {
+        nudge = resolve;
+      });
+      // Every worker busy: wait for one to finish. Else also for a wake-up or the next poll.
+      const waits: Promise<void>[] = [slot];
+      if (!next.full || running.size < settings.workers) {
+        waits.push(sleepers.sleep(next.idleMs, signal, next.since));
+      }
+      await Promise.race(waits);
+      nudge = undefined;
+    }
+    // Gather the handlers finishing in this turn of the event loop into one round.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  while (running.size > 0) await Promise.all(running);
+  while (finished.length > 0) {
+    if ((await round(0, sleepers.wakes)) === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, settings.pollMs));
+    }
+  }
+}
+
 async function handle<L extends Lease>(
+  source: LeaseSource<L>,
+  lease: L,
+  token: string,
+  // biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
+  handler: (message: any) => Promise<void> | void,
+  settings: ListenSettings,
+): Promise<void> {
+  await runHandler(source, lease, token, handler, settings);
+  await acknowledge(source, lease, token);
+}
+
+/**
+ * Runs `handler` on the message, renewing its lease meanwhile; a failure is logged (the message
+ * is dropped, see above). A message handed out too often is dropped without running it.
+ */
+async function runHandler<L extends Lease>(
   source: LeaseSource<L>,
   lease: L,
   token: string,
@@ -181,7 +321,6 @@ async function handle<L extends Lease>(
       deliveries,
       message,
     });
-    await acknowledge(source, lease, token);
     return;
   }
   let renewing = Promise.resolve();
@@ -196,7 +335,6 @@ async function handle<L extends Lease>(
     clearInterval(renewal);
   }
   await renewing; // a renewal landing after the acknowledgement would report a lost lease
-  await acknowledge(source, lease, token);
 }
 
 async function renew<L extends Lease>(source: LeaseSource<L>, lease: L, token: string) {

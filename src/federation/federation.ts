@@ -23,6 +23,7 @@ import { registerActors } from "./actors.ts";
 import type { PublishedArticles } from "./articles.ts";
 import { mainCollections, type ObjectContextFor, registerCollections } from "./collections.ts";
 import { clearUnreachable, onPermanentFailure } from "./delivery/gone-servers.ts";
+import { cacheDeliveryState } from "./delivery/kv-cache.ts";
 import { heraldUserAgent } from "./delivery/outgoing.ts";
 import { everyAccount, type FollowerStore } from "./followers.ts";
 import { registerInbox } from "./inbox.ts";
@@ -146,7 +147,7 @@ export function buildFederation(
   deps: FederationDeps,
 ): Federation<void> {
   const federation = createFederation<void>({
-    kv: withoutQueuedIdempotence(deps.kv),
+    kv: cacheDeliveryState(withoutQueuedIdempotence(deps.kv)),
     queue: deps.queue,
     origin: options.origin.origin,
     allowPrivateAddress: options.allowPrivateAddress ?? false,

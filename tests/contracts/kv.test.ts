@@ -6,6 +6,7 @@ import { describe } from "vitest";
 import { openPostgresKvStore } from "../../src/backends/postgres/kv.ts";
 import { RedisKvStore } from "../../src/backends/redis/kv.ts";
 import { SqliteKvStore } from "../../src/backends/sqlite/kv.ts";
+import { cacheDeliveryState } from "../../src/federation/delivery/kv-cache.ts";
 import {
   freshPostgresSchema,
   freshRedisPrefix,
@@ -26,6 +27,22 @@ kvContract("SqliteKvStore", async () => {
     connect: () => {
       const db = new DatabaseSync(path);
       return Promise.resolve({ kv: new SqliteKvStore(db), close: () => db.close() });
+    },
+    dispose: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+// The cache Fedify's KV store goes through (federation.ts): a KV store like any other.
+kvContract("SqliteKvStore behind cacheDeliveryState()", async () => {
+  const dir = await tempDir();
+  const path = join(dir, "herald.sqlite");
+  return {
+    connect: () => {
+      const db = new DatabaseSync(path);
+      return Promise.resolve({
+        kv: cacheDeliveryState(new SqliteKvStore(db)),
+        close: () => db.close(),
+      });
     },
     dispose: () => rm(dir, { recursive: true, force: true }),
   };

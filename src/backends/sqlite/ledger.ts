@@ -7,6 +7,15 @@ import {
 } from "../../federation/delivery/ledger.ts";
 import { immediate } from "./connection.ts";
 
+interface Settling {
+  readonly activityId: string;
+  readonly inbox: string;
+  readonly state: Exclude<DeliveryState, "pending">;
+  readonly error: string | null;
+  readonly resolve: (answer: { readonly pending: boolean }) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /** The ledger in the embedded SQLite database. */
 export function openSqliteDeliveryLedger(db: DatabaseSync): DeliveryLedger {
   createTables(db);
@@ -37,6 +46,32 @@ export function openSqliteDeliveryLedger(db: DatabaseSync): DeliveryLedger {
     "DELETE FROM federation_deliveries WHERE queued_at < ? AND state <> 'pending'",
   );
   let pruned = 0;
+  /**
+   * Each delivery of a fan-out settles on its own, and alone each write would be a commit of its
+   * own (a third of the SQLite time per delivery, docs/BENCHMARKS.md "Fan-out"): those settled
+   * in one turn of the event loop are written in one transaction. Each resolves once it
+   * committed; only the last of an activity's settlements in a write can answer "none pending",
+   * so the activity's last delivery is still reported once.
+   */
+  let settling: Settling[] = [];
+  const writeSettled = () => {
+    const batch = settling;
+    settling = [];
+    try {
+      immediate(db, () => {
+        for (const s of batch) settle.run(s.state, s.error, s.activityId, s.inbox);
+      });
+    } catch (error) {
+      for (const { reject } of batch) reject(error);
+      return;
+    }
+    const last = new Map<string, Settling>();
+    for (const s of batch) last.set(s.activityId, s);
+    for (const s of batch) {
+      const pending = last.get(s.activityId) !== s || anyPending.get(s.activityId) !== undefined;
+      s.resolve({ pending });
+    }
+  };
   return {
     async queued(deliveries) {
       const now = Date.now();
@@ -50,9 +85,11 @@ export function openSqliteDeliveryLedger(db: DatabaseSync): DeliveryLedger {
         }
       });
     },
-    async settled(activityId, inbox, state, error) {
-      settle.run(state, error ?? null, activityId, inbox);
-      return { pending: anyPending.get(activityId) !== undefined };
+    settled(activityId, inbox, state, error) {
+      return new Promise((resolve, reject) => {
+        if (settling.length === 0) setImmediate(writeSettled);
+        settling.push({ activityId, inbox, state, error: error ?? null, resolve, reject });
+      });
     },
     async untried(activityId) {
       return anyUntried.get(activityId) !== undefined;

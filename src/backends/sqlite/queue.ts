@@ -7,7 +7,7 @@ import type {
 } from "@fedify/fedify";
 import { toMilliseconds } from "../duration.ts";
 import {
-  encodeMessage,
+  type Finished,
   type Lease,
   type LeaseOptions,
   type LeaseSource,
@@ -15,10 +15,12 @@ import {
   listenSettings,
   listenWithLeases,
   type QueueDepth,
+  type Round,
   Sleepers,
 } from "../lease-listener.ts";
 import { tableName } from "../table-name.ts";
 import { immediate, tuneConnection } from "./connection.ts";
+import { SharedValues, type StoredMessage } from "./queue-shared.ts";
 
 export type { QueueDepth } from "../lease-listener.ts";
 
@@ -30,11 +32,13 @@ export interface SqliteMessageQueueOptions extends LeaseOptions {
   // wakes its listeners at once).
 }
 
-interface Claimed {
-  readonly id: number;
-  readonly message: string;
-  readonly ordering_key: string | null;
+interface Claimed extends StoredMessage {
   readonly deliveries: number;
+}
+
+interface Candidate {
+  readonly id: number;
+  readonly ordering_key: string | null;
 }
 
 interface PendingEnqueue {
@@ -49,10 +53,11 @@ interface PendingEnqueue {
  * Fedify's message queue on `node:sqlite`: durable, shared by every process that opens the
  * same file.
  *
- * A listener claims one message at a time with an atomic `UPDATE … RETURNING` that sets a
- * lease; no other listener takes a message while its lease runs. The row is deleted only
- * after the handler settled, so a message whose process died (even `kill -9`) is handed out
- * again when its lease runs out: delivery is at least once.
+ * A listener claims messages for all its idle workers at once, in a `BEGIN IMMEDIATE`
+ * transaction that sets their leases; no other listener takes a message while its lease runs.
+ * The row is deleted only after the handler settled (in the same transaction as the next
+ * claim: one commit per round, not two per message), so a message whose process died (even
+ * `kill -9`) is handed out again when its lease runs out: delivery is at least once.
  *
  * Messages are handed out by due time, then enqueue order. While a message with an
  * ordering key is leased, no other message with that key is handed out, so messages
@@ -76,7 +81,8 @@ export class SqliteMessageQueue implements MessageQueue {
   readonly #db: DatabaseSync;
   readonly #settings: ListenSettings;
   readonly #insert: StatementSync;
-  readonly #claim: StatementSync;
+  readonly #candidates: StatementSync;
+  readonly #claimId: StatementSync;
   readonly #renew: StatementSync;
   readonly #ack: StatementSync;
   readonly #nextDue: StatementSync;
@@ -84,6 +90,7 @@ export class SqliteMessageQueue implements MessageQueue {
   /** Wakes this object's idle listeners: after an enqueue, or after an ack frees an ordering key. */
   readonly #sleepers = new Sleepers();
   readonly #source: LeaseSource;
+  readonly #shared: SharedValues;
   /** Enqueues of this tick, written together by `#flush()`. */
   #batch: PendingEnqueue[] = [];
 
@@ -107,27 +114,31 @@ export class SqliteMessageQueue implements MessageQueue {
       CREATE INDEX IF NOT EXISTS "${table}_ordering" ON "${table}" (ordering_key, lease_until)
         WHERE ordering_key IS NOT NULL;
     `);
+    this.#shared = new SharedValues(db, table);
     this.#insert = db.prepare(`
-      INSERT INTO "${table}" (message, ordering_key, created, scheduled)
-      VALUES (:message, :orderingKey, :now, :scheduled)`);
-    // One statement, so the choice and the claim are atomic: SQLite takes the write lock
-    // before the statement reads, and other processes wait out the busy timeout.
-    this.#claim = db.prepare(`
+      INSERT INTO "${table}" (message, shared, ordering_key, created, scheduled)
+      VALUES (:message, :shared, :orderingKey, :now, :scheduled)`);
+    // The due messages a round may claim, in order; `#settleAndClaim()` keeps the first of each
+    // ordering key. Read and claimed under one write lock.
+    this.#candidates = db.prepare(`
+      SELECT m.id, m.ordering_key FROM "${table}" AS m
+      WHERE m.scheduled <= :now
+        AND (m.lease_until IS NULL OR m.lease_until <= :now)
+        AND (m.ordering_key IS NULL OR NOT EXISTS (
+          SELECT 1 FROM "${table}" AS o
+          WHERE o.ordering_key = m.ordering_key AND o.lease_until > :now))
+      ORDER BY m.scheduled, m.id
+      LIMIT :limit`);
+    this.#claimId = db.prepare(`
       UPDATE "${table}"
       SET lease_token = :token, lease_until = :until, deliveries = deliveries + 1
-      WHERE id = (
-        SELECT m.id FROM "${table}" AS m
-        WHERE m.scheduled <= :now
-          AND (m.lease_until IS NULL OR m.lease_until <= :now)
-          AND (m.ordering_key IS NULL OR NOT EXISTS (
-            SELECT 1 FROM "${table}" AS o
-            WHERE o.ordering_key = m.ordering_key AND o.lease_until > :now))
-        ORDER BY m.scheduled, m.id
-        LIMIT 1)
-      RETURNING id, message, ordering_key, deliveries`);
+      WHERE id = :id
+      RETURNING message, shared, deliveries`);
     this.#renew = db.prepare(`
       UPDATE "${table}" SET lease_until = :until WHERE id = :id AND lease_token = :token`);
-    this.#ack = db.prepare(`DELETE FROM "${table}" WHERE id = :id AND lease_token = :token`);
+    this.#ack = db.prepare(
+      `DELETE FROM "${table}" WHERE id = :id AND lease_token = :token RETURNING shared`,
+    );
     this.#nextDue = db.prepare(
       `SELECT MIN(scheduled) AS due FROM "${table}" WHERE scheduled > :now`,
     );
@@ -138,13 +149,18 @@ export class SqliteMessageQueue implements MessageQueue {
         COALESCE(SUM(NOT COALESCE(lease_until > :now, 0) AND scheduled > :now), 0) AS delayed
       FROM "${table}"`);
     this.#source = {
-      claim: async (token) => this.#claimOne(token),
+      claim: async (token) => {
+        const { leases, idleMs } = this.#settleAndClaim([], token, 1);
+        const lease = leases[0];
+        return lease === undefined ? { idleMs } : { lease };
+      },
       renew: async (lease, token) => {
         const until = Date.now() + this.#settings.leaseMs;
         return this.#renew.run({ id: Number(lease.id), token, until }).changes > 0;
       },
       acknowledge: async (lease, token) =>
-        this.#ack.run({ id: Number(lease.id), token }).changes > 0,
+        immediate(this.#db, () => this.#acknowledge([{ lease, token }])[0] === true),
+      settleAndClaim: async (done, token, count) => this.#settleAndClaim(done, token, count),
     };
   }
 
@@ -164,27 +180,23 @@ export class SqliteMessageQueue implements MessageQueue {
   }
 
   /**
-   * Writes the enqueues of this tick. Each message is encoded just before its row is written,
-   * so the text of 10,000 messages is never held at once; one that cannot be encoded is
-   * refused alone.
+   * Writes the enqueues of this tick. Each message is encoded just before its row is written
+   * (what several share, once: `queue-shared.ts`), so the text of 10,000 messages is never held
+   * at once; one that cannot be encoded is refused alone.
    */
   #flush(): void {
     const batch = this.#batch;
     this.#batch = [];
     const refused = new Map<PendingEnqueue, unknown>();
     try {
-      immediate(this.#db, () => {
-        for (const pending of batch) {
-          let encoded: string;
-          try {
-            encoded = encodeMessage(pending.message);
-          } catch (error) {
-            refused.set(pending, error);
-            continue;
-          }
-          this.#insertOne(encoded, pending.options);
-        }
-      });
+      immediate(this.#db, () =>
+        this.#shared.encodeBatch(
+          batch,
+          (pending) => pending.message,
+          (pending, stored) => this.#insertOne(stored, pending.options),
+          (pending, error) => refused.set(pending, error),
+        ),
+      );
     } catch (error) {
       for (const { reject } of batch) reject(error);
       return;
@@ -200,10 +212,16 @@ export class SqliteMessageQueue implements MessageQueue {
   // biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
   async enqueueMany(messages: readonly any[], options?: MessageQueueEnqueueOptions): Promise<void> {
     if (messages.length === 0) return;
-    const encoded = messages.map(encodeMessage);
-    immediate(this.#db, () => {
-      for (const message of encoded) this.#insertOne(message, options);
-    });
+    immediate(this.#db, () =>
+      this.#shared.encodeBatch(
+        messages,
+        (message) => message,
+        (_, stored) => this.#insertOne(stored, options),
+        (_, error) => {
+          throw error;
+        },
+      ),
+    );
     this.#sleepers.wake();
   }
 
@@ -236,30 +254,70 @@ export class SqliteMessageQueue implements MessageQueue {
     return { queued: ready + delayed, ready, delayed, inFlight: row?.inFlight ?? 0 };
   }
 
-  #insertOne(message: string, options: MessageQueueEnqueueOptions | undefined): void {
+  #insertOne(stored: StoredMessage, options: MessageQueueEnqueueOptions | undefined): void {
     const now = Date.now();
     const delayMs = options?.delay == null ? 0 : Math.max(0, toMilliseconds(options.delay));
     this.#insert.run({
-      message,
+      message: stored.message,
+      shared: stored.shared,
       orderingKey: options?.orderingKey ?? null,
       now,
       scheduled: Math.ceil(now + delayMs),
     });
   }
 
-  /** Claims the next due message, or answers how long until the next delayed one is due. */
-  #claimOne(token: string): { lease: Lease } | { idleMs?: number } {
-    // One clock reading for both: a message falling due in between is claimed or counted.
-    const now = Date.now();
-    const claimed = this.#claim.get({ token, now, until: now + this.#settings.leaseMs }) as
-      | Claimed
-      | undefined;
-    if (claimed !== undefined) {
-      const { id, message, deliveries } = claimed;
-      return { lease: { id: String(id), message, deliveries } };
-    }
-    const due = (this.#nextDue.get({ now }) as { due: number | null } | undefined)?.due;
-    return due == null ? {} : { idleMs: due - now };
+  /**
+   * Removes the handled messages still leased to their tokens, answering which were; call
+   * inside a transaction.
+   */
+  #acknowledge(done: readonly Finished[]): boolean[] {
+    const shared: (string | null)[] = [];
+    const acknowledged = done.map(({ lease, token }) => {
+      const row = this.#ack.get({ id: Number(lease.id), token }) as
+        | { shared: string | null }
+        | undefined;
+      if (row !== undefined) shared.push(row.shared);
+      return row !== undefined;
+    });
+    this.#shared.release(shared);
+    return acknowledged;
+  }
+
+  /**
+   * Acknowledges `done` and claims up to `count` due messages, at most one per ordering key (the
+   * first in order: a key's later message waits for its lease to end), in one transaction.
+   */
+  #settleAndClaim(done: readonly Finished[], token: string, count: number): Round {
+    return immediate(this.#db, () => {
+      const acknowledged = this.#acknowledge(done);
+      if (count === 0) return { acknowledged, leases: [] };
+      // One clock reading for all: a message falling due in between is claimed or counted.
+      const now = Date.now();
+      const until = now + this.#settings.leaseMs;
+      // Twice the count, so a few messages sharing a key do not leave workers idle.
+      const candidates = this.#candidates.all({
+        now,
+        limit: count * 2,
+      }) as unknown[] as Candidate[];
+      const keys = new Set<string>();
+      const leases: Lease[] = [];
+      const values = new Map<number, string>();
+      for (const { id, ordering_key: key } of candidates) {
+        if (leases.length === count) break;
+        if (key !== null) {
+          if (keys.has(key)) continue;
+          keys.add(key);
+        }
+        const claimed = this.#claimId.get({ id, token, until }) as Claimed | undefined;
+        if (claimed !== undefined) {
+          const message = this.#shared.expand(claimed, values);
+          leases.push({ id: String(id), message, deliveries: claimed.deliveries });
+        }
+      }
+      if (leases.length === count) return { acknowledged, leases };
+      const due = (this.#nextDue.get({ now }) as { due: number | null } | undefined)?.due;
+      return { acknowledged, leases, ...(due == null ? {} : { idleMs: due - now }) };
+    });
   }
 }
 

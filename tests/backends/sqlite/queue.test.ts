@@ -117,4 +117,96 @@ describe("SqliteMessageQueue", () => {
     expect(handled).toEqual(["fine"]);
     expect(rows(db)).toBe(0);
   });
+
+  it("claims for all idle workers in one transaction, one message per ordering key, and acknowledges in batches", async () => {
+    const { db, queue } = open({ workers: 8 });
+    for (let i = 0; i < 40; i++) {
+      // Keys a and b twice each in a row: their second message waits for the first.
+      const orderingKey = i < 4 ? (i % 2 === 0 ? "a" : "b") : `k${i}`;
+      await queue.enqueue({ i, key: orderingKey }, { orderingKey });
+    }
+    const exec = db.exec.bind(db);
+    let transactions = 0;
+    db.exec = (sql: string) => {
+      if (sql.startsWith("BEGIN")) transactions++;
+      return exec(sql);
+    };
+    const running = new Set<string>();
+    const handled: number[] = [];
+    let overlap = false;
+    let peak = 0;
+    const release: (() => void)[] = [];
+    listen(queue, async (message) => {
+      const { i, key } = message as { i: number; key: string };
+      if (running.has(key)) overlap = true;
+      running.add(key);
+      peak = Math.max(peak, running.size);
+      await new Promise<void>((resolve) => release.push(resolve));
+      running.delete(key);
+      handled.push(i);
+    });
+    // The first round claims 8 messages at once: a, b and 6 others (not a's and b's second).
+    await waitUntil(() => running.size === 8);
+    expect(transactions).toBe(1);
+    expect([...running].sort()).toEqual(["a", "b", "k4", "k5", "k6", "k7", "k8", "k9"]);
+    // Handlers finishing together are acknowledged (and replaced) in one round.
+    for (const done of release.splice(0)) done();
+    await waitUntil(() => running.size === 8 && handled.length === 8);
+    expect(transactions).toBe(2);
+    expect([...running].sort()).toContain("a");
+    for (;;) {
+      for (const done of release.splice(0)) done();
+      if (handled.length === 40) break;
+      await sleep(5);
+    }
+    await waitUntil(() => rows(db) === 0);
+    expect(overlap).toBe(false);
+    expect(peak).toBe(8);
+    expect(handled.indexOf(0)).toBeLessThan(handled.indexOf(2));
+    expect(handled.indexOf(1)).toBeLessThan(handled.indexOf(3));
+    expect(transactions).toBeLessThan(40);
+  });
+
+  it("stores a value several messages of a batch share once, and forgets it with the last", async () => {
+    const { db, queue } = open({ workers: 4 });
+    // As Fedify's fan-out: the same activity and keys objects in every message.
+    const activity = { type: "Create", content: "x".repeat(5_000) };
+    const keys = [{ keyId: "https://news.test/#main-key", privateKey: { d: "secret" } }];
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        queue.enqueue(
+          { type: "outbox", inbox: `https://s${i}.test/inbox`, activity, keys, attempt: 0 },
+          { orderingKey: `story\nhttps://s${i}.test` },
+        ),
+      ),
+    );
+    await queue.enqueueMany([
+      { type: "outbox", inbox: "https://m1.test/inbox", activity, keys },
+      { type: "outbox", inbox: "https://m2.test/inbox", activity, keys },
+    ]);
+    const shared = () =>
+      db
+        .prepare("SELECT COUNT(*) AS n, COALESCE(SUM(refs), 0) AS refs FROM herald_queue_shared")
+        .get();
+    expect(shared()).toEqual({ n: 4, refs: 104 });
+    const longest = db.prepare("SELECT MAX(LENGTH(message)) AS n FROM herald_queue").get() as {
+      n: number;
+    };
+    expect(longest.n).toBeLessThan(200);
+    const received: unknown[] = [];
+    listen(queue, (message) => {
+      received.push(message);
+    });
+    await waitUntil(() => received.length === 52 && rows(db) === 0);
+    for (const message of received) {
+      expect(message).toEqual({
+        type: "outbox",
+        inbox: expect.stringMatching(/^https:\/\/(s\d+|m\d)\.test\/inbox$/),
+        activity,
+        keys,
+        ...((message as { attempt?: number }).attempt === undefined ? {} : { attempt: 0 }),
+      });
+    }
+    expect(shared()).toEqual({ n: 0, refs: 0 });
+  });
 });
