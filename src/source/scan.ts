@@ -10,6 +10,26 @@ export interface FoundFile {
   readonly stamp: FileStamp;
 }
 
+/**
+ * A found file that makes its absolute path when asked: a rescan of 100,000 files holds them all
+ * at once, and a read needs the path of only the few that changed (issue #17).
+ */
+class FoundInFolder implements FoundFile {
+  readonly path: string;
+  readonly stamp: FileStamp;
+  readonly #root: string;
+
+  constructor(root: string, path: string, stamp: FileStamp) {
+    this.#root = root;
+    this.path = path;
+    this.stamp = stamp;
+  }
+
+  get absolutePath(): string {
+    return join(this.#root, ...this.path.split("/"));
+  }
+}
+
 /** Files that sit beside articles and are served as media, not reported as bad articles. */
 export const mediaExtensions = [".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".svg"] as const;
 
@@ -102,7 +122,9 @@ class Found {
     try {
       const stats = statSync(absolutePath);
       if (!stats.isFile()) return;
-      this.files.push({ path, absolutePath, stamp: { size: stats.size, mtimeMs: stats.mtimeMs } });
+      this.files.push(
+        new FoundInFolder(this.#root, path, { size: stats.size, mtimeMs: stats.mtimeMs }),
+      );
     } catch {
       this.refused.push({ path, reason: "the file cannot be read" });
     }

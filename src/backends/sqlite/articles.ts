@@ -34,10 +34,6 @@ export class SqliteArticleStore implements ArticleStore {
   constructor(db: DatabaseSync) {
     this.#db = db;
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
-    // 16 MiB of page cache instead of SQLite's 2 MiB: a first import of 100,000 stories inserts
-    // into a dozen indexes at places all over them, and re-reading their pages from the file
-    // cost more than the inserts (issue #17).
-    db.exec("PRAGMA cache_size = -16384");
     // A checkpoint (copying the write-ahead log into the database file, then an fsync) every
     // 64 MiB of log instead of every 4 MiB: a large import waited on a disk flush every other
     // batch, and index pages that every batch changes were written out every time.
