@@ -6,6 +6,10 @@
  * Writes the "## Hot paths (bench/hot-paths.ts)" section of docs/BENCHMARKS.md.
  *
  *   npx node bench/hot-paths.ts   (BENCH_SECONDS=3, BENCH_ROUNDS=3, BENCH_CONNECTIONS=10)
+ *
+ * BENCH_TOGETHER=1 loads the two servers of a pair at the same time instead of one after the
+ * other (both on core 1, each with its own autocannon on core 0): whatever else the machine
+ * runs then falls on both alike, which makes the CPU column steadier under shared load.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -20,6 +24,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const together = process.env.BENCH_TOGETHER === "1";
 const target = 0.9;
 /** Concurrent readers of the home page (issue 17.5), each size measured the same way. */
 const readerCounts = [10, 100, 400];
@@ -228,7 +233,14 @@ try {
     for (const [i, { route, kind }] of cases.entries()) {
       const order = round % 2 === 0 ? (["herald", "bare"] as const) : (["bare", "herald"] as const);
       const pair = {} as Record<Server, { rps: number; p99: number; cpuMicros: number }>;
-      for (const server of order) pair[server] = await measure(server, route, kind, seconds);
+      if (together) {
+        [pair.herald, pair.bare] = await Promise.all([
+          measure("herald", route, kind, seconds),
+          measure("bare", route, kind, seconds),
+        ]);
+      } else {
+        for (const server of order) pair[server] = await measure(server, route, kind, seconds);
+      }
       const r = results[i];
       r?.herald.push(pair.herald.rps);
       r?.bare.push(pair.bare.rps);
@@ -251,8 +263,15 @@ try {
     for (const [i, readers] of readerCounts.entries()) {
       const order = round % 2 === 0 ? (["herald", "bare"] as const) : (["bare", "herald"] as const);
       const pair = {} as Record<Server, { rps: number; p99: number }>;
-      for (const server of order) {
-        pair[server] = await measure(server, "home", "200", seconds, readers);
+      if (together) {
+        [pair.herald, pair.bare] = await Promise.all([
+          measure("herald", "home", "200", seconds, readers),
+          measure("bare", "home", "200", seconds, readers),
+        ]);
+      } else {
+        for (const server of order) {
+          pair[server] = await measure(server, "home", "200", seconds, readers);
+        }
       }
       const r = sweep[i];
       r?.herald.push(pair.herald.rps);
@@ -282,9 +301,10 @@ try {
     const r = sweep[i] ?? { herald: [], bare: [], ratios: [], p99: { herald: [], bare: [] } };
     return `| ${readers} | ${Math.round(median(r.herald)).toLocaleString("en")} | ${Math.round(median(r.bare)).toLocaleString("en")} | ${fixed(median(r.ratios))}× (${r.ratios.map(fixed).join(" / ")}) | ${median(r.p99.herald)} / ${median(r.p99.bare)} ms |`;
   });
-  const body = `Command: \`npx node bench/hot-paths.ts\` (${articleCount} articles; Herald is \`node --max-semi-space-size=16 src/main.ts\` as \`npm start\` runs it, embedded SQLite, federation mounted; the baseline is a bare \`node:http\` process answering from a \`Map\` with the same bytes and the same headers, copied from Herald's own answers).
+  const settings = `${together ? "BENCH_TOGETHER=1 " : ""}${rounds === 3 ? "" : `BENCH_ROUNDS=${rounds} `}`;
+  const body = `Command: \`${settings}npx node bench/hot-paths.ts\` (${articleCount} articles; Herald is \`node --max-semi-space-size=16 src/main.ts\` as \`npm start\` runs it, embedded SQLite, federation mounted; the baseline is a bare \`node:http\` process answering from a \`Map\` with the same bytes and the same headers, copied from Herald's own answers).
 
-Load: autocannon in its own process, ${connections} connections, 127.0.0.1 only${pinned ? " (the servers pinned to core 1, autocannon to core 0, with `taskset`)" : ""}; "200" = GET without Accept-Encoding (identity bytes), "304" = GET with the ETag in If-None-Match. ${rounds} rounds of ${seconds} s per server and case, Herald and bare right after each other (alternating who goes first); a ratio is the median of the paired ratios. Load average when the rounds began: ${load.toFixed(1)} on 2 cores (other engineers' work).
+Load: autocannon in its own process, ${connections} connections, 127.0.0.1 only${pinned ? " (the servers pinned to core 1, autocannon to core 0, with `taskset`)" : ""}; "200" = GET without Accept-Encoding (identity bytes), "304" = GET with the ETag in If-None-Match. ${rounds} rounds of ${seconds} s per server and case, ${together ? "Herald and bare at the same time, each with its own autocannon, so that other work on the machine falls on both alike" : "Herald and bare right after each other (alternating who goes first)"}; a ratio is the median of the paired ratios. Load average when the rounds began: ${load.toFixed(1)} on 2 cores (other engineers' work).
 
 | path | answer | Herald req/s | bare req/s | Herald ÷ bare (rounds) | CPU per request, bare ÷ Herald | target ≥ ${target}× |
 |---|---|---:|---:|---:|---:|---|
@@ -293,6 +313,8 @@ ${rows.map((row) => row.line).join("\n")}
 Target (each of feeds and pages, 200 and 304, ≥ ${target}× bare \`node:http\`): ${met} of ${rows.length} met.
 
 Where the rest goes: a CPU profile of Herald under the home page's 304 load (\`--cpu-prof\`, 2026-12-06) puts its own JavaScript in the request path (lookup, header list, \`writeHead\`) at about 3% of the samples and the socket write, which both servers make alike, at about 40%; before this work express's layers, the federation router and a store read per article page came first. What still separates the two: the same bare handler started inside Herald's own process (\`--import\`, 2026-12-06, servers on one core with \`taskset\`, 8 paired rounds of 4 s) costs 5–14% less CPU per 304 than Herald's hot path there, and about as much as in a process of its own; the rest of the CPU column is the process, not the path (V8's collector threads worked 12% of the main thread's time under this load, over a larger heap), and the spread of the paired rounds (a 2-vCPU virtual machine) is as large as the gap.
+
+Since then (2026-12-06 09:20): the server calls the hot paths' listener itself (\`requestListener\`, \`src/http/hot-paths.ts\`), not express's app function, which looked \`app.handle\` up per request on a function carrying all of express's methods. Two Herald processes, before and after, pinned together to one core and loaded at the same time, so that the machine's other load fell on both alike (both orders, 5 pairs of 4 s each, load average 5–6): the new one spent 0.79× the CPU per home-page 304, 0.95× per home 200 and 0.94× per article 304. Tried and dropped: reading the four request headers from \`rawHeaders\` instead of \`req.headers\` (Node builds \`req.headers\` for every request anyway, to check \`Host\`; no change). Not a fair measure here: instruction counts (\`valgrind --tool=callgrind\`) of a whole Herald process, since under valgrind's slowdown its timers (the scan schedule, the delivery queue's poll every 250 ms) fall into the measured window; the count per home 304 moved between 108k and 220k from run to run (the bare server: 65k–99k).
 
 **Concurrent readers**: the home page (200, identity), the same pairs with more connections.
 

@@ -1,6 +1,6 @@
 import { realpathSync } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
-import { type Server, STATUS_CODES } from "node:http";
+import { createServer, type Server, STATUS_CODES } from "node:http";
 import { extname, join, sep } from "node:path";
 import { getLogger } from "@logtape/logtape";
 import express, {
@@ -15,7 +15,7 @@ import type { FileStamp } from "../store/store.ts";
 import { paths, routes } from "../urls.ts";
 import { legacyIconPath } from "./favicon.ts";
 import { type FollowOptions, followRoute } from "./follow.ts";
-import { answerFirst, hotPaths } from "./hot-paths.ts";
+import { answerFirst, hotPaths, requestListener } from "./hot-paths.ts";
 import { IMAGE_WIDTHS, type ImageResizer } from "./media.ts";
 import { type Representation, sendRepresentation } from "./representation.ts";
 import type { FeedFormat, Site } from "./site.ts";
@@ -368,9 +368,17 @@ const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   if (!res.headersSent) res.status(500).type("text/plain").send("Internal Server Error\n");
 };
 
-/** Listens on `port` (0: any free one); resolves once it does. */
+/**
+ * Listens on `port` (0: any free one); resolves once it does. As `app.listen` does, with the
+ * hot paths' listener (`requestListener`).
+ */
 export function listen(app: Express, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, (error?: Error) => (error ? reject(error) : resolve(server)));
+    const server = createServer(requestListener(app));
+    server.once("error", reject);
+    server.listen(port, () => {
+      server.off("error", reject);
+      resolve(server);
+    });
   });
 }

@@ -223,6 +223,10 @@ function headerList(
 }
 
 type Handle = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => void;
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Each app's hot paths, then its router: what `requestListener` hands to `node:http`. */
+const listeners = new WeakMap<Express, Listener>();
 
 /**
  * Puts `hot` in front of the whole express app. Express's app function hands every request
@@ -233,8 +237,7 @@ export function answerFirst(app: Express, hot: HotPaths): void {
   const inner = app as Express & { handle?: Handle };
   const handle = inner.handle?.bind(app);
   if (handle === undefined) throw new Error("express has no app.handle: see hot-paths.ts.");
-  inner.handle = (req, res, next) => {
-    if (next !== undefined) return handle(req, res, next); // mounted in another app
+  const listener: Listener = (req, res) => {
     const answered = hot(req, res);
     if (answered === true) return;
     if (answered === false) return handle(req, res);
@@ -248,4 +251,18 @@ export function answerFirst(app: Express, hot: HotPaths): void {
       },
     );
   };
+  inner.handle = (req, res, next) => {
+    if (next !== undefined) return handle(req, res, next); // mounted in another app
+    listener(req, res);
+  };
+  listeners.set(app, listener);
+}
+
+/**
+ * The request listener for a server of `app`: the same as `app` itself, without the two calls
+ * before the hot paths (express's app function looks `handle` up, per request, on a function
+ * that carries all of express's methods).
+ */
+export function requestListener(app: Express): Listener {
+  return listeners.get(app) ?? app;
 }

@@ -3,7 +3,8 @@ import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { hotPaths } from "../../src/http/hot-paths.ts";
+import { createApp } from "../../src/http/app.ts";
+import { hotPaths, requestListener } from "../../src/http/hot-paths.ts";
 import { createSite } from "../../src/http/site.ts";
 import { runScan } from "../../src/pipeline.ts";
 import { articlesDir, sqliteStore } from "../helpers/articles.ts";
@@ -155,8 +156,7 @@ describe("the hot paths of a real Herald process", () => {
 });
 
 describe("hotPaths()", () => {
-  /** The hot paths alone on a real server: what they leave to express is answered 418 here. */
-  async function hotOnly() {
+  async function siteWithStory() {
     const articles = articlesDir();
     articles.write("story.md", article("Story", "2026-03-01T10:00:00Z", "News"));
     const { store } = sqliteStore();
@@ -175,22 +175,54 @@ describe("hotPaths()", () => {
         publishers: [site.publisher],
       });
     await scan();
+    return { articles, scan, site };
+  }
+
+  async function listening(listener: Parameters<typeof createServer>[1]): Promise<number> {
+    const server = createServer(listener);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    return (server.address() as AddressInfo).port;
+  }
+
+  /** The hot paths alone on a real server: what they leave to express is answered 418 here. */
+  async function hotOnly() {
+    const { articles, scan, site } = await siteWithStory();
     const hot = hotPaths(site, {
       always: ["X-Content-Type-Options", "nosniff"],
       contentSecurityPolicy: "default-src 'none'",
       cacheControl: { page: "page", feed: "feed", asset: "asset" },
       negotiatesArticles: true,
     });
-    const server = createServer((req, res) => {
+    const port = await listening((req, res) => {
       void Promise.resolve(hot(req, res)).then((answered) => {
         if (!answered) res.writeHead(418).end();
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    const { port } = server.address() as AddressInfo;
     return { articles, scan, port };
   }
+
+  it("answers through requestListener(app) as through the app itself", async () => {
+    const { articles, site } = await siteWithStory();
+    const app = createApp({ site, articlesDir: articles.dir });
+    const [direct, viaApp] = await Promise.all([listening(requestListener(app)), listening(app)]);
+    expect(requestListener(app)).not.toBe(app);
+    const first = await ask(viaApp, "GET", "/articles/story", {});
+    for (const [method, path, headers] of [
+      ["GET", "/", {}],
+      ["HEAD", "/", { "accept-encoding": "gzip" }],
+      ["GET", "/articles/story", { "if-none-match": first.etag ?? "" }],
+      ["GET", "/articles/story", { accept: "application/activity+json" }],
+      ["GET", "/articles/missing", {}],
+      ["GET", "/healthz", {}],
+      ["POST", "/", {}],
+    ] as const) {
+      const [ours, theirs] = await Promise.all(
+        [direct, viaApp].map((port) => ask(port, method, path, headers)),
+      );
+      expect({ method, path, ...ours }).toEqual({ method, path, ...theirs });
+    }
+  });
 
   it("answers the prebuilt feeds and pages, and leaves everything else to express", async () => {
     const { port } = await hotOnly();
