@@ -47,9 +47,8 @@ title, summary, plain text and hash (8%), and garbage collection; the bare parse
 cheaper per file once V8 has warmed up (0.17 ms a file at 10,000, 0.14 ms at 100,000), while
 storing grows a little with the database. Peak RSS: the live JavaScript heap after the
 100,000-file cold scan is 53 MB (after a forced GC); the peak is that, V8's headroom and native
-memory (SQLite's page cache, CLD3); the cold scan alone peaks at 244 MB, the benchmark's
-process, with its five rescans of 100,000 stamps each, at the figure above; without the heap
-limit (\`BENCH_HEAP_MB=none\`) V8 collects later and the same cold scan peaks near 350 MB.
+memory (SQLite, CLD3), the benchmark's process with its five rescans of 100,000 stamps each
+peaks at the figure above; without the heap limit (\`BENCH_HEAP_MB=none\`) V8 collects later and the same cold scan peaks near 350 MB.
 
 What changed for issue #17, first session: the last change and a tag's articles are index
 look-ups (an \`updated\` column and, in SQLite, a tag table; both engines migrate an existing
@@ -59,15 +58,17 @@ reads slugs and dates from a covering index; a change drops only the bodies it m
 not per batch of 500 events; the watcher names the files it saw change and the scan after it
 stats only those (a full scan stats 100,000 files in about 1.5 s on this machine: the "full
 scan" column), while the cron scan stays the full safety net; language detection reads 500
-characters instead of 1,000. Second session (100,000 files: 7.50× → 3.21×, 466 → 294 MB): a
+characters instead of 1,000. Second session (100,000 files: 7.50× → 3.35×, 466 → 242 MB): a
 change event refers to its article's row instead of holding a second copy (copied into the
 event only if the row changes before every publisher has it; the database of a 100,000-article
 import went from 928 to about 470 MB); new article ids are time-ordered (UUID version 7) and a
 scan reads its files in path order, so the indexes by id and by path are appended to instead of
-written all over (the main thread's storing at 30,000 files: 8 s → 4.7 s of CPU); SQLite gets a
-16 MiB page cache and checkpoints its log every 64 MiB instead of every 4 MiB; the benchmark
-runs with the heap limit Herald is deployed with. Tried and left out: parsing in a worker thread
-(the second core) gained 0–17% at 30,000 files for 50–130 MB more memory.`;
+written all over (the main thread's storing at 30,000 files: 8 s → 4.7 s of CPU; a larger
+SQLite page cache, which helped while those inserts were scattered, bought nothing after and
+was left out); SQLite
+checkpoints its log every 64 MiB instead of every 4 MiB; a rescan's found files make their
+absolute paths when read instead of holding them; the benchmark runs with the heap limit Herald
+is deployed with. Tried and left out: parsing in a worker thread (the second core) gained 0–17% at 30,000 files for 50–130 MB more memory.`;
 
 const flags = startFlags();
 const runsScript = fileURLToPath(new URL("./scan-runs.ts", import.meta.url));
