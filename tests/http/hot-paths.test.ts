@@ -3,7 +3,7 @@ import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { createApp } from "../../src/http/app.ts";
+import { createApp, listen } from "../../src/http/app.ts";
 import { hotPaths, requestListener } from "../../src/http/hot-paths.ts";
 import { createSite } from "../../src/http/site.ts";
 import { runScan } from "../../src/pipeline.ts";
@@ -201,6 +201,26 @@ describe("hotPaths()", () => {
     });
     return { articles, scan, port };
   }
+
+  it("makes every request and response with express's prototypes, hot path or not (listen())", async () => {
+    const { articles, site } = await siteWithStory();
+    const app = createApp({ site, articlesDir: articles.dir });
+    const server = await listen(app, 0);
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    // As the server made them, before the hot paths or express see them.
+    const shapes: string[] = [];
+    server.prependListener("request", (req, res) => {
+      const same = Object.getPrototypeOf(req) === app.request;
+      shapes.push(`${req.url} ${same && Object.getPrototypeOf(res) === app.response}`);
+    });
+    const { port } = server.address() as AddressInfo;
+    const statuses = [];
+    for (const path of ["/", "/nothing-here", "/articles/story", "/"]) {
+      statuses.push((await ask(port, "GET", path, {})).status);
+    }
+    expect(statuses).toEqual([200, 404, 200, 200]);
+    expect(shapes).toEqual(["/ true", "/nothing-here true", "/articles/story true", "/ true"]);
+  });
 
   it("answers through requestListener(app) as through the app itself", async () => {
     const { articles, site } = await siteWithStory();
