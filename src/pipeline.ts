@@ -4,7 +4,7 @@ import { readAuthors } from "./source/authors.ts";
 import type { ParseOptions } from "./source/parse.ts";
 import { readArticleFile } from "./source/read.ts";
 import { findArticleFiles, listArticleFiles } from "./source/scan.ts";
-import type { ArticleStore, Skipped } from "./store/store.ts";
+import { type ArticleStore, byPath, type Skipped } from "./store/store.ts";
 
 const logger = getLogger(["herald", "pipeline"]);
 
@@ -112,7 +112,7 @@ async function scan(
       const known = stamps.get(file.path);
       return known?.size !== file.stamp.size || known.mtimeMs !== file.stamp.mtimeMs;
     })
-    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    .sort(byPath);
   const present = new Set(files.map((file) => file.path));
   const gone = [...stamps.keys()].filter((path) => !present.has(path));
   const changes: ChangeSummary[] = [];

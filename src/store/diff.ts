@@ -1,5 +1,5 @@
 import type { Article, ArticleChange, ParsedArticle } from "../article.ts";
-import type { ArticleState, StoredArticle } from "./store.ts";
+import { type ArticleState, byPath, type StoredArticle } from "./store.ts";
 
 /** What the store knows that bears on one scan; gathered by the store, judged here. */
 export interface DiffInput {
@@ -71,7 +71,7 @@ export function diffArticles(input: DiffInput): DiffResult {
     return slug;
   };
 
-  const sorted = [...input.parsed].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const sorted = [...input.parsed].sort(byPath);
   for (const parsed of sorted) {
     const previous = input.byPath.get(parsed.path) ?? claimRenamed(parsed, unclaimed);
     const state = stateOf(parsed, now);

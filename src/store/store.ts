@@ -70,6 +70,14 @@ export interface ListOptions {
 }
 
 /**
+ * Orders files and articles by path, code unit by code unit (as SQLite compares text), so that a
+ * scan reads, stores and announces them in one order whatever order the folder listed them in.
+ */
+export function byPath(a: { readonly path: string }, b: { readonly path: string }): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+}
+
+/**
  * What tags compare by: their Unicode lower case (`Haushalt`, `haushalt` and `HAUSHALT` are
  * one tag, so are `Übersicht` and `ÜBERSICHT`). PostgreSQL's `lower()` does the same in a
  * UTF-8 database.
