@@ -8,7 +8,6 @@ import {
   ServerResponse,
   STATUS_CODES,
 } from "node:http";
-import type { Socket } from "node:net";
 import { extname, join, sep } from "node:path";
 import { getLogger } from "@logtape/logtape";
 import express, {
@@ -393,27 +392,30 @@ export function listen(app: Express, port: number): Promise<Server> {
 }
 
 /**
- * The classes the server makes each request and response with: Node's own, with `app`'s request
- * and response prototypes put in place once they are built. Express gives every request it
- * routes those prototypes (`Object.setPrototypeOf` in its app function); when only some objects
- * had them, the rest of the process's requests, the hot paths' included, ran Node's HTTP code
- * over objects of two shapes, and a home-page 304 cost 65% more CPU after a few hundred
- * requests had gone through express (issue #17). Given the prototypes here, every request has
- * one shape and express's call changes nothing.
+ * The constructors the server makes each request and response with: Node's own, with `app`'s
+ * request and response prototypes from birth. Express gives every request it routes those
+ * prototypes (`Object.setPrototypeOf` in its app function); when only some objects had them,
+ * the rest of the process's requests, the hot paths' included, ran Node's HTTP code over
+ * objects of two shapes, and a home-page 304 cost 65% more CPU after a few hundred requests
+ * had gone through express (issue #17). Born with them, every request has one shape and
+ * express's call changes nothing. Born, not given them in the constructor: an object whose
+ * prototype changes after it was made goes through V8's map transitions and migrations on
+ * every request, which cost a home-page 304 more than a third of its CPU (52 against 34 µs
+ * of a bare server; `Reflect.construct` with these functions as `new.target` gives the
+ * objects the prototype at once).
  */
 function expressMessages(app: Express): ServerOptions {
-  const { request, response } = app;
-  class Request extends IncomingMessage {
-    constructor(socket: Socket) {
-      super(socket);
-      Object.setPrototypeOf(this, request);
-    }
+  // Node passes more than the socket and the request (the response's options): all of it.
+  function Request(...args: unknown[]): IncomingMessage {
+    return Reflect.construct(IncomingMessage, args, Request);
   }
-  class Response<R extends IncomingMessage = IncomingMessage> extends ServerResponse<R> {
-    constructor(req: R) {
-      super(req);
-      Object.setPrototypeOf(this, response);
-    }
+  Request.prototype = app.request;
+  function Response(...args: unknown[]): ServerResponse {
+    return Reflect.construct(ServerResponse, args, Response);
   }
-  return { IncomingMessage: Request, ServerResponse: Response };
+  Response.prototype = app.response;
+  return {
+    IncomingMessage: Request as unknown as typeof IncomingMessage,
+    ServerResponse: Response as unknown as typeof ServerResponse,
+  };
 }
