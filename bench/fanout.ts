@@ -16,6 +16,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { openSqliteArticleStore } from "../src/backends/sqlite/articles.ts";
 import { openSqliteFollowerStore } from "../src/backends/sqlite/followers.ts";
 import { freePort, makeFolders, spawnHerald } from "../tests/helpers/herald-spawn.ts";
 import type { BaselineJob, BaselineResult } from "./fanout-baseline.ts";
@@ -172,6 +173,7 @@ function write(slug: string, title: string, more = ""): void {
 /** The followers, written into Herald's database before it starts, as if each had followed. */
 function seedFollowers(path: string, servers: readonly ReceiverHost[]): void {
   const db = new DatabaseSync(path);
+  openSqliteArticleStore(db); // the database as Herald makes it (its pages, its log)
   const followers = openSqliteFollowerStore(db);
   const since = Date.now() - 86_400_000;
   let n = 0;
