@@ -116,4 +116,27 @@ describe("SqliteArticleStore", () => {
     ).toMatch(/USING COVERING INDEX articles_listing/);
     return store.close();
   });
+
+  it("gives a new database 16 KiB pages, keeps an existing one's, and checkpoints every 64 MiB of log", async () => {
+    const dir = tempDir("herald-data-");
+    const made = new DatabaseSync(join(dir, "made-before.sqlite"));
+    made.exec("PRAGMA page_size = 4096; CREATE TABLE kept (x)");
+    made.close();
+    const pragmas = (db: DatabaseSync) => ({
+      pageSize: db.prepare("PRAGMA page_size").get()?.page_size,
+      checkpointPages: db.prepare("PRAGMA wal_autocheckpoint").get()?.wal_autocheckpoint,
+      journal: db.prepare("PRAGMA journal_mode").get()?.journal_mode,
+    });
+    const opened = [];
+    for (const name of ["new.sqlite", "made-before.sqlite"]) {
+      const db = new DatabaseSync(join(dir, name));
+      const store = new SqliteArticleStore(db);
+      opened.push(pragmas(db));
+      await store.close();
+    }
+    expect(opened).toEqual([
+      { pageSize: 16384, checkpointPages: 4096, journal: "wal" },
+      { pageSize: 4096, checkpointPages: 16384, journal: "wal" },
+    ]);
+  });
 });
