@@ -14,6 +14,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import type { FakeRemote, JsonObject, ReceivedRequest } from "./fake-remote.ts";
+// Free on every address, as Herald listens: see there.
+import { freePort } from "./herald-spawn.ts";
 
 const mainScript = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 
@@ -349,17 +351,6 @@ async function terminate(herald: HeraldProcess): Promise<StoppedProcess> {
     code: child.exitCode,
     ms: Math.round(performance.now() - started),
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = http.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**
