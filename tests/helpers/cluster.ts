@@ -88,7 +88,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const webs = () => processes.filter((p) => p.role === "web");
   const proxy = await startProxy(webs);
   const publicUrl = proxy.origin;
-  const spawnOne = async (role: "web" | "worker", index: number): Promise<HeraldProcess> => {
+  const spawnOne = async (
+    role: "web" | "worker",
+    index: number,
+    attempt = 1,
+  ): Promise<HeraldProcess> => {
     const name = `${role}-${index}`;
     const port = await freePort();
     const dataDir = join(root, `data-${name}`);
@@ -123,7 +127,15 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       });
     }
     processes.push(herald);
-    await waitReady(herald, options.startTimeoutMs ?? 30_000);
+    try {
+      await waitReady(herald, options.startTimeoutMs ?? 30_000);
+    } catch (error) {
+      // Between freePort() and the child's listen, another test's server may take the port.
+      const taken = herald.lines.some((line) => line.includes("EADDRINUSE"));
+      if (!taken || attempt >= 3) throw error;
+      processes.splice(processes.indexOf(herald), 1);
+      return spawnOne(role, index, attempt + 1);
+    }
     return herald;
   };
 
