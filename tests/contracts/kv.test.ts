@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import type { KvStore } from "@fedify/fedify";
 import { describe } from "vitest";
 import { openPostgresKvStore } from "../../src/backends/postgres/kv.ts";
 import { RedisKvStore } from "../../src/backends/redis/kv.ts";
@@ -20,33 +21,24 @@ async function tempDir(): Promise<string> {
   return await mkdtemp(join(tmpdir(), "herald-contract-"));
 }
 
-kvContract("SqliteKvStore", async () => {
-  const dir = await tempDir();
-  const path = join(dir, "herald.sqlite");
-  return {
-    connect: () => {
-      const db = new DatabaseSync(path);
-      return Promise.resolve({ kv: new SqliteKvStore(db), close: () => db.close() });
-    },
-    dispose: () => rm(dir, { recursive: true, force: true }),
+/** The SQLite KV store in a fresh file, as `wrap` hands it to its users. */
+function sqliteKv(wrap: (kv: KvStore) => KvStore = (kv) => kv) {
+  return async () => {
+    const dir = await tempDir();
+    const path = join(dir, "herald.sqlite");
+    return {
+      connect: () => {
+        const db = new DatabaseSync(path);
+        return Promise.resolve({ kv: wrap(new SqliteKvStore(db)), close: () => db.close() });
+      },
+      dispose: () => rm(dir, { recursive: true, force: true }),
+    };
   };
-});
+}
 
+kvContract("SqliteKvStore", sqliteKv());
 // The cache Fedify's KV store goes through (federation.ts): a KV store like any other.
-kvContract("SqliteKvStore behind cacheDeliveryState()", async () => {
-  const dir = await tempDir();
-  const path = join(dir, "herald.sqlite");
-  return {
-    connect: () => {
-      const db = new DatabaseSync(path);
-      return Promise.resolve({
-        kv: cacheDeliveryState(new SqliteKvStore(db)),
-        close: () => db.close(),
-      });
-    },
-    dispose: () => rm(dir, { recursive: true, force: true }),
-  };
-});
+kvContract("SqliteKvStore behind cacheDeliveryState()", sqliteKv(cacheDeliveryState));
 
 describe.skipIf(!postgresAvailable)("PostgreSQL", () => {
   kvContract("PostgresKvStore", async () => {
