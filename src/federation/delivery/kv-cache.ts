@@ -77,6 +77,16 @@ export function cacheDeliveryState(kv: KvStore, options: DeliveryKvCacheOptions 
     entries.delete(name);
     return undefined;
   };
+  /** Runs a write of `name`'s record, forgetting it first and counting it (see `writes`). */
+  const writing = async <T>(name: string, write: () => Promise<T>): Promise<T> => {
+    entries.delete(name);
+    writes++;
+    try {
+      return await write();
+    } finally {
+      writes++;
+    }
+  };
 
   const cached: KvStore = {
     async get<T>(key: KvKey): Promise<T | undefined> {
@@ -99,23 +109,11 @@ export function cacheDeliveryState(kv: KvStore, options: DeliveryKvCacheOptions 
       if (key[1] === SPEC && setOptions?.ttl == null && entry !== undefined) {
         if (isDeepStrictEqual(entry.value, value)) return;
       }
-      entries.delete(name);
-      writes++;
-      try {
-        await kv.set(key, value, setOptions);
-      } finally {
-        writes++;
-      }
+      await writing(name, () => kv.set(key, value, setOptions));
       remember(name, maxAge, value, setOptions);
     },
     async delete(key) {
-      entries.delete(JSON.stringify(key));
-      writes++;
-      try {
-        await kv.delete(key);
-      } finally {
-        writes++;
-      }
+      await writing(JSON.stringify(key), () => kv.delete(key));
     },
     list: (prefix) => kv.list(prefix),
   };
@@ -125,14 +123,7 @@ export function cacheDeliveryState(kv: KvStore, options: DeliveryKvCacheOptions 
       const maxAge = maxAgeOf(key);
       if (maxAge === undefined) return await cas(key, expectedValue, newValue, setOptions);
       const name = JSON.stringify(key);
-      entries.delete(name);
-      writes++;
-      let swapped: boolean;
-      try {
-        swapped = await cas(key, expectedValue, newValue, setOptions);
-      } finally {
-        writes++;
-      }
+      const swapped = await writing(name, () => cas(key, expectedValue, newValue, setOptions));
       if (swapped) remember(name, maxAge, newValue, setOptions);
       return swapped;
     };
