@@ -22,6 +22,7 @@ import type { ActorType, ProfileField } from "./actor.ts";
 import { registerActors } from "./actors.ts";
 import type { PublishedArticles } from "./articles.ts";
 import { mainCollections, type ObjectContextFor, registerCollections } from "./collections.ts";
+import { DRAFT_CAVAGE, sendFirstTries } from "./delivery/first-try.ts";
 import { clearUnreachable, onPermanentFailure } from "./delivery/gone-servers.ts";
 import { cacheDeliveryState } from "./delivery/kv-cache.ts";
 import { heraldUserAgent } from "./delivery/outgoing.ts";
@@ -146,9 +147,11 @@ export function buildFederation(
   options: FederationOptions,
   deps: FederationDeps,
 ): Federation<void> {
+  const kv = cacheDeliveryState(withoutQueuedIdempotence(deps.kv));
   const federation = createFederation<void>({
-    kv: cacheDeliveryState(withoutQueuedIdempotence(deps.kv)),
-    queue: deps.queue,
+    kv,
+    // Herald sends each delivery's first try itself, the lean way; Fedify takes what fails.
+    queue: sendFirstTries(deps.queue, { kv, firstKnock: DRAFT_CAVAGE }),
     origin: options.origin.origin,
     allowPrivateAddress: options.allowPrivateAddress ?? false,
     // Fedify's own GETs say so too; `delivery/outgoing.ts` sets it on every request, deliveries included.
@@ -157,7 +160,7 @@ export function buildFederation(
     // side effect of enqueueing: a web process must not deliver.
     manuallyStartQueue: true,
     // Mastodon and Fedify peers understand draft-cavage; skip the RFC 9421 knock first.
-    firstKnock: "draft-cavage-http-signatures-12",
+    firstKnock: DRAFT_CAVAGE,
     outboxRetryPolicy: createExponentialBackoffPolicy(options.retry ?? DEFAULT_RETRY),
     circuitBreaker: {
       ...CIRCUIT_BREAKER,

@@ -1,0 +1,190 @@
+/**
+ * The first try of each delivery, sent by Herald itself; whatever does not simply succeed goes
+ * to Fedify, which owns everything after.
+ *
+ * A fan-out is one queued message per inbox, and almost every one of them is a first try that
+ * succeeds. Fedify 2.3.6 handles each (`#listenOutboxMessage()` and `sendActivityInternal()` in
+ * @fedify/fedify's dist/middleware-*.js) by importing the private key from its JWK again,
+ * building WHATWG `Headers` and `Request` objects, cloning the request to digest its body,
+ * signing it, and sending it with `fetch`, whose streams and per-request objects cost more than
+ * the signature: measured on the project's machine, a delivery cost Herald 1.9 ms of CPU
+ * against 0.4 ms for a bare script that signs and POSTs (see "Fan-out" in docs/BENCHMARKS.md).
+ * Here the same request (a draft-cavage signature over the same headers, the same body, through
+ * the same dispatcher with its deadline, size cap and `User-Agent`: `outgoing.ts`) is made with
+ * a key imported once, `node:crypto`'s signing in the thread pool and undici's `request()`.
+ *
+ * Fedify's handler gets the message, exactly as queued, in every other case:
+ * - a retry, or a message held while its host's circuit is open;
+ * - a host with any circuit-breaker record (failures counted, open, half-open): Fedify's
+ *   `beforeSend()` decides, and a success clears the record;
+ * - an origin that Fedify learned wants RFC 9421 signatures (by double-knocking);
+ * - a message without an RSA key, or of a shape this module does not know;
+ * - a first try that failed in any way: an answer other than 2xx (a refused signature, a
+ *   redirect, `410 Gone`, `429`…) or a transport error. Fedify sends it again at once and
+ *   takes it from there: double-knocking, redirects, retries with backoff, the circuit breaker,
+ *   permanent failures. The inbox sees that delivery twice; it was not accepted the first time,
+ *   or its answer was lost, and ActivityPub servers drop an activity id they already hold.
+ *
+ * A success leaves no record for Fedify to update: the host had none (Fedify's
+ * `recordSuccess()` does nothing then), and draft-cavage is already what Fedify would try first.
+ */
+import { createHash, createPrivateKey, type JsonWebKey, type KeyObject, sign } from "node:crypto";
+import type { KvStore, MessageQueue, MessageQueueListenOptions } from "@fedify/fedify";
+import { getLogger } from "@logtape/logtape";
+import { request } from "undici";
+
+const logger = getLogger(["herald", "federation", "deliveries"]);
+
+/** Fedify's default `kvPrefixes` (Herald does not change them); see also `kv-cache.ts`. */
+const CIRCUIT_PREFIX = ["_fedify", "circuit"] as const;
+const SPEC_PREFIX = ["_fedify", "httpMessageSignaturesSpec"] as const;
+export const DRAFT_CAVAGE = "draft-cavage-http-signatures-12";
+
+/** The fields of Fedify's queued outbox message (not exported by Fedify) used here. */
+interface OutboxMessage {
+  readonly type: "outbox";
+  readonly keys: readonly { readonly keyId: string; readonly privateKey: JsonWebKey }[];
+  readonly activity: unknown;
+  readonly inbox: string;
+  readonly attempt: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly circuitHeld?: boolean;
+}
+
+export interface FirstTryOptions {
+  /** The federation's KV store (the same object Fedify was given), for the two records above. */
+  readonly kv: KvStore;
+  /** The spec Fedify signs with when it knows none for an origin (its `firstKnock`). */
+  readonly firstKnock: string;
+}
+
+/**
+ * `queue` whose listeners send a first try themselves (see above) before handing the message
+ * to the listener Fedify registered.
+ */
+export function sendFirstTries(queue: MessageQueue, options: FirstTryOptions): MessageQueue {
+  const send = firstTrySender(options);
+  return {
+    get nativeRetrial() {
+      return queue.nativeRetrial;
+    },
+    enqueue: (message, enqueueOptions) => queue.enqueue(message, enqueueOptions),
+    ...(queue.enqueueMany === undefined
+      ? {}
+      : {
+          enqueueMany: (messages, enqueueOptions) => queue.enqueueMany?.(messages, enqueueOptions),
+        }),
+    listen(handler, listenOptions?: MessageQueueListenOptions) {
+      return queue.listen(async (message) => {
+        if (isFirstTry(message) && (await send(message))) return;
+        await handler(message);
+      }, listenOptions);
+    },
+    ...(queue.getDepth === undefined ? {} : { getDepth: () => queue.getDepth?.() }),
+  } as MessageQueue;
+}
+
+/** Sends `message` if it may be sent here; answers whether the inbox accepted it. */
+function firstTrySender({ kv, firstKnock }: FirstTryOptions) {
+  const keys = new Map<string, KeyObject>();
+  const keyOf = (keyId: string, jwk: JsonWebKey): KeyObject => {
+    // The modulus names the key pair: a key replaced under the same id is imported anew.
+    const name = `${keyId} ${jwk.n}`;
+    let key = keys.get(name);
+    if (key === undefined) {
+      key = createPrivateKey({ key: jwk, format: "jwk" });
+      keys.set(name, key);
+    }
+    return key;
+  };
+
+  return async (message: OutboxMessage): Promise<boolean> => {
+    const rsa = message.keys.find((pair) => pair.privateKey.kty === "RSA");
+    if (rsa === undefined) return false;
+    let inbox: URL;
+    try {
+      inbox = new URL(message.inbox);
+    } catch {
+      return false;
+    }
+    const [circuit, spec] = await Promise.all([
+      kv.get([...CIRCUIT_PREFIX, inbox.host]),
+      kv.get([...SPEC_PREFIX, inbox.origin]),
+    ]);
+    if (circuit != null || (spec ?? firstKnock) !== DRAFT_CAVAGE) return false;
+    try {
+      const body = JSON.stringify(message.activity);
+      const headers = await signedHeaders(inbox, body, message.headers ?? {}, {
+        keyId: rsa.keyId,
+        privateKey: keyOf(rsa.keyId, rsa.privateKey),
+      });
+      const response = await request(inbox, { method: "POST", headers, body });
+      await response.body.dump();
+      if (response.statusCode >= 200 && response.statusCode < 300) return true;
+      logger.debug("First try to {inbox} answered {status}; Fedify takes it.", {
+        inbox: inbox.href,
+        status: response.statusCode,
+      });
+    } catch (error) {
+      logger.debug("First try to {inbox} failed; Fedify takes it: {error}", {
+        inbox: inbox.href,
+        error,
+      });
+    }
+    return false;
+  };
+}
+
+/**
+ * The headers of a POST of `body` to `inbox`, signed as Fedify's `signRequestDraft()` signs
+ * them (in @fedify/fedify's dist/http-*.js), byte for byte: draft-cavage, RSASSA-PKCS1-v1_5
+ * over SHA-256, covering the request target and every header sent, in the order WHATWG
+ * `Headers` lists them (lower case, sorted).
+ */
+export async function signedHeaders(
+  inbox: URL,
+  body: string,
+  extra: Readonly<Record<string, string>>,
+  key: { readonly keyId: string; readonly privateKey: KeyObject },
+  now = new Date(),
+): Promise<Record<string, string>> {
+  const unsorted: Record<string, string> = {};
+  for (const [name, value] of Object.entries(extra)) unsorted[name.toLowerCase()] = value.trim();
+  unsorted["content-type"] = "application/activity+json";
+  unsorted.host = inbox.host;
+  unsorted.date = now.toUTCString();
+  unsorted.digest = `SHA-256=${createHash("sha256").update(body).digest("base64")}`;
+  const sorted = Object.entries(unsorted).sort(([a], [b]) => (a < b ? -1 : 1));
+  const covered = [["(request-target)", `post ${inbox.pathname}`], ...sorted];
+  const text = covered.map(([name, value]) => `${name}: ${value}`).join("\n");
+  const signature = await new Promise<Buffer>((resolve, reject) => {
+    sign("sha256", Buffer.from(text), key.privateKey, (error, bytes) => {
+      if (error) reject(error);
+      else resolve(bytes);
+    });
+  });
+  const headers = Object.fromEntries(sorted);
+  headers.signature = [
+    `keyId="${key.keyId}"`,
+    `algorithm="rsa-sha256"`,
+    `headers="${covered.map(([name]) => name).join(" ")}"`,
+    `signature="${signature.toString("base64")}"`,
+  ].join(",");
+  return headers;
+}
+
+function isFirstTry(message: unknown): message is OutboxMessage {
+  if (typeof message !== "object" || message === null) return false;
+  const m = message as Partial<OutboxMessage>;
+  return (
+    m.type === "outbox" &&
+    m.attempt === 0 &&
+    m.circuitHeld !== true &&
+    typeof m.inbox === "string" &&
+    Array.isArray(m.keys) &&
+    m.keys.every(
+      (pair) => typeof pair?.keyId === "string" && typeof pair.privateKey === "object",
+    ) &&
+    (m.headers === undefined || typeof m.headers === "object")
+  );
+}
