@@ -10,7 +10,8 @@
  *   Herald only ever reads small JSON documents (actors, keys, objects, JRDs, NodeInfo) from
  *   other servers, and Fedify reads them whole with `response.json()`, so a 500 MB key
  *   document would otherwise be held in memory before its signature is even checked;
- * - at most `PER_HOST_CONNECTIONS` requests at once to one origin;
+ * - at most `PER_HOST_CONNECTIONS` requests at once to one origin, and a connection closed
+ *   once idle for `IDLE_CONNECTION_MS`;
  * - `User-Agent: Herald/<version> (+<PUBLIC_URL>)`.
  *
  * Why the dispatcher and not Fedify's `documentLoaderFactory` hooks: Fedify 2.3.6's loaders
@@ -37,6 +38,16 @@ export const MAX_RESPONSE_BYTES = 1024 * 1024;
  * hostile host tie up the process.
  */
 export const PER_HOST_CONNECTIONS = 8;
+
+/**
+ * How long a connection is kept open without a request on it (ms). undici keeps a pool per
+ * origin while it has a connection, and each pool holds a 2,048-slot request queue (16 KiB)
+ * besides its sockets and parsers. A fan-out talks to each server once, so with undici's
+ * default (the server's keep-alive hint less 2 s: 3 s against Node's servers) a fan-out to
+ * 10,000 servers kept thousands of idle pools alive at once. One second still carries the
+ * requests of one burst (a story's Create, its relays, its author) over one connection.
+ */
+export const IDLE_CONNECTION_MS = 1000;
 
 export interface OutgoingLimits {
   /** The whole request, from sending it to the last byte of the answer. */
@@ -68,7 +79,11 @@ export function limitOutgoingRequests(
 export function createOutgoingDispatcher(limits: OutgoingLimits): Dispatcher {
   // undici's own timeouts are per phase (connect, headers, between body chunks); the deadline
   // of `BoundedHandler` covers them all at once.
-  const agent = new Agent({ connections: limits.perHost ?? PER_HOST_CONNECTIONS });
+  const agent = new Agent({
+    connections: limits.perHost ?? PER_HOST_CONNECTIONS,
+    keepAliveTimeout: IDLE_CONNECTION_MS,
+    keepAliveMaxTimeout: IDLE_CONNECTION_MS,
+  });
   return agent.compose(
     (dispatch) => (options, handler) =>
       dispatch(

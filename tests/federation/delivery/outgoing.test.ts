@@ -150,4 +150,27 @@ describe("createOutgoingDispatcher()", () => {
     expect(answers).toHaveLength(7);
     expect(most).toBe(2);
   });
+
+  it("closes a connection left idle for a second, whatever keep-alive the server offers", async () => {
+    limitFetch();
+    let closedAt: number | undefined;
+    const offering = http.createServer((_req, res) => {
+      res.socket?.once("close", () => {
+        closedAt = Date.now();
+      });
+      res.end("{}");
+    });
+    // A minute (`Keep-Alive: timeout=60`), of which undici would otherwise keep 58 s.
+    offering.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve) => offering.listen(0, "127.0.0.1", resolve));
+    onTestFinished(() => {
+      offering.closeAllConnections();
+      offering.close();
+    });
+    const { port } = offering.address() as AddressInfo;
+    const answered = Date.now();
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect((closedAt ?? Infinity) - answered).toBeLessThan(2500);
+  });
 });
