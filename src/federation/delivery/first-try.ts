@@ -20,18 +20,21 @@
  * - an origin that Fedify learned wants RFC 9421 signatures (by double-knocking);
  * - a message without an RSA key, or of a shape this module does not know;
  * - a first try that failed in any way: an answer other than 2xx (a refused signature, a
- *   redirect, `410 Gone`, `429`…) or a transport error. Fedify sends it again at once and
- *   takes it from there: double-knocking, redirects, retries with backoff, the circuit breaker,
- *   permanent failures. The inbox sees that delivery twice; it was not accepted the first time,
- *   or its answer was lost, and ActivityPub servers drop an activity id they already hold.
+ *   redirect, `410 Gone`, `429`…) or a transport error. Fedify handles it as if it had sent it
+ *   itself: its request to that inbox gets the recorded answer or error instead of going out
+ *   again (`answeringOnce()` in `outgoing.ts`), so the server sees the request once, and Fedify
+ *   takes it from there: double-knocking (whose second knock goes out), redirects, retries with
+ *   backoff, the circuit breaker, permanent failures.
  *
  * A success leaves no record for Fedify to update: the host had none (Fedify's
  * `recordSuccess()` does nothing then), and draft-cavage is already what Fedify would try first.
  */
 import { createHash, createPrivateKey, type JsonWebKey, type KeyObject, sign } from "node:crypto";
+import { STATUS_CODES } from "node:http";
 import type { KvStore, MessageQueue, MessageQueueListenOptions } from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
 import { request } from "undici";
+import { answeringOnce, type RecordedAnswer } from "./outgoing.ts";
 
 const logger = getLogger(["herald", "federation", "deliveries"]);
 
@@ -76,15 +79,21 @@ export function sendFirstTries(queue: MessageQueue, options: FirstTryOptions): M
         }),
     listen(handler, listenOptions?: MessageQueueListenOptions) {
       return queue.listen(async (message) => {
-        if (isFirstTry(message) && (await send(message))) return;
-        await handler(message);
+        const tried = isFirstTry(message) ? await send(message) : undefined;
+        if (tried === "delivered") return;
+        if (tried === undefined) return await handler(message);
+        // Fedify sends it again to learn what happened: it gets the answer the server gave.
+        await answeringOnce("POST", tried.inbox, tried.answer, async () => handler(message));
       }, listenOptions);
     },
     ...(queue.getDepth === undefined ? {} : { getDepth: () => queue.getDepth?.() }),
   } as MessageQueue;
 }
 
-/** Sends `message` if it may be sent here; answers whether the inbox accepted it. */
+/** How a first try went: accepted, or what the inbox answered otherwise (or the error). */
+type Tried = "delivered" | { readonly inbox: URL; readonly answer: RecordedAnswer };
+
+/** Sends `message` if it may be sent here (else undefined), and says how that went. */
 function firstTrySender({ kv, firstKnock }: FirstTryOptions) {
   const keys = new Map<string, KeyObject>();
   const keyOf = (keyId: string, jwk: JsonWebKey): KeyObject => {
@@ -98,40 +107,53 @@ function firstTrySender({ kv, firstKnock }: FirstTryOptions) {
     return key;
   };
 
-  return async (message: OutboxMessage): Promise<boolean> => {
+  return async (message: OutboxMessage): Promise<Tried | undefined> => {
     const rsa = message.keys.find((pair) => pair.privateKey.kty === "RSA");
-    if (rsa === undefined) return false;
+    if (rsa === undefined) return undefined;
     let inbox: URL;
     try {
       inbox = new URL(message.inbox);
     } catch {
-      return false;
+      return undefined;
     }
     const [circuit, spec] = await Promise.all([
       kv.get([...CIRCUIT_PREFIX, inbox.host]),
       kv.get([...SPEC_PREFIX, inbox.origin]),
     ]);
-    if (circuit != null || (spec ?? firstKnock) !== DRAFT_CAVAGE) return false;
+    if (circuit != null || (spec ?? firstKnock) !== DRAFT_CAVAGE) return undefined;
+    let headers: Record<string, string>;
+    const body = JSON.stringify(message.activity);
     try {
-      const body = JSON.stringify(message.activity);
-      const headers = await signedHeaders(inbox, body, message.headers ?? {}, {
+      headers = await signedHeaders(inbox, body, message.headers ?? {}, {
         keyId: rsa.keyId,
         privateKey: keyOf(rsa.keyId, rsa.privateKey),
       });
-      const response = await request(inbox, { method: "POST", headers, body });
-      await response.body.dump();
-      if (response.statusCode >= 200 && response.statusCode < 300) return true;
-      logger.debug("First try to {inbox} answered {status}; Fedify takes it.", {
-        inbox: inbox.href,
-        status: response.statusCode,
-      });
     } catch (error) {
-      logger.debug("First try to {inbox} failed; Fedify takes it: {error}", {
+      logger.debug("Could not sign the first try to {inbox}; Fedify takes it: {error}", {
         inbox: inbox.href,
         error,
       });
+      return undefined;
     }
-    return false;
+    try {
+      const response = await request(inbox, { method: "POST", headers, body });
+      if (response.statusCode >= 200 && response.statusCode < 300) {
+        await response.body.dump();
+        return "delivered";
+      }
+      const answer: RecordedAnswer = {
+        status: response.statusCode,
+        statusText: STATUS_CODES[response.statusCode] ?? "",
+        headers: response.headers,
+        body: Buffer.from(await response.body.arrayBuffer()),
+      };
+      return { inbox, answer };
+    } catch (error) {
+      return {
+        inbox,
+        answer: { error: error instanceof Error ? error : new Error(String(error)) },
+      };
+    }
   };
 }
 

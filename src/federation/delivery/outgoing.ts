@@ -1,8 +1,9 @@
 /**
  * How Herald talks to other servers. Every outgoing request of the process (deliveries,
  * actor, key and object fetches, WebFinger, NodeInfo, relays, alias lookups, WebSub pings,
- * migration) goes through Node's `fetch`, and so through the global undici dispatcher this
- * module installs, which bounds each request and says who sends it:
+ * migration) goes through Node's `fetch` (the first try of a delivery through undici's
+ * `request()`: `first-try.ts`), and so through the global undici dispatcher this module
+ * installs, which bounds each request and says who sends it:
  * - one deadline (`REQUEST_TIMEOUT_SECONDS`) for the whole request, the body included: a
  *   server dripping a byte every few seconds cannot hold an inbox POST (whose key it serves)
  *   or a delivery worker for longer;
@@ -13,6 +14,9 @@
  * - at most `PER_HOST_CONNECTIONS` requests at once to one origin, and a connection closed
  *   once idle for `IDLE_CONNECTION_MS`;
  * - `User-Agent: Herald/<version> (+<PUBLIC_URL>)`.
+ *
+ * It also answers a request that Fedify makes again after Herald made it (a delivery's first
+ * try, `first-try.ts`) with the answer the first one got (`answeringOnce()`).
  *
  * Why the dispatcher and not Fedify's `documentLoaderFactory` hooks: Fedify 2.3.6's loaders
  * (`getDocumentLoader()`, `getAuthenticatedDocumentLoader()` in @fedify/vocab-runtime) take no
@@ -25,6 +29,8 @@
  * (no upstream issue tracks it yet), and the `User-Agent` once deliveries and WebFinger
  * lookups send one Herald can choose; until both, the dispatcher stays global.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { IncomingHttpHeaders } from "node:http";
 import { Agent, type Dispatcher, setGlobalDispatcher } from "undici";
 import packageJson from "../../../package.json" with { type: "json" };
 import type { Config } from "../../config.ts";
@@ -86,6 +92,7 @@ export function createOutgoingDispatcher(limits: OutgoingLimits): Dispatcher {
   });
   return agent.compose(
     (dispatch) => (options, handler) =>
+      answerFromRecording(options, handler) ||
       dispatch(
         {
           ...options,
@@ -99,6 +106,85 @@ export function createOutgoingDispatcher(limits: OutgoingLimits): Dispatcher {
         new BoundedHandler(handler, limits, `${options.origin ?? ""}${options.path}`),
       ),
   );
+}
+
+/** What a request got: an answer (its body read whole), or the error that ended it. */
+export type RecordedAnswer =
+  | {
+      readonly status: number;
+      readonly statusText: string;
+      readonly headers: IncomingHttpHeaders;
+      readonly body: Buffer;
+    }
+  | { readonly error: Error };
+
+interface Recording {
+  readonly method: string;
+  readonly url: string;
+  readonly answer: RecordedAnswer;
+  used: boolean;
+}
+
+const recordings = new AsyncLocalStorage<Recording>();
+
+/**
+ * Runs `fn`, whose first `method` request to `url` (through this process's dispatcher) gets
+ * `answer` without going out; any later one goes out as usual. For a request already made once
+ * (a delivery's first try, `first-try.ts`) that Fedify makes again to handle its outcome: the
+ * server sees it once.
+ */
+export function answeringOnce<T>(
+  method: string,
+  url: URL,
+  answer: RecordedAnswer,
+  fn: () => Promise<T>,
+): Promise<T> {
+  return recordings.run({ method, url: url.href, answer, used: false }, fn);
+}
+
+/** Answers the request from the recording of `answeringOnce()` if it is the one; else false. */
+function answerFromRecording(
+  options: Dispatcher.DispatchOptions,
+  handler: Dispatcher.DispatchHandler,
+): boolean {
+  const recording = recordings.getStore();
+  if (recording === undefined || recording.used || options.method !== recording.method) {
+    return false;
+  }
+  if (options.origin == null || new URL(options.path, options.origin).href !== recording.url) {
+    return false;
+  }
+  recording.used = true;
+  const { answer } = recording;
+  let aborted: Error | undefined;
+  const controller: Dispatcher.DispatchController = {
+    get aborted() {
+      return aborted !== undefined;
+    },
+    get paused() {
+      return false;
+    },
+    get reason() {
+      return aborted ?? null;
+    },
+    abort(reason) {
+      aborted = reason;
+    },
+    pause() {},
+    resume() {},
+  };
+  queueMicrotask(() => {
+    handler.onRequestStart?.(controller, {});
+    if ("error" in answer || aborted !== undefined) {
+      handler.onResponseError?.(controller, aborted ?? (answer as { error: Error }).error);
+      return;
+    }
+    handler.onResponseStart?.(controller, answer.status, answer.headers, answer.statusText);
+    if (aborted === undefined) handler.onResponseData?.(controller, answer.body);
+    if (aborted === undefined) handler.onResponseEnd?.(controller, {});
+    else handler.onResponseError?.(controller, aborted);
+  });
+  return true;
 }
 
 /** Why an outgoing request was cut short. */

@@ -2,12 +2,14 @@ import { createPrivateKey, createPublicKey } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { MemoryKvStore, type MessageQueue, signRequest } from "@fedify/fedify";
-import { afterEach, describe, expect, it } from "vitest";
+import { getGlobalDispatcher, setGlobalDispatcher } from "undici";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   DRAFT_CAVAGE,
   sendFirstTries,
   signedHeaders,
 } from "../../../src/federation/delivery/first-try.ts";
+import { createOutgoingDispatcher } from "../../../src/federation/delivery/outgoing.ts";
 import { toInstant } from "../../../src/federation/temporal.ts";
 import { checkSignature, verifySignature } from "../../helpers/fake-remote/cavage-signature.ts";
 import { loadFixtureCryptoKey, loadFixtureKeyPair } from "../../helpers/fake-remote.ts";
@@ -41,7 +43,7 @@ async function inboxServer(status: number) {
         headers: request.headers,
         body: Buffer.concat(chunks),
       });
-      response.writeHead(status).end();
+      response.writeHead(status, { "content-type": "text/plain" }).end(`answered ${status}`);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -50,13 +52,23 @@ async function inboxServer(status: number) {
   return { origin: `http://127.0.0.1:${port}`, received };
 }
 
+// Every request goes through Herald's dispatcher, as in the service.
+const before = getGlobalDispatcher();
+beforeAll(() => {
+  setGlobalDispatcher(createOutgoingDispatcher({ timeoutMs: 2000, userAgent: "Herald/test" }));
+});
+afterAll(() => setGlobalDispatcher(before));
+
 const servers: ReturnType<typeof createServer>[] = [];
 afterEach(() => {
   for (const server of servers.splice(0)) server.close();
 });
 
-/** A queue that hands `deliver(message)` to the listener; `fedify` counts what reached Fedify. */
-function listening(kv = new MemoryKvStore()) {
+/**
+ * A queue that hands `deliver(message)` to the listener; `fedify` counts what reached Fedify's
+ * handler, which runs `asFedify` (as Fedify would send the delivery again).
+ */
+function listening(asFedify?: (message: unknown) => Promise<void>, kv = new MemoryKvStore()) {
   let listener: ((message: unknown) => Promise<void>) | undefined;
   const base = {
     enqueue: async () => {},
@@ -68,6 +80,7 @@ function listening(kv = new MemoryKvStore()) {
   const fedify: unknown[] = [];
   void sendFirstTries(base, { kv, firstKnock: DRAFT_CAVAGE }).listen(async (message) => {
     fedify.push(message);
+    await asFedify?.(message);
   });
   return { kv, fedify, deliver: (message: unknown) => listener?.(message) };
 }
@@ -161,26 +174,44 @@ describe("sendFirstTries()", () => {
     expect(remote.received).toEqual([]);
   });
 
-  it.each([401, 410, 500])(
-    "hands a first try answered %i to Fedify, which takes it from there",
+  it.each([401, 410, 429, 500])(
+    "hands a first try answered %i to Fedify, whose same request gets that answer without a second POST",
     async (status) => {
       const remote = await inboxServer(status);
-      const queue = listening();
-      const message = outboxMessage(`${remote.origin}/inbox`);
+      const inbox = `${remote.origin}/inbox`;
+      const answers: number[] = [];
+      const queue = listening(async () => {
+        // Fedify's first request to the inbox, then (double-knocking) a second one.
+        for (let knock = 0; knock < 2; knock++) {
+          const response = await fetch(inbox, { method: "POST", body: "{}" });
+          answers.push(response.status);
+          expect(await response.text()).toBe(`answered ${status}`);
+        }
+      });
+      const message = outboxMessage(inbox);
       await queue.deliver(message);
-      expect(remote.received).toHaveLength(1);
       expect(queue.fedify).toEqual([message]);
+      expect(answers).toEqual([status, status]);
+      // The first try and the second knock went out; Fedify's first request was answered from the first try.
+      expect(remote.received).toHaveLength(2);
     },
   );
 
-  it("hands a first try that could not connect to Fedify", async () => {
+  it("hands a first try that could not connect to Fedify, whose same request fails alike", async () => {
     const remote = await inboxServer(202);
     for (const server of servers.splice(0)) {
       await new Promise((resolve) => server.close(resolve));
     }
-    const queue = listening();
-    const message = outboxMessage(`${remote.origin}/inbox`);
+    const inbox = `${remote.origin}/inbox`;
+    const failures: unknown[] = [];
+    const queue = listening(async () => {
+      await fetch(inbox, { method: "POST", body: "{}" }).catch((error: unknown) => {
+        failures.push((error as Error).cause);
+      });
+    });
+    const message = outboxMessage(inbox);
     await queue.deliver(message);
     expect(queue.fedify).toEqual([message]);
+    expect(failures).toEqual([expect.objectContaining({ code: "ECONNREFUSED" })]);
   });
 });
