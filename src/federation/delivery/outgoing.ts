@@ -173,16 +173,15 @@ function answerFromRecording(
     pause() {},
     resume() {},
   };
+  const fail = (error: Error) => handler.onResponseError?.(controller, error);
   queueMicrotask(() => {
     handler.onRequestStart?.(controller, {});
-    if ("error" in answer || aborted !== undefined) {
-      handler.onResponseError?.(controller, aborted ?? (answer as { error: Error }).error);
-      return;
-    }
+    if (aborted !== undefined) return fail(aborted);
+    if ("error" in answer) return fail(answer.error);
     handler.onResponseStart?.(controller, answer.status, answer.headers, answer.statusText);
     if (aborted === undefined) handler.onResponseData?.(controller, answer.body);
-    if (aborted === undefined) handler.onResponseEnd?.(controller, {});
-    else handler.onResponseError?.(controller, aborted);
+    if (aborted !== undefined) return fail(aborted);
+    handler.onResponseEnd?.(controller, {});
   });
   return true;
 }
