@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DEPLOYED_ENV } from "../tests/helpers/herald-spawn.ts";
 
 export interface StartResult {
   /** The home feed answers with a first story. */
@@ -36,6 +37,7 @@ export async function measureStart(
     stdio: "ignore",
     env: {
       ...process.env,
+      ...DEPLOYED_ENV,
       PORT: String(port),
       PUBLIC_URL: `http://${host}:${port}`,
       ARTICLES_DIR: articlesDir,

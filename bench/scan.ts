@@ -17,7 +17,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { deployedHeapFlags, median, writeSection } from "./report.ts";
+import { DEPLOYED_ENV } from "../tests/helpers/herald-spawn.ts";
+import { deployedEnvText, deployedHeapFlags, median, writeSection } from "./report.ts";
 import { generateArticles } from "./scan-articles.ts";
 import type { RunResult } from "./scan-runs.ts";
 import { measureStart, type StartResult } from "./scan-start.ts";
@@ -75,6 +76,7 @@ const runsScript = fileURLToPath(new URL("./scan-runs.ts", import.meta.url));
 const run = (...args: string[]) =>
   JSON.parse(
     execFileSync(process.execPath, [...flags, runsScript, ...args], {
+      env: { ...process.env, ...DEPLOYED_ENV },
       encoding: "utf8",
       maxBuffer: 1 << 20,
     }),
@@ -180,8 +182,8 @@ function report(results: readonly SizeResult[], start: StartResult | undefined):
   const startText =
     start === undefined || biggest === undefined
       ? ""
-      : `\nThe whole \`npm start\` process (\`node ${flags.join(" ")} src/main.ts\`, embedded SQLite, the site and the federation publisher), first start on the ${biggest.count.toLocaleString("en")}-article folder, measured from outside: the home feed shows a story after ${fmt(start.feedMs)}, the newest story after ${fmt(start.newestMs)}; the process is idle (under 3% of a core for 3 s) after ${fmt(start.idleMs)}; peak RSS (VmHWM) ${start.peakRssMb} MB.\n`;
-  return `Command: \`node bench/scan.ts\` (generated Markdown articles of about 3 KB in 20 folders, two tags each; every run in a process of its own with the V8 flags Herald is deployed with, \`${flags.join(" ")}\`: \`npm start\`'s and the heap limit of the Docker image and the README's service unit; \`BENCH_HEAP_MB=none\` leaves the limit out). Baselines: **bare parse** = list + stat + read + YAML + Markdown of every file with the same parsers; **stat walk** = list + stat of every file (median of 5). Herald: **cold scan** = \`runScan()\` into an empty SQLite store (parse, sanitise, detect language, store, change events); **rescan** = the same with nothing changed (median of 5), what the cron safety net costs; **write → visible** = a new story written into the folder until the site's home page shows it, through the real folder watcher (200 ms of quiet), the scan of the named file and the site's rebuild (median of 5 stories); **full scan** = the same new story found by a scan of every file instead. Rounds (cold ÷ bare of each): ${rounds.join("; ")}; the median round is shown, peak RSS is the highest.
+      : `\nThe whole \`npm start\` process (\`${deployedEnvText()} node ${flags.join(" ")} src/main.ts\`, embedded SQLite, the site and the federation publisher), first start on the ${biggest.count.toLocaleString("en")}-article folder, measured from outside: the home feed shows a story after ${fmt(start.feedMs)}, the newest story after ${fmt(start.newestMs)}; the process is idle (under 3% of a core for 3 s) after ${fmt(start.idleMs)}; peak RSS (VmHWM) ${start.peakRssMb} MB.\n`;
+  return `Command: \`node bench/scan.ts\` (generated Markdown articles of about 3 KB in 20 folders, two tags each; every run in a process of its own with the V8 flags and environment Herald is deployed with, \`${deployedEnvText()} node ${flags.join(" ")}\`: \`npm start\`'s and the heap limit of the Docker image and the README's service unit; \`BENCH_HEAP_MB=none\` leaves the limit out). Baselines: **bare parse** = list + stat + read + YAML + Markdown of every file with the same parsers; **stat walk** = list + stat of every file (median of 5). Herald: **cold scan** = \`runScan()\` into an empty SQLite store (parse, sanitise, detect language, store, change events); **rescan** = the same with nothing changed (median of 5), what the cron safety net costs; **write → visible** = a new story written into the folder until the site's home page shows it, through the real folder watcher (200 ms of quiet), the scan of the named file and the site's rebuild (median of 5 stories); **full scan** = the same new story found by a scan of every file instead. Rounds (cold ÷ bare of each): ${rounds.join("; ")}; the median round is shown, peak RSS is the highest.
 
 | articles | cold scan ÷ bare parse | CPU time, cold scan ÷ bare parse | peak RSS | rescan ÷ stat walk | write → visible ÷ at ${smallest?.count} | full scan, 1 new story |
 |---|---|---|---:|---|---|---:|
@@ -193,7 +195,6 @@ ${startText}
 ${notes}`;
 }
 
-/** The V8 flags in `npm start` (package.json), e.g. `--max-semi-space-size=16`. */
 /** `npm start`'s V8 flags, and the heap limit of the Docker image and the README's service. */
 function startFlags(): string[] {
   const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));

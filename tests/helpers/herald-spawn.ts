@@ -43,6 +43,12 @@ export interface HeraldProcess {
   kill(): Promise<void>;
 }
 
+/**
+ * The environment `npm start`, the Docker image and the README's service unit give Herald
+ * besides its configuration: two malloc arenas instead of one per thread (README, "Deploying").
+ */
+export const DEPLOYED_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: "2" };
+
 /** A free port on 127.0.0.1, to give the process a stable PUBLIC_URL across restarts. */
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -69,6 +75,7 @@ export async function spawnHerald(
     cwd: folders.root,
     env: {
       ...process.env,
+      ...DEPLOYED_ENV,
       PORT: String(port),
       PUBLIC_URL: origin.origin,
       ALLOW_PRIVATE_ADDRESS: "true",
