@@ -49,6 +49,7 @@ interface OutboxMessage {
   readonly type: "outbox";
   readonly keys: readonly { readonly keyId: string; readonly privateKey: JsonWebKey }[];
   readonly activity: unknown;
+  readonly activityId?: string;
   readonly inbox: string;
   readonly attempt: number;
   readonly headers?: Readonly<Record<string, string>>;
@@ -140,6 +141,13 @@ function firstTrySender({ kv, firstKnock }: FirstTryOptions) {
       const response = await request(inbox, { method: "POST", headers, body });
       if (response.statusCode >= 200 && response.statusCode < 300) {
         await response.body.dump();
+        // Fedify's own line for a delivery (at `info` under `fedify`, shown with LOG_LEVEL=debug).
+        logger.debug("Successfully sent activity {activityId} to {inbox}.", {
+          activityId: message.activityId,
+          inbox: inbox.href,
+          activity: message.activity,
+          attempt: message.attempt,
+        });
         return "delivered";
       }
       const answer: RecordedAnswer = {
