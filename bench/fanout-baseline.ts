@@ -2,7 +2,8 @@
  * The baseline of `bench/fanout.ts`, in a process of its own as Herald is: a bare script that
  * signs (draft-cavage, RSA-2048, `(request-target) host date digest`, as Mastodon does) and
  * POSTs one `Create` to each shared inbox it is given, `concurrency` at a time, over keep-alive
- * connections. Nothing else: no queue, no ledger, no retries.
+ * connections opened by that run, as a script run for one story would. Nothing else: no queue,
+ * no ledger, no retries.
  *
  * The parent sends `{ inboxes, keyId, actor, concurrency }` and gets back `{ start, end }`
  * (times comparable across processes, see fanout-receivers.ts), or `{ error }`.
@@ -31,9 +32,8 @@ export type BaselineResult =
   | { readonly error: string };
 
 const privateKey = createPrivateKey(loadFixtureKeyPair().privateKeyPem);
-const agent = new http.Agent({ keepAlive: true });
 
-function post(inbox: URL, keyId: string, body: string): Promise<number> {
+function post(agent: http.Agent, inbox: URL, keyId: string, body: string): Promise<number> {
   const headers: Record<string, string> = {
     host: inbox.host,
     date: httpDate(new Date()),
@@ -62,6 +62,9 @@ function post(inbox: URL, keyId: string, body: string): Promise<number> {
 async function run(job: BaselineJob): Promise<BaselineResult> {
   const start = now();
   const cpu = process.cpuUsage();
+  // Its own connections, closed when it ends: Herald's fan-out finds none open either (it closes
+  // a connection idle for a second, and real fan-outs are minutes apart).
+  const agent = new http.Agent({ keepAlive: true });
   let next = 0;
   const worker = async () => {
     while (next < job.inboxes.length) {
@@ -75,11 +78,13 @@ async function run(job: BaselineJob): Promise<BaselineResult> {
         object: { type: "Note", content: "One story, ten thousand inboxes." },
       });
       // A kept-alive socket the server closed just then fails at once: send again, once.
-      const status = await post(inbox, job.keyId, body).catch(() => post(inbox, job.keyId, body));
+      const status = await post(agent, inbox, job.keyId, body).catch(() =>
+        post(agent, inbox, job.keyId, body),
+      );
       if (status !== 202) throw new Error(`baseline POST to ${inbox.href} answered ${status}`);
     }
   };
-  await Promise.all(Array.from({ length: job.concurrency }, worker));
+  await Promise.all(Array.from({ length: job.concurrency }, worker)).finally(() => agent.destroy());
   const used = process.cpuUsage(cpu);
   return { start, end: now(), cpu: (used.user + used.system) / 1000 };
 }
