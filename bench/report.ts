@@ -38,14 +38,14 @@ export function median(values: readonly number[]): number {
  * limit derived from the machine's memory is far away (docs/BENCHMARKS.md, "Load").
  * `BENCH_HEAP_MB=none` measures with `npm start`'s own flags alone.
  */
+export function deployedHeapFlags(): string[] {
+  const megabytes = process.env.BENCH_HEAP_MB ?? "256";
+  return megabytes === "none" ? [] : [`--max-old-space-size=${megabytes}`];
+}
+
 /** `MALLOC_ARENA_MAX=2`: the environment Herald is deployed with, as a report shows it. */
 export function deployedEnvText(): string {
   return Object.entries(DEPLOYED_ENV)
     .map(([name, value]) => `${name}=${value}`)
     .join(" ");
-}
-
-export function deployedHeapFlags(): string[] {
-  const megabytes = process.env.BENCH_HEAP_MB ?? "256";
-  return megabytes === "none" ? [] : [`--max-old-space-size=${megabytes}`];
 }
