@@ -38,17 +38,24 @@ export function signInThreadPool(privateKeys: readonly CryptoKey[]): () => void 
     const name = typeof algorithm === "string" ? algorithm : (algorithm as { name?: unknown }).name;
     const keyObject = name === "RSASSA-PKCS1-v1_5" ? known.get(key) : undefined;
     if (keyObject === undefined) return Reflect.apply(original, this, args);
-    return new Promise<ArrayBuffer>((resolve, reject) => {
-      sign("sha256", toBytes(data), keyObject, (error, signature) => {
-        if (error) reject(error);
-        else resolve(new Uint8Array(signature).buffer);
-      });
-    });
+    return signInPool(toBytes(data), keyObject).then(
+      (signature) => new Uint8Array(signature).buffer,
+    );
   } as Sign;
   subtle.sign = wrapped;
   return () => {
     if (subtle.sign === wrapped) subtle.sign = original;
   };
+}
+
+/** RSASSA-PKCS1-v1_5 over SHA-256 of `data` with `key`, in libuv's thread pool. */
+export function signInPool(data: Uint8Array, key: KeyObject): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    sign("sha256", data, key, (error, signature) => {
+      if (error) reject(error);
+      else resolve(signature);
+    });
+  });
 }
 
 /**

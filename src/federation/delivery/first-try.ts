@@ -30,18 +30,17 @@
  * A success leaves no record for Fedify to update: the host had none (Fedify's
  * `recordSuccess()` does nothing then), and draft-cavage is already what Fedify would try first.
  */
-import { createHash, createPrivateKey, type JsonWebKey, type KeyObject, sign } from "node:crypto";
+import { createHash, createPrivateKey, type JsonWebKey, type KeyObject } from "node:crypto";
 import { STATUS_CODES } from "node:http";
 import type { KvStore, MessageQueue, MessageQueueListenOptions } from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
 import { request } from "undici";
+import { signInPool } from "./crypto-shortcuts.ts";
+import { circuitKey, specKey } from "./kv-cache.ts";
 import { answeringOnce, type RecordedAnswer } from "./outgoing.ts";
 
 const logger = getLogger(["herald", "federation", "deliveries"]);
 
-/** Fedify's default `kvPrefixes` (Herald does not change them); see also `kv-cache.ts`. */
-const CIRCUIT_PREFIX = ["_fedify", "circuit"] as const;
-const SPEC_PREFIX = ["_fedify", "httpMessageSignaturesSpec"] as const;
 export const DRAFT_CAVAGE = "draft-cavage-http-signatures-12";
 
 /** The fields of Fedify's queued outbox message (not exported by Fedify) used here. */
@@ -57,7 +56,7 @@ interface OutboxMessage {
 }
 
 export interface FirstTryOptions {
-  /** The federation's KV store (the same object Fedify was given), for the two records above. */
+  /** The federation's KV store (the same object Fedify was given), for the host's circuit state and the origin's signature spec. */
   readonly kv: KvStore;
   /** The spec Fedify signs with when it knows none for an origin (its `firstKnock`). */
   readonly firstKnock: string;
@@ -119,8 +118,8 @@ function firstTrySender({ kv, firstKnock }: FirstTryOptions) {
       return undefined;
     }
     const [circuit, spec] = await Promise.all([
-      kv.get([...CIRCUIT_PREFIX, inbox.host]),
-      kv.get([...SPEC_PREFIX, inbox.origin]),
+      kv.get(circuitKey(inbox.host)),
+      kv.get(specKey(inbox.origin)),
     ]);
     if (circuit != null || (spec ?? firstKnock) !== DRAFT_CAVAGE) return undefined;
     let headers: Record<string, string>;
@@ -188,12 +187,7 @@ export async function signedHeaders(
   const sorted = Object.entries(unsorted).sort(([a], [b]) => (a < b ? -1 : 1));
   const covered = [["(request-target)", `post ${inbox.pathname}`], ...sorted];
   const text = covered.map(([name, value]) => `${name}: ${value}`).join("\n");
-  const signature = await new Promise<Buffer>((resolve, reject) => {
-    sign("sha256", Buffer.from(text), key.privateKey, (error, bytes) => {
-      if (error) reject(error);
-      else resolve(bytes);
-    });
-  });
+  const signature = await signInPool(Buffer.from(text), key.privateKey);
   const headers = Object.fromEntries(sorted);
   headers.signature = [
     `keyId="${key.keyId}"`,

@@ -38,6 +38,16 @@ interface Entry {
 const CIRCUIT = "circuit";
 const SPEC = "httpMessageSignaturesSpec";
 
+/** Where Fedify keeps a remote host's circuit-breaker state (`URL.host`). */
+export function circuitKey(host: string): KvKey {
+  return ["_fedify", CIRCUIT, host];
+}
+
+/** Where Fedify keeps the signature spec a remote origin accepted (`URL.origin`). */
+export function specKey(origin: string): KvKey {
+  return ["_fedify", SPEC, origin];
+}
+
 export function cacheDeliveryState(kv: KvStore, options: DeliveryKvCacheOptions = {}): KvStore {
   const circuitMaxAgeMs = options.circuitMaxAgeMs ?? 1_000;
   const maxEntries = options.maxEntries ?? 100_000;
