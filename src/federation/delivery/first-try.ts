@@ -56,7 +56,10 @@ interface OutboxMessage {
 }
 
 export interface FirstTryOptions {
-  /** The federation's KV store (the same object Fedify was given), for the host's circuit state and the origin's signature spec. */
+  /**
+   * The federation's KV store (the same object Fedify was given): the host's circuit state and
+   * the origin's signature spec.
+   */
   readonly kv: KvStore;
   /** The spec Fedify signs with when it knows none for an origin (its `firstKnock`). */
   readonly firstKnock: string;
