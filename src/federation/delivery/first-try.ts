@@ -32,28 +32,17 @@
  */
 import { createHash, createPrivateKey, type JsonWebKey, type KeyObject } from "node:crypto";
 import { STATUS_CODES } from "node:http";
-import type { KvStore, MessageQueue, MessageQueueListenOptions } from "@fedify/fedify";
+import type { KvStore, MessageQueue } from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
 import { request } from "undici";
 import { signInPool } from "./crypto-shortcuts.ts";
 import { circuitKey, specKey } from "./kv-cache.ts";
+import { hookOutboxMessages, type OutboxMessage } from "./outbox-messages.ts";
 import { answeringOnce, type RecordedAnswer } from "./outgoing.ts";
 
 const logger = getLogger(["herald", "federation", "deliveries"]);
 
 export const DRAFT_CAVAGE = "draft-cavage-http-signatures-12";
-
-/** The fields of Fedify's queued outbox message (not exported by Fedify) used here. */
-interface OutboxMessage {
-  readonly type: "outbox";
-  readonly keys: readonly { readonly keyId: string; readonly privateKey: JsonWebKey }[];
-  readonly activity: unknown;
-  readonly activityId?: string;
-  readonly inbox: string;
-  readonly attempt: number;
-  readonly headers?: Readonly<Record<string, string>>;
-  readonly circuitHeld?: boolean;
-}
 
 export interface FirstTryOptions {
   /**
@@ -71,27 +60,15 @@ export interface FirstTryOptions {
  */
 export function sendFirstTries(queue: MessageQueue, options: FirstTryOptions): MessageQueue {
   const send = firstTrySender(options);
-  return {
-    get nativeRetrial() {
-      return queue.nativeRetrial;
+  return hookOutboxMessages(queue, {
+    async listen(message, handle) {
+      const tried = isFirstTry(message) ? await send(message) : undefined;
+      if (tried === "delivered") return;
+      if (tried === undefined) return await handle();
+      // Fedify sends it again to learn what happened: it gets the answer the server gave.
+      await answeringOnce("POST", tried.inbox, tried.answer, handle);
     },
-    enqueue: (message, enqueueOptions) => queue.enqueue(message, enqueueOptions),
-    ...(queue.enqueueMany === undefined
-      ? {}
-      : {
-          enqueueMany: (messages, enqueueOptions) => queue.enqueueMany?.(messages, enqueueOptions),
-        }),
-    listen(handler, listenOptions?: MessageQueueListenOptions) {
-      return queue.listen(async (message) => {
-        const tried = isFirstTry(message) ? await send(message) : undefined;
-        if (tried === "delivered") return;
-        if (tried === undefined) return await handler(message);
-        // Fedify sends it again to learn what happened: it gets the answer the server gave.
-        await answeringOnce("POST", tried.inbox, tried.answer, async () => handler(message));
-      }, listenOptions);
-    },
-    ...(queue.getDepth === undefined ? {} : { getDepth: () => queue.getDepth?.() }),
-  } as MessageQueue;
+  });
 }
 
 /** How a first try went: accepted, or what the inbox answered otherwise (or the error). */
@@ -201,18 +178,16 @@ export async function signedHeaders(
   return headers;
 }
 
-function isFirstTry(message: unknown): message is OutboxMessage {
-  if (typeof message !== "object" || message === null) return false;
-  const m = message as Partial<OutboxMessage>;
+/** A first try, not held, of a message whose fields this module reads are as expected. */
+function isFirstTry(message: OutboxMessage): boolean {
   return (
-    m.type === "outbox" &&
-    m.attempt === 0 &&
-    m.circuitHeld !== true &&
-    typeof m.inbox === "string" &&
-    Array.isArray(m.keys) &&
-    m.keys.every(
+    message.attempt === 0 &&
+    message.circuitHeld !== true &&
+    typeof message.inbox === "string" &&
+    Array.isArray(message.keys) &&
+    message.keys.every(
       (pair) => typeof pair?.keyId === "string" && typeof pair.privateKey === "object",
     ) &&
-    (m.headers === undefined || typeof m.headers === "object")
+    (message.headers === undefined || typeof message.headers === "object")
   );
 }

@@ -7,29 +7,15 @@
  * found through the async context rather than by matching URLs.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import type {
-  MessageQueue,
-  MessageQueueEnqueueOptions,
-  MessageQueueListenOptions,
-} from "@fedify/fedify";
+import type { MessageQueue } from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
 import { type DeliveryLedger, type QueuedDelivery, summarize } from "./ledger.ts";
+import { hookOutboxMessages, isOutbox, type OutboxMessage } from "./outbox-messages.ts";
 
 const logger = getLogger(["herald", "federation", "deliveries"]);
 
 /** The ledger's error for a delivery held while its host's circuit breaker is open. */
 export const HELD = "held: circuit open after repeated failures";
-
-/** The fields of Fedify's queued outbox message (not exported by Fedify) read here. */
-interface OutboxMessage {
-  readonly type: "outbox";
-  readonly activityId?: string;
-  readonly activityType: string;
-  readonly inbox: string;
-  readonly attempt: number;
-  /** Set when Fedify holds the message because the host's circuit is open. */
-  readonly circuitHeld?: boolean;
-}
 
 interface Attempt {
   readonly message: OutboxMessage;
@@ -71,38 +57,20 @@ export function trackDeliveries(queue: MessageQueue, ledger: DeliveryLedger): De
     ledger.queued(deliveries).catch(logLedgerError),
   );
 
-  const tracked: MessageQueue = {
-    get nativeRetrial() {
-      return queue.nativeRetrial;
-    },
-    async enqueue(message, options?: MessageQueueEnqueueOptions) {
-      await queue.enqueue(message, options);
-      await record([message]);
-    },
-    async enqueueMany(messages, options?: MessageQueueEnqueueOptions) {
-      if (queue.enqueueMany === undefined) {
-        for (const message of messages) await queue.enqueue(message, options);
-      } else {
-        await queue.enqueueMany(messages, options);
+  const tracked = hookOutboxMessages(queue, {
+    enqueued: record,
+    async listen(message, handle) {
+      const attempt: Attempt = { message, requeued: false };
+      try {
+        await current.run(attempt, handle);
+      } catch (error) {
+        attempt.error ??= describeError(error);
+        throw error;
+      } finally {
+        await settle(ledger, attempt);
       }
-      await record(messages);
     },
-    listen(handler, options?: MessageQueueListenOptions) {
-      return queue.listen(async (message) => {
-        if (!isOutbox(message)) return await handler(message);
-        const attempt: Attempt = { message, requeued: false };
-        try {
-          await current.run(attempt, () => handler(message));
-        } catch (error) {
-          attempt.error ??= describeError(error);
-          throw error;
-        } finally {
-          await settle(ledger, attempt);
-        }
-      }, options);
-    },
-    ...(queue.getDepth === undefined ? {} : { getDepth: () => queue.getDepth?.() }),
-  } as MessageQueue;
+  });
 
   return {
     queue: tracked,
@@ -199,14 +167,6 @@ function inOneWrite<T>(
     });
     return writing;
   };
-}
-
-function isOutbox(message: unknown): message is OutboxMessage {
-  return (
-    typeof message === "object" &&
-    message !== null &&
-    (message as { type?: unknown }).type === "outbox"
-  );
 }
 
 function sameDelivery(a: OutboxMessage, b: OutboxMessage): boolean {
