@@ -16,7 +16,7 @@ export function serviceApp(
   config: Config,
   site: Site,
   account: Account,
-  backends: Pick<Backends, "articles" | "queue">,
+  backends: Pick<Backends, "articles" | "queue" | "kv">,
 ): Express {
   const ready = async () => {
     await backends.articles.countPublished();
@@ -26,7 +26,7 @@ export function serviceApp(
   return createApp({
     site,
     federation: federationMiddleware(
-      { federation: account.federation, store: backends.articles },
+      { federation: account.federation, store: backends.articles, kv: backends.kv },
       {
         ...account.options,
         inboxRateLimit: config.inboxRateLimit,

@@ -2,13 +2,15 @@
  * The actor's added properties over real HTTP on 127.0.0.1, as a Mastodon-like server fetches
  * them (signed GET): FEP-2c59 `webfinger` (issue #18.5) and `attributionDomains` (#18.1);
  * Fedify's own reading of that document and of signatures made with its key; NodeInfo's
- * `metadata` (#18.5).
+ * `metadata` (#18.5); the document kept for a burst of fetches, and a move shown at once
+ * (issue #17.3).
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DatabaseSync } from "node:sqlite";
 import {
   type Federation,
+  type FederationFetchOptions,
   getDocumentLoader,
   InProcessMessageQueue,
   MemoryKvStore,
@@ -26,6 +28,7 @@ import {
 } from "../../src/federation/actor-extensions.ts";
 import { buildFederation, type FederationOptions } from "../../src/federation/federation.ts";
 import type { AccountKeys } from "../../src/federation/keys.ts";
+import { MOVED_TO_KEY, saveMovedTo } from "../../src/federation/migration.ts";
 import { toNodeInfo } from "../../src/federation/nodeinfo.ts";
 import { federationMiddleware } from "../../src/http/federation/mount.ts";
 import { makeArticle } from "../helpers/article-fixture.ts";
@@ -37,6 +40,9 @@ let origin: URL;
 let keys: AccountKeys;
 let federation: Federation<void>;
 let remote: FakeRemote;
+let kv: MemoryKvStore;
+/** How many actor requests reached Fedify (and were built anew). */
+let built = 0;
 const actorUrl = () => new URL("/users/news", origin);
 
 beforeAll(async () => {
@@ -52,13 +58,27 @@ beforeAll(async () => {
   };
   federation = buildFederation(options, {
     store: memoryArticleStore([{ article: makeArticle(), state: "published" }]),
-    kv: new MemoryKvStore(),
+    kv: (kv = new MemoryKvStore()),
     queue: new InProcessMessageQueue(),
     keys,
     followers: openSqliteFollowerStore(new DatabaseSync(":memory:")),
   });
   const app = express();
-  app.use(federationMiddleware({ federation, store: memoryArticleStore([]) }, options));
+  const counting = new Proxy(federation, {
+    get(target, property) {
+      if (property === "fetch") {
+        return (request: Request, fetchOptions: FederationFetchOptions<void>) => {
+          if (new URL(request.url).pathname === actorUrl().pathname) built++;
+          return target.fetch(request, fetchOptions);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  app.use(
+    federationMiddleware({ federation: counting, store: memoryArticleStore([]), kv }, options),
+  );
   herald.on("request", app);
   remote = await startFakeRemote({
     users: ["alice"],
@@ -144,5 +164,32 @@ describe("NodeInfo metadata", () => {
       nodeName: "News",
     });
     expect(toNodeInfo(1, "1.0.0").metadata).toBeUndefined();
+  });
+});
+
+describe("the actor document, kept for a burst of fetches", () => {
+  const get = () => fetch(actorUrl(), { headers: { Accept: "application/activity+json" } });
+
+  it("is built once for many servers fetching it at once, and is the same bytes each time", async () => {
+    const before = built;
+    const answers = await Promise.all(Array.from({ length: 20 }, get));
+    const later = await get();
+    const bodies = await Promise.all([...answers, later].map((response) => response.text()));
+    expect(new Set(bodies).size).toBe(1);
+    expect(JSON.parse(bodies[0] ?? "").webfinger).toBe(`news@${origin.host}`);
+    expect(later.headers.get("content-type")).toMatch(/^application\/activity\+json/);
+    expect(built - before).toBeLessThanOrEqual(1);
+  });
+
+  it("shows a move (`npm run move`) at the next fetch, and its end too", async () => {
+    expect((await (await get()).json()).movedTo).toBeUndefined();
+    const target = "https://elsewhere.test/users/news";
+    await saveMovedTo(kv, new URL(target));
+    try {
+      expect((await (await get()).json()).movedTo).toBe(target);
+    } finally {
+      await kv.delete(MOVED_TO_KEY);
+    }
+    expect((await (await get()).json()).movedTo).toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@
  * What the express app mounts: the whole federation, in front of everything else.
  */
 import { integrateFederation } from "@fedify/express";
-import type { Federation, FederationFetchOptions } from "@fedify/fedify";
+import type { Federation, FederationFetchOptions, KvStore } from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
 import { type RequestHandler, Router } from "express";
 import { withActorExtensions } from "../../federation/actor-extensions.ts";
@@ -32,11 +32,14 @@ export interface FederationMiddlewareOptions extends NegotiationOptions {
  * 2. content negotiation for articles, objects and the actor (redirects, 410 Tombstones);
  * 3. requests that do not want ActivityStreams skip Fedify (it would answer 406);
  * 4. Fedify itself through `@fedify/express`, the actor document with `webfinger` and
- *    `attributionDomains` (actor-extensions.ts).
+ *    `attributionDomains`, kept for a few seconds (actor-extensions.ts).
  * Mount it first, before any body parser: `app.use(federationMiddleware(...))`.
  */
 export function federationMiddleware(
-  deps: NegotiationDeps,
+  deps: NegotiationDeps & {
+    /** The federation's KV store: the actor documents are kept while `movedTo` is the same. */
+    readonly kv?: KvStore;
+  },
   options: FederationMiddlewareOptions,
 ): Router {
   const router = Router();
@@ -47,7 +50,10 @@ export function federationMiddleware(
   );
   router.use(negotiateFederation(deps, options));
   router.use(skipUnlessActivityPub);
-  const federation = withActorExtensions(deps.federation, options);
+  const federation = withActorExtensions(deps.federation, {
+    ...options,
+    ...(deps.kv === undefined ? {} : { kv: deps.kv }),
+  });
   router.use(integrateFederation(crashSafe(federation, options.origin), () => undefined));
   return router;
 }
