@@ -90,7 +90,9 @@ try {
 
   // Warm-up, not measured: every server fetches Herald's key (as they would have when they
   // followed) and the baseline's, and both processes' code is compiled.
-  await fanOut("Create", "warm-up", () => write("warm-up", "Warm-up"), { name: "Warm-up" });
+  const warmUp = await fanOut("Create", "warm-up", () => write("warm-up", "Warm-up"), {
+    name: "Warm-up",
+  });
   await runBaseline();
 
   const runs: Run[] = [];
@@ -117,7 +119,7 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 3000));
   const counts = await Promise.all(wanted.map((w) => receivers.count(w)));
   const peakRss = peakRssOf(herald.child.pid);
-  const body = report(runs, counts, { rssBefore, peakRss });
+  const body = report(runs, counts, { rssBefore, peakRss }, warmUp.times);
   writeSection(`Fan-out at ${hostCount.toLocaleString("en")} servers (bench/fanout.ts)`, body);
   console.log(body);
 
@@ -284,6 +286,7 @@ function report(
   runs: readonly Run[],
   counts: readonly (readonly number[])[],
   memory: { readonly rssBefore: number; readonly peakRss: number },
+  warmUp: { readonly file: number; readonly heraldCpu: number },
 ): string {
   const median = (values: number[]) =>
     values.sort((x, y) => x - y)[Math.floor(values.length / 2)] as number;
@@ -322,13 +325,15 @@ function report(
   const followers = hostCount * perHost;
   return `Command: \`BENCH_HOSTS=${hostCount} node bench/fanout.ts\` (${hostCount.toLocaleString("en")} fake Mastodon-like servers, each its own loopback host:port verifying every signature, in ${Math.ceil(hostCount / hostsPerProcess)} process(es); ${followers.toLocaleString("en")} followers, ${perHost} on each server, so one delivery to each shared inbox serves them; ${roundCount} round(s) of one new story, its correction and its removal).
 
-Per fan-out: **Herald** = \`${deployedEnvText()} node ${["--max-semi-space-size=16", ...heapFlags].join(" ")} src/main.ts\` (${heapFlags.length === 0 ? "`npm start`'s flags, no heap limit" : "`npm start`'s flags with the Docker image's heap limit"}; embedded SQLite), from its \`Queued …\` line (the scan found the change, loaded the followers and queued the activity) or from writing the file (the folder watcher waits for 200 ms of quiet first) to the last server holding the verified activity; **baseline** = right after, a bare script in its own process signing (RSA-2048, draft-cavage, as Mastodon) and POSTing ${hostCount.toLocaleString("en")} activities to the same shared inboxes, ${concurrency} at a time, over keep-alive connections it opens for that run (as Herald, which closes a connection idle for 1 s, finds none open from the round before).
+Per fan-out: **Herald** = \`${deployedEnvText()} node ${["--max-semi-space-size=16", ...heapFlags].join(" ")} src/main.ts\` (${heapFlags.length === 0 ? "`npm start`'s flags, no heap limit" : "`npm start`'s flags with the Docker image's heap limit"}; embedded SQLite), from its \`Queued …\` line (the scan found the change, loaded the followers and queued the activity) or from writing the file (the folder watcher waits for 200 ms of quiet first) to the last server holding the verified activity; **baseline** = right after, a bare script in its own process signing (RSA-2048, draft-cavage, as Mastodon) and POSTing ${hostCount.toLocaleString("en")} activities to the same shared inboxes, ${concurrency} at a time, over keep-alive connections it opens for that run (as Herald, which closes a connection idle for 250 ms, finds none open from the round before).
 
 | activity | round | baseline s | Herald from queued s | vs baseline | Herald from file s | vs baseline | CPU ms per delivery: baseline / Herald (its main thread) |
 |---|---:|---:|---:|---:|---:|---:|---:|
 ${rows}
 
 CPU per delivery (a cross-check the machine's other load barely moves: each process's own CPU time, all threads, divided by the ${hostCount.toLocaleString("en")} deliveries; Herald's includes loading the followers and queueing), median of all fan-outs: baseline ${cpuMedian.baseline.toFixed(2)} ms, Herald ${cpuMedian.herald.toFixed(2)} ms (${(cpuMedian.herald / cpuMedian.baseline).toFixed(2)}×), of which its main thread (its JavaScript, SQLite and the sockets; the signatures run in the thread pool) ${cpuMedian.heraldMain.toFixed(2)} ms.
+
+Warm-up, not in the targets: before the first story, every server fetches Herald's actor and key as it verifies the signature, as a server does when the account is new to it or its copy is a day old (Mastodon refreshes it then). That fan-out took ${warmUp.file.toFixed(2)} s from the file write, ${(warmUp.heraldCpu / hostCount).toFixed(2)} ms of Herald's CPU per server, the fetches included.
 
 Exactly once per server (counted 3 s after the last arrival): ${once.map((o) => `${o.kind} ${o.exactly.toLocaleString("en")} of ${o.total.toLocaleString("en")} (${o.more} more, ${o.fewer} fewer)`).join("; ")}.
 Herald's memory: ${memory.rssBefore.toFixed(0)} MB resident before the first fan-out, peak ${memory.peakRss.toFixed(0)} MB (VmHWM).

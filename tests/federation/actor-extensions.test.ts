@@ -169,6 +169,7 @@ describe("NodeInfo metadata", () => {
 
 describe("the actor document, kept for a burst of fetches", () => {
   const get = () => fetch(actorUrl(), { headers: { Accept: "application/activity+json" } });
+  const movedTo = async () => ((await (await get()).json()) as { movedTo?: string }).movedTo;
 
   it("is built once for many servers fetching it at once, and is the same bytes each time", async () => {
     const before = built;
@@ -182,14 +183,14 @@ describe("the actor document, kept for a burst of fetches", () => {
   });
 
   it("shows a move (`npm run move`) at the next fetch, and its end too", async () => {
-    expect((await (await get()).json()).movedTo).toBeUndefined();
+    expect(await movedTo()).toBeUndefined();
     const target = "https://elsewhere.test/users/news";
     await saveMovedTo(kv, new URL(target));
     try {
-      expect((await (await get()).json()).movedTo).toBe(target);
+      expect(await movedTo()).toBe(target);
     } finally {
       await kv.delete(MOVED_TO_KEY);
     }
-    expect((await (await get()).json()).movedTo).toBeUndefined();
+    expect(await movedTo()).toBeUndefined();
   });
 });
