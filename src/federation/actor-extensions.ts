@@ -82,8 +82,9 @@ export function withActorExtensions(
     const path = request.method === "GET" ? new URL(request.url).pathname : undefined;
     const extensions = path === undefined ? undefined : byPath.get(path);
     if (extensions === undefined) return federation.fetch(request, fetchOptions);
-    if (kv === undefined)
+    if (kv === undefined) {
       return extendActor(await federation.fetch(request, fetchOptions), extensions);
+    }
     const key = `${path}\n${request.headers.get("accept")}\n${(await readMovedTo(kv))?.href}`;
     const document = kept.get(key);
     if (document !== undefined && document.until > Date.now()) return answer(document);
