@@ -56,9 +56,10 @@ beforeAll(async () => {
     allowPrivateAddress: true,
     site: { name: "Die Zeitung", description: "Nachrichten aus Berlin", languages: ["de"] },
   };
+  kv = new MemoryKvStore();
   federation = buildFederation(options, {
     store: memoryArticleStore([{ article: makeArticle(), state: "published" }]),
-    kv: (kv = new MemoryKvStore()),
+    kv,
     queue: new InProcessMessageQueue(),
     keys,
     followers: openSqliteFollowerStore(new DatabaseSync(":memory:")),
