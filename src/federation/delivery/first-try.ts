@@ -30,7 +30,7 @@
  * A success leaves no record for Fedify to update: the host had none (Fedify's
  * `recordSuccess()` does nothing then), and draft-cavage is already what Fedify would try first.
  */
-import { createHash, createPrivateKey, type JsonWebKey, type KeyObject } from "node:crypto";
+import { createPrivateKey, hash, type JsonWebKey, type KeyObject } from "node:crypto";
 import { STATUS_CODES } from "node:http";
 import type { KvStore, MessageQueue } from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
@@ -163,7 +163,7 @@ export async function signedHeaders(
   unsorted["content-type"] = "application/activity+json";
   unsorted.host = inbox.host;
   unsorted.date = now.toUTCString();
-  unsorted.digest = `SHA-256=${createHash("sha256").update(body).digest("base64")}`;
+  unsorted.digest = `SHA-256=${hash("sha256", body, "base64")}`;
   const sorted = Object.entries(unsorted).sort(([a], [b]) => (a < b ? -1 : 1));
   const covered = [["(request-target)", `post ${inbox.pathname}`], ...sorted];
   const text = covered.map(([name, value]) => `${name}: ${value}`).join("\n");
