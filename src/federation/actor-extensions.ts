@@ -60,11 +60,8 @@ export function withActorExtensions(
     readonly username: string;
     /** The section accounts (`SECTIONS`): their actors get the same properties. */
     readonly sectionIds?: readonly string[];
-    /**
-     * Where `npm run move` writes the account's `movedTo`. Without it, no document is kept:
-     * each is built for its request.
-     */
-    readonly kv?: KvStore;
+    /** Where `npm run move` writes the account's `movedTo` (the federation's KV store). */
+    readonly kv: KvStore;
   },
 ): Federation<void> {
   const byPath = new Map<string, ActorExtensions>(
@@ -82,9 +79,6 @@ export function withActorExtensions(
     const path = request.method === "GET" ? new URL(request.url).pathname : undefined;
     const extensions = path === undefined ? undefined : byPath.get(path);
     if (extensions === undefined) return federation.fetch(request, fetchOptions);
-    if (kv === undefined) {
-      return extendActor(await federation.fetch(request, fetchOptions), extensions);
-    }
     const key = `${path}\n${request.headers.get("accept")}\n${(await readMovedTo(kv))?.href}`;
     const document = kept.get(key);
     if (document !== undefined && document.until > Date.now()) return answer(document);

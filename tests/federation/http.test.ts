@@ -135,7 +135,7 @@ beforeAll(async () => {
     followers,
   });
   const app = express();
-  app.use(federationMiddleware({ federation, store }, options));
+  app.use(federationMiddleware({ federation, store, kv }, options));
   app.get("/articles/:slug", (_req, res) => void res.type("html").send("<p>The page.</p>"));
   app.use((_req, res) => void res.status(404).type("text").send("Not found.\n"));
   herald.on("request", app);
@@ -418,7 +418,9 @@ describe("one public origin, whatever the request says", () => {
       followers: openSqliteFollowerStore(db),
     });
     const app = express();
-    app.use(federationMiddleware({ federation: publicFederation, store }, publicOptions));
+    app.use(
+      federationMiddleware({ federation: publicFederation, store, kv: publicKv }, publicOptions),
+    );
     proxied = createServer(app);
     port = Number((await listen(proxied)).port);
     void publicFederation.startQueue(undefined, { signal: stop.signal });

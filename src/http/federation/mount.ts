@@ -38,7 +38,7 @@ export interface FederationMiddlewareOptions extends NegotiationOptions {
 export function federationMiddleware(
   deps: NegotiationDeps & {
     /** The federation's KV store: the actor documents are kept while `movedTo` is the same. */
-    readonly kv?: KvStore;
+    readonly kv: KvStore;
   },
   options: FederationMiddlewareOptions,
 ): Router {
@@ -50,10 +50,7 @@ export function federationMiddleware(
   );
   router.use(negotiateFederation(deps, options));
   router.use(skipUnlessActivityPub);
-  const federation = withActorExtensions(deps.federation, {
-    ...options,
-    ...(deps.kv === undefined ? {} : { kv: deps.kv }),
-  });
+  const federation = withActorExtensions(deps.federation, { ...options, kv: deps.kv });
   router.use(integrateFederation(crashSafe(federation, options.origin), () => undefined));
   return router;
 }

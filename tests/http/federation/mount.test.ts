@@ -80,7 +80,7 @@ describe("federationMiddleware()", () => {
     const origin = await serve(app);
     app.use(
       federationMiddleware(
-        { federation, store: memoryArticleStore([]) },
+        { federation, store: memoryArticleStore([]), kv: new MemoryKvStore() },
         { origin, username: "news", postType: "article", maxInboxBytes: 1024 },
       ),
     );
