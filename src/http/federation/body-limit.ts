@@ -3,12 +3,15 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { RequestHandler, Response } from "express";
+import type { Request, RequestHandler, Response } from "express";
 
 const logger = getLogger(["herald", "federation", "inbox"]);
 
 /** 1 MiB: Mastodon caps its own inbox bodies lower; no real activity comes near it. */
 export const DEFAULT_INBOX_BODY_LIMIT = 1024 * 1024;
+
+/** How long the rest of a refused body is still read (and dropped) before the connection closes. */
+export const LINGER_MS = 2000;
 
 /**
  * Answers 413 to a POST whose body is larger than `maxBytes`: at once when its
@@ -21,9 +24,8 @@ export function limitInboxBody(maxBytes: number = DEFAULT_INBOX_BODY_LIMIT): Req
     const declared = req.headers["content-length"];
     if (declared != null && Number(declared) > maxBytes) {
       logger.warn("Refused a {bytes}-byte POST to {path}.", { bytes: declared, path: req.path });
-      tooLarge(res, maxBytes);
-      // Read and drop what the client still sends, so it gets to read the 413.
-      req.resume();
+      tooLarge(res, maxBytes, "keep-alive");
+      lingerThenClose(req);
       return;
     }
     let received = 0;
@@ -35,9 +37,10 @@ export function limitInboxBody(maxBytes: number = DEFAULT_INBOX_BODY_LIMIT): Req
         path: req.path,
         maxBytes,
       });
-      tooLarge(res, maxBytes);
-      // Fedify is still reading: cut the stream once the 413 is out. Fedify then answers
-      // 400, which must not reach the finished response.
+      tooLarge(res, maxBytes, "close");
+      // Fedify is still reading, and keeps what it reads: cut the stream once the 413 is out
+      // (no lingering close here). Fedify then answers 400, which must not reach the
+      // finished response.
       silence(res);
       if (res.writableFinished) req.destroy();
       else res.once("finish", () => req.destroy());
@@ -50,13 +53,28 @@ export function limitInboxBody(maxBytes: number = DEFAULT_INBOX_BODY_LIMIT): Req
   };
 }
 
-function tooLarge(res: Response, maxBytes: number): void {
+function tooLarge(res: Response, maxBytes: number, connection: "close" | "keep-alive"): void {
   if (res.headersSent) return;
   res
     .status(413)
-    .set("Connection", "close")
+    .set("Connection", connection)
     .type("text/plain")
     .send(`Request body larger than ${maxBytes} bytes.\n`);
+}
+
+/**
+ * Reads and drops the rest of a refused body, and closes the connection if it has not all
+ * come within `LINGER_MS`. Closing at once, while the client is still sending, resets the
+ * connection, and the client's side can then drop the 413 before reading it (as nginx,
+ * whose "lingering close" this is).
+ */
+function lingerThenClose(req: Request): void {
+  const socket = req.socket;
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  req.once("end", () => clearTimeout(timer));
+  socket.once("close", () => clearTimeout(timer));
+  req.resume();
 }
 
 /** Makes later writes no-ops, as `@fedify/express` itself does once it has answered. */
