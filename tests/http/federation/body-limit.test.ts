@@ -102,7 +102,8 @@ describe("limitInboxBody", () => {
     const outcome = await post(port, 1024 * 1024 * 1024, 20, true);
     expect(outcome.status).toBe(413);
     expect(outcome.closedAfterMs).toBeGreaterThanOrEqual(LINGER_MS - 50);
-    expect(outcome.closedAfterMs).toBeLessThan(LINGER_MS + 1500);
+    // Generous: a loaded machine runs timers late.
+    expect(outcome.closedAfterMs).toBeLessThan(LINGER_MS + 5000);
   });
 
   it("answers 413 to a chunked body once it passes the limit", async () => {
