@@ -22,6 +22,7 @@ import type { ActorType, ProfileField } from "./actor.ts";
 import { registerActors } from "./actors.ts";
 import type { PublishedArticles } from "./articles.ts";
 import { mainCollections, type ObjectContextFor, registerCollections } from "./collections.ts";
+import { sliceFanouts } from "./delivery/fanout-slices.ts";
 import { DRAFT_CAVAGE, sendFirstTries } from "./delivery/first-try.ts";
 import { clearUnreachable, onPermanentFailure } from "./delivery/gone-servers.ts";
 import { cacheDeliveryState } from "./delivery/kv-cache.ts";
@@ -98,6 +99,8 @@ export interface FederationOptions {
   readonly quotePolicy?: QuotePolicy;
   /** Outgoing delivery retries; default: from a minute up to 12 h apart, for about 4 days. */
   readonly retry?: CreateExponentialBackoffPolicyOptions;
+  /** Inboxes per queued slice of a fan-out; default `FANOUT_SLICE` (tests make it small). */
+  readonly fanoutSlice?: number;
   /** Overrides `CIRCUIT_BREAKER` (tests shorten its durations). */
   readonly circuitBreaker?: Pick<CircuitBreakerOptions, "recoveryDelay" | "heldActivityTtl">;
 }
@@ -150,8 +153,12 @@ export function buildFederation(
   const kv = cacheDeliveryState(withoutQueuedIdempotence(deps.kv));
   const federation = createFederation<void>({
     kv,
-    // Herald sends each delivery's first try itself, the lean way; Fedify takes what fails.
-    queue: sendFirstTries(deps.queue, { kv, firstKnock: DRAFT_CAVAGE }),
+    // Herald sends each delivery's first try itself, the lean way; Fedify takes what fails. A
+    // fan-out to many servers is queued and expanded a slice at a time.
+    queue: sendFirstTries(sliceFanouts(deps.queue, options.fanoutSlice), {
+      kv,
+      firstKnock: DRAFT_CAVAGE,
+    }),
     origin: options.origin.origin,
     allowPrivateAddress: options.allowPrivateAddress ?? false,
     // Fedify's own GETs say so too; `delivery/outgoing.ts` sets it on every request, deliveries included.
