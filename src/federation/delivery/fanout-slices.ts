@@ -12,6 +12,7 @@
  * them with that key (the story's Update) still comes after all of them.
  */
 import type { MessageQueue, MessageQueueEnqueueOptions } from "@fedify/fedify";
+import { enqueueAll, wrapQueue } from "./outbox-messages.ts";
 
 /**
  * Inboxes per slice: enough that a slice's own work (Fedify parses and signs the activity again
@@ -57,33 +58,13 @@ export function sliceFanout<T>(message: T, slice: number): T[] {
 
 /** `queue`, queueing each fan-out of more than `slice` inboxes as slices (see above). */
 export function sliceFanouts(queue: MessageQueue, slice: number = FANOUT_SLICE): MessageQueue {
-  const enqueueAll = async (
-    // biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
-    messages: readonly any[],
-    options: MessageQueueEnqueueOptions | undefined,
-  ): Promise<void> => {
-    if (queue.enqueueMany !== undefined) return await queue.enqueueMany(messages, options);
-    for (const message of messages) await queue.enqueue(message, options);
-  };
-  // One at a time even without a key of the message's own: the slices share one.
-  const inOrder = (message: FanoutMessage, options?: MessageQueueEnqueueOptions) => ({
-    ...options,
-    orderingKey: options?.orderingKey ?? `fanout ${message.id}`,
-  });
-  return {
-    get nativeRetrial() {
-      return queue.nativeRetrial;
-    },
+  return wrapQueue(queue, {
     async enqueue(message, options?: MessageQueueEnqueueOptions) {
       const slices = sliceFanout(message, slice);
       if (slices.length === 1) return await queue.enqueue(message, options);
-      await enqueueAll(slices, inOrder(message, options));
+      // One at a time even without a key of the message's own: the slices share one.
+      const inOrder = { ...options, orderingKey: options?.orderingKey ?? `fanout ${message.id}` };
+      await enqueueAll(queue, slices, inOrder);
     },
-    async enqueueMany(messages, options?: MessageQueueEnqueueOptions) {
-      // Fedify queues a fan-out alone (`enqueue()`); a batch holding one is kept whole.
-      await enqueueAll(messages, options);
-    },
-    listen: (handler, options) => queue.listen(handler, options),
-    ...(queue.getDepth === undefined ? {} : { getDepth: () => queue.getDepth?.() }),
-  } as MessageQueue;
+  });
 }

@@ -1,6 +1,7 @@
 /**
  * Fedify's queued outbox messages (one per inbox of a delivery), as Herald's queue wrappers see
- * them: the ledger (`tracking.ts`) and the first try (`first-try.ts`).
+ * them: the ledger (`tracking.ts`) and the first try (`first-try.ts`); and `wrapQueue()`, what
+ * every wrapper of the queue is made with (those two and `fanout-slices.ts`).
  */
 import type { JsonWebKey } from "node:crypto";
 import type {
@@ -51,20 +52,13 @@ export interface OutboxQueueHooks {
  */
 export function hookOutboxMessages(queue: MessageQueue, hooks: OutboxQueueHooks): MessageQueue {
   const enqueued = hooks.enqueued ?? (async () => {});
-  return {
-    get nativeRetrial() {
-      return queue.nativeRetrial;
-    },
+  return wrapQueue(queue, {
     async enqueue(message, options?: MessageQueueEnqueueOptions) {
       await queue.enqueue(message, options);
       await enqueued([message]);
     },
     async enqueueMany(messages, options?: MessageQueueEnqueueOptions) {
-      if (queue.enqueueMany === undefined) {
-        for (const message of messages) await queue.enqueue(message, options);
-      } else {
-        await queue.enqueueMany(messages, options);
-      }
+      await enqueueAll(queue, messages, options);
       await enqueued(messages);
     },
     listen(handler: Handler, options?: MessageQueueListenOptions) {
@@ -73,6 +67,35 @@ export function hookOutboxMessages(queue: MessageQueue, hooks: OutboxQueueHooks)
         await hooks.listen(message, async () => await handler(message));
       }, options);
     },
-    ...(queue.getDepth === undefined ? {} : { getDepth: () => queue.getDepth?.() }),
-  } as MessageQueue;
+  });
+}
+
+/** `messages` into `queue`: in one `enqueueMany()` where it has one, else one by one. */
+export async function enqueueAll(
+  queue: MessageQueue,
+  // biome-ignore lint/suspicious/noExplicitAny: Fedify's MessageQueue declares `message: any`.
+  messages: readonly any[],
+  options: MessageQueueEnqueueOptions | undefined,
+): Promise<void> {
+  if (queue.enqueueMany !== undefined) return await queue.enqueueMany(messages, options);
+  for (const message of messages) await queue.enqueue(message, options);
+}
+
+/**
+ * `queue` with some of its methods replaced by `parts`; the others, `nativeRetrial` and
+ * `getDepth` are `queue`'s own. Herald's queue wrappers are made with it.
+ */
+export function wrapQueue(
+  queue: MessageQueue,
+  parts: Partial<Pick<MessageQueue, "enqueue" | "enqueueMany" | "listen">>,
+): MessageQueue {
+  const enqueueMany = parts.enqueueMany ?? queue.enqueueMany?.bind(queue);
+  const getDepth = queue.getDepth?.bind(queue);
+  return {
+    ...(queue.nativeRetrial === undefined ? {} : { nativeRetrial: queue.nativeRetrial }),
+    enqueue: parts.enqueue ?? queue.enqueue.bind(queue),
+    ...(enqueueMany === undefined ? {} : { enqueueMany }),
+    listen: parts.listen ?? queue.listen.bind(queue),
+    ...(getDepth === undefined ? {} : { getDepth }),
+  };
 }
