@@ -1,10 +1,10 @@
 import { DatabaseSync } from "node:sqlite";
-import { MemoryKvStore, type MessageQueue } from "@fedify/fedify";
+import { MemoryKvStore } from "@fedify/fedify";
 import { describe, expect, it } from "vitest";
 import { openSqliteFollowerStore } from "../../../src/backends/sqlite/followers.ts";
 import { openSqliteMessageQueue } from "../../../src/backends/sqlite/queue.ts";
 import { sliceFanout } from "../../../src/federation/delivery/fanout-slices.ts";
-import type { OutboxMessage } from "../../../src/federation/delivery/outbox-messages.ts";
+import { type OutboxMessage, wrapQueue } from "../../../src/federation/delivery/outbox-messages.ts";
 import { createFederationPublisher } from "../../../src/federation/delivery/publisher.ts";
 import { buildFederation } from "../../../src/federation/federation.ts";
 import { makeArticle } from "../../helpers/article-fixture.ts";
@@ -81,9 +81,7 @@ describe("a fan-out through Fedify and the SQLite queue, in slices", () => {
     const deliveries: OutboxMessage[] = [];
     let running = 0;
     let most = 0;
-    const queue: MessageQueue = {
-      enqueue: (message, options) => sqlite.enqueue(message, options),
-      enqueueMany: (messages, options) => sqlite.enqueueMany(messages, options),
+    const queue = wrapQueue(sqlite, {
       listen: (handler, options) =>
         sqlite.listen(async (message) => {
           if (message.type === "outbox") {
@@ -98,7 +96,7 @@ describe("a fan-out through Fedify and the SQLite queue, in slices", () => {
             running--;
           }
         }, options),
-    };
+    });
     const federation = buildFederation(
       { origin: ORIGIN, username: "news", fanoutSlice: 5 },
       {
