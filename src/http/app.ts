@@ -376,13 +376,27 @@ const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
 };
 
 /**
+ * How long a client's connection may stay idle after its last answer before the server closes
+ * it (Node adds its own second, `keepAliveTimeoutBuffer`, and advertises `Keep-Alive: timeout=1`).
+ * Node's default is 5 s. When a story goes out to thousands of servers, each that does not know
+ * the account yet fetches its actor and key, once, and a client that keeps connections alive
+ * leaves that one open until the server closes it: at 10,000 servers Herald held up to 5,800 idle
+ * connections, which took its peak memory from about 270 to 340–360 MB (issue #17,
+ * "Fan-out" in docs/BENCHMARKS.md). A reader's browser or a reverse proxy sending a stream of
+ * requests reuses its connection all the same; one idle for 2 s opens a new one, on loopback
+ * behind the proxy or once per page view.
+ */
+export const IDLE_CLIENT_CONNECTION_MS = 1000;
+
+/**
  * Listens on `port` (0: any free one); resolves once it does. As `app.listen` does, with the
- * hot paths' listener (`requestListener`), and with requests and responses made with express's
- * prototypes from the start (`expressMessages`).
+ * hot paths' listener (`requestListener`), with requests and responses made with express's
+ * prototypes from the start (`expressMessages`), and idle connections closed sooner (above).
  */
 export function listen(app: Express, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer(expressMessages(app), requestListener(app));
+    server.keepAliveTimeout = IDLE_CLIENT_CONNECTION_MS;
     server.once("error", reject);
     server.listen(port, () => {
       server.off("error", reject);

@@ -1,9 +1,9 @@
 import { writeFileSync } from "node:fs";
 import { createServer, request } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { createApp, listen } from "../../src/http/app.ts";
+import { createApp, IDLE_CLIENT_CONNECTION_MS, listen } from "../../src/http/app.ts";
 import { hotPaths, requestListener } from "../../src/http/hot-paths.ts";
 import { createSite } from "../../src/http/site.ts";
 import { runScan } from "../../src/pipeline.ts";
@@ -221,6 +221,28 @@ describe("hotPaths()", () => {
     expect(statuses).toEqual([200, 404, 200, 200]);
     expect(shapes).toEqual(["/ true", "/nothing-here true", "/articles/story true", "/ true"]);
   });
+
+  it("closes a connection left idle after IDLE_CLIENT_CONNECTION_MS, not Node's 5 s (listen())", async () => {
+    const { articles, site } = await siteWithStory();
+    const server = await listen(createApp({ site, articlesDir: articles.dir }), 0);
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const { port } = server.address() as AddressInfo;
+    const socket = connect(port, "127.0.0.1");
+    onTestFinished(() => void socket.destroy());
+    let answered = 0;
+    const closed = new Promise<number>((resolve) => {
+      socket.on("data", (chunk: Buffer) => {
+        if (answered === 0 && chunk.includes("HTTP/1.1 200")) answered = Date.now();
+      });
+      socket.on("close", () => resolve(Date.now()));
+    });
+    socket.write("GET /healthz HTTP/1.1\r\nHost: news.test\r\n\r\n");
+    const idle = (await closed) - answered;
+    expect(answered).toBeGreaterThan(0);
+    // Node closes it at the timeout plus its buffer (1 s); with its default, after 6 s.
+    expect(idle).toBeGreaterThanOrEqual(IDLE_CLIENT_CONNECTION_MS - 50);
+    expect(idle).toBeLessThan(IDLE_CLIENT_CONNECTION_MS + 3000);
+  }, 15_000);
 
   it("answers through requestListener(app) as through the app itself", async () => {
     const { articles, site } = await siteWithStory();
