@@ -17,7 +17,7 @@ import { openPostgresFollowerStore } from "../src/backends/postgres/followers.ts
 import { openSqliteFollowerStore } from "../src/backends/sqlite/followers.ts";
 import type { Follower, FollowerStore } from "../src/federation/followers.ts";
 import { makeFolders, spawnHerald } from "../tests/helpers/herald-spawn.ts";
-import { writeSection } from "./report.ts";
+import { npmStartFlags, writeSection } from "./report.ts";
 
 const count = Number(process.env.BENCH_FOLLOWERS ?? 100_000);
 const perServer = 10;
@@ -66,7 +66,7 @@ async function measure(
   folders: ReturnType<typeof makeFolders>,
 ): Promise<Timings> {
   const herald = await spawnHerald(folders, {
-    env: { ...env, NODE_OPTIONS: "--max-semi-space-size=16" },
+    env: { ...env, NODE_OPTIONS: npmStartFlags().join(" ") },
   });
   try {
     const collectionUrl = new URL("/users/news/followers", herald.origin);

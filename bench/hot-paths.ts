@@ -1,8 +1,8 @@
 /**
  * The hot paths at the bare-server limit (issue 17.4): requests/s of a whole Herald process
- * (`node --max-semi-space-size=16 src/main.ts`, as `npm start` runs it) on a feed, the home
- * page and an article page, 200 and 304, against a bare `node:http` process serving the same
- * bytes with the same headers from memory, measured from outside by autocannon, in pairs.
+ * (with `npm start`'s V8 flags) on a feed, the home page and an article page, 200 and 304,
+ * against a bare `node:http` process serving the same bytes with the same headers from memory,
+ * measured from outside by autocannon, in pairs.
  * Writes the "## Hot paths (bench/hot-paths.ts)" section of docs/BENCHMARKS.md.
  *
  *   npx node bench/hot-paths.ts   (BENCH_SECONDS=3, BENCH_ROUNDS=3, BENCH_CONNECTIONS=10)
@@ -18,7 +18,7 @@ import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, makeFolders, spawnHerald } from "../tests/helpers/herald-spawn.ts";
-import { writeSection } from "./report.ts";
+import { npmStartFlags, writeSection } from "./report.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
@@ -143,7 +143,7 @@ for (let i = 0; i < articleCount; i++) {
 }
 const herald = await spawnHerald(folders, {
   // The default schedule (spawnHerald scans every second, which would be a load of its own).
-  env: { NODE_OPTIONS: "--max-semi-space-size=16", SCAN_SCHEDULE: "* * * * *" },
+  env: { NODE_OPTIONS: npmStartFlags().join(" "), SCAN_SCHEDULE: "* * * * *" },
 });
 let bare: ChildProcess | undefined;
 try {
@@ -168,7 +168,7 @@ try {
   writeFileSync(routesFile, JSON.stringify(prepared));
   const barePort = await freePort();
   // With `npm start`'s V8 flags: the two differ in their code only.
-  const flags = ["--max-semi-space-size=16"];
+  const flags = npmStartFlags();
   bare = spawn(process.execPath, [...flags, "-e", bareServer, String(barePort), routesFile], {
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -302,7 +302,7 @@ try {
     return `| ${readers} | ${Math.round(median(r.herald)).toLocaleString("en")} | ${Math.round(median(r.bare)).toLocaleString("en")} | ${fixed(median(r.ratios))}× (${r.ratios.map(fixed).join(" / ")}) | ${median(r.p99.herald)} / ${median(r.p99.bare)} ms |`;
   });
   const settings = `${together ? "BENCH_TOGETHER=1 " : ""}${rounds === 3 ? "" : `BENCH_ROUNDS=${rounds} `}`;
-  const body = `Command: \`${settings}npx node bench/hot-paths.ts\` (${articleCount} articles; Herald is \`node --max-semi-space-size=16 src/main.ts\` as \`npm start\` runs it, embedded SQLite, federation mounted; the baseline is a bare \`node:http\` process answering from a \`Map\` with the same bytes and the same headers, copied from Herald's own answers).
+  const body = `Command: \`${settings}npx node bench/hot-paths.ts\` (${articleCount} articles; Herald is \`node ${npmStartFlags().join(" ")} src/main.ts\` as \`npm start\` runs it, embedded SQLite, federation mounted; the baseline is a bare \`node:http\` process answering from a \`Map\` with the same bytes and the same headers, copied from Herald's own answers).
 
 Load: autocannon in its own process, ${connections} connections, 127.0.0.1 only${pinned ? " (the servers pinned to core 1, autocannon to core 0, with `taskset`)" : ""}; "200" = GET without Accept-Encoding (identity bytes), "304" = GET with the ETag in If-None-Match. ${rounds} rounds of ${seconds} s per server and case, ${together ? "Herald and bare at the same time, each with its own autocannon, so that other work on the machine falls on both alike" : "Herald and bare right after each other (alternating who goes first)"}; a ratio is the median of the paired ratios. Load average when the rounds began: ${load.toFixed(1)} on 2 cores (other engineers' work).
 

@@ -32,6 +32,14 @@ export function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
+/** `npm start`'s V8 flags (the `start` script of package.json), e.g. `--max-semi-space-size=8`. */
+export function npmStartFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+  return String(pkg.scripts.start)
+    .split(/\s+/)
+    .filter((word) => word.startsWith("--"));
+}
+
 /**
  * The heap limit Herald runs with as deployed (the Dockerfile's `NODE_OPTIONS`, the README's
  * service unit): with it V8 collects as it goes instead of letting garbage pile up while a

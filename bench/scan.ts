@@ -13,12 +13,18 @@
  *                          BENCH_HEAP_MB=none without the deployed heap limit)
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEPLOYED_ENV } from "../tests/helpers/herald-spawn.ts";
-import { deployedEnvText, deployedHeapFlags, median, writeSection } from "./report.ts";
+import {
+  deployedEnvText,
+  deployedHeapFlags,
+  median,
+  npmStartFlags,
+  writeSection,
+} from "./report.ts";
 import { generateArticles } from "./scan-articles.ts";
 import type { RunResult } from "./scan-runs.ts";
 import { measureStart, type StartResult } from "./scan-start.ts";
@@ -197,11 +203,7 @@ ${notes}`;
 
 /** `npm start`'s V8 flags, and the heap limit of the Docker image and the README's service. */
 function startFlags(): string[] {
-  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
-  const start = String(pkg.scripts.start)
-    .split(/\s+/)
-    .filter((word) => word.startsWith("--"));
-  return [...start, ...deployedHeapFlags()];
+  return [...npmStartFlags(), ...deployedHeapFlags()];
 }
 
 function fmt(ms: number): string {
