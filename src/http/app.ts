@@ -8,6 +8,7 @@ import {
   ServerResponse,
   STATUS_CODES,
 } from "node:http";
+import type { Socket } from "node:net";
 import { extname, join, sep } from "node:path";
 import { getLogger } from "@logtape/logtape";
 import express, {
@@ -376,33 +377,56 @@ const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
 };
 
 /**
- * How long a client's connection may stay idle after its last answer before the server closes
- * it (Node adds its own second, `keepAliveTimeoutBuffer`, and advertises `Keep-Alive: timeout=1`).
- * Node's default is 5 s. When a story goes out to thousands of servers, each that does not know
- * the account yet fetches its actor and key, once, and a client that keeps connections alive
- * leaves that one open until the server closes it: at 10,000 servers Herald held up to 5,800 idle
- * connections, which took its peak memory from about 270 to 340–360 MB (issue #17,
- * "Fan-out" in docs/BENCHMARKS.md). A reader's browser or a reverse proxy sending a stream of
- * requests reuses its connection all the same; one idle for 2 s opens a new one, on loopback
- * behind the proxy or once per page view.
+ * Open client connections beyond which each answer closes its connection (`Connection: close`)
+ * instead of keeping it for the client's next request. When a story reaches thousands of
+ * servers that do not know the account yet, each fetches its actor and key once, and a client
+ * that keeps connections alive holds that one for Node's 5 s: at 10,000 servers Herald held up to 5,800 idle
+ * connections, which took its peak memory from about 275 to 340–360 MB (issue #17, "Fan-out" in
+ * docs/BENCHMARKS.md). Below the limit nothing changes: a reverse proxy's few connections, and
+ * readers' browsers, keep theirs. (A shorter keep-alive for everyone was tried first: Node's
+ * and undici's clients take `Keep-Alive: timeout=1` as "do not reuse", so every request of
+ * theirs paid for a new connection.)
  */
-export const IDLE_CLIENT_CONNECTION_MS = 1000;
+export const KEEP_ALIVE_LIMIT = 512;
 
 /**
  * Listens on `port` (0: any free one); resolves once it does. As `app.listen` does, with the
  * hot paths' listener (`requestListener`), with requests and responses made with express's
- * prototypes from the start (`expressMessages`), and idle connections closed sooner (above).
+ * prototypes from the start (`expressMessages`), and no connection kept for a next request
+ * while more than `KEEP_ALIVE_LIMIT` are open.
  */
 export function listen(app: Express, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer(expressMessages(app), requestListener(app));
-    server.keepAliveTimeout = IDLE_CLIENT_CONNECTION_MS;
+    const server = createServer(expressMessages(app));
+    server.on("request", closingWhenCrowded(server, KEEP_ALIVE_LIMIT, requestListener(app)));
     server.once("error", reject);
     server.listen(port, () => {
       server.off("error", reject);
       resolve(server);
     });
   });
+}
+
+/**
+ * `listener`, closing the connection after its answer while more than `limit` connections are
+ * open to `server` (see `KEEP_ALIVE_LIMIT`).
+ */
+function closingWhenCrowded(
+  server: Server,
+  limit: number,
+  listener: (req: IncomingMessage, res: ServerResponse) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  let open = 0;
+  server.on("connection", (socket: Socket) => {
+    open++;
+    socket.once("close", () => {
+      open--;
+    });
+  });
+  return (req, res) => {
+    if (open > limit) res.shouldKeepAlive = false;
+    listener(req, res);
+  };
 }
 
 /**
