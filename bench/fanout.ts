@@ -23,7 +23,7 @@ import { freePort, makeFolders, spawnHerald } from "../tests/helpers/herald-spaw
 import type { BaselineJob, BaselineResult } from "./fanout-baseline.ts";
 import type { FromReceivers, ReceiverHost, ToReceivers, Wanted } from "./fanout-receivers.ts";
 import { now } from "./fanout-receivers.ts";
-import { deployedEnvText, deployedHeapFlags, npmStartFlags, writeSection } from "./report.ts";
+import { deployedEnvText, deployedHeapFlags, deployedNodeFlags, writeSection } from "./report.ts";
 
 const hostCount = Number(process.env.BENCH_HOSTS ?? 1000);
 const perHost = Number(process.env.BENCH_FOLLOWERS_PER_HOST ?? 10);
@@ -32,6 +32,7 @@ const concurrency = 32;
 // As deployed (`deployedHeapFlags()`): V8 collects as it goes instead of letting the garbage of
 // thousands of deliveries pile up.
 const heapFlags = deployedHeapFlags();
+const nodeFlags = deployedNodeFlags();
 /** Servers per receiver process (each server holds a listening socket and its connections). */
 const hostsPerProcess = 2500;
 const kinds = ["Create", "Update", "Delete"] as const;
@@ -61,8 +62,7 @@ const herald = await spawnHerald(folders, {
   env: {
     INBOX_RATE_LIMIT: "1000000",
     NODE_OPTIONS: [
-      ...npmStartFlags(),
-      ...heapFlags,
+      ...nodeFlags,
       ...(process.env.BENCH_NODE_OPTIONS ? [process.env.BENCH_NODE_OPTIONS] : []),
       ...(process.env.BENCH_PROFILE
         ? [`--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}`]
@@ -326,7 +326,7 @@ function report(
   const followers = hostCount * perHost;
   return `Command: \`BENCH_HOSTS=${hostCount} node bench/fanout.ts\` (${hostCount.toLocaleString("en")} fake Mastodon-like servers, each its own loopback host:port verifying every signature, in ${Math.ceil(hostCount / hostsPerProcess)} process(es); ${followers.toLocaleString("en")} followers, ${perHost} on each server, so one delivery to each shared inbox serves them; ${roundCount} round(s) of one new story, its correction and its removal).
 
-Per fan-out: **Herald** = \`${deployedEnvText()} node ${[...npmStartFlags(), ...heapFlags].join(" ")} src/main.ts\` (${heapFlags.length === 0 ? "`npm start`'s flags, no heap limit" : "`npm start`'s flags with the Docker image's heap limit"}; embedded SQLite), from its \`Queued …\` line (the scan found the change, loaded the followers and queued the activity) or from writing the file (the folder watcher waits for 200 ms of quiet first) to the last server holding the verified activity; **baseline** = right after, a bare script in its own process signing (RSA-2048, draft-cavage, as Mastodon) and POSTing ${hostCount.toLocaleString("en")} activities to the same shared inboxes, ${concurrency} at a time, over keep-alive connections it opens for that run (as Herald, which closes a connection idle for ${IDLE_CONNECTION_MS} ms, finds none open from the round before).
+Per fan-out: **Herald** = \`${deployedEnvText()} node ${nodeFlags.join(" ")} src/main.ts\` (${heapFlags.length === 0 ? "`npm start`'s flags, no heap limit" : "`npm start`'s flags with the Docker image's heap limit"}; embedded SQLite), from its \`Queued …\` line (the scan found the change, loaded the followers and queued the activity) or from writing the file (the folder watcher waits for 200 ms of quiet first) to the last server holding the verified activity; **baseline** = right after, a bare script in its own process signing (RSA-2048, draft-cavage, as Mastodon) and POSTing ${hostCount.toLocaleString("en")} activities to the same shared inboxes, ${concurrency} at a time, over keep-alive connections it opens for that run (as Herald, which closes a connection idle for ${IDLE_CONNECTION_MS} ms, finds none open from the round before).
 
 | activity | round | baseline s | Herald from queued s | vs baseline | Herald from file s | vs baseline | CPU ms per delivery: baseline / Herald (its main thread) |
 |---|---:|---:|---:|---:|---:|---:|---:|

@@ -141,9 +141,11 @@ for (let i = 0; i < articleCount; i++) {
     `---\ntitle: Story ${i}\ntags: [news, tag-${i % 10}]\n---\n${"A paragraph of the story. ".repeat(60)}\n`,
   );
 }
+// With `npm start`'s V8 flags, Herald and the bare server alike: the two differ in their code only.
+const flags = npmStartFlags();
 const herald = await spawnHerald(folders, {
   // The default schedule (spawnHerald scans every second, which would be a load of its own).
-  env: { NODE_OPTIONS: npmStartFlags().join(" "), SCAN_SCHEDULE: "* * * * *" },
+  env: { NODE_OPTIONS: flags.join(" "), SCAN_SCHEDULE: "* * * * *" },
 });
 let bare: ChildProcess | undefined;
 try {
@@ -167,8 +169,6 @@ try {
   const routesFile = join(folders.root, "routes.json");
   writeFileSync(routesFile, JSON.stringify(prepared));
   const barePort = await freePort();
-  // With `npm start`'s V8 flags: the two differ in their code only.
-  const flags = npmStartFlags();
   bare = spawn(process.execPath, [...flags, "-e", bareServer, String(barePort), routesFile], {
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -302,7 +302,7 @@ try {
     return `| ${readers} | ${Math.round(median(r.herald)).toLocaleString("en")} | ${Math.round(median(r.bare)).toLocaleString("en")} | ${fixed(median(r.ratios))}× (${r.ratios.map(fixed).join(" / ")}) | ${median(r.p99.herald)} / ${median(r.p99.bare)} ms |`;
   });
   const settings = `${together ? "BENCH_TOGETHER=1 " : ""}${rounds === 3 ? "" : `BENCH_ROUNDS=${rounds} `}`;
-  const body = `Command: \`${settings}npx node bench/hot-paths.ts\` (${articleCount} articles; Herald is \`node ${npmStartFlags().join(" ")} src/main.ts\` as \`npm start\` runs it, embedded SQLite, federation mounted; the baseline is a bare \`node:http\` process answering from a \`Map\` with the same bytes and the same headers, copied from Herald's own answers).
+  const body = `Command: \`${settings}npx node bench/hot-paths.ts\` (${articleCount} articles; Herald is \`node ${flags.join(" ")} src/main.ts\` as \`npm start\` runs it, embedded SQLite, federation mounted; the baseline is a bare \`node:http\` process answering from a \`Map\` with the same bytes and the same headers, copied from Herald's own answers).
 
 Load: autocannon in its own process, ${connections} connections, 127.0.0.1 only${pinned ? " (the servers pinned to core 1, autocannon to core 0, with `taskset`)" : ""}; "200" = GET without Accept-Encoding (identity bytes), "304" = GET with the ETag in If-None-Match. ${rounds} rounds of ${seconds} s per server and case, ${together ? "Herald and bare at the same time, each with its own autocannon, so that other work on the machine falls on both alike" : "Herald and bare right after each other (alternating who goes first)"}; a ratio is the median of the paired ratios. Load average when the rounds began: ${load.toFixed(1)} on 2 cores (other engineers' work).
 

@@ -51,6 +51,11 @@ export function deployedHeapFlags(): string[] {
   return megabytes === "none" ? [] : [`--max-old-space-size=${megabytes}`];
 }
 
+/** `npm start`'s V8 flags with the deployed heap limit: the flags Herald runs with as deployed. */
+export function deployedNodeFlags(): string[] {
+  return [...npmStartFlags(), ...deployedHeapFlags()];
+}
+
 /** `MALLOC_ARENA_MAX=2`: the environment Herald is deployed with, as a report shows it. */
 export function deployedEnvText(): string {
   return Object.entries(DEPLOYED_ENV)

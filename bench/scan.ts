@@ -18,13 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEPLOYED_ENV } from "../tests/helpers/herald-spawn.ts";
-import {
-  deployedEnvText,
-  deployedHeapFlags,
-  median,
-  npmStartFlags,
-  writeSection,
-} from "./report.ts";
+import { deployedEnvText, deployedNodeFlags, median, writeSection } from "./report.ts";
 import { generateArticles } from "./scan-articles.ts";
 import type { RunResult } from "./scan-runs.ts";
 import { measureStart, type StartResult } from "./scan-start.ts";
@@ -77,7 +71,7 @@ checkpoints its log every 64 MiB instead of every 4 MiB; a rescan's found files 
 absolute paths when read instead of holding them; the benchmark runs with the heap limit Herald
 is deployed with. Tried and left out: parsing in a worker thread (the second core) gained 0–17% at 30,000 files for 50–130 MB more memory. Third session (2026-12-06 12:00): a new database gets 16 KiB pages instead of SQLite's default 4 KiB (\`PRAGMA page_size\` in \`backends/sqlite/articles.ts\`; an existing one keeps its own). An article's row is a few KiB, so on 4 KiB pages each took a page of its own and left about a third of it empty; the 10,000-article database went from 53 to 41 MB, and the cold scan of 10,000 files, the sizes run one after the other in one sitting, from a median of 4.31 s (5 runs) to 3.60 and 3.68 s (2 runs; 8 KiB pages: 3.92 s, 5 runs). At 100,000 files: 3.35× → 2.68× (CPU 3.14× → 2.57×); npm start's newest story after 46 s instead of 57 s. At 10,000 files the rounds of the run above spread from 1.87× to 3.97× (CPU 2.40×); a second run right after, at 10,000 only, gave 2.60×, 2.39× and 2.52× (median 2.52×, CPU 2.28×): around the 2.5× target, with this machine's noise larger than the distance to it. The fan-out (1,000 servers, 3 rounds each, alternating) cost 1.87 ms of CPU per delivery with the larger pages against 2.03 ms with the smaller: the queue's small rows did not suffer from the larger page.`;
 
-const flags = startFlags();
+const flags = deployedNodeFlags();
 const runsScript = fileURLToPath(new URL("./scan-runs.ts", import.meta.url));
 const run = (...args: string[]) =>
   JSON.parse(
@@ -199,11 +193,6 @@ Targets:
 ${lines.join("\n")}
 ${startText}
 ${notes}`;
-}
-
-/** `npm start`'s V8 flags, and the heap limit of the Docker image and the README's service. */
-function startFlags(): string[] {
-  return [...npmStartFlags(), ...deployedHeapFlags()];
 }
 
 function fmt(ms: number): string {
