@@ -86,8 +86,9 @@ export function logScan(report: ScanReport): void {
       removal: removalMessage(removed),
     });
   }
+  const { created, updated, deleted } = report.counted;
   // A first import of thousands of files gets a summary, not a line per article.
-  if (report.changes.length <= 20) {
+  if (created + updated + deleted <= 20) {
     for (const { type, article } of report.changes) {
       logger.info("Article {type}: {title} ({language}, {path})", {
         type,
@@ -97,17 +98,16 @@ export function logScan(report: ScanReport): void {
       });
     }
   }
-  if (report.read > 0 || report.changes.length > 0) {
-    const count = (type: string) => report.changes.filter((c) => c.type === type).length;
+  if (report.read > 0 || created + updated + deleted > 0) {
     logger.info(
       "Scanned {files} files ({read} read) in {ms} ms: {created} created, {updated} updated, {deleted} deleted.",
       {
         files: report.files,
         read: report.read,
         ms: Math.round(report.durationMs),
-        created: count("created"),
-        updated: count("updated"),
-        deleted: count("deleted"),
+        created,
+        updated,
+        deleted,
       },
     );
   }

@@ -10,7 +10,7 @@ import { SqliteArticleStore } from "../backends/sqlite/articles.ts";
 import { configOrExit } from "../env.ts";
 import { readAuthors } from "../source/authors.ts";
 import { fileLine, removalMessage, skippedMessage } from "../source/problems.ts";
-import { readArticleFile } from "../source/read.ts";
+import { readArticleFiles } from "../source/read.ts";
 import { listArticleFiles } from "../source/scan.ts";
 import type { ArticleRecord, Skipped } from "../store/store.ts";
 
@@ -27,36 +27,36 @@ async function main(): Promise<number> {
   const warnings: string[] = [];
   const now = new Date();
   const rows: string[][] = [];
-  for (const file of files.sort((a, b) => a.path.localeCompare(b.path))) {
-    const result = readArticleFile(file, {
-      defaultLanguage: config.siteLanguage,
-      authors: authors.handles,
-    });
-    if (result.kind === "skipped") {
-      problems.push(result.skipped);
-      continue;
+  const options = { defaultLanguage: config.siteLanguage, authors: authors.handles };
+  const sorted = files.sort((a, b) => a.path.localeCompare(b.path));
+  // In batches, as a scan reads them: memory does not grow with the folder.
+  for (let start = 0; start < sorted.length; start += 500) {
+    for (const result of await readArticleFiles(sorted.slice(start, start + 500), options)) {
+      if (result.kind === "skipped") {
+        problems.push(result.skipped);
+        continue;
+      }
+      const article = result.article;
+      for (const removed of article.removed ?? []) {
+        warnings.push(`${fileLine(article.path, removed.line)}: ${removalMessage(removed)}`);
+      }
+      const record = known.get(article.path);
+      const date = article.date ?? record?.article.published;
+      const state = article.draft
+        ? "draft"
+        : article.date && article.date > now
+          ? "scheduled"
+          : record?.state === "published"
+            ? "published"
+            : "new";
+      rows.push([
+        record?.article.slug ?? article.slug,
+        article.language,
+        date ? day(date) : "(when first seen)",
+        state,
+        article.title,
+      ]);
     }
-    if (result.kind !== "parsed") continue;
-    const article = result.article;
-    for (const removed of article.removed ?? []) {
-      warnings.push(`${fileLine(article.path, removed.line)}: ${removalMessage(removed)}`);
-    }
-    const record = known.get(article.path);
-    const date = article.date ?? record?.article.published;
-    const state = article.draft
-      ? "draft"
-      : article.date && article.date > now
-        ? "scheduled"
-        : record?.state === "published"
-          ? "published"
-          : "new";
-    rows.push([
-      record?.article.slug ?? article.slug,
-      article.language,
-      date ? day(date) : "(when first seen)",
-      state,
-      article.title,
-    ]);
   }
   printTable(rows);
   for (const warning of warnings) console.log(`warning  ${warning}`);

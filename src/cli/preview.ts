@@ -18,10 +18,11 @@ import {
 } from "../federation/objects.ts";
 import { articleLinks } from "../links.ts";
 import { AUTHORS_FILE, readAuthors } from "../source/authors.ts";
+import { detectLanguage } from "../source/language.ts";
 import { frontMatterKeys } from "../source/markdown.ts";
 import { isParsed, parseArticle } from "../source/parse.ts";
 import { fileLine, removalMessage } from "../source/problems.ts";
-import { cutAtWord, detectLanguage } from "../source/text.ts";
+import { cutAtWord } from "../source/text.ts";
 import { absolute, paths } from "../urls.ts";
 import { sectionPreviewLines } from "./preview-sections.ts";
 

@@ -1,7 +1,10 @@
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import type { ArticleImage, Correction, ParsedArticle, RemovedElement } from "../article.ts";
-import { cutAtWord, detectLanguage, slugify } from "./text.ts";
+import type { Skipped } from "../store/store.ts";
+import { parseMarkdown } from "./markdown.ts";
+import { parsePlainText } from "./plaintext.ts";
+import { cutAtWord, slugify } from "./text.ts";
 
 export interface ParseOptions {
   /** For articles whose language is neither given nor detectable. */
@@ -44,16 +47,51 @@ export interface Draft {
   readonly removed?: readonly RemovedElement[];
 }
 
+const articleExtensions = [".md", ".markdown", ".txt"] as const;
+
+/**
+ * Turns one file's bytes into a draft, or says why it can't (naming the line where known).
+ * Never throws for bad input: one bad file must not fail a scan. What is left, the language
+ * and all that depends on it, is `finishArticle`'s: the scan detects the languages of a whole
+ * batch of drafts on a thread of its own (`detector.ts`).
+ */
+export function draftArticle(path: string, bytes: Uint8Array): Draft | Skipped {
+  const extension = /\.[^./]+$/.exec(path)?.[0].toLowerCase() ?? "";
+  if (!(articleExtensions as readonly string[]).includes(extension)) {
+    const what = extension === "" ? "a file without extension" : `a ${extension} file`;
+    return { path, reason: `${what} is not an article (use .md or .txt)` };
+  }
+  const decoded = decodeUtf8(bytes);
+  if (typeof decoded !== "string") return { path, ...decoded };
+  const text = decoded.replace(/^\uFEFF/, "");
+  if (text.trim() === "") return { path, reason: "the file is empty" };
+  return extension === ".txt" ? parsePlainText(path, text) : parseMarkdown(path, text);
+}
+
+export function isSkipped(result: Draft | ParsedArticle | Skipped): result is Skipped {
+  return "reason" in result;
+}
+
+/** What to detect the draft's language from, or `undefined` when the draft gives its language. */
+export function detectionText(draft: Draft): string | undefined {
+  if (draft.language !== undefined) return undefined;
+  // A bounded start of the text: detection reads no more (language.ts), so the rest is not copied.
+  return `${draft.title ?? ""}\n${draft.plainText.slice(0, 1000)}`;
+}
+
 const titleLength = 140;
 const summaryLength = 300;
 
-/** Applies the shared rules: language, title, summary (never empty), slug and hash. */
-export function finishArticle(draft: Draft, options: ParseOptions): ParsedArticle {
-  const language =
-    draft.language ??
-    // A bounded start of the text: detection reads no more (text.ts), so the rest is not copied.
-    detectLanguage(`${draft.title ?? ""}\n${draft.plainText.slice(0, 1000)}`) ??
-    options.defaultLanguage;
+/**
+ * Applies the shared rules: language, title, summary (never empty), slug and hash. `detected`
+ * is the language detected from `detectionText(draft)`, if any.
+ */
+export function finishArticle(
+  draft: Draft,
+  options: ParseOptions,
+  detected: string | undefined,
+): ParsedArticle {
+  const language = draft.language ?? detected ?? options.defaultLanguage;
   const title = draft.title ?? cutAtWord(draft.fallbackTitle(language), titleLength);
   const rest = draft.title === undefined ? draft.withoutTitle?.(title) : undefined;
   const lead = rest?.lead ?? draft.lead;
@@ -90,4 +128,27 @@ export function finishArticle(draft: Draft, options: ParseOptions): ParsedArticl
     // The slug is left out: a renamed file with the same text is the same article.
     hash: createHash("sha256").update(JSON.stringify(seen)).digest("base64url"),
   };
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const lenientUtf8 = new TextDecoder("utf-8");
+
+function decodeUtf8(bytes: Uint8Array): string | { reason: string; line: number } {
+  const nul = bytes.indexOf(0);
+  if (nul !== -1) return { reason: "binary data, not text", line: lineAt(bytes, nul) };
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    // Find the first undecodable byte: the lenient decoder marks it with U+FFFD.
+    const text = lenientUtf8.decode(bytes);
+    const at = text.indexOf("\uFFFD");
+    const line = text.slice(0, Math.max(at, 0)).split("\n").length;
+    return { reason: "not valid UTF-8 text (save the file as UTF-8)", line };
+  }
+}
+
+function lineAt(bytes: Uint8Array, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset; i++) if (bytes[i] === 10) line++;
+  return line;
 }

@@ -2,7 +2,7 @@ import MarkdownIt, { type Token } from "markdown-it";
 import { isMap, isNode, isScalar, LineCounter, parse, parseDocument, YAMLError } from "yaml";
 import type { ArticleImage, RemovedElement } from "../article.ts";
 import type { Skipped } from "../store/store.ts";
-import { type Draft, finishArticle, type ParseOptions } from "./article-draft.ts";
+import type { Draft } from "./article-draft.ts";
 import { parseAuthor } from "./author.ts";
 import { correctionList } from "./corrections.ts";
 import { figures } from "./figures.ts";
@@ -35,11 +35,11 @@ export function frontMatterKeys(text: string): ReadonlySet<string> {
   }
 }
 
-/** Parses a Markdown file with optional YAML front matter. */
-export function parseMarkdown(path: string, text: string, options: ParseOptions) {
+/** Parses a Markdown file with optional YAML front matter into a draft. */
+export function parseMarkdown(path: string, text: string): Draft | Skipped {
   try {
     const { fields, body, bodyLine } = splitFrontMatter(text);
-    return finishArticle(toDraft(path, fields, body, bodyLine), options);
+    return toDraft(path, fields, body, bodyLine);
   } catch (error) {
     if (!(error instanceof FrontMatterError)) throw error;
     const skipped: Skipped = { path, reason: error.message, line: error.line };

@@ -1,13 +1,39 @@
 import { readFileSync } from "node:fs";
 import type { ScannedFile } from "../store/store.ts";
-import { isParsed, type ParseOptions, parseArticle } from "./parse.ts";
+import {
+  type Draft,
+  detectionText,
+  draftArticle,
+  finishArticle,
+  isSkipped,
+  type ParseOptions,
+} from "./article-draft.ts";
+import { detectLanguages } from "./detector.ts";
 import type { FoundFile } from "./scan.ts";
 
 /** Files larger than this are refused unread: no article is 5 MiB of text. */
 export const maxArticleBytes = 5 * 1024 * 1024;
 
-/** Reads and parses one found file; never throws for a bad or unreadable file. */
-export function readArticleFile(file: FoundFile, options: ParseOptions): ScannedFile {
+type Drafted = { readonly file: FoundFile; readonly draft: Draft } | ScannedFile;
+
+/**
+ * Reads and parses found files; never fails for a bad or unreadable file. Reading and parsing
+ * happen at once, on this thread; the languages are then detected on the detector's thread, so
+ * a caller that does other work before awaiting the result (the scan storing the batch before)
+ * has both cores working.
+ */
+export async function readArticleFiles(
+  files: readonly FoundFile[],
+  options: ParseOptions,
+): Promise<ScannedFile[]> {
+  const drafted = files.map(readDraft);
+  const languages = await detectLanguages(
+    drafted.map((d) => ("draft" in d ? detectionText(d.draft) : undefined)),
+  );
+  return drafted.map((d, i) => ("draft" in d ? finish(d.file, d.draft, options, languages[i]) : d));
+}
+
+function readDraft(file: FoundFile): Drafted {
   const { path, stamp } = file;
   if (stamp.size > maxArticleBytes) {
     const size = (stamp.size / 1024 / 1024).toFixed(1);
@@ -24,16 +50,34 @@ export function readArticleFile(file: FoundFile, options: ParseOptions): Scanned
     const reason = `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
     return { kind: "skipped", stamp, skipped: { path, reason } };
   }
-  let result: ReturnType<typeof parseArticle>;
+  return defended(file, (): Drafted => {
+    const draft = draftArticle(path, bytes);
+    return isSkipped(draft) ? { kind: "skipped", stamp, skipped: draft } : { file, draft };
+  });
+}
+
+function finish(
+  file: FoundFile,
+  draft: Draft,
+  options: ParseOptions,
+  language: string | undefined,
+): ScannedFile {
+  return defended(file, () => ({
+    kind: "parsed",
+    stamp: file.stamp,
+    article: finishArticle(draft, options, language),
+  }));
+}
+
+/**
+ * The parser reports bad input itself; this is the last line of defence, so that a file no
+ * rule foresaw still cannot stop the scan.
+ */
+function defended<T extends Drafted>(file: FoundFile, parse: () => T): T | ScannedFile {
   try {
-    result = parseArticle(path, bytes, options);
+    return parse();
   } catch (error) {
-    // parseArticle() reports bad input itself; this is the last line of defence, so that a
-    // file no rule foresaw still cannot stop the scan.
     const reason = `cannot be parsed (${error instanceof Error ? error.message : String(error)})`;
-    return { kind: "skipped", stamp, skipped: { path, reason } };
+    return { kind: "skipped", stamp: file.stamp, skipped: { path: file.path, reason } };
   }
-  return isParsed(result)
-    ? { kind: "parsed", stamp, article: result }
-    : { kind: "skipped", stamp, skipped: result };
 }
