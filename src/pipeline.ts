@@ -1,6 +1,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { Article, ChangeEvent, RemovedElement } from "./article.ts";
 import { readAuthors } from "./source/authors.ts";
+import { DetectorThread, detectHere } from "./source/detector.ts";
 import type { ParseOptions } from "./source/parse.ts";
 import { readArticleFiles } from "./source/read.ts";
 import { findArticleFiles, listArticleFiles } from "./source/scan.ts";
@@ -131,40 +132,46 @@ async function scan(
   const counted = { ...noChanges };
   const skipped: Skipped[] = [...refused];
   const removed: ScanReport["removed"][number][] = [];
-  let lastReport = performance.now();
+  // With more than one batch, each batch's languages are detected on a thread of their own
+  // while the batch before is stored (issue #17: both cores at work on a large import).
+  const detector = changed.length > batchSize ? new DetectorThread() : undefined;
   const read = (start: number) => {
-    const reading = readArticleFiles(changed.slice(start, start + batchSize), parseOptions);
+    const slice = changed.slice(start, start + batchSize);
+    const reading = readArticleFiles(slice, parseOptions, detector?.detect ?? detectHere);
     reading.catch(() => {}); // awaited in its turn, where a failure fails the scan
     return reading;
   };
+  let lastReport = performance.now();
   let reading = read(0);
-  for (let start = 0; start === 0 || start < changed.length; start += batchSize) {
-    const batch = await reading;
-    const final = start + batchSize >= changed.length;
-    // The next batch is read now, and its languages detected on another thread while this one
-    // is stored (issue #17: both cores at work on a large import).
-    if (!final) reading = read(start + batchSize);
-    const events = await deps.store.apply({ files: batch, gone, final }, now);
-    for (const event of events) {
-      counted[event.type]++;
-      if (changes.length < listedChanges) changes.push(summarize(event));
-    }
-    for (const file of batch) {
-      if (file.kind === "skipped") {
-        skipped.push(file.skipped);
-        continue;
+  try {
+    for (let start = 0; start === 0 || start < changed.length; start += batchSize) {
+      const batch = await reading;
+      const final = start + batchSize >= changed.length;
+      if (!final) reading = read(start + batchSize);
+      const events = await deps.store.apply({ files: batch, gone, final }, now);
+      for (const event of events) {
+        counted[event.type]++;
+        if (changes.length < listedChanges) changes.push(summarize(event));
       }
-      const { path, removed: elements = [] } = file.article;
-      removed.push(...elements.map((element) => ({ path, ...element })));
+      for (const file of batch) {
+        if (file.kind === "skipped") {
+          skipped.push(file.skipped);
+          continue;
+        }
+        const { path, removed: elements = [] } = file.article;
+        removed.push(...elements.map((element) => ({ path, ...element })));
+      }
+      if (!final && performance.now() - lastReport > 2000) {
+        logger.info("Reading articles: {done} of {total} files.", {
+          done: start + batchSize,
+          total: changed.length,
+        });
+        lastReport = performance.now();
+      }
+      await new Promise((resolve) => setImmediate(resolve)); // let requests in between batches
     }
-    if (!final && performance.now() - lastReport > 2000) {
-      logger.info("Reading articles: {done} of {total} files.", {
-        done: start + batchSize,
-        total: changed.length,
-      });
-      lastReport = performance.now();
-    }
-    await new Promise((resolve) => setImmediate(resolve)); // let requests in between batches
+  } finally {
+    await detector?.close();
   }
   await deliver(deps.store, deps.publishers);
   return {

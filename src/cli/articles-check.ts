@@ -9,6 +9,7 @@ import { DatabaseSync } from "node:sqlite";
 import { SqliteArticleStore } from "../backends/sqlite/articles.ts";
 import { configOrExit } from "../env.ts";
 import { readAuthors } from "../source/authors.ts";
+import { detectHere } from "../source/detector.ts";
 import { fileLine, removalMessage, skippedMessage } from "../source/problems.ts";
 import { readArticleFiles } from "../source/read.ts";
 import { listArticleFiles } from "../source/scan.ts";
@@ -31,7 +32,11 @@ async function main(): Promise<number> {
   const sorted = files.sort((a, b) => a.path.localeCompare(b.path));
   // In batches, as a scan reads them: memory does not grow with the folder.
   for (let start = 0; start < sorted.length; start += 500) {
-    for (const result of await readArticleFiles(sorted.slice(start, start + 500), options)) {
+    for (const result of await readArticleFiles(
+      sorted.slice(start, start + 500),
+      options,
+      detectHere,
+    )) {
       if (result.kind === "skipped") {
         problems.push(result.skipped);
         continue;

@@ -1,63 +1,56 @@
 import { Worker } from "node:worker_threads";
 import type { Answer, Request } from "./language-worker.ts";
 
+/** The languages of texts (`undefined` for no text, or where the language cannot be told). */
+export type Detect = (texts: Request["texts"]) => Promise<Answer["languages"]>;
+
+/** Detection on this thread, for work with nothing to do meanwhile. Loads CLD3 on first use. */
+export const detectHere: Detect = async (texts) => {
+  const { detectLanguages } = await import("./language.ts");
+  return detectLanguages(texts);
+};
+
 /**
- * Language detection on a thread of its own (issue #17). CLD3 is a fifth of a first import's
- * CPU: while a scan stores one batch of articles, the next batch's languages are detected on
- * another core. The thread starts when a scan reads files and ends after `idleMs` without
- * work, so a service that is not reading new stories does not hold it (about 45 MB with CLD3).
+ * Detection on a thread of its own, for a scan of many batches (issue #17): CLD3 is a fifth of
+ * a first import's CPU, so while the scan stores one batch, the next batch's languages are
+ * detected on another core. The thread costs about 20 MB besides CLD3's: `close()` ends it.
  */
-const idleMs = 10_000;
-
-interface Waiting {
-  readonly resolve: (languages: Answer["languages"]) => void;
-  readonly reject: (error: Error) => void;
-}
-
-interface Thread {
-  readonly worker: Worker;
-  readonly due: Map<number, Waiting>;
-  idle?: NodeJS.Timeout;
-}
-
-let current: Thread | undefined;
-let nextId = 0;
-
-/** The language of each text (`undefined` where there is none, or it cannot be told). */
-export function detectLanguages(texts: Request["texts"]): Promise<Answer["languages"]> {
-  if (texts.length === 0) return Promise.resolve([]);
-  current ??= start();
-  const { worker, due } = current;
-  clearTimeout(current.idle);
-  const id = nextId++;
-  worker.ref(); // an answer is due: a command-line check must not exit before it
-  worker.postMessage({ id, texts } satisfies Request);
-  return new Promise((resolve, reject) => due.set(id, { resolve, reject }));
-}
-
-function start(): Thread {
-  const worker = new Worker(new URL("./language-worker.ts", import.meta.url), {
+export class DetectorThread {
+  readonly #worker = new Worker(new URL("./language-worker.ts", import.meta.url), {
     // Its heap holds a batch of texts at a time; CLD3's memory is WebAssembly's, outside it.
     resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
   });
-  const thread: Thread = { worker, due: new Map() };
-  worker.on("message", ({ id, languages }: Answer) => {
-    thread.due.get(id)?.resolve(languages);
-    thread.due.delete(id);
-    if (thread.due.size > 0) return;
-    worker.unref();
-    thread.idle = setTimeout(() => {
-      if (current === thread) current = undefined;
-      void worker.terminate();
-    }, idleMs).unref();
-  });
-  // A failure fails the scans waiting for it; the next scan starts a new thread.
-  const fail = (error: Error) => {
-    if (current === thread) current = undefined;
-    for (const { reject } of thread.due.values()) reject(error);
-    thread.due.clear();
+  readonly #due = new Map<number, PromiseWithResolvers<Answer["languages"]>>();
+  #nextId = 0;
+  #failure: Error | undefined;
+
+  constructor() {
+    this.#worker.on("message", ({ id, languages }: Answer) => {
+      this.#due.get(id)?.resolve(languages);
+      this.#due.delete(id);
+    });
+    // A failure fails the scan waiting for it; the next scan starts a new thread.
+    const fail = (error: Error) => {
+      this.#failure ??= error;
+      for (const { reject } of this.#due.values()) reject(error);
+      this.#due.clear();
+    };
+    this.#worker.on("error", fail);
+    this.#worker.on("exit", (code) =>
+      fail(new Error(`the language detector stopped (exit code ${code})`)),
+    );
+  }
+
+  readonly detect: Detect = (texts) => {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    const id = this.#nextId++;
+    const answer = Promise.withResolvers<Answer["languages"]>();
+    this.#due.set(id, answer);
+    this.#worker.postMessage({ id, texts } satisfies Request);
+    return answer.promise;
   };
-  worker.on("error", fail);
-  worker.on("exit", (code) => fail(new Error(`the language detector stopped (exit code ${code})`)));
-  return thread;
+
+  async close(): Promise<void> {
+    await this.#worker.terminate();
+  }
 }

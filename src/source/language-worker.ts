@@ -1,6 +1,6 @@
-// The detector's thread (`detector.ts`): answers each batch of texts with their languages.
+// The thread of a `DetectorThread` (`detector.ts`): answers each batch of texts with their languages.
 import { parentPort } from "node:worker_threads";
-import { detectLanguage } from "./language.ts";
+import { detectLanguages } from "./language.ts";
 
 export interface Request {
   readonly id: number;
@@ -13,6 +13,5 @@ export interface Answer {
 }
 
 parentPort?.on("message", ({ id, texts }: Request) => {
-  const languages = texts.map((text) => (text === undefined ? undefined : detectLanguage(text)));
-  parentPort?.postMessage({ id, languages } satisfies Answer);
+  parentPort?.postMessage({ id, languages: detectLanguages(texts) } satisfies Answer);
 });

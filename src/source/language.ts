@@ -30,3 +30,8 @@ function prefix(text: string, max: number): string {
   const space = cut.search(/\s\S*$/);
   return space > max / 2 ? cut.slice(0, space) : cut;
 }
+
+/** `detectLanguage()` of each text; `undefined` for none. */
+export function detectLanguages(texts: readonly (string | undefined)[]): (string | undefined)[] {
+  return texts.map((text) => (text === undefined ? undefined : detectLanguage(text)));
+}

@@ -8,7 +8,7 @@ import {
   isSkipped,
   type ParseOptions,
 } from "./article-draft.ts";
-import { detectLanguages } from "./detector.ts";
+import type { Detect } from "./detector.ts";
 import type { FoundFile } from "./scan.ts";
 
 /** Files larger than this are refused unread: no article is 5 MiB of text. */
@@ -18,16 +18,17 @@ type Drafted = { readonly file: FoundFile; readonly draft: Draft } | ScannedFile
 
 /**
  * Reads and parses found files; never fails for a bad or unreadable file. Reading and parsing
- * happen at once, on this thread; the languages are then detected on the detector's thread, so
- * a caller that does other work before awaiting the result (the scan storing the batch before)
- * has both cores working.
+ * happen at once, on this thread, then `detect` is asked for the languages: a caller that
+ * does other work before awaiting the result (the scan storing the batch before), with a
+ * `DetectorThread`, has both cores working.
  */
 export async function readArticleFiles(
   files: readonly FoundFile[],
   options: ParseOptions,
+  detect: Detect,
 ): Promise<ScannedFile[]> {
   const drafted = files.map(readDraft);
-  const languages = await detectLanguages(
+  const languages = await detect(
     drafted.map((d) => ("draft" in d ? detectionText(d.draft) : undefined)),
   );
   return drafted.map((d, i) => ("draft" in d ? finish(d.file, d.draft, options, languages[i]) : d));
