@@ -107,7 +107,10 @@ try {
 /** Paired rounds (one at 100,000: a round takes minutes there); the median round is shown. */
 function measure(dir: string, count: number): SizeResult {
   const rounds = count >= 100_000 ? 1 : 3;
-  if (count < 100_000) run("bare", dir); // warms the file cache for both contenders
+  // Warms the file cache for both contenders, at every size: this machine's kernel pages out
+  // what was not touched for a while (DAMON), so a folder written minutes before may be read
+  // from disk by whichever runs first.
+  run("bare", dir);
   const pairs: { bare: RunResult; cold: RunResult; walk: RunResult }[] = [];
   let dataDir = "";
   for (let round = 0; round < rounds; round++) {

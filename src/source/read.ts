@@ -14,6 +14,8 @@ import type { FoundFile } from "./scan.ts";
 /** Files larger than this are refused unread: no article is 5 MiB of text. */
 export const maxArticleBytes = 5 * 1024 * 1024;
 
+const detectionChunk = 100;
+
 type Drafted = { readonly file: FoundFile; readonly draft: Draft } | ScannedFile;
 
 /**
@@ -27,10 +29,16 @@ export async function readArticleFiles(
   options: ParseOptions,
   detect: Detect,
 ): Promise<ScannedFile[]> {
-  const drafted = files.map(readDraft);
-  const languages = await detect(
-    drafted.map((d) => ("draft" in d ? detectionText(d.draft) : undefined)),
-  );
+  const drafted: Drafted[] = [];
+  const detecting: ReturnType<Detect>[] = [];
+  // Asked in chunks as they are parsed: a detector thread starts on the first while this
+  // thread parses the next.
+  for (let start = 0; start < files.length; start += detectionChunk) {
+    const chunk = files.slice(start, start + detectionChunk).map(readDraft);
+    drafted.push(...chunk);
+    detecting.push(detect(chunk.map((d) => ("draft" in d ? detectionText(d.draft) : undefined))));
+  }
+  const languages = (await Promise.all(detecting)).flat();
   return drafted.map((d, i) => ("draft" in d ? finish(d.file, d.draft, options, languages[i]) : d));
 }
 
