@@ -1,9 +1,9 @@
 import { getLogger } from "@logtape/logtape";
 import type { Article, ChangeEvent, RemovedElement } from "./article.ts";
 import { readAuthors } from "./source/authors.ts";
-import { DetectorThread, detectHere } from "./source/detector.ts";
 import type { ParseOptions } from "./source/parse.ts";
-import { readArticleFiles } from "./source/read.ts";
+import { detectHere, readArticleFiles } from "./source/read.ts";
+import { ReaderThread } from "./source/reader-thread.ts";
 import { findArticleFiles, listArticleFiles } from "./source/scan.ts";
 import { type ArticleStore, byPath, type Skipped } from "./store/store.ts";
 
@@ -132,12 +132,13 @@ async function scan(
   const counted = { ...noChanges };
   const skipped: Skipped[] = [...refused];
   const removed: ScanReport["removed"][number][] = [];
-  // With more than one batch, each batch's languages are detected on a thread of their own
-  // while the batch before is stored (issue #17: both cores at work on a large import).
-  const detector = changed.length > batchSize ? new DetectorThread() : undefined;
+  // With more than one batch, a second thread reads with this one, and both read the next
+  // batch while this one stores the batch before (issue #17: both cores at work on an import).
+  const thread = changed.length > batchSize ? new ReaderThread() : undefined;
   const read = (start: number) => {
     const slice = changed.slice(start, start + batchSize);
-    const reading = readArticleFiles(slice, parseOptions, detector?.detect ?? detectHere);
+    const reading =
+      thread?.read(slice, parseOptions) ?? readArticleFiles(slice, parseOptions, detectHere);
     reading.catch(() => {}); // awaited in its turn, where a failure fails the scan
     return reading;
   };
@@ -171,7 +172,7 @@ async function scan(
       await new Promise((resolve) => setImmediate(resolve)); // let requests in between batches
     }
   } finally {
-    await detector?.close();
+    await thread?.close();
   }
   await deliver(deps.store, deps.publishers);
   return {

@@ -9,9 +9,8 @@ import { DatabaseSync } from "node:sqlite";
 import { SqliteArticleStore } from "../backends/sqlite/articles.ts";
 import { configOrExit } from "../env.ts";
 import { readAuthors } from "../source/authors.ts";
-import { detectHere } from "../source/detector.ts";
 import { fileLine, removalMessage, skippedMessage } from "../source/problems.ts";
-import { readArticleFiles } from "../source/read.ts";
+import { detectHere, readArticleFiles } from "../source/read.ts";
 import { listArticleFiles } from "../source/scan.ts";
 import type { ArticleRecord, Skipped } from "../store/store.ts";
 

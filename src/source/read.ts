@@ -8,11 +8,21 @@ import {
   isSkipped,
   type ParseOptions,
 } from "./article-draft.ts";
-import type { Detect } from "./detector.ts";
 import type { FoundFile } from "./scan.ts";
 
 /** Files larger than this are refused unread: no article is 5 MiB of text. */
 export const maxArticleBytes = 5 * 1024 * 1024;
+
+/** The languages of texts (`undefined` for no text, or where the language cannot be told). */
+export type Detect = (
+  texts: readonly (string | undefined)[],
+) => Promise<readonly (string | undefined)[]>;
+
+/** Detection on this thread. Loads CLD3 on first use. */
+export const detectHere: Detect = async (texts) => {
+  const { detectLanguages } = await import("./language.ts");
+  return detectLanguages(texts);
+};
 
 const detectionChunk = 100;
 
@@ -20,9 +30,9 @@ type Drafted = { readonly file: FoundFile; readonly draft: Draft } | ScannedFile
 
 /**
  * Reads and parses found files; never fails for a bad or unreadable file. Reading and parsing
- * happen at once, on this thread, then `detect` is asked for the languages: a caller that
- * does other work before awaiting the result (the scan storing the batch before), with a
- * `DetectorThread`, has both cores working.
+ * happen at once, on this thread, then `detect` is asked for the languages (in chunks, as
+ * they are parsed): a `ReaderThread`'s detection starts on the first chunk while this thread
+ * parses the next.
  */
 export async function readArticleFiles(
   files: readonly FoundFile[],
@@ -31,8 +41,6 @@ export async function readArticleFiles(
 ): Promise<ScannedFile[]> {
   const drafted: Drafted[] = [];
   const detecting: ReturnType<Detect>[] = [];
-  // Asked in chunks as they are parsed: a detector thread starts on the first while this
-  // thread parses the next.
   for (let start = 0; start < files.length; start += detectionChunk) {
     const chunk = files.slice(start, start + detectionChunk).map(readDraft);
     drafted.push(...chunk);
