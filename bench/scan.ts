@@ -40,16 +40,28 @@ interface SizeResult {
 }
 
 /** Written after a run, from its figures and a CPU profile: re-read it when they change. */
-const notes = `Where the remaining gap goes (a CPU profile of a 30,000-file cold scan, 2026-12-06): about
-half of Herald's time is what the bare parse does too (reading, YAML, Markdown); the rest is
-language detection (CLD3 costs about 70 µs an article however short the text: 17%), storing
-(each article's row, its tag rows and their indexes, the write-ahead log: 26%), deriving the
-title, summary, plain text and hash (8%), and garbage collection; the bare parse also gets
-cheaper per file once V8 has warmed up (0.17 ms a file at 10,000, 0.14 ms at 100,000), while
-storing grows a little with the database. Peak RSS: the live JavaScript heap after the
-100,000-file cold scan is 53 MB (after a forced GC); the peak is that, V8's headroom and native
-memory (SQLite, CLD3), the benchmark's process with its five rescans of 100,000 stamps each
-peaks at the figure above; without the heap limit (\`BENCH_HEAP_MB=none\`) V8 collects later and the same cold scan peaks near 350 MB.
+const notes = `Where the remaining gap goes (CPU profiles of both threads during a 100,000-file cold
+scan and its five rescans, 2026-12-07): the main thread spends about a third of its time storing
+(each article's row, its tag rows, its file stamp and its event, with their indexes: about 70 µs
+an article, which SQLite's B-trees take whether the rows come one by one or as one JSON array,
+measured), a tenth collecting garbage, and the rest reading and parsing its half of each batch;
+the reader thread spends a quarter in language detection (CLD3 costs about 60 µs an article
+however short the text), a quarter parsing its half, a tenth collecting garbage, and waits the
+rest. In all, Herald uses about 3.8 times the CPU of the bare parse, spread over both cores; the
+bare parse uses one. Peak RSS: the reader thread with its parsers and CLD3 is about 45 MB of the
+figure while a scan of more than one batch runs.
+
+Fourth session (2026-12-07), 100,000 files: 3.16× → 2.3–2.5× (the rounds of several runs), peak
+216 → 235–242 MB; 10,000 files: 2.94× → 1.98×. A scan of more than one batch starts a second
+thread (\`source/reader-thread.ts\`), ended with the scan: it reads and parses half of each batch
+and detects the languages of the other half, which the main thread reads and parses; both read
+the next batch while the main thread stores the one before. Language detection alone on that
+thread gave 2.28× at 10,000 and 2.8–3.1× at 100,000. A scan report names its first 100 changes
+and counts the rest: naming all 100,000 held 40 MB until the scan's end, and garbage collection
+took 4 s more. Scans of one batch (the folder watcher's, a new story) still run on the main
+thread: a thread costs about 150 ms to start, and glibc keeps 25–30 MB of what it freed.
+Tried and left out: a larger young generation for the reader thread (8 MB: the same time, 13 MB
+more), a smaller one (2 MB: 20% slower), giving it 60% of each batch (within the noise of 50%).
 
 What changed for issue #17, first session: the last change and a tag's articles are index
 look-ups (an \`updated\` column and, in SQLite, a tag table; both engines migrate an existing
@@ -104,9 +116,12 @@ try {
   rmSync(root, { recursive: true, force: true });
 }
 
-/** Paired rounds (one at 100,000: a round takes minutes there); the median round is shown. */
+/**
+ * Three paired rounds at every size (at 100,000 a round takes about 45 s); the median round is
+ * shown: on this machine one round's ratio moves by a fifth from run to run.
+ */
 function measure(dir: string, count: number): SizeResult {
-  const rounds = count >= 100_000 ? 1 : 3;
+  const rounds = 3;
   // Warms the file cache for both contenders, at every size: this machine's kernel pages out
   // what was not touched for a while (DAMON), so a folder written minutes before may be read
   // from disk by whichever runs first.
