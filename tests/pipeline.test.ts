@@ -187,12 +187,12 @@ for (const { name, open, available } of stores)
       expect(wahl?.article.authorFediverse).toBe("@jane@example.social");
     });
 
-    it("refuses a file over 5 MiB without reading it", async () => {
+    it("refuses a file over 1 MiB without reading it", async () => {
       const articles = articlesDir();
       articles.write("huge.md", `# Huge\n\n${"x".repeat(6 * 1024 * 1024)}`);
       const { store } = await open();
       const report = await scanner(articles.dir)(store);
-      expect(report.skipped[0]?.reason).toBe("too large (6.0 MiB; at most 5 MiB)");
+      expect(report.skipped[0]?.reason).toBe("too large (6.1 MiB; at most 1 MiB)");
       expect(report.changes).toEqual([]);
     });
 
