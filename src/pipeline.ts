@@ -4,8 +4,8 @@ import { readAuthors } from "./source/authors.ts";
 import type { ParseOptions } from "./source/parse.ts";
 import { detectHere, readArticleFiles } from "./source/read.ts";
 import { ReaderThread } from "./source/reader-thread.ts";
-import { findArticleFiles, listArticleFiles } from "./source/scan.ts";
-import { type ArticleStore, byPath, type Skipped } from "./store/store.ts";
+import { type FoundFile, findArticleFiles, listArticleFiles } from "./source/scan.ts";
+import { type ArticleStore, byPath, type ScannedFile, type Skipped } from "./store/store.ts";
 
 const logger = getLogger(["herald", "pipeline"]);
 
@@ -132,47 +132,29 @@ async function scan(
   const counted = { ...noChanges };
   const skipped: Skipped[] = [...refused];
   const removed: ScanReport["removed"][number][] = [];
-  // With more than one batch, a second thread reads with this one, and both read the next
-  // batch while this one stores the batch before (issue #17: both cores at work on an import).
-  const thread = changed.length > batchSize ? new ReaderThread() : undefined;
-  const read = (start: number) => {
-    const slice = changed.slice(start, start + batchSize);
-    const reading =
-      thread?.read(slice, parseOptions) ?? readArticleFiles(slice, parseOptions, detectHere);
-    reading.catch(() => {}); // awaited in its turn, where a failure fails the scan
-    return reading;
-  };
+  let done = 0;
   let lastReport = performance.now();
-  let reading = read(0);
-  try {
-    for (let start = 0; start === 0 || start < changed.length; start += batchSize) {
-      const batch = await reading;
-      const final = start + batchSize >= changed.length;
-      if (!final) reading = read(start + batchSize);
-      const events = await deps.store.apply({ files: batch, gone, final }, now);
-      for (const event of events) {
-        counted[event.type]++;
-        if (changes.length < listedChanges) changes.push(summarize(event));
-      }
-      for (const file of batch) {
-        if (file.kind === "skipped") {
-          skipped.push(file.skipped);
-          continue;
-        }
-        const { path, removed: elements = [] } = file.article;
-        removed.push(...elements.map((element) => ({ path, ...element })));
-      }
-      if (!final && performance.now() - lastReport > 2000) {
-        logger.info("Reading articles: {done} of {total} files.", {
-          done: start + batchSize,
-          total: changed.length,
-        });
-        lastReport = performance.now();
-      }
-      await new Promise((resolve) => setImmediate(resolve)); // let requests in between batches
+  for await (const batch of readBatches(changed, parseOptions)) {
+    done += batch.length;
+    const final = done >= changed.length;
+    const events = await deps.store.apply({ files: batch, gone, final }, now);
+    for (const event of events) {
+      counted[event.type]++;
+      if (changes.length < listedChanges) changes.push(summarize(event));
     }
-  } finally {
-    await thread?.close();
+    for (const file of batch) {
+      if (file.kind === "skipped") {
+        skipped.push(file.skipped);
+        continue;
+      }
+      const { path, removed: elements = [] } = file.article;
+      removed.push(...elements.map((element) => ({ path, ...element })));
+    }
+    if (!final && performance.now() - lastReport > 2000) {
+      logger.info("Reading articles: {done} of {total} files.", { done, total: changed.length });
+      lastReport = performance.now();
+    }
+    await new Promise((resolve) => setImmediate(resolve)); // let requests in between batches
   }
   await deliver(deps.store, deps.publishers);
   return {
@@ -187,6 +169,34 @@ async function scan(
     durationMs: performance.now() - started,
     busy: false,
   };
+}
+
+/**
+ * The files read and parsed, in batches of `batchSize` (at least one, empty if there are none).
+ * With more than one batch, a second thread reads with this one, and the next batch is read
+ * while the caller stores the one before (issue #17: both cores at work on an import).
+ */
+async function* readBatches(
+  files: readonly FoundFile[],
+  options: ParseOptions,
+): AsyncGenerator<ScannedFile[]> {
+  const thread = files.length > batchSize ? new ReaderThread() : undefined;
+  const read = (start: number) => {
+    const slice = files.slice(start, start + batchSize);
+    const reading = thread?.read(slice, options) ?? readArticleFiles(slice, options, detectHere);
+    reading.catch(() => {}); // awaited in its turn, where a failure fails the scan
+    return reading;
+  };
+  try {
+    let reading = read(0);
+    for (let start = 0; start === 0 || start < files.length; start += batchSize) {
+      const batch = await reading;
+      if (start + batchSize < files.length) reading = read(start + batchSize);
+      yield batch;
+    }
+  } finally {
+    await thread?.close();
+  }
 }
 
 /** Which of the skipped files still have a published article (its last good version). */

@@ -39,7 +39,7 @@ export class ReaderThread {
     };
     this.#worker.on("error", fail);
     this.#worker.on("exit", (code) =>
-      fail(new Error(`the reader thread stopped (exit code ${code})`)),
+      fail(new Error(`The reader thread stopped: exit code ${code}`)),
     );
   }
 

@@ -50,8 +50,8 @@ describe("reading a batch of article files", () => {
     const thread = new ReaderThread();
     expect(await thread.detect([german, undefined, "Text."])).toEqual(["de", undefined, undefined]);
     await thread.close();
-    await expect(thread.detect([german])).rejects.toThrow(/the reader thread stopped/);
-    await expect(thread.read([], options)).rejects.toThrow(/the reader thread stopped/);
+    await expect(thread.detect([german])).rejects.toThrow(/The reader thread stopped: exit code/);
+    await expect(thread.read([], options)).rejects.toThrow(/The reader thread stopped: exit code/);
   });
 });
 
