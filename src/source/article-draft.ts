@@ -59,8 +59,8 @@ const maxLines = 50_000;
 /**
  * Turns one file's bytes into a draft, or says why it can't (naming the line where known).
  * Never throws for bad input: one bad file must not fail a scan. What is left, the language
- * and all that depends on it, is `finishArticle`'s: the scan detects the languages of a whole
- * batch of drafts on a thread of its own (`detector.ts`).
+ * and all that depends on it, is `finishArticle`'s: a scan asks for the languages of a batch
+ * of drafts at once (`read.ts`), answered by a second thread in a large scan (`reader-thread.ts`).
  */
 export function draftArticle(path: string, bytes: Uint8Array): Draft | Skipped {
   const extension = /\.[^./]+$/.exec(path)?.[0].toLowerCase() ?? "";

@@ -1,7 +1,6 @@
 import type { ParsedArticle } from "../article.ts";
 import type { Skipped } from "../store/store.ts";
 import {
-  type Draft,
   detectionText,
   draftArticle,
   finishArticle,
@@ -18,15 +17,15 @@ export function isParsed(result: ParsedArticle | Skipped): result is ParsedArtic
 
 /**
  * Turns one file's bytes into an article, or says why it can't (naming the line where
- * known), all on this thread: for the preview and checks of single files. A scan reads its
- * files with `read.ts` instead, which detects their languages on a thread of its own.
+ * known), all at once on this thread: for the preview of one file. A scan reads its files
+ * with `read.ts` instead, which asks for the languages of a batch at once.
  */
 export function parseArticle(
   path: string,
   bytes: Uint8Array,
   options: ParseOptions,
 ): ParsedArticle | Skipped {
-  const draft: Draft | Skipped = draftArticle(path, bytes);
+  const draft = draftArticle(path, bytes);
   if (isSkipped(draft)) return draft;
   const text = detectionText(draft);
   return finishArticle(draft, options, text === undefined ? undefined : detectLanguage(text));
