@@ -2,10 +2,9 @@ import { getLogger } from "@logtape/logtape";
 import type { Article, ChangeEvent, RemovedElement } from "./article.ts";
 import { readAuthors } from "./source/authors.ts";
 import type { ParseOptions } from "./source/parse.ts";
-import { detectHere, readArticleFiles } from "./source/read.ts";
-import { ReaderThread } from "./source/reader-thread.ts";
-import { type FoundFile, findArticleFiles, listArticleFiles } from "./source/scan.ts";
-import { type ArticleStore, byPath, type ScannedFile, type Skipped } from "./store/store.ts";
+import { readBatches } from "./source/read-batches.ts";
+import { findArticleFiles, listArticleFiles } from "./source/scan.ts";
+import { type ArticleStore, byPath, type Skipped } from "./store/store.ts";
 
 const logger = getLogger(["herald", "pipeline"]);
 
@@ -57,16 +56,13 @@ export interface ScanReport {
   readonly busy: boolean;
 }
 
-/** How many files a scan reads before it stores them: bounds memory on a large first import. */
-const batchSize = 500;
-
 /**
  * How many changes a scan report names. A first import of 100,000 files naming them all held
  * 40 MB until its end, and its garbage collection took 4 s more (issue #17).
  */
 const listedChanges = 100;
 
-const noChanges = { created: 0, updated: 0, deleted: 0 } as const;
+const noChanges: ScanReport["counted"] = { created: 0, updated: 0, deleted: 0 };
 
 /**
  * One scan: files → parser → store (change events) → each publisher in turn. Skipped, with
@@ -169,34 +165,6 @@ async function scan(
     durationMs: performance.now() - started,
     busy: false,
   };
-}
-
-/**
- * The files read and parsed, in batches of `batchSize` (at least one, empty if there are none).
- * With more than one batch, a second thread reads with this one, and the next batch is read
- * while the caller stores the one before (issue #17: both cores at work on an import).
- */
-async function* readBatches(
-  files: readonly FoundFile[],
-  options: ParseOptions,
-): AsyncGenerator<ScannedFile[]> {
-  const thread = files.length > batchSize ? new ReaderThread() : undefined;
-  const read = (start: number) => {
-    const slice = files.slice(start, start + batchSize);
-    const reading = thread?.read(slice, options) ?? readArticleFiles(slice, options, detectHere);
-    reading.catch(() => {}); // awaited in its turn, where a failure fails the scan
-    return reading;
-  };
-  try {
-    let reading = read(0);
-    for (let start = 0; start === 0 || start < files.length; start += batchSize) {
-      const batch = await reading;
-      if (start + batchSize < files.length) reading = read(start + batchSize);
-      yield batch;
-    }
-  } finally {
-    await thread?.close();
-  }
 }
 
 /** Which of the skipped files still have a published article (its last good version). */

@@ -10,7 +10,7 @@ import { SqliteArticleStore } from "../backends/sqlite/articles.ts";
 import { configOrExit } from "../env.ts";
 import { readAuthors } from "../source/authors.ts";
 import { fileLine, removalMessage, skippedMessage } from "../source/problems.ts";
-import { detectHere, readArticleFiles } from "../source/read.ts";
+import { readBatches } from "../source/read-batches.ts";
 import { listArticleFiles } from "../source/scan.ts";
 import type { ArticleRecord, Skipped } from "../store/store.ts";
 
@@ -30,12 +30,8 @@ async function main(): Promise<number> {
   const options = { defaultLanguage: config.siteLanguage, authors: authors.handles };
   const sorted = files.sort((a, b) => a.path.localeCompare(b.path));
   // In batches, as a scan reads them: memory does not grow with the folder.
-  for (let start = 0; start < sorted.length; start += 500) {
-    for (const result of await readArticleFiles(
-      sorted.slice(start, start + 500),
-      options,
-      detectHere,
-    )) {
+  for await (const batch of readBatches(sorted, options)) {
+    for (const result of batch) {
       if (result.kind === "skipped") {
         problems.push(result.skipped);
         continue;

@@ -49,6 +49,7 @@ export class ReaderThread {
     // Asked first, so that the thread starts on them while this thread reads its own.
     const there = this.#ask<ScannedFile[]>((id) => ({
       id,
+      // Plain objects: a found file's absolute path is a getter, which a message does not carry.
       files: files
         .slice(split)
         .map(({ path, absolutePath, stamp }) => ({ path, absolutePath, stamp })),
