@@ -8,6 +8,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Backends } from "../backends/open.ts";
 import type { Config } from "../config.ts";
 import type { Publisher } from "../pipeline.ts";
+import { keepListener } from "./delivery/deliver-now.ts";
 import { unreachableOrigins } from "./delivery/gone-servers.ts";
 import { createFederationPublisher } from "./delivery/publisher.ts";
 import { trackDeliveries } from "./delivery/tracking.ts";
@@ -73,8 +74,10 @@ export async function openAccount(config: Config, backends: Backends): Promise<A
   const keys = await loadOrCreateKeys(config.keysDir, kv);
   const interactions = await openInteractions(backends, config);
   const { images, federation: options } = await accountOptions(config);
-  // The queue records each delivery in the ledger, for the log and `npm run doctor`.
-  const deliveries = trackDeliveries(backends.queue, backends.ledger);
+  // The queue records each delivery in the ledger, for the log and `npm run doctor`; its
+  // listener runs a fan-out's first tries as the fan-out is expanded.
+  const runner = keepListener(backends.queue);
+  const deliveries = trackDeliveries(runner.queue, backends.ledger);
   const sections = await openSections(config.sections, {
     keysDir: config.keysDir,
     kv,
@@ -85,6 +88,10 @@ export async function openAccount(config: Config, backends: Backends): Promise<A
     store: articles,
     kv,
     queue: deliveries.queue,
+    deliverNow: {
+      run: runner.run,
+      delivered: (activityId, inboxes) => backends.ledger.delivered(activityId, inboxes),
+    },
     keys,
     followers,
     interactions,

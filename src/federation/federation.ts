@@ -22,8 +22,9 @@ import type { ActorType, ProfileField } from "./actor.ts";
 import { registerActors } from "./actors.ts";
 import type { PublishedArticles } from "./articles.ts";
 import { mainCollections, type ObjectContextFor, registerCollections } from "./collections.ts";
+import { type DeliverNowDeps, deliverNow } from "./delivery/deliver-now.ts";
 import { sliceFanouts } from "./delivery/fanout-slices.ts";
-import { DRAFT_CAVAGE, sendFirstTries } from "./delivery/first-try.ts";
+import { DRAFT_CAVAGE, firstTryIsNext, sendFirstTries } from "./delivery/first-try.ts";
 import { clearUnreachable, onPermanentFailure } from "./delivery/gone-servers.ts";
 import { cacheDeliveryState } from "./delivery/kv-cache.ts";
 import { heraldUserAgent } from "./delivery/outgoing.ts";
@@ -101,6 +102,8 @@ export interface FederationOptions {
   readonly retry?: CreateExponentialBackoffPolicyOptions;
   /** Inboxes per queued slice of a fan-out; default `FANOUT_SLICE` (tests make it small). */
   readonly fanoutSlice?: number;
+  /** `DELIVERY_WORKERS`: deliveries of one fan-out run at once as it is expanded; default 16. */
+  readonly deliveryWorkers?: number;
   /** Overrides `CIRCUIT_BREAKER` (tests shorten its durations). */
   readonly circuitBreaker?: Pick<CircuitBreakerOptions, "recoveryDelay" | "heldActivityTtl">;
 }
@@ -109,6 +112,12 @@ export interface FederationDeps {
   readonly store: PublishedArticles;
   readonly kv: KvStore;
   readonly queue: MessageQueue;
+  /**
+   * The listener of the queue under `queue`'s wrappers (`keepListener()`) and the ledger: with
+   * them a fan-out's first tries are delivered as it is expanded (`delivery/deliver-now.ts`)
+   * instead of stored.
+   */
+  readonly deliverNow?: DeliverNowDeps;
   readonly keys: AccountKeys;
   readonly followers: FollowerStore;
   /** Where replies, likes and boosts are kept; without it they are ignored. */
@@ -153,12 +162,7 @@ export function buildFederation(
   const kv = cacheDeliveryState(withoutQueuedIdempotence(deps.kv));
   const federation = createFederation<void>({
     kv,
-    // Herald sends each delivery's first try itself, the lean way; Fedify takes what fails. A
-    // fan-out to many servers is queued and expanded a slice at a time.
-    queue: sendFirstTries(sliceFanouts(deps.queue, options.fanoutSlice), {
-      kv,
-      firstKnock: DRAFT_CAVAGE,
-    }),
+    queue: deliveryQueue(deps, options, kv),
     origin: options.origin.origin,
     allowPrivateAddress: options.allowPrivateAddress ?? false,
     // Fedify's own GETs say so too; `delivery/outgoing.ts` sets it on every request, deliveries included.
@@ -179,6 +183,26 @@ export function buildFederation(
   });
   registerFederation(federation, options, deps);
   return federation;
+}
+
+/**
+ * Herald sends each delivery's first try itself, the lean way; Fedify takes what fails. A
+ * fan-out to many servers is queued and expanded a slice at a time, and the first tries of a
+ * slice are delivered as it is expanded.
+ */
+function deliveryQueue(
+  deps: Pick<FederationDeps, "queue" | "deliverNow">,
+  options: Pick<FederationOptions, "fanoutSlice" | "deliveryWorkers">,
+  kv: KvStore,
+): MessageQueue {
+  const firstTries = { kv, firstKnock: DRAFT_CAVAGE };
+  const queue = sendFirstTries(sliceFanouts(deps.queue, options.fanoutSlice), firstTries);
+  if (deps.deliverNow === undefined) return queue;
+  return deliverNow(queue, {
+    ...deps.deliverNow,
+    isNext: firstTryIsNext(firstTries),
+    concurrency: options.deliveryWorkers ?? 16,
+  });
 }
 
 async function circuitChanged(

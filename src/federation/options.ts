@@ -93,5 +93,6 @@ export function toFederationOptions(
       aliases,
     },
     retry: { ...DEFAULT_RETRY, initialDelay: { seconds: config.deliveryFirstRetrySeconds } },
+    deliveryWorkers: config.deliveryWorkers,
   };
 }

@@ -69,6 +69,18 @@ function ledgerContract(
       expect(rows.find((r) => r.inbox === many[0])?.attempts).toBe(1);
     });
 
+    it("says which of some inboxes an activity was delivered to", async () => {
+      await queue(create);
+      await queue(update);
+      await ledger.settled(create, inboxes[0] as string, "delivered");
+      await ledger.settled(create, inboxes[1] as string, "failed", "HTTP 410");
+      await ledger.settled(update, inboxes[2] as string, "delivered");
+      const asked = [...inboxes, "https://unknown.test/inbox"];
+      expect([...(await ledger.delivered(create, asked))]).toEqual([inboxes[0]]);
+      expect([...(await ledger.delivered(update, asked))]).toEqual([inboxes[2]]);
+      expect((await ledger.delivered(create, [])).size).toBe(0);
+    });
+
     it("says whether some delivery of an activity has not been tried yet", async () => {
       await queue(create);
       expect(await ledger.untried(create)).toBe(true);

@@ -81,6 +81,13 @@ export async function openPostgresDeliveryLedger(sql: postgres.Sql): Promise<Del
         ) AS pending`;
       return { pending: row?.pending ?? false };
     },
+    async delivered(activityId, inboxes) {
+      if (inboxes.length === 0) return new Set();
+      const rows = await sql<{ inbox: string }[]>`
+        SELECT inbox FROM ${table}
+        WHERE activity_id = ${activityId} AND inbox = ANY(${inboxes as string[]}) AND state = 'delivered'`;
+      return new Set(rows.map((row) => row.inbox));
+    },
     async untried(activityId) {
       const rows = await sql`
         SELECT 1 FROM ${table}

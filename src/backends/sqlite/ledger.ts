@@ -34,6 +34,9 @@ export function openSqliteDeliveryLedger(db: DatabaseSync): DeliveryLedger {
   const anyPending = db.prepare(
     "SELECT 1 FROM federation_deliveries WHERE activity_id = ? AND state = 'pending' LIMIT 1",
   );
+  const isDelivered = db.prepare(`
+    SELECT 1 FROM federation_deliveries
+    WHERE activity_id = ? AND inbox = ? AND state = 'delivered'`);
   const anyUntried = db.prepare(`
     SELECT 1 FROM federation_deliveries
     WHERE activity_id = ? AND state = 'pending' AND attempts = 0 LIMIT 1`);
@@ -90,6 +93,9 @@ export function openSqliteDeliveryLedger(db: DatabaseSync): DeliveryLedger {
         if (settling.length === 0) setImmediate(writeSettled);
         settling.push({ activityId, inbox, state, error: error ?? null, resolve, reject });
       });
+    },
+    async delivered(activityId, inboxes) {
+      return new Set(inboxes.filter((inbox) => isDelivered.get(activityId, inbox) !== undefined));
     },
     async untried(activityId) {
       return anyUntried.get(activityId) !== undefined;

@@ -12,32 +12,13 @@
  * them with that key (the story's Update) still comes after all of them.
  */
 import type { MessageQueue, MessageQueueEnqueueOptions } from "@fedify/fedify";
-import { enqueueAll, wrapQueue } from "./outbox-messages.ts";
+import { enqueueAll, isFanout, wrapQueue } from "./outbox-messages.ts";
 
 /**
  * Inboxes per slice: enough that a slice's own work (Fedify parses and signs the activity again
  * for each) is small beside its deliveries.
  */
 export const FANOUT_SLICE = 1000;
-
-/** The fields of Fedify 2.3.6's queued fan-out message that slicing touches. */
-interface FanoutMessage {
-  readonly type: "fanout";
-  readonly id: string;
-  readonly inboxes: Readonly<Record<string, unknown>>;
-}
-
-function isFanout(message: unknown): message is FanoutMessage {
-  const candidate = message as Partial<FanoutMessage> | null;
-  return (
-    typeof candidate === "object" &&
-    candidate !== null &&
-    candidate.type === "fanout" &&
-    typeof candidate.id === "string" &&
-    typeof candidate.inboxes === "object" &&
-    candidate.inboxes !== null
-  );
-}
 
 /** `message` as messages of at most `slice` inboxes each (itself when it is not a larger fan-out). */
 export function sliceFanout<T>(message: T, slice: number): T[] {

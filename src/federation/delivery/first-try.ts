@@ -88,20 +88,11 @@ function firstTrySender({ kv, firstKnock }: FirstTryOptions) {
     return key;
   };
 
+  const plan = firstTryPlanner({ kv, firstKnock });
   return async (message: OutboxMessage): Promise<Tried | undefined> => {
-    const rsa = message.keys.find((pair) => pair.privateKey.kty === "RSA");
-    if (rsa === undefined) return undefined;
-    let inbox: URL;
-    try {
-      inbox = new URL(message.inbox);
-    } catch {
-      return undefined;
-    }
-    const [circuit, spec] = await Promise.all([
-      kv.get(circuitKey(inbox.host)),
-      kv.get(specKey(inbox.origin)),
-    ]);
-    if (circuit != null || (spec ?? firstKnock) !== DRAFT_CAVAGE) return undefined;
+    const planned = await plan(message);
+    if (planned === undefined) return undefined;
+    const { inbox, rsa } = planned;
     let headers: Record<string, string>;
     const body = JSON.stringify(message.activity);
     try {
@@ -142,6 +133,38 @@ function firstTrySender({ kv, firstKnock }: FirstTryOptions) {
         answer: { error: error instanceof Error ? error : new Error(String(error)) },
       };
     }
+  };
+}
+
+/**
+ * Whether Herald sends a first try of `message` now (see above): an RSA key, and neither a
+ * circuit-breaker record for the inbox's host nor another spec than draft-cavage for its
+ * origin. `deliver-now.ts` asks it too.
+ */
+export function firstTryIsNext(
+  options: FirstTryOptions,
+): (message: OutboxMessage) => Promise<boolean> {
+  const plan = firstTryPlanner(options);
+  return async (message) => isFirstTry(message) && (await plan(message)) !== undefined;
+}
+
+/** The inbox and key of a first try of `message` if Herald sends it now, else undefined. */
+function firstTryPlanner({ kv, firstKnock }: FirstTryOptions) {
+  return async (message: OutboxMessage) => {
+    const rsa = message.keys.find((pair) => pair.privateKey.kty === "RSA");
+    if (rsa === undefined) return undefined;
+    let inbox: URL;
+    try {
+      inbox = new URL(message.inbox);
+    } catch {
+      return undefined;
+    }
+    const [circuit, spec] = await Promise.all([
+      kv.get(circuitKey(inbox.host)),
+      kv.get(specKey(inbox.origin)),
+    ]);
+    if (circuit != null || (spec ?? firstKnock) !== DRAFT_CAVAGE) return undefined;
+    return { inbox, rsa };
   };
 }
 

@@ -3,7 +3,9 @@
  * went: pending (queued, being retried, or held while the host's circuit is open), delivered,
  * or failed (refused for good, or given up on). It is a record for people, written beside
  * Fedify's queue (`federation/delivery/tracking.ts`); each engine keeps it in its room
- * (`backends/sqlite/ledger.ts`, `backends/postgres/ledger.ts`), never read to decide a delivery.
+ * (`backends/sqlite/ledger.ts`, `backends/postgres/ledger.ts`). One decision reads it: a
+ * fan-out slice handed out again (its process died while delivering it) skips the inboxes it
+ * already reached (`deliver-now.ts`).
  */
 
 export type DeliveryState = "pending" | "delivered" | "failed";
@@ -43,6 +45,11 @@ export interface DeliveryLedger {
     state: Exclude<DeliveryState, "pending">,
     error?: string,
   ): Promise<{ readonly pending: boolean }>;
+  /**
+   * Which of `inboxes` the activity was delivered to: a fan-out slice handed out again after a
+   * crash skips them (`deliver-now.ts`).
+   */
+  delivered(activityId: string, inboxes: readonly string[]): Promise<ReadonlySet<string>>;
   /** Whether some delivery of the activity is pending and not yet tried (attempts 0). */
   untried(activityId: string): Promise<boolean>;
   /** The rows of the `limit` most recently queued activities (default 10), or of one activity. */

@@ -1,7 +1,8 @@
 /**
- * Fedify's queued outbox messages (one per inbox of a delivery), as Herald's queue wrappers see
- * them: the ledger (`tracking.ts`) and the first try (`first-try.ts`); and `wrapQueue()`, what
- * every wrapper of the queue is made with (those two and `fanout-slices.ts`).
+ * Fedify's queued outbox messages (one per inbox of a delivery) and fan-out messages, as
+ * Herald's queue wrappers see them: the ledger (`tracking.ts`), the first try (`first-try.ts`),
+ * the slices (`fanout-slices.ts`) and delivering as a fan-out is expanded (`deliver-now.ts`);
+ * and `wrapQueue()`, what every wrapper of the queue is made with.
  */
 import type { JsonWebKey } from "node:crypto";
 import type {
@@ -28,6 +29,30 @@ export interface OutboxMessage {
   readonly circuitHeld?: boolean;
 }
 
+/**
+ * The fields of Fedify 2.3.6's queued fan-out message (one activity to many inboxes, expanded
+ * into outbox messages by its handler) that Herald reads (`sendActivity()` of its context builds it).
+ */
+export interface FanoutMessage {
+  readonly type: "fanout";
+  readonly id: string;
+  readonly activityId?: string;
+  readonly activityType: string;
+  readonly inboxes: Readonly<Record<string, unknown>>;
+}
+
+export function isFanout(message: unknown): message is FanoutMessage {
+  const candidate = message as Partial<FanoutMessage> | null;
+  return (
+    typeof candidate === "object" &&
+    candidate !== null &&
+    candidate.type === "fanout" &&
+    typeof candidate.id === "string" &&
+    typeof candidate.inboxes === "object" &&
+    candidate.inboxes !== null
+  );
+}
+
 export function isOutbox(message: unknown): message is OutboxMessage {
   return (
     typeof message === "object" &&
@@ -42,24 +67,27 @@ type Handler = (message: any) => Promise<void> | void;
 export interface OutboxQueueHooks {
   /** Runs each outbox message instead of the listener Fedify registered, which `handle` runs. */
   readonly listen: (message: OutboxMessage, handle: () => Promise<void>) => Promise<void>;
-  /** After `queue.enqueue()`. */
+  /**
+   * Before `queue.enqueue()`, with every message about to be queued: a message may be handed
+   * out (and done) as soon as it is stored.
+   */
   readonly enqueued?: (messages: readonly unknown[]) => Promise<void>;
 }
 
 /**
  * `queue` whose listeners hand each outbox message to `hooks.listen` (every other message goes
- * straight to Fedify's listener), and which tells `hooks.enqueued` of the messages it queued.
+ * straight to Fedify's listener), and which tells `hooks.enqueued` of the messages it queues.
  */
 export function hookOutboxMessages(queue: MessageQueue, hooks: OutboxQueueHooks): MessageQueue {
   const enqueued = hooks.enqueued ?? (async () => {});
   return wrapQueue(queue, {
     async enqueue(message, options?: MessageQueueEnqueueOptions) {
-      await queue.enqueue(message, options);
       await enqueued([message]);
+      await queue.enqueue(message, options);
     },
     async enqueueMany(messages, options?: MessageQueueEnqueueOptions) {
-      await enqueueAll(queue, messages, options);
       await enqueued(messages);
+      await enqueueAll(queue, messages, options);
     },
     listen(handler: Handler, options?: MessageQueueListenOptions) {
       return queue.listen(async (message) => {

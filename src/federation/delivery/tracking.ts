@@ -10,7 +10,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { MessageQueue } from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
 import { type DeliveryLedger, type QueuedDelivery, summarize } from "./ledger.ts";
-import { hookOutboxMessages, isOutbox, type OutboxMessage } from "./outbox-messages.ts";
+import { hookOutboxMessages, isFanout, isOutbox, type OutboxMessage } from "./outbox-messages.ts";
 
 const logger = getLogger(["herald", "federation", "deliveries"]);
 
@@ -37,6 +37,16 @@ export function trackDeliveries(queue: MessageQueue, ledger: DeliveryLedger): De
     const attempt = current.getStore();
     const deliveries: QueuedDelivery[] = [];
     for (const message of messages) {
+      // A fan-out's deliveries are pending from the moment it is queued: its slices are
+      // expanded one after the other, and their first tries may go out without ever being
+      // queued one by one (`deliver-now.ts`).
+      if (isFanout(message) && message.activityId !== undefined) {
+        for (const inbox of Object.keys(message.inboxes)) {
+          const activityType = shortType(message.activityType);
+          deliveries.push({ activityId: message.activityId, activityType, inbox, attempt: 0 });
+        }
+        continue;
+      }
       if (!isOutbox(message) || message.activityId === undefined) continue;
       const again = attempt !== undefined && sameDelivery(attempt.message, message);
       if (again) attempt.requeued = true;
