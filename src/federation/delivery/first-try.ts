@@ -10,9 +10,9 @@
  * the signature: measured on the project's machine, a delivery cost Herald 1.9 ms of CPU
  * against 0.4 ms for a bare script that signs and POSTs, and 1.2 ms with this module
  * ("Fan-out" in docs/BENCHMARKS.md).
- * Here the same request (a draft-cavage signature over the same headers, the same body, through
- * the same dispatcher with its deadline, size cap and `User-Agent`: `outgoing.ts`) is made with
- * a key imported once, `node:crypto`'s signing in the thread pool and undici's `request()`.
+ * Here the same request (a draft-cavage signature over the same headers, the same body, with
+ * the same deadline, size cap and `User-Agent`: `firstTryDispatcher()` of `outgoing.ts`) is made
+ * with a key imported once, `node:crypto`'s signing in the thread pool and undici's `request()`.
  *
  * Fedify's handler gets the message, exactly as queued, in every other case:
  * - a retry, or a message held while its host's circuit is open;
@@ -38,7 +38,7 @@ import { request } from "undici";
 import { signInPool } from "./crypto-shortcuts.ts";
 import { circuitKey, specKey } from "./kv-cache.ts";
 import { hookOutboxMessages, type OutboxMessage } from "./outbox-messages.ts";
-import { answeringOnce, type RecordedAnswer } from "./outgoing.ts";
+import { answeringOnce, firstTryDispatcher, type RecordedAnswer } from "./outgoing.ts";
 
 const logger = getLogger(["herald", "federation", "deliveries"]);
 
@@ -94,7 +94,7 @@ function firstTrySender({ kv, firstKnock }: FirstTryOptions) {
     if (planned === undefined) return undefined;
     const { inbox, rsa } = planned;
     let headers: Record<string, string>;
-    const body = JSON.stringify(message.activity);
+    const body = bodyOf(message.activity);
     try {
       headers = await signedHeaders(inbox, body, message.headers ?? {}, {
         keyId: rsa.keyId,
@@ -108,7 +108,12 @@ function firstTrySender({ kv, firstKnock }: FirstTryOptions) {
       return undefined;
     }
     try {
-      const response = await request(inbox, { method: "POST", headers, body });
+      const response = await request(inbox, {
+        method: "POST",
+        headers,
+        body,
+        dispatcher: firstTryDispatcher(),
+      });
       if (response.statusCode >= 200 && response.statusCode < 300) {
         await response.body.dump();
         // Fedify's own line for a delivery (at `info` under `fedify`, shown with LOG_LEVEL=debug).
@@ -169,6 +174,30 @@ function firstTryPlanner({ kv, firstKnock }: FirstTryOptions) {
 }
 
 /**
+ * The activity as the request's body. The messages of a fan-out delivered as it is expanded
+ * (`deliver-now.ts`) share one activity object, so it is written out once for all of them.
+ */
+const bodies = new WeakMap<object, string>();
+function bodyOf(activity: unknown): string {
+  if (typeof activity !== "object" || activity === null) return JSON.stringify(activity);
+  let body = bodies.get(activity);
+  if (body === undefined) {
+    body = JSON.stringify(activity);
+    bodies.set(activity, body);
+  }
+  return body;
+}
+
+/** The `Digest` header of `body`; the last one is kept, as a fan-out sends one body many times. */
+let lastDigest = { body: "", header: "" };
+function digestOf(body: string): string {
+  if (body !== lastDigest.body) {
+    lastDigest = { body, header: `SHA-256=${hash("sha256", body, "base64")}` };
+  }
+  return lastDigest.header;
+}
+
+/**
  * The headers of a POST of `body` to `inbox`, signed as Fedify's `signRequestDraft()` signs
  * them (in @fedify/fedify's dist/http-*.js), byte for byte: draft-cavage, RSASSA-PKCS1-v1_5
  * over SHA-256, covering the request target and every header sent, in the order WHATWG
@@ -186,7 +215,7 @@ export async function signedHeaders(
   unsorted["content-type"] = "application/activity+json";
   unsorted.host = inbox.host;
   unsorted.date = now.toUTCString();
-  unsorted.digest = `SHA-256=${hash("sha256", body, "base64")}`;
+  unsorted.digest = digestOf(body);
   const sorted = Object.entries(unsorted).sort(([a], [b]) => (a < b ? -1 : 1));
   const covered = [["(request-target)", `post ${inbox.pathname}`], ...sorted];
   const text = covered.map(([name, value]) => `${name}: ${value}`).join("\n");
