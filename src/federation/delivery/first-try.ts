@@ -113,6 +113,9 @@ function firstTrySender({ kv, firstKnock }: FirstTryOptions) {
         headers,
         body,
         dispatcher: firstTryDispatcher(),
+        // A fan-out talks to each server once: close the connection with the answer rather
+        // than keep it idle (and its objects alive past V8's young generation) for nothing.
+        reset: true,
       });
       if (response.statusCode >= 200 && response.statusCode < 300) {
         await response.body.dump();
