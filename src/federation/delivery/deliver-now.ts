@@ -4,26 +4,32 @@
  * Fedify 2.3.6 expands a queued fan-out (a slice of it: `fanout-slices.ts`) into one outbox
  * message per inbox and queues each (`#listenFanoutMessage()` in @fedify/fedify's
  * dist/middleware-*.js); the queue stores it, claims it back, leases it, hands it to the
- * listener and deletes it, and only then is the first try sent (`first-try.ts`). For a fan-out
- * that bookkeeping was a fifth of the main thread's work per delivery (a CPU profile of
- * `bench/fanout.ts`, docs/BENCHMARKS.md "Fan-out"), for a message that almost always goes out
- * once and succeeds.
+ * listener and deletes it, and only then is the first try sent (`first-try.ts`). In a CPU
+ * profile of `bench/fanout.ts` that bookkeeping was a fifth of the main thread's work per
+ * delivery, for a message that almost always goes out once and succeeds.
  *
  * Here, while a fan-out message is being handled, each outbox message it queues whose first
  * try Herald would send right away (`firstTryIsNext()` of `first-try.ts`: no circuit-breaker
  * record for its host, draft-cavage for its origin) is instead run through the queue's listener
- * at once, exactly as if the queue had handed it out (the ledger, the first try and Fedify's
- * handler for whatever does not simply succeed, which queues its retries as usual), at most
- * `concurrency` at a time. Every other message is stored, as before.
+ * at once, exactly as if the queue had handed it out: the ledger, the first try, and Fedify's
+ * handler for whatever does not simply succeed, which queues the retries as usual. Every other
+ * message is stored, as before. The fan-outs a process expands share `concurrency` (the
+ * `DELIVERY_WORKERS`) such deliveries at once, besides the queue's own workers.
  *
- * What holds it together: the fan-out message stays leased in the queue until all of its
- * deliveries are done, so a crash in the middle hands it out again, and then it skips the
- * inboxes the ledger says it reached (a delivery made in the moment before the crash, not yet
- * in the ledger, may arrive twice, with the same id, which receivers drop);
- * the slices of one story are handled one after the other, so a story's Update still starts
- * after its Create was tried everywhere; a message that could not be run (the listener threw)
- * is stored after all; and once the queue is being stopped, what has not started is stored
- * for the next start instead of delaying the stop.
+ * What holds it together:
+ * - the fan-out message stays leased in the queue until all its deliveries are done, so a crash
+ *   in the middle hands it out again, and then it skips the inboxes the ledger says it reached
+ *   (one delivered in the moment before the crash, not yet in the ledger, may arrive twice,
+ *   with the same activity id, which receivers drop);
+ * - the slices of one story are handled one after the other (their ordering key), so its
+ *   Update starts only once its Create was tried everywhere;
+ * - a message that could not be run (the listener threw) is stored after all;
+ * - once the queue is being stopped, what has not started is stored for the next start, and
+ *   the stop waits only for the deliveries under way.
+ *
+ * The price: a slice is done when its slowest delivery is, so a server that answers slowly
+ * (at most `REQUEST_TIMEOUT_SECONDS`) holds up the next slice of that fan-out meanwhile. Servers
+ * known to fail have a circuit-breaker record and go through the queue instead.
  */
 
 import { AsyncLocalStorage } from "node:async_hooks";
@@ -82,38 +88,39 @@ export interface DeliverNowDeps {
 export interface DeliverNowOptions extends DeliverNowDeps {
   /** Whether a first try of `message` would be sent now (else it is stored). */
   readonly isNext: (message: OutboxMessage) => Promise<boolean>;
-  /** Deliveries run at once for one fan-out message (`DELIVERY_WORKERS`). */
+  /** Deliveries run at once for all the fan-outs being expanded (`DELIVERY_WORKERS`). */
   readonly concurrency: number;
 }
 
-/** One fan-out message being handled: its deliveries run now, `concurrency` at a time. */
-class Expansion {
-  #running = 0;
+/** At most `size` pieces of work at once; the others wait their turn, first come first served. */
+class Slots {
+  #free: number;
   readonly #waiting: (() => void)[] = [];
 
-  readonly concurrency: number;
-  readonly signal: AbortSignal | undefined;
-  /** The inboxes this fan-out message already reached, when it is handed out again. */
-  readonly reached: ReadonlySet<string>;
-
-  constructor(concurrency: number, signal: AbortSignal | undefined, reached: ReadonlySet<string>) {
-    this.concurrency = concurrency;
-    this.signal = signal;
-    this.reached = reached;
+  constructor(size: number) {
+    this.#free = size;
   }
 
-  async slot<T>(work: () => Promise<T>): Promise<T> {
-    if (this.#running >= this.concurrency) {
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    }
-    this.#running++;
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
     try {
       return await work();
     } finally {
-      this.#running--;
-      this.#waiting.shift()?.();
+      // The slot passes straight to the next in line, or becomes free.
+      const next = this.#waiting.shift();
+      if (next === undefined) this.#free++;
+      else next();
     }
   }
+}
+
+/** One fan-out message being handled. */
+interface Expansion {
+  /** The listener's signal: once it aborts, what has not started is stored. */
+  readonly signal: AbortSignal | undefined;
+  /** The inboxes this fan-out message already reached, when it is handed out again. */
+  readonly reached: ReadonlySet<string>;
 }
 
 /** Whether `message` is a first try for an inbox its fan-out already reached (see above). */
@@ -124,6 +131,8 @@ function reachedBefore(expansion: Expansion, message: unknown): boolean {
 /** `queue`, delivering the first tries a fan-out queues as it is expanded (see above). */
 export function deliverNow(queue: MessageQueue, options: DeliverNowOptions): MessageQueue {
   const expanding = new AsyncLocalStorage<Expansion>();
+  // Shared by every fan-out this process expands at once.
+  const slots = new Slots(options.concurrency);
 
   const store = (messages: readonly unknown[], enqueueOptions?: MessageQueueEnqueueOptions) =>
     enqueueAll(queue, messages, enqueueOptions);
@@ -137,7 +146,7 @@ export function deliverNow(queue: MessageQueue, options: DeliverNowOptions): Mes
     message: unknown,
     enqueueOptions?: MessageQueueEnqueueOptions,
   ) => {
-    await expansion.slot(async () => {
+    await slots.run(async () => {
       // Its retries and anything else it queues are stored: it runs outside the expansion.
       const ran = expansion.signal?.aborted
         ? undefined
@@ -187,7 +196,7 @@ export function deliverNow(queue: MessageQueue, options: DeliverNowOptions): Mes
           message.activityId === undefined
             ? new Set<string>()
             : await options.delivered(message.activityId, Object.keys(message.inboxes));
-        const expansion = new Expansion(options.concurrency, listenOptions?.signal, reached);
+        const expansion: Expansion = { signal: listenOptions?.signal, reached };
         return await expanding.run(expansion, () => handler(message));
       }, listenOptions);
     },

@@ -24,6 +24,8 @@ beforeAll(() => {
 afterAll(() => setGlobalDispatcher(before));
 
 const servers: Server[] = [];
+/** Requests being answered by all the inbox servers at once, and the most seen. */
+const inFlight = { now: 0, most: 0 };
 afterEach(async () => {
   await Promise.all(
     servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))),
@@ -49,7 +51,12 @@ async function inboxServer(status: number, delayMs = 0): Promise<Inbox> {
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
       got.push((JSON.parse(Buffer.concat(chunks).toString()) as { type: string }).type);
-      setTimeout(() => response.writeHead(status).end(), delayMs);
+      inFlight.now++;
+      inFlight.most = Math.max(inFlight.most, inFlight.now);
+      setTimeout(() => {
+        inFlight.now--;
+        response.writeHead(status).end();
+      }, delayMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -205,6 +212,24 @@ describe("a fan-out delivered as it is expanded", () => {
     await stack.stop();
     for (const inbox of inboxes)
       expect(inbox.got).toEqual(inbox === target ? ["Create", "Create"] : ["Create"]);
+    db.close();
+  });
+
+  it("delivers at most DELIVERY_WORKERS at once for all the fan-outs it expands", async () => {
+    const inboxes = await Promise.all(Array.from({ length: 8 }, () => inboxServer(202, 50)));
+    const db = await followersOn(inboxes);
+    // Queue workers enough to expand the two stories' fan-outs at the same time.
+    const stack = await deliveryStack(db, { slice: 8, workers: 3 });
+    inFlight.most = 0;
+    const one = makeArticle({ id: "one", slug: "one" });
+    const two = makeArticle({ id: "two", slug: "two" });
+    await stack.publish([created(one, 1), created(two, 2)]);
+    await expect
+      .poll(() => inboxes.every((inbox) => inbox.got.length === 2), { timeout: 10_000 })
+      .toBe(true);
+    await stack.stop();
+    expect(inFlight.most).toBe(3);
+    expect(stack.stored).toHaveLength(0);
     db.close();
   });
 
