@@ -123,11 +123,6 @@ interface Expansion {
   readonly reached: ReadonlySet<string>;
 }
 
-/** Whether `message` is a first try for an inbox its fan-out already reached (see above). */
-function reachedBefore(expansion: Expansion, message: unknown): boolean {
-  return isOutbox(message) && message.attempt === 0 && expansion.reached.has(message.inbox);
-}
-
 /** `queue`, delivering the first tries a fan-out queues as it is expanded (see above). */
 export function deliverNow(queue: MessageQueue, options: DeliverNowOptions): MessageQueue {
   const expanding = new AsyncLocalStorage<Expansion>();
@@ -137,54 +132,56 @@ export function deliverNow(queue: MessageQueue, options: DeliverNowOptions): Mes
   const store = (messages: readonly unknown[], enqueueOptions?: MessageQueueEnqueueOptions) =>
     enqueueAll(queue, messages, enqueueOptions);
 
-  /** Whether `message`, queued now, is delivered at once (else it is stored). */
-  const now = async (message: unknown, enqueueOptions?: MessageQueueEnqueueOptions) =>
-    enqueueOptions?.delay === undefined && isOutbox(message) && (await options.isNext(message));
-
-  const deliver = async (
+  /** What becomes of `message`, queued during `expansion`. */
+  const route = async (
     expansion: Expansion,
     message: unknown,
     enqueueOptions?: MessageQueueEnqueueOptions,
-  ) => {
-    await slots.run(async () => {
-      // Its retries and anything else it queues are stored: it runs outside the expansion.
-      const ran = expansion.signal?.aborted
-        ? undefined
-        : expanding.exit(() => options.run(message));
-      if (ran === undefined) return await store([message], enqueueOptions);
-      try {
-        await ran;
-      } catch (error) {
-        logger.error("Could not deliver to {inbox} now; queued instead: {error}", {
-          inbox: (message as OutboxMessage).inbox,
-          error,
-        });
-        await store([message], enqueueOptions);
-      }
-    });
+  ): Promise<"skip" | "now" | "store"> => {
+    if (!isOutbox(message)) return "store";
+    if (message.attempt === 0 && expansion.reached.has(message.inbox)) return "skip";
+    if (enqueueOptions?.delay !== undefined || !(await options.isNext(message))) return "store";
+    return "now";
   };
 
-  const enqueue = async (message: unknown, enqueueOptions?: MessageQueueEnqueueOptions) => {
-    const expansion = expanding.getStore();
-    if (expansion !== undefined && reachedBefore(expansion, message)) return;
-    if (expansion !== undefined && (await now(message, enqueueOptions))) {
-      return await deliver(expansion, message, enqueueOptions);
-    }
-    await queue.enqueue(message, enqueueOptions);
-  };
+  const deliver = (
+    expansion: Expansion,
+    message: unknown,
+    enqueueOptions?: MessageQueueEnqueueOptions,
+  ) =>
+    slots.run(async () => {
+      if (expansion.signal?.aborted !== true) {
+        try {
+          // Its retries and whatever else it queues are stored: it runs outside the expansion.
+          const ran = expanding.exit(() => options.run(message));
+          if (ran !== undefined) return await ran;
+        } catch (error) {
+          logger.error("Could not deliver to {inbox} now; queued instead: {error}", {
+            inbox: (message as OutboxMessage).inbox,
+            error,
+          });
+        }
+      }
+      await store([message], enqueueOptions);
+    });
 
   return wrapQueue(queue, {
-    enqueue,
+    async enqueue(message, enqueueOptions?: MessageQueueEnqueueOptions) {
+      const expansion = expanding.getStore();
+      if (expansion === undefined) return await queue.enqueue(message, enqueueOptions);
+      const to = await route(expansion, message, enqueueOptions);
+      if (to === "now") await deliver(expansion, message, enqueueOptions);
+      else if (to === "store") await queue.enqueue(message, enqueueOptions);
+    },
     async enqueueMany(messages, enqueueOptions?: MessageQueueEnqueueOptions) {
       const expansion = expanding.getStore();
       if (expansion === undefined) return await store(messages, enqueueOptions);
       const later: unknown[] = [];
       const running: Promise<void>[] = [];
       for (const message of messages) {
-        if (reachedBefore(expansion, message)) continue;
-        if (await now(message, enqueueOptions)) {
-          running.push(deliver(expansion, message, enqueueOptions));
-        } else later.push(message);
+        const to = await route(expansion, message, enqueueOptions);
+        if (to === "now") running.push(deliver(expansion, message, enqueueOptions));
+        else if (to === "store") later.push(message);
       }
       if (later.length > 0) await store(later, enqueueOptions);
       await Promise.all(running);
