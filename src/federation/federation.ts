@@ -102,7 +102,7 @@ export interface FederationOptions {
   readonly retry?: CreateExponentialBackoffPolicyOptions;
   /** Inboxes per queued slice of a fan-out; default `FANOUT_SLICE` (tests make it small). */
   readonly fanoutSlice?: number;
-  /** `DELIVERY_WORKERS`: deliveries of one fan-out run at once as it is expanded; default 16. */
+  /** `DELIVERY_WORKERS`: deliveries run at once by the fan-outs being expanded; default 16. */
   readonly deliveryWorkers?: number;
   /** Overrides `CIRCUIT_BREAKER` (tests shorten its durations). */
   readonly circuitBreaker?: Pick<CircuitBreakerOptions, "recoveryDelay" | "heldActivityTtl">;

@@ -41,9 +41,10 @@ export function trackDeliveries(queue: MessageQueue, ledger: DeliveryLedger): De
       // expanded one after the other, and their first tries may go out without ever being
       // queued one by one (`deliver-now.ts`).
       if (isFanout(message) && message.activityId !== undefined) {
+        const { activityId } = message;
+        const activityType = shortType(message.activityType);
         for (const inbox of Object.keys(message.inboxes)) {
-          const activityType = shortType(message.activityType);
-          deliveries.push({ activityId: message.activityId, activityType, inbox, attempt: 0 });
+          deliveries.push({ activityId, activityType, inbox, attempt: 0 });
         }
         continue;
       }
