@@ -10,6 +10,7 @@ import type { Config } from "../config.ts";
 import type { Publisher } from "../pipeline.ts";
 import { keepListener } from "./delivery/deliver-now.ts";
 import { unreachableOrigins } from "./delivery/gone-servers.ts";
+import { createFirstTryDispatcher, outgoingLimits } from "./delivery/outgoing.ts";
 import { createFederationPublisher } from "./delivery/publisher.ts";
 import { trackDeliveries } from "./delivery/tracking.ts";
 import {
@@ -92,6 +93,7 @@ export async function openAccount(config: Config, backends: Backends): Promise<A
       run: runner.run,
       delivered: (activityId, inboxes) => backends.ledger.delivered(activityId, inboxes),
     },
+    firstTryDispatcher: createFirstTryDispatcher(outgoingLimits(config)),
     keys,
     followers,
     interactions,

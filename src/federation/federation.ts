@@ -15,6 +15,7 @@ import {
 } from "@fedify/fedify";
 import { Article as ArticleObject, Note, QuoteAuthorization } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
+import type { Dispatcher } from "undici";
 import type { Article } from "../article.ts";
 import type { QuotePolicy } from "../interactions.ts";
 import { paths } from "../urls.ts";
@@ -118,6 +119,8 @@ export interface FederationDeps {
    * instead of stored.
    */
   readonly deliverNow?: DeliverNowDeps;
+  /** What first tries are sent through (`createFirstTryDispatcher()`); default the global one. */
+  readonly firstTryDispatcher?: Dispatcher;
   readonly keys: AccountKeys;
   readonly followers: FollowerStore;
   /** Where replies, likes and boosts are kept; without it they are ignored. */
@@ -191,11 +194,15 @@ export function buildFederation(
  * slice are delivered as it is expanded.
  */
 function deliveryQueue(
-  deps: Pick<FederationDeps, "queue" | "deliverNow">,
+  deps: Pick<FederationDeps, "queue" | "deliverNow" | "firstTryDispatcher">,
   options: Pick<FederationOptions, "fanoutSlice" | "deliveryWorkers">,
   kv: KvStore,
 ): MessageQueue {
-  const firstTries = { kv, firstKnock: DRAFT_CAVAGE };
+  const firstTries = {
+    kv,
+    firstKnock: DRAFT_CAVAGE,
+    ...(deps.firstTryDispatcher === undefined ? {} : { dispatcher: deps.firstTryDispatcher }),
+  };
   const queue = sendFirstTries(sliceFanouts(deps.queue, options.fanoutSlice), firstTries);
   if (deps.deliverNow === undefined) return queue;
   return deliverNow(queue, {

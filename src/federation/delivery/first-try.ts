@@ -11,7 +11,7 @@
  * against 0.4 ms for a bare script that signs and POSTs, and 1.2 ms with this module
  * ("Fan-out" in docs/BENCHMARKS.md).
  * Here the same request (a draft-cavage signature over the same headers, the same body, with
- * the same deadline, size cap and `User-Agent`: `firstTryDispatcher()` of `outgoing.ts`) is made
+ * the same deadline, size cap and `User-Agent`: `createFirstTryDispatcher()` of `outgoing.ts`) is made
  * with a key imported once, `node:crypto`'s signing in the thread pool and undici's `request()`.
  *
  * Fedify's handler gets the message, exactly as queued, in every other case:
@@ -34,11 +34,11 @@ import { createPrivateKey, hash, type JsonWebKey, type KeyObject } from "node:cr
 import { STATUS_CODES } from "node:http";
 import type { KvStore, MessageQueue } from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
-import { request } from "undici";
+import { type Dispatcher, request } from "undici";
 import { signInPool } from "./crypto-shortcuts.ts";
 import { circuitKey, specKey } from "./kv-cache.ts";
 import { hookOutboxMessages, type OutboxMessage } from "./outbox-messages.ts";
-import { answeringOnce, firstTryDispatcher, type RecordedAnswer } from "./outgoing.ts";
+import { answeringOnce, type RecordedAnswer } from "./outgoing.ts";
 
 const logger = getLogger(["herald", "federation", "deliveries"]);
 
@@ -52,6 +52,8 @@ export interface FirstTryOptions {
   readonly kv: KvStore;
   /** The spec Fedify signs with when it knows none for an origin (its `firstKnock`). */
   readonly firstKnock: string;
+  /** What first tries are sent through (`createFirstTryDispatcher()`); default the global one. */
+  readonly dispatcher?: Dispatcher;
 }
 
 /**
@@ -75,7 +77,7 @@ export function sendFirstTries(queue: MessageQueue, options: FirstTryOptions): M
 type Tried = "delivered" | { readonly inbox: URL; readonly answer: RecordedAnswer };
 
 /** Sends `message` if it may be sent here (else undefined), and says how that went. */
-function firstTrySender({ kv, firstKnock }: FirstTryOptions) {
+function firstTrySender({ kv, firstKnock, dispatcher }: FirstTryOptions) {
   const keys = new Map<string, KeyObject>();
   const keyOf = (keyId: string, jwk: JsonWebKey): KeyObject => {
     // The modulus names the key pair: a key replaced under the same id is imported anew.
@@ -112,7 +114,7 @@ function firstTrySender({ kv, firstKnock }: FirstTryOptions) {
         method: "POST",
         headers,
         body,
-        dispatcher: firstTryDispatcher(),
+        ...(dispatcher === undefined ? {} : { dispatcher }),
         // A fan-out talks to each server once: close the connection with the answer rather
         // than keep it idle (and its objects alive past V8's young generation) for nothing.
         reset: true,

@@ -12,8 +12,8 @@
  *   other servers, and Fedify reads them whole with `response.json()`, so a 500 MB key
  *   document would otherwise be held in memory before its signature is even checked;
  * - at most `PER_HOST_CONNECTIONS` requests at once to one origin (first tries: one, over a
- *   dispatcher of their own, `firstTryDispatcher()`), and a connection closed once idle for
- *   `IDLE_CONNECTION_MS`;
+ *   dispatcher of their own, `createFirstTryDispatcher()`), and a connection closed once idle
+ *   for `IDLE_CONNECTION_MS`;
  * - `User-Agent: Herald/<version> (+<PUBLIC_URL>)`.
  *
  * It also answers a request that Fedify makes again after Herald made it (a delivery's first
@@ -32,13 +32,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { IncomingHttpHeaders } from "node:http";
-import {
-  Agent,
-  buildConnector,
-  type Dispatcher,
-  getGlobalDispatcher,
-  setGlobalDispatcher,
-} from "undici";
+import { Agent, buildConnector, type Dispatcher, setGlobalDispatcher } from "undici";
 import packageJson from "../../../package.json" with { type: "json" };
 import type { Config } from "../../config.ts";
 
@@ -79,19 +73,22 @@ export function heraldUserAgent(publicUrl: URL): string {
   return `Herald/${packageJson.version} (+${publicUrl.origin})`;
 }
 
+/** The limits of every outgoing request (see above), from the configuration. */
+export function outgoingLimits(
+  config: Pick<Config, "requestTimeoutSeconds" | "publicUrl">,
+): OutgoingLimits {
+  return {
+    timeoutMs: config.requestTimeoutSeconds * 1000,
+    userAgent: heraldUserAgent(config.publicUrl),
+  };
+}
+
 /** Bounds every outgoing request of this process (see above), from the configuration. */
 export function limitOutgoingRequests(
   config: Pick<Config, "requestTimeoutSeconds" | "publicUrl">,
 ): void {
-  const limits = {
-    timeoutMs: config.requestTimeoutSeconds * 1000,
-    userAgent: heraldUserAgent(config.publicUrl),
-  };
-  setGlobalDispatcher(createOutgoingDispatcher(limits));
-  firstTries = createOutgoingDispatcher({ ...limits, perHost: 1 });
+  setGlobalDispatcher(createOutgoingDispatcher(outgoingLimits(config)));
 }
-
-let firstTries: Dispatcher | undefined;
 
 /**
  * The dispatcher of deliveries' first tries (`first-try.ts`): the same limits, one connection
@@ -100,11 +97,10 @@ let firstTries: Dispatcher | undefined;
  * as its idle connection: thousands of them outlived V8's young generation in a fan-out and were
  * promoted to the old one, a third of all it promoted (measured with `--trace-gc-nvp` during
  * `bench/fanout.ts`: 286 MB → 186 MB promoted in 200 scavenges, 27 → 18 full collections). With
- * one connection per origin undici keeps a bare `Client`. Until `limitOutgoingRequests()` has
- * run (tests), the global dispatcher.
+ * one connection per origin undici keeps a bare `Client`.
  */
-export function firstTryDispatcher(): Dispatcher {
-  return firstTries ?? getGlobalDispatcher();
+export function createFirstTryDispatcher(limits: OutgoingLimits): Dispatcher {
+  return createOutgoingDispatcher({ ...limits, perHost: 1 });
 }
 
 /**
