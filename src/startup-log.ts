@@ -87,8 +87,9 @@ export function logScan(report: ScanReport): void {
     });
   }
   const { created, updated, deleted } = report.counted;
+  const changed = created + updated + deleted;
   // A first import of thousands of files gets a summary, not a line per article.
-  if (created + updated + deleted <= 20) {
+  if (changed <= 20) {
     for (const { type, article } of report.changes) {
       logger.info("Article {type}: {title} ({language}, {path})", {
         type,
@@ -98,7 +99,7 @@ export function logScan(report: ScanReport): void {
       });
     }
   }
-  if (report.read > 0 || created + updated + deleted > 0) {
+  if (report.read > 0 || changed > 0) {
     logger.info(
       "Scanned {files} files ({read} read) in {ms} ms: {created} created, {updated} updated, {deleted} deleted.",
       {

@@ -90,6 +90,21 @@ function firstTrySender({ kv, firstKnock, dispatcher }: FirstTryOptions) {
     return key;
   };
 
+  // The messages of a fan-out delivered as it is expanded (`deliver-now.ts`) share one activity
+  // object: it is written out and digested once for all of them.
+  const bodies = new WeakMap<object, RequestBody>();
+  const bodyOf = (activity: unknown): RequestBody => {
+    if (typeof activity !== "object" || activity === null) {
+      return requestBody(JSON.stringify(activity));
+    }
+    let body = bodies.get(activity);
+    if (body === undefined) {
+      body = requestBody(JSON.stringify(activity));
+      bodies.set(activity, body);
+    }
+    return body;
+  };
+
   const plan = firstTryPlanner({ kv, firstKnock });
   return async (message: OutboxMessage): Promise<Tried | undefined> => {
     const planned = await plan(message);
@@ -113,7 +128,7 @@ function firstTrySender({ kv, firstKnock, dispatcher }: FirstTryOptions) {
       const response = await request(inbox, {
         method: "POST",
         headers,
-        body,
+        body: body.text,
         ...(dispatcher === undefined ? {} : { dispatcher }),
         // A fan-out talks to each server once: close the connection with the answer rather
         // than keep it idle (and its objects alive past V8's young generation) for nothing.
@@ -178,28 +193,14 @@ function firstTryPlanner({ kv, firstKnock }: FirstTryOptions) {
   };
 }
 
-/**
- * The activity as the request's body. The messages of a fan-out delivered as it is expanded
- * (`deliver-now.ts`) share one activity object, so it is written out once for all of them.
- */
-const bodies = new WeakMap<object, string>();
-function bodyOf(activity: unknown): string {
-  if (typeof activity !== "object" || activity === null) return JSON.stringify(activity);
-  let body = bodies.get(activity);
-  if (body === undefined) {
-    body = JSON.stringify(activity);
-    bodies.set(activity, body);
-  }
-  return body;
+/** A request's body and its `Digest` header. */
+export interface RequestBody {
+  readonly text: string;
+  readonly digest: string;
 }
 
-/** The `Digest` header of `body`; the last one is kept, as a fan-out sends one body many times. */
-let lastDigest = { body: "", header: "" };
-function digestOf(body: string): string {
-  if (body !== lastDigest.body) {
-    lastDigest = { body, header: `SHA-256=${hash("sha256", body, "base64")}` };
-  }
-  return lastDigest.header;
+export function requestBody(text: string): RequestBody {
+  return { text, digest: `SHA-256=${hash("sha256", text, "base64")}` };
 }
 
 /**
@@ -210,7 +211,7 @@ function digestOf(body: string): string {
  */
 export async function signedHeaders(
   inbox: URL,
-  body: string,
+  body: RequestBody,
   extra: Readonly<Record<string, string>>,
   key: { readonly keyId: string; readonly privateKey: KeyObject },
   now = new Date(),
@@ -220,7 +221,7 @@ export async function signedHeaders(
   unsorted["content-type"] = "application/activity+json";
   unsorted.host = inbox.host;
   unsorted.date = now.toUTCString();
-  unsorted.digest = digestOf(body);
+  unsorted.digest = body.digest;
   const sorted = Object.entries(unsorted).sort(([a], [b]) => (a < b ? -1 : 1));
   const covered = [["(request-target)", `post ${inbox.pathname}`], ...sorted];
   const text = covered.map(([name, value]) => `${name}: ${value}`).join("\n");

@@ -6,6 +6,7 @@ import { getGlobalDispatcher, setGlobalDispatcher } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   DRAFT_CAVAGE,
+  requestBody,
   sendFirstTries,
   signedHeaders,
 } from "../../../src/federation/delivery/first-try.ts";
@@ -106,7 +107,13 @@ describe("signedHeaders()", () => {
     const body = JSON.stringify(activity);
     const extra = { "Collection-Synchronization": 'collectionId="x", digest="y"' };
     const now = new Date("2026-12-06T12:00:00Z");
-    const ours = await signedHeaders(inbox, body, extra, { keyId: KEY_ID, privateKey }, now);
+    const ours = await signedHeaders(
+      inbox,
+      requestBody(body),
+      extra,
+      { keyId: KEY_ID, privateKey },
+      now,
+    );
 
     const request = new Request(inbox, {
       method: "POST",
