@@ -27,6 +27,11 @@
  * - once the queue is being stopped, what has not started is stored for the next start, and
  *   the stop waits only for the deliveries under way.
  *
+ * Fedify also computes every inbox's FEP-8fcf header before the first delivery of a slice is
+ * sent (for 1,000 servers of 10 followers, 10,000 digests, each awaited): here Fedify is handed
+ * the fan-out without its followers collection, and each message gets its header as it is
+ * delivered or stored (`collection-sync.ts`), while earlier ones are already on their way.
+ *
  * The price: a slice is done when its slowest delivery is, so a server that answers slowly
  * (at most `REQUEST_TIMEOUT_SECONDS`) holds up the next slice of that fan-out meanwhile. Servers
  * known to fail have a circuit-breaker record and go through the queue instead.
@@ -39,6 +44,7 @@ import type {
   MessageQueueListenOptions,
 } from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
+import { collectionSyncHeader } from "./collection-sync.ts";
 import {
   enqueueAll,
   isFanout,
@@ -121,6 +127,18 @@ interface Expansion {
   readonly signal: AbortSignal | undefined;
   /** The inboxes this fan-out message already reached, when it is handed out again. */
   readonly reached: ReadonlySet<string>;
+  /** The fan-out's followers collection, when its deliveries carry FEP-8fcf's header. */
+  readonly collectionSync: string | undefined;
+}
+
+/** `message` with the `Collection-Synchronization` header Fedify was not asked to compute. */
+function withSyncHeader(expansion: Expansion, message: unknown): unknown {
+  const { collectionSync } = expansion;
+  if (collectionSync === undefined || !isOutbox(message) || message.actorIds.length === 0) {
+    return message;
+  }
+  const header = collectionSyncHeader(collectionSync, message.actorIds);
+  return { ...message, headers: { ...message.headers, "Collection-Synchronization": header } };
 }
 
 /** `queue`, delivering the first tries a fan-out queues as it is expanded (see above). */
@@ -146,10 +164,11 @@ export function deliverNow(queue: MessageQueue, options: DeliverNowOptions): Mes
 
   const deliver = (
     expansion: Expansion,
-    message: unknown,
+    queued: unknown,
     enqueueOptions?: MessageQueueEnqueueOptions,
   ) =>
     slots.run(async () => {
+      const message = withSyncHeader(expansion, queued);
       if (expansion.signal?.aborted !== true) {
         try {
           // Its retries and whatever else it queues are stored: it runs outside the expansion.
@@ -171,7 +190,8 @@ export function deliverNow(queue: MessageQueue, options: DeliverNowOptions): Mes
       if (expansion === undefined) return await queue.enqueue(message, enqueueOptions);
       const to = await route(expansion, message, enqueueOptions);
       if (to === "now") await deliver(expansion, message, enqueueOptions);
-      else if (to === "store") await queue.enqueue(message, enqueueOptions);
+      else if (to === "store")
+        await queue.enqueue(withSyncHeader(expansion, message), enqueueOptions);
     },
     async enqueueMany(messages, enqueueOptions?: MessageQueueEnqueueOptions) {
       const expansion = expanding.getStore();
@@ -181,7 +201,7 @@ export function deliverNow(queue: MessageQueue, options: DeliverNowOptions): Mes
       for (const message of messages) {
         const to = await route(expansion, message, enqueueOptions);
         if (to === "now") running.push(deliver(expansion, message, enqueueOptions));
-        else if (to === "store") later.push(message);
+        else if (to === "store") later.push(withSyncHeader(expansion, message));
       }
       if (later.length > 0) await store(later, enqueueOptions);
       await Promise.all(running);
@@ -193,8 +213,11 @@ export function deliverNow(queue: MessageQueue, options: DeliverNowOptions): Mes
           message.activityId === undefined
             ? new Set<string>()
             : await options.delivered(message.activityId, Object.keys(message.inboxes));
-        const expansion: Expansion = { signal: listenOptions?.signal, reached };
-        return await expanding.run(expansion, () => handler(message));
+        const { collectionSync } = message;
+        const expansion: Expansion = { signal: listenOptions?.signal, reached, collectionSync };
+        // Without its collection, Fedify leaves the header to `withSyncHeader()`.
+        const bare = { ...message, collectionSync: undefined };
+        return await expanding.run(expansion, () => handler(bare));
       }, listenOptions);
     },
   });

@@ -22,6 +22,8 @@ export interface OutboxMessage {
   readonly activityId?: string;
   readonly activityType: string;
   readonly inbox: string;
+  /** The followers the delivery is for, all on the inbox's server. */
+  readonly actorIds: readonly string[];
   /** 0 for the first try; a retry's number. */
   readonly attempt: number;
   readonly headers?: Readonly<Record<string, string>>;
@@ -39,6 +41,8 @@ export interface FanoutMessage {
   readonly activityId?: string;
   readonly activityType: string;
   readonly inboxes: Readonly<Record<string, unknown>>;
+  /** A delivery to followers: their collection's id, for FEP-8fcf's header. */
+  readonly collectionSync?: string;
 }
 
 export function isFanout(message: unknown): message is FanoutMessage {

@@ -1,7 +1,11 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DatabaseSync } from "node:sqlite";
-import { MemoryKvStore, type MessageQueue } from "@fedify/fedify";
+import {
+  buildCollectionSynchronizationHeader,
+  MemoryKvStore,
+  type MessageQueue,
+} from "@fedify/fedify";
 import { getGlobalDispatcher, setGlobalDispatcher } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openSqliteFollowerStore } from "../../../src/backends/sqlite/followers.ts";
@@ -39,14 +43,18 @@ interface Inbox {
   readonly got: string[];
   /** The signature spec of each POST: `cavage` or `rfc9421`. */
   readonly specs: string[];
+  /** The `Collection-Synchronization` header of each POST. */
+  readonly syncs: (string | undefined)[];
 }
 
 /** A server on loopback whose shared inbox answers `status` after `delayMs`. */
 async function inboxServer(status: number, delayMs = 0): Promise<Inbox> {
   const got: string[] = [];
   const specs: string[] = [];
+  const syncs: (string | undefined)[] = [];
   const server = createServer((request, response) => {
     specs.push(request.headers["signature-input"] === undefined ? "cavage" : "rfc9421");
+    syncs.push(request.headers["collection-synchronization"] as string | undefined);
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
@@ -62,8 +70,14 @@ async function inboxServer(status: number, delayMs = 0): Promise<Inbox> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   servers.push(server);
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/inbox`, host: `127.0.0.1:${port}`, got, specs };
+  return { url: `http://127.0.0.1:${port}/inbox`, host: `127.0.0.1:${port}`, got, specs, syncs };
 }
+
+const follower = (i: number) => `https://follower${i}.test/users/a`;
+
+/** FEP-8fcf's header for a delivery to follower `i`, as Fedify builds it. */
+const syncHeader = (i: number) =>
+  buildCollectionSynchronizationHeader(`${ORIGIN.origin}/users/news/followers`, [follower(i)]);
 
 /** A database with one follower on each of `inboxes`, each its server's shared inbox. */
 async function followersOn(inboxes: readonly Inbox[]): Promise<DatabaseSync> {
@@ -71,7 +85,7 @@ async function followersOn(inboxes: readonly Inbox[]): Promise<DatabaseSync> {
   const followers = openSqliteFollowerStore(db);
   for (const [i, inbox] of inboxes.entries()) {
     await followers.add({
-      id: new URL(`https://follower${i}.test/users/a`),
+      id: new URL(follower(i)),
       inbox: new URL(inbox.url),
       sharedInbox: new URL(inbox.url),
       followId: new URL(`https://follower${i}.test/follows/1`),
@@ -88,7 +102,7 @@ async function followersOn(inboxes: readonly Inbox[]): Promise<DatabaseSync> {
  */
 async function deliveryStack(db: DatabaseSync, options: { slice: number; workers: number }) {
   const sqlite = openSqliteMessageQueue(db, { pollInterval: { milliseconds: 20 }, workers: 4 });
-  const stored: { inbox: string; attempt: number }[] = [];
+  const stored: { inbox: string; attempt: number; headers?: Record<string, string> }[] = [];
   const fanouts: unknown[] = [];
   const note = (message: unknown) => {
     if (isOutbox(message)) stored.push(message);
@@ -178,6 +192,15 @@ describe("a fan-out delivered as it is expanded", () => {
       ]),
     );
     expect(stack.stored).toHaveLength(2);
+    // Every delivery carries FEP-8fcf's header, as Fedify would have built it: those sent at
+    // once, and those stored (the troubled host's, the failing one's retry).
+    for (const [i, inbox] of [...healthy, failing, troubled].entries()) {
+      expect(inbox.syncs[0]).toBe(await syncHeader(i));
+    }
+    for (const message of stack.stored) {
+      const i = [...healthy, failing, troubled].findIndex((inbox) => inbox.url === message.inbox);
+      expect(message.headers?.["Collection-Synchronization"]).toBe(await syncHeader(i));
+    }
     const rows = await stack.ledger.rows();
     expect(rows).toHaveLength(9);
     expect(rows.find((row) => row.inbox === failing.url)).toMatchObject({
