@@ -27,7 +27,7 @@ import { type DeliverNowDeps, deliverNow } from "./delivery/deliver-now.ts";
 import { sliceFanouts } from "./delivery/fanout-slices.ts";
 import { DRAFT_CAVAGE, firstTryIsNext, sendFirstTries } from "./delivery/first-try.ts";
 import { clearUnreachable, onPermanentFailure } from "./delivery/gone-servers.ts";
-import { cacheDeliveryState } from "./delivery/kv-cache.ts";
+import { cacheDeliveryState, type DeliveryKvCache } from "./delivery/kv-cache.ts";
 import { heraldUserAgent } from "./delivery/outgoing.ts";
 import { everyAccount, type FollowerStore } from "./followers.ts";
 import { registerInbox } from "./inbox.ts";
@@ -196,7 +196,7 @@ export function buildFederation(
 function deliveryQueue(
   deps: Pick<FederationDeps, "queue" | "deliverNow" | "firstTryDispatcher">,
   options: Pick<FederationOptions, "fanoutSlice" | "deliveryWorkers">,
-  kv: KvStore,
+  kv: DeliveryKvCache,
 ): MessageQueue {
   const firstTries = {
     kv,
@@ -208,6 +208,7 @@ function deliveryQueue(
   return deliverNow(queue, {
     ...deps.deliverNow,
     isNext: firstTryIsNext(firstTries),
+    beforeExpanding: () => kv.readCircuits(),
     concurrency: options.deliveryWorkers ?? 16,
   });
 }

@@ -94,6 +94,11 @@ export interface DeliverNowDeps {
 export interface DeliverNowOptions extends DeliverNowDeps {
   /** Whether a first try of `message` would be sent now (else it is stored). */
   readonly isNext: (message: OutboxMessage) => Promise<boolean>;
+  /**
+   * Called before a fan-out message is expanded: reads at once what `isNext` then asks about
+   * each of its inboxes (`readCircuits()` of `kv-cache.ts`).
+   */
+  readonly beforeExpanding?: () => Promise<void>;
   /** Deliveries run at once for all the fan-outs being expanded (`DELIVERY_WORKERS`). */
   readonly concurrency: number;
 }
@@ -209,6 +214,7 @@ export function deliverNow(queue: MessageQueue, options: DeliverNowOptions): Mes
     listen(handler: Handler, listenOptions?: MessageQueueListenOptions) {
       return queue.listen(async (message) => {
         if (!isFanout(message)) return await handler(message);
+        await options.beforeExpanding?.();
         const reached =
           message.activityId === undefined
             ? new Set<string>()

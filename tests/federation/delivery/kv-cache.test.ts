@@ -75,6 +75,29 @@ describe("cacheDeliveryState()", () => {
     expect(calls.at(-1)).toBe(`delete ${circuit.join("/")}`);
   });
 
+  it("reads every circuit state at once, then knows a host without one until its maximum age", async () => {
+    const { store, kv, calls } = countingStore();
+    let now = 1_000_000;
+    const cached = cacheDeliveryState(kv, { circuitMaxAgeMs: 1_000, now: () => now });
+    const other: KvKey = ["_fedify", "circuit", "b.test"];
+    const failing = { state: "closed", failures: ["2026-12-07T00:00:00Z"] };
+    await store.set(other, failing);
+    await cached.readCircuits();
+    expect(await cached.get(circuit)).toBeUndefined();
+    expect(await cached.get(other)).toEqual(failing);
+    expect(calls).toEqual([]);
+    // Past the maximum age, each is read from the store again.
+    now += 1_001;
+    expect(await cached.get(circuit)).toBeUndefined();
+    expect(calls).toEqual([`get ${circuit.join("/")}`]);
+    // A write of any circuit state ends what the read knew: a third host is read again.
+    const third: KvKey = ["_fedify", "circuit", "c.test"];
+    await cached.readCircuits();
+    await cached.set(other, { state: "open", failures: [] });
+    expect(await cached.get(third)).toBeUndefined();
+    expect(calls.slice(1)).toEqual([`set ${other.join("/")}`, `get ${third.join("/")}`]);
+  });
+
   it("passes every other key straight through", async () => {
     const { kv, calls } = countingStore();
     const cached = cacheDeliveryState(kv);
