@@ -17,6 +17,7 @@ import { Article as ArticleObject, Note, QuoteAuthorization } from "@fedify/voca
 import { getLogger } from "@logtape/logtape";
 import type { Dispatcher } from "undici";
 import type { Article } from "../article.ts";
+import { DEFAULT_DELIVERY_WORKERS } from "../config.ts";
 import type { QuotePolicy } from "../interactions.ts";
 import { paths } from "../urls.ts";
 import type { ActorType, ProfileField } from "./actor.ts";
@@ -103,7 +104,7 @@ export interface FederationOptions {
   readonly retry?: CreateExponentialBackoffPolicyOptions;
   /** Inboxes per queued slice of a fan-out; default `FANOUT_SLICE` (tests make it small). */
   readonly fanoutSlice?: number;
-  /** `DELIVERY_WORKERS`: deliveries run at once by the fan-outs being expanded; default 16. */
+  /** `DELIVERY_WORKERS`: deliveries run at once by the fan-outs being expanded. */
   readonly deliveryWorkers?: number;
   /** Overrides `CIRCUIT_BREAKER` (tests shorten its durations). */
   readonly circuitBreaker?: Pick<CircuitBreakerOptions, "recoveryDelay" | "heldActivityTtl">;
@@ -209,7 +210,7 @@ function deliveryQueue(
     ...deps.deliverNow,
     isNext: firstTryIsNext(firstTries),
     beforeExpanding: () => kv.readCircuits(),
-    concurrency: options.deliveryWorkers ?? 16,
+    concurrency: options.deliveryWorkers ?? DEFAULT_DELIVERY_WORKERS,
   });
 }
 
