@@ -17,6 +17,8 @@ export interface Publisher {
   /**
    * Called once the events a scan left were all published, if there were any (a first import
    * of 100,000 is 200 calls of `publish`): work needed once per scan, not per batch, goes here.
+   * It runs after every publisher has published, so that such work (the site warming its pages)
+   * does not hold up the next publisher (the fediverse account queueing its posts).
    */
   settled?(): Promise<void>;
 }
@@ -194,26 +196,36 @@ function summarize({ type, seq, article }: ChangeEvent): ChangeSummary {
 /**
  * Offers each publisher, in order, the events it has not yet handled, and records each
  * batch as delivered only after the publisher succeeded. A failing publisher is retried at
- * the next scan and does not hold up the others.
+ * the next scan and does not hold up the others. Then each that published does its work once
+ * per scan (`settled`).
  */
 export async function deliver(
   store: ArticleStore,
   publishers: readonly Publisher[],
 ): Promise<void> {
+  const published: Publisher[] = [];
   for (const publisher of publishers) {
     try {
-      let published = false;
       for (;;) {
         const events = await store.pending(publisher.name);
         const last = events.at(-1);
         if (last === undefined) break;
         await publisher.publish(events);
         await store.markDelivered(publisher.name, last.seq);
-        published = true;
+        if (published.at(-1) !== publisher) published.push(publisher);
       }
-      if (published) await publisher.settled?.();
     } catch (error) {
       logger.error("Publishing to {publisher} failed; will retry at the next scan: {error}", {
+        publisher: publisher.name,
+        error,
+      });
+    }
+  }
+  for (const publisher of published) {
+    try {
+      await publisher.settled?.();
+    } catch (error) {
+      logger.error("{publisher} published, but its work after the scan failed: {error}", {
         publisher: publisher.name,
         error,
       });

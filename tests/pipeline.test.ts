@@ -223,6 +223,30 @@ for (const { name, open, available } of stores)
       expect(second.seen).toEqual(["created a"]);
     });
 
+    it("lets publishers do their once-per-scan work after every publisher has published", async () => {
+      const articles = articlesDir();
+      articles.write("a.md", "# A\n\nText.");
+      const { store } = await open();
+      const order: string[] = [];
+      const publisher = (name: string): Publisher => ({
+        name,
+        publish: async () => void order.push(`${name} published`),
+        settled: async () => void order.push(`${name} settled`),
+      });
+      const publishers = [publisher("site"), publisher("fediverse")];
+      for (const p of publishers) await store.subscribe(p.name);
+      await scanner(articles.dir, publishers)(store);
+      expect(order).toEqual([
+        "site published",
+        "fediverse published",
+        "site settled",
+        "fediverse settled",
+      ]);
+      // Nothing new: nothing published, nothing settled.
+      await scanner(articles.dir, publishers)(store);
+      expect(order).toHaveLength(4);
+    });
+
     it("skips a scan while another holds the scan lock, and says so", async () => {
       const articles = articlesDir();
       articles.write("a.md", "# A\n\nText.");
