@@ -1,6 +1,6 @@
 /**
- * What both engines' follower stores share: the keyset cursor of `list()` and the grouping of
- * `inboxes()` from bare rows.
+ * What both engines' follower stores share: the keyset cursor of `list()` and the groups of
+ * `inboxes()`.
  *
  * Pages are keyset pages over the `(created_at, actor_id)` index: a page after the 99,980th
  * follower reads 21 index entries, where `OFFSET 99980` walked them all (tens of ms at 100,000
@@ -38,28 +38,29 @@ export function prefixRange(prefix: string): { readonly from: string; readonly t
   return { from: prefix, to: `${prefix}\u{10FFFF}` };
 }
 
-/** One row of `inboxes()`: only what a delivery needs. */
-export interface InboxRow {
-  readonly actor_id: string;
-  readonly inbox: string;
-  readonly shared_inbox: string | null;
+/**
+ * One row of `inboxes()`, grouped by the database: the inbox a delivery goes to (the shared one
+ * where there is one), whether it is shared, and the ids of the followers it serves, joined by
+ * {@link ACTOR_SEPARATOR}.
+ */
+export interface InboxGroupRow {
+  readonly target: string;
+  readonly shared: boolean | number;
+  readonly actors: string;
 }
 
 /**
- * Followers grouped by the inbox a delivery goes to (the shared one where there is one), as
- * `groupInboxes()` does, from bare rows: one `URL` per inbox and per actor, nothing else, so
- * that 100,000 followers stay a few tens of MB while a fan-out holds them.
+ * Between the actor ids of an {@link InboxGroupRow}: an id is a URL's serialisation, which has
+ * no raw newline. Grouped by the database, 10,000 followers cross into JavaScript as 1,000 rows
+ * instead of 10,000 (half the time of grouping them here, issue #17).
  */
-export function groupInboxRows(rows: Iterable<InboxRow>): InboxGroup[] {
-  const groups = new Map<string, { inbox: URL; sharedInbox: boolean; actorIds: URL[] }>();
-  for (const row of rows) {
-    const href = row.shared_inbox ?? row.inbox;
-    let group = groups.get(href);
-    if (group === undefined) {
-      group = { inbox: new URL(href), sharedInbox: row.shared_inbox !== null, actorIds: [] };
-      groups.set(href, group);
-    }
-    group.actorIds.push(new URL(row.actor_id));
-  }
-  return [...groups.values()];
+export const ACTOR_SEPARATOR = "\n";
+
+/** The groups of `rows`: one `URL` per inbox and per actor, nothing else. */
+export function toInboxGroups(rows: readonly InboxGroupRow[]): InboxGroup[] {
+  return rows.map((row) => ({
+    inbox: new URL(row.target),
+    sharedInbox: Boolean(row.shared),
+    actorIds: row.actors.split(ACTOR_SEPARATOR).map((id) => new URL(id)),
+  }));
 }

@@ -11,11 +11,12 @@ import {
   MAIN_ACCOUNT,
 } from "../../federation/followers.ts";
 import {
+  ACTOR_SEPARATOR,
   decodeFollowerCursor,
   encodeFollowerCursor,
-  groupInboxRows,
-  type InboxRow,
+  type InboxGroupRow,
   prefixRange,
+  toInboxGroups,
 } from "../follower-pages.ts";
 import { addColumnOnce, createTablesOnce } from "./tables.ts";
 
@@ -121,11 +122,14 @@ export async function openPostgresFollowerStore(
     async inboxes(options = {}) {
       const range =
         options.actorPrefix === undefined ? undefined : prefixRange(options.actorPrefix);
-      const rows = await sql<InboxRow[]>`
-        SELECT actor_id, inbox, shared_inbox FROM ${table} WHERE account = ${account}
+      // Grouped by inbox (see `InboxGroupRow`); the first to follow first.
+      const rows = await sql<InboxGroupRow[]>`
+        SELECT coalesce(shared_inbox, inbox) AS target, bool_or(shared_inbox IS NOT NULL) AS shared,
+          string_agg(actor_id, ${ACTOR_SEPARATOR}) AS actors
+        FROM ${table} WHERE account = ${account}
         ${range === undefined ? sql`` : sql`AND actor_id >= ${range.from} AND actor_id < ${range.to}`}
-        ORDER BY created_at, actor_id`;
-      return groupInboxRows(rows);
+        GROUP BY target ORDER BY min(created_at), target`;
+      return toInboxGroups(rows);
     },
   };
 }

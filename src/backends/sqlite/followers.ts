@@ -7,11 +7,12 @@ import {
   MAIN_ACCOUNT,
 } from "../../federation/followers.ts";
 import {
+  ACTOR_SEPARATOR,
   decodeFollowerCursor,
   encodeFollowerCursor,
-  groupInboxRows,
-  type InboxRow,
+  type InboxGroupRow,
   prefixRange,
+  toInboxGroups,
 } from "../follower-pages.ts";
 
 type Row = Record<string, SQLOutputValue>;
@@ -62,12 +63,15 @@ export function openSqliteFollowerStore(db: DatabaseSync, account = MAIN_ACCOUNT
   const selectPageAfter = db.prepare(`
     SELECT * FROM federation_followers WHERE account = ? AND (created_at, actor_id) > (?, ?)
     ORDER BY created_at, actor_id LIMIT ?`);
-  const selectInboxes = db.prepare(`
-    SELECT actor_id, inbox, shared_inbox FROM federation_followers WHERE account = ?
-    ORDER BY created_at, actor_id`);
-  const selectInboxesIn = db.prepare(`
-    SELECT actor_id, inbox, shared_inbox FROM federation_followers
-    WHERE account = ? AND actor_id >= ? AND actor_id < ? ORDER BY created_at, actor_id`);
+  // Grouped by inbox (see `InboxGroupRow`); the first to follow first.
+  const inboxGroups = (where: string) =>
+    db.prepare(`
+      SELECT coalesce(shared_inbox, inbox) AS target, max(shared_inbox IS NOT NULL) AS shared,
+        group_concat(actor_id, ?) AS actors
+      FROM federation_followers WHERE ${where}
+      GROUP BY target ORDER BY min(created_at), target`);
+  const selectInboxes = inboxGroups("account = ?");
+  const selectInboxesIn = inboxGroups("account = ? AND actor_id >= ? AND actor_id < ?");
 
   return {
     async add(follower) {
@@ -112,11 +116,13 @@ export function openSqliteFollowerStore(db: DatabaseSync, account = MAIN_ACCOUNT
       return Number(selectCount.get(account)?.count ?? 0);
     },
     async inboxes(options = {}) {
-      if (options.actorPrefix === undefined) {
-        return groupInboxRows(selectInboxes.iterate(account) as Iterable<InboxRow>);
-      }
-      const { from, to } = prefixRange(options.actorPrefix);
-      return groupInboxRows(selectInboxesIn.iterate(account, from, to) as Iterable<InboxRow>);
+      const range =
+        options.actorPrefix === undefined ? undefined : prefixRange(options.actorPrefix);
+      const rows =
+        range === undefined
+          ? selectInboxes.all(ACTOR_SEPARATOR, account)
+          : selectInboxesIn.all(ACTOR_SEPARATOR, account, range.from, range.to);
+      return toInboxGroups(rows.map(toGroupRow));
     },
   };
 }
@@ -163,4 +169,8 @@ function toFollower(row: Row): Follower {
     followId: new URL(String(row.follow_id)),
     createdAt: new Date(Number(row.created_at)),
   };
+}
+
+function toGroupRow(row: Record<string, SQLOutputValue>): InboxGroupRow {
+  return { target: String(row.target), shared: Number(row.shared), actors: String(row.actors) };
 }
