@@ -203,17 +203,19 @@ export async function deliver(
   store: ArticleStore,
   publishers: readonly Publisher[],
 ): Promise<void> {
-  const published: Publisher[] = [];
+  const toSettle: Publisher[] = [];
   for (const publisher of publishers) {
     try {
+      let published = false;
       for (;;) {
         const events = await store.pending(publisher.name);
         const last = events.at(-1);
         if (last === undefined) break;
         await publisher.publish(events);
         await store.markDelivered(publisher.name, last.seq);
-        if (published.at(-1) !== publisher) published.push(publisher);
+        published = true;
       }
+      if (published) toSettle.push(publisher);
     } catch (error) {
       logger.error("Publishing to {publisher} failed; will retry at the next scan: {error}", {
         publisher: publisher.name,
@@ -221,7 +223,7 @@ export async function deliver(
       });
     }
   }
-  for (const publisher of published) {
+  for (const publisher of toSettle) {
     try {
       await publisher.settled?.();
     } catch (error) {
