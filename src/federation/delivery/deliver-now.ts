@@ -167,12 +167,14 @@ export function deliverNow(queue: MessageQueue, options: DeliverNowOptions): Mes
     return "now";
   };
 
+  /** Runs `queued` through the listener in a slot; stores it if it cannot be run. */
   const deliver = (
     expansion: Expansion,
     queued: unknown,
     enqueueOptions?: MessageQueueEnqueueOptions,
   ) =>
     slots.run(async () => {
+      // Its FEP-8fcf header is made here, once a slot is free, not before the first delivery.
       const message = withSyncHeader(expansion, queued);
       if (expansion.signal?.aborted !== true) {
         try {
@@ -189,27 +191,33 @@ export function deliverNow(queue: MessageQueue, options: DeliverNowOptions): Mes
       await store([message], enqueueOptions);
     });
 
+  /** `messages`, queued during `expansion`: each delivered now, stored, or skipped. */
+  const expand = async (
+    expansion: Expansion,
+    messages: readonly unknown[],
+    enqueueOptions?: MessageQueueEnqueueOptions,
+  ) => {
+    const later: unknown[] = [];
+    const running: Promise<void>[] = [];
+    for (const message of messages) {
+      const to = await route(expansion, message, enqueueOptions);
+      if (to === "now") running.push(deliver(expansion, message, enqueueOptions));
+      else if (to === "store") later.push(withSyncHeader(expansion, message));
+    }
+    if (later.length > 0) await store(later, enqueueOptions);
+    await Promise.all(running);
+  };
+
   return wrapQueue(queue, {
     async enqueue(message, enqueueOptions?: MessageQueueEnqueueOptions) {
       const expansion = expanding.getStore();
       if (expansion === undefined) return await queue.enqueue(message, enqueueOptions);
-      const to = await route(expansion, message, enqueueOptions);
-      if (to === "now") await deliver(expansion, message, enqueueOptions);
-      else if (to === "store")
-        await queue.enqueue(withSyncHeader(expansion, message), enqueueOptions);
+      await expand(expansion, [message], enqueueOptions);
     },
     async enqueueMany(messages, enqueueOptions?: MessageQueueEnqueueOptions) {
       const expansion = expanding.getStore();
       if (expansion === undefined) return await store(messages, enqueueOptions);
-      const later: unknown[] = [];
-      const running: Promise<void>[] = [];
-      for (const message of messages) {
-        const to = await route(expansion, message, enqueueOptions);
-        if (to === "now") running.push(deliver(expansion, message, enqueueOptions));
-        else if (to === "store") later.push(withSyncHeader(expansion, message));
-      }
-      if (later.length > 0) await store(later, enqueueOptions);
-      await Promise.all(running);
+      await expand(expansion, messages, enqueueOptions);
     },
     listen(handler: Handler, listenOptions?: MessageQueueListenOptions) {
       return queue.listen(async (message) => {
