@@ -45,7 +45,7 @@ export function prefixRange(prefix: string): { readonly from: string; readonly t
  */
 export interface InboxGroupRow {
   readonly target: string;
-  readonly shared: boolean | number;
+  readonly shared: boolean;
   readonly actors: string;
 }
 
@@ -60,7 +60,7 @@ export const ACTOR_SEPARATOR = "\n";
 export function toInboxGroups(rows: readonly InboxGroupRow[]): InboxGroup[] {
   return rows.map((row) => ({
     inbox: new URL(row.target),
-    sharedInbox: Boolean(row.shared),
+    sharedInbox: row.shared,
     actorIds: row.actors.split(ACTOR_SEPARATOR).map((id) => new URL(id)),
   }));
 }

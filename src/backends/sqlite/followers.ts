@@ -172,5 +172,9 @@ function toFollower(row: Row): Follower {
 }
 
 function toGroupRow(row: Record<string, SQLOutputValue>): InboxGroupRow {
-  return { target: String(row.target), shared: Number(row.shared), actors: String(row.actors) };
+  return {
+    target: String(row.target),
+    shared: Number(row.shared) !== 0,
+    actors: String(row.actors),
+  };
 }
