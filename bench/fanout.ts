@@ -19,6 +19,7 @@ import { DatabaseSync } from "node:sqlite";
 import { openSqliteArticleStore } from "../src/backends/sqlite/articles.ts";
 import { openSqliteFollowerStore } from "../src/backends/sqlite/followers.ts";
 import { IDLE_CONNECTION_MS } from "../src/federation/delivery/outgoing.ts";
+import { DEFAULT_QUIET_MS } from "../src/watch.ts";
 import { freePort, makeFolders, spawnHerald } from "../tests/helpers/herald-spawn.ts";
 import type { BaselineJob, BaselineResult } from "./fanout-baseline.ts";
 import type { FromReceivers, ReceiverHost, ToReceivers, Wanted } from "./fanout-receivers.ts";
@@ -330,7 +331,7 @@ function report(
   const followers = hostCount * perHost;
   return `Command: \`BENCH_HOSTS=${hostCount} node bench/fanout.ts\` (${hostCount.toLocaleString("en")} fake Mastodon-like servers, each its own loopback host:port verifying every signature, in ${Math.ceil(hostCount / hostsPerProcess)} process(es); ${followers.toLocaleString("en")} followers, ${perHost} on each server, so one delivery to each shared inbox serves them; ${roundCount} round(s) of one new story, its correction and its removal).
 
-Per fan-out: **Herald** = \`${deployedEnvText()} node ${nodeFlags.join(" ")} src/main.ts\` (${heapFlags.length === 0 ? "`npm start`'s flags, no heap limit" : "`npm start`'s flags with the Docker image's heap limit"}; embedded SQLite), from its \`Queued …\` line (the scan found the change, loaded the followers and queued the activity) or from writing the file (the folder watcher waits for 200 ms of quiet first; the safety-net scan runs on its deployed schedule, every minute) to the last server holding the verified activity; **baseline** = right after, a bare script in its own process signing (RSA-2048, draft-cavage, as Mastodon) and POSTing ${hostCount.toLocaleString("en")} activities to the same shared inboxes, ${concurrency} at a time, over keep-alive connections it opens for that run (as Herald, which closes a connection idle for ${IDLE_CONNECTION_MS} ms, finds none open from the round before).
+Per fan-out: **Herald** = \`${deployedEnvText()} node ${nodeFlags.join(" ")} src/main.ts\` (${heapFlags.length === 0 ? "`npm start`'s flags, no heap limit" : "`npm start`'s flags with the Docker image's heap limit"}; embedded SQLite), from its \`Queued …\` line (the scan found the change, loaded the followers and queued the activity) or from writing the file (the folder watcher waits for ${DEFAULT_QUIET_MS} ms of quiet first; the safety-net scan runs on its deployed schedule, every minute) to the last server holding the verified activity; **baseline** = right after, a bare script in its own process signing (RSA-2048, draft-cavage, as Mastodon) and POSTing ${hostCount.toLocaleString("en")} activities to the same shared inboxes, ${concurrency} at a time, over keep-alive connections it opens for that run (as Herald, which closes a connection idle for ${IDLE_CONNECTION_MS} ms, finds none open from the round before).
 
 | activity | round | baseline s | Herald from queued s | vs baseline | Herald from file s | vs baseline | CPU ms per delivery: baseline / Herald (its main thread) |
 |---|---:|---:|---:|---:|---:|---:|---:|

@@ -77,7 +77,7 @@ describe("publish on write (the articles folder is watched)", () => {
     const fd = openSync(path("chunked.md"), "w");
     for (const chunk of ["# Chunked story\n\n", "First part, ", "second part, ", "the end."]) {
       writeFileSync(fd, chunk);
-      await sleep(5); // well within the 0.2 s the watcher waits for quiet
+      await sleep(5); // well within the 0.05 s the watcher waits for quiet
     }
     closeSync(fd);
 
