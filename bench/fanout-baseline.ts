@@ -1,11 +1,15 @@
 /**
  * The baseline of `bench/fanout.ts`, in a process of its own as Herald is: a bare script that
  * signs (draft-cavage, RSA-2048, `(request-target) host date digest`, as Mastodon does) and
- * POSTs one `Create` to each shared inbox it is given, `concurrency` at a time, over keep-alive
+ * POSTs one activity to each shared inbox it is given, `concurrency` at a time, over keep-alive
  * connections opened by that run, as a script run for one story would. Nothing else: no queue,
  * no ledger, no retries.
  *
- * The parent sends `{ inboxes, keyId, actor, concurrency }` and gets back `{ start, end }`
+ * The activity is the one Herald delivered just before (`activity`: its JSON as it arrived), with
+ * the baseline's own id and actor: the same bytes to send, digest and parse, less a few for the
+ * shorter actor URL; without it, a small `Create` of the baseline's own.
+ *
+ * The parent sends `{ inboxes, keyId, actor, concurrency, activity }` and gets back `{ start, end }`
  * (times comparable across processes, see fanout-receivers.ts), or `{ error }`.
  */
 import { createPrivateKey, randomUUID } from "node:crypto";
@@ -24,6 +28,7 @@ export interface BaselineJob {
   readonly keyId: string;
   readonly actor: string;
   readonly concurrency: number;
+  readonly activity?: string;
 }
 
 export type BaselineResult =
@@ -66,16 +71,22 @@ async function run(job: BaselineJob): Promise<BaselineResult> {
   // a connection idle for a second, and real fan-outs are minutes apart).
   const agent = new http.Agent({ keepAlive: true });
   let next = 0;
+  const activity: Record<string, unknown> =
+    job.activity === undefined
+      ? {
+          "@context": "https://www.w3.org/ns/activitystreams",
+          type: "Create",
+          to: ["https://www.w3.org/ns/activitystreams#Public"],
+          object: { type: "Note", content: "One story, ten thousand inboxes." },
+        }
+      : JSON.parse(job.activity);
   const worker = async () => {
     while (next < job.inboxes.length) {
       const inbox = new URL(job.inboxes[next++] as string);
       const body = JSON.stringify({
-        "@context": "https://www.w3.org/ns/activitystreams",
+        ...activity,
         id: `${job.actor}/baseline/${randomUUID()}`,
-        type: "Create",
         actor: job.actor,
-        to: ["https://www.w3.org/ns/activitystreams#Public"],
-        object: { type: "Note", content: "One story, ten thousand inboxes." },
       });
       // A kept-alive socket the server closed just then fails at once: send again, once.
       const status = await post(agent, inbox, job.keyId, body).catch(() =>

@@ -30,7 +30,14 @@ export type ToReceivers =
 
 export type FromReceivers =
   | { readonly kind: "ready"; readonly hosts: readonly ReceiverHost[] }
-  | { readonly kind: "waited"; readonly id: number; readonly at: number; readonly objectId: string }
+  | {
+      readonly kind: "waited";
+      readonly id: number;
+      readonly at: number;
+      readonly objectId: string;
+      /** The activity as it arrived (the body of one server's request). */
+      readonly body: string;
+    }
   | { readonly kind: "counted"; readonly id: number; readonly counts: readonly number[] }
   | { readonly kind: "closed"; readonly id: number }
   | { readonly kind: "failed"; readonly id: number; readonly error: string };
@@ -85,6 +92,7 @@ async function answer(
   switch (message.cmd) {
     case "wait": {
       let objectId = "";
+      let body = "";
       await Promise.all(
         remotes.map(async (remote) => {
           const got = await remote.waitFor(
@@ -93,9 +101,10 @@ async function answer(
           );
           const object = got.activity?.object as JsonObject | string | undefined;
           objectId = typeof object === "string" ? object : String(object?.id ?? "");
+          body = got.rawBody;
         }),
       );
-      return { kind: "waited", id: message.id, at: now(), objectId };
+      return { kind: "waited", id: message.id, at: now(), objectId, body };
     }
     case "count": {
       const counts = remotes.map(

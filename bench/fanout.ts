@@ -87,8 +87,9 @@ try {
     actor: first,
     concurrency,
   };
-  const runBaseline = async () => {
-    const result = await ask<BaselineResult>(baseline, job);
+  /** The baseline, sending `activity` (as Herald's fan-out just delivered it). */
+  const runBaseline = async (activity: string) => {
+    const result = await ask<BaselineResult>(baseline, { ...job, activity });
     if ("error" in result) throw new Error(result.error);
     return { baseline: (result.end - result.start) / 1000, baselineCpu: result.cpu };
   };
@@ -99,7 +100,7 @@ try {
   const warmUp = await fanOut("Create", "warm-up", () => write("warm-up", "Warm-up"), {
     name: "Warm-up",
   });
-  await runBaseline();
+  await runBaseline(warmUp.body);
 
   const runs: Run[] = [];
   const wanted: Wanted[] = [];
@@ -107,14 +108,14 @@ try {
     const slug = `breaking-${round}`;
     const title = `Breaking ${round}`;
     const created = await fanOut("Create", slug, () => write(slug, title), { name: title });
-    runs.push({ kind: "Create", round, ...created.times, ...(await runBaseline()) });
+    runs.push({ kind: "Create", round, ...created.times, ...(await runBaseline(created.body)) });
     const objectId = created.objectId;
     const updated = await fanOut("Update", slug, () => write(slug, title, "Corrected."), {
       objectId,
     });
-    runs.push({ kind: "Update", round, ...updated.times, ...(await runBaseline()) });
+    runs.push({ kind: "Update", round, ...updated.times, ...(await runBaseline(updated.body)) });
     const deleted = await fanOut("Delete", slug, () => rmSync(file(slug)), { objectId });
-    runs.push({ kind: "Delete", round, ...deleted.times, ...(await runBaseline()) });
+    runs.push({ kind: "Delete", round, ...deleted.times, ...(await runBaseline(deleted.body)) });
     wanted.push(
       { type: "Create", name: title, signer },
       { type: "Update", objectId, signer },
@@ -142,7 +143,7 @@ try {
     const mainCpu = cpuOf(herald.child.pid, herald.child.pid);
     const started = now();
     change();
-    const { at, objectId } = await arrived;
+    const { at, objectId, body } = await arrived;
     const heraldCpu = cpuOf(herald.child.pid) - cpu;
     const heraldMainCpu = cpuOf(herald.child.pid, herald.child.pid) - mainCpu;
     const queuedAt = await queued;
@@ -152,7 +153,7 @@ try {
       heraldCpu,
       heraldMainCpu,
     };
-    return { objectId, times };
+    return { objectId, body, times };
   }
 } finally {
   await herald.stop();
@@ -239,12 +240,14 @@ async function startReceivers() {
       const answers = await call((id) => ({ cmd: "wait", id, wanted }));
       let at = 0;
       let objectId = "";
+      let body = "";
       for (const a of answers) {
         if (a.kind !== "waited") throw new Error(`A receiver failed: ${JSON.stringify(a)}`);
         at = Math.max(at, a.at);
         objectId = a.objectId;
+        body = a.body;
       }
-      return { at, objectId };
+      return { at, objectId, body };
     },
     async count(wanted: Wanted) {
       const answers = await call((id) => ({ cmd: "count", id, wanted }));
