@@ -56,11 +56,11 @@ export interface InboxGroupRow {
  */
 export const ACTOR_SEPARATOR = "\n";
 
-/** The groups of `rows`: one `URL` per inbox and per actor, nothing else. */
+/** The groups of `rows`: one `URL` per inbox, the actor ids as they are. */
 export function toInboxGroups(rows: readonly InboxGroupRow[]): InboxGroup[] {
   return rows.map((row) => ({
     inbox: new URL(row.target),
     sharedInbox: row.shared,
-    actorIds: row.actors.split(ACTOR_SEPARATOR).map((id) => new URL(id)),
+    actorIds: row.actors.split(ACTOR_SEPARATOR),
   }));
 }

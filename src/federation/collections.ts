@@ -25,21 +25,16 @@ export async function dispatchFollowers(
 ): Promise<PageItems<Recipient>> {
   if (cursor == null) {
     const groups = await followers.inboxes(filter == null ? {} : { actorPrefix: filter.href });
-    const recipients = groups.flatMap((group) =>
-      group.actorIds.map(
-        (id): Recipient => ({
-          id,
-          inboxId: group.inbox,
-          endpoints: group.sharedInbox ? { sharedInbox: group.inbox } : null,
-        }),
-      ),
-    );
-    return {
-      items:
-        filter == null
-          ? recipients
-          : recipients.filter((recipient) => recipient.id?.href.startsWith(filter.href)),
-    };
+    const items: Recipient[] = [];
+    for (const group of groups) {
+      const endpoints = group.sharedInbox ? { sharedInbox: group.inbox } : null;
+      for (const id of group.actorIds) {
+        if (filter == null || id.startsWith(filter.href)) {
+          items.push(new FollowerRecipient(id, group.inbox, endpoints));
+        }
+      }
+    }
+    return { items };
   }
   const page = await followers.list({ cursor, limit: PAGE_SIZE });
   return {
@@ -50,6 +45,33 @@ export async function dispatchFollowers(
     })),
     nextCursor: page.nextCursor ?? null,
   };
+}
+
+/**
+ * A follower as Fedify reads it to deliver to "followers": the id is made a `URL` when it is
+ * read, not before, so that a fan-out to 100,000 followers does not hold 100,000 of them.
+ * Fedify reads it twice in a row (`extractInboxes()` in @fedify/fedify's dist/middleware-*.js),
+ * so the last one made is kept for the second read.
+ */
+class FollowerRecipient implements Recipient {
+  static #last: URL | undefined;
+
+  readonly href: string;
+  readonly inboxId: URL;
+  readonly endpoints: { readonly sharedInbox: URL } | null;
+
+  constructor(href: string, inboxId: URL, endpoints: { readonly sharedInbox: URL } | null) {
+    this.href = href;
+    this.inboxId = inboxId;
+    this.endpoints = endpoints;
+  }
+
+  get id(): URL {
+    const last = FollowerRecipient.#last;
+    if (last?.href === this.href) return last;
+    FollowerRecipient.#last = new URL(this.href);
+    return FollowerRecipient.#last;
+  }
 }
 
 /**

@@ -24,7 +24,11 @@ export interface FollowerPage {
 export interface InboxGroup {
   readonly inbox: URL;
   readonly sharedInbox: boolean;
-  readonly actorIds: readonly URL[];
+  /**
+   * The followers' ids as stored (URL serialisations), not `URL`s: a fan-out to 100,000
+   * followers only hands them on, and 100,000 `URL`s held at once were 30 MB (issue #17).
+   */
+  readonly actorIds: readonly string[];
 }
 
 export interface ListFollowersOptions {
