@@ -7,7 +7,7 @@
  *
  * The activity is the one Herald delivered just before (`activity`: its JSON as it arrived), with
  * the baseline's own id and actor: the same bytes to send, digest and parse, less a few for the
- * shorter actor URL; without it, a small `Create` of the baseline's own.
+ * shorter actor URL.
  *
  * The parent sends `{ inboxes, keyId, actor, concurrency, activity }` and gets back `{ start, end }`
  * (times comparable across processes, see fanout-receivers.ts), or `{ error }`.
@@ -28,7 +28,7 @@ export interface BaselineJob {
   readonly keyId: string;
   readonly actor: string;
   readonly concurrency: number;
-  readonly activity?: string;
+  readonly activity: string;
 }
 
 export type BaselineResult =
@@ -71,15 +71,7 @@ async function run(job: BaselineJob): Promise<BaselineResult> {
   // a connection idle for a second, and real fan-outs are minutes apart).
   const agent = new http.Agent({ keepAlive: true });
   let next = 0;
-  const activity: Record<string, unknown> =
-    job.activity === undefined
-      ? {
-          "@context": "https://www.w3.org/ns/activitystreams",
-          type: "Create",
-          to: ["https://www.w3.org/ns/activitystreams#Public"],
-          object: { type: "Note", content: "One story, ten thousand inboxes." },
-        }
-      : JSON.parse(job.activity);
+  const activity: Record<string, unknown> = JSON.parse(job.activity);
   const worker = async () => {
     while (next < job.inboxes.length) {
       const inbox = new URL(job.inboxes[next++] as string);

@@ -4,8 +4,8 @@
  * servers (1,000 by default; each a distinct loopback host:port that verifies every signature),
  * `BENCH_FOLLOWERS_PER_HOST` followers on each (10 by default: 100,000 followers on 10,000
  * servers), so one delivery to each server's shared inbox serves them all. Each fan-out is paired
- * with a bare script in its own process that signs and POSTs the same number of activities to
- * the same inboxes, right after it, on the same machine.
+ * with a bare script in its own process that signs and POSTs the same activity to the same
+ * inboxes, right after it, on the same machine.
  *
  *   node bench/fanout.ts                        (1,000 servers, 10,000 followers, 3 rounds)
  *   BENCH_HOSTS=10000 node bench/fanout.ts      (10,000 servers, 100,000 followers, 1 round)
@@ -81,7 +81,7 @@ const baseline = fork(new URL("./fanout-baseline.ts", import.meta.url), {
 try {
   const signer = herald.origin.origin;
   const first = hosts[0]?.users[0]?.id ?? "";
-  const job: BaselineJob = {
+  const job: Omit<BaselineJob, "activity"> = {
     inboxes: hosts.map((host) => host.sharedInbox),
     keyId: `${first}#main-key`,
     actor: first,
@@ -334,7 +334,7 @@ function report(
   const followers = hostCount * perHost;
   return `Command: \`BENCH_HOSTS=${hostCount} node bench/fanout.ts\` (${hostCount.toLocaleString("en")} fake Mastodon-like servers, each its own loopback host:port verifying every signature, in ${Math.ceil(hostCount / hostsPerProcess)} process(es); ${followers.toLocaleString("en")} followers, ${perHost} on each server, so one delivery to each shared inbox serves them; ${roundCount} round(s) of one new story, its correction and its removal).
 
-Per fan-out: **Herald** = \`${deployedEnvText()} node ${nodeFlags.join(" ")} src/main.ts\` (${heapFlags.length === 0 ? "`npm start`'s flags, no heap limit" : "`npm start`'s flags with the Docker image's heap limit"}; embedded SQLite), from its \`Queued …\` line (the scan found the change, loaded the followers and queued the activity) or from writing the file (the folder watcher waits for ${DEFAULT_QUIET_MS} ms of quiet first; the safety-net scan runs on its deployed schedule, every minute) to the last server holding the verified activity; **baseline** = right after, a bare script in its own process signing (RSA-2048, draft-cavage, as Mastodon) and POSTing ${hostCount.toLocaleString("en")} activities to the same shared inboxes, ${concurrency} at a time, over keep-alive connections it opens for that run (as Herald, which closes a connection idle for ${IDLE_CONNECTION_MS} ms, finds none open from the round before).
+Per fan-out: **Herald** = \`${deployedEnvText()} node ${nodeFlags.join(" ")} src/main.ts\` (${heapFlags.length === 0 ? "`npm start`'s flags, no heap limit" : "`npm start`'s flags with the Docker image's heap limit"}; embedded SQLite), from its \`Queued …\` line (the scan found the change, loaded the followers and queued the activity) or from writing the file (the folder watcher waits for ${DEFAULT_QUIET_MS} ms of quiet first; the safety-net scan runs on its deployed schedule, every minute) to the last server holding the verified activity; **baseline** = right after, a bare script in its own process signing (RSA-2048, draft-cavage, as Mastodon) and POSTing the activity Herald just delivered (as a server received it, with the script's own id and actor) to the same ${hostCount.toLocaleString("en")} shared inboxes, ${concurrency} at a time, over keep-alive connections it opens for that run (as Herald, which closes a connection idle for ${IDLE_CONNECTION_MS} ms, finds none open from the round before).
 
 | activity | round | baseline s | Herald from queued s | vs baseline | Herald from file s | vs baseline | CPU ms per delivery: baseline / Herald (its main thread) |
 |---|---:|---:|---:|---:|---:|---:|---:|
