@@ -24,15 +24,13 @@ export async function dispatchFollowers(
   filter?: URL,
 ): Promise<PageItems<Recipient>> {
   if (cursor == null) {
+    // The store keeps only the followers under `filter` (`actorPrefix`).
     const groups = await followers.inboxes(filter == null ? {} : { actorPrefix: filter.href });
     const items: Recipient[] = [];
     for (const group of groups) {
       const endpoints = group.sharedInbox ? { sharedInbox: group.inbox } : null;
-      for (const id of group.actorIds) {
-        if (filter == null || id.startsWith(filter.href)) {
-          items.push(new FollowerRecipient(id, group.inbox, endpoints));
-        }
-      }
+      for (const id of group.actorIds)
+        items.push(new FollowerRecipient(id, group.inbox, endpoints));
     }
     return { items };
   }

@@ -171,7 +171,7 @@ function toFollower(row: Row): Follower {
   };
 }
 
-function toGroupRow(row: Record<string, SQLOutputValue>): InboxGroupRow {
+function toGroupRow(row: Row): InboxGroupRow {
   return {
     target: String(row.target),
     shared: Number(row.shared) !== 0,

@@ -62,6 +62,10 @@ function isCircuit(key: KvKey): boolean {
   return key.length === 3 && key[0] === "_fedify" && key[1] === CIRCUIT;
 }
 
+function isSpec(key: KvKey): boolean {
+  return key.length === 3 && key[0] === "_fedify" && key[1] === SPEC;
+}
+
 export function cacheDeliveryState(
   kv: KvStore,
   options: DeliveryKvCacheOptions = {},
@@ -80,8 +84,7 @@ export function cacheDeliveryState(
 
   /** How long a record of `key` is kept, or undefined for a key not cached. */
   const maxAgeOf = (key: KvKey): number | undefined => {
-    if (key.length !== 3 || key[0] !== "_fedify") return undefined;
-    if (key[1] === SPEC) return Infinity;
+    if (isSpec(key)) return Infinity;
     if (isCircuit(key)) return circuitMaxAgeMs;
     return undefined;
   };
@@ -137,7 +140,7 @@ export function cacheDeliveryState(
       const name = JSON.stringify(key);
       const entry = fresh(name);
       // Writing a spec record again unchanged only renews nothing: skip it.
-      if (key[1] === SPEC && setOptions?.ttl == null && entry !== undefined) {
+      if (isSpec(key) && setOptions?.ttl == null && entry !== undefined) {
         if (isDeepStrictEqual(entry.value, value)) return;
       }
       await writing(key, () => kv.set(key, value, setOptions));
