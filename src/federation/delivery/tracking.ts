@@ -30,8 +30,12 @@ export interface DeliveryTracking {
   failed(error: unknown): void;
 }
 
+/** How many activities' first rounds are remembered as reported (the newest). */
+const REMEMBERED_ROUNDS = 1_000;
+
 export function trackDeliveries(queue: MessageQueue, ledger: DeliveryLedger): DeliveryTracking {
   const current = new AsyncLocalStorage<Attempt>();
+  const firstRounds = new FirstRounds(ledger);
 
   const record = async (messages: readonly unknown[]) => {
     const attempt = current.getStore();
@@ -78,7 +82,7 @@ export function trackDeliveries(queue: MessageQueue, ledger: DeliveryLedger): De
         attempt.error ??= describeError(error);
         throw error;
       } finally {
-        await settle(ledger, attempt);
+        await settle(ledger, firstRounds, attempt);
       }
     },
   });
@@ -96,6 +100,7 @@ export function trackDeliveries(queue: MessageQueue, ledger: DeliveryLedger): De
 // when every inbox has been tried once: the first round of the fan-out is over.
 async function settle(
   ledger: DeliveryLedger,
+  firstRounds: FirstRounds,
   { message, requeued, error }: Attempt,
 ): Promise<void> {
   const activityId = message.activityId;
@@ -108,7 +113,7 @@ async function settle(
     }
     if (!pending) await logSettled(ledger, activityId);
     else if (message.attempt === 0 && message.circuitHeld !== true) {
-      if (!(await ledger.untried(activityId))) await logFirstRound(ledger, activityId);
+      if (!(await ledger.untried(activityId))) await firstRounds.over(activityId);
     }
   } catch (error) {
     logLedgerError(error);
@@ -136,10 +141,38 @@ async function logSettled(ledger: DeliveryLedger, activityId: string): Promise<v
   }
 }
 
+/**
+ * The line for a fan-out's first round, once per activity. Every delivery that settles after the
+ * last first try sees none untried (32 at once, as many as run together): the first of them
+ * writes the line, if some delivery is still pending; else the line of the last delivery says it
+ * all ("Delivered … to N inboxes").
+ */
+class FirstRounds {
+  readonly #ledger: DeliveryLedger;
+  /** Activities whose first round was reported, oldest first. */
+  readonly #reported = new Set<string>();
+
+  constructor(ledger: DeliveryLedger) {
+    this.#ledger = ledger;
+  }
+
+  async over(activityId: string): Promise<void> {
+    if (this.#reported.has(activityId)) return;
+    this.#reported.add(activityId);
+    if (this.#reported.size > REMEMBERED_ROUNDS) {
+      for (const oldest of this.#reported) {
+        this.#reported.delete(oldest);
+        break;
+      }
+    }
+    await logFirstRound(this.#ledger, activityId);
+  }
+}
+
 /** The counts once every inbox was tried, naming the hosts still pending and those failed. */
 async function logFirstRound(ledger: DeliveryLedger, activityId: string): Promise<void> {
   const [report] = summarize(await ledger.rows({ activityId }));
-  if (report === undefined) return;
+  if (report === undefined || report.pending === 0) return;
   const hosts = (state: "pending" | "failed") =>
     report.hosts
       .filter((h) => h[state] > 0)
