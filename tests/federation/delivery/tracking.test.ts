@@ -79,7 +79,7 @@ describe("trackDeliveries()", () => {
     const { queue } = trackDeliveries(inner, openSqliteDeliveryLedger(db));
     void queue.listen(async (message) => {
       const i = Number(/s(\d+)/.exec(message.inbox)?.[1]);
-      if (retried.has(i)) await queue.enqueue({ ...message, attempt: 1 }, { delay: 1000 });
+      if (retried.has(i)) await queue.enqueue({ ...message, attempt: 1 });
     });
     const messages = Array.from({ length: count }, (_, i) => ({
       type: "outbox",
