@@ -7,7 +7,7 @@ import type { Activity, Create, Recipient } from "@fedify/vocab";
 import type { Article } from "../article.ts";
 import type { PublishedArticles } from "./articles.ts";
 import type { federationPaths } from "./federation.ts";
-import type { FollowerStore } from "./followers.ts";
+import type { FollowerStore, InboxGroup } from "./followers.ts";
 import { type ObjectContext, type Post, toCreate, toPost } from "./objects.ts";
 
 export const PAGE_SIZE = 20;
@@ -15,8 +15,18 @@ export const PAGE_SIZE = 20;
 export const FEATURED_FALLBACK = 3;
 
 /**
- * A page of followers, or with `cursor` null all of them (Fedify asks for all when it
- * delivers to "followers"). With `filter` (FEP-8fcf `base-url`), only those on that server.
+ * A page of followers, or with `cursor` null all of them: with `filter` (FEP-8fcf `base-url`),
+ * only those on that server, for their server's synchronization; without, for a delivery to
+ * "followers" (Fedify's `getFollowers()`; `followersFirstCursor()` pages every request).
+ *
+ * A delivery gets one recipient per delivery inbox (the shared one where there is one: every
+ * delivery of Herald's to followers prefers it), not one per follower: Fedify only groups them
+ * by inbox again, and 100,000 followers on 10,000 servers cost 100,000 recipients, their ids
+ * in its sets, and a fan-out message naming them all, parsed again for each slice (issue #17).
+ * The followers behind each inbox are read from the store again as its slice of the fan-out is
+ * expanded (`followersBehind` of `deliver-now.ts`), for the delivery's FEP-8fcf digest and for
+ * what becomes of them should the inbox be gone: deliveries that synchronize the collection
+ * are always fanned out (`fanout: "force"` in the publishers).
  */
 export async function dispatchFollowers(
   followers: FollowerStore,
@@ -26,12 +36,11 @@ export async function dispatchFollowers(
   if (cursor == null) {
     // The store keeps only the followers under `filter` (`actorPrefix`).
     const groups = await followers.inboxes(filter == null ? {} : { actorPrefix: filter.href });
-    const items: Recipient[] = [];
-    for (const group of groups) {
-      const endpoints = group.sharedInbox ? { sharedInbox: group.inbox } : null;
-      for (const id of group.actorIds)
-        items.push(new FollowerRecipient(id, group.inbox, endpoints));
-    }
+    if (filter == null) return { items: groups.map((group) => inboxRecipient(group)) };
+    // One server's followers, as the collection lists them.
+    const items = groups.flatMap((group) =>
+      group.actorIds.map((id): Recipient => ({ ...inboxRecipient(group), id: new URL(id) })),
+    );
     return { items };
   }
   const page = await followers.list({ cursor, limit: PAGE_SIZE });
@@ -45,31 +54,13 @@ export async function dispatchFollowers(
   };
 }
 
-/**
- * A follower as Fedify reads it to deliver to "followers": the id is made a `URL` when it is
- * read, not before, so that a fan-out to 100,000 followers does not hold 100,000 of them.
- * Fedify reads it twice in a row (`extractInboxes()` in @fedify/fedify's dist/middleware-*.js),
- * so the last one made is kept for the second read.
- */
-class FollowerRecipient implements Recipient {
-  static #last: URL | undefined;
-
-  readonly href: string;
-  readonly inboxId: URL;
-  readonly endpoints: { readonly sharedInbox: URL } | null;
-
-  constructor(href: string, inboxId: URL, endpoints: { readonly sharedInbox: URL } | null) {
-    this.href = href;
-    this.inboxId = inboxId;
-    this.endpoints = endpoints;
-  }
-
-  get id(): URL {
-    const last = FollowerRecipient.#last;
-    if (last?.href === this.href) return last;
-    FollowerRecipient.#last = new URL(this.href);
-    return FollowerRecipient.#last;
-  }
+/** The recipient standing for every follower behind `group`'s inbox: its first. */
+function inboxRecipient(group: InboxGroup): Recipient {
+  return {
+    id: new URL(group.actorIds[0] as string),
+    inboxId: group.inbox,
+    endpoints: group.sharedInbox ? { sharedInbox: group.inbox } : null,
+  };
 }
 
 /**
@@ -79,7 +70,10 @@ class FollowerRecipient implements Recipient {
  */
 export function followersFirstCursor(ctx: Context<void>): string | null {
   if ("request" in ctx && ctx.request instanceof Request) {
-    if (new URL(ctx.request.url).searchParams.has("base-url")) return null;
+    // Only a `base-url` Fedify can read comes with a filter (else the request is no
+    // synchronization, and all followers at once is what a delivery asks for).
+    const baseUrl = new URL(ctx.request.url).searchParams.get("base-url");
+    if (baseUrl !== null && URL.canParse(baseUrl)) return null;
   }
   return "0";
 }

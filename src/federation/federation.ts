@@ -27,6 +27,7 @@ import { mainCollections, type ObjectContextFor, registerCollections } from "./c
 import { type DeliverNowDeps, deliverNow } from "./delivery/deliver-now.ts";
 import { sliceFanouts } from "./delivery/fanout-slices.ts";
 import { DRAFT_CAVAGE, firstTryIsNext, sendFirstTries } from "./delivery/first-try.ts";
+import { type FollowersBehind, nameFollowersBehind } from "./delivery/followers-behind.ts";
 import { clearUnreachable, onPermanentFailure } from "./delivery/gone-servers.ts";
 import { cacheDeliveryState, type DeliveryKvCache } from "./delivery/kv-cache.ts";
 import { heraldUserAgent } from "./delivery/outgoing.ts";
@@ -164,9 +165,18 @@ export function buildFederation(
   deps: FederationDeps,
 ): Federation<void> {
   const kv = cacheDeliveryState(withoutQueuedIdempotence(deps.kv));
-  const federation = createFederation<void>({
+  // The queue reads followers by the collection a fan-out names, which the federation parses.
+  let federation: Federation<void> | undefined;
+  const followersBehind: FollowersBehind = async (collectionId, inboxes) => {
+    const route = federation?.createContext(options.origin).parseUri(new URL(collectionId));
+    const store =
+      route?.type === "followers" ? followersOf(deps, options, route.identifier) : undefined;
+    const groups = (await store?.inboxes({ inboxes })) ?? [];
+    return new Map(groups.map((group) => [group.inbox.href, group.actorIds]));
+  };
+  federation = createFederation<void>({
     kv,
-    queue: deliveryQueue(deps, options, kv),
+    queue: deliveryQueue(deps, options, kv, followersBehind),
     origin: options.origin.origin,
     allowPrivateAddress: options.allowPrivateAddress ?? false,
     // Fedify's own GETs say so too; `delivery/outgoing.ts` sets it on every request, deliveries included.
@@ -189,6 +199,16 @@ export function buildFederation(
   return federation;
 }
 
+/** The followers of the account `identifier` names (the main one or a section), if any. */
+function followersOf(
+  deps: Pick<FederationDeps, "followers" | "sections">,
+  options: Pick<FederationOptions, "username">,
+  identifier: string,
+): FollowerStore | undefined {
+  if (identifier === options.username) return deps.followers;
+  return deps.sections?.get(identifier)?.followers;
+}
+
 /**
  * Herald sends each delivery's first try itself, the lean way; Fedify takes what fails. A
  * fan-out to many servers is queued and expanded a slice at a time, and the first tries of a
@@ -198,13 +218,17 @@ function deliveryQueue(
   deps: Pick<FederationDeps, "queue" | "deliverNow" | "firstTryDispatcher">,
   options: Pick<FederationOptions, "fanoutSlice" | "deliveryWorkers">,
   kv: DeliveryKvCache,
+  followersBehind: FollowersBehind,
 ): MessageQueue {
   const firstTries = {
     kv,
     firstKnock: DRAFT_CAVAGE,
     ...(deps.firstTryDispatcher === undefined ? {} : { dispatcher: deps.firstTryDispatcher }),
   };
-  const queue = sendFirstTries(sliceFanouts(deps.queue, options.fanoutSlice), firstTries);
+  const queue = nameFollowersBehind(
+    sendFirstTries(sliceFanouts(deps.queue, options.fanoutSlice), firstTries),
+    followersBehind,
+  );
   if (deps.deliverNow === undefined) return queue;
   return deliverNow(queue, {
     ...deps.deliverNow,

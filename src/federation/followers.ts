@@ -31,6 +31,12 @@ export interface InboxGroup {
   readonly actorIds: readonly string[];
 }
 
+export interface InboxesOptions {
+  readonly actorPrefix?: string;
+  /** Delivery inboxes (`InboxGroup.inbox` hrefs). */
+  readonly inboxes?: readonly string[];
+}
+
 export interface ListFollowersOptions {
   readonly cursor?: string | undefined;
   /** Default 50. */
@@ -50,9 +56,10 @@ export interface FollowerStore {
   /**
    * Every follower's delivery inbox, followers on the same server grouped by shared inbox;
    * with `actorPrefix`, only the followers whose actor id starts with it (one server's, for a
-   * FEP-8fcf synchronization), read from the index rather than from every follower.
+   * FEP-8fcf synchronization), read from the index rather than from every follower; with
+   * `inboxes`, only the groups of those delivery inboxes (a slice of a fan-out), from the index.
    */
-  inboxes(options?: { readonly actorPrefix?: string }): Promise<readonly InboxGroup[]>;
+  inboxes(options?: InboxesOptions): Promise<readonly InboxGroup[]>;
 }
 
 export const DEFAULT_PAGE_SIZE = 50;

@@ -127,6 +127,20 @@ export function followerStoreContract(
       expect([...(groups[0]?.actorIds ?? [])].sort()).toEqual([alice.id.href, bob.id.href]);
       expect(await store.inboxes({ actorPrefix: "https://nobody.test/" })).toEqual([]);
     });
+
+    it("groups only the followers behind the inboxes asked for", async () => {
+      for (const follower of [alice, bob, carol]) await store.add(follower);
+      const shared = await store.inboxes({ inboxes: ["https://a.test/inbox"] });
+      expect(shared.map((group) => group.inbox.href)).toEqual(["https://a.test/inbox"]);
+      expect([...(shared[0]?.actorIds ?? [])].sort()).toEqual([alice.id.href, bob.id.href]);
+      const both = await store.inboxes({ inboxes: [carol.inbox.href, "https://a.test/inbox"] });
+      expect(both.map((group) => group.inbox.href).sort()).toEqual(
+        [carol.inbox.href, "https://a.test/inbox"].sort(),
+      );
+      // A follower's own inbox is not a delivery inbox when its server has a shared one.
+      expect(await store.inboxes({ inboxes: [alice.inbox.href] })).toEqual([]);
+      expect(await store.inboxes({ inboxes: [] })).toEqual([]);
+    });
   });
 }
 

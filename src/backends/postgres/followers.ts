@@ -18,9 +18,12 @@ import {
   prefixRange,
   toInboxGroups,
 } from "../follower-pages.ts";
-import { addColumnOnce, createTablesOnce } from "./tables.ts";
+import { addColumnOnce, addIndexOnce, createTablesOnce } from "./tables.ts";
 
 const TABLE = "herald_followers";
+
+/** The followers behind given delivery inboxes (`inboxes({ inboxes })`: a slice of a fan-out). */
+const BY_TARGET = `CREATE INDEX IF NOT EXISTS "${TABLE}_by_target" ON "${TABLE}" (account, coalesce(shared_inbox, inbox))`;
 
 // `C` collation: ids order by code point, as in SQLite, so both stores page alike.
 const DDL = `
@@ -34,6 +37,7 @@ const DDL = `
     PRIMARY KEY (account, actor_id)
   );
   CREATE INDEX IF NOT EXISTS "${TABLE}_by_account" ON "${TABLE}" (account, created_at, actor_id);
+  ${BY_TARGET};
 `;
 
 /** A table of an older version gets the `account` column; its followers are the main account's. */
@@ -65,6 +69,7 @@ export async function openPostgresFollowerStore(
 ): Promise<FollowerStore> {
   await createTablesOnce(sql, TABLE, DDL);
   await addColumnOnce(sql, TABLE, "account", ADD_ACCOUNT);
+  await addIndexOnce(sql, `${TABLE}_by_target`, BY_TARGET);
   const table = sql(TABLE);
   const columns = sql`actor_id, inbox, shared_inbox, follow_id, created_at`;
   return {
@@ -120,14 +125,15 @@ export async function openPostgresFollowerStore(
       return row?.n ?? 0;
     },
     async inboxes(options = {}) {
-      const range =
-        options.actorPrefix === undefined ? undefined : prefixRange(options.actorPrefix);
+      const { actorPrefix, inboxes } = options;
+      const range = actorPrefix === undefined ? undefined : prefixRange(actorPrefix);
       // Grouped by inbox (see `InboxGroupRow`); the first to follow first.
       const rows = await sql<InboxGroupRow[]>`
         SELECT coalesce(shared_inbox, inbox) AS target, bool_or(shared_inbox IS NOT NULL) AS shared,
           string_agg(actor_id, ${ACTOR_SEPARATOR}) AS actors
         FROM ${table} WHERE account = ${account}
         ${range === undefined ? sql`` : sql`AND actor_id >= ${range.from} AND actor_id < ${range.to}`}
+        ${inboxes === undefined ? sql`` : sql`AND coalesce(shared_inbox, inbox) = ANY(${inboxes as string[]})`}
         GROUP BY target ORDER BY min(created_at), target`;
       return toInboxGroups(rows);
     },

@@ -1,4 +1,7 @@
+import { getLogger } from "@logtape/logtape";
 import type postgres from "postgres";
+
+const logger = getLogger(["herald", "store"]);
 
 /**
  * Runs `ddl` unless `table` exists already in the connection's current schema; answers that
@@ -49,4 +52,29 @@ export async function addColumnOnce(
     await tx`SELECT pg_advisory_xact_lock(hashtextextended(${DDL_LOCK}, 0))`;
     if (!(await present(tx))) await tx.unsafe(ddl).simple();
   });
+}
+
+/**
+ * Runs `ddl` (which creates the index `index`) unless the index exists, under the same lock: an
+ * index added in a later version, for a table an earlier one made. Without the privilege to
+ * create it, Herald works on without it (slower) and says so.
+ */
+export async function addIndexOnce(sql: postgres.Sql, index: string, ddl: string): Promise<void> {
+  const present = async (tx: postgres.TransactionSql | postgres.Sql) => {
+    const [row] = await tx<{ found: boolean }[]>`
+      SELECT to_regclass(${`"${index}"`}) IS NOT NULL AS found`;
+    return row?.found === true;
+  };
+  if (await present(sql)) return;
+  try {
+    await sql.begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(hashtextextended(${DDL_LOCK}, 0))`;
+      if (!(await present(tx))) await tx.unsafe(ddl).simple();
+    });
+  } catch (error) {
+    logger.warn("Could not create the index {index}, and work on without it: {error}", {
+      index,
+      error,
+    });
+  }
 }

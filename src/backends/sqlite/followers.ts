@@ -29,6 +29,8 @@ const TABLE = `
   ) STRICT;
   CREATE INDEX IF NOT EXISTS federation_followers_by_account
     ON federation_followers (account, created_at, actor_id);
+  CREATE INDEX IF NOT EXISTS federation_followers_by_target
+    ON federation_followers (account, coalesce(shared_inbox, inbox));
 `;
 
 /**
@@ -72,6 +74,9 @@ export function openSqliteFollowerStore(db: DatabaseSync, account = MAIN_ACCOUNT
       GROUP BY target ORDER BY min(created_at), target`);
   const selectInboxes = inboxGroups("account = ?");
   const selectInboxesIn = inboxGroups("account = ? AND actor_id >= ? AND actor_id < ?");
+  const selectInboxesOf = inboxGroups(
+    "account = ? AND coalesce(shared_inbox, inbox) IN (SELECT value FROM json_each(?))",
+  );
 
   return {
     async add(follower) {
@@ -116,12 +121,14 @@ export function openSqliteFollowerStore(db: DatabaseSync, account = MAIN_ACCOUNT
       return Number(selectCount.get(account)?.count ?? 0);
     },
     async inboxes(options = {}) {
-      const range =
-        options.actorPrefix === undefined ? undefined : prefixRange(options.actorPrefix);
+      const { actorPrefix, inboxes } = options;
+      const range = actorPrefix === undefined ? undefined : prefixRange(actorPrefix);
       const rows =
-        range === undefined
-          ? selectInboxes.all(ACTOR_SEPARATOR, account)
-          : selectInboxesIn.all(ACTOR_SEPARATOR, account, range.from, range.to);
+        inboxes !== undefined
+          ? selectInboxesOf.all(ACTOR_SEPARATOR, account, JSON.stringify(inboxes))
+          : range === undefined
+            ? selectInboxes.all(ACTOR_SEPARATOR, account)
+            : selectInboxesIn.all(ACTOR_SEPARATOR, account, range.from, range.to);
       return toInboxGroups(rows.map(toGroupRow));
     },
   };

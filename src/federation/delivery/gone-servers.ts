@@ -82,7 +82,7 @@ export function onPermanentFailure(
     }
     if (!GONE_STATUSES.includes(failure.statusCode)) return;
     const toCheck: URL[] = [];
-    for (const actorId of failure.actorIds) {
+    for (const actorId of await followersBehind(deps.followers, failure)) {
       const follower = await deps.followers.get(actorId);
       if (follower == null) continue;
       if (failure.statusCode === 410 && follower.inbox.href === failure.inbox.href) {
@@ -114,6 +114,22 @@ export function onPermanentFailure(
       },
     );
   };
+}
+
+/**
+ * The followers the failed delivery was for: those it named, and those the store has behind its
+ * inbox (a delivery to followers names one per inbox unless its fan-out named them all:
+ * `dispatchFollowers()` of `collections.ts`).
+ */
+async function followersBehind(
+  followers: FollowerStore,
+  failure: { readonly inbox: URL; readonly actorIds: readonly URL[] },
+): Promise<URL[]> {
+  const ids = new Set(failure.actorIds.map((id) => id.href));
+  for (const group of await followers.inboxes({ inboxes: [failure.inbox.href] })) {
+    for (const id of group.actorIds) ids.add(id);
+  }
+  return [...ids].map((id) => new URL(id));
 }
 
 async function removeFollower(

@@ -112,8 +112,10 @@ export function createFederationPublisher(
       const orderingKey = objectId(event.article.id, objects).href;
       await ctx.sendActivity({ identifier: username }, "followers", activity, {
         preferSharedInbox: true,
-        // FEP-8fcf: lets Mastodon drop follows we no longer know about.
+        // FEP-8fcf: lets Mastodon drop follows we no longer know about. Always as a fan-out,
+        // whose expansion reads the followers behind each inbox (`deliver-now.ts`).
         syncCollection: true,
+        fanout: "force",
         orderingKey,
         excludeBaseUris: [...skipped],
       });

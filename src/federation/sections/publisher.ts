@@ -154,6 +154,8 @@ async function deliver(send: Send, section: string, activity: Announce | Undo, a
   await send.ctx.sendActivity({ identifier: section }, "followers", activity, {
     preferSharedInbox: true,
     syncCollection: true,
+    // As the main account's: a fan-out, whose expansion reads the followers behind each inbox.
+    fanout: "force",
     // After the main account's Create (Update, Delete) of the post, on every server.
     orderingKey: objectId(articleId, send.main).href,
     excludeBaseUris: [...send.skipped],

@@ -45,6 +45,15 @@ describe.skipIf(!postgresAvailable)("PostgreSQL", () => {
       expect(await section?.count()).toBe(0);
       await section?.add({ ...alice, followId: new URL("https://a.test/follows/2") });
       expect([await main?.count(), await section?.count()]).toEqual([1, 1]);
+      // It gets the index of a later version too: the followers behind a fan-out's inboxes.
+      const [index] = await sql<{ found: boolean }[]>`
+        SELECT to_regclass('"herald_followers_by_target"') IS NOT NULL AS found`;
+      expect(index?.found).toBe(true);
+      const plan = await sql.unsafe(`
+        SET enable_seqscan = off;
+        EXPLAIN SELECT actor_id FROM herald_followers
+        WHERE account = '' AND coalesce(shared_inbox, inbox) = ANY('{https://a.test/inbox}')`);
+      expect(JSON.stringify(plan)).toContain("herald_followers_by_target");
     });
 
     it("fails with a clear message when the schema is missing", async () => {

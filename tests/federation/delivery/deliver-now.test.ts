@@ -73,24 +73,29 @@ async function inboxServer(status: number, delayMs = 0): Promise<Inbox> {
   return { url: `http://127.0.0.1:${port}/inbox`, host: `127.0.0.1:${port}`, got, specs, syncs };
 }
 
-const follower = (i: number) => `https://follower${i}.test/users/a`;
+const follower = (i: number, name = "a") => `https://follower${i}.test/users/${name}`;
 
-/** FEP-8fcf's header for a delivery to follower `i`, as Fedify builds it. */
+/** FEP-8fcf's header for a delivery to server `i`'s two followers, as Fedify builds it. */
 const syncHeader = (i: number) =>
-  buildCollectionSynchronizationHeader(`${ORIGIN.origin}/users/news/followers`, [follower(i)]);
+  buildCollectionSynchronizationHeader(`${ORIGIN.origin}/users/news/followers`, [
+    follower(i),
+    follower(i, "b"),
+  ]);
 
-/** A database with one follower on each of `inboxes`, each its server's shared inbox. */
+/** A database with two followers on each of `inboxes`, each their server's shared inbox. */
 async function followersOn(inboxes: readonly Inbox[]): Promise<DatabaseSync> {
   const db = new DatabaseSync(":memory:");
   const followers = openSqliteFollowerStore(db);
   for (const [i, inbox] of inboxes.entries()) {
-    await followers.add({
-      id: new URL(follower(i)),
-      inbox: new URL(inbox.url),
-      sharedInbox: new URL(inbox.url),
-      followId: new URL(`https://follower${i}.test/follows/1`),
-      createdAt: PUBLISHED,
-    });
+    for (const name of ["a", "b"]) {
+      await followers.add({
+        id: new URL(follower(i, name)),
+        inbox: new URL(inbox.url),
+        sharedInbox: new URL(inbox.url),
+        followId: new URL(`https://follower${i}.test/follows/${name}`),
+        createdAt: PUBLISHED,
+      });
+    }
   }
   return db;
 }

@@ -1,5 +1,5 @@
 import { DatabaseSync } from "node:sqlite";
-import { MemoryKvStore } from "@fedify/fedify";
+import { buildCollectionSynchronizationHeader, MemoryKvStore } from "@fedify/fedify";
 import { describe, expect, it } from "vitest";
 import { openSqliteFollowerStore } from "../../../src/backends/sqlite/followers.ts";
 import { openSqliteMessageQueue } from "../../../src/backends/sqlite/queue.ts";
@@ -124,8 +124,15 @@ describe("a fan-out through Fedify and the SQLite queue, in slices", () => {
     expect(slices).toEqual([5, 5, 2]);
     expect(most).toBe(1);
     expect(new Set(deliveries.map((d) => d.inbox)).size).toBe(12);
+    // Fedify was told of one follower per server; each delivery names both, and its FEP-8fcf
+    // header is of both.
     for (const delivery of deliveries) {
-      expect(delivery.headers?.["Collection-Synchronization"]).toMatch(/digest="[0-9a-f]{64}"/);
+      const server = new URL(delivery.inbox).origin;
+      const both = [`${server}/users/alice`, `${server}/users/bob`];
+      expect([...delivery.actorIds].sort()).toEqual(both);
+      expect(delivery.headers?.["Collection-Synchronization"]).toBe(
+        await buildCollectionSynchronizationHeader(`${ORIGIN.href}users/news/followers`, both),
+      );
     }
     db.close();
   });

@@ -219,7 +219,7 @@ describe("createFederationPublisher()", () => {
 });
 
 describe("createFederationPublisher() with Fedify's queue", () => {
-  it("queues per shared inbox, ordered by object, with collection synchronization", async () => {
+  it("queues one fan-out to the followers' inboxes, ordered by object, with collection synchronization", async () => {
     const queue = new RecordingQueue();
     const kv = new MemoryKvStore();
     const followers = openSqliteFollowerStore(new DatabaseSync(":memory:"));
@@ -242,18 +242,19 @@ describe("createFederationPublisher() with Fedify's queue", () => {
       { origin: ORIGIN, username: "news", postType: "article", quietImport: { firstScan: false } },
     );
     await publish([created(makeArticle(), 1)]);
+    // One fan-out, even to one server: its expansion names the followers behind each inbox.
     expect(queue.messages).toHaveLength(1);
     const [{ message, options } = { message: {}, options: undefined }] = queue.messages;
     expect(message).toMatchObject({
-      type: "outbox",
-      inbox: "https://a.test/inbox",
-      sharedInbox: true,
+      type: "fanout",
       activityId: `${OBJECT_ID}#create`,
+      collectionSync: `${ORIGIN.href}users/news/followers`,
+      // One follower stands for the server's two.
+      inboxes: {
+        "https://a.test/inbox": { actorIds: ["https://a.test/users/alice"], sharedInbox: true },
+      },
     });
-    expect(options?.orderingKey?.startsWith(`${OBJECT_ID}\n`)).toBe(true);
-    expect(Object.keys((message as { headers: object }).headers)).toContain(
-      "Collection-Synchronization",
-    );
+    expect(options?.orderingKey).toBe(OBJECT_ID);
     await queue.close();
   });
 });
