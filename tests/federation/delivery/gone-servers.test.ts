@@ -1,8 +1,18 @@
-import { normalizeCircuitBreakerOptions } from "@fedify/fedify";
+import { DatabaseSync } from "node:sqlite";
+import {
+  type Context,
+  FetchError,
+  MemoryKvStore,
+  normalizeCircuitBreakerOptions,
+  type SendActivityError,
+} from "@fedify/fedify";
+import type { Activity } from "@fedify/vocab";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { openBackends } from "../../../src/backends/open.ts";
+import { openSqliteFollowerStore } from "../../../src/backends/sqlite/followers.ts";
 import {
   markUnreachable,
+  onPermanentFailure,
   unreachableOrigins,
   unreachableServers,
 } from "../../../src/federation/delivery/gone-servers.ts";
@@ -122,5 +132,39 @@ describe("A follower server failing for longer than deliveries are held", () => 
     expect(log.map(message)).toContain(
       `${remote.host} is reachable again: new posts go to it again.`,
     );
+  });
+});
+
+describe("onPermanentFailure()", () => {
+  it("checks every follower behind a gone shared inbox, though the delivery named one", async () => {
+    const db = new DatabaseSync(":memory:");
+    onTestFinished(() => db.close());
+    const followers = openSqliteFollowerStore(db);
+    const sharedInbox = new URL("https://gone.test/inbox");
+    for (const name of ["alice", "bob", "carol"]) {
+      await followers.add({
+        id: new URL(`https://gone.test/users/${name}`),
+        inbox: new URL(`https://gone.test/users/${name}/inbox`),
+        sharedInbox,
+        followId: new URL(`https://gone.test/follows/${name}`),
+        createdAt: PUBLISHED,
+      });
+    }
+    const handle = onPermanentFailure({ followers, kv: new MemoryKvStore(), identifier: "news" });
+    // Every actor there answers 410 too.
+    const loader = async (url: string): Promise<never> => {
+      throw new FetchError(new URL(url), "gone", new Response(null, { status: 410 }));
+    };
+    const ctx = { getDocumentLoader: async () => loader } as unknown as Context<void>;
+    await handle(ctx, {
+      reason: "http",
+      inbox: sharedInbox,
+      statusCode: 410,
+      // A delivery to followers names one of them per inbox (`dispatchFollowers()`).
+      actorIds: [new URL("https://gone.test/users/alice")],
+      activity: undefined as unknown as Activity,
+      error: undefined as unknown as SendActivityError,
+    });
+    expect(await followers.count()).toBe(0);
   });
 });
