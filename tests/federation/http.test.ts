@@ -294,6 +294,11 @@ describe("the inbox", () => {
     );
     expect(filtered.first).toBeUndefined();
     expect(filtered.orderedItems).toEqual([alice.id.href]);
+    // A base-url that is no URL asks for no server's part: the collection, paged as always.
+    const unfiltered = await getJson("/users/news/followers?base-url=nonsense");
+    expect(unfiltered.totalItems).toBe(1);
+    expect(unfiltered.orderedItems).toBeUndefined();
+    expect(typeof unfiltered.first).toBe("string");
   });
 
   it("delivers a new article as a Create to the follower's shared inbox", async () => {
