@@ -7,7 +7,7 @@ import type { Activity, Create, Recipient } from "@fedify/vocab";
 import type { Article } from "../article.ts";
 import type { PublishedArticles } from "./articles.ts";
 import type { federationPaths } from "./federation.ts";
-import type { FollowerStore, InboxGroup } from "./followers.ts";
+import type { FollowerStore } from "./followers.ts";
 import { type ObjectContext, type Post, toCreate, toPost } from "./objects.ts";
 
 export const PAGE_SIZE = 20;
@@ -24,7 +24,7 @@ export const FEATURED_FALLBACK = 3;
  * by inbox again, and 100,000 followers on 10,000 servers cost 100,000 recipients, their ids
  * in its sets, and a fan-out message naming them all, parsed again for each slice (issue #17).
  * The followers behind each inbox are read from the store again as its slice of the fan-out is
- * expanded (`followersBehind` of `deliver-now.ts`), for the delivery's FEP-8fcf digest and for
+ * handed out (`followers-behind.ts`), for the delivery's FEP-8fcf digest and for
  * what becomes of them should the inbox be gone: deliveries that synchronize the collection
  * are always fanned out (`fanout: "force"` in the publishers).
  */
@@ -34,14 +34,14 @@ export async function dispatchFollowers(
   filter?: URL,
 ): Promise<PageItems<Recipient>> {
   if (cursor == null) {
-    // The store keeps only the followers under `filter` (`actorPrefix`).
-    const groups = await followers.inboxes(filter == null ? {} : { actorPrefix: filter.href });
-    if (filter == null) return { items: groups.map((group) => inboxRecipient(group)) };
-    // One server's followers, as the collection lists them.
-    const items = groups.flatMap((group) =>
-      group.actorIds.map((id): Recipient => ({ ...inboxRecipient(group), id: new URL(id) })),
-    );
-    return { items };
+    if (filter == null) {
+      const inboxes = await followers.deliveryInboxes();
+      return { items: inboxes.map((one) => recipient(one.actorId, one)) };
+    }
+    // One server's followers, as the collection lists them: the store keeps only those under
+    // `filter` (`actorPrefix`).
+    const groups = await followers.inboxes({ actorPrefix: filter.href });
+    return { items: groups.flatMap((group) => group.actorIds.map((id) => recipient(id, group))) };
   }
   const page = await followers.list({ cursor, limit: PAGE_SIZE });
   return {
@@ -54,12 +54,15 @@ export async function dispatchFollowers(
   };
 }
 
-/** The recipient standing for every follower behind `group`'s inbox: its first. */
-function inboxRecipient(group: InboxGroup): Recipient {
+/** Follower `actorId`, delivered to at `target`'s inbox. */
+function recipient(
+  actorId: string,
+  target: { readonly inbox: URL; readonly sharedInbox: boolean },
+): Recipient {
   return {
-    id: new URL(group.actorIds[0] as string),
-    inboxId: group.inbox,
-    endpoints: group.sharedInbox ? { sharedInbox: group.inbox } : null,
+    id: new URL(actorId),
+    inboxId: target.inbox,
+    endpoints: target.sharedInbox ? { sharedInbox: target.inbox } : null,
   };
 }
 

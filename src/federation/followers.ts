@@ -31,6 +31,13 @@ export interface InboxGroup {
   readonly actorIds: readonly string[];
 }
 
+/** A delivery inbox, and one of the followers behind it (`FollowerStore.deliveryInboxes()`). */
+export interface DeliveryInbox {
+  readonly inbox: URL;
+  readonly sharedInbox: boolean;
+  readonly actorId: string;
+}
+
 export interface InboxesOptions {
   readonly actorPrefix?: string;
   /** Delivery inboxes (`InboxGroup.inbox` hrefs). */
@@ -60,6 +67,11 @@ export interface FollowerStore {
    * `inboxes`, only the groups of those delivery inboxes (a slice of a fan-out), from the index.
    */
   inboxes(options?: InboxesOptions): Promise<readonly InboxGroup[]>;
+  /**
+   * Every delivery inbox, as `inboxes()` groups them, each with one follower behind it: what a
+   * delivery to all followers hands Fedify (`dispatchFollowers()` of `collections.ts`).
+   */
+  deliveryInboxes(): Promise<readonly DeliveryInbox[]>;
 }
 
 export const DEFAULT_PAGE_SIZE = 50;

@@ -128,6 +128,17 @@ export function followerStoreContract(
       expect(await store.inboxes({ actorPrefix: "https://nobody.test/" })).toEqual([]);
     });
 
+    it("lists each delivery inbox once, with one of the followers behind it", async () => {
+      for (const follower of [alice, bob, carol]) await store.add(follower);
+      const inboxes = await store.deliveryInboxes();
+      expect(inboxes.map(({ inbox, sharedInbox }) => [inbox.href, sharedInbox])).toEqual([
+        ["https://a.test/inbox", true],
+        [carol.inbox.href, false],
+      ]);
+      expect([alice.id.href, bob.id.href]).toContain(inboxes[0]?.actorId);
+      expect(inboxes[1]?.actorId).toBe(carol.id.href);
+    });
+
     it("groups only the followers behind the inboxes asked for", async () => {
       for (const follower of [alice, bob, carol]) await store.add(follower);
       const shared = await store.inboxes({ inboxes: ["https://a.test/inbox"] });

@@ -137,6 +137,18 @@ export async function openPostgresFollowerStore(
         GROUP BY target ORDER BY min(created_at), target`;
       return toInboxGroups(rows);
     },
+    async deliveryInboxes() {
+      const rows = await sql<{ target: string; shared: boolean; actor: string }[]>`
+        SELECT coalesce(shared_inbox, inbox) AS target, bool_or(shared_inbox IS NOT NULL) AS shared,
+          min(actor_id) AS actor
+        FROM ${table} WHERE account = ${account}
+        GROUP BY target ORDER BY min(created_at), target`;
+      return rows.map((row) => ({
+        inbox: new URL(row.target),
+        sharedInbox: row.shared,
+        actorId: row.actor,
+      }));
+    },
   };
 }
 

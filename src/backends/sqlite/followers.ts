@@ -74,6 +74,11 @@ export function openSqliteFollowerStore(db: DatabaseSync, account = MAIN_ACCOUNT
       GROUP BY target ORDER BY min(created_at), target`);
   const selectInboxes = inboxGroups("account = ?");
   const selectInboxesIn = inboxGroups("account = ? AND actor_id >= ? AND actor_id < ?");
+  const selectDeliveryInboxes = db.prepare(`
+    SELECT coalesce(shared_inbox, inbox) AS target, max(shared_inbox IS NOT NULL) AS shared,
+      min(actor_id) AS actor
+    FROM federation_followers WHERE account = ?
+    GROUP BY target ORDER BY min(created_at), target`);
   const selectInboxesOf = inboxGroups(
     "account = ? AND coalesce(shared_inbox, inbox) IN (SELECT value FROM json_each(?))",
   );
@@ -130,6 +135,13 @@ export function openSqliteFollowerStore(db: DatabaseSync, account = MAIN_ACCOUNT
             ? selectInboxes.all(ACTOR_SEPARATOR, account)
             : selectInboxesIn.all(ACTOR_SEPARATOR, account, range.from, range.to);
       return toInboxGroups(rows.map(toGroupRow));
+    },
+    async deliveryInboxes() {
+      return selectDeliveryInboxes.all(account).map((row) => ({
+        inbox: new URL(String(row.target)),
+        sharedInbox: Boolean(row.shared),
+        actorId: String(row.actor),
+      }));
     },
   };
 }
