@@ -82,7 +82,7 @@ export function onPermanentFailure(
     }
     if (!GONE_STATUSES.includes(failure.statusCode)) return;
     const toCheck: URL[] = [];
-    for (const actorId of await followersBehind(deps.followers, failure)) {
+    for (const actorId of await followersThere(deps.followers, failure)) {
       const follower = await deps.followers.get(actorId);
       if (follower == null) continue;
       if (failure.statusCode === 410 && follower.inbox.href === failure.inbox.href) {
@@ -121,7 +121,7 @@ export function onPermanentFailure(
  * inbox (a delivery to followers names one per inbox unless its fan-out named them all:
  * `dispatchFollowers()` of `collections.ts`).
  */
-async function followersBehind(
+async function followersThere(
   followers: FollowerStore,
   failure: { readonly inbox: URL; readonly actorIds: readonly URL[] },
 ): Promise<URL[]> {

@@ -113,7 +113,7 @@ export function createFederationPublisher(
       await ctx.sendActivity({ identifier: username }, "followers", activity, {
         preferSharedInbox: true,
         // FEP-8fcf: lets Mastodon drop follows we no longer know about. Always as a fan-out,
-        // whose expansion reads the followers behind each inbox (`deliver-now.ts`).
+        // whose slices name the followers behind each inbox again (`followers-behind.ts`).
         syncCollection: true,
         fanout: "force",
         orderingKey,
