@@ -25,8 +25,9 @@ export interface InboxGroup {
   readonly inbox: URL;
   readonly sharedInbox: boolean;
   /**
-   * The followers' ids as stored (URL serialisations), not `URL`s: a fan-out to 100,000
-   * followers only hands them on, and 100,000 `URL`s held at once were 30 MB (issue #17).
+   * The followers' ids as stored (URL serialisations), not `URL`s: a slice of a fan-out reads
+   * 10,000 of them at a time and only hands them on (`followers-behind.ts`), and 100,000 `URL`s
+   * held at once were 30 MB (issue #17).
    */
   readonly actorIds: readonly string[];
 }

@@ -72,6 +72,9 @@ export async function openPostgresFollowerStore(
   await addIndexOnce(sql, `${TABLE}_by_target`, BY_TARGET);
   const table = sql(TABLE);
   const columns = sql`actor_id, inbox, shared_inbox, follow_id, created_at`;
+  // Grouped by inbox (see `InboxGroupRow`), the first to follow first; the actors' column follows.
+  const grouped = sql`SELECT coalesce(shared_inbox, inbox) AS target,
+    bool_or(shared_inbox IS NOT NULL) AS shared,`;
   return {
     async add(follower) {
       // A follow again keeps the first `created_at`: the follower keeps its place in the list.
@@ -127,10 +130,8 @@ export async function openPostgresFollowerStore(
     async inboxes(options = {}) {
       const { actorPrefix, inboxes } = options;
       const range = actorPrefix === undefined ? undefined : prefixRange(actorPrefix);
-      // Grouped by inbox (see `InboxGroupRow`); the first to follow first.
       const rows = await sql<InboxGroupRow[]>`
-        SELECT coalesce(shared_inbox, inbox) AS target, bool_or(shared_inbox IS NOT NULL) AS shared,
-          string_agg(actor_id, ${ACTOR_SEPARATOR}) AS actors
+        ${grouped} string_agg(actor_id, ${ACTOR_SEPARATOR}) AS actors
         FROM ${table} WHERE account = ${account}
         ${range === undefined ? sql`` : sql`AND actor_id >= ${range.from} AND actor_id < ${range.to}`}
         ${inboxes === undefined ? sql`` : sql`AND coalesce(shared_inbox, inbox) = ANY(${inboxes as string[]})`}
@@ -139,8 +140,7 @@ export async function openPostgresFollowerStore(
     },
     async deliveryInboxes() {
       const rows = await sql<{ target: string; shared: boolean; actor: string }[]>`
-        SELECT coalesce(shared_inbox, inbox) AS target, bool_or(shared_inbox IS NOT NULL) AS shared,
-          min(actor_id) AS actor
+        ${grouped} min(actor_id) AS actor
         FROM ${table} WHERE account = ${account}
         GROUP BY target ORDER BY min(created_at), target`;
       return rows.map((row) => ({

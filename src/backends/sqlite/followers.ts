@@ -65,23 +65,20 @@ export function openSqliteFollowerStore(db: DatabaseSync, account = MAIN_ACCOUNT
   const selectPageAfter = db.prepare(`
     SELECT * FROM federation_followers WHERE account = ? AND (created_at, actor_id) > (?, ?)
     ORDER BY created_at, actor_id LIMIT ?`);
-  // Grouped by inbox (see `InboxGroupRow`); the first to follow first.
-  const inboxGroups = (where: string) =>
+  // Grouped by inbox (see `InboxGroupRow`); the first to follow first. `actors`: all of the
+  // group's ids (joined by the separator, the first parameter), or one.
+  const inboxGroups = (where: string, actors = "group_concat(actor_id, ?) AS actors") =>
     db.prepare(`
       SELECT coalesce(shared_inbox, inbox) AS target, max(shared_inbox IS NOT NULL) AS shared,
-        group_concat(actor_id, ?) AS actors
+        ${actors}
       FROM federation_followers WHERE ${where}
       GROUP BY target ORDER BY min(created_at), target`);
   const selectInboxes = inboxGroups("account = ?");
   const selectInboxesIn = inboxGroups("account = ? AND actor_id >= ? AND actor_id < ?");
-  const selectDeliveryInboxes = db.prepare(`
-    SELECT coalesce(shared_inbox, inbox) AS target, max(shared_inbox IS NOT NULL) AS shared,
-      min(actor_id) AS actor
-    FROM federation_followers WHERE account = ?
-    GROUP BY target ORDER BY min(created_at), target`);
   const selectInboxesOf = inboxGroups(
     "account = ? AND coalesce(shared_inbox, inbox) IN (SELECT value FROM json_each(?))",
   );
+  const selectDeliveryInboxes = inboxGroups("account = ?", "min(actor_id) AS actor");
 
   return {
     async add(follower) {

@@ -159,11 +159,9 @@ class FirstRounds {
   async over(activityId: string): Promise<void> {
     if (this.#reported.has(activityId)) return;
     this.#reported.add(activityId);
-    if (this.#reported.size > REMEMBERED_ROUNDS) {
-      for (const oldest of this.#reported) {
-        this.#reported.delete(oldest);
-        break;
-      }
+    const oldest = this.#reported.values().next().value;
+    if (this.#reported.size > REMEMBERED_ROUNDS && oldest !== undefined) {
+      this.#reported.delete(oldest);
     }
     await logFirstRound(this.#ledger, activityId);
   }
