@@ -34,9 +34,11 @@ export function openSqliteDeliveryLedger(db: DatabaseSync): DeliveryLedger {
   const anyPending = db.prepare(
     "SELECT 1 FROM federation_deliveries WHERE activity_id = ? AND state = 'pending' LIMIT 1",
   );
-  const isDelivered = db.prepare(`
-    SELECT 1 FROM federation_deliveries
-    WHERE activity_id = ? AND inbox = ? AND state = 'delivered'`);
+  // One statement for a whole slice of inboxes (a JSON array), not one per inbox: a fresh
+  // fan-out's expansion asks it before its first delivery.
+  const deliveredAmong = db.prepare(`
+    SELECT inbox FROM federation_deliveries
+    WHERE activity_id = ? AND state = 'delivered' AND inbox IN (SELECT value FROM json_each(?))`);
   const anyUntried = db.prepare(`
     SELECT 1 FROM federation_deliveries
     WHERE activity_id = ? AND state = 'pending' AND attempts = 0 LIMIT 1`);
@@ -95,7 +97,8 @@ export function openSqliteDeliveryLedger(db: DatabaseSync): DeliveryLedger {
       });
     },
     async delivered(activityId, inboxes) {
-      return new Set(inboxes.filter((inbox) => isDelivered.get(activityId, inbox) !== undefined));
+      const rows = deliveredAmong.all(activityId, JSON.stringify(inboxes));
+      return new Set(rows.map((row) => String(row.inbox)));
     },
     async untried(activityId) {
       return anyUntried.get(activityId) !== undefined;

@@ -1,9 +1,9 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer } from "node:net";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { getGlobalDispatcher, setGlobalDispatcher } from "undici";
+import { getGlobalDispatcher, request, setGlobalDispatcher } from "undici";
 import { describe, expect, it, onTestFinished } from "vitest";
 import {
   createOutgoingDispatcher,
@@ -181,6 +181,31 @@ describe("createOutgoingDispatcher()", () => {
     expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 2000));
     expect((closedAt ?? Infinity) - answered).toBeLessThan(1500);
+  });
+
+  it("makes the errors of reading an answer without a stack trace, and every other with one", async () => {
+    const garbling = createServer((socket) => {
+      socket.once("data", () => socket.end("HTTP/1.1 two hundred\r\n\r\n"));
+    });
+    await new Promise<void>((resolve) => garbling.listen(0, "127.0.0.1", resolve));
+    onTestFinished(() => void garbling.close());
+    const { port } = garbling.address() as AddressInfo;
+    const dispatcher = createOutgoingDispatcher({ timeoutMs: 2000, userAgent: USER_AGENT });
+    const limit = Error.stackTraceLimit;
+    const error: unknown = await request(`http://127.0.0.1:${port}/inbox`, {
+      method: "POST",
+      body: "{}",
+      dispatcher,
+      reset: true,
+    }).then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).not.toBe("");
+    expect((error as Error).stack).not.toMatch(/\n\s+at /);
+    expect(Error.stackTraceLimit).toBe(limit);
+    expect(new Error("elsewhere").stack).toMatch(/\n\s+at /);
   });
 
   it("keeps nothing of the request that opened a connection while the connection stays open", async () => {
