@@ -3,7 +3,7 @@
  * actor, key and object fetches, WebFinger, NodeInfo, relays, alias lookups, WebSub pings,
  * migration) goes through Node's `fetch` (the first try of a delivery through undici's
  * `request()`: `first-try.ts`), and so through the global undici dispatcher this module
- * installs, which bounds each request and says who sends it:
+ * installs, which bounds each request, says who sends it and keeps its errors cheap:
  * - one deadline (`REQUEST_TIMEOUT_SECONDS`) for the whole request, the body included: a
  *   server dripping a byte every few seconds cannot hold an inbox POST (whose key it serves)
  *   or a delivery worker for longer;
@@ -14,7 +14,8 @@
  * - at most `PER_HOST_CONNECTIONS` requests at once to one origin (first tries: one, over a
  *   dispatcher of their own, `createFirstTryDispatcher()`), and a connection closed once idle
  *   for `IDLE_CONNECTION_MS`;
- * - `User-Agent: Herald/<version> (+<PUBLIC_URL>)`.
+ * - `User-Agent: Herald/<version> (+<PUBLIC_URL>)`;
+ * - no stack traces for the errors made while an answer is read (`readWithoutStackTraces()`).
  *
  * It also answers a request that Fedify makes again after Herald made it (a delivery's first
  * try, `first-try.ts`) with the answer the first one got (`answeringOnce()`).
