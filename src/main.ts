@@ -38,7 +38,9 @@ async function main(): Promise<void> {
 
   // Workers only deliver; the scan (and its schedule) belongs to the web processes.
   const serves = config.role !== "worker";
-  const server = await listen(serviceApp(config, site, account, backends), config.port);
+  const server = await listen(serviceApp(config, site, account, backends), config.port).catch(
+    (error: unknown) => exitOnPortRefused(error, config.port),
+  );
   logStartup(config, account, backends.describe);
   if (serves) await announceProfile(account, config, kv);
   await logRelays(config, backends);
@@ -79,6 +81,25 @@ async function main(): Promise<void> {
 function exitOnMissingKeys(error: unknown): never {
   if (!(error instanceof MissingKeysError)) throw error;
   logger.fatal("{message}", { message: error.message });
+  process.exit(2);
+}
+
+/** A port taken or not allowed: said in one line, with what to do, instead of a stack trace. */
+function exitOnPortRefused(error: unknown, port: number): never {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === "EADDRINUSE") {
+    logger.fatal(
+      "Port {port} is already in use (another Herald, or another server): stop it, or set PORT to a free port.",
+      { port },
+    );
+  } else if (code === "EACCES") {
+    logger.fatal(
+      "This user may not open port {port} (ports below 1024 need privileges): set PORT to 1024 or above, behind a proxy as the README shows.",
+      { port },
+    );
+  } else {
+    throw error;
+  }
   process.exit(2);
 }
 

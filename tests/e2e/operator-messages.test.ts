@@ -1,12 +1,14 @@
 import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { heraldFolders, startHerald } from "../helpers/herald-process.ts";
 
 const articlesCheck = fileURLToPath(new URL("../../src/cli/articles-check.ts", import.meta.url));
+const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 
 const embed = `---
 title: Embedded
@@ -44,6 +46,32 @@ describe("what the operator is told about an article (issue #15.4, #15.7)", () =
     const auto = await startHerald(heraldFolders(), { env: { REPLIES: "auto" } });
     expect(auto.output()).toContain("Replies:     shown at once (REPLIES=auto)");
     expect(output).toContain("Quotes:      anyone may quote the stories (QUOTE_POLICY=public)");
+  });
+
+  it("says in one line that its port is taken, and exits", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, resolve));
+    onTestFinished(() => void taken.close());
+    const { port } = taken.address() as AddressInfo;
+    const folders = heraldFolders();
+    const env = {
+      ...process.env,
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      ARTICLES_DIR: folders.articles,
+      DATA_DIR: folders.data,
+      KEYS_DIR: folders.keys,
+    };
+    const run = await promisify(execFile)(process.execPath, [main], { env, timeout: 30_000 }).then(
+      () => ({ code: 0, stdout: "", stderr: "" }),
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    expect(run.code).toBe(2);
+    const output = run.stdout + run.stderr;
+    expect(output).toContain(
+      `Port ${port} is already in use (another Herald, or another server): stop it, or set PORT to a free port.`,
+    );
+    expect(output).not.toContain("EADDRINUSE");
   });
 
   it("says that a published article that breaks keeps its last good version online", async () => {
