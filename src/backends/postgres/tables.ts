@@ -3,13 +3,13 @@ import type postgres from "postgres";
 
 const logger = getLogger(["herald", "store"]);
 
+const DDL_LOCK = "herald:ddl";
+
 /**
  * Runs `ddl` unless `table` exists already in the connection's current schema; answers that
  * schema. Safe when several processes start at once, and needs no CREATE privilege once the
  * tables are there (the same scheme as the article store's).
  */
-const DDL_LOCK = "herald:ddl";
-
 export async function createTablesOnce(
   sql: postgres.Sql,
   table: string,
@@ -40,17 +40,12 @@ export async function addColumnOnce(
   column: string,
   ddl: string,
 ): Promise<void> {
-  const present = async (tx: postgres.TransactionSql | postgres.Sql) => {
+  await runUnless(sql, ddl, async (tx) => {
     const [row] = await tx<{ found: boolean }[]>`
       SELECT EXISTS (SELECT 1 FROM information_schema.columns
         WHERE table_schema = current_schema() AND table_name = ${table}
           AND column_name = ${column}) AS found`;
     return row?.found === true;
-  };
-  if (await present(sql)) return;
-  await sql.begin(async (tx) => {
-    await tx`SELECT pg_advisory_xact_lock(hashtextextended(${DDL_LOCK}, 0))`;
-    if (!(await present(tx))) await tx.unsafe(ddl).simple();
   });
 }
 
@@ -60,21 +55,38 @@ export async function addColumnOnce(
  * create it, Herald works on without it (slower) and says so.
  */
 export async function addIndexOnce(sql: postgres.Sql, index: string, ddl: string): Promise<void> {
-  const present = async (tx: postgres.TransactionSql | postgres.Sql) => {
-    const [row] = await tx<{ found: boolean }[]>`
-      SELECT to_regclass(${`"${index}"`}) IS NOT NULL AS found`;
-    return row?.found === true;
-  };
-  if (await present(sql)) return;
-  try {
-    await sql.begin(async (tx) => {
-      await tx`SELECT pg_advisory_xact_lock(hashtextextended(${DDL_LOCK}, 0))`;
-      if (!(await present(tx))) await tx.unsafe(ddl).simple();
-    });
-  } catch (error) {
+  const refused = (error: unknown) =>
     logger.warn("Could not create the index {index}, and work on without it: {error}", {
       index,
       error,
     });
-  }
+  await runUnless(
+    sql,
+    ddl,
+    async (tx) => {
+      const [row] = await tx<{ found: boolean }[]>`
+        SELECT to_regclass(${`"${index}"`}) IS NOT NULL AS found`;
+      return row?.found === true;
+    },
+    refused,
+  );
+}
+
+/**
+ * Runs `ddl` unless `done` says it has run; asked again under the DDL lock before it runs, so
+ * that processes starting at once run it once, and a process finding it done takes no lock.
+ * With `refused`, a failure to run it is handed there instead of thrown.
+ */
+async function runUnless(
+  sql: postgres.Sql,
+  ddl: string,
+  done: (tx: postgres.TransactionSql | postgres.Sql) => Promise<boolean>,
+  refused?: (error: unknown) => void,
+): Promise<void> {
+  if (await done(sql)) return;
+  const run = sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(hashtextextended(${DDL_LOCK}, 0))`;
+    if (!(await done(tx))) await tx.unsafe(ddl).simple();
+  });
+  await (refused === undefined ? run : run.catch(refused));
 }
