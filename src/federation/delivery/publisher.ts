@@ -2,7 +2,7 @@
  * Pushes change events to followers: created → `Create`, updated → `Update`,
  * deleted → `Delete` (a `Tombstone`), through Fedify's persistent queue.
  */
-import type { Context, Federation } from "@fedify/fedify";
+import type { Context, Federation, SendActivityOptionsForCollection } from "@fedify/fedify";
 import type { Recipient } from "@fedify/vocab";
 import { getLogger } from "@logtape/logtape";
 import type { Article } from "../../article.ts";
@@ -110,15 +110,12 @@ export function createFederationPublisher(
       const activity = toActivity(event, objects);
       // Create, Update and Delete of one article arrive in the order they happened.
       const orderingKey = objectId(event.article.id, objects).href;
-      await ctx.sendActivity({ identifier: username }, "followers", activity, {
-        preferSharedInbox: true,
-        // FEP-8fcf: lets Mastodon drop follows we no longer know about. Always as a fan-out,
-        // whose slices name the followers behind each inbox again (`followers-behind.ts`).
-        syncCollection: true,
-        fanout: "force",
-        orderingKey,
-        excludeBaseUris: [...skipped],
-      });
+      await ctx.sendActivity(
+        { identifier: username },
+        "followers",
+        activity,
+        toFollowers(orderingKey, skipped),
+      );
       // The author hears of their story (and of its edits and removal): their inbox gets it too.
       const author = mentions?.get(event.article.authorFediverse ?? "");
       if (author !== undefined) {
@@ -145,3 +142,23 @@ export function createFederationPublisher(
 }
 
 const activityName = { created: "Create", updated: "Update", deleted: "Delete" } as const;
+
+/**
+ * How an account's activity goes to its followers (the main account's, a section's): to each
+ * server's shared inbox, with FEP-8fcf's header (which lets Mastodon drop follows we no longer
+ * know about), and always as a fan-out, whose slices name the followers behind each inbox again
+ * (`followers-behind.ts`: `dispatchFollowers()` hands Fedify one follower per inbox). After what
+ * was queued before under `orderingKey`; not to the servers given up on.
+ */
+export function toFollowers(
+  orderingKey: string,
+  skipped: readonly URL[],
+): SendActivityOptionsForCollection {
+  return {
+    preferSharedInbox: true,
+    syncCollection: true,
+    fanout: "force",
+    orderingKey,
+    excludeBaseUris: [...skipped],
+  };
+}

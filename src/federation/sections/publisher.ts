@@ -12,7 +12,7 @@ import { getLogger } from "@logtape/logtape";
 import type { ChangeEvent } from "../../article.ts";
 import { sectionsFor } from "../../config-sections.ts";
 import type { Publisher } from "../../pipeline.ts";
-import { DEFAULT_QUIET_IMPORT_AGE_MS } from "../delivery/publisher.ts";
+import { DEFAULT_QUIET_IMPORT_AGE_MS, toFollowers } from "../delivery/publisher.ts";
 import { quietReason } from "../delivery/quiet-import.ts";
 import { type ObjectContext, objectContextOf, objectId } from "../objects.ts";
 import type { SectionAccounts } from "./accounts.ts";
@@ -151,13 +151,12 @@ function boostOf(
 }
 
 async function deliver(send: Send, section: string, activity: Announce | Undo, articleId: string) {
-  await send.ctx.sendActivity({ identifier: section }, "followers", activity, {
-    preferSharedInbox: true,
-    syncCollection: true,
-    // As the main account's: a fan-out, whose expansion reads the followers behind each inbox.
-    fanout: "force",
-    // After the main account's Create (Update, Delete) of the post, on every server.
-    orderingKey: objectId(articleId, send.main).href,
-    excludeBaseUris: [...send.skipped],
-  });
+  // After the main account's Create (Update, Delete) of the post, on every server.
+  const orderingKey = objectId(articleId, send.main).href;
+  await send.ctx.sendActivity(
+    { identifier: section },
+    "followers",
+    activity,
+    toFollowers(orderingKey, send.skipped),
+  );
 }
