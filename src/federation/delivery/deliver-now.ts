@@ -30,7 +30,8 @@
  * Fedify also computes every inbox's FEP-8fcf header before the first delivery of a slice is
  * sent (for 1,000 servers of 10 followers, 10,000 digests, each awaited): here Fedify is handed
  * the fan-out without its followers collection, and each message gets its header as it is
- * delivered or stored (`collection-sync.ts`), while earlier ones are already on their way.
+ * delivered or stored (`collection-sync.ts`, which remembers each server's header for the next
+ * fan-out), while earlier ones are already on their way.
  *
  * The price: a slice is done when its slowest delivery is, so a server that answers slowly
  * (at most `REQUEST_TIMEOUT_SECONDS`) holds up the next slice of that fan-out meanwhile. Servers
@@ -44,7 +45,7 @@ import type {
   MessageQueueListenOptions,
 } from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
-import { collectionSyncHeader } from "./collection-sync.ts";
+import { rememberingSyncHeaders } from "./collection-sync.ts";
 import {
   enqueueAll,
   isFanout,
@@ -136,21 +137,22 @@ interface Expansion {
   readonly collectionSync: string | undefined;
 }
 
-/** `message` with the `Collection-Synchronization` header Fedify was not asked to compute. */
-function withSyncHeader(expansion: Expansion, message: unknown): unknown {
-  const { collectionSync } = expansion;
-  if (collectionSync === undefined || !isOutbox(message) || message.actorIds.length === 0) {
-    return message;
-  }
-  const header = collectionSyncHeader(collectionSync, message.actorIds);
-  return { ...message, headers: { ...message.headers, "Collection-Synchronization": header } };
-}
-
 /** `queue`, delivering the first tries a fan-out queues as it is expanded (see above). */
 export function deliverNow(queue: MessageQueue, options: DeliverNowOptions): MessageQueue {
   const expanding = new AsyncLocalStorage<Expansion>();
   // Shared by every fan-out this process expands at once.
   const slots = new Slots(options.concurrency);
+  const syncHeader = rememberingSyncHeaders();
+
+  /** `message` with the `Collection-Synchronization` header Fedify was not asked to compute. */
+  const withSyncHeader = (expansion: Expansion, message: unknown): unknown => {
+    const { collectionSync } = expansion;
+    if (collectionSync === undefined || !isOutbox(message) || message.actorIds.length === 0) {
+      return message;
+    }
+    const header = syncHeader(collectionSync, message.actorIds);
+    return { ...message, headers: { ...message.headers, "Collection-Synchronization": header } };
+  };
 
   const store = (messages: readonly unknown[], enqueueOptions?: MessageQueueEnqueueOptions) =>
     enqueueAll(queue, messages, enqueueOptions);
