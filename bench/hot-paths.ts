@@ -353,7 +353,7 @@ Load: wrk (one thread) in its own process, ${connections} connections, 127.0.0.1
 |---|---|---:|---:|---:|---:|---:|---|
 ${rows.map((row) => row.line).join("\n")}
 
-Target (each of feeds and pages, 200 and 304, ≥ ${target}× bare \`node:http\`): ${met} of ${rows.length} met. "Core busy" is the server's CPU over the round's time${pinned ? " on its one core" : ""}: near 100% the server is the limit, as the target means; well below it, the load is.
+Target (each of feeds and pages, 200 and 304, ≥ ${target}× bare \`node:http\`): ${met} of ${rows.length} met. "Core busy" is the server's CPU over the round's time${pinned ? " on its one core" : ""}: near ${together ? "50% (the two share core 1)" : "100%"} the server is the limit, as the target means; well below it, the load is.
 
 Why wrk (2026-12-07): until then the load came from autocannon, on core 0 as wrk is now. On the day's sixth machine the home page's 200 (30 KB) missed the target in two full runs (0.81× and 0.88×, single rounds 0.69–1.00×) while Herald spent no more CPU per request than the bare server (0.94–1.03×): autocannon used all of core 0 (3.0–3.1 s of CPU in 3 s rounds) and got 19,000–28,000 answers a second from either server, each of which kept its core 60% busy. wrk on the same core, alternating, 4 rounds of 3 s: both servers at 100% of their core, Herald 47,000–57,000 req/s against the bare server's 49,000–57,000 (0.93–1.00×).
 

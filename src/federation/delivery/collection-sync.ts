@@ -24,8 +24,9 @@ export function collectionSyncHeader(collectionId: string, actorIds: readonly st
 }
 
 /**
- * Characters of collection and follower ids whose headers `rememberingSyncHeaders()` keeps:
- * 100,000 followers' ids of about 60 characters fit, at about 8 MB.
+ * Characters of keys (the collection and the followers' ids) whose headers
+ * `rememberingSyncHeaders()` keeps: the ids of 100,000 followers of about 60 characters each fit
+ * (6 MB), besides a header of about 250 bytes per server.
  */
 export const SYNC_HEADER_BUDGET = 8 * 1024 * 1024;
 
