@@ -13,6 +13,10 @@
  * server on the other core could answer, so both servers idled a third of the time and the
  * ratio was the client's noise (2026-12-07, below).
  *
+ * Before the rounds Herald serves a few seconds of its other requests, through express (the
+ * actor, WebFinger, NodeInfo, a 404): they train the Node code the hot paths share, and a
+ * process that served nothing else was faster than any running instance (BENCH_MIX=0 for it).
+ *
  * BENCH_TOGETHER=1 loads the two servers of a pair at the same time instead of one after the
  * other (both on core 1, each with its own wrk on core 0): whatever else the machine runs then
  * falls on both alike, which makes the CPU column steadier under shared load.
@@ -29,6 +33,16 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const together = process.env.BENCH_TOGETHER === "1";
+const mixed = process.env.BENCH_MIX !== "0";
+const mixSeconds = 2;
+/** What Herald serves through express besides the hot paths, each loaded before the rounds. */
+const otherRequests: readonly (readonly string[])[] = [
+  ["/users/news", "-H", "Accept: application/activity+json"],
+  ["/.well-known/webfinger?resource=acct:news@localhost"],
+  ["/nodeinfo/2.1"],
+  ["/articles/story-1?from=mastodon"],
+  ["/no-such-page"],
+];
 const target = 0.9;
 /** Concurrent readers of the home page (issue 17.5), each size measured the same way. */
 const readerCounts = [10, 100, 400];
@@ -250,6 +264,15 @@ try {
   for (const { route, kind } of cases) {
     for (const server of ["herald", "bare"] as const) await measure(server, route, kind, 1);
   }
+  // A real instance serves more than its hot paths, and what goes through express also trains
+  // the Node code the hot paths share: measured after it, as users meet it (BENCH_MIX=0 leaves
+  // it out).
+  if (mixed) {
+    for (const [path, ...header] of otherRequests) {
+      const url = `http://127.0.0.1:${servers.herald.port}${path}`;
+      await wrk(["-t1", "-c4", `-d${mixSeconds}s`, ...header, url]);
+    }
+  }
   const load = loadavg()[0] ?? 0;
   const results = cases.map(() => ({
     herald: [] as number[],
@@ -344,10 +367,10 @@ try {
     const r = sweep[i] ?? { herald: [], bare: [], ratios: [], p99: { herald: [], bare: [] } };
     return `| ${readers} | ${Math.round(median(r.herald)).toLocaleString("en")} | ${Math.round(median(r.bare)).toLocaleString("en")} | ${fixed(median(r.ratios))}× (${r.ratios.map(fixed).join(" / ")}) | ${median(r.p99.herald).toFixed(1)} / ${median(r.p99.bare).toFixed(1)} ms |`;
   });
-  const settings = `${together ? "BENCH_TOGETHER=1 " : ""}${rounds === 3 ? "" : `BENCH_ROUNDS=${rounds} `}`;
+  const settings = `${together ? "BENCH_TOGETHER=1 " : ""}${mixed ? "" : "BENCH_MIX=0 "}${rounds === 3 ? "" : `BENCH_ROUNDS=${rounds} `}`;
   const body = `Command: \`${settings}npx node bench/hot-paths.ts\` (${articleCount} articles; Herald is \`node ${flags.join(" ")} src/main.ts\` as \`npm start\` runs it, embedded SQLite, federation mounted; the baseline is a bare \`node:http\` process answering from a \`Map\` with the same bytes and the same headers, copied from Herald's own answers).
 
-Load: wrk (one thread) in its own process, ${connections} connections, 127.0.0.1 only${pinned ? " (the servers pinned to core 1, wrk to core 0, with `taskset`)" : ""}; "200" = GET without Accept-Encoding (identity bytes), "304" = GET with the ETag in If-None-Match. ${rounds} rounds of ${seconds} s per server and case, ${together ? "Herald and bare at the same time, each with its own wrk, so that other work on the machine falls on both alike" : "Herald and bare right after each other (alternating who goes first)"}; a ratio is the median of the paired ratios. Load average when the rounds began: ${load.toFixed(1)} on 2 cores (other engineers' work).
+Load: wrk (one thread) in its own process, ${connections} connections, 127.0.0.1 only${pinned ? " (the servers pinned to core 1, wrk to core 0, with `taskset`)" : ""}; "200" = GET without Accept-Encoding (identity bytes), "304" = GET with the ETag in If-None-Match. ${rounds} rounds of ${seconds} s per server and case, ${together ? "Herald and bare at the same time, each with its own wrk, so that other work on the machine falls on both alike" : "Herald and bare right after each other (alternating who goes first)"}; a ratio is the median of the paired ratios.${mixed ? ` Before the rounds, Herald served ${mixSeconds} s each of what else an instance serves, through express (the actor as ActivityPub, WebFinger, NodeInfo, an article with a query string, a 404), as a running instance has.` : " Herald served nothing but these paths before (BENCH_MIX=0)."} Load average when the rounds began: ${load.toFixed(1)} on 2 cores (other engineers' work).
 
 | path | answer | Herald req/s | bare req/s | Herald ÷ bare (rounds) | CPU per request, bare ÷ Herald | core busy, Herald / bare | target ≥ ${target}× |
 |---|---|---:|---:|---:|---:|---:|---|
