@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { heraldFolders, startHerald } from "../helpers/herald-process.ts";
+import { heraldEnv, heraldFolders, startHerald } from "../helpers/herald-process.ts";
 
 const articlesCheck = fileURLToPath(new URL("../../src/cli/articles-check.ts", import.meta.url));
 const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
@@ -53,15 +53,7 @@ describe("what the operator is told about an article (issue #15.4, #15.7)", () =
     await new Promise<void>((resolve) => taken.listen(0, resolve));
     onTestFinished(() => void taken.close());
     const { port } = taken.address() as AddressInfo;
-    const folders = heraldFolders();
-    const env = {
-      ...process.env,
-      PORT: String(port),
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
-      ARTICLES_DIR: folders.articles,
-      DATA_DIR: folders.data,
-      KEYS_DIR: folders.keys,
-    };
+    const env = heraldEnv(heraldFolders(), port);
     const run = await promisify(execFile)(process.execPath, [main], { env, timeout: 30_000 }).then(
       () => ({ code: 0, stdout: "", stderr: "" }),
       (error: { code: number; stdout: string; stderr: string }) => error,

@@ -6,7 +6,7 @@ import {
   spawnHerald,
 } from "./herald-spawn.ts";
 
-export { freePort, type HeraldFolders, type HeraldProcess } from "./herald-spawn.ts";
+export { freePort, type HeraldFolders, type HeraldProcess, heraldEnv } from "./herald-spawn.ts";
 
 /** Folders for one Herald instance, removed when the test ends. */
 export function heraldFolders(): HeraldFolders {

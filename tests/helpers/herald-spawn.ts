@@ -61,6 +61,30 @@ export async function freePort(): Promise<number> {
 }
 
 /**
+ * The environment of a Herald process on `port` of loopback with `folders` (as `spawnHerald()`
+ * starts it), with `env` on top.
+ */
+export function heraldEnv(
+  folders: HeraldFolders,
+  port: number,
+  env: Record<string, string> = {},
+): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ...DEPLOYED_ENV,
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    ALLOW_PRIVATE_ADDRESS: "true",
+    ARTICLES_DIR: folders.articles,
+    DATA_DIR: folders.data,
+    KEYS_DIR: folders.keys,
+    SCAN_SCHEDULE: "* * * * * *",
+    LOG_LEVEL: "info",
+    ...env,
+  };
+}
+
+/**
  * Starts `node src/main.ts` as a user would, on loopback, scanning every second; resolves once
  * `/healthz` answers and the first scan is done. The caller stops it; tests use
  * `herald-process.ts`, which does that when the test ends. Free of vitest, for `bench/`.
@@ -73,19 +97,7 @@ export async function spawnHerald(
   const origin = new URL(`http://127.0.0.1:${port}`);
   const child = spawn(process.execPath, [main], {
     cwd: folders.root,
-    env: {
-      ...process.env,
-      ...DEPLOYED_ENV,
-      PORT: String(port),
-      PUBLIC_URL: origin.origin,
-      ALLOW_PRIVATE_ADDRESS: "true",
-      ARTICLES_DIR: folders.articles,
-      DATA_DIR: folders.data,
-      KEYS_DIR: folders.keys,
-      SCAN_SCHEDULE: "* * * * * *",
-      LOG_LEVEL: "info",
-      ...options.env,
-    },
+    env: heraldEnv(folders, port, options.env),
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";
