@@ -35,10 +35,10 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const together = process.env.BENCH_TOGETHER === "1";
 const mixed = process.env.BENCH_MIX !== "0";
 const mixSeconds = 2;
-/** What Herald serves through express besides the hot paths, each loaded before the rounds. */
-const otherRequests: readonly (readonly string[])[] = [
+/** What Herald on `host` serves through express besides the hot paths, loaded before the rounds. */
+const otherRequests = (host: string): readonly (readonly string[])[] => [
   ["/users/news", "-H", "Accept: application/activity+json"],
-  ["/.well-known/webfinger?resource=acct:news@localhost"],
+  [`/.well-known/webfinger?resource=acct:news@${host}`],
   ["/nodeinfo/2.1"],
   ["/articles/story-1?from=mastodon"],
   ["/no-such-page"],
@@ -268,7 +268,7 @@ try {
   // the Node code the hot paths share: measured after it, as users meet it (BENCH_MIX=0 leaves
   // it out).
   if (mixed) {
-    for (const [path, ...header] of otherRequests) {
+    for (const [path, ...header] of otherRequests(herald.origin.host)) {
       const url = `http://127.0.0.1:${servers.herald.port}${path}`;
       await wrk(["-t1", "-c4", `-d${mixSeconds}s`, ...header, url]);
     }
