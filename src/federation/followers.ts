@@ -73,6 +73,13 @@ export interface FollowerStore {
    * delivery to all followers hands Fedify (`dispatchFollowers()` of `collections.ts`).
    */
   deliveryInboxes(): Promise<readonly DeliveryInbox[]>;
+  /**
+   * FEP-8fcf's digest (https://w3id.org/fep/8fcf) of the followers on each of `origins` (as
+   * `URL.origin`: the servers of their ids), in hex: the XOR of the SHA-256 of each one's id,
+   * kept up to date as followers come and go, for the `Collection-Synchronization` header of a
+   * delivery there (`deliver-now.ts`). A server with no followers is absent.
+   */
+  syncDigests(origins: readonly string[]): Promise<ReadonlyMap<string, string>>;
 }
 
 export const DEFAULT_PAGE_SIZE = 50;

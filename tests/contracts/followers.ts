@@ -3,6 +3,12 @@
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Follower, FollowerStore } from "../../src/federation/followers.ts";
+import {
+  DIGEST_ORIGINS,
+  digestFollower,
+  digestsFromScratch,
+  prng,
+} from "../helpers/follower-digests.ts";
 
 export function followerStoreContract(
   name: string,
@@ -151,6 +157,64 @@ export function followerStoreContract(
       // A follower's own inbox is not a delivery inbox when its server has a shared one.
       expect(await store.inboxes({ inboxes: [alice.inbox.href] })).toEqual([]);
       expect(await store.inboxes({ inboxes: [] })).toEqual([]);
+    });
+
+    it("keeps each server's FEP-8fcf digest, the one computed from scratch, through random follows and unfollows", async () => {
+      const random = prng(0x8fcf);
+      const pick = (n: number) => Math.floor(random() * n);
+      // Each account's followers as they should be: actor id → its follow id.
+      const main = { store, model: new Map<string, URL>() };
+      const other = { store: section, model: new Map<string, URL>() };
+      const accounts = [main, other];
+      const check = async () => {
+        for (const { store, model } of accounts) {
+          expect(await store.syncDigests(DIGEST_ORIGINS)).toEqual(digestsFromScratch(model.keys()));
+        }
+      };
+      for (let step = 0; step < 300; step++) {
+        const { store, model } = pick(2) === 0 ? main : other;
+        const follower = digestFollower(pick(DIGEST_ORIGINS.length), pick(6), step);
+        const id = follower.id.href;
+        const followId = model.get(id);
+        switch (pick(4)) {
+          case 0: // a follow, or a follow again (a new follow id, the same follower)
+            await store.add(follower);
+            model.set(id, follower.followId);
+            break;
+          case 1: // an Undo of the follow we know, when there is one
+            expect(await store.removeByFollow(followId ?? follower.followId, follower.id)).toBe(
+              followId !== undefined,
+            );
+            model.delete(id);
+            break;
+          case 2: // an Undo of a follow that is not (or no longer) the follower's
+            expect(await store.removeByFollow(follower.followId, follower.id)).toBe(false);
+            break;
+          default: // the actor deleted
+            expect(await store.removeByActor(follower.id)).toBe(followId !== undefined);
+            model.delete(id);
+        }
+        if (step % 20 === 0) await check();
+      }
+      await check();
+      // Every follower leaves: no server keeps a digest.
+      for (const { store, model } of accounts) {
+        for (const id of model.keys()) await store.removeByActor(new URL(id));
+        expect(await store.syncDigests(DIGEST_ORIGINS)).toEqual(new Map());
+      }
+    });
+
+    it("answers the digests of the servers asked for only", async () => {
+      for (const follower of [alice, bob, carol]) await store.add(follower);
+      const digests = digestsFromScratch([alice.id.href, bob.id.href, carol.id.href]);
+      expect(await store.syncDigests(["https://a.test"])).toEqual(
+        new Map([["https://a.test", digests.get("https://a.test")]]),
+      );
+      expect(await store.syncDigests(["https://c.test", "https://nobody.test"])).toEqual(
+        new Map([["https://c.test", digests.get("https://c.test")]]),
+      );
+      expect(await store.syncDigests([])).toEqual(new Map());
+      expect(await section.syncDigests(["https://a.test"])).toEqual(new Map());
     });
   });
 }

@@ -3,6 +3,7 @@
  * a worker that accepts a `Follow` adds the follower every web process lists and every worker
  * delivers to.
  */
+import { hash } from "node:crypto";
 import type postgres from "postgres";
 import {
   DEFAULT_PAGE_SIZE,
@@ -10,6 +11,7 @@ import {
   type FollowerStore,
   MAIN_ACCOUNT,
 } from "../../federation/followers.ts";
+import { digestsOf } from "../follower-digests.ts";
 import {
   ACTOR_SEPARATOR,
   decodeFollowerCursor,
@@ -49,6 +51,23 @@ const ADD_ACCOUNT = `
   CREATE INDEX IF NOT EXISTS "${TABLE}_by_account" ON "${TABLE}" (account, created_at, actor_id);
 `;
 
+/**
+ * FEP-8fcf's digest of each account's followers on each server (`follower-digests.ts`). A
+ * `bit(256)`, not `bytea`: PostgreSQL XORs bit strings (`#`), so a follow or an unfollow updates
+ * it in one atomic upsert, the row locked until the follower's transaction ends, whichever
+ * process of several sharing the database runs it.
+ */
+const DIGESTS = "herald_follower_digests";
+
+const DIGESTS_DDL = `
+  CREATE TABLE IF NOT EXISTS "${DIGESTS}" (
+    account text COLLATE "C" NOT NULL,
+    origin  text COLLATE "C" NOT NULL,
+    digest  bit(256) NOT NULL,
+    PRIMARY KEY (account, origin)
+  );
+`;
+
 interface Row {
   readonly actor_id: string;
   readonly inbox: string;
@@ -59,9 +78,10 @@ interface Row {
 
 /**
  * Creates the `herald_followers` table in the client's current schema if it is missing (safe
- * when several processes start at once), adds the `account` column to an older one, and opens
- * the store of `account` (`MAIN_ACCOUNT`, or a section's id) on it. The client is the caller's:
- * nothing here ends it.
+ * when several processes start at once), adds the `account` column to an older one, adds the
+ * digest table (filled from the followers already there) to a database that has none, and
+ * opens the store of `account` (`MAIN_ACCOUNT`, or a section's id) on it. The client is the
+ * caller's: nothing here ends it.
  */
 export async function openPostgresFollowerStore(
   sql: postgres.Sql,
@@ -70,33 +90,72 @@ export async function openPostgresFollowerStore(
   await createTablesOnce(sql, TABLE, DDL);
   await addColumnOnce(sql, TABLE, "account", ADD_ACCOUNT);
   await addIndexOnce(sql, `${TABLE}_by_target`, BY_TARGET);
+  await createTablesOnce(sql, DIGESTS, DIGESTS_DDL, fillDigests);
   const table = sql(TABLE);
+  const digests = sql(DIGESTS);
+  /**
+   * XORs `actorId`'s hash into or out of its server's digest in `tx`, the follower's
+   * transaction; a digest back to all zeros goes (`follower-digests.ts`). `x…` is a bit string
+   * in hex.
+   */
+  const toggle = async (tx: postgres.TransactionSql, actorId: URL) => {
+    const [row] = await tx<{ empty: boolean }[]>`
+      INSERT INTO ${digests} AS d (account, origin, digest)
+      VALUES (${account}, ${actorId.origin}, ('x' || ${hash("sha256", actorId.href, "hex")})::bit(256))
+      ON CONFLICT (account, origin) DO UPDATE SET digest = d.digest # excluded.digest
+      RETURNING d.digest = 0::bit(256) AS empty`;
+    if (row?.empty === true) {
+      await tx`DELETE FROM ${digests} WHERE account = ${account} AND origin = ${actorId.origin}`;
+    }
+  };
   const columns = sql`actor_id, inbox, shared_inbox, follow_id, created_at`;
   // Grouped by inbox (see `InboxGroupRow`), the first to follow first; the actors' column follows.
   const grouped = sql`SELECT coalesce(shared_inbox, inbox) AS target,
     bool_or(shared_inbox IS NOT NULL) AS shared,`;
   return {
     async add(follower) {
-      // A follow again keeps the first `created_at`: the follower keeps its place in the list.
-      await sql`
-        INSERT INTO ${table} (account, actor_id, inbox, shared_inbox, follow_id, created_at)
-        VALUES (${account}, ${follower.id.href}, ${follower.inbox.href},
-          ${follower.sharedInbox?.href ?? null}, ${follower.followId.href}, ${follower.createdAt})
-        ON CONFLICT (account, actor_id) DO UPDATE SET inbox = excluded.inbox,
-          shared_inbox = excluded.shared_inbox, follow_id = excluded.follow_id`;
+      const { id } = follower;
+      await sql.begin(async (tx) => {
+        // Only a new follower's hash goes into the digest. An INSERT that finds the row (made by
+        // another process meanwhile, it waits for that one's commit) inserts nothing; then a
+        // follow again refreshes the inboxes and the follow id, and keeps the first
+        // `created_at`: the follower keeps its place in the list. Should the row be removed in
+        // between, the next round inserts it.
+        for (;;) {
+          const added = await tx`
+            INSERT INTO ${table} (account, actor_id, inbox, shared_inbox, follow_id, created_at)
+            VALUES (${account}, ${id.href}, ${follower.inbox.href},
+              ${follower.sharedInbox?.href ?? null}, ${follower.followId.href}, ${follower.createdAt})
+            ON CONFLICT (account, actor_id) DO NOTHING
+            RETURNING 1`;
+          if (added.length > 0) return await toggle(tx, id);
+          const refreshed = await tx`
+            UPDATE ${table} SET inbox = ${follower.inbox.href},
+              shared_inbox = ${follower.sharedInbox?.href ?? null}, follow_id = ${follower.followId.href}
+            WHERE account = ${account} AND actor_id = ${id.href}
+            RETURNING 1`;
+          if (refreshed.length > 0) return;
+        }
+      });
     },
     async removeByFollow(followId, actorId) {
-      const rows = await sql`
-        DELETE FROM ${table} WHERE account = ${account} AND follow_id = ${followId.href}
-          AND actor_id = ${actorId.href}
-        RETURNING 1`;
-      return rows.length > 0;
+      return await sql.begin(async (tx) => {
+        const rows = await tx`
+          DELETE FROM ${table} WHERE account = ${account} AND follow_id = ${followId.href}
+            AND actor_id = ${actorId.href}
+          RETURNING 1`;
+        if (rows.length > 0) await toggle(tx, actorId);
+        return rows.length > 0;
+      });
     },
     async removeByActor(actorId) {
-      const rows = await sql`
-        DELETE FROM ${table} WHERE account = ${account} AND actor_id = ${actorId.href}
-        RETURNING 1`;
-      return rows.length > 0;
+      return await sql.begin(async (tx) => {
+        const rows = await tx`
+          DELETE FROM ${table} WHERE account = ${account} AND actor_id = ${actorId.href}
+          RETURNING 1`;
+        if (rows.length > 0) await toggle(tx, actorId);
+        return rows.length > 0;
+      });
     },
     async get(actorId) {
       const [row] = await sql<Row[]>`
@@ -149,7 +208,34 @@ export async function openPostgresFollowerStore(
         actorId: row.actor,
       }));
     },
+    async syncDigests(origins) {
+      const rows = await sql<{ origin: string; digest: string }[]>`
+        SELECT origin, digest FROM ${digests}
+        WHERE account = ${account} AND origin = ANY(${origins as string[]})`;
+      return new Map(rows.map((row) => [row.origin, hexOfBits(row.digest)]));
+    },
   };
+}
+
+/**
+ * Fills the digest table just made, in its transaction, from the followers already there (a
+ * database of an older version): 100,000 followers on 10,000 servers took 0.7 s, once.
+ */
+async function fillDigests(tx: postgres.TransactionSql): Promise<void> {
+  const followers = await tx<{ account: string; actor_id: string }[]>`
+    SELECT account, actor_id FROM ${tx(TABLE)}`;
+  const rows = digestsOf(followers.map((row) => ({ account: row.account, actorId: row.actor_id })));
+  if (rows.length === 0) return;
+  await tx`
+    INSERT INTO ${tx(DIGESTS)} (account, origin, digest)
+    SELECT account, origin, ('x' || digest)::bit(256)
+    FROM unnest(${rows.map((row) => row.account)}::text[], ${rows.map((row) => row.origin)}::text[],
+      ${rows.map((row) => row.digest.toString("hex"))}::text[]) AS d(account, origin, digest)`;
+}
+
+/** A `bit(256)` as PostgreSQL hands it over (`0101…`), in hex. */
+function hexOfBits(bits: string): string {
+  return BigInt(`0b${bits}`).toString(16).padStart(64, "0");
 }
 
 function toFollower(row: Row): Follower {

@@ -8,12 +8,15 @@ const DDL_LOCK = "herald:ddl";
 /**
  * Runs `ddl` unless `table` exists already in the connection's current schema; answers that
  * schema. Safe when several processes start at once, and needs no CREATE privilege once the
- * tables are there (the same scheme as the article store's).
+ * tables are there (the same scheme as the article store's). `fill`, if given, runs right after
+ * `ddl` in the same transaction: a table added in a later version is filled from the others
+ * once, and no process sees it made but empty.
  */
 export async function createTablesOnce(
   sql: postgres.Sql,
   table: string,
   ddl: string,
+  fill?: (tx: postgres.TransactionSql) => Promise<void>,
 ): Promise<string> {
   return await sql.begin(async (tx) => {
     // Two processes starting at once would race on `IF NOT EXISTS` (a unique violation in
@@ -24,7 +27,10 @@ export async function createTablesOnce(
     if (row?.schema == null) {
       throw new Error("PostgreSQL has no current schema: none on the search_path exists.");
     }
-    if (!row.found) await tx.unsafe(ddl).simple();
+    if (!row.found) {
+      await tx.unsafe(ddl).simple();
+      await fill?.(tx);
+    }
     return row.schema;
   });
 }

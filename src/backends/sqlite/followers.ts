@@ -6,6 +6,7 @@ import {
   type FollowerStore,
   MAIN_ACCOUNT,
 } from "../../federation/followers.ts";
+import { digestsOf, isZero, toggled } from "../follower-digests.ts";
 import {
   ACTOR_SEPARATOR,
   decodeFollowerCursor,
@@ -14,6 +15,7 @@ import {
   prefixRange,
   toInboxGroups,
 } from "../follower-pages.ts";
+import { immediate } from "./connection.ts";
 
 type Row = Record<string, SQLOutputValue>;
 
@@ -33,13 +35,27 @@ const TABLE = `
     ON federation_followers (account, coalesce(shared_inbox, inbox));
 `;
 
+/** FEP-8fcf's digest of each account's followers on each server (`follower-digests.ts`). */
+const DIGESTS = "federation_follower_digests";
+const DIGESTS_TABLE = `
+  CREATE TABLE ${DIGESTS} (
+    account TEXT NOT NULL,
+    origin  TEXT NOT NULL,
+    digest  BLOB NOT NULL,
+    PRIMARY KEY (account, origin)
+  ) STRICT, WITHOUT ROWID;
+`;
+
 /**
  * A `FollowerStore` of `account` (`MAIN_ACCOUNT`, or a section's id) in the
  * `federation_followers` table of `db` (created if missing; a table of an older version, without
- * the `account` column, is rebuilt with its followers as the main account's).
+ * the `account` column, is rebuilt with its followers as the main account's), with the digests
+ * of its followers on each server in `federation_follower_digests` (made from the followers
+ * once, when a database of an older version has none).
  */
 export function openSqliteFollowerStore(db: DatabaseSync, account = MAIN_ACCOUNT): FollowerStore {
   createTable(db);
+  createDigestTable(db);
   const insert = db.prepare(`
     INSERT INTO federation_followers (account, actor_id, inbox, shared_inbox, follow_id, created_at)
     VALUES (?, ?, ?, ?, ?, ?)
@@ -52,6 +68,24 @@ export function openSqliteFollowerStore(db: DatabaseSync, account = MAIN_ACCOUNT
   const deleteByActor = db.prepare(
     "DELETE FROM federation_followers WHERE account = ? AND actor_id = ?",
   );
+  const selectExists = db.prepare(
+    "SELECT 1 FROM federation_followers WHERE account = ? AND actor_id = ?",
+  );
+  const selectDigest = db.prepare(`SELECT digest FROM ${DIGESTS} WHERE account = ? AND origin = ?`);
+  const upsertDigest = db.prepare(`
+    INSERT INTO ${DIGESTS} (account, origin, digest) VALUES (?, ?, ?)
+    ON CONFLICT (account, origin) DO UPDATE SET digest = excluded.digest`);
+  const deleteDigest = db.prepare(`DELETE FROM ${DIGESTS} WHERE account = ? AND origin = ?`);
+  const selectDigests = db.prepare(`
+    SELECT origin, digest FROM ${DIGESTS}
+    WHERE account = ? AND origin IN (SELECT value FROM json_each(?))`);
+  /** XORs `actorId`'s hash into or out of its server's digest, in the caller's transaction. */
+  const toggle = (actorId: URL) => {
+    const stored = selectDigest.get(account, actorId.origin)?.digest;
+    const digest = toggled(stored instanceof Uint8Array ? stored : undefined, actorId.href);
+    if (isZero(digest)) deleteDigest.run(account, actorId.origin);
+    else upsertDigest.run(account, actorId.origin, digest);
+  };
   const selectOne = db.prepare(
     "SELECT * FROM federation_followers WHERE account = ? AND actor_id = ?",
   );
@@ -82,20 +116,34 @@ export function openSqliteFollowerStore(db: DatabaseSync, account = MAIN_ACCOUNT
 
   return {
     async add(follower) {
-      insert.run(
-        account,
-        follower.id.href,
-        follower.inbox.href,
-        follower.sharedInbox?.href ?? null,
-        follower.followId.href,
-        follower.createdAt.getTime(),
-      );
+      // The write lock first: another process adding the same follower waits, so the hash
+      // goes in once. A follower following again only refreshes its row.
+      immediate(db, () => {
+        const isNew = selectExists.get(account, follower.id.href) === undefined;
+        insert.run(
+          account,
+          follower.id.href,
+          follower.inbox.href,
+          follower.sharedInbox?.href ?? null,
+          follower.followId.href,
+          follower.createdAt.getTime(),
+        );
+        if (isNew) toggle(follower.id);
+      });
     },
     async removeByFollow(followId, actorId) {
-      return Number(deleteByFollow.run(account, followId.href, actorId.href).changes) > 0;
+      return immediate(db, () => {
+        const removed = Number(deleteByFollow.run(account, followId.href, actorId.href).changes);
+        if (removed > 0) toggle(actorId);
+        return removed > 0;
+      });
     },
     async removeByActor(actorId) {
-      return Number(deleteByActor.run(account, actorId.href).changes) > 0;
+      return immediate(db, () => {
+        const removed = Number(deleteByActor.run(account, actorId.href).changes);
+        if (removed > 0) toggle(actorId);
+        return removed > 0;
+      });
     },
     async get(actorId) {
       const row = selectOne.get(account, actorId.href);
@@ -140,6 +188,15 @@ export function openSqliteFollowerStore(db: DatabaseSync, account = MAIN_ACCOUNT
         actorId: String(row.actor),
       }));
     },
+    async syncDigests(origins) {
+      const rows = selectDigests.all(account, JSON.stringify(origins));
+      return new Map(
+        rows.map((row) => [
+          String(row.origin),
+          Buffer.from(row.digest as Uint8Array).toString("hex"),
+        ]),
+      );
+    },
   };
 }
 
@@ -169,6 +226,34 @@ function createTable(db: DatabaseSync): void {
     db.exec("ROLLBACK");
     throw error;
   }
+}
+
+/**
+ * Creates the digest table if it is missing, and fills it from the followers already there (a
+ * database of an older version): once, in the transaction that creates it, so another process
+ * opening the file at the same time waits and finds it made. 100,000 followers on 10,000
+ * servers took 0.4 s (the SHA-256 of each id most of it); later opens only look for the table.
+ */
+function createDigestTable(db: DatabaseSync): void {
+  if (hasTable(db, DIGESTS)) return;
+  immediate(db, () => {
+    if (hasTable(db, DIGESTS)) return;
+    db.exec(DIGESTS_TABLE);
+    const insert = db.prepare(`INSERT INTO ${DIGESTS} (account, origin, digest) VALUES (?, ?, ?)`);
+    for (const row of digestsOf(everyFollower(db))) insert.run(row.account, row.origin, row.digest);
+  });
+}
+
+function* everyFollower(db: DatabaseSync): Generator<{ account: string; actorId: string }> {
+  for (const row of db.prepare("SELECT account, actor_id FROM federation_followers").iterate()) {
+    yield { account: String(row.account), actorId: String(row.actor_id) };
+  }
+}
+
+function hasTable(db: DatabaseSync, name: string): boolean {
+  return (
+    db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name) != null
+  );
 }
 
 function lacksAccount(db: DatabaseSync): boolean {

@@ -13,14 +13,23 @@ import { hash } from "node:crypto";
 
 /** The header for a delivery to `actorIds` (one server's followers, at least one). */
 export function collectionSyncHeader(collectionId: string, actorIds: readonly string[]): string {
+  const url = new URL(collectionId);
+  url.searchParams.set("base-url", `${new URL(actorIds[0] as string).origin}/`);
+  return `collectionId="${collectionId}", url="${url}", digest="${followersDigest(actorIds)}"`;
+}
+
+/**
+ * The digest of `actorIds` computed from scratch, in hex: what the follower stores keep up to
+ * date one follower at a time (`FollowerStore.syncDigests()`), and what their tests check them
+ * against.
+ */
+export function followersDigest(actorIds: readonly string[]): string {
   const digest = Buffer.alloc(32);
   for (const id of new Set(actorIds)) {
     const one = hash("sha256", id, "buffer");
     for (let i = 0; i < 32; i++) digest[i] = (digest[i] as number) ^ (one[i] as number);
   }
-  const url = new URL(collectionId);
-  url.searchParams.set("base-url", `${new URL(actorIds[0] as string).origin}/`);
-  return `collectionId="${collectionId}", url="${url}", digest="${digest.toString("hex")}"`;
+  return digest.toString("hex");
 }
 
 /**

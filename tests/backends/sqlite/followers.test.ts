@@ -4,6 +4,11 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
 import { openSqliteFollowerStore } from "../../../src/backends/sqlite/followers.ts";
+import {
+  DIGEST_ORIGINS,
+  digestFollower,
+  digestsFromScratch,
+} from "../../helpers/follower-digests.ts";
 
 describe("openSqliteFollowerStore()", () => {
   it("keeps followers across reopening the database file", async () => {
@@ -51,6 +56,41 @@ describe("openSqliteFollowerStore()", () => {
       createdAt: new Date("2026-03-02T00:00:00.000Z"),
     });
     expect([await main.count(), await section.count()]).toEqual([1, 1]);
+    // Each account's digest: the main account's made from the table it had, the section's new.
+    const alice = ["https://a.test/users/alice"];
+    expect(await main.syncDigests(["https://a.test"])).toEqual(digestsFromScratch(alice));
+    expect(await section.syncDigests(["https://a.test"])).toEqual(digestsFromScratch(alice));
+    db.close();
+  });
+
+  it("gives a database made before digests were kept the digests of its followers, once", async () => {
+    const db = new DatabaseSync(":memory:");
+    // The table as the version before kept it, with no digest table beside it.
+    db.exec(`
+      CREATE TABLE federation_followers (
+        account TEXT NOT NULL DEFAULT '', actor_id TEXT NOT NULL, inbox TEXT NOT NULL,
+        shared_inbox TEXT, follow_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+        PRIMARY KEY (account, actor_id)
+      ) STRICT;
+    `);
+    const insert = db.prepare("INSERT INTO federation_followers VALUES (?, ?, ?, ?, ?, ?)");
+    const ids = { "": [] as string[], politik: [] as string[] };
+    for (let i = 0; i < 60; i++) {
+      const account = i % 4 === 0 ? "politik" : "";
+      const follower = digestFollower(i, i, i);
+      insert.run(account, follower.id.href, follower.inbox.href, null, follower.followId.href, i);
+      ids[account].push(follower.id.href);
+    }
+    const main = openSqliteFollowerStore(db);
+    const section = openSqliteFollowerStore(db, "politik");
+    expect(await main.syncDigests(DIGEST_ORIGINS)).toEqual(digestsFromScratch(ids[""]));
+    expect(await section.syncDigests(DIGEST_ORIGINS)).toEqual(digestsFromScratch(ids.politik));
+    // Opened again, it is not filled again; a follow since is counted once.
+    const newcomer = digestFollower(0, 1000, 1000);
+    await main.add(newcomer);
+    expect(await openSqliteFollowerStore(db).syncDigests(DIGEST_ORIGINS)).toEqual(
+      digestsFromScratch([...ids[""], newcomer.id.href]),
+    );
     db.close();
   });
 });

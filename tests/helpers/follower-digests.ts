@@ -1,0 +1,48 @@
+/**
+ * FEP-8fcf digests computed from scratch, for the follower stores' tests to check theirs
+ * against, and random follows and unfollows to check them with.
+ */
+import { followersDigest } from "../../src/federation/delivery/collection-sync.ts";
+import type { Follower } from "../../src/federation/followers.ts";
+
+/** The digest of `actorIds` on each of their servers, as `syncDigests()` answers it. */
+export function digestsFromScratch(actorIds: Iterable<string>): Map<string, string> {
+  const byOrigin = new Map<string, string[]>();
+  for (const id of actorIds) {
+    const origin = new URL(id).origin;
+    byOrigin.set(origin, [...(byOrigin.get(origin) ?? []), id]);
+  }
+  return new Map([...byOrigin].map(([origin, ids]) => [origin, followersDigest(ids)]));
+}
+
+/** The servers of `digestFollower()`'s followers (one with a port, one in IDNA, one http). */
+export const DIGEST_ORIGINS = [
+  "https://a.test",
+  "https://b.test",
+  "https://c.test:8443",
+  "https://xn--mller-kva.test",
+  "http://d.test",
+] as const;
+
+/** Follower `user` of server `server` (of `DIGEST_ORIGINS`), following with `follow`. */
+export function digestFollower(server: number, user: number, follow: number): Follower {
+  const origin = DIGEST_ORIGINS[server % DIGEST_ORIGINS.length] as string;
+  return {
+    id: new URL(`${origin}/users/u${user}`),
+    inbox: new URL(`${origin}/users/u${user}/inbox`),
+    ...(server % 2 === 0 ? { sharedInbox: new URL(`${origin}/inbox`) } : {}),
+    followId: new URL(`${origin}/follows/${follow}`),
+    createdAt: new Date(Date.UTC(2026, 2, 1) + follow * 1000),
+  };
+}
+
+/** A deterministic PRNG (mulberry32), so a failing sequence can be made again. */
+export function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
