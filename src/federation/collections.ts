@@ -24,8 +24,8 @@ export const FEATURED_FALLBACK = 3;
  * by inbox again, and 100,000 followers on 10,000 servers cost 100,000 recipients, their ids
  * in its sets, and a fan-out message naming them all, parsed again for each slice (issue #17).
  * The followers behind each inbox are read from the store again as its slice of the fan-out is
- * handed out (`followers-behind.ts`), for the delivery's FEP-8fcf digest and for
- * what becomes of them should the inbox be gone: deliveries that synchronize the collection
+ * handed out (`followers-behind.ts`), for what becomes of them should the inbox be gone (and
+ * the FEP-8fcf digest, where Fedify makes it): deliveries that synchronize the collection
  * are always fanned out (`fanout: "force"` in the publishers).
  */
 export async function dispatchFollowers(

@@ -24,7 +24,7 @@ import type { ActorType, ProfileField } from "./actor.ts";
 import { registerActors } from "./actors.ts";
 import type { PublishedArticles } from "./articles.ts";
 import { mainCollections, type ObjectContextFor, registerCollections } from "./collections.ts";
-import { type DeliverNowDeps, deliverNow } from "./delivery/deliver-now.ts";
+import { type DeliverNowDeps, deliverNow, type SyncDigests } from "./delivery/deliver-now.ts";
 import { sliceFanouts } from "./delivery/fanout-slices.ts";
 import { DRAFT_CAVAGE, firstTryIsNext, sendFirstTries } from "./delivery/first-try.ts";
 import { type FollowersBehind, nameFollowersBehind } from "./delivery/followers-behind.ts";
@@ -167,16 +167,19 @@ export function buildFederation(
   const kv = cacheDeliveryState(withoutQueuedIdempotence(deps.kv));
   // The queue reads followers by the collection a fan-out names, which the federation parses.
   let federation: Federation<void> | undefined;
-  const followersBehind: FollowersBehind = async (collectionId, inboxes) => {
+  const followersAt = (collectionId: string) => {
     const route = federation?.createContext(options.origin).parseUri(new URL(collectionId));
-    const store =
-      route?.type === "followers" ? followersOf(deps, options, route.identifier) : undefined;
-    const groups = (await store?.inboxes({ inboxes })) ?? [];
+    return route?.type === "followers" ? followersOf(deps, options, route.identifier) : undefined;
+  };
+  const followersBehind: FollowersBehind = async (collectionId, inboxes) => {
+    const groups = (await followersAt(collectionId)?.inboxes({ inboxes })) ?? [];
     return new Map(groups.map((group) => [group.inbox.href, group.actorIds]));
   };
+  const syncDigests: SyncDigests = async (collectionId, origins) =>
+    (await followersAt(collectionId)?.syncDigests(origins)) ?? new Map();
   federation = createFederation<void>({
     kv,
-    queue: deliveryQueue(deps, options, kv, followersBehind),
+    queue: deliveryQueue(deps, options, kv, { followersBehind, syncDigests }),
     origin: options.origin.origin,
     allowPrivateAddress: options.allowPrivateAddress ?? false,
     // Fedify's own GETs say so too; `delivery/outgoing.ts` sets it on every request, deliveries included.
@@ -218,7 +221,7 @@ function deliveryQueue(
   deps: Pick<FederationDeps, "queue" | "deliverNow" | "firstTryDispatcher">,
   options: Pick<FederationOptions, "fanoutSlice" | "deliveryWorkers">,
   kv: DeliveryKvCache,
-  followersBehind: FollowersBehind,
+  followers: { readonly followersBehind: FollowersBehind; readonly syncDigests: SyncDigests },
 ): MessageQueue {
   const firstTries = {
     kv,
@@ -227,7 +230,7 @@ function deliveryQueue(
   };
   const queue = nameFollowersBehind(
     sendFirstTries(sliceFanouts(deps.queue, options.fanoutSlice), firstTries),
-    followersBehind,
+    followers.followersBehind,
   );
   if (deps.deliverNow === undefined) return queue;
   return deliverNow(queue, {
@@ -235,6 +238,7 @@ function deliveryQueue(
     isNext: firstTryIsNext(firstTries),
     beforeExpanding: () => kv.readCircuits(),
     concurrency: options.deliveryWorkers ?? DEFAULT_DELIVERY_WORKERS,
+    syncDigests: followers.syncDigests,
   });
 }
 

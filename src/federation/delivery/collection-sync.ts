@@ -4,24 +4,23 @@
  * matches ours: the followers collection, where to fetch that server's part of it, and the XOR
  * of the SHA-256 of each of its followers' ids.
  *
- * The same text as Fedify 2.3.6's `buildCollectionSynchronizationHeader()`, computed at once with
- * `node:crypto`: Fedify's awaits one `crypto.subtle.digest()` per follower, and builds every
- * inbox's header of a fan-out before the first delivery is sent (`deliver-now.ts`). A fan-out
- * remembers the headers it made for the next (`rememberingSyncHeaders()`).
+ * The same text as Fedify 2.3.6's `buildCollectionSynchronizationHeader()`. The digest itself is
+ * kept by the follower store, updated as followers come and go (`FollowerStore.syncDigests()`),
+ * so a delivery hashes no follower: Fedify's awaits one `crypto.subtle.digest()` per follower on
+ * the server for every delivery there.
  */
 import { hash } from "node:crypto";
 
-/** The header for a delivery to `actorIds` (one server's followers, at least one). */
-export function collectionSyncHeader(collectionId: string, actorIds: readonly string[]): string {
+/** The header for a delivery to the followers on the server `origin`, whose digest is `digest`. */
+export function syncHeader(collectionId: string, origin: string, digest: string): string {
   const url = new URL(collectionId);
-  url.searchParams.set("base-url", `${new URL(actorIds[0] as string).origin}/`);
-  return `collectionId="${collectionId}", url="${url}", digest="${followersDigest(actorIds)}"`;
+  url.searchParams.set("base-url", `${origin}/`);
+  return `collectionId="${collectionId}", url="${url}", digest="${digest}"`;
 }
 
 /**
- * The digest of `actorIds` computed from scratch, in hex: what the follower stores keep up to
- * date one follower at a time (`FollowerStore.syncDigests()`), and what their tests check them
- * against.
+ * The digest of `actorIds` computed from scratch, in hex: what the stores keep up to date one
+ * follower at a time, and what their tests check them against.
  */
 export function followersDigest(actorIds: readonly string[]): string {
   const digest = Buffer.alloc(32);
@@ -33,40 +32,10 @@ export function followersDigest(actorIds: readonly string[]): string {
 }
 
 /**
- * Characters of keys (the collection and the followers' ids) whose headers
- * `rememberingSyncHeaders()` keeps: the ids of 100,000 followers of about 60 characters each fit
- * (6 MB), besides a header of about 250 bytes per server.
+ * The header for a delivery to `actorIds` (one server's followers, at least one) computed from
+ * scratch, as Fedify computes it: the reference the stored digests are tested against.
  */
-export const SYNC_HEADER_BUDGET = 8 * 1024 * 1024;
-
-/**
- * `make` (`collectionSyncHeader()`), remembering the headers it made while their keys, the
- * collection and the followers' ids, stay within `budget` characters in all; the oldest are
- * dropped first. A server's followers seldom change from one story to the next, and each header
- * costs a SHA-256 per follower: at 10 followers per server, a fifteenth of the main thread's
- * work per delivery (`bench/fanout.ts`). The followers are the key, so a follow or an unfollow
- * since gives a new header, never an old one.
- */
-export function rememberingSyncHeaders(
-  budget: number = SYNC_HEADER_BUDGET,
-  make: typeof collectionSyncHeader = collectionSyncHeader,
-): typeof collectionSyncHeader {
-  const made = new Map<string, string>();
-  let size = 0;
-  return (collectionId, actorIds) => {
-    // Ids are URLs, which hold no line breaks.
-    const key = `${collectionId}\n${actorIds.join("\n")}`;
-    const known = made.get(key);
-    if (known !== undefined) return known;
-    const header = make(collectionId, actorIds);
-    if (key.length > budget) return header;
-    made.set(key, header);
-    size += key.length;
-    for (const oldest of made.keys()) {
-      if (size <= budget) break;
-      made.delete(oldest);
-      size -= oldest.length;
-    }
-    return header;
-  };
+export function collectionSyncHeader(collectionId: string, actorIds: readonly string[]): string {
+  const origin = new URL(actorIds[0] as string).origin;
+  return syncHeader(collectionId, origin, followersDigest(actorIds));
 }

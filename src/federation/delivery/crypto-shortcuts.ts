@@ -63,9 +63,9 @@ export function signInPool(data: Uint8Array, key: KeyObject): Promise<Buffer> {
  * every delivery to followers, XORs one `crypto.subtle.digest()` per follower on the inbox's
  * server (`digest()` in @fedify/fedify's dist/middleware-*.js, awaited one after the other),
  * each a round trip through the thread pool for 100 bytes of input. A fan-out that goes through
- * `deliver-now.ts` has its headers made by `collection-sync.ts` instead; Fedify still digests
- * for a delivery to a few inboxes (sent without a fan-out message), for each retry's body and
- * for each signed request that arrives. This wraps `crypto.subtle.digest` so that SHA-256 of up to
+ * `deliver-now.ts` has its headers made from the digests the follower store keeps instead
+ * (`collection-sync.ts`); Fedify still digests for a delivery to a few inboxes (sent without a
+ * fan-out message), for each retry's body and for each signed request that arrives. This wraps `crypto.subtle.digest` so that SHA-256 of up to
  * 64 KiB (request bodies, URLs) is computed at once with `node:crypto`'s `hash()`, which
  * costs less than the hand-over alone; other digests go through untouched. Remove with the
  * same checks as above.

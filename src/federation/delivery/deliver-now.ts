@@ -29,9 +29,10 @@
  *
  * Fedify also computes every inbox's FEP-8fcf header before the first delivery of a slice is
  * sent (for 1,000 servers of 10 followers, 10,000 digests, each awaited): here Fedify is handed
- * the fan-out without its followers collection, and each message gets its header as it is
- * delivered or stored (`collection-sync.ts`, which remembers each server's header for the next
- * fan-out), while earlier ones are already on their way.
+ * the fan-out without its followers collection, the digests of the slice's servers are read
+ * from the follower store at once (kept there as followers come and go:
+ * `FollowerStore.syncDigests()`), and each message gets its header (`collection-sync.ts`) as it
+ * is delivered or stored.
  *
  * The price: a slice is done when its slowest delivery is, so a server that answers slowly
  * (at most `REQUEST_TIMEOUT_SECONDS`) holds up the next slice of that fan-out meanwhile. Servers
@@ -45,9 +46,10 @@ import type {
   MessageQueueListenOptions,
 } from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
-import { rememberingSyncHeaders } from "./collection-sync.ts";
+import { syncHeader } from "./collection-sync.ts";
 import {
   enqueueAll,
+  type FanoutMessage,
   isFanout,
   isOutbox,
   type OutboxMessage,
@@ -81,6 +83,15 @@ export function keepListener(queue: MessageQueue): Runner {
   };
 }
 
+/**
+ * The FEP-8fcf digest (hex) of the followers on each of `origins` in the followers collection
+ * `collectionId` (`FollowerStore.syncDigests()`); a server with none is absent.
+ */
+export type SyncDigests = (
+  collectionId: string,
+  origins: readonly string[],
+) => Promise<ReadonlyMap<string, string>>;
+
 /** What delivering now needs besides the queue: its listener, and the ledger's word. */
 export interface DeliverNowDeps {
   /** `run()` of `keepListener()` around the queue under every other wrapper. */
@@ -102,6 +113,8 @@ export interface DeliverNowOptions extends DeliverNowDeps {
   readonly beforeExpanding?: () => Promise<void>;
   /** Deliveries run at once for all the fan-outs being expanded (`DELIVERY_WORKERS`). */
   readonly concurrency: number;
+  /** The digests of a fan-out's servers, for their deliveries' FEP-8fcf header. */
+  readonly syncDigests: SyncDigests;
 }
 
 /** At most `size` pieces of work at once; the others wait their turn, first come first served. */
@@ -135,6 +148,8 @@ interface Expansion {
   readonly reached: ReadonlySet<string>;
   /** The fan-out's followers collection, when its deliveries carry FEP-8fcf's header. */
   readonly collectionSync: string | undefined;
+  /** With `collectionSync`: the digest of the followers on each of its servers, by origin. */
+  readonly digests: ReadonlyMap<string, string>;
 }
 
 /** `queue`, delivering the first tries a fan-out queues as it is expanded (see above). */
@@ -142,15 +157,19 @@ export function deliverNow(queue: MessageQueue, options: DeliverNowOptions): Mes
   const expanding = new AsyncLocalStorage<Expansion>();
   // Shared by every fan-out this process expands at once.
   const slots = new Slots(options.concurrency);
-  const syncHeader = rememberingSyncHeaders();
 
-  /** `message` with the `Collection-Synchronization` header Fedify was not asked to compute. */
+  /**
+   * `message` with the `Collection-Synchronization` header Fedify was not asked to compute: for
+   * the server of the followers it is for (the `base-url`, as Fedify takes it from the first).
+   * A server whose followers all left since the slice was read gets none.
+   */
   const withSyncHeader = (expansion: Expansion, message: unknown): unknown => {
-    const { collectionSync } = expansion;
-    if (collectionSync === undefined || !isOutbox(message) || message.actorIds.length === 0) {
-      return message;
-    }
-    const header = syncHeader(collectionSync, message.actorIds);
+    const { collectionSync, digests } = expansion;
+    if (collectionSync === undefined || !isOutbox(message)) return message;
+    const origin = originOf(message.actorIds[0]);
+    const digest = origin === undefined ? undefined : digests.get(origin);
+    if (origin === undefined || digest === undefined) return message;
+    const header = syncHeader(collectionSync, origin, digest);
     return { ...message, headers: { ...message.headers, "Collection-Synchronization": header } };
   };
 
@@ -230,11 +249,38 @@ export function deliverNow(queue: MessageQueue, options: DeliverNowOptions): Mes
             ? new Set<string>()
             : await options.delivered(message.activityId, Object.keys(message.inboxes));
         const { collectionSync } = message;
-        const expansion: Expansion = { signal: listenOptions?.signal, reached, collectionSync };
+        const digests =
+          collectionSync === undefined
+            ? new Map<string, string>()
+            : await options.syncDigests(collectionSync, serversOf(message));
+        const expansion: Expansion = {
+          signal: listenOptions?.signal,
+          reached,
+          collectionSync,
+          digests,
+        };
         // Without its collection, Fedify leaves the header to `withSyncHeader()`.
         const bare = { ...message, collectionSync: undefined };
         return await expanding.run(expansion, () => handler(bare));
       }, listenOptions);
     },
   });
+}
+
+/** The origin of a follower's id, if it is a URL (as every stored one is). */
+function originOf(actorId: string | undefined): string | undefined {
+  return actorId === undefined ? undefined : URL.parse(actorId)?.origin;
+}
+
+/**
+ * The servers of the followers behind each inbox of `message` (the origin of the first named,
+ * as each delivery's header takes it): Fedify's fan-out names them as `{ actorIds }` per inbox.
+ */
+function serversOf(message: FanoutMessage): string[] {
+  const origins = new Set<string>();
+  for (const entry of Object.values(message.inboxes)) {
+    const origin = originOf((entry as { actorIds?: readonly string[] } | null)?.actorIds?.[0]);
+    if (origin !== undefined) origins.add(origin);
+  }
+  return [...origins];
 }

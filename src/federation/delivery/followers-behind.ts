@@ -4,9 +4,9 @@
  * A delivery to followers gives Fedify one recipient per inbox (`dispatchFollowers()` of
  * `collections.ts`), so its fan-out message names one follower per inbox. As the queue hands
  * out such a message (one slice of the fan-out: `fanout-slices.ts`), this names every follower
- * behind each of its inboxes again, read from the followers store: each delivery's FEP-8fcf
- * header is computed from them (by `deliver-now.ts`, or by Fedify), and a delivery whose inbox
- * is gone names them all (`gone-servers.ts`). A fan-out to followers is one whose followers
+ * behind each of its inboxes again, read from the followers store: a delivery whose inbox is
+ * gone names them all (`gone-servers.ts`), and Fedify, where it makes a delivery's FEP-8fcf
+ * header itself (without `deliver-now.ts`, which reads the digest the store keeps), digests them. A fan-out to followers is one whose followers
  * collection is named for synchronization; every other message passes as it is.
  */
 import type { MessageQueue, MessageQueueListenOptions } from "@fedify/fedify";

@@ -1,8 +1,11 @@
+import { DatabaseSync } from "node:sqlite";
 import { buildCollectionSynchronizationHeader } from "@fedify/fedify";
 import { describe, expect, it } from "vitest";
+import { openSqliteFollowerStore } from "../../../src/backends/sqlite/followers.ts";
 import {
   collectionSyncHeader,
-  rememberingSyncHeaders,
+  followersDigest,
+  syncHeader,
 } from "../../../src/federation/delivery/collection-sync.ts";
 
 const collection = "https://news.test/users/news/followers";
@@ -28,63 +31,31 @@ describe("collectionSyncHeader", () => {
     const header = collectionSyncHeader(collection, ids);
     expect(header).toBe(collectionSyncHeader(collection, [...ids].reverse()));
     expect(header).not.toBe(collectionSyncHeader(collection, ids.slice(0, 1)));
+    expect(followersDigest(ids)).toBe(followersDigest([...ids].reverse()));
     expect(header).toContain(
       'url="https://news.test/users/news/followers?base-url=https%3A%2F%2Fa.example%2F"',
     );
   });
 });
 
-describe("rememberingSyncHeaders", () => {
-  const alice = "https://a.example/users/alice";
-  const bob = "https://a.example/users/bob";
-  const carol = "https://b.example/users/carol";
-
-  /** `rememberingSyncHeaders(budget)` over a `collectionSyncHeader` that counts its calls. */
-  function counted(budget?: number) {
-    const calls: string[][] = [];
-    const header = rememberingSyncHeaders(budget, (collectionId, actorIds) => {
-      calls.push([...actorIds]);
-      return collectionSyncHeader(collectionId, actorIds);
-    });
-    return { header, calls };
-  }
-
-  it("gives the header collectionSyncHeader gives, making each once", () => {
-    const { header, calls } = counted();
-    for (let round = 0; round < 3; round++) {
-      expect(header(collection, [alice, bob])).toBe(collectionSyncHeader(collection, [alice, bob]));
-      expect(header(collection, [carol])).toBe(collectionSyncHeader(collection, [carol]));
+describe("syncHeader", () => {
+  it("with a server's digest as the follower store keeps it, is the header Fedify builds for its followers", async () => {
+    const followers = openSqliteFollowerStore(new DatabaseSync(":memory:"));
+    const ids = ["alice", "bob", "carol", "%C3%A9milie"].map((name) => `https://a.example/${name}`);
+    for (const [i, id] of ids.entries()) {
+      await followers.add({
+        id: new URL(id),
+        inbox: new URL(`${id}/inbox`),
+        sharedInbox: new URL("https://a.example/inbox"),
+        followId: new URL(`https://a.example/follows/${i}`),
+        createdAt: new Date("2026-03-01T00:00:00.000Z"),
+      });
     }
-    expect(calls).toEqual([[alice, bob], [carol]]);
-  });
-
-  it("makes a new header once the followers behind a server change", () => {
-    const { header, calls } = counted();
-    const before = header(collection, [alice, bob]);
-    const after = header(collection, [alice]);
-    expect(after).not.toBe(before);
-    expect(after).toBe(collectionSyncHeader(collection, [alice]));
-    expect(header(collection, [alice, bob, carol])).toBe(
-      collectionSyncHeader(collection, [alice, bob, carol]),
+    await followers.removeByActor(new URL("https://a.example/carol"));
+    const left = ids.filter((id) => !id.endsWith("carol"));
+    const digest = (await followers.syncDigests(["https://a.example"])).get("https://a.example");
+    expect(syncHeader(collection, "https://a.example", digest ?? "")).toBe(
+      await buildCollectionSynchronizationHeader(collection, left),
     );
-    expect(calls).toHaveLength(3);
-  });
-
-  it("keeps the newest headers within its budget, dropping the oldest", () => {
-    const ids = Array.from({ length: 10 }, (_, i) => `https://s${i}.example/users/u`);
-    const keyLength = `${collection}\n${ids[0]}`.length;
-    // Room for three keys.
-    const { header, calls } = counted(keyLength * 3 + 1);
-    for (const id of ids) header(collection, [id]);
-    expect(calls).toHaveLength(10);
-    for (const id of ids.slice(-3)) header(collection, [id]);
-    expect(calls).toHaveLength(10);
-    header(collection, [ids[0] as string]);
-    expect(calls).toHaveLength(11);
-    // A key larger than the whole budget is made each time and kept out.
-    const { header: tiny, calls: tinyCalls } = counted(10);
-    tiny(collection, [alice]);
-    tiny(collection, [alice]);
-    expect(tinyCalls).toHaveLength(2);
   });
 });

@@ -75,12 +75,12 @@ async function inboxServer(status: number, delayMs = 0): Promise<Inbox> {
 
 const follower = (i: number, name = "a") => `https://follower${i}.test/users/${name}`;
 
-/** FEP-8fcf's header for a delivery to server `i`'s two followers, as Fedify builds it. */
-const syncHeader = (i: number) =>
-  buildCollectionSynchronizationHeader(`${ORIGIN.origin}/users/news/followers`, [
-    follower(i),
-    follower(i, "b"),
-  ]);
+/** FEP-8fcf's header for a delivery to server `i`'s followers (default two), as Fedify builds it. */
+const syncHeader = (i: number, names = ["a", "b"]) =>
+  buildCollectionSynchronizationHeader(
+    `${ORIGIN.origin}/users/news/followers`,
+    names.map((name) => follower(i, name)),
+  );
 
 /** A database with two followers on each of `inboxes`, each their server's shared inbox. */
 async function followersOn(inboxes: readonly Inbox[]): Promise<DatabaseSync> {
@@ -213,6 +213,32 @@ describe("a fan-out delivered as it is expanded", () => {
       attempts: 1,
       error: "HTTP 503",
     });
+    db.close();
+  });
+
+  it("gives each delivery the digest of its server's followers as they are, after a follow and an unfollow", async () => {
+    const inboxes = await Promise.all(Array.from({ length: 2 }, () => inboxServer(202)));
+    const db = await followersOn(inboxes);
+    const stack = await deliveryStack(db, { slice: 2, workers: 2 });
+    const sent = (count: number) => () => inboxes.every((inbox) => inbox.got.length === count);
+    await stack.publish([created(makeArticle({ id: "one", slug: "one" }), 1)]);
+    await expect.poll(sent(1), { timeout: 10_000 }).toBe(true);
+    // Server 0 gains a follower behind its shared inbox; server 1 loses one.
+    const followers = openSqliteFollowerStore(db);
+    const [zero, one] = inboxes;
+    await followers.add({
+      id: new URL(follower(0, "c")),
+      inbox: new URL(zero?.url ?? ""),
+      sharedInbox: new URL(zero?.url ?? ""),
+      followId: new URL("https://follower0.test/follows/c"),
+      createdAt: PUBLISHED,
+    });
+    await followers.removeByActor(new URL(follower(1, "b")));
+    await stack.publish([created(makeArticle({ id: "two", slug: "two" }), 2)]);
+    await expect.poll(sent(2), { timeout: 10_000 }).toBe(true);
+    await stack.stop();
+    expect(zero?.syncs).toEqual([await syncHeader(0), await syncHeader(0, ["a", "b", "c"])]);
+    expect(one?.syncs).toEqual([await syncHeader(1), await syncHeader(1, ["a"])]);
     db.close();
   });
 
