@@ -10,6 +10,10 @@
  * to all zeros is deleted: its server has no followers left (a non-empty set XORing to zero is a
  * 2^-256 chance), so a server has a digest exactly when it has followers, as the backfill of an
  * older database (`digestsOf()`) makes them.
+ *
+ * Nothing checks them afterwards: followers changed behind the stores' back (by hand, or by a
+ * process of a version before digests still running beside a newer one) leave them wrong. Drop
+ * the digest table and the next start makes it again from the followers.
  */
 import { hash } from "node:crypto";
 
