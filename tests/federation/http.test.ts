@@ -1,5 +1,5 @@
 /**
- * The federation over real HTTP on 127.0.0.1: mounted with `@fedify/express` in a bare
+ * The federation over real HTTP on 127.0.0.1: mounted with `federationMiddleware()` in a bare
  * express app, talking to a tiny loopback "remote" server that plays a fediverse actor.
  */
 import { mkdtemp, rm } from "node:fs/promises";

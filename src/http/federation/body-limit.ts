@@ -39,9 +39,8 @@ export function limitInboxBody(maxBytes: number = DEFAULT_INBOX_BODY_LIMIT): Req
       });
       tooLarge(res, maxBytes, "close");
       // Fedify is still reading, and keeps what it reads: cut the stream once the 413 is out
-      // (no lingering close here). Fedify then answers 400, which must not reach the
-      // finished response.
-      silence(res);
+      // (no lingering close here). Fedify then answers 400, which `answerWithFedify()`
+      // (mount.ts) does not send on a response that has been answered.
       if (res.writableFinished) req.destroy();
       else res.once("finish", () => req.destroy());
     };
@@ -75,16 +74,4 @@ function lingerThenClose(req: Request): void {
   req.once("end", () => clearTimeout(timer));
   socket.once("close", () => clearTimeout(timer));
   req.resume();
-}
-
-/** Makes later writes no-ops, as `@fedify/express` itself does once it has answered. */
-function silence(res: Response): void {
-  res.status = () => res;
-  res.set = () => res;
-  res.setHeader = () => res;
-  res.removeHeader = () => {};
-  res.send = () => res;
-  res.json = () => res;
-  res.write = () => true;
-  res.end = () => res;
 }
