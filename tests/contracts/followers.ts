@@ -3,12 +3,8 @@
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Follower, FollowerStore } from "../../src/federation/followers.ts";
-import {
-  DIGEST_ORIGINS,
-  digestFollower,
-  digestsFromScratch,
-  prng,
-} from "../helpers/follower-digests.ts";
+import { DIGEST_ORIGINS, digestFollower, digestsFromScratch } from "../helpers/follower-digests.ts";
+import { prng } from "../helpers/prng.ts";
 
 export function followerStoreContract(
   name: string,

@@ -6,6 +6,7 @@ import {
   type Tamper,
 } from "../helpers/fake-remote.ts";
 import { heraldFolders, startHerald } from "../helpers/herald-process.ts";
+import { prng } from "../helpers/prng.ts";
 import { postRaw } from "../helpers/raw-post.ts";
 
 const AS = "https://www.w3.org/ns/activitystreams";
@@ -22,17 +23,6 @@ async function followerCount(origin: URL): Promise<number> {
     headers: { Accept: "application/activity+json" },
   });
   return Number(((await response.json()) as { totalItems?: number }).totalItems);
-}
-
-/** A deterministic PRNG (mulberry32), so a failing body can be generated again. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Generated bodies: broken JSON, wrong types, odd nesting and values, mutated activities. */

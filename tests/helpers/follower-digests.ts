@@ -35,14 +35,3 @@ export function digestFollower(server: number, user: number, follow: number): Fo
     createdAt: new Date(Date.UTC(2026, 2, 1) + follow * 1000),
   };
 }
-
-/** A deterministic PRNG (mulberry32), so a failing sequence can be made again. */
-export function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

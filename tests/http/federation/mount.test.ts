@@ -45,6 +45,14 @@ async function serve(app: express.Express): Promise<URL> {
 describe("answerWithFedify()", () => {
   const origin = new URL("https://news.test");
 
+  /** Fedify, then an app that answers "app" with a 404 to whatever comes its way. */
+  async function fedifyThenApp(): Promise<URL> {
+    const app = express();
+    app.use(answerWithFedify(throwingFederation(), origin));
+    app.use((_req, res) => void res.status(404).send("app"));
+    return await serve(app);
+  }
+
   it("turns a throwing dispatcher into a 500 and keeps the server up", async () => {
     const app = express();
     app.use(answerWithFedify(throwingFederation(), origin));
@@ -55,10 +63,7 @@ describe("answerWithFedify()", () => {
   });
 
   it("answers 406 itself instead of handing the request on and answering again", async () => {
-    const app = express();
-    app.use(answerWithFedify(throwingFederation(), origin));
-    app.use((_req, res) => void res.status(404).send("app"));
-    const served = await serve(app);
+    const served = await fedifyThenApp();
     const response = await fetch(new URL("/users/news", served), {
       headers: { Accept: "text/html" },
     });
@@ -69,10 +74,7 @@ describe("answerWithFedify()", () => {
   });
 
   it("hands what Fedify has no route for on to the app", async () => {
-    const app = express();
-    app.use(answerWithFedify(throwingFederation(), origin));
-    app.use((_req, res) => void res.status(404).send("app"));
-    const served = await serve(app);
+    const served = await fedifyThenApp();
     const response = await fetch(new URL("/no/such/thing", served), {
       headers: { Accept: ACTIVITY_JSON },
     });
