@@ -93,4 +93,20 @@ describe("openSqliteFollowerStore()", () => {
     );
     db.close();
   });
+
+  it("adds and removes inside a transaction of the caller's, which commits or rolls back all", async () => {
+    const db = new DatabaseSync(":memory:");
+    const store = openSqliteFollowerStore(db);
+    const [kept, dropped] = [digestFollower(0, 1, 1), digestFollower(0, 2, 2)];
+    db.exec("BEGIN");
+    await store.add(kept);
+    db.exec("COMMIT");
+    db.exec("BEGIN");
+    await store.add(dropped);
+    await store.removeByActor(kept.id);
+    db.exec("ROLLBACK");
+    expect((await store.list()).items.map((follower) => follower.id.href)).toEqual([kept.id.href]);
+    expect(await store.syncDigests(DIGEST_ORIGINS)).toEqual(digestsFromScratch([kept.id.href]));
+    db.close();
+  });
 });
