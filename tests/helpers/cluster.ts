@@ -382,25 +382,33 @@ async function startProxy(targets: () => readonly HeraldProcess[]) {
       return;
     }
     counts.set(target.name, (counts.get(target.name) ?? 0) + 1);
-    const upstream = http.request(
-      {
-        host: "127.0.0.1",
-        port: target.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-        agent,
-      },
-      (response) => {
-        res.writeHead(response.statusCode ?? 502, response.rawHeaders);
-        response.pipe(res);
-      },
-    );
-    upstream.on("error", () => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
-    });
-    req.pipe(upstream);
+    const bodiless = req.method === "GET" || req.method === "HEAD";
+    const forward = (again: boolean) => {
+      const upstream = http.request(
+        {
+          host: "127.0.0.1",
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+          agent,
+        },
+        (response) => {
+          res.writeHead(response.statusCode ?? 502, response.rawHeaders);
+          response.pipe(res);
+        },
+      );
+      upstream.on("error", () => {
+        // A kept connection the process closed (its keep-alive timeout) just as it was reused:
+        // a request without a body goes again on a new one, as load balancers send it.
+        if (again && bodiless && upstream.reusedSocket && !res.headersSent) return forward(false);
+        if (!res.headersSent) res.writeHead(502);
+        res.end();
+      });
+      if (bodiless) upstream.end();
+      else req.pipe(upstream);
+    };
+    forward(true);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
