@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { HeraldFolders, HeraldProcess } from "./herald-spawn.ts";
+import { type HeraldFolders, type HeraldProcess, heraldEnv } from "./herald-spawn.ts";
 
 /**
  * `npm run <cli> -- …` as an operator runs it beside the service: another process, with the
@@ -16,16 +16,7 @@ export function runCli(
   const script = fileURLToPath(new URL(`../../src/cli/${cli}.ts`, import.meta.url));
   const child = spawn(process.execPath, [script, ...args], {
     cwd: folders.root,
-    env: {
-      ...process.env,
-      PORT: String(herald.port),
-      PUBLIC_URL: herald.origin.origin,
-      ALLOW_PRIVATE_ADDRESS: "true",
-      ARTICLES_DIR: folders.articles,
-      DATA_DIR: folders.data,
-      KEYS_DIR: folders.keys,
-      ...env,
-    },
+    env: heraldEnv(folders, herald.port, env),
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
