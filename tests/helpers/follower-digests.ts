@@ -2,8 +2,32 @@
  * FEP-8fcf digests computed from scratch, for the follower stores' tests to check theirs
  * against, and random follows and unfollows to check them with.
  */
-import { followersDigest } from "../../src/federation/delivery/collection-sync.ts";
+import { hash } from "node:crypto";
+import { syncHeader } from "../../src/federation/delivery/collection-sync.ts";
 import type { Follower } from "../../src/federation/followers.ts";
+
+/**
+ * The digest of `actorIds` computed from scratch, in hex, written apart from the stores' own
+ * (`backends/follower-digests.ts`): what they keep up to date one follower at a time is checked
+ * against it.
+ */
+export function followersDigest(actorIds: readonly string[]): string {
+  const digest = Buffer.alloc(32);
+  for (const id of new Set(actorIds)) {
+    const one = hash("sha256", id, "buffer");
+    for (let i = 0; i < 32; i++) digest[i] = (digest[i] as number) ^ (one[i] as number);
+  }
+  return digest.toString("hex");
+}
+
+/**
+ * The header for a delivery to `actorIds` (one server's followers, at least one) computed from
+ * scratch, as Fedify computes it (`collection-sync.test.ts` holds the two together).
+ */
+export function collectionSyncHeader(collectionId: string, actorIds: readonly string[]): string {
+  const origin = new URL(actorIds[0] as string).origin;
+  return syncHeader(collectionId, origin, followersDigest(actorIds));
+}
 
 /** The digest of `actorIds` on each of their servers, as `syncDigests()` answers it. */
 export function digestsFromScratch(actorIds: Iterable<string>): Map<string, string> {

@@ -9,33 +9,9 @@
  * so a delivery hashes no follower: Fedify's awaits one `crypto.subtle.digest()` per follower on
  * the server for every delivery there.
  */
-import { hash } from "node:crypto";
-
 /** The header for a delivery to the followers on the server `origin`, whose digest is `digest`. */
 export function syncHeader(collectionId: string, origin: string, digest: string): string {
   const url = new URL(collectionId);
   url.searchParams.set("base-url", `${origin}/`);
   return `collectionId="${collectionId}", url="${url}", digest="${digest}"`;
-}
-
-/**
- * The digest of `actorIds` computed from scratch, in hex: what the stores keep up to date one
- * follower at a time, and what their tests check them against.
- */
-export function followersDigest(actorIds: readonly string[]): string {
-  const digest = Buffer.alloc(32);
-  for (const id of new Set(actorIds)) {
-    const one = hash("sha256", id, "buffer");
-    for (let i = 0; i < 32; i++) digest[i] = (digest[i] as number) ^ (one[i] as number);
-  }
-  return digest.toString("hex");
-}
-
-/**
- * The header for a delivery to `actorIds` (one server's followers, at least one) computed from
- * scratch, as Fedify computes it: the reference the stored digests are tested against.
- */
-export function collectionSyncHeader(collectionId: string, actorIds: readonly string[]): string {
-  const origin = new URL(actorIds[0] as string).origin;
-  return syncHeader(collectionId, origin, followersDigest(actorIds));
 }

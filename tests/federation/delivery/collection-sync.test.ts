@@ -2,11 +2,8 @@ import { DatabaseSync } from "node:sqlite";
 import { buildCollectionSynchronizationHeader } from "@fedify/fedify";
 import { describe, expect, it } from "vitest";
 import { openSqliteFollowerStore } from "../../../src/backends/sqlite/followers.ts";
-import {
-  collectionSyncHeader,
-  followersDigest,
-  syncHeader,
-} from "../../../src/federation/delivery/collection-sync.ts";
+import { syncHeader } from "../../../src/federation/delivery/collection-sync.ts";
+import { collectionSyncHeader, followersDigest } from "../../helpers/follower-digests.ts";
 
 const collection = "https://news.test/users/news/followers";
 
