@@ -16,6 +16,7 @@
  * the digest table and the next start makes it again from the followers.
  */
 import { hash } from "node:crypto";
+import { followerOrigin } from "../federation/followers.ts";
 
 /** Bytes of a digest: SHA-256's. */
 const DIGEST_BYTES = 32;
@@ -30,11 +31,6 @@ export function toggled(digest: Uint8Array | undefined, actorId: string): Buffer
 
 export function isZero(digest: Uint8Array): boolean {
   return digest.every((byte) => byte === 0);
-}
-
-/** The server a follower's id is on, as its digest is kept: the id's origin. */
-function originOf(actorId: string): string | undefined {
-  return URL.parse(actorId)?.origin;
 }
 
 export interface DigestRow {
@@ -53,7 +49,7 @@ export function digestsOf(
 ): DigestRow[] {
   const digests = new Map<string, DigestRow>();
   for (const { account, actorId } of followers) {
-    const origin = originOf(actorId);
+    const origin = followerOrigin(actorId);
     if (origin === undefined) continue;
     // Accounts and origins hold no line breaks (a section id, a URL's origin).
     const key = `${account}\n${origin}`;

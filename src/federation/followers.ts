@@ -85,6 +85,15 @@ export interface FollowerStore {
 export const DEFAULT_PAGE_SIZE = 50;
 
 /**
+ * The server a follower is on, as FEP-8fcf names it (`base-url`) and the stores keep its digest
+ * by: the origin of its id (not its host, which the interactions' quotas go by); `undefined` for
+ * an id that is no URL (none is stored so).
+ */
+export function followerOrigin(actorId: string | undefined): string | undefined {
+  return actorId === undefined ? undefined : URL.parse(actorId)?.origin;
+}
+
+/**
  * The `account` of the main account's followers in the stores; a section's followers are
  * stored under the section's id (`SECTIONS`).
  */

@@ -46,6 +46,7 @@ import type {
   MessageQueueListenOptions,
 } from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
+import { followerOrigin } from "../followers.ts";
 import { syncHeader } from "./collection-sync.ts";
 import {
   enqueueAll,
@@ -166,7 +167,7 @@ export function deliverNow(queue: MessageQueue, options: DeliverNowOptions): Mes
   const withSyncHeader = (expansion: Expansion, message: unknown): unknown => {
     const { collectionSync, digests } = expansion;
     if (collectionSync === undefined || !isOutbox(message)) return message;
-    const origin = originOf(message.actorIds[0]);
+    const origin = followerOrigin(message.actorIds[0]);
     const digest = origin === undefined ? undefined : digests.get(origin);
     if (origin === undefined || digest === undefined) return message;
     const header = syncHeader(collectionSync, origin, digest);
@@ -267,11 +268,6 @@ export function deliverNow(queue: MessageQueue, options: DeliverNowOptions): Mes
   });
 }
 
-/** The origin of a follower's id, if it is a URL (as every stored one is). */
-function originOf(actorId: string | undefined): string | undefined {
-  return actorId === undefined ? undefined : URL.parse(actorId)?.origin;
-}
-
 /**
  * The servers of the followers behind each inbox of `message` (the origin of the first named,
  * as each delivery's header takes it): Fedify's fan-out names them as `{ actorIds }` per inbox.
@@ -279,7 +275,9 @@ function originOf(actorId: string | undefined): string | undefined {
 function serversOf(message: FanoutMessage): string[] {
   const origins = new Set<string>();
   for (const entry of Object.values(message.inboxes)) {
-    const origin = originOf((entry as { actorIds?: readonly string[] } | null)?.actorIds?.[0]);
+    const origin = followerOrigin(
+      (entry as { actorIds?: readonly string[] } | null)?.actorIds?.[0],
+    );
     if (origin !== undefined) origins.add(origin);
   }
   return [...origins];
