@@ -114,7 +114,7 @@ export function answerWithFedify(federation: Federation<void>, origin: URL): Req
 type ExpressRequestLike = IncomingMessage & { readonly originalUrl?: string };
 
 /** Fedify's answer to `request`, `undefined` when it has no route for it; never a rejection. */
-export async function fetchSafely(
+async function fetchSafely(
   federation: Federation<void>,
   request: Request,
 ): Promise<Response | undefined> {
