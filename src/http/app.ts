@@ -2,10 +2,9 @@ import { realpathSync } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
 import {
   createServer,
-  IncomingMessage,
+  type IncomingMessage,
   type Server,
-  type ServerOptions,
-  ServerResponse,
+  type ServerResponse,
   STATUS_CODES,
 } from "node:http";
 import type { Socket } from "node:net";
@@ -391,13 +390,20 @@ export const KEEP_ALIVE_LIMIT = 512;
 
 /**
  * Listens on `port` (0: any free one); resolves once it does. As `app.listen` does, with the
- * hot paths' listener (`requestListener`), with requests and responses made with express's
- * prototypes from the start (`expressMessages`), and no connection kept for a next request
- * while more than `KEEP_ALIVE_LIMIT` are open.
+ * hot paths' listener (`requestListener`), and no connection kept for a next request while
+ * more than `KEEP_ALIVE_LIMIT` are open.
+ *
+ * Requests and responses are Node's own, as a bare `node:http` server makes them; express gives
+ * those it routes its prototypes (`Object.setPrototypeOf` in its app function). Made with
+ * express's prototypes from birth instead (2026-12-06, a constructor with `Reflect.construct`),
+ * every request went through a constructor that V8 could not inline, and the objects of the
+ * two servers in one process took turns at the same call sites in Node's HTTP code: a home
+ * page's 304 cost 1.14–1.23 times a bare server's CPU after express's requests, against
+ * 1.09–1.11 now (issue #17, "Hot paths" in docs/BENCHMARKS.md).
  */
 export function listen(app: Express, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer(expressMessages(app));
+    const server = createServer();
     server.on("request", closingWhenCrowded(server, KEEP_ALIVE_LIMIT, requestListener(app)));
     server.once("error", reject);
     server.listen(port, () => {
@@ -426,34 +432,5 @@ function closingWhenCrowded(
   return (req, res) => {
     if (open > limit) res.shouldKeepAlive = false;
     listener(req, res);
-  };
-}
-
-/**
- * The constructors the server makes each request and response with: Node's own, with `app`'s
- * request and response prototypes from birth. Express gives every request it routes those
- * prototypes (`Object.setPrototypeOf` in its app function); when only some objects had them,
- * the rest of the process's requests, the hot paths' included, ran Node's HTTP code over
- * objects of two shapes, and a home-page 304 cost 65% more CPU after a few hundred requests
- * had gone through express (issue #17). Born with them, every request has one shape and
- * express's call changes nothing. Born, not given them in the constructor: an object whose
- * prototype changes after it was made goes through V8's map transitions and migrations on
- * every request (a home-page 304: 34 µs of CPU, against 29 µs now, two Herald processes
- * loaded together). `Reflect.construct` with these functions as `new.target` gives the
- * objects the prototype at once.
- */
-function expressMessages(app: Express): ServerOptions {
-  // Node passes more than the socket and the request (the response's options): all of it.
-  function Request(...args: unknown[]): IncomingMessage {
-    return Reflect.construct(IncomingMessage, args, Request);
-  }
-  Request.prototype = app.request;
-  function Response(...args: unknown[]): ServerResponse {
-    return Reflect.construct(ServerResponse, args, Response);
-  }
-  Response.prototype = app.response;
-  return {
-    IncomingMessage: Request as unknown as typeof IncomingMessage,
-    ServerResponse: Response as unknown as typeof ServerResponse,
   };
 }
