@@ -394,12 +394,13 @@ export const KEEP_ALIVE_LIMIT = 512;
  * more than `KEEP_ALIVE_LIMIT` are open.
  *
  * Requests and responses are Node's own, as a bare `node:http` server makes them; express gives
- * those it routes its prototypes (`Object.setPrototypeOf` in its app function). Made with
- * express's prototypes from birth instead (2026-12-06, a constructor with `Reflect.construct`),
- * every request went through a constructor that V8 could not inline, and the objects of the
- * two servers in one process took turns at the same call sites in Node's HTTP code: a home
- * page's 304 cost 1.14–1.23 times a bare server's CPU after express's requests, against
- * 1.09–1.11 now (issue #17, "Hot paths" in docs/BENCHMARKS.md).
+ * those it routes its prototypes (`Object.setPrototypeOf` in its app function), so in Node's
+ * HTTP code they have a second shape. Made with express's prototypes from birth instead
+ * (2026-12-06: `Reflect.construct` with a `new.target` of express's), every request and
+ * response went through a constructor V8 did not inline and a runtime lookup of its map, which
+ * cost more than the second shape: after express's requests, a home page's 304 cost 1.11–1.23
+ * times a bare server's CPU then, 1.09–1.11 times now (issue #17, "Hot paths" in
+ * docs/BENCHMARKS.md).
  */
 export function listen(app: Express, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
