@@ -42,6 +42,30 @@ async function serve(app: express.Express): Promise<URL> {
   return new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
 }
 
+/**
+ * GET `target` exactly as written (a `//` path, an absolute form) from the server at `served`,
+ * with `headers` as given (`Host` too), over `node:http`: what the server sent, body and all.
+ */
+function get(
+  served: URL,
+  target: string,
+  headers: Record<string, string> = {},
+): Promise<{ headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: served.hostname, port: served.port, path: target, headers });
+    req.on("response", (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      res.on("end", () => resolve({ headers: res.headers, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
 describe("answerWithFedify()", () => {
   const origin = new URL("https://news.test");
 
@@ -95,21 +119,7 @@ describe("answerWithFedify()", () => {
     });
     app.use(answerWithFedify(throwingFederation(), origin));
     const served = await serve(app);
-    const answer = await new Promise<{ headers: Record<string, unknown>; body: string }>(
-      (resolve, reject) => {
-        const req = request(new URL("/users/news", served), { headers: { Accept: ACTIVITY_JSON } });
-        req.on("response", (res) => {
-          let body = "";
-          res.setEncoding("utf8");
-          res.on("data", (chunk: string) => {
-            body += chunk;
-          });
-          res.on("end", () => resolve({ headers: res.headers, body }));
-        });
-        req.on("error", reject);
-        req.end();
-      },
-    );
+    const answer = await get(served, "/users/news", { Accept: ACTIVITY_JSON });
     expect(answer.headers["transfer-encoding"]).toBeUndefined();
     expect(Number(answer.headers["content-length"])).toBe(Buffer.byteLength(answer.body));
     expect(JSON.parse(answer.body).id).toBe("https://news.test/users/news");
@@ -130,20 +140,8 @@ describe("fetchRequest()", () => {
       });
     });
     const served = await serve(app);
-    return await new Promise<{ url: string; host: string; accept: string | null }>(
-      (resolve, reject) => {
-        const req = request({ host: served.hostname, port: served.port, path: target, headers });
-        req.on("response", (res) => {
-          let body = "";
-          res.on("data", (chunk: Buffer) => {
-            body += chunk;
-          });
-          res.on("end", () => resolve(JSON.parse(body)));
-        });
-        req.on("error", reject);
-        req.end();
-      },
-    );
+    const { body } = await get(served, target, headers);
+    return JSON.parse(body) as { url: string; host: string; accept: string | null };
   }
 
   it("addresses every request to the public origin, whatever Host the client sent", async () => {
