@@ -1,6 +1,7 @@
 /**
  * The site's built bodies, kept by key within bounds of count and bytes (see `PageCache`).
  */
+import { RecentMap } from "../recent-map.ts";
 import type { Representation } from "./representation.ts";
 
 /** One body, or a set of them built together (the three feeds of a set). */
@@ -26,17 +27,17 @@ function bytesOf(value: Cached): number {
  * drops everything; `drop()` what an article change made stale (`site-changes.ts`).
  */
 export class PageCache {
-  readonly #entries: number;
-  readonly #bytes: number;
-  readonly #kept = new Map<string, { value: Cached; version: number; bytes: number }>();
+  readonly #kept: RecentMap<string, { value: Cached; version: number; bytes: number }>;
   readonly #building = new Map<string, Promise<Cached | undefined>>();
-  #total = 0;
   /** Bumped by `clear()`: a build started before may not keep its (stale) body. */
   #generation = 0;
 
   constructor(limits: { entries: number; bytes: number }) {
-    this.#entries = limits.entries;
-    this.#bytes = limits.bytes;
+    this.#kept = new RecentMap({
+      entries: limits.entries,
+      weight: limits.bytes,
+      weigh: (kept) => kept.bytes,
+    });
   }
 
   get<T extends Cached | undefined>(
@@ -46,8 +47,6 @@ export class PageCache {
   ): Promise<T> {
     const kept = this.#kept.get(key);
     if (kept === undefined || kept.version !== version) return this.#build(key, version, build);
-    this.#kept.delete(key);
-    this.#kept.set(key, kept);
     return Promise.resolve(kept.value as T);
   }
 
@@ -58,14 +57,13 @@ export class PageCache {
   drop(stale: (key: string) => boolean): void {
     this.#generation++;
     this.#building.clear();
-    for (const key of [...this.#kept.keys()]) if (stale(key)) this.#forget(key);
+    for (const key of this.#kept.keys()) if (stale(key)) this.#kept.delete(key);
   }
 
   clear(): void {
     this.#generation++;
     this.#kept.clear();
     this.#building.clear();
-    this.#total = 0;
   }
 
   #build<T extends Cached | undefined>(
@@ -89,21 +87,7 @@ export class PageCache {
   }
 
   #keep(key: string, version: number, value: Cached | undefined): void {
-    this.#forget(key);
-    if (value === undefined) return;
-    const bytes = bytesOf(value);
-    this.#kept.set(key, { value, version, bytes });
-    this.#total += bytes;
-    for (const oldest of this.#kept.keys()) {
-      if (oldest === key || (this.#kept.size <= this.#entries && this.#total <= this.#bytes)) break;
-      this.#forget(oldest);
-    }
-  }
-
-  #forget(key: string): void {
-    const kept = this.#kept.get(key);
-    if (kept === undefined) return;
-    this.#kept.delete(key);
-    this.#total -= kept.bytes;
+    if (value === undefined) this.#kept.delete(key);
+    else this.#kept.set(key, { value, version, bytes: bytesOf(value) });
   }
 }

@@ -22,11 +22,12 @@
 import { isDeepStrictEqual } from "node:util";
 import type { KvKey, KvStore, KvStoreSetOptions } from "@fedify/fedify";
 import { toMilliseconds } from "../../backends/duration.ts";
+import { RecentMap } from "../../recent-map.ts";
 
 export interface DeliveryKvCacheOptions {
   /** How long a circuit state read is reused (ms); 1,000 by default. */
   readonly circuitMaxAgeMs?: number;
-  /** Records kept at most (the oldest are forgotten first); 100,000 by default. */
+  /** Records kept at most (the least recently used are forgotten first); 100,000 by default. */
   readonly maxEntries?: number;
   /** The clock (ms), for tests. */
   readonly now?: () => number;
@@ -73,7 +74,7 @@ export function cacheDeliveryState(
   const circuitMaxAgeMs = options.circuitMaxAgeMs ?? 1_000;
   const maxEntries = options.maxEntries ?? 100_000;
   const now = options.now ?? Date.now;
-  const entries = new Map<string, Entry>();
+  const entries = new RecentMap<string, Entry>({ entries: maxEntries });
   /** Until when a circuit state not in `entries` is known not to exist (`readCircuits()`). */
   let circuitsReadUntil = 0;
   /**
@@ -95,11 +96,6 @@ export function cacheDeliveryState(
     setOptions?: KvStoreSetOptions,
   ) => {
     const ttl = setOptions?.ttl == null ? Infinity : toMilliseconds(setOptions.ttl);
-    entries.delete(name); // re-inserted last: the Map's order is the order of use
-    if (entries.size >= maxEntries) {
-      const oldest = entries.keys().next().value;
-      if (oldest !== undefined) entries.delete(oldest);
-    }
     entries.set(name, { value, until: now() + Math.min(maxAge, ttl) });
   };
   const fresh = (name: string): Entry | undefined => {

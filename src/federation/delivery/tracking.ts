@@ -9,6 +9,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { MessageQueue } from "@fedify/fedify";
 import { getLogger } from "@logtape/logtape";
+import { RecentMap } from "../../recent-map.ts";
 import { type DeliveryLedger, type QueuedDelivery, summarize } from "./ledger.ts";
 import { hookOutboxMessages, isFanout, isOutbox, type OutboxMessage } from "./outbox-messages.ts";
 
@@ -149,8 +150,8 @@ async function logSettled(ledger: DeliveryLedger, activityId: string): Promise<v
  */
 class FirstRounds {
   readonly #ledger: DeliveryLedger;
-  /** Activities whose first round was reported, oldest first. */
-  readonly #reported = new Set<string>();
+  /** Activities whose first round was reported (the last `REMEMBERED_ROUNDS`). */
+  readonly #reported = new RecentMap<string, true>({ entries: REMEMBERED_ROUNDS });
 
   constructor(ledger: DeliveryLedger) {
     this.#ledger = ledger;
@@ -158,11 +159,7 @@ class FirstRounds {
 
   async over(activityId: string): Promise<void> {
     if (this.#reported.has(activityId)) return;
-    this.#reported.add(activityId);
-    const oldest = this.#reported.values().next().value;
-    if (this.#reported.size > REMEMBERED_ROUNDS && oldest !== undefined) {
-      this.#reported.delete(oldest);
-    }
+    this.#reported.set(activityId, true);
     await logFirstRound(this.#ledger, activityId);
   }
 }
