@@ -17,6 +17,7 @@ import { openPostgresFollowerStore } from "../src/backends/postgres/followers.ts
 import { openSqliteFollowerStore } from "../src/backends/sqlite/followers.ts";
 import type { Follower, FollowerStore } from "../src/federation/followers.ts";
 import { makeFolders, spawnHerald } from "../tests/helpers/herald-spawn.ts";
+import { recordCurve, verdict } from "./cost-curves.ts";
 import { npmStartFlags, writeSection } from "./report.ts";
 
 const count = Number(process.env.BENCH_FOLLOWERS ?? 100_000);
@@ -175,4 +176,22 @@ const body = `Command: \`node bench/followers.ts\` (${count.toLocaleString("en")
 |---|---|---:|---:|---:|---|
 ${rows.join("\n")}`;
 writeSection("Followers collection (bench/followers.ts)", body);
+const timing = (values: readonly number[], withP99 = true) => {
+  const s = stat(values);
+  const figures = `${s.median.toFixed(1)}${withP99 ? ` / ${s.p99.toFixed(1)}` : ""} ms`;
+  return `${figures} ${verdict(s.median, { atMost: 50 })}`;
+};
+recordCurve(
+  "collection",
+  results.map((r, i) => ({
+    order: i,
+    cells: [
+      `${r.engine} (${count.toLocaleString("en")})`,
+      timing(r.collection),
+      timing(r.pages),
+      timing(r.sync, false),
+    ],
+  })),
+  "node bench/followers.ts",
+);
 console.log(body);

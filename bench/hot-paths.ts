@@ -27,6 +27,7 @@ import { request } from "node:http";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { freePort, makeFolders, spawnHerald } from "../tests/helpers/herald-spawn.ts";
+import { recordCurve, verdict } from "./cost-curves.ts";
 import { npmStartFlags, writeSection } from "./report.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
@@ -367,7 +368,34 @@ try {
     const r = sweep[i] ?? { herald: [], bare: [], ratios: [], p99: { herald: [], bare: [] } };
     return `| ${readers} | ${Math.round(median(r.herald)).toLocaleString("en")} | ${Math.round(median(r.bare)).toLocaleString("en")} | ${fixed(median(r.ratios))}× (${r.ratios.map(fixed).join(" / ")}) | ${median(r.p99.herald).toFixed(1)} / ${median(r.p99.bare).toFixed(1)} ms |`;
   });
+  // The cost curves' rows: the median of the paired ratios, with the two servers' median rates.
+  const versus = (r: { herald: number[]; bare: number[]; ratios: number[] }) => {
+    const ratio = median(r.ratios);
+    const rates = `${Math.round(median(r.herald)).toLocaleString("en")} ÷ ${Math.round(median(r.bare)).toLocaleString("en")} req/s`;
+    return `${fixed(ratio)}× (${rates}) ${verdict(ratio, { atLeast: target })}`;
+  };
   const settings = `${together ? "BENCH_TOGETHER=1 " : ""}${mixed ? "" : "BENCH_MIX=0 "}${rounds === 3 ? "" : `BENCH_ROUNDS=${rounds} `}`;
+  const command = `${settings}node bench/hot-paths.ts`;
+  recordCurve(
+    "hotPaths",
+    cases.flatMap(({ route, kind }, i) => {
+      const r = results[i];
+      return r === undefined
+        ? []
+        : [{ order: i, cells: [`${route} \`${paths[route]}\``, kind, versus(r)] }];
+    }),
+    command,
+  );
+  recordCurve(
+    "readers",
+    readerCounts.flatMap((readers, i) => {
+      const r = sweep[i];
+      if (r === undefined) return [];
+      const p99 = `${median(r.p99.herald).toFixed(1)} / ${median(r.p99.bare).toFixed(1)} ms`;
+      return [{ order: readers, cells: [String(readers), versus(r), p99] }];
+    }),
+    command,
+  );
   const body = `Command: \`${settings}npx node bench/hot-paths.ts\` (${articleCount} articles; Herald is \`node ${flags.join(" ")} src/main.ts\` as \`npm start\` runs it, embedded SQLite, federation mounted; the baseline is a bare \`node:http\` process answering from a \`Map\` with the same bytes and the same headers, copied from Herald's own answers).
 
 Load: wrk (one thread) in its own process, ${connections} connections, 127.0.0.1 only${pinned ? " (the servers pinned to core 1, wrk to core 0, with `taskset`)" : ""}; "200" = GET without Accept-Encoding (identity bytes), "304" = GET with the ETag in If-None-Match. ${rounds} rounds of ${seconds} s per server and case, ${together ? "Herald and bare at the same time, each with its own wrk, so that other work on the machine falls on both alike" : "Herald and bare right after each other (alternating who goes first)"}; a ratio is the median of the paired ratios.${mixed ? ` Before the rounds, Herald served ${mixSeconds} s each of what else an instance serves, through express (the actor as ActivityPub, WebFinger, NodeInfo, an article with a query string, a 404), as a running instance has.` : " Herald served nothing but these paths before (BENCH_MIX=0)."} Load average when the rounds began: ${load.toFixed(1)} on 2 cores (other engineers' work).

@@ -10,12 +10,16 @@ Figures from \`npm run bench\` (or the single script named in each section), on 
 measured in the same run, and the ratios are what counts.
 `;
 
-/** Replaces (or appends) the section `## title` of docs/BENCHMARKS.md. */
-export function writeSection(title: string, body: string): void {
+/**
+ * Replaces (or appends) the section `## title` of docs/BENCHMARKS.md, opening with when and where
+ * it was measured (`stamped: false` leaves that out, for a section whose rows say it each).
+ */
+export function writeSection(title: string, body: string, options = { stamped: true }): void {
   const text = existsSync(file) ? readFileSync(file, "utf8") : header;
   const heading = `## ${title}`;
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? "CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-  const section = `${heading}\n\nMeasured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${machine}.\n\n${body.trim()}\n`;
+  const stamp = `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${machine}.\n\n`;
+  const section = `${heading}\n\n${options.stamped ? stamp : ""}${body.trim()}\n`;
   const start = text.indexOf(`${heading}\n`);
   let next = start === -1 ? -1 : text.indexOf("\n## ", start + heading.length);
   if (next !== -1) next += 1;

@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_QUIET_MS } from "../src/watch.ts";
 import { DEPLOYED_ENV } from "../tests/helpers/herald-spawn.ts";
+import { type CurveRow, ratioCell, recordCurve, verdict } from "./cost-curves.ts";
 import { deployedEnvText, deployedNodeFlags, median, writeSection } from "./report.ts";
 import { generateArticles } from "./scan-articles.ts";
 import type { RunResult } from "./scan-runs.ts";
@@ -119,6 +120,7 @@ try {
   }
   const body = report(results, start);
   writeSection("Scan (bench/scan.ts)", body);
+  recordCurves(results);
   console.log(body);
 } finally {
   rmSync(root, { recursive: true, force: true });
@@ -160,6 +162,27 @@ function measure(dir: string, count: number): SizeResult {
     peakMb: Math.max(...pairs.map((p) => p.cold.maxRssMb)),
     visible,
   };
+}
+
+/** The rows of the articles' cost curve, when the run has its 100-article baseline. */
+function recordCurves(results: readonly SizeResult[]): void {
+  const smallest = results[0];
+  if (smallest?.count !== 100) return;
+  const rows = results.map((r): CurveRow => {
+    const targeted = r.count >= 10_000;
+    const at = (limit: number) => (targeted ? { atMost: limit } : undefined);
+    return {
+      order: r.count,
+      cells: [
+        r.count.toLocaleString("en"),
+        ratioCell(r.cold.ms / 1000, r.bare.ms / 1000, " s", at(targets.cold)),
+        `${r.peakMb} MB${r.count >= 100_000 ? ` ${verdict(r.peakMb, { atMost: targets.peakMb })}` : ""}`,
+        ratioCell(r.rescanMs, r.walkMs, " ms", at(targets.rescan)),
+        ratioCell(r.visible.ms, smallest.visible.ms, " ms", at(targets.visible)),
+      ],
+    };
+  });
+  recordCurve("articles", rows, "node bench/scan.ts");
 }
 
 function report(results: readonly SizeResult[], start: StartResult | undefined): string {
