@@ -53,44 +53,8 @@ rest. In all, Herald uses about 3.8 times the CPU of the bare parse, spread over
 bare parse uses one. Peak RSS: the reader thread with its parsers and CLD3 is about 45 MB of the
 figure while a scan of more than one batch runs.
 
-Fourth session (2026-12-07): 100,000 files 3.16× → 2.20× and 2.61× (the medians of two full runs
-of this bench; single rounds 1.72–2.62×), peak 216 → 241–247 MB (instrumented runs up to 274 MB);
-10,000 files 2.94× → 2.25× and 2.43×. On the edge of the targets at 100,000, for time and memory
-alike: this machine's runs move more than the distance to them. A scan of more than one batch starts a second
-thread (\`source/reader-thread.ts\`), ended with the scan: it reads and parses half of each batch
-and detects the languages of the other half, which the main thread reads and parses; both read
-the next batch while the main thread stores the one before. Language detection alone on that
-thread gave 2.28× at 10,000 and 2.8–3.1× at 100,000. A scan report names its first 100 changes
-and counts the rest: naming all 100,000 held 40 MB until the scan's end, and garbage collection
-took 4 s more. Scans of one batch (the folder watcher's, a new story) still run on the main
-thread: a thread costs about 150 ms to start, and glibc keeps 25–30 MB of what it freed.
-Tried and left out: a larger young generation for the reader thread (8 MB: the same time, 13 MB
-more), a smaller one (2 MB: 20% slower), giving it 60% of each batch (within the noise of 50%),
-batches of 250 (within the noise, in time and memory), skipping for new articles the two
-statements that only an existing article needs (no difference). Where the peak goes (smaps at
-90,000 files): 157 MB anonymous memory (both V8 heaps, the main one 72–100 MB of which 46–69 MB
-live, CLD3's WebAssembly memory, malloc arenas), 54 MB the Node binary's code, 21–36 MB malloc's
-main heap.
-
-What changed for issue #17, first session: the last change and a tag's articles are index
-look-ups (an \`updated\` column and, in SQLite, a tag table; both engines migrate an existing
-store at start-up) instead of a \`json_extract\` scan of every article per rebuild; the sitemap
-reads slugs and dates from a covering index; a change drops only the bodies it makes stale
-(home, its tags, the newest archive page, the sitemaps); the site warms its pages once per scan,
-not per batch of 500 events; the watcher names the files it saw change and the scan after it
-stats only those (a full scan stats 100,000 files in about 1.5 s on this machine: the "full
-scan" column), while the cron scan stays the full safety net; language detection reads 500
-characters instead of 1,000. Second session (100,000 files: 7.50× → 3.35×, 466 → 242 MB): a
-change event refers to its article's row instead of holding a second copy (copied into the
-event only if the row changes before every publisher has it; the database of a 100,000-article
-import went from 928 to about 470 MB); new article ids are time-ordered (UUID version 7) and a
-scan reads its files in path order, so the indexes by id and by path are appended to instead of
-written all over (the main thread's storing at 30,000 files: 8 s → 4.7 s of CPU; a larger
-SQLite page cache, which helped while those inserts were scattered, bought nothing after and
-was left out); SQLite
-checkpoints its log every 64 MiB instead of every 4 MiB; a rescan's found files make their
-absolute paths when read instead of holding them; the benchmark runs with the heap limit Herald
-is deployed with. Tried and left out: parsing in a worker thread (the second core) gained 0–17% at 30,000 files for 50–130 MB more memory. Third session (2026-12-06 12:00): a new database gets 16 KiB pages instead of SQLite's default 4 KiB (\`PRAGMA page_size\` in \`backends/sqlite/articles.ts\`; an existing one keeps its own). An article's row is a few KiB, so on 4 KiB pages each took a page of its own and left about a third of it empty; the 10,000-article database went from 53 to 41 MB, and the cold scan of 10,000 files, the sizes run one after the other in one sitting, from a median of 4.31 s (5 runs) to 3.60 and 3.68 s (2 runs; 8 KiB pages: 3.92 s, 5 runs). At 100,000 files: 3.35× → 2.68× (CPU 3.14× → 2.57×); npm start's newest story after 46 s instead of 57 s. At 10,000 files the rounds of the run above spread from 1.87× to 3.97× (CPU 2.40×); a second run right after, at 10,000 only, gave 2.60×, 2.39× and 2.52× (median 2.52×, CPU 2.28×): around the 2.5× target, with this machine's noise larger than the distance to it. The fan-out (1,000 servers, 3 rounds each, alternating) cost 1.87 ms of CPU per delivery with the larger pages against 2.03 ms with the smaller: the queue's small rows did not suffer from the larger page.`;
+What each session of issue #17 changed, tried and left out on the way, with its measurements:
+docs/benchmarks-history.md, "Scan".`;
 
 const flags = deployedNodeFlags();
 const runsScript = fileURLToPath(new URL("./scan-runs.ts", import.meta.url));
