@@ -70,14 +70,14 @@ const dimensions = {
     command: "node bench/hot-paths.ts",
     what: "The home page (200) to more and more connections, Herald against a bare `node:http` server answering the same bytes and headers, in the same run. Target: ≥ 0.9× the bare server.",
     columns: ["readers (connections)", "Herald ÷ bare, req/s", "p99 latency: Herald / bare"],
-    gap: "both servers spend most of their time in the kernel's socket writes and in Node's HTTP code; what separates them is that code running over more kinds of objects in Herald's larger process (V8's megamorphic property look-ups: about 2% of Herald's CPU samples against under 1% of the bare server's, measured with `perf`).",
+    gap: "both servers spend most of their time in the kernel's socket reads and writes and in Node's HTTP and stream code; Herald's extra is spread thinly over that same code, which in Herald's larger process sees more kinds of objects (V8's megamorphic property look-ups, measured with `perf` on 2026-12-07: 2.0–2.2% of Herald's CPU samples against 0.6–1.1% of the bare server's).",
   },
   hotPaths: {
     title: "Hot paths",
     command: "node bench/hot-paths.ts",
     what: "Each feed and page, 200 and 304, Herald against a bare `node:http` server answering the same bytes and headers, in the same run. Target: ≥ 0.9× the bare server.",
     columns: ["path", "answer", "Herald ÷ bare, req/s"],
-    gap: "Herald's own work per request (its look-ups, the header list, the conditional check) is about 3% of its CPU samples; the rest is what separates the concurrent readers too, Node's shared HTTP code in a larger process.",
+    gap: "Herald's own JavaScript per request (its look-ups, the header list, the conditional check) is about 3% of its CPU samples; the rest is spread as for the concurrent readers, over Node's shared HTTP and stream code in a larger process.",
   },
 } satisfies Record<string, Dimension>;
 
@@ -96,6 +96,7 @@ interface StoredRow {
 type Stored = Partial<Record<DimensionName, Record<string, StoredRow>>>;
 
 export interface CurveRow {
+  /** Sorts the rows and tells them apart: a later row of the same order replaces the earlier. */
   readonly order: number;
   /** One per column of the dimension (the first names the size). */
   readonly cells: readonly string[];
@@ -128,7 +129,7 @@ function format(value: number): string {
   return value >= 100 ? Math.round(value).toLocaleString("en") : value.toPrecision(3);
 }
 
-/** Keeps `rows` as the latest of their dimension (by their first cell) and rewrites the section. */
+/** Keeps `rows` as the latest of their dimension (by their order) and rewrites the section. */
 export function recordCurve(
   dimension: DimensionName,
   rows: readonly CurveRow[],
@@ -139,8 +140,7 @@ export function recordCurve(
   const measured = new Date().toISOString().slice(0, 16).replace("T", " ");
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? "CPU"}`;
   for (const row of rows) {
-    const key = row.cells[0] ?? String(row.order);
-    kept[key] = { order: row.order, cells: row.cells, measured, command, machine };
+    kept[String(row.order)] = { order: row.order, cells: row.cells, measured, command, machine };
   }
   stored[dimension] = kept;
   writeFileSync(file, `${JSON.stringify(stored, null, 2)}\n`);
