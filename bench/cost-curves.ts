@@ -91,6 +91,21 @@ interface StoredRow {
   readonly measured: string;
   readonly command: string;
   readonly machine: string;
+  /**
+   * Whether the row met its targets in each of its latest runs (`RECENT_RUNS`, oldest first),
+   * this one included; null for a run with no target in it.
+   */
+  readonly recent?: readonly (boolean | null)[];
+}
+
+/** How many runs of a row the page counts, so that one lucky or unlucky run does not speak alone. */
+const RECENT_RUNS = 5;
+
+/** Whether `cells` met every target they state; null if they state none. */
+function metAll(cells: readonly string[]): boolean | null {
+  const missed = cells.some((cell) => cell.includes("(**missed**)"));
+  if (missed) return false;
+  return cells.some((cell) => cell.includes("(met)")) ? true : null;
 }
 
 type Stored = Partial<Record<DimensionName, Record<string, StoredRow>>>;
@@ -140,11 +155,26 @@ export function recordCurve(
   const measured = new Date().toISOString().slice(0, 16).replace("T", " ");
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? "CPU"}`;
   for (const row of rows) {
-    kept[String(row.order)] = { order: row.order, cells: row.cells, measured, command, machine };
+    const before = kept[String(row.order)];
+    const recent = [...recentOf(before), metAll(row.cells)].slice(-RECENT_RUNS);
+    kept[String(row.order)] = { ...row, measured, command, machine, recent };
   }
   stored[dimension] = kept;
   writeFileSync(file, `${JSON.stringify(stored, null, 2)}\n`);
   writeSection(TITLE, render(stored), { stamped: false });
+}
+
+/** A stored row's latest verdicts (a row written before they were kept: its own). */
+function recentOf(row: StoredRow | undefined): readonly (boolean | null)[] {
+  if (row === undefined) return [];
+  return row.recent ?? [metAll(row.cells)];
+}
+
+/** "3 of 5": in how many of the row's latest runs with a target it met every one. */
+function recentCell(row: StoredRow): string {
+  const targeted = recentOf(row).filter((met) => met !== null);
+  if (targeted.length === 0) return "–";
+  return `${targeted.filter((met) => met).length} of ${targeted.length}`;
 }
 
 /** When (UTC), and the command if it was not the dimension's default run. */
@@ -154,19 +184,22 @@ function measuredCell(row: StoredRow, dimension: Dimension): string {
 
 function render(stored: Stored): string {
   const parts = [
-    "How each cost grows with the work: every figure is next to its baseline, measured in the same run on the same machine; a row is the latest run of its size (`npm run bench`, or the single benchmark named), and its section below has the full table, the rounds and the profiles. Earlier runs, machine by machine, with what each session changed and tried: [benchmarks-history.md](benchmarks-history.md).",
+    `How each cost grows with the work: every figure is next to its baseline, measured in the same run on the same machine; a row is the latest run of its size (\`npm run bench\`, or the single benchmark named), with the number of its latest runs (up to ${RECENT_RUNS}) that met every target in it, since one run on a shared machine can fall either side of a target; its section below has the full table, the rounds and the profiles. Earlier runs, machine by machine, with what each session changed and tried: [benchmarks-history.md](benchmarks-history.md).`,
   ];
   for (const [name, dimension] of Object.entries(dimensions) as [DimensionName, Dimension][]) {
     const rows = Object.values(stored[name] ?? {}).sort((a, b) => a.order - b.order);
     if (rows.length === 0) continue;
-    const header = [...dimension.columns, "measured (UTC)"];
+    const header = [...dimension.columns, "targets met, latest runs", "measured (UTC)"];
     parts.push(
       [
         `**${dimension.title}** (\`${dimension.command}\`). ${dimension.what}`,
         "",
         `| ${header.join(" | ")} |`,
         `|${header.map(() => "---").join("|")}|`,
-        ...rows.map((row) => `| ${[...row.cells, measuredCell(row, dimension)].join(" | ")} |`),
+        ...rows.map(
+          (row) =>
+            `| ${[...row.cells, recentCell(row), measuredCell(row, dimension)].join(" | ")} |`,
+        ),
         "",
         `Where the gap goes: ${dimension.gap}`,
       ].join("\n"),
