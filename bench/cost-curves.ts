@@ -7,8 +7,7 @@
  * a single benchmark run updates its rows and keeps the others'.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
-import { writeSection } from "./report.ts";
+import { metOrMissed, writeSection } from "./report.ts";
 
 const file = new URL("../docs/benchmark-figures.json", import.meta.url);
 const TITLE = "Cost curves (issue #17)";
@@ -90,7 +89,6 @@ interface StoredRow {
   /** ISO time, UTC, and the command that measured it. */
   readonly measured: string;
   readonly command: string;
-  readonly machine: string;
   /**
    * Whether the row met its targets in each of its latest runs (`RECENT_RUNS`, oldest first),
    * this one included; null for a run with no target in it.
@@ -103,9 +101,8 @@ const RECENT_RUNS = 5;
 
 /** Whether `cells` met every target they state; null if they state none. */
 function metAll(cells: readonly string[]): boolean | null {
-  const missed = cells.some((cell) => cell.includes("(**missed**)"));
-  if (missed) return false;
-  return cells.some((cell) => cell.includes("(met)")) ? true : null;
+  if (cells.some((cell) => cell.includes(`(${metOrMissed(false)})`))) return false;
+  return cells.some((cell) => cell.includes(`(${metOrMissed(true)})`)) ? true : null;
 }
 
 type Stored = Partial<Record<DimensionName, Record<string, StoredRow>>>;
@@ -137,7 +134,7 @@ export function verdict(
   const met =
     (target.atMost === undefined || value <= target.atMost) &&
     (target.atLeast === undefined || value >= target.atLeast);
-  return met ? "(met)" : "(**missed**)";
+  return `(${metOrMissed(met)})`;
 }
 
 function format(value: number): string {
@@ -153,11 +150,10 @@ export function recordCurve(
   const stored: Stored = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
   const kept = { ...stored[dimension] };
   const measured = new Date().toISOString().slice(0, 16).replace("T", " ");
-  const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? "CPU"}`;
   for (const row of rows) {
     const before = kept[String(row.order)];
     const recent = [...recentOf(before), metAll(row.cells)].slice(-RECENT_RUNS);
-    kept[String(row.order)] = { ...row, measured, command, machine, recent };
+    kept[String(row.order)] = { ...row, measured, command, recent };
   }
   stored[dimension] = kept;
   writeFileSync(file, `${JSON.stringify(stored, null, 2)}\n`);

@@ -25,7 +25,13 @@ import { ratioCell, recordCurve, verdict } from "./cost-curves.ts";
 import type { BaselineJob, BaselineResult } from "./fanout-baseline.ts";
 import type { FromReceivers, ReceiverHost, ToReceivers, Wanted } from "./fanout-receivers.ts";
 import { now } from "./fanout-receivers.ts";
-import { deployedEnvText, deployedHeapFlags, deployedNodeFlags, writeSection } from "./report.ts";
+import {
+  deployedEnvText,
+  deployedHeapFlags,
+  deployedNodeFlags,
+  metOrMissed,
+  writeSection,
+} from "./report.ts";
 
 const hostCount = Number(process.env.BENCH_HOSTS ?? 1000);
 const perHost = Number(process.env.BENCH_FOLLOWERS_PER_HOST ?? 10);
@@ -347,7 +353,7 @@ function recordCurves(
           ),
           `${cpuMedian.herald.toFixed(2)} / ${cpuMedian.baseline.toFixed(2)} ms`,
           `${peakRss.toFixed(0)} MB ${verdict(peakRss, { atMost: 300 })}`,
-          allOnce ? "yes (met)" : "no (**missed**)",
+          `${allOnce ? "yes" : "no"} (${metOrMissed(allOnce)})`,
         ],
       },
     ],
@@ -361,7 +367,6 @@ function report(
   memory: { readonly rssBefore: number; readonly peakRss: number },
   warmUp: { readonly file: number; readonly heraldCpu: number },
 ): string {
-  const said = (ok: boolean) => (ok ? "met" : "**missed**");
   const rows = runs
     .map(
       (r) =>
@@ -385,5 +390,5 @@ Warm-up, not in the targets: before the first story, every server fetches Herald
 Exactly once per server (counted 3 s after the last arrival): ${once.map((o) => `${o.kind} ${o.exactly.toLocaleString("en")} of ${o.total.toLocaleString("en")} (${o.more} more, ${o.fewer} fewer)`).join("; ")}.
 Herald's memory: ${memory.rssBefore.toFixed(0)} MB resident before the first fan-out, peak ${memory.peakRss.toFixed(0)} MB (VmHWM).
 
-Targets (median of the rounds, from the file write): ${ratios.map((r) => `${r.kind} ${r.file.toFixed(2)}× (${said(r.file <= 1.5)})`).join(", ")} within 1.5× of the baseline; peak memory ≤ 300 MB: ${memory.peakRss.toFixed(0)} MB (${said(memory.peakRss <= 300)}); exactly one per server: ${said(allOnce)}.`;
+Targets (median of the rounds, from the file write): ${ratios.map((r) => `${r.kind} ${r.file.toFixed(2)}× (${metOrMissed(r.file <= 1.5)})`).join(", ")} within 1.5× of the baseline; peak memory ≤ 300 MB: ${memory.peakRss.toFixed(0)} MB (${metOrMissed(memory.peakRss <= 300)}); exactly one per server: ${metOrMissed(allOnce)}.`;
 }

@@ -22,6 +22,7 @@ import type { Article } from "../src/article.ts";
 import { feedContentTypes, feedSiteFor, renderFeeds } from "../src/feeds/render.ts";
 import { makeRepresentationAsync, sendRepresentation } from "../src/http/representation.ts";
 import { absolute, paths } from "../src/urls.ts";
+import { metOrMissed } from "./report.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
@@ -393,7 +394,7 @@ ${paths200304
   )
   .join("\n")}
 
-Targets: ${targets.map((t) => `${t.what}: ${t.ok ? "met" : "**missed**"}`).join("; ")}.
+Targets: ${targets.map((t) => `${t.what}: ${metOrMissed(t.ok)}`).join("; ")}.
 
 CPU cost, a cross-check that other load on the machine barely moves: the servers' process CPU time
 per request of the baseline ÷ ours (median of the pairs; > 1 = ours is cheaper):

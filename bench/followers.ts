@@ -18,7 +18,7 @@ import { openSqliteFollowerStore } from "../src/backends/sqlite/followers.ts";
 import type { Follower, FollowerStore } from "../src/federation/followers.ts";
 import { makeFolders, spawnHerald } from "../tests/helpers/herald-spawn.ts";
 import { recordCurve, verdict } from "./cost-curves.ts";
-import { npmStartFlags, writeSection } from "./report.ts";
+import { metOrMissed, npmStartFlags, writeSection } from "./report.ts";
 
 const count = Number(process.env.BENCH_FOLLOWERS ?? 100_000);
 const perServer = 10;
@@ -167,7 +167,7 @@ const rows = results.flatMap((r) =>
     ] as const
   ).map(([what, values]) => {
     const s = stat(values);
-    return `| ${r.engine} | ${what} | ${s.median.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.max.toFixed(1)} | ${s.median < 50 ? "met" : "**missed**"} |`;
+    return `| ${r.engine} | ${what} | ${s.median.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.max.toFixed(1)} | ${metOrMissed(s.median < 50)} |`;
   }),
 );
 const body = `Command: \`node bench/followers.ts\` (${count.toLocaleString("en")} followers, ${perServer} on each of ${(count / perServer).toLocaleString("en")} servers; \`node src/main.ts\` on embedded SQLite, then on a fresh PostgreSQL schema; each request timed from outside, one at a time, \`Accept: application/activity+json\`; pages are keyset pages of 20 followed by their \`next\` links; the PostgreSQL table is vacuumed after seeding, as autovacuum leaves a table that grew over time; the p99 and max columns include the spikes of this shared machine: ${results.map((r) => `${r.engine} listed ${r.items.toLocaleString("en")}`).join(", ")}).

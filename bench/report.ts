@@ -30,6 +30,11 @@ export function writeSection(title: string, body: string, options = { stamped: t
   writeFileSync(file, updated);
 }
 
+/** How a report says whether a target was met. */
+export function metOrMissed(met: boolean): string {
+  return met ? "met" : "**missed**";
+}
+
 /** The middle value (the upper one of an even count); 0 for none. */
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url";
 import { DEFAULT_QUIET_MS } from "../src/watch.ts";
 import { DEPLOYED_ENV } from "../tests/helpers/herald-spawn.ts";
 import { type CurveRow, ratioCell, recordCurve, verdict } from "./cost-curves.ts";
-import { deployedEnvText, deployedNodeFlags, median, writeSection } from "./report.ts";
+import { deployedEnvText, deployedNodeFlags, median, metOrMissed, writeSection } from "./report.ts";
 import { generateArticles } from "./scan-articles.ts";
 import type { RunResult } from "./scan-runs.ts";
 import { measureStart, type StartResult } from "./scan-start.ts";
@@ -163,7 +163,6 @@ function report(results: readonly SizeResult[], start: StartResult | undefined):
       fmt(r.visible.fullMs ?? 0),
     ].join(" | "),
   );
-  const verdict = (ok: boolean) => (ok ? "met" : "**missed**");
   const lines: string[] = [];
   for (const r of results) {
     const n = r.count.toLocaleString("en");
@@ -172,18 +171,18 @@ function report(results: readonly SizeResult[], start: StartResult | undefined):
     const visible = r.visible.ms / (smallest?.visible.ms ?? 1);
     if (r.count >= 10_000) {
       lines.push(
-        `- ${n}: cold scan ≤ ${targets.cold}× the bare parse: ${cold.toFixed(2)}× (${verdict(cold <= targets.cold)})`,
+        `- ${n}: cold scan ≤ ${targets.cold}× the bare parse: ${cold.toFixed(2)}× (${metOrMissed(cold <= targets.cold)})`,
       );
       lines.push(
-        `- ${n}: no-change rescan ≤ ${targets.rescan}× the bare stat walk: ${rescan.toFixed(2)}× (${verdict(rescan <= targets.rescan)})`,
+        `- ${n}: no-change rescan ≤ ${targets.rescan}× the bare stat walk: ${rescan.toFixed(2)}× (${metOrMissed(rescan <= targets.rescan)})`,
       );
       lines.push(
-        `- ${n}: write → visible ≤ ${targets.visible}× the time at ${smallest?.count}: ${visible.toFixed(2)}× (${verdict(visible <= targets.visible)})`,
+        `- ${n}: write → visible ≤ ${targets.visible}× the time at ${smallest?.count}: ${visible.toFixed(2)}× (${metOrMissed(visible <= targets.visible)})`,
       );
     }
     if (r.count >= 100_000) {
       lines.push(
-        `- ${n}: peak RSS ≤ ${targets.peakMb} MB: ${r.peakMb} MB (${verdict(r.peakMb <= targets.peakMb)})`,
+        `- ${n}: peak RSS ≤ ${targets.peakMb} MB: ${r.peakMb} MB (${metOrMissed(r.peakMb <= targets.peakMb)})`,
       );
     }
   }
