@@ -34,8 +34,9 @@ export const DEFAULT_USERNAME = "news";
  * `DELIVERY_WORKERS`' default. A delivery spends most of its time waiting (for its signature in
  * the thread pool, the connection, the other server's answer), so a fan-out goes as fast as the
  * deliveries under way at once allow: with 16, one to 1,000 servers on loopback took 1.24× as
- * long as a bare script sending 32 at once, with 32 1.10× (docs/BENCHMARKS.md "Fan-out"); over
- * the internet, where each answer takes tens to hundreds of milliseconds, more so.
+ * long as a bare script sending 32 at once, with 32 1.10× (docs/benchmarks-history.md,
+ * "Cost curves, session by session"); over the internet, where each answer takes tens to
+ * hundreds of milliseconds, more so.
  */
 export const DEFAULT_DELIVERY_WORKERS = 32;
 /** `web` serves and scans (and enqueues deliveries), `worker` delivers, `all` does both. */

@@ -381,7 +381,7 @@ const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
  * servers that do not know the account yet, each fetches its actor and key once, and a client
  * that keeps connections alive holds that one for Node's 5 s: at 10,000 servers Herald held up
  * to 5,800 idle connections, which took its peak memory from about 275 to 340–360 MB (issue
- * #17, "Fan-out" in docs/BENCHMARKS.md). Below the limit nothing changes: a reverse proxy's few
+ * #17; docs/benchmarks-history.md, "Cost curves, session by session"). Below the limit nothing changes: a reverse proxy's few
  * connections, and readers' browsers, keep theirs. (A shorter keep-alive for everyone was tried
  * first: Node's and undici's clients take `Keep-Alive: timeout=1` as "do not reuse", so every
  * request of theirs paid for a new connection.)
@@ -399,8 +399,8 @@ export const KEEP_ALIVE_LIMIT = 512;
  * (2026-12-06: `Reflect.construct` with a `new.target` of express's), every request and
  * response went through a constructor V8 did not inline and a runtime lookup of its map, which
  * cost more than the second shape: after express's requests, a home page's 304 cost 1.11–1.23
- * times a bare server's CPU then, 1.09–1.11 times now (issue #17, "Hot paths" in
- * docs/BENCHMARKS.md).
+ * times a bare server's CPU then, 1.09–1.11 times now (issue #17; docs/benchmarks-history.md,
+ * "Hot paths").
  */
 export function listen(app: Express, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {

@@ -14,7 +14,8 @@
  *
  * Works around Fedify 2.3.6 (`signRequestDraft()` in @fedify/fedify's dist/http-*.js) and
  * Node's WebCrypto; no upstream issue tracks it yet. Remove once either is as fast as
- * `node:crypto.sign()`, checking the "Fan-out" figures in docs/BENCHMARKS.md without it.
+ * `node:crypto.sign()`, checking the "Fan-out at 1,000 servers" figures in docs/BENCHMARKS.md
+ * without it.
  */
 import { hash, KeyObject, sign, type webcrypto } from "node:crypto";
 

@@ -9,7 +9,7 @@
  * signing it, and sending it with `fetch`, whose streams and per-request objects cost more than
  * the signature: measured on the project's machine, a delivery cost Herald 1.9 ms of CPU
  * against 0.4 ms for a bare script that signs and POSTs, and 1.2 ms with this module
- * ("Fan-out" in docs/BENCHMARKS.md).
+ * (docs/benchmarks-history.md, "Fan-out").
  * Here the same request (a draft-cavage signature over the same headers, the same body, with
  * the same deadline, size cap and `User-Agent`: `createFirstTryDispatcher()` of `outgoing.ts`) is made
  * with a key imported once, `node:crypto`'s signing in the thread pool and undici's `request()`.

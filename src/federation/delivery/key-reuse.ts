@@ -1,7 +1,7 @@
 /**
  * Fedify's queued deliveries carry the account's private keys as JWK, and it imports them
  * anew for every single delivery: for RSA that costs about as much as the signature itself,
- * and a fan-out to 1,000 followers spent a fifth of its time there (docs/BENCHMARKS.md,
+ * and a fan-out to 1,000 followers spent a fifth of its time there (docs/benchmarks-history.md,
  * "Fan-out"). Fedify has no hook for it, so this wraps `crypto.subtle.importKey` and, for
  * exactly the account's own private keys imported the way Fedify asks for them, hands back the
  * `CryptoKey` imported at start. Every other import goes through untouched.
@@ -10,7 +10,7 @@
  * `#listenFanoutMessage()` (in @fedify/fedify's dist/middleware-*.js) call
  * `importJwk(privateKey, "private")` for every queued message; no upstream issue tracks it
  * yet. Remove once Fedify caches imported keys (or no longer re-imports them per message),
- * checking that the "Fan-out" figure in docs/BENCHMARKS.md holds without it.
+ * checking that the "Fan-out at 1,000 servers" figures in docs/BENCHMARKS.md hold without it.
  */
 import type { webcrypto } from "node:crypto";
 import { exportJwk } from "@fedify/fedify";
