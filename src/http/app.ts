@@ -381,10 +381,11 @@ const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
  * servers that do not know the account yet, each fetches its actor and key once, and a client
  * that keeps connections alive holds that one for Node's 5 s: at 10,000 servers Herald held up
  * to 5,800 idle connections, which took its peak memory from about 275 to 340–360 MB (issue
- * #17; docs/benchmarks-history.md, "Cost curves, session by session"). Below the limit nothing changes: a reverse proxy's few
- * connections, and readers' browsers, keep theirs. (A shorter keep-alive for everyone was tried
- * first: Node's and undici's clients take `Keep-Alive: timeout=1` as "do not reuse", so every
- * request of theirs paid for a new connection.)
+ * #17; docs/benchmarks-history.md, "Cost curves, session by session"). Below the limit
+ * nothing changes: a reverse proxy's few connections, and readers' browsers, keep theirs. (A
+ * shorter keep-alive for everyone was tried first: Node's and undici's clients take
+ * `Keep-Alive: timeout=1` as "do not reuse", so every request of theirs paid for a new
+ * connection.)
  */
 export const KEEP_ALIVE_LIMIT = 512;
 
