@@ -67,14 +67,14 @@ const dimensions = {
   readers: {
     title: "Concurrent readers",
     command: "node bench/hot-paths.ts",
-    what: "The home page (200) to more and more connections, Herald against a bare `node:http` server answering the same bytes and headers, in the same run. Target: ≥ 0.9× the bare server.",
+    what: "The home page (200) to more and more connections, Herald against a bare `node:http` server answering the same bytes and headers, in the same run: five rounds, each a new pair of processes loaded at the same time on one core (the latest runs counted since that method, 2026-12-08). Target: ≥ 0.9× the bare server.",
     columns: ["readers (connections)", "Herald ÷ bare, req/s", "p99 latency: Herald / bare"],
     gap: "both servers spend most of their time in the kernel's socket reads and writes and in Node's HTTP and stream code; Herald's extra is spread thinly over that same code, which in Herald's larger process sees more kinds of objects (V8's megamorphic property look-ups, measured with `perf` on 2026-12-07: 2.0–2.2% of Herald's CPU samples against 0.6–1.1% of the bare server's).",
   },
   hotPaths: {
     title: "Hot paths",
     command: "node bench/hot-paths.ts",
-    what: "Each feed and page, 200 and 304, Herald against a bare `node:http` server answering the same bytes and headers, in the same run. Target: ≥ 0.9× the bare server.",
+    what: "Each feed and page, 200 and 304, Herald against a bare `node:http` server answering the same bytes and headers, in the same run: five rounds, each a new pair of processes loaded at the same time on one core (the latest runs counted since that method, 2026-12-08: two identical servers loaded one after the other came out at 0.56–1.41× of each other). Target: ≥ 0.9× the bare server.",
     columns: ["path", "answer", "Herald ÷ bare, req/s"],
     gap: "Herald's own JavaScript per request (its look-ups, the header list, the conditional check) is about 3% of its CPU samples; the rest is spread as for the concurrent readers, over Node's shared HTTP and stream code in a larger process.",
   },

@@ -5,7 +5,7 @@
  * measured from outside by wrk, in pairs.
  * Writes the "## Hot paths (bench/hot-paths.ts)" section of docs/BENCHMARKS.md.
  *
- *   npx node bench/hot-paths.ts   (BENCH_SECONDS=3, BENCH_ROUNDS=3, BENCH_CONNECTIONS=10)
+ *   npx node bench/hot-paths.ts   (BENCH_SECONDS=2, BENCH_ROUNDS=5, BENCH_CONNECTIONS=10)
  *
  * Needs wrk (`apt-get install wrk`, `brew install wrk`): the load must outrun the server, or the
  * benchmark measures the load. autocannon, which the other benchmarks use, is JavaScript too:
@@ -13,27 +13,37 @@
  * server on the other core could answer, so both servers idled a third of the time and the
  * ratio was the client's noise (2026-12-07, below).
  *
- * Before the rounds Herald serves a few seconds of its other requests, through express (the
+ * Each round starts a new Herald process (on the store the first start imported, as an instance
+ * is restarted) and a new bare one, and loads the two at the same time, both on core 1, each
+ * with its own wrk on core 0: whatever else the machine runs then falls on both alike. Two
+ * identical bare servers measured that way came out at 0.89–1.09× of each other (four pairs of
+ * processes, 2026-12-08), one after the other at 0.56–1.41×; and one process's rounds agree
+ * while fresh processes of the same code differ by up to 40% (a bare server at 42 µs a 304 in
+ * one process and 88 µs in the next), so a round is a new pair. BENCH_TOGETHER=0 loads them one
+ * after the other instead.
+ *
+ * Before its rounds Herald serves a few seconds of its other requests, through express (the
  * actor, WebFinger, NodeInfo, a 404): they train the Node code the hot paths share, and a
  * process that served nothing else was faster than any running instance (BENCH_MIX=0 for it).
- *
- * BENCH_TOGETHER=1 loads the two servers of a pair at the same time instead of one after the
- * other (both on core 1, each with its own wrk on core 0): whatever else the machine runs then
- * falls on both alike, which makes the CPU column steadier under shared load.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
-import { freePort, makeFolders, spawnHerald } from "../tests/helpers/herald-spawn.ts";
+import {
+  freePort,
+  type HeraldProcess,
+  makeFolders,
+  spawnHerald,
+} from "../tests/helpers/herald-spawn.ts";
 import { recordCurve, verdict } from "./cost-curves.ts";
 import { metOrMissed, npmStartFlags, writeSection } from "./report.ts";
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 3);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const seconds = Number(process.env.BENCH_SECONDS ?? 2);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
-const together = process.env.BENCH_TOGETHER === "1";
+const together = process.env.BENCH_TOGETHER !== "0";
 const mixed = process.env.BENCH_MIX !== "0";
 const mixSeconds = 2;
 /** What Herald on `host` serves through express besides the hot paths, loaded before the rounds. */
@@ -179,54 +189,91 @@ for (let i = 0; i < articleCount; i++) {
 }
 // With `npm start`'s V8 flags, Herald and the bare server alike: the two differ in their code only.
 const flags = npmStartFlags();
-const herald = await spawnHerald(folders, {
-  // The default schedule (spawnHerald scans every second, which would be a load of its own).
-  env: { NODE_OPTIONS: flags.join(" "), SCAN_SCHEDULE: "* * * * *" },
-});
-let bare: ChildProcess | undefined;
+// One port for every round's Herald: its public URL, in the bytes, stays the same.
+const heraldPort = await freePort();
+const startHerald = () =>
+  spawnHerald(folders, {
+    port: heraldPort,
+    // The default schedule (spawnHerald scans every second, which would be a load of its own).
+    env: { NODE_OPTIONS: flags.join(" "), SCAN_SCHEDULE: "* * * * *" },
+  });
+type Server = "herald" | "bare";
+/** One round's two processes, each pinned to core 1. */
+interface Pair {
+  readonly herald: HeraldProcess;
+  readonly bare: ChildProcess;
+  readonly servers: Record<Server, { readonly port: number; readonly pid: number }>;
+}
+let pair: Pair | undefined;
+const stopPair = async () => {
+  pair?.bare.kill();
+  await pair?.herald.stop();
+  pair = undefined;
+};
 try {
+  // The first start imports the articles; every round then starts Herald again on that store,
+  // as a running instance is restarted, and reads the bytes the bare server copies from it.
+  const first = await startHerald();
   const prepared: Record<string, object> = {};
   const etags = {} as Record<Route, string>;
-  for (const route of Object.keys(paths) as Route[]) {
-    const full = await get(herald.port, paths[route]);
-    const etag = full.rawHeaders[full.rawHeaders.findIndex((h) => /^etag$/i.test(h)) + 1] ?? "";
-    const cached = await get(herald.port, paths[route], { "if-none-match": etag });
-    if (full.status !== 200 || cached.status !== 304) {
-      throw new Error(`${paths[route]}: ${full.status}, then ${cached.status}.`);
+  try {
+    for (const route of Object.keys(paths) as Route[]) {
+      const full = await get(first.port, paths[route]);
+      const etag = full.rawHeaders[full.rawHeaders.findIndex((h) => /^etag$/i.test(h)) + 1] ?? "";
+      const cached = await get(first.port, paths[route], { "if-none-match": etag });
+      if (full.status !== 200 || cached.status !== 304) {
+        throw new Error(`${paths[route]}: ${full.status}, then ${cached.status}.`);
+      }
+      etags[route] = etag;
+      prepared[paths[route]] = {
+        etag,
+        headers: ownHeaders(full.rawHeaders),
+        notModified: ownHeaders(cached.rawHeaders),
+        body: full.body.toString("base64"),
+      };
     }
-    etags[route] = etag;
-    prepared[paths[route]] = {
-      etag,
-      headers: ownHeaders(full.rawHeaders),
-      notModified: ownHeaders(cached.rawHeaders),
-      body: full.body.toString("base64"),
-    };
+  } finally {
+    await first.stop();
   }
   const routesFile = join(folders.root, "routes.json");
   writeFileSync(routesFile, JSON.stringify(prepared));
-  const barePort = await freePort();
-  bare = spawn(process.execPath, [...flags, "-e", bareServer, String(barePort), routesFile], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  await new Promise((resolve) => bare?.stdout?.once("data", resolve));
-  // Same bytes, same headers: checked, not assumed.
-  for (const route of Object.keys(paths) as Route[]) {
-    const [ours, theirs] = await Promise.all(
-      [herald.port, barePort].map((port) => get(port, paths[route])),
-    );
-    if (!ours?.body.equals(theirs?.body ?? Buffer.alloc(0))) {
-      throw new Error(`${paths[route]}: the bare server's bytes differ.`);
-    }
-  }
 
-  const servers = {
-    herald: { port: herald.port, pid: herald.child.pid ?? 0 },
-    bare: { port: barePort, pid: bare.pid ?? 0 },
+  /** A new Herald process and a new bare one, checked to send the same bytes. */
+  const startPair = async (): Promise<Pair> => {
+    const herald = await startHerald();
+    const barePort = await freePort();
+    const bare = spawn(
+      process.execPath,
+      [...flags, "-e", bareServer, String(barePort), routesFile],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    pair = {
+      herald,
+      bare,
+      servers: {
+        herald: { port: herald.port, pid: herald.child.pid ?? 0 },
+        bare: { port: barePort, pid: bare.pid ?? 0 },
+      },
+    };
+    await new Promise((resolve) => bare.stdout?.once("data", resolve));
+    // Same bytes, same headers: checked, not assumed.
+    for (const route of Object.keys(paths) as Route[]) {
+      const [ours, theirs] = await Promise.all(
+        [herald.port, barePort].map((port) => get(port, paths[route])),
+      );
+      if (!ours?.body.equals(theirs?.body ?? Buffer.alloc(0))) {
+        throw new Error(`${paths[route]}: the bare server's bytes differ.`);
+      }
+    }
+    pin(pair.servers.herald.pid);
+    pin(pair.servers.bare.pid);
+    return pair;
   };
-  pin(servers.herald.pid);
-  pin(servers.bare.pid);
-  type Server = keyof typeof servers;
+
   const measure = async (
+    { servers }: Pair,
     server: Server,
     route: Route,
     kind: Kind,
@@ -258,23 +305,35 @@ try {
     const cpuMicros = (ticks * 10_000) / load.total;
     return { rps: load.rps, p99: load.p99, cpuMicros, busy: ticks / duration };
   };
+  type Measured = Awaited<ReturnType<typeof measure>>;
+  /** Herald and the bare server on the same load: at the same time, or one after the other. */
+  const measureBoth = async (
+    current: Pair,
+    round: number,
+    route: Route,
+    kind: Kind,
+    duration: number,
+    readers = connections,
+  ): Promise<Record<Server, Measured>> => {
+    if (together) {
+      const [herald, bare] = await Promise.all(
+        (["herald", "bare"] as const).map((server) =>
+          measure(current, server, route, kind, duration, readers),
+        ),
+      );
+      return { herald: herald as Measured, bare: bare as Measured };
+    }
+    // Alternating who goes first, so the machine's other load falls on both alike.
+    const order = round % 2 === 0 ? (["herald", "bare"] as const) : (["bare", "herald"] as const);
+    const both = {} as Record<Server, Measured>;
+    for (const server of order)
+      both[server] = await measure(current, server, route, kind, duration, readers);
+    return both;
+  };
 
   const cases = (Object.keys(paths) as Route[]).flatMap((route) =>
     (["200", "304"] as const).map((kind) => ({ route, kind })),
   );
-  for (const { route, kind } of cases) {
-    for (const server of ["herald", "bare"] as const) await measure(server, route, kind, 1);
-  }
-  // A real instance serves more than its hot paths, and what goes through express also trains
-  // the Node code the hot paths share: measured after it, as users meet it (BENCH_MIX=0 leaves
-  // it out).
-  if (mixed) {
-    for (const [path, ...header] of otherRequests(herald.origin.host)) {
-      const url = `http://127.0.0.1:${servers.herald.port}${path}`;
-      await wrk(["-t1", "-c4", `-d${mixSeconds}s`, ...header, url]);
-    }
-  }
-  const load = loadavg()[0] ?? 0;
   const results = cases.map(() => ({
     herald: [] as number[],
     bare: [] as number[],
@@ -282,35 +341,6 @@ try {
     cpu: [] as number[],
     busy: { herald: [] as number[], bare: [] as number[] },
   }));
-  // Pairs, alternating who goes first, so the machine's other load falls on both alike.
-  for (let round = 0; round < rounds; round++) {
-    for (const [i, { route, kind }] of cases.entries()) {
-      const order = round % 2 === 0 ? (["herald", "bare"] as const) : (["bare", "herald"] as const);
-      const pair = {} as Record<
-        Server,
-        { rps: number; p99: number; cpuMicros: number; busy: number }
-      >;
-      if (together) {
-        [pair.herald, pair.bare] = await Promise.all([
-          measure("herald", route, kind, seconds),
-          measure("bare", route, kind, seconds),
-        ]);
-      } else {
-        for (const server of order) pair[server] = await measure(server, route, kind, seconds);
-      }
-      const r = results[i];
-      r?.herald.push(pair.herald.rps);
-      r?.bare.push(pair.bare.rps);
-      r?.ratios.push(pair.herald.rps / pair.bare.rps);
-      r?.cpu.push(pair.bare.cpuMicros / pair.herald.cpuMicros);
-      r?.busy.herald.push(pair.herald.busy);
-      r?.busy.bare.push(pair.bare.busy);
-      console.log(
-        `round ${round + 1}/${rounds} ${paths[route]} ${kind}: Herald ${pair.herald.rps.toFixed(0)}, bare ${pair.bare.rps.toFixed(0)} req/s (${(pair.herald.rps / pair.bare.rps).toFixed(2)}x)`,
-      );
-    }
-  }
-
   // The same pairs for more and more readers of the home page.
   const sweep = readerCounts.map(() => ({
     herald: [] as number[],
@@ -318,30 +348,46 @@ try {
     ratios: [] as number[],
     p99: { herald: [] as number[], bare: [] as number[] },
   }));
+  const loads: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    for (const [i, readers] of readerCounts.entries()) {
-      const order = round % 2 === 0 ? (["herald", "bare"] as const) : (["bare", "herald"] as const);
-      const pair = {} as Record<Server, { rps: number; p99: number }>;
-      if (together) {
-        [pair.herald, pair.bare] = await Promise.all([
-          measure("herald", "home", "200", seconds, readers),
-          measure("bare", "home", "200", seconds, readers),
-        ]);
-      } else {
-        for (const server of order) {
-          pair[server] = await measure(server, "home", "200", seconds, readers);
-        }
+    const current = await startPair();
+    for (const { route, kind } of cases) await measureBoth(current, round, route, kind, 1);
+    // A real instance serves more than its hot paths, and what goes through express also trains
+    // the Node code the hot paths share: measured after it, as users meet it (BENCH_MIX=0
+    // leaves it out).
+    if (mixed) {
+      for (const [path, ...header] of otherRequests(current.herald.origin.host)) {
+        const url = `http://127.0.0.1:${current.servers.herald.port}${path}`;
+        await wrk(["-t1", "-c4", `-d${mixSeconds}s`, ...header, url]);
       }
-      const r = sweep[i];
-      r?.herald.push(pair.herald.rps);
-      r?.bare.push(pair.bare.rps);
-      r?.ratios.push(pair.herald.rps / pair.bare.rps);
-      r?.p99.herald.push(pair.herald.p99);
-      r?.p99.bare.push(pair.bare.p99);
+    }
+    loads.push(loadavg()[0] ?? 0);
+    for (const [i, { route, kind }] of cases.entries()) {
+      const both = await measureBoth(current, round, route, kind, seconds);
+      const r = results[i];
+      r?.herald.push(both.herald.rps);
+      r?.bare.push(both.bare.rps);
+      r?.ratios.push(both.herald.rps / both.bare.rps);
+      r?.cpu.push(both.bare.cpuMicros / both.herald.cpuMicros);
+      r?.busy.herald.push(both.herald.busy);
+      r?.busy.bare.push(both.bare.busy);
       console.log(
-        `round ${round + 1}/${rounds} ${readers} readers: Herald ${pair.herald.rps.toFixed(0)}, bare ${pair.bare.rps.toFixed(0)} req/s`,
+        `round ${round + 1}/${rounds} ${paths[route]} ${kind}: Herald ${both.herald.rps.toFixed(0)}, bare ${both.bare.rps.toFixed(0)} req/s (${(both.herald.rps / both.bare.rps).toFixed(2)}x)`,
       );
     }
+    for (const [i, readers] of readerCounts.entries()) {
+      const both = await measureBoth(current, round, "home", "200", seconds, readers);
+      const r = sweep[i];
+      r?.herald.push(both.herald.rps);
+      r?.bare.push(both.bare.rps);
+      r?.ratios.push(both.herald.rps / both.bare.rps);
+      r?.p99.herald.push(both.herald.p99);
+      r?.p99.bare.push(both.bare.p99);
+      console.log(
+        `round ${round + 1}/${rounds} ${readers} readers: Herald ${both.herald.rps.toFixed(0)}, bare ${both.bare.rps.toFixed(0)} req/s`,
+      );
+    }
+    await stopPair();
   }
 
   const median = (list: readonly number[]) =>
@@ -374,7 +420,7 @@ try {
     const rates = `${Math.round(median(r.herald)).toLocaleString("en")} ÷ ${Math.round(median(r.bare)).toLocaleString("en")} req/s`;
     return `${fixed(ratio)}× (${rates}) ${verdict(ratio, { atLeast: target })}`;
   };
-  const settings = `${together ? "BENCH_TOGETHER=1 " : ""}${mixed ? "" : "BENCH_MIX=0 "}${rounds === 3 ? "" : `BENCH_ROUNDS=${rounds} `}`;
+  const settings = `${together ? "" : "BENCH_TOGETHER=0 "}${mixed ? "" : "BENCH_MIX=0 "}${rounds === 5 ? "" : `BENCH_ROUNDS=${rounds} `}${seconds === 2 ? "" : `BENCH_SECONDS=${seconds} `}`;
   const command = `${settings}node bench/hot-paths.ts`;
   recordCurve(
     "hotPaths",
@@ -398,7 +444,7 @@ try {
   );
   const body = `Command: \`${settings}npx node bench/hot-paths.ts\` (${articleCount} articles; Herald is \`node ${flags.join(" ")} src/main.ts\` as \`npm start\` runs it, embedded SQLite, federation mounted; the baseline is a bare \`node:http\` process answering from a \`Map\` with the same bytes and the same headers, copied from Herald's own answers).
 
-Load: wrk (one thread) in its own process, ${connections} connections, 127.0.0.1 only${pinned ? " (the servers pinned to core 1, wrk to core 0, with `taskset`)" : ""}; "200" = GET without Accept-Encoding (identity bytes), "304" = GET with the ETag in If-None-Match. ${rounds} rounds of ${seconds} s per server and case, ${together ? "Herald and bare at the same time, each with its own wrk, so that other work on the machine falls on both alike" : "Herald and bare right after each other (alternating who goes first)"}; a ratio is the median of the paired ratios.${mixed ? ` Before the rounds, Herald served ${mixSeconds} s each of what else an instance serves, through express (the actor as ActivityPub, WebFinger, NodeInfo, an article with a query string, a 404), as a running instance has.` : " Herald served nothing but these paths before (BENCH_MIX=0)."} Load average when the rounds began: ${load.toFixed(1)} on 2 cores (other engineers' work).
+Load: wrk (one thread) in its own process, ${connections} connections, 127.0.0.1 only${pinned ? " (the servers pinned to core 1, wrk to core 0, with `taskset`)" : ""}; "200" = GET without Accept-Encoding (identity bytes), "304" = GET with the ETag in If-None-Match. ${rounds} rounds, each with a new Herald process (restarted on the imported store) and a new bare one, of ${seconds} s per case, ${together ? "the two at the same time on core 1, each with its own wrk, so that other work on the machine falls on both alike" : "the two right after each other (alternating who goes first)"}; a ratio is the median of the rounds' paired ratios. Why: two identical bare servers measured this way came out at 0.89–1.09× of each other, one after the other at 0.56–1.41×, and fresh processes of the same code differed by up to 40% (2026-12-08).${mixed ? ` Before each round's measurements, Herald served ${mixSeconds} s each of what else an instance serves, through express (the actor as ActivityPub, WebFinger, NodeInfo, an article with a query string, a 404), as a running instance has.` : " Herald served nothing but these paths before (BENCH_MIX=0)."} Load average as the rounds began (median): ${median(loads).toFixed(1)} on 2 cores (other engineers' work).
 
 | path | answer | Herald req/s | bare req/s | Herald ÷ bare (rounds) | CPU per request, bare ÷ Herald | core busy, Herald / bare | target ≥ ${target}× |
 |---|---|---:|---:|---:|---:|---:|---|
@@ -417,7 +463,6 @@ ${readerRows.join("\n")}`;
   writeSection("Hot paths (bench/hot-paths.ts)", body);
   if (met < rows.length) process.exitCode = 1;
 } finally {
-  bare?.kill();
-  await herald.stop();
+  await stopPair();
   folders.remove();
 }
