@@ -65,26 +65,35 @@ const folders = makeFolders();
 const receivers = await startReceivers();
 const hosts = receivers.hosts;
 seedFollowers(join(folders.data, "herald.sqlite"), hosts);
-const herald = await spawnHerald(folders, {
-  port: await portNotIn(hosts),
-  env: {
-    INBOX_RATE_LIMIT: "1000000",
-    // The safety-net scan as deployed (every minute), not the tests' every second: a scan of the
-    // whole folder that holds the scan lock when the watcher's comes, or finds the story before
-    // the watcher's quiet time is over, is not what publishing a story looks like.
-    SCAN_SCHEDULE: "* * * * *",
-    NODE_OPTIONS: [
-      ...nodeFlags,
-      ...(process.env.BENCH_NODE_OPTIONS ? [process.env.BENCH_NODE_OPTIONS] : []),
-      ...(process.env.BENCH_PROFILE
-        ? [`--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}`]
-        : []),
-    ].join(" "),
-  },
-});
-const baseline = fork(new URL("./fanout-baseline.ts", import.meta.url), {
-  env: { ...process.env, BENCH_BASELINE: "1" },
-});
+const heraldPort = await portNotIn(hosts);
+const startHerald = () =>
+  spawnHerald(folders, {
+    port: heraldPort,
+    env: {
+      INBOX_RATE_LIMIT: "1000000",
+      // The safety-net scan as deployed (every minute), not the tests' every second: a scan of
+      // the whole folder that holds the scan lock when the watcher's comes, or finds the story
+      // before the watcher's quiet time is over, is not what publishing a story looks like.
+      SCAN_SCHEDULE: "* * * * *",
+      NODE_OPTIONS: [
+        ...nodeFlags,
+        ...(process.env.BENCH_NODE_OPTIONS ? [process.env.BENCH_NODE_OPTIONS] : []),
+        ...(process.env.BENCH_PROFILE
+          ? [`--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+          : []),
+      ].join(" "),
+    },
+  });
+const startBaseline = () =>
+  fork(new URL("./fanout-baseline.ts", import.meta.url), {
+    env: { ...process.env, BENCH_BASELINE: "1" },
+  });
+// Each round has a new Herald process (restarted on the same store, as an instance is) and a
+// new baseline process: fresh processes of the same code differ by themselves (the hot paths
+// measured up to 40%, docs/benchmarks-history.md, "Hot paths"), which one pair for every round
+// would count as the code's.
+let herald = await startHerald();
+let baseline = startBaseline();
 try {
   const signer = herald.origin.origin;
   const first = hosts[0]?.users[0]?.id ?? "";
@@ -101,17 +110,29 @@ try {
     return { baseline: (result.end - result.start) / 1000, baselineCpu: result.cpu };
   };
   const rssBefore = rssOf(herald.child.pid);
+  const peaks: number[] = [];
 
   // Warm-up, not measured: every server fetches Herald's key (as they would have when they
-  // followed) and the baseline's, and both processes' code is compiled.
-  const warmUp = await fanOut("Create", "warm-up", () => write("warm-up", "Warm-up"), {
-    name: "Warm-up",
-  });
-  await runBaseline(warmUp.body);
+  // followed) and the baseline's, and both processes' code is compiled. A later round's new
+  // processes warm up the same way (the servers have the keys by then).
+  const warmUpNew = async (slug: string, name: string) => {
+    const warm = await fanOut("Create", slug, () => write(slug, name), { name });
+    await runBaseline(warm.body);
+    return warm;
+  };
+  const warmUp = await warmUpNew("warm-up", "Warm-up");
 
   const runs: Run[] = [];
   const wanted: Wanted[] = [];
   for (let round = 1; round <= roundCount; round++) {
+    if (round > 1) {
+      peaks.push(peakRssOf(herald.child.pid));
+      await herald.stop();
+      baseline.kill();
+      herald = await startHerald();
+      baseline = startBaseline();
+      await warmUpNew(`warm-up-${round}`, `Warm-up ${round}`);
+    }
     const slug = `breaking-${round}`;
     const title = `Breaking ${round}`;
     const created = await fanOut("Create", slug, () => write(slug, title), { name: title });
@@ -132,7 +153,7 @@ try {
   // Late duplicates would arrive within seconds (a retry, a second worker): wait, then count.
   await new Promise((resolve) => setTimeout(resolve, 3000));
   const counts = await Promise.all(wanted.map((w) => receivers.count(w)));
-  const peakRss = peakRssOf(herald.child.pid);
+  const peakRss = Math.max(...peaks, peakRssOf(herald.child.pid));
   const body = report(runs, counts, { rssBefore, peakRss }, warmUp.times);
   writeSection(`Fan-out at ${hostCount.toLocaleString("en")} servers (bench/fanout.ts)`, body);
   recordCurves(runs, counts, peakRss);
@@ -375,7 +396,7 @@ function report(
     .join("\n");
   const { ratios, once, cpuMedian, allOnce } = summarize(runs, counts);
   const followers = hostCount * perHost;
-  return `Command: \`BENCH_HOSTS=${hostCount} node bench/fanout.ts\` (${hostCount.toLocaleString("en")} fake Mastodon-like servers, each its own loopback host:port verifying every signature, in ${Math.ceil(hostCount / hostsPerProcess)} process(es); ${followers.toLocaleString("en")} followers, ${perHost} on each server, so one delivery to each shared inbox serves them; ${roundCount} round(s) of one new story, its correction and its removal).
+  return `Command: \`BENCH_HOSTS=${hostCount} node bench/fanout.ts\` (${hostCount.toLocaleString("en")} fake Mastodon-like servers, each its own loopback host:port verifying every signature, in ${Math.ceil(hostCount / hostsPerProcess)} process(es); ${followers.toLocaleString("en")} followers, ${perHost} on each server, so one delivery to each shared inbox serves them; ${roundCount} round(s) of one new story, its correction and its removal${roundCount > 1 ? ", each round with a new Herald process, restarted on the same store, and a new baseline process, both warmed up by a story of their own first" : ""}).
 
 Per fan-out: **Herald** = \`${deployedEnvText()} node ${nodeFlags.join(" ")} src/main.ts\` (${heapFlags.length === 0 ? "`npm start`'s flags, no heap limit" : "`npm start`'s flags with the Docker image's heap limit"}; embedded SQLite), from its \`Queued …\` line (the scan found the change, loaded the followers and queued the activity) or from writing the file (the folder watcher waits for ${DEFAULT_QUIET_MS} ms of quiet first; the safety-net scan runs on its deployed schedule, every minute) to the last server holding the verified activity; **baseline** = right after, a bare script in its own process signing (RSA-2048, draft-cavage, as Mastodon) and POSTing the activity Herald just delivered (as a server received it, with the script's own id and actor) to the same ${hostCount.toLocaleString("en")} shared inboxes, ${concurrency} at a time, over keep-alive connections it opens for that run (as Herald, which closes a connection idle for ${IDLE_CONNECTION_MS} ms, finds none open from the round before).
 
