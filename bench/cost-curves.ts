@@ -76,7 +76,7 @@ const dimensions = {
     command: "node bench/hot-paths.ts",
     what: "Each feed and page, 200 and 304, Herald against a bare `node:http` server answering the same bytes and headers, in the same run: five rounds, each a new pair of processes loaded at the same time on one core (the latest runs counted since that method, 2026-12-08: two identical servers loaded one after the other came out at 0.56–1.41× of each other). Target: ≥ 0.9× the bare server.",
     columns: ["path", "answer", "Herald ÷ bare, req/s"],
-    gap: "Herald's own JavaScript per request (its look-ups, the header list, the conditional check) is about 3% of its CPU samples; the rest is spread as for the concurrent readers, over Node's shared HTTP and stream code in a larger process.",
+    gap: "Herald's own JavaScript per request (its look-ups, the header list, the conditional check) is about 3% of its CPU samples; the rest is spread as for the concurrent readers, over Node's shared HTTP and stream code in a larger process, and is smaller than what fresh processes of the same code differ by (the rounds of one run: 0.87–1.53×).",
   },
 } satisfies Record<string, Dimension>;
 

@@ -22,9 +22,10 @@
  * one process and 88 µs in the next), so a round is a new pair. BENCH_TOGETHER=0 loads them one
  * after the other instead.
  *
- * Before its rounds Herald serves a few seconds of its other requests, through express (the
- * actor, WebFinger, NodeInfo, a 404): they train the Node code the hot paths share, and a
- * process that served nothing else was faster than any running instance (BENCH_MIX=0 for it).
+ * Before each round's measurements its Herald serves a few seconds of its other requests,
+ * through express (the actor, WebFinger, NodeInfo, a 404): they train the Node code the hot
+ * paths share, and a process that served nothing else was faster than any running instance
+ * (BENCH_MIX=0 for it).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
