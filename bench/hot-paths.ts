@@ -259,13 +259,19 @@ try {
       },
     };
     await new Promise((resolve) => bare.stdout?.once("data", resolve));
-    // Same bytes, same headers: checked, not assumed.
+    // Same bytes, and a 304 for the ETag from both: checked, not assumed.
     for (const route of Object.keys(paths) as Route[]) {
       const [ours, theirs] = await Promise.all(
         [herald.port, barePort].map((port) => get(port, paths[route])),
       );
       if (!ours?.body.equals(theirs?.body ?? Buffer.alloc(0))) {
         throw new Error(`${paths[route]}: the bare server's bytes differ.`);
+      }
+      for (const port of [herald.port, barePort]) {
+        const cached = await get(port, paths[route], { "if-none-match": etags[route] });
+        if (cached.status !== 304) {
+          throw new Error(`${paths[route]} on port ${port}: ${cached.status} for its ETag.`);
+        }
       }
     }
     pin(pair.servers.herald.pid);
