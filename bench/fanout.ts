@@ -89,9 +89,10 @@ const startBaseline = () =>
     env: { ...process.env, BENCH_BASELINE: "1" },
   });
 // Each round has a new Herald process (restarted on the same store, as an instance is) and a
-// new baseline process: fresh processes of the same code differ by themselves (the hot paths
-// measured up to 40%, docs/benchmarks-history.md, "Hot paths"), which one pair for every round
-// would count as the code's.
+// new baseline process: what a pair of processes draws moves a ratio by itself (on the hot
+// paths, one pair's rounds agreed within 0.06 and new pairs' spread from 0.84× to 1.53×:
+// docs/benchmarks-history.md, "Hot paths"), which one pair for every round would count as the
+// code's.
 let herald = await startHerald();
 let baseline = startBaseline();
 try {

@@ -17,10 +17,10 @@
  * is restarted) and a new bare one, and loads the two at the same time, both on core 1, each
  * with its own wrk on core 0: whatever else the machine runs then falls on both alike. Two
  * identical bare servers measured that way came out at 0.89–1.09× of each other (four pairs of
- * processes, 2026-12-08), one after the other at 0.56–1.41×; and one process's rounds agree
- * while fresh processes of the same code differ by up to 40% (a bare server at 42 µs a 304 in
- * one process and 88 µs in the next), so a round is a new pair. BENCH_TOGETHER=0 loads them one
- * after the other instead.
+ * processes, 2026-12-08), one after the other at 0.56–1.41×. And what a pair of processes
+ * draws matters: one pair's rounds agreed within 0.06, while with a new pair per round Herald's
+ * ratio went from 0.84× to 1.53× within one run; so a round is a new pair. BENCH_TOGETHER=0
+ * loads them one after the other instead.
  *
  * Before each round's measurements its Herald serves a few seconds of its other requests,
  * through express (the actor, WebFinger, NodeInfo, a 404): they train the Node code the hot
@@ -451,7 +451,7 @@ try {
   );
   const body = `Command: \`${settings}npx node bench/hot-paths.ts\` (${articleCount} articles; Herald is \`node ${flags.join(" ")} src/main.ts\` as \`npm start\` runs it, embedded SQLite, federation mounted; the baseline is a bare \`node:http\` process answering from a \`Map\` with the same bytes and the same headers, copied from Herald's own answers).
 
-Load: wrk (one thread) in its own process, ${connections} connections, 127.0.0.1 only${pinned ? " (the servers pinned to core 1, wrk to core 0, with `taskset`)" : ""}; "200" = GET without Accept-Encoding (identity bytes), "304" = GET with the ETag in If-None-Match. ${rounds} rounds, each with a new Herald process (restarted on the imported store) and a new bare one, of ${seconds} s per case, ${together ? "the two at the same time on core 1, each with its own wrk, so that other work on the machine falls on both alike" : "the two right after each other (alternating who goes first)"}; a ratio is the median of the rounds' paired ratios. Why: two identical bare servers measured this way came out at 0.89–1.09× of each other, one after the other at 0.56–1.41×, and fresh processes of the same code differed by up to 40% (2026-12-08).${mixed ? ` Before each round's measurements, Herald served ${mixSeconds} s each of what else an instance serves, through express (the actor as ActivityPub, WebFinger, NodeInfo, an article with a query string, a 404), as a running instance has.` : " Herald served nothing but these paths before (BENCH_MIX=0)."} Load average as the rounds began (median): ${median(loads).toFixed(1)} on 2 cores (other engineers' work).
+Load: wrk (one thread) in its own process, ${connections} connections, 127.0.0.1 only${pinned ? " (the servers pinned to core 1, wrk to core 0, with `taskset`)" : ""}; "200" = GET without Accept-Encoding (identity bytes), "304" = GET with the ETag in If-None-Match. ${rounds} rounds, each with a new Herald process (restarted on the imported store) and a new bare one, of ${seconds} s per case, ${together ? "the two at the same time on core 1, each with its own wrk, so that other work on the machine falls on both alike" : "the two right after each other (alternating who goes first)"}; a ratio is the median of the rounds' paired ratios. Why: two identical bare servers measured this way came out at 0.89–1.09× of each other, one after the other at 0.56–1.41×, and the rounds of one pair of processes agreed within 0.06 where new pairs spread from 0.84× to 1.53× (2026-12-08).${mixed ? ` Before each round's measurements, Herald served ${mixSeconds} s each of what else an instance serves, through express (the actor as ActivityPub, WebFinger, NodeInfo, an article with a query string, a 404), as a running instance has.` : " Herald served nothing but these paths before (BENCH_MIX=0)."} Load average as the rounds began (median): ${median(loads).toFixed(1)} on 2 cores (other engineers' work).
 
 | path | answer | Herald req/s | bare req/s | Herald ÷ bare (rounds) | CPU per request, bare ÷ Herald | core busy, Herald / bare | target ≥ ${target}× |
 |---|---|---:|---:|---:|---:|---:|---|
