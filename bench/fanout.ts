@@ -29,6 +29,7 @@ import {
   deployedEnvText,
   deployedHeapFlags,
   deployedNodeFlags,
+  median,
   metOrMissed,
   writeSection,
 } from "./report.ts";
@@ -323,8 +324,6 @@ function peakRssOf(pid: number | undefined): number {
 
 /** The medians and counts the report and the cost curve give. */
 function summarize(runs: readonly Run[], counts: readonly (readonly number[])[]) {
-  const median = (values: number[]) =>
-    values.sort((x, y) => x - y)[Math.floor(values.length / 2)] as number;
   const ratios = kinds.map((kind) => {
     const mine = runs.filter((r) => r.kind === kind);
     const file = median(mine.map((r) => r.file / r.baseline));

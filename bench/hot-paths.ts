@@ -39,7 +39,7 @@ import {
   spawnHerald,
 } from "../tests/helpers/herald-spawn.ts";
 import { recordCurve, verdict } from "./cost-curves.ts";
-import { metOrMissed, npmStartFlags, writeSection } from "./report.ts";
+import { median, metOrMissed, npmStartFlags, writeSection } from "./report.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 2);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -397,8 +397,6 @@ try {
     await stopPair();
   }
 
-  const median = (list: readonly number[]) =>
-    [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] ?? 0;
   const fixed = (n: number) => n.toFixed(2);
   const percent = (n: number) => `${Math.round(n)}%`;
   const rows = cases.map(({ route, kind }, i) => {

@@ -53,8 +53,8 @@ export function openSqliteDeliveryLedger(db: DatabaseSync): DeliveryLedger {
   let pruned = 0;
   /**
    * Each delivery of a fan-out settles on its own, and alone each write would be a commit of its
-   * own (a third of the SQLite time per delivery, docs/benchmarks-history.md "Fan-out"): those settled
-   * in one turn of the event loop are written in one transaction. Each resolves once it
+   * own (a third of the SQLite time per delivery, docs/benchmarks-history.md "Fan-out"): those
+   * settled in one turn of the event loop are written in one transaction. Each resolves once it
    * committed; only the last of an activity's settlements in a write can answer "none pending",
    * so the activity's last delivery is still reported once.
    */
