@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseArticle } from "../../src/source/parse.ts";
 import { detectHere, readArticleFiles } from "../../src/source/read.ts";
+import { readBatches } from "../../src/source/read-batches.ts";
 import { ReaderThread } from "../../src/source/reader-thread.ts";
 import { type FoundFile, listArticleFiles } from "../../src/source/scan.ts";
 import { byPath, type ScannedFile } from "../../src/store/store.ts";
@@ -52,6 +53,35 @@ describe("reading a batch of article files", () => {
     await thread.close();
     await expect(thread.detect([german])).rejects.toThrow(/The reader thread stopped: exit code/);
     await expect(thread.read([], options)).rejects.toThrow(/The reader thread stopped: exit code/);
+  });
+});
+
+describe("reading a folder's files in batches", () => {
+  it("gives every file once, in order, in batches of 200, however far ahead it reads", async () => {
+    const articles = articlesDir();
+    for (let i = 0; i < 650; i++) {
+      articles.write(`story-${String(i).padStart(3, "0")}.md`, `# Story ${i}\n\n${english}`);
+    }
+    const files = listArticleFiles(articles.dir).files.sort(byPath);
+    const batches: ScannedFile[][] = [];
+    for await (const batch of readBatches(files, { defaultLanguage: "sv" })) batches.push(batch);
+    expect(batches.map((batch) => batch.length)).toEqual([200, 200, 200, 50]);
+    const read = batches.flat();
+    expect(read.map((file) => (file.kind === "parsed" ? file.article.path : file.kind))).toEqual(
+      files.map((file) => file.path),
+    );
+    expect(read.map((file) => (file.kind === "parsed" ? file.article.title : ""))).toEqual(
+      files.map((_, i) => `Story ${i}`),
+    );
+    expect(new Set(read.map((file) => file.kind === "parsed" && file.article.language))).toEqual(
+      new Set(["en"]),
+    );
+  });
+
+  it("gives one empty batch for no files", async () => {
+    const batches: ScannedFile[][] = [];
+    for await (const batch of readBatches([], { defaultLanguage: "sv" })) batches.push(batch);
+    expect(batches).toEqual([[]]);
   });
 });
 
