@@ -13,7 +13,12 @@ export interface Before {
 
 /** What the site counts after the events. */
 export interface After {
-  readonly published: number;
+  /**
+   * How many articles are published. Asked only when the events only add stories newer than
+   * every one before: a first import of 100,000 stories counted them 200 times otherwise, a
+   * quarter of the time its publishing took.
+   */
+  readonly published: () => Promise<number>;
   /** Articles per feed and per archive page. */
   readonly limit: number;
 }
@@ -22,15 +27,15 @@ export interface After {
  * A test of cache keys (`site.ts` and `site-feeds.ts` name them): whether the body under a key
  * is stale after `events`.
  */
-export function staleKeys(
+export async function staleKeys(
   events: readonly ChangeEvent[],
   before: Before,
   after: After,
-): (key: string) => boolean {
+): Promise<(key: string) => boolean> {
   // An edit may have taken tags away, which its event no longer names.
   const anyTag = events.some((event) => event.type === "updated");
   const tags = new Set(events.flatMap((event) => event.article.tags.map(tagKey)));
-  const firstStale = staleArchivesFrom(events, before, after);
+  const firstStale = await staleArchivesFrom(events, before, after);
   return (key) => {
     if (always.has(key)) return true;
     const [kind = "", rest = ""] = splitKey(key);
@@ -63,7 +68,11 @@ function splitKey(key: string): [string, string] {
  * page gains a `next` link, and a new page may appear. Anything else (an edit, a deletion,
  * a story dated in the past) may shift every page.
  */
-function staleArchivesFrom(events: readonly ChangeEvent[], before: Before, after: After): number {
+async function staleArchivesFrom(
+  events: readonly ChangeEvent[],
+  before: Before,
+  after: After,
+): Promise<number> {
   const { newest } = before;
   const appended =
     newest !== undefined &&
@@ -71,6 +80,6 @@ function staleArchivesFrom(events: readonly ChangeEvent[], before: Before, after
       (event) => event.type === "created" && event.article.published.getTime() >= newest.getTime(),
     );
   if (!appended) return 1;
-  const previous = after.published - events.length;
+  const previous = (await after.published()) - events.length;
   return Math.max(1, Math.floor(previous / after.limit));
 }

@@ -149,11 +149,13 @@ export function createSite(store: ArticleStore, options: SiteOptions): Site {
         generation++;
         const spoken = await voice.language();
         voice.clear();
-        const published = await store.countPublished();
         // Only what the events touch is built again (site-changes.ts), unless the site's
         // language changed with them: every page and feed says it.
         if ((await voice.language()) !== spoken) cache.clear();
-        else cache.drop(staleKeys(events, { newest }, { published, limit: options.limit }));
+        else {
+          const published = () => store.countPublished();
+          cache.drop(await staleKeys(events, { newest }, { published, limit: options.limit }));
+        }
         slugs.clear();
         spellings.clear();
         newest = (await store.listPublished({ limit: 1 }))[0]?.published;
