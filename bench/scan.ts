@@ -43,15 +43,19 @@ interface SizeResult {
 
 /** Written after a run, from its figures and a CPU profile: re-read it when they change. */
 const notes = `Where the remaining gap goes (CPU profiles of both threads during a 100,000-file cold
-scan and its five rescans, 2026-12-07): the main thread spends about a third of its time storing
-(each article's row, its tag rows, its file stamp and its event, with their indexes: about 70 µs
-an article, which SQLite's B-trees take whether the rows come one by one or as one JSON array,
-measured), a tenth collecting garbage, and the rest reading and parsing its half of each batch;
-the reader thread spends a quarter in language detection (CLD3 costs about 60 µs an article
-however short the text), a quarter parsing its half, a tenth collecting garbage, and waits the
-rest. In all, Herald uses about 3.8 times the CPU of the bare parse, spread over both cores; the
-bare parse uses one. Peak RSS: the reader thread with its parsers and CLD3 is about 45 MB of the
-figure while a scan of more than one batch runs.
+scan and its five rescans, 2026-12-08): the main thread spends 39% of its time storing (each
+article's row, its tag rows, its file stamp and its event, with their indexes: about 90 µs an
+article, which SQLite's B-trees take whether the rows come one by one or as one JSON array,
+measured), 40% reading and parsing its half of each batch, 9% listing and stat-ing the folder
+(the scan's and the rescans'), 7% collecting garbage, and waits 1%; the reader thread spends 48%
+reading and parsing its half, 29% in language detection (CLD3 costs about 60 µs an article
+however short the text), 5% collecting garbage, and waits 15% (the main thread is the slower
+at this size; giving the reader thread 58% of each batch instead of half was within the noise,
+3 runs each). Two batches are read ahead of the one being stored, so that one thread's slow
+batch does not hold up the other. In all, Herald uses about 3 times the CPU of the bare parse
+(the table's CPU column), spread over both cores; the bare parse uses one. Peak RSS: the reader
+thread with its parsers and CLD3 is about 45 MB of the figure while a scan of more than one
+batch runs.
 
 What each session of issue #17 changed, tried and left out on the way, with its measurements:
 docs/benchmarks-history.md, "Scan".`;
@@ -194,7 +198,7 @@ function report(results: readonly SizeResult[], start: StartResult | undefined):
   const startText =
     start === undefined || biggest === undefined
       ? ""
-      : `\nThe whole \`npm start\` process (\`${deployedEnvText()} node ${flags.join(" ")} src/main.ts\`, embedded SQLite, the site and the federation publisher), first start on the ${biggest.count.toLocaleString("en")}-article folder, measured from outside: the home feed shows a story after ${fmt(start.feedMs)}, the newest story after ${fmt(start.newestMs)}; the process is idle (under 3% of a core for 3 s) after ${fmt(start.idleMs)}; peak RSS (VmHWM) ${start.peakRssMb} MB.\n`;
+      : `\nThe whole \`npm start\` process (\`${deployedEnvText()} node ${flags.join(" ")} src/main.ts\`, embedded SQLite, the site and the federation publisher), first start on the ${biggest.count.toLocaleString("en")}-article folder, measured from outside: the home feed shows a story after ${fmt(start.feedMs)}, the newest story after ${fmt(start.newestMs)}; the process is idle (under 3% of a core for 3 s) after ${fmt(start.idleMs)}; peak RSS (VmHWM) ${start.peakRssMb} MB. Where that peak comes from (its resident memory sampled every 100 ms, 2026-12-08): about 146 MB once loaded, before the scan; 280–290 MB while the scan runs; then 20–50 MB more for a moment, as the site builds its home page and feeds after the import.\n`;
   return `Command: \`node bench/scan.ts\` (generated Markdown articles of about 3 KB in 20 folders, two tags each; every run in a process of its own with the V8 flags and environment Herald is deployed with, \`${deployedEnvText()} node ${flags.join(" ")}\`: \`npm start\`'s and the heap limit of the Docker image and the README's service unit; \`BENCH_HEAP_MB=none\` leaves the limit out). Baselines: **bare parse** = list + stat + read + YAML + Markdown of every file with the same parsers; **stat walk** = list + stat of every file (median of 5). Herald: **cold scan** = \`runScan()\` into an empty SQLite store (parse, sanitise, detect language, store, change events); **rescan** = the same with nothing changed (median of 5), what the cron safety net costs; **write → visible** = a new story written into the folder until the site's home page shows it, through the real folder watcher (${DEFAULT_QUIET_MS} ms of quiet), the scan of the named file and the site's rebuild (median of 5 stories); **full scan** = the same new story found by a scan of every file instead. Rounds (cold ÷ bare of each): ${rounds.join("; ")}; the median round is shown, peak RSS is the highest.
 
 | articles | cold scan ÷ bare parse | CPU time, cold scan ÷ bare parse | peak RSS | rescan ÷ stat walk | write → visible ÷ at ${smallest?.count} | full scan, 1 new story |
