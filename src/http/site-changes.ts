@@ -15,8 +15,8 @@ export interface Before {
 export interface After {
   /**
    * How many articles are published. Asked only when the events only add stories newer than
-   * every one before: a first import of 100,000 stories counted them 200 times otherwise, a
-   * quarter of the time its publishing took.
+   * every one before: otherwise a first import of 100,000 stories counted them once for every
+   * page of events, a quarter of the site's time publishing them (a CPU profile).
    */
   readonly published: () => Promise<number>;
   /** Articles per feed and per archive page. */
