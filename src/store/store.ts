@@ -87,6 +87,14 @@ export function tagKey(tag: string): string {
 }
 
 /**
+ * How many change events `pending()` gives a publisher at once. The pipeline reads and decodes
+ * each page whole, once per publisher: while `npm start` published a first import of 100,000
+ * stories, its heap grew to 190 MB (collected every 200 ms) in pages of 500, and stayed at
+ * 107 MB in pages of 200 (`--trace-gc`), in the same time.
+ */
+export const EVENTS_PER_PAGE = 200;
+
+/**
  * The durable state: articles, the files they came from, and the log of change events
  * with a delivery cursor per publisher (`Publisher` in pipeline.ts, by name). SQLite and
  * PostgreSQL implement it (`backends/sqlite/articles.ts`, `backends/postgres/articles.ts`).
@@ -101,7 +109,7 @@ export interface ArticleStore {
   apply(batch: ScanBatch, now: Date): Promise<readonly ChangeEvent[]>;
   /** Registers a publisher of change events; a new one starts after the latest event. */
   subscribe(publisher: string): Promise<void>;
-  /** Up to `limit` change events after the publisher's cursor, oldest first. */
+  /** Up to `limit` (`EVENTS_PER_PAGE`) change events after the publisher's cursor, oldest first. */
   pending(publisher: string, limit?: number): Promise<readonly ChangeEvent[]>;
   /**
    * Moves the publisher's cursor: events up to `seq` were handled successfully. Events

@@ -14,6 +14,7 @@ import type {
   ScanLock,
   StoredArticle,
 } from "../../store/store.ts";
+import { EVENTS_PER_PAGE } from "../../store/store.ts";
 import { createArticleTables } from "./article-tables.ts";
 import { tryAdvisoryLock } from "./scan-lock.ts";
 
@@ -132,7 +133,7 @@ export class PostgresArticleStore implements ArticleStore {
       ON CONFLICT DO NOTHING`;
   }
 
-  async pending(subscriber: string, limit = 500): Promise<readonly ChangeEvent[]> {
+  async pending(subscriber: string, limit = EVENTS_PER_PAGE): Promise<readonly ChangeEvent[]> {
     const rows = await this.#sql<{ seq: string; at: Date; type: string; data: string }[]>`
       SELECT seq, at, type, data FROM herald_events
       WHERE seq > (SELECT seq FROM herald_cursors WHERE subscriber = ${subscriber})

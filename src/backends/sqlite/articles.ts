@@ -13,7 +13,7 @@ import type {
   ScanLock,
   StoredArticle,
 } from "../../store/store.ts";
-import { tagKey } from "../../store/store.ts";
+import { EVENTS_PER_PAGE, tagKey } from "../../store/store.ts";
 import { createArticleTables, putArticles, REFERS_TO_ARTICLE } from "./article-tables.ts";
 
 interface ArticleRow {
@@ -97,7 +97,7 @@ export class SqliteArticleStore implements ArticleStore {
       .run(subscriber);
   }
 
-  async pending(subscriber: string, limit = 500): Promise<readonly ChangeEvent[]> {
+  async pending(subscriber: string, limit = EVENTS_PER_PAGE): Promise<readonly ChangeEvent[]> {
     const rows = this.#db
       .prepare(
         `SELECT e.seq, e.at, e.type, iif(e.data = '', a.data, e.data) AS data FROM events AS e
